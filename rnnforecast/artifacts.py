@@ -1,0 +1,214 @@
+"""Model bundles on disk: ``models/TICKER/RUN_ID/`` with the network, scalers and manifest.
+
+A bundle is written into a hidden temporary folder beside its final place and renamed into
+place only when complete; the ``current`` file (one line: a run id) is then replaced
+atomically. A reader therefore sees either the old bundle or the new one, never half of one.
+No pickle anywhere: the network is Keras' ``.keras`` file, scalers and manifest are JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rnnforecast.errors import ModelError
+from rnnforecast.windows import Scalers
+
+SCHEMA_VERSION = 1
+MODEL_FILE = "model.keras"
+SCALERS_FILE = "scalers.json"
+MANIFEST_FILE = "manifest.json"
+CURRENT_FILE = "current"
+_RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique run id: UTC time to the second plus 6 random hex digits."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=False)
+        handle.write("\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A loaded bundle's description; the network itself is loaded on demand."""
+
+    path: Path
+    manifest: dict[str, Any]
+    scalers: Scalers
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest["run_id"])
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_FILE
+
+
+class ModelRepository:
+    """The bundles of every ticker under ``root`` (``HOME/models``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def ticker_dir(self, ticker: str) -> Path:
+        return self.root / ticker
+
+    def save(
+        self,
+        ticker: str,
+        run_id: str,
+        write_model: Callable[[Path], None],
+        scalers: Scalers,
+        manifest: dict[str, Any],
+    ) -> Path:
+        """Write a complete bundle atomically and point ``current`` at it.
+
+        ``write_model(path)`` saves the network to ``path``. Checksums of the files are added
+        to the manifest, so a load can tell a corrupt file. Returns the bundle's folder.
+        """
+        folder = self.ticker_dir(ticker)
+        folder.mkdir(parents=True, exist_ok=True)
+        staging = folder / f".tmp-{run_id}"
+        final = folder / run_id
+        if staging.exists():  # pragma: no cover - leftovers of a killed run with the same id
+            shutil.rmtree(staging)
+        staging.mkdir()
+        try:
+            write_model(staging / MODEL_FILE)
+            _write_json(staging / SCALERS_FILE, scalers.to_dict())
+            manifest = dict(manifest)
+            manifest["files"] = {
+                name: sha256_file(staging / name) for name in (MODEL_FILE, SCALERS_FILE)
+            }
+            _write_json(staging / MANIFEST_FILE, manifest)
+            _fsync_dir(staging)
+            os.rename(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.set_current(ticker, run_id)
+        return final
+
+    def set_current(self, ticker: str, run_id: str) -> None:
+        """Point ``current`` at ``run_id`` by an atomic rename."""
+        folder = self.ticker_dir(ticker)
+        pointer = folder / CURRENT_FILE
+        temporary = folder / f".{CURRENT_FILE}.{secrets.token_hex(4)}"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(run_id + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, pointer)
+        _fsync_dir(folder)
+
+    def current(self, ticker: str) -> str | None:
+        """The run id ``current`` names, or None when the ticker has no model."""
+        pointer = self.ticker_dir(ticker) / CURRENT_FILE
+        try:
+            run_id = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        if not _RUN_ID_RE.match(run_id):
+            raise ModelError(f"{pointer}: does not name a run (found {run_id[:40]!r})")
+        return run_id
+
+    def runs(self, ticker: str) -> list[str]:
+        """Complete runs on disk for ``ticker``, oldest first (temporary folders excluded)."""
+        folder = self.ticker_dir(ticker)
+        if not folder.is_dir():
+            return []
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() and _RUN_ID_RE.match(p.name))
+
+    def load(self, ticker: str, run_id: str | None = None) -> Bundle:
+        """Load the manifest and scalers of ``run_id`` (default: current), checking them.
+
+        Raises ModelError (with the path) if there is no model, the run does not exist, a
+        file is missing, truncated or altered (checksum), or the manifest's schema version
+        is not one this version reads.
+        """
+        if run_id is None:
+            run_id = self.current(ticker)
+            if run_id is None:
+                raise ModelError(f"no model for {ticker}: run `rnnforecast train {ticker}` first")
+        elif not _RUN_ID_RE.match(run_id):
+            raise ModelError(
+                f"no run {run_id!r} for {ticker} (run ids look like 20260101T120000Z-a1b2c3)"
+            )
+        path = self.ticker_dir(ticker) / run_id
+        if not path.is_dir():
+            raise ModelError(f"no run {run_id} for {ticker} (looked in {path})")
+        manifest = _read_json(path / MANIFEST_FILE)
+        if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
+            found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+            raise ModelError(
+                f"{path / MANIFEST_FILE}: manifest schema version {found!r}, "
+                f"this rnnforecast reads {SCHEMA_VERSION}"
+            )
+        files = manifest.get("files")
+        if not isinstance(files, dict):
+            raise ModelError(f"{path / MANIFEST_FILE}: manifest lists no files")
+        for name, expected in files.items():
+            file = path / name
+            if not file.is_file():
+                raise ModelError(f"{file}: missing")
+            if sha256_file(file) != expected:
+                raise ModelError(f"{file}: corrupt (checksum does not match the manifest)")
+        for key in ("run_id", "ticker", "config", "features", "window", "horizon", "data"):
+            if key not in manifest:
+                raise ModelError(f"{path / MANIFEST_FILE}: manifest has no {key!r}")
+        scalers = Scalers.from_dict(_read_json(path / SCALERS_FILE))
+        if len(scalers.features.data_min) != len(manifest["features"]):
+            raise ModelError(
+                f"{path / SCALERS_FILE}: {len(scalers.features.data_min)} feature scalers "
+                f"for {len(manifest['features'])} features"
+            )
+        return Bundle(path, manifest, scalers)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: corrupt ({exc})") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: unreadable ({exc.strerror or exc})") from None

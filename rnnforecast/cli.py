@@ -1,0 +1,372 @@
+"""The command line: options -> config -> one pipeline call -> a table for people or JSON.
+
+This is the only module that prints, exits or reads environment variables, and the one
+place where errors become a line on stderr and an exit code (:class:`_App`). It imports
+nothing heavy at start-up: pandas, TensorFlow and yfinance load inside the commands that
+need them, so ``--help`` and ``fetch`` stay fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from rnnforecast import __version__
+from rnnforecast.config import apply_overrides, load_config
+from rnnforecast.errors import EXIT_CODES, RnnForecastError
+
+if TYPE_CHECKING:
+    from rnnforecast.home import Home
+
+DEBUG_ENV = "RNNFORECAST_DEBUG"
+HOME_ENV = "RNNFORECAST_HOME"
+
+_EXIT_HELP = (
+    "Exit codes: "
+    + "; ".join(f"{code} {text.split(' (')[0]}" for code, text in EXIT_CODES.items())
+    + "."
+)
+
+
+def _say(message: str) -> None:
+    """One line for people, on stderr."""
+    sys.stderr.write(message.rstrip() + "\n")
+    sys.stderr.flush()
+
+
+class _App(TyperGroup):
+    """Turns every failure into one stderr line and a documented exit code.
+
+    Our errors carry their exit code; usage errors (bad option, bad value) get 2; anything
+    else is a bug: exit 1, with the traceback only when RNNFORECAST_DEBUG=1.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RnnForecastError as exc:
+            _say(f"error: {exc}")
+            raise typer.Exit(exc.exit_code) from None
+        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if os.environ.get(DEBUG_ENV) == "1":
+                traceback.print_exc()
+            _say(
+                f"internal error: {type(exc).__name__}: {exc} "
+                f"(a bug; set {DEBUG_ENV}=1 for the traceback)"
+            )
+            raise typer.Exit(1) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except typer.TyperException as exc:  # click's usage errors: one line, not a panel
+            command = getattr(getattr(exc, "ctx", None), "command_path", "rnnforecast")
+            _say(f"error: {exc.format_message()} (see '{command} --help')")
+            code = getattr(exc, "exit_code", 2)
+        except typer.Abort:
+            _say("aborted")
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+app = typer.Typer(
+    cls=_App,
+    name="rnnforecast",
+    help="Forecast daily stock prices with recurrent neural networks, next to the naive "
+    "forecast. Fetch bars into a local store, train, evaluate, predict.",
+    epilog=_EXIT_HELP,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("rnnforecast", appauthor=False))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"rnnforecast {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar=HOME_ENV,
+            help=f"Folder for the data store and models [env {HOME_ENV}; default: the "
+            "platform's user data folder, e.g. ~/.local/share/rnnforecast].",
+            file_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    ctx.obj = home or _default_home()
+
+
+def _home(ctx: typer.Context) -> Home:
+    from rnnforecast.home import Home
+
+    return Home(Path(ctx.obj).expanduser())
+
+
+def _emit_json(payload: Any) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+def _human() -> bool:
+    return sys.stdout.isatty()
+
+
+def _table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    """A rich table on a terminal; tab-separated lines (header first) otherwise."""
+    if _human():
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left")
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*(str(v) for v in row))
+        Console().print(table)
+    else:
+        _say(title)
+        print("\t".join(headers))
+        for row in rows:
+            print("\t".join(str(v) for v in row))
+
+
+def _fmt(value: float, digits: int = 4) -> str:
+    return f"{value:.{digits}f}"
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+RunOption = Annotated[
+    str | None, typer.Option("--run", help="Run id of the model (default: the current one).")
+]
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    tickers: Annotated[
+        list[str] | None, typer.Argument(help="Ticker symbols, e.g. AAPL MSFT ^GSPC.")
+    ] = None,
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last day, inclusive (YYYY-MM-DD)."),
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Import one ticker from a local CSV file instead of Yahoo."),
+    ] = None,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Load the bundled GOOG sample (2004-2013).")
+    ] = False,
+    auto_adjust: Annotated[
+        bool,
+        typer.Option(help="Yahoo: prices adjusted for splits and dividends (recorded)."),
+    ] = True,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Delete the ticker's stored bars first.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
+
+    Fetching again adds only new dates; a failed fetch changes nothing.
+    """
+    from rnnforecast import pipeline
+
+    results = pipeline.fetch(
+        _home(ctx),
+        tickers or [],
+        csv=csv,
+        sample=sample,
+        start=start.date() if start else None,
+        end=end.date() if end else None,
+        auto_adjust=auto_adjust,
+        replace=replace,
+    )
+    for r in results:
+        if r.changed:
+            _say(
+                f"warning: {r.ticker}: {r.changed} stored rows differ from the source now "
+                "(adjusted for a split or dividend?); kept as stored, --replace refreshes them"
+            )
+    if as_json:
+        _emit_json({"tickers": [r.to_dict() for r in results]})
+        return
+    _table(
+        "Stored bars",
+        ["ticker", "rows", "first", "last", "added", "source"],
+        [[r.ticker, r.rows, r.first, r.last, r.added, r.source] for r in results],
+    )
+
+
+def _progress_bar() -> Any:
+    """A rich progress bar on stderr when a person watches it, else None."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        return None
+    return Progress(
+        TextColumn("training"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("epochs  loss {task.fields[loss]}  val_loss {task.fields[val_loss]}"),
+        console=console,
+        transient=True,
+    )
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker symbol with stored bars.")],
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (default: built-in default).")
+    ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a config key, e.g. --set model.units=64."),
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Maximum epochs (train.epochs).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (train.seed).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Train a network on the stored bars and save it, with scalers and manifest, as the
+    ticker's current model."""
+    items = list(overrides or [])
+    items += [f"train.epochs={epochs}"] if epochs is not None else []
+    items += [f"train.seed={seed}"] if seed is not None else []
+    cfg = apply_overrides(load_config(config), items)
+
+    from rnnforecast import pipeline
+
+    bar = None if quiet else _progress_bar()
+    if bar is None:
+        result = pipeline.train(_home(ctx), ticker, cfg)
+    else:
+        with bar:
+            task = bar.add_task("train", total=cfg.train.epochs, loss="-", val_loss="-")
+
+            def progress(epoch: int, total: int, logs: dict[str, float]) -> None:
+                bar.update(
+                    task,
+                    completed=epoch,
+                    loss=f"{logs.get('loss', float('nan')):.3g}",
+                    val_loss=f"{logs.get('val_loss', float('nan')):.3g}",
+                )
+
+            result = pipeline.train(_home(ctx), ticker, cfg, progress=progress)
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    _say(
+        f"trained {result.ticker} run {result.run_id}: {result.history['epochs_run']} epochs "
+        f"(best {result.history['best_epoch']}) in {result.history['seconds']:.1f}s; "
+        f"saved to {result.path}"
+    )
+    _scores_table(result.ticker, result.test, result.scores)
+
+
+def _scores_table(ticker: str, test: dict[str, Any], scores: Any) -> None:
+    m, n = scores.model, scores.naive
+    verdict = "beats" if scores.beats_naive else "does NOT beat"
+    _table(
+        f"{ticker} test {test['start']} to {test['end']} ({test['n']} days): "
+        f"model {verdict} naive (MASE {m['mase']:.3f})",
+        ["metric", "model", "naive"],
+        [
+            ["rmse", _fmt(m["rmse"]), _fmt(n["rmse"])],
+            ["mae", _fmt(m["mae"]), _fmt(n["mae"])],
+            ["mape_%", _fmt(m["mape"]), _fmt(n["mape"])],
+            ["mase", _fmt(m["mase"]), _fmt(1.0)],
+            ["directional_accuracy", _fmt(m["directional_accuracy"]), "-"],
+        ],
+    )
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker symbol with a trained model.")],
+    run: RunOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score a saved model on its held-out test period next to the naive forecast
+    (tomorrow = today), in price units."""
+    from rnnforecast import pipeline
+
+    result = pipeline.evaluate(_home(ctx), ticker, run)
+    for warning in result.warnings:
+        _say(f"warning: {warning}")
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    _say(f"{result.ticker} run {result.run_id}")
+    _scores_table(result.ticker, result.test, result.scores)
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker symbol with a trained model.")],
+    run: RunOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Forecast the close of the next trading day(s) after the last stored bar."""
+    from rnnforecast import pipeline
+
+    result = pipeline.predict(_home(ctx), ticker, run)
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    _say(
+        f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
+    )
+    _table(
+        f"{result.ticker} forecast",
+        ["date", "close"],
+        [[f["date"], f"{f['close']:.2f}"] for f in result.forecasts],
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

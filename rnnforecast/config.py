@@ -1,0 +1,237 @@
+"""Configuration: frozen dataclasses loaded from TOML, with dotted ``--set`` overrides.
+
+Unknown sections or keys, wrong types and out-of-range values raise
+:class:`~rnnforecast.errors.UsageError` naming the key; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from rnnforecast.errors import UsageError
+
+BASE_FEATURES = ("open", "high", "low", "close", "volume")
+"""Raw daily bar columns, as stored."""
+
+CELLS = ("lstm", "gru", "simple_rnn")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What the network sees and predicts.
+
+    ``window`` rows of ``features`` predict ``target`` for the next ``horizon`` rows;
+    the last ``test_fraction`` of windows is held out for testing and the last
+    ``val_fraction`` of the remaining (training) windows drives early stopping.
+    """
+
+    features: tuple[str, ...] = BASE_FEATURES
+    target: str = "close"
+    normalise: str = "global"
+    window: int = 50
+    horizon: int = 1
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
+
+    def validate(self) -> None:
+        if not self.features:
+            raise UsageError("data.features must name at least one feature")
+        unknown = [f for f in self.features if f not in BASE_FEATURES]
+        if unknown:
+            raise UsageError(
+                f"data.features: unknown feature {unknown[0]!r} (known: {', '.join(BASE_FEATURES)})"
+            )
+        if len(set(self.features)) != len(self.features):
+            raise UsageError("data.features lists a feature twice")
+        _choice("data.target", self.target, ("close",))
+        if self.target not in self.features:
+            raise UsageError(f"data.features must include the target {self.target!r}")
+        _choice("data.normalise", self.normalise, ("global",))
+        if self.window < 2:
+            raise UsageError(f"data.window must be at least 2, got {self.window}")
+        if self.horizon < 1:
+            raise UsageError(f"data.horizon must be at least 1, got {self.horizon}")
+        if not 0 < self.test_fraction < 1:
+            raise UsageError(f"data.test_fraction must be in (0, 1), got {self.test_fraction}")
+        if not 0 < self.val_fraction < 1:
+            raise UsageError(f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network: ``layers`` stacked recurrent layers of ``units`` each, then a dense head.
+
+    ``Input((window, n_features)) -> cell(units, activation) x layers -> Dropout(dropout)
+    -> Dense(dense_units, activation) -> Dense(horizon)``; ``dense_units = 0`` drops the
+    hidden dense layer.
+    """
+
+    cell: str = "lstm"
+    units: int = 32
+    layers: int = 1
+    activation: str = "relu"
+    dense_units: int = 32
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        _choice("model.cell", self.cell, CELLS)
+        _choice("model.activation", self.activation, ACTIVATIONS)
+        if self.units < 1:
+            raise UsageError(f"model.units must be at least 1, got {self.units}")
+        if self.layers < 1:
+            raise UsageError(f"model.layers must be at least 1, got {self.layers}")
+        if self.dense_units < 0:
+            raise UsageError(f"model.dense_units must be 0 or more, got {self.dense_units}")
+        if not 0 <= self.dropout < 1:
+            raise UsageError(f"model.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation: Adam on MSE, early stopping on validation loss (best weights kept)."""
+
+    epochs: int = 50
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    patience: int = 5
+    seed: int = 42
+
+    def validate(self) -> None:
+        if self.epochs < 1:
+            raise UsageError(f"train.epochs must be at least 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise UsageError(f"train.batch_size must be at least 1, got {self.batch_size}")
+        if not self.learning_rate > 0:
+            raise UsageError(f"train.learning_rate must be positive, got {self.learning_rate}")
+        if self.patience < 0:
+            raise UsageError(f"train.patience must be 0 or more, got {self.patience}")
+        if self.seed < 0:
+            raise UsageError(f"train.seed must be 0 or more, got {self.seed}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole recipe; ``Config()`` is the full-size default (configs/default.toml)."""
+
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> Config:
+        """Check every section; return self. Raises UsageError naming the bad key."""
+        self.data.validate()
+        self.model.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain JSON/TOML-ready dict (tuples become lists)."""
+        return {
+            name: {k: list(v) if isinstance(v, tuple) else v for k, v in section.items()}
+            for name, section in dataclasses.asdict(self).items()
+        }
+
+
+_SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise UsageError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
+
+
+def _coerce(key: str, value: Any, annotation: str) -> Any:
+    """Check ``value`` against a dataclass field's annotation (a string, PEP 563)."""
+    if annotation == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UsageError(f"{key} must be an integer, got {value!r}")
+        return value
+    if annotation == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UsageError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if annotation == "str":
+        if not isinstance(value, str):
+            raise UsageError(f"{key} must be a string, got {value!r}")
+        return value.lower()
+    if annotation == "tuple[str, ...]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise UsageError(f"{key} must be a list of strings, got {value!r}")
+        return tuple(v.lower() for v in value)
+    raise AssertionError(f"unhandled config type {annotation} for {key}")  # pragma: no cover
+
+
+def config_from_dict(raw: dict[str, Any], base: Config | None = None) -> Config:
+    """Build a validated Config from a nested dict (as TOML gives), over ``base``.
+
+    Raises UsageError for an unknown section or key, a wrong type or a bad value.
+    """
+    base = base or Config()
+    sections: dict[str, Any] = {}
+    for name, values in raw.items():
+        if name not in _SECTIONS:
+            raise UsageError(f"unknown config section {name!r} (known: {', '.join(_SECTIONS)})")
+        if not isinstance(values, dict):
+            raise UsageError(f"config section {name!r} must be a table")
+        section = getattr(base, name)
+        types = {f.name: f.type for f in fields(section)}
+        changes = {}
+        for key, value in values.items():
+            if key not in types:
+                raise UsageError(
+                    f"unknown config key '{name}.{key}' (known: {', '.join(sorted(types))})"
+                )
+            changes[key] = _coerce(f"{name}.{key}", value, str(types[key]))
+        sections[name] = dataclasses.replace(section, **changes)
+    return dataclasses.replace(base, **sections).validate()
+
+
+def load_config(path: Path | None) -> Config:
+    """Read a TOML config file; ``None`` gives the built-in default.
+
+    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
+    """
+    if path is None:
+        return Config().validate()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read config file {path}: {exc}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+    return config_from_dict(raw)
+
+
+def parse_override(item: str) -> tuple[str, str, Any]:
+    """Split ``section.key=value``; the value is read as a TOML value, else as a bare string.
+
+    ``model.units=64`` -> ("model", "units", 64); ``model.cell=gru`` -> ("model", "cell", "gru").
+    """
+    dotted, sep, text = item.partition("=")
+    if not sep or "." not in dotted:
+        raise UsageError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
+    section, _, key = dotted.strip().partition(".")
+    text = text.strip()
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text
+    return section, key, value
+
+
+def apply_overrides(config: Config, items: list[str]) -> Config:
+    """Apply ``--set`` items in order. Raises UsageError for bad keys or values."""
+    raw: dict[str, dict[str, Any]] = {}
+    for item in items:
+        section, key, value = parse_override(item)
+        raw.setdefault(section, {})[key] = value
+    return config_from_dict(raw, base=config) if raw else config

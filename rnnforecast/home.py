@@ -1,0 +1,27 @@
+"""The home folder: where the data store and the model bundles live.
+
+``HOME/store.sqlite`` holds the bars, ``HOME/models/TICKER/RUN_ID/`` the bundles. The CLI
+chooses the folder (``--home``, ``RNNFORECAST_HOME``, or the platform's user data folder);
+the core only receives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnforecast.artifacts import ModelRepository
+from rnnforecast.store import Store
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @property
+    def store(self) -> Store:
+        return Store(self.root / "store.sqlite")
+
+    @property
+    def models(self) -> ModelRepository:
+        return ModelRepository(self.root / "models")

@@ -1,0 +1,60 @@
+"""The Keras network, built from config. Importing this module imports TensorFlow (slow):
+only the functions that train or load a model import it, inside themselves."""
+
+from __future__ import annotations
+
+import os
+
+# TensorFlow's C++ start-up chatter (oneDNN notices, CPU feature hints) is not for our users.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras
+
+from rnnforecast.config import Config
+
+_CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
+
+
+def build_model(config: Config, n_features: int) -> keras.Model:
+    """``Input((window, n_features)) -> cell x layers -> [Dropout] -> [Dense] -> Dense(horizon)``.
+
+    Stacked recurrent layers return sequences to the next one; the last returns its final
+    state. Compiled with Adam at ``train.learning_rate`` on mean squared error.
+    """
+    m, d = config.model, config.data
+    cell = _CELLS[m.cell]
+    inputs = keras.Input((d.window, n_features), name="window")
+    x = inputs
+    for i in range(m.layers):
+        x = cell(
+            m.units,
+            activation=m.activation,
+            return_sequences=i < m.layers - 1,
+            name=f"{m.cell}_{i + 1}",
+        )(x)
+    if m.dropout > 0:
+        x = keras.layers.Dropout(m.dropout, name="dropout")(x)
+    if m.dense_units > 0:
+        x = keras.layers.Dense(m.dense_units, activation=m.activation, name="dense")(x)
+    outputs = keras.layers.Dense(d.horizon, name="forecast")(x)
+    model = keras.Model(inputs, outputs, name=f"rnnforecast_{m.cell}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.train.learning_rate), loss="mse"
+    )
+    return model
+
+
+def load_model(path: os.PathLike[str] | str) -> keras.Model:
+    """Load a saved ``model.keras`` for inference (not compiled). Raises whatever Keras raises."""
+    return keras.models.load_model(path, compile=False)
+
+
+def predict(model: keras.Model, x, batch_size: int = 1024):
+    """Scaled outputs ``(m, horizon)`` float32 for inputs ``(m, window, f)``."""
+    return model.predict(x, batch_size=batch_size, verbose=0)
+
+
+def versions() -> dict[str, str]:
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}

@@ -1,0 +1,208 @@
+"""The local store of daily bars: one SQLite database, one row per (ticker, date).
+
+Writes happen in one transaction per ticker, so an interrupted or failed fetch leaves the
+ticker exactly as it was. Readers get the canonical frame of :mod:`rnnforecast.sources`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.errors import DataError, UsageError
+from rnnforecast.sources import COLUMNS, Bars
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bars (
+    ticker TEXT NOT NULL,
+    date   TEXT NOT NULL,          -- YYYY-MM-DD, the exchange's calendar date
+    open   REAL NOT NULL,
+    high   REAL NOT NULL,
+    low    REAL NOT NULL,
+    close  REAL NOT NULL,
+    volume REAL NOT NULL,
+    PRIMARY KEY (ticker, date)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tickers (
+    ticker      TEXT PRIMARY KEY,
+    source      TEXT NOT NULL,     -- yahoo | csv | sample
+    auto_adjust INTEGER,           -- Yahoo only: 1 if prices are split/dividend adjusted
+    updated_at  TEXT NOT NULL      -- UTC, ISO 8601
+);
+"""
+# Relative difference above which a re-fetched row counts as changed (adjustment drift).
+_CHANGE_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What a write did to one ticker: rows now stored, their date range, rows added."""
+
+    ticker: str
+    rows: int
+    first: str
+    last: str
+    added: int
+    source: str
+    changed: int = 0  # rows already stored whose values the source now reports differently
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ticker": self.ticker,
+            "rows": self.rows,
+            "first": self.first,
+            "last": self.last,
+            "added": self.added,
+            "source": self.source,
+            "changed": self.changed,
+        }
+
+
+@dataclass(frozen=True)
+class TickerInfo:
+    ticker: str
+    rows: int
+    first: str
+    last: str
+    source: str
+    auto_adjust: bool | None
+
+
+class Store:
+    """The SQLite database of bars at ``path`` (created, with its folder, on first write)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
+        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def write(self, ticker: str, bars: Bars, replace: bool = False) -> StoreResult:
+        """Add the bars' new dates for ``ticker``; rows already stored are kept as they are.
+
+        With ``replace``, the ticker's rows are deleted first (in the same transaction).
+        Raises UsageError if the ticker was stored from another source or adjustment mode
+        (mixing them would splice two different price series) unless ``replace``.
+        """
+        frame = bars.frame
+        dates = frame.index.strftime("%Y-%m-%d")
+        rows = list(
+            zip([ticker] * len(frame), dates, *(frame[c].tolist() for c in COLUMNS), strict=True)
+        )
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                meta = conn.execute(
+                    "SELECT source, auto_adjust FROM tickers WHERE ticker = ?", (ticker,)
+                ).fetchone()
+                adjust = None if bars.auto_adjust is None else int(bars.auto_adjust)
+                if meta and not replace and (meta[0], meta[1]) != (bars.source, adjust):
+                    raise UsageError(
+                        f"{ticker} is stored from {_describe(meta[0], meta[1])}, not "
+                        f"{_describe(bars.source, adjust)}: use --replace to start it afresh"
+                    )
+                if replace:
+                    conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,))
+                changed = 0 if replace else _count_changed(conn, ticker, frame, dates)
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO bars (ticker, date, open, high, low, close, volume) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                added = conn.total_changes - before
+                conn.execute(
+                    "INSERT OR REPLACE INTO tickers (ticker, source, auto_adjust, updated_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    (ticker, bars.source, adjust, dt.datetime.now(dt.UTC).isoformat()),
+                )
+                count, first, last = conn.execute(
+                    "SELECT COUNT(*), MIN(date), MAX(date) FROM bars WHERE ticker = ?", (ticker,)
+                ).fetchone()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return StoreResult(ticker, count, first, last, added, bars.source, changed)
+
+    def read(self, ticker: str) -> pd.DataFrame:
+        """The ticker's bars as a canonical frame. Raises DataError if none are stored."""
+        if not self.path.exists():
+            raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT date, open, high, low, close, volume FROM bars "
+                "WHERE ticker = ? ORDER BY date",
+                (ticker,),
+            ).fetchall()
+        if not rows:
+            raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+        dates, *columns = zip(*rows, strict=True)
+        frame = pd.DataFrame(
+            {
+                name: np.asarray(col, dtype=np.float64)
+                for name, col in zip(COLUMNS, columns, strict=True)
+            },
+            index=pd.DatetimeIndex(pd.to_datetime(dates), name="date"),
+        )
+        return frame
+
+    def info(self, ticker: str) -> TickerInfo | None:
+        """Row count, date range and source of one ticker, or None if it is not stored."""
+        found = [t for t in self.tickers() if t.ticker == ticker]
+        return found[0] if found else None
+
+    def tickers(self) -> list[TickerInfo]:
+        """Every stored ticker with its row count, date range and source."""
+        if not self.path.exists():
+            return []
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT b.ticker, COUNT(*), MIN(b.date), MAX(b.date), t.source, t.auto_adjust "
+                "FROM bars b JOIN tickers t USING (ticker) GROUP BY b.ticker ORDER BY b.ticker"
+            ).fetchall()
+        return [
+            TickerInfo(t, n, first, last, source, None if adj is None else bool(adj))
+            for t, n, first, last, source, adj in rows
+        ]
+
+
+def _describe(source: str, auto_adjust: int | None) -> str:
+    if source == "yahoo":
+        return "Yahoo (auto_adjust on)" if auto_adjust else "Yahoo (auto_adjust off)"
+    return {"csv": "a CSV file", "sample": "the bundled sample"}.get(source, source)
+
+
+def _count_changed(
+    conn: sqlite3.Connection, ticker: str, frame: pd.DataFrame, dates: pd.Index
+) -> int:
+    """How many already-stored rows the new bars report with different values."""
+    if frame.empty:
+        return 0
+    stored = conn.execute(
+        "SELECT date, open, high, low, close, volume FROM bars "
+        "WHERE ticker = ? AND date BETWEEN ? AND ?",
+        (ticker, dates[0], dates[-1]),
+    ).fetchall()
+    if not stored:
+        return 0
+    old = pd.DataFrame(
+        [row[1:] for row in stored], index=[row[0] for row in stored], columns=list(COLUMNS)
+    )
+    new = pd.DataFrame(frame.to_numpy(), index=list(dates), columns=list(COLUMNS))
+    common = old.index.intersection(new.index)
+    a, b = old.loc[common].to_numpy(), new.loc[common].to_numpy()
+    differs = np.abs(a - b) > _CHANGE_TOLERANCE * np.maximum(np.abs(a), 1.0)
+    return int(differs.any(axis=1).sum())

@@ -1,0 +1,99 @@
+"""Fitting a network: seeded, early-stopped, silent unless a progress callback is given.
+Imports TensorFlow; the pipeline imports this module only inside the functions that train."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnforecast.config import TrainConfig
+
+Progress = Callable[[int, int, dict[str, float]], None]
+"""Called after each epoch with (epoch number from 1, maximum epochs, {"loss", "val_loss"})."""
+
+
+@dataclass(frozen=True)
+class FitHistory:
+    """What training did: per-epoch losses (scaled MSE), epochs run, the epoch kept."""
+
+    loss: list[float]
+    val_loss: list[float]
+    epochs_run: int
+    best_epoch: int
+    stopped_early: bool
+    seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "epochs_run": self.epochs_run,
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "seconds": round(self.seconds, 3),
+            "loss": self.loss,
+            "val_loss": self.val_loss,
+        }
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and TensorFlow, and ask TensorFlow for deterministic kernels, so
+    that the same seed on the same machine gives the same weights."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+class _ProgressCallback(keras.callbacks.Callback):
+    def __init__(self, progress: Progress, epochs: int) -> None:
+        super().__init__()
+        self._progress, self._epochs = progress, epochs
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = logs or {}
+        self._progress(epoch + 1, self._epochs, {k: float(v) for k, v in logs.items()})
+
+
+def fit(
+    model: keras.Model,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    train: TrainConfig,
+    progress: Progress | None = None,
+) -> FitHistory:
+    """Train with Adam/MSE, early stopping on validation loss, best weights restored.
+
+    Shapes: ``x_*`` ``(m, window, f)`` float32, ``y_*`` ``(m, horizon)`` float32. Training
+    windows are shuffled each epoch with the seeded generator. Keras prints nothing.
+    """
+    callbacks: list[keras.callbacks.Callback] = []
+    if train.patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=train.patience, restore_best_weights=True
+            )
+        )
+    if progress is not None:
+        callbacks.append(_ProgressCallback(progress, train.epochs))
+    started = time.perf_counter()
+    history = model.fit(
+        x_train,
+        y_train,
+        validation_data=(x_val, y_val),
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    seconds = time.perf_counter() - started
+    loss = [float(v) for v in history.history.get("loss", [])]
+    val_loss = [float(v) for v in history.history.get("val_loss", [])]
+    best = int(np.argmin(val_loss)) + 1 if val_loss else len(loss)
+    if train.patience == 0:
+        best = len(loss)  # no early stopping: the last weights are kept
+    return FitHistory(loss, val_loss, len(loss), best, len(loss) < train.epochs, seconds)
