@@ -1,0 +1,138 @@
+"""Shared fixtures: an isolated home folder for every test, synthetic prices, a fake yfinance
+call, a tiny config. Nothing here touches the network."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+TINY_CONFIG = """\
+[data]
+window = 10
+test_fraction = 0.2
+val_fraction = 0.2
+
+[model]
+units = 4
+dense_units = 4
+
+[train]
+epochs = 2
+batch_size = 64
+patience = 1
+seed = 7
+"""
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own home folder through RNNFORECAST_HOME; no debug tracebacks."""
+    folder = tmp_path / "home"
+    monkeypatch.setenv("RNNFORECAST_HOME", str(folder))
+    monkeypatch.delenv("RNNFORECAST_DEBUG", raising=False)
+    return folder
+
+
+def make_prices(n: int = 300, seed: int = 0, start: str = "2020-01-01") -> pd.DataFrame:
+    """A geometric random walk of daily bars on weekdays, columns as a CSV would have them
+    (Open, High, Low, Close, Volume), index named Date."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0005, 0.015, n)))
+    open_ = close * np.exp(rng.normal(0, 0.005, n))
+    high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.01, n))
+    low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.01, n))
+    volume = rng.integers(1_000_000, 5_000_000, n).astype(float)
+    index = pd.bdate_range(start, periods=n, name="Date")
+    return pd.DataFrame(
+        {"Open": open_, "High": high, "Low": low, "Close": close, "Volume": volume}, index=index
+    )
+
+
+@pytest.fixture
+def prices() -> pd.DataFrame:
+    return make_prices()
+
+
+@pytest.fixture
+def prices_csv(tmp_path: Path, prices: pd.DataFrame) -> Path:
+    path = tmp_path / "prices.csv"
+    prices.to_csv(path)
+    return path
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_CONFIG)
+    return path
+
+
+def yahoo_frame(
+    prices: pd.DataFrame,
+    ticker: str = "AAPL",
+    multi_level: bool = True,
+    tz: str = "America/New_York",
+) -> pd.DataFrame:
+    """``prices`` shaped like yfinance's output: a timezone-aware 'Date' index at midnight
+    exchange time and, like ``yf.download``, two column levels ('Price', 'Ticker');
+    ``multi_level=False`` gives ``Ticker.history``'s flat columns with Dividends/Stock Splits."""
+    frame = prices.copy()
+    frame.index = pd.DatetimeIndex(frame.index).tz_localize(tz)
+    frame.index.name = "Date"
+    if multi_level:
+        frame.columns = pd.MultiIndex.from_product(
+            [list(frame.columns), [ticker]], names=["Price", "Ticker"]
+        )
+    else:
+        frame["Dividends"] = 0.0
+        frame["Stock Splits"] = 0.0
+    return frame
+
+
+class FakeYahoo:
+    """Stands in for the one yfinance call (``rnnforecast.sources.download_yahoo``).
+
+    ``answers`` is a queue: each call pops one; a DataFrame is returned, an exception raised.
+    When one answer is left it is reused. ``calls`` records the arguments; ``sleeps`` the
+    backoff delays the code asked for (the clock is faked too: nothing really sleeps).
+    """
+
+    def __init__(self) -> None:
+        self.answers: list[Any] = []
+        self.calls: list[dict[str, Any]] = []
+        self.sleeps: list[float] = []
+
+    def __call__(
+        self, symbol: str, start: str | None, end: str | None, auto_adjust: bool, timeout: float
+    ) -> pd.DataFrame:
+        self.calls.append(
+            {"symbol": symbol, "start": start, "end": end, "auto_adjust": auto_adjust,
+             "timeout": timeout}
+        )
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, BaseException):
+            raise answer
+        if callable(answer):
+            return answer(symbol, start, end)
+        return answer.copy()
+
+
+@pytest.fixture
+def fake_yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
+    from rnnforecast import sources
+
+    fake = FakeYahoo()
+    monkeypatch.setattr(sources, "download_yahoo", fake)
+    monkeypatch.setattr(sources, "_sleep", fake.sleeps.append)
+    return fake
+
+
+@pytest.fixture
+def today() -> Callable[[], dt.date]:
+    return dt.date.today
