@@ -3,8 +3,6 @@ call, a tiny config. Nothing here touches the network."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -132,7 +130,3 @@ def fake_yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
     monkeypatch.setattr(sources, "_sleep", fake.sleeps.append)
     return fake
 
-
-@pytest.fixture
-def today() -> Callable[[], dt.date]:
-    return dt.date.today
