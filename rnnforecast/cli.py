@@ -199,6 +199,15 @@ def fetch(
     replace: Annotated[
         bool, typer.Option("--replace", help="Delete the ticker's stored bars first.")
     ] = False,
+    retries: Annotated[
+        int,
+        typer.Option(
+            min=0, max=10, help="Yahoo: retries after a network error (backoff 1 s, 2 s, 4 s, ...)."
+        ),
+    ] = 3,
+    timeout: Annotated[
+        float, typer.Option(min=1, max=300, help="Yahoo: seconds to wait for each answer.")
+    ] = 10.0,
     as_json: JsonOption = False,
 ) -> None:
     """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
@@ -216,6 +225,8 @@ def fetch(
         end=end.date() if end else None,
         auto_adjust=auto_adjust,
         replace=replace,
+        retries=retries,
+        timeout=timeout,
     )
     for r in results:
         if r.changed:

@@ -48,6 +48,8 @@ def fetch(
     end: dt.date | None = None,
     auto_adjust: bool = True,
     replace: bool = False,
+    retries: int = 3,
+    timeout: float = 10.0,
     today: dt.date | None = None,
 ) -> list[StoreResult]:
     """Store daily bars for each ticker; one transaction per ticker.
@@ -55,8 +57,8 @@ def fetch(
     Sources: ``csv`` (one ticker), ``sample`` (the bundled GOOG prices; ticker defaults to
     GOOG), else Yahoo. For Yahoo without ``start``, a ticker already stored is fetched from
     a week before its last stored bar (the overlap catches late corrections; rows already
-    stored are kept). Raises UsageError, DataError or SourceError; tickers before the
-    failing one stay stored.
+    stored are kept); ``retries`` and ``timeout`` (seconds per request) bound the wait. Raises
+    UsageError, DataError or SourceError; tickers before the failing one stay stored.
     """
     if csv is not None and sample:
         raise UsageError("--csv and --sample are two sources: choose one")
@@ -81,7 +83,15 @@ def fetch(
             info = None if (start or replace) else store.info(symbol)
             if info is not None and info.source == "yahoo":
                 since = dt.date.fromisoformat(info.last) - dt.timedelta(days=7)
-            bars = sources.fetch_yahoo(symbol, since, end, auto_adjust=auto_adjust, today=today)
+            bars = sources.fetch_yahoo(
+                symbol,
+                since,
+                end,
+                auto_adjust=auto_adjust,
+                retries=retries,
+                timeout=timeout,
+                today=today,
+            )
         if csv is not None or sample:
             bars = _clip(bars, start, end)
         results.append(store.write(symbol, bars, replace=replace))

@@ -1,0 +1,447 @@
+"""The CLI as a user runs it: exact exit codes, one-line errors on stderr, JSON contracts.
+
+Networks here are tiny (window 10, 4 units, 2 epochs) on 300 synthetic rows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY_CONFIG, make_prices, yahoo_frame
+from typer.testing import CliRunner
+
+from rnnforecast.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, home: Path | None = None):
+    argv = (["--home", str(home)] if home else []) + list(args)
+    return runner.invoke(app, argv)
+
+
+def assert_error(result, code: int, *words: str) -> None:
+    """Exit ``code``, nothing on stdout, one line on stderr naming ``words``."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+
+
+def store_rows(home: Path) -> list[tuple]:
+    import sqlite3
+
+    path = home / "store.sqlite"
+    if not path.exists():
+        return []
+    with sqlite3.connect(path) as conn:
+        return conn.execute("SELECT * FROM bars ORDER BY ticker, date").fetchall()
+
+
+# --- a trained home shared by the read-only tests ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A home with 300 synthetic rows of TEST and a tiny trained model."""
+    folder = tmp_path_factory.mktemp("trained")
+    home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
+    prices = make_prices(300, seed=3)
+    prices.to_csv(csv)
+    config.write_text(TINY_CONFIG)
+    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = run("train", "TEST", "--config", str(config), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    return {"home": home, "prices": prices, "config": config, "train": json.loads(result.stdout)}
+
+
+# --- help, version ---------------------------------------------------------------------------
+
+
+def test_help_lists_every_command_and_the_exit_codes() -> None:
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("fetch", "train", "evaluate", "predict"):
+        assert command in result.stdout
+    for code in range(7):
+        assert f"{code} " in result.stdout
+
+
+def test_no_arguments_shows_help() -> None:
+    result = run()
+    assert "Usage" in result.stdout + result.stderr
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("rnnforecast ")
+
+
+# --- fetch -----------------------------------------------------------------------------------
+
+
+def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
+    first = run("fetch", "--sample", "--json")
+    assert first.exit_code == 0, first.stderr
+    assert json.loads(first.stdout) == {
+        "tickers": [
+            {
+                "ticker": "GOOG",
+                "rows": 2148,
+                "first": "2004-08-19",
+                "last": "2013-03-01",
+                "added": 2148,
+                "source": "sample",
+                "changed": 0,
+            }
+        ]
+    }
+    again = run("fetch", "--sample", "--json")
+    assert json.loads(again.stdout)["tickers"][0]["added"] == 0
+    assert len(store_rows(home)) == 2148
+
+
+def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
+    result = run("fetch", "--sample")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "ticker\trows\tfirst\tlast\tadded\tsource",
+        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample",
+    ]
+
+
+def test_fetch_csv_with_start_and_end(prices_csv: Path) -> None:
+    result = run(
+        "fetch",
+        "ABC",
+        "--csv",
+        str(prices_csv),
+        "--start",
+        "2020-02-01",
+        "--end",
+        "2020-02-29",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)["tickers"][0]
+    assert (row["first"], row["last"], row["rows"]) == ("2020-02-03", "2020-02-28", 20)
+
+
+def test_fetch_yahoo_through_the_fake(fake_yahoo, home: Path) -> None:
+    prices = make_prices(120)
+    fake_yahoo.answers = [yahoo_frame(prices, "MSFT")]
+    result = run("fetch", "msft", "--json")
+    assert result.exit_code == 0, result.stderr
+    row = json.loads(result.stdout)["tickers"][0]
+    assert (row["ticker"], row["rows"], row["added"], row["source"]) == ("MSFT", 120, 120, "yahoo")
+    assert row["first"] == str(prices.index[0].date())
+    assert fake_yahoo.calls[0]["auto_adjust"] is True
+    # Fetching again asks only for the last week onwards and adds nothing new.
+    again = run("fetch", "MSFT", "--json")
+    assert json.loads(again.stdout)["tickers"][0]["added"] == 0
+    assert fake_yahoo.calls[1]["start"] is not None
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "words"),
+    [
+        (ConnectionError("network is unreachable"), 5, ["Yahoo unreachable", "try again later"]),
+        ("rate", 5, ["rate limited"]),
+        ("missing", 3, ["no data for this symbol"]),
+        (pd.DataFrame(), 3, ["no data"]),
+    ],
+)
+def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> None:
+    from yfinance.exceptions import YFPricesMissingError, YFRateLimitError
+
+    answer = (
+        {"rate": YFRateLimitError(), "missing": YFPricesMissingError("ZZZZ", "")}.get(
+            answer, answer
+        )
+        if isinstance(answer, str)
+        else answer
+    )
+    fake_yahoo.answers = [answer]
+    assert_error(run("fetch", "ZZZZ"), code, "ZZZZ", *words)
+    assert store_rows(home) == []
+
+
+def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
+    fake_yahoo.answers = [yahoo_frame(make_prices(60), "AAA"), ConnectionError("down")]
+    result = run("fetch", "AAA", "BBB")
+    assert result.exit_code == 5
+    assert {row[0] for row in store_rows(home)} == {"AAA"}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["fetch", "../x"], ["invalid ticker", "../x"]),
+        (["fetch", ""], ["invalid ticker"]),
+        (["fetch", "A B"], ["invalid ticker"]),
+        (["fetch", "X" * 40], ["invalid ticker"]),
+        (["fetch", "--csv", "missing.csv", "X"], ["not found", "missing.csv"]),
+        (["fetch", "--sample", "--csv", "a.csv"], ["choose one"]),
+        (["fetch", "X", "--start", "2020-02-01", "--end", "2020-01-01"], ["after"]),
+        (["fetch", "X", "--start", "yesterday"], ["--start"]),
+        (["fetch", "X", "--no-such-option"], ["--no-such-option"]),
+        (["train", "GOOG", "--config", "nope.toml"], ["config file not found"]),
+        (["train", "GOOG", "--set", "model.unitz=3"], ["model.unitz"]),
+        (["train", "GOOG", "--set", "model.units=many"], ["model.units"]),
+        (["train", "GOOG", "--set", "data.window=1"], ["data.window"]),
+        (["train", "GOOG", "--set", "data.test_fraction=1.5"], ["test_fraction"]),
+        (["train", "GOOG", "--set", "units=3"], ["SECTION.KEY=VALUE"]),
+        (["train", "GOOG", "--epochs", "0"], ["--epochs"]),
+    ],
+)
+def test_bad_usage_exits_2(args: list[str], words: list[str]) -> None:
+    assert_error(run(*args), 2, *words)
+
+
+def test_invalid_toml_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\nunits = 3")
+    assert_error(run("train", "GOOG", "--config", str(bad)), 2, "not valid TOML")
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("", ["empty"]),
+        ("Date,Open,High,Low,Volume\n2020-01-02,1,2,0.5,10\n", ["missing column Close"]),
+        ("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,abc,10\n", ["non-numeric", "Close"]),
+        ("Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,-1,10\n", ["not positive"]),
+        (
+            "Date,Open,High,Low,Close,Volume\n2020-01-02,1,2,0.5,1,10\n2020-01-02,1,2,0.5,1,10\n",
+            ["duplicate date 2020-01-02"],
+        ),
+        ("Date,Open,High,Low,Close,Volume\n2020-01-02 10:30,1,2,0.5,1,10\n", ["intraday"]),
+    ],
+)
+def test_bad_csv_exits_3_and_stores_nothing(tmp_path: Path, home: Path, content, words) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    assert_error(run("fetch", "BAD", "--csv", str(path)), 3, *words)
+    assert store_rows(home) == []
+
+
+def test_bad_csv_leaves_existing_rows_untouched(tmp_path: Path, prices_csv: Path, home) -> None:
+    assert run("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
+    before = store_rows(home)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Date,Open,High,Low,Close,Volume\n2030-01-02,1,2,0.5,abc,10\n")
+    assert run("fetch", "ABC", "--csv", str(bad)).exit_code == 3
+    assert store_rows(home) == before
+
+
+def test_other_source_for_stored_ticker_needs_replace(prices_csv: Path) -> None:
+    assert run("fetch", "GOOG", "--csv", str(prices_csv)).exit_code == 0
+    assert_error(run("fetch", "--sample"), 2, "--replace")
+    replaced = run("fetch", "--sample", "--replace", "--json")
+    assert json.loads(replaced.stdout)["tickers"][0]["rows"] == 2148
+
+
+# --- train -----------------------------------------------------------------------------------
+
+
+def test_train_without_data_exits_3(tiny_config: Path) -> None:
+    assert_error(run("train", "NODATA", "--config", str(tiny_config)), 3, "NODATA", "fetch")
+
+
+def test_train_with_too_few_rows_exits_3(tmp_path: Path, tiny_config: Path) -> None:
+    csv = tmp_path / "short.csv"
+    make_prices(15).to_csv(csv)
+    assert run("fetch", "SHORT", "--csv", str(csv)).exit_code == 0
+    assert_error(run("train", "SHORT", "--config", str(tiny_config)), 3, "not enough data", "15")
+
+
+def test_train_json_contract_and_bundle(trained: dict) -> None:
+    out = trained["train"]
+    assert set(out) >= {
+        "ticker",
+        "run_id",
+        "path",
+        "epochs_run",
+        "test",
+        "model",
+        "naive",
+        "beats_naive",
+    }
+    assert out["ticker"] == "TEST"
+    bundle = Path(out["path"])
+    assert bundle == trained["home"] / "models" / "TEST" / out["run_id"]
+    assert {p.name for p in bundle.iterdir()} >= {"model.keras", "scalers.json", "manifest.json"}
+    current = (trained["home"] / "models" / "TEST" / "current").read_text().strip()
+    assert current == out["run_id"]
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["schema_version"] == 1
+    assert manifest["features"] == ["open", "high", "low", "close", "volume"]
+    assert manifest["window"] == 10
+    assert manifest["seed"] == 7
+    assert manifest["data"]["fingerprint"].startswith("sha256:")
+    assert manifest["data"]["test"] == out["test"]
+    assert {"tensorflow", "keras", "numpy", "pandas", "python"} <= set(manifest["versions"])
+    assert manifest["training"]["epochs_run"] == out["epochs_run"]
+    # Scalers saw only rows before the first validation target.
+    assert manifest["data"]["scaler_rows"]["end"] < manifest["data"]["validation"]["start"]
+    assert manifest["data"]["validation"]["end"] < manifest["data"]["test"]["start"]
+
+
+# --- evaluate --------------------------------------------------------------------------------
+
+
+def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
+    result = run("evaluate", "TEST", "--json", home=trained["home"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"ticker", "run_id", "test", "model", "naive", "beats_naive", "warnings"}
+    assert set(out["test"]) == {"start", "end", "n"}
+    assert set(out["model"]) == {"rmse", "mae", "mape", "mase", "directional_accuracy"}
+    assert set(out["naive"]) == {"rmse", "mae", "mape"}
+    assert out["run_id"] == trained["train"]["run_id"]
+    assert out["test"] == trained["train"]["test"]
+    assert out["model"] == pytest.approx(trained["train"]["model"], rel=1e-6)
+    assert out["beats_naive"] == (out["model"]["mase"] < 1)
+    # The naive forecast, computed independently from the raw prices.
+    close = trained["prices"]["Close"]
+    days = close.loc[out["test"]["start"] : out["test"]["end"]]
+    previous = close.shift(1).loc[days.index]
+    assert len(days) == out["test"]["n"]
+    assert out["naive"]["mae"] == pytest.approx(np.mean(np.abs(days - previous)), rel=1e-9)
+    assert out["model"]["mase"] == pytest.approx(out["model"]["mae"] / out["naive"]["mae"])
+
+
+def test_evaluate_table_when_not_json(trained: dict) -> None:
+    result = run("evaluate", "TEST", home=trained["home"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "metric\tmodel\tnaive"
+    assert [line.split("\t")[0] for line in lines[1:]] == [
+        "rmse",
+        "mae",
+        "mape_%",
+        "mase",
+        "directional_accuracy",
+    ]
+    assert "naive" in result.stderr and "MASE" in result.stderr
+
+
+# --- predict ---------------------------------------------------------------------------------
+
+
+def test_predict_json_contract(trained: dict) -> None:
+    result = run("predict", "TEST", "--json", home=trained["home"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "forecasts"}
+    last_day = trained["prices"].index[-1]
+    assert out["as_of"] == str(last_day.date())
+    assert out["last_close"] == pytest.approx(trained["prices"]["Close"].iloc[-1])
+    (forecast,) = out["forecasts"]
+    day = pd.Timestamp(forecast["date"])
+    assert day > last_day and day.weekday() < 5
+    assert (day - last_day).days <= 3
+    assert np.isfinite(forecast["close"]) and forecast["close"] > 0
+    # A second, independent load of the bundle gives the very same forecast.
+    again = json.loads(run("predict", "TEST", "--json", home=trained["home"]).stdout)
+    assert again == out
+
+
+def test_predict_named_run(trained: dict) -> None:
+    run_id = trained["train"]["run_id"]
+    result = run("predict", "TEST", "--run", run_id, "--json", home=trained["home"])
+    assert json.loads(result.stdout)["run_id"] == run_id
+
+
+def test_predict_without_model_exits_4(prices_csv: Path) -> None:
+    assert run("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
+    assert_error(run("predict", "ABC"), 4, "no model for ABC", "train")
+
+
+def test_predict_unknown_run_exits_4(trained: dict) -> None:
+    assert_error(
+        run("predict", "TEST", "--run", "20990101T000000Z-abcdef", home=trained["home"]),
+        4,
+        "no run",
+    )
+
+
+@pytest.fixture
+def copied(trained: dict, tmp_path: Path) -> dict:
+    """A private copy of the trained home, for tests that damage it."""
+    home = tmp_path / "copy"
+    shutil.copytree(trained["home"], home)
+    bundle = home / "models" / "TEST" / trained["train"]["run_id"]
+    return {"home": home, "bundle": bundle}
+
+
+def test_corrupt_model_file_exits_4_with_path(copied: dict) -> None:
+    model = copied["bundle"] / "model.keras"
+    model.write_bytes(model.read_bytes()[:100])
+    assert_error(run("predict", "TEST", home=copied["home"]), 4, str(model), "corrupt")
+    assert_error(run("evaluate", "TEST", home=copied["home"]), 4, str(model))
+
+
+def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
+    """A manifest edited to another window (checksums fixed up) is still refused."""
+    from rnnforecast.artifacts import MANIFEST_FILE
+
+    path = copied["bundle"] / MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    manifest["window"] = manifest["config"]["data"]["window"] = 12
+    path.write_text(json.dumps(manifest))
+    assert_error(run("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
+
+
+def test_garbage_current_pointer_exits_4(copied: dict) -> None:
+    (copied["home"] / "models" / "TEST" / "current").write_text("../../etc\n")
+    assert_error(run("predict", "TEST", home=copied["home"]), 4, "current")
+
+
+def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) -> None:
+    from rnnforecast import pipeline
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "predict", broken)
+    result = run("predict", "TEST", home=trained["home"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        "internal error: RuntimeError: boom (a bug; set RNNFORECAST_DEBUG=1 for the traceback)"
+    ]
+
+
+def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
+    """Training twice with the same seed on the same machine gives the same scores."""
+    home = tmp_path / "again"
+    csv = tmp_path / "p.csv"
+    trained["prices"].to_csv(csv)
+    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
+    assert json.loads(result.stdout)["model"] == trained["train"]["model"]
+
+
+# --- the bundled sample end to end -----------------------------------------------------------
+
+
+def test_sample_end_to_end_with_smoke_config() -> None:
+    smoke = Path(__file__).parent.parent / "configs" / "smoke.toml"
+    assert run("fetch", "--sample").exit_code == 0
+    trained = run("train", "GOOG", "--config", str(smoke), "--epochs", "1", "--json")
+    assert trained.exit_code == 0, trained.stderr
+    evaluated = json.loads(run("evaluate", "GOOG", "--json").stdout)
+    assert evaluated["test"] == {"start": "2011-06-29", "end": "2013-03-01", "n": 420}
+    assert evaluated["naive"]["mae"] == pytest.approx(7.2453, abs=1e-4)
+    forecast = json.loads(run("predict", "GOOG", "--json").stdout)
+    assert forecast["as_of"] == "2013-03-01"
+    assert forecast["forecasts"][0]["date"] == "2013-03-04"  # a Friday's next weekday

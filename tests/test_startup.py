@@ -1,0 +1,69 @@
+"""Commands that need no network model must not pay for TensorFlow (5 s, 600 MB) or yfinance.
+
+Each case runs the CLI in a fresh interpreter and lists which heavy modules got imported."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = ("tensorflow", "keras", "yfinance", "pandas", "sklearn")
+
+PROBE = """
+import json, sys
+from rnnforecast.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+heavy = [m for m in {heavy!r} if m in sys.modules]
+sys.stderr.write("\\nMODULES " + json.dumps({{"code": code, "heavy": heavy}}) + "\\n")
+"""
+
+
+def imported(args: list[str], home: Path) -> tuple[int, set[str]]:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE.format(heavy=HEAVY), "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = [x for x in completed.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    report = json.loads(line.removeprefix("MODULES "))
+    return report["code"], set(report["heavy"])
+
+
+def test_help_imports_nothing_heavy(home: Path) -> None:
+    assert imported(["--help"], home) == (0, set())
+
+
+@pytest.mark.parametrize("command", ["fetch", "train", "evaluate", "predict"])
+def test_command_help_imports_nothing_heavy(home: Path, command: str) -> None:
+    assert imported([command, "--help"], home) == (0, set())
+
+
+def test_fetch_sample_imports_no_tensorflow_nor_yfinance(home: Path) -> None:
+    code, heavy = imported(["fetch", "--sample"], home)
+    assert code == 0
+    assert heavy == {"pandas"}
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["fetch", "--csv", "missing.csv", "X"], 2),
+        (["fetch", "../x"], 2),
+        (["train", "GOOG", "--set", "model.unitz=1"], 2),
+        (["train", "NODATA"], 3),
+        (["evaluate", "NOMODEL"], 4),
+        (["predict", "NOMODEL"], 4),
+    ],
+)
+def test_error_paths_import_no_tensorflow(home: Path, args: list[str], code: int) -> None:
+    exit_code, heavy = imported(args, home)
+    assert exit_code == code
+    assert not heavy & {"tensorflow", "keras", "yfinance", "sklearn"}
