@@ -148,13 +148,16 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
     if _human():
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=title, title_justify="left")
+        table = Table()
         for i, header in enumerate(headers):
             table.add_column(header, justify="left" if i == 0 else "right")
         for row in rows:
             table.add_row(*(str(v) for v in row))
-        Console().print(table)
+        console = Console()
+        console.print(Text(title, style="bold"))
+        console.print(table)
     else:
         _say(title)
         print("\t".join(headers))

@@ -43,8 +43,6 @@ def test_yahoo_unreachable_exits_5_quickly(home: Path) -> None:
         "error: AAPL: Yahoo unreachable after 2 attempts"
     )
     assert not (home / "store.sqlite").exists()  # nothing was written
-        home / "store.sqlite"
-    ).read_bytes().decode("latin-1")
 
 
 def test_debug_variable_shows_tracebacks_for_bugs_only(home: Path) -> None:

@@ -1,0 +1,508 @@
+"""Sources: ticker checks, CSV reading, the bundled sample, and Yahoo through a fake yfinance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_prices, yahoo_frame
+from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
+
+from rnnforecast import sources
+from rnnforecast.errors import DataError, SourceError, UsageError
+from rnnforecast.sources import COLUMNS, check_ticker, read_csv
+
+SAMPLE_SHA256 = "60e961a567490b157f71888df9e6afb36190a34a40a6286aa38988e2343f1b1a"
+TODAY = dt.date(2030, 1, 1)  # after every synthetic bar unless a test says otherwise
+
+
+def write_text(tmp_path: Path, text: str, name: str = "bars.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def small_csv(rows: list[str], header: str = "Date,Open,High,Low,Close,Volume") -> str:
+    return "\n".join([header, *rows]) + "\n"
+
+
+GOOD_ROWS = [
+    "2020-01-02,10,11,9,10.5,1000",
+    "2020-01-03,10.5,11.5,10,11,1200",
+    "2020-01-06,11,12,10.5,11.5,900",
+    "2020-01-07,11.5,12,11,11.2,800",
+]
+
+
+def canonical(prices: pd.DataFrame) -> pd.DataFrame:
+    """``make_prices`` output as the canonical frame every source returns."""
+    frame = prices.copy()
+    frame.columns = [c.lower() for c in frame.columns]
+    frame.index = pd.DatetimeIndex(frame.index, name="date")
+    return frame.astype(np.float64)
+
+
+def assert_canonical(frame: pd.DataFrame) -> None:
+    assert list(frame.columns) == list(COLUMNS)
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
+    assert isinstance(frame.index, pd.DatetimeIndex)
+    assert frame.index.name == "date"
+    assert frame.index.tz is None
+    assert frame.index.is_monotonic_increasing
+    assert frame.index.is_unique
+    assert (frame.index == frame.index.normalize()).all()
+
+
+# --- check_ticker ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("AAPL", "AAPL"),
+        ("aapl", "AAPL"),
+        ("brk-b", "BRK-B"),
+        ("^GSPC", "^GSPC"),
+        ("EURUSD=X", "EURUSD=X"),
+        ("7203.T", "7203.T"),
+        (" msft ", "MSFT"),
+        ("X" * 20, "X" * 20),
+    ],
+)
+def test_check_ticker_accepts(given: str, expected: str) -> None:
+    assert check_ticker(given) == expected
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "../x", "a/b", "a\\b", "A B", ".hidden", "x" * 21, "A..B", "-A", "^", "AA$"],
+)
+def test_check_ticker_rejects(bad: str) -> None:
+    with pytest.raises(UsageError, match="invalid ticker"):
+        check_ticker(bad)
+
+
+def test_check_ticker_shortens_long_input_in_message() -> None:
+    with pytest.raises(UsageError) as info:
+        check_ticker("y" * 100)
+    assert "y" * 31 not in str(info.value)
+
+
+# --- read_csv: good files -------------------------------------------------------------------
+
+
+def test_read_csv_round_trips(prices_csv: Path, prices: pd.DataFrame) -> None:
+    bars = read_csv(prices_csv)
+    assert bars.source == "csv"
+    assert bars.auto_adjust is None
+    assert_canonical(bars.frame)
+    expected = canonical(prices)
+    assert (bars.frame.index == expected.index).all()
+    np.testing.assert_array_equal(bars.frame.to_numpy(), expected.to_numpy())
+
+
+def test_read_csv_unnamed_date_column(tmp_path: Path, prices: pd.DataFrame) -> None:
+    unnamed = prices.copy()
+    unnamed.index.name = None
+    path = tmp_path / "unnamed.csv"
+    unnamed.to_csv(path)
+    assert path.read_text().startswith(",Open")
+    bars = read_csv(path)
+    np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
+    assert (bars.frame.index == prices.index).all()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "date,open,high,low,close,volume",
+        "DATE,OPEN,HIGH,LOW,CLOSE,VOLUME",
+        "Date,oPeN,High,low,CLOSE,Volume",
+        "Datetime,Open,High,Low,Close,Volume",
+        "Date, Open, High, Low, Close, Volume",
+    ],
+)
+def test_read_csv_column_case(tmp_path: Path, header: str) -> None:
+    bars = read_csv(write_text(tmp_path, small_csv(GOOD_ROWS, header)))
+    assert_canonical(bars.frame)
+    assert bars.frame["close"].tolist() == [10.5, 11.0, 11.5, 11.2]
+
+
+def test_read_csv_shuffled_columns_and_extra_adj_close(
+    tmp_path: Path, prices: pd.DataFrame
+) -> None:
+    shuffled = prices[["Volume", "Close", "Low", "Open", "High"]].copy()
+    shuffled.insert(2, "Adj Close", shuffled["Close"] * 0.5)
+    shuffled["Note"] = "x"
+    path = tmp_path / "shuffled.csv"
+    shuffled.to_csv(path)
+    bars = read_csv(path)
+    assert_canonical(bars.frame)
+    np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
+
+
+def test_read_csv_date_column_not_first(tmp_path: Path) -> None:
+    rows = [",".join([*r.split(",")[1:], r.split(",")[0]]) for r in GOOD_ROWS]
+    bars = read_csv(write_text(tmp_path, small_csv(rows, "Open,High,Low,Close,Volume,Date")))
+    assert bars.frame.index[0] == pd.Timestamp("2020-01-02")
+
+
+def test_read_csv_sorts_rows(tmp_path: Path, prices: pd.DataFrame) -> None:
+    path = tmp_path / "reversed.csv"
+    prices.iloc[::-1].to_csv(path)
+    bars = read_csv(path)
+    assert bars.frame.index.is_monotonic_increasing
+    np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
+
+    mixed = [GOOD_ROWS[2], GOOD_ROWS[0], GOOD_ROWS[3], GOOD_ROWS[1]]
+    bars = read_csv(write_text(tmp_path, small_csv(mixed), "mixed.csv"))
+    assert list(bars.frame.index.strftime("%Y-%m-%d")) == [
+        "2020-01-02",
+        "2020-01-03",
+        "2020-01-06",
+        "2020-01-07",
+    ]
+    assert bars.frame["close"].tolist() == [10.5, 11.0, 11.5, 11.2]
+
+
+def test_read_csv_tz_aware_dates_keep_the_calendar_date(
+    tmp_path: Path, prices: pd.DataFrame
+) -> None:
+    # Tokyo has no daylight saving time: one offset throughout.
+    path = tmp_path / "tokyo.csv"
+    yahoo_frame(prices, multi_level=False, tz="Asia/Tokyo").to_csv(path)
+    bars = read_csv(path)
+    assert (bars.frame.index == prices.index).all()
+
+
+@pytest.mark.xfail(
+    reason="BUG: read_csv crashes (uncaught ValueError 'Mixed timezones detected') on a CSV "
+    "saved from yfinance whose dates cross a daylight-saving change (-05:00 and -04:00)",
+    raises=ValueError,
+    strict=True,
+)
+def test_read_csv_yfinance_export_across_dst(tmp_path: Path, prices: pd.DataFrame) -> None:
+    path = tmp_path / "yf.csv"
+    yahoo_frame(prices, multi_level=False, tz="America/New_York").to_csv(path)
+    text = path.read_text()
+    assert "-05:00" in text and "-04:00" in text
+    bars = read_csv(path)
+    assert (bars.frame.index == prices.index).all()
+    np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
+
+
+# --- read_csv: bad files --------------------------------------------------------------------
+
+
+def test_read_csv_file_not_found(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(UsageError, match="not found") as info:
+        read_csv(missing)
+    assert str(missing) in str(info.value)
+
+
+def test_read_csv_directory_is_not_a_file(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        read_csv(tmp_path)
+
+
+def test_read_csv_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(b"")
+    with pytest.raises(DataError, match="empty"):
+        read_csv(path)
+
+
+def test_read_csv_header_only(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no rows"):
+        read_csv(write_text(tmp_path, "Date,Open,High,Low,Close,Volume\n"))
+
+
+def test_read_csv_no_close_column(tmp_path: Path) -> None:
+    rows = [",".join(r.split(",")[:4] + r.split(",")[5:]) for r in GOOD_ROWS]
+    path = write_text(tmp_path, small_csv(rows, "Date,Open,High,Low,Volume"))
+    with pytest.raises(DataError, match="Close") as info:
+        read_csv(path)
+    assert str(path) in str(info.value)
+
+
+def test_read_csv_no_date_column(tmp_path: Path) -> None:
+    rows = [",".join(r.split(",")[1:]) for r in GOOD_ROWS]
+    with pytest.raises(DataError, match="date"):
+        read_csv(write_text(tmp_path, small_csv(rows, "Open,High,Low,Close,Volume")))
+
+
+def test_read_csv_non_numeric_price(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS[:2], "2020-01-06,11,12,10.5,n/a!,900", GOOD_ROWS[3]]
+    with pytest.raises(DataError, match="Close") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert "2020-01-06" in str(info.value)
+    assert "n/a!" in str(info.value)
+
+
+def test_read_csv_non_numeric_volume(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS[:3], "2020-01-07,11.5,12,11,11.2,lots"]
+    with pytest.raises(DataError, match="Volume") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert "2020-01-07" in str(info.value)
+
+
+@pytest.mark.parametrize("bad", ["-11", "0"])
+def test_read_csv_price_not_positive(tmp_path: Path, bad: str) -> None:
+    rows = [*GOOD_ROWS[:2], f"2020-01-06,{bad},12,10.5,11.5,900", GOOD_ROWS[3]]
+    with pytest.raises(DataError, match="not positive") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert "2020-01-06" in str(info.value)
+
+
+def test_read_csv_negative_volume(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS[:2], "2020-01-06,11,12,10.5,11.5,-5", GOOD_ROWS[3]]
+    with pytest.raises(DataError, match="volume") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert "2020-01-06" in str(info.value)
+
+
+@pytest.mark.parametrize("cell", ["", "NaN", "inf"])
+def test_read_csv_missing_or_non_finite_cell(tmp_path: Path, cell: str) -> None:
+    rows = [GOOD_ROWS[0], f"2020-01-03,10.5,{cell},10,11,1200", *GOOD_ROWS[2:]]
+    with pytest.raises(DataError, match="2020-01-03"):
+        read_csv(write_text(tmp_path, small_csv(rows)))
+
+
+def test_read_csv_duplicate_dates(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS, "2020-01-03,10.5,11.5,10,11,1200"]
+    with pytest.raises(DataError, match="duplicate date 2020-01-03"):
+        read_csv(write_text(tmp_path, small_csv(rows)))
+
+
+def test_read_csv_high_below_low(tmp_path: Path) -> None:
+    rows = [*GOOD_ROWS[:2], "2020-01-06,11,10,12,11.5,900", GOOD_ROWS[3]]
+    with pytest.raises(DataError, match="High below Low") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert "2020-01-06" in str(info.value)
+
+
+def test_read_csv_intraday(tmp_path: Path) -> None:
+    rows = [
+        "2020-01-02 10:30,10,11,9,10.5,1000",
+        "2020-01-02 10:31,10.5,11.5,10,11,1200",
+        "2020-01-02 10:32,11,12,10.5,11.5,900",
+    ]
+    with pytest.raises(DataError, match="intraday") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert "2020-01-02 10:30" in str(info.value)
+
+
+def test_read_csv_weekly(tmp_path: Path) -> None:
+    weekly = make_prices(n=20)
+    weekly.index = pd.date_range("2020-01-06", periods=20, freq="7D", name="Date")
+    path = tmp_path / "weekly.csv"
+    weekly.to_csv(path)
+    with pytest.raises(DataError, match="weekly"):
+        read_csv(path)
+
+
+@pytest.mark.parametrize("bad_date", ["2020-13-45", "yesterday", "2020-02-30"])
+def test_read_csv_unparseable_date(tmp_path: Path, bad_date: str) -> None:
+    rows = [*GOOD_ROWS[:2], f"{bad_date},11,12,10.5,11.5,900", GOOD_ROWS[3]]
+    with pytest.raises(DataError, match="date") as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert bad_date in str(info.value)
+    assert "line 4" in str(info.value)
+
+
+def test_read_csv_binary_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(b"\xff\xfe\x00\x01garbage\x00\n\x80\x81")
+    with pytest.raises(DataError):
+        read_csv(path)
+
+
+# --- validate_bars directly ----------------------------------------------------------------
+
+
+def test_validate_bars_rejects_non_datetime_index() -> None:
+    frame = canonical(make_prices(n=5)).reset_index(drop=True)
+    with pytest.raises(DataError, match="dates"):
+        sources.validate_bars(frame, "test")
+
+
+def test_validate_bars_rejects_empty() -> None:
+    frame = canonical(make_prices(n=5)).iloc[:0]
+    with pytest.raises(DataError, match="no rows"):
+        sources.validate_bars(frame, "test")
+
+
+# --- the bundled sample ---------------------------------------------------------------------
+
+
+def test_load_sample() -> None:
+    bars = sources.load_sample()
+    assert bars.source == "sample"
+    assert len(bars.frame) == 2148
+    assert bars.frame.index[0] == pd.Timestamp("2004-08-19")
+    assert bars.frame.index[-1] == pd.Timestamp("2013-03-01")
+    assert_canonical(bars.frame)
+    assert sources.SAMPLE_TICKER == "GOOG"
+
+
+def test_sample_file_checksum() -> None:
+    digest = hashlib.sha256(sources.sample_path().read_bytes()).hexdigest()
+    assert digest == SAMPLE_SHA256
+
+
+# --- Yahoo, through the fake ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "Asia/Tokyo"])
+def test_yahoo_multi_level_frame(fake_yahoo, prices: pd.DataFrame, tz: str) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices, ticker="AAPL", tz=tz)]
+    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    assert bars.source == "yahoo"
+    assert bars.auto_adjust is True
+    assert_canonical(bars.frame)
+    # the exchange's calendar dates, not shifted by a conversion to UTC
+    assert (bars.frame.index == prices.index).all()
+    np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
+
+
+def test_yahoo_tokyo_dates_would_shift_in_utc(prices: pd.DataFrame) -> None:
+    """Guard for the test above: converting Tokyo midnight to UTC gives the previous day."""
+    frame = yahoo_frame(prices, tz="Asia/Tokyo")
+    utc_dates = frame.index.tz_convert("UTC").tz_localize(None).normalize()
+    assert (utc_dates != prices.index).all()
+
+
+def test_yahoo_flat_history_frame(fake_yahoo, prices: pd.DataFrame) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices, multi_level=False)]
+    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    assert_canonical(bars.frame)
+    assert (bars.frame.index == prices.index).all()
+    np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
+
+
+def test_yahoo_drops_todays_bar(fake_yahoo, prices: pd.DataFrame) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices)]
+    last = prices.index[-1].date()
+    bars = sources.fetch_yahoo("AAPL", today=last)
+    assert len(bars.frame) == len(prices) - 1
+    assert bars.frame.index[-1] == prices.index[-2]
+    assert pd.Timestamp(last) not in bars.frame.index
+
+
+def test_yahoo_drops_rows_yahoo_left_empty(fake_yahoo, prices: pd.DataFrame) -> None:
+    frame = yahoo_frame(prices, multi_level=False)
+    frame.iloc[5, :4] = np.nan
+    fake_yahoo.answers = [frame]
+    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    assert len(bars.frame) == len(prices) - 1
+    assert prices.index[5] not in bars.frame.index
+
+
+def test_yahoo_only_todays_bar_is_no_data(fake_yahoo, prices: pd.DataFrame) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices.iloc[-1:])]
+    with pytest.raises(DataError, match="AAPL"):
+        sources.fetch_yahoo("AAPL", today=prices.index[-1].date())
+
+
+def test_yahoo_several_tickers(fake_yahoo, prices: pd.DataFrame) -> None:
+    both = pd.concat(
+        [yahoo_frame(prices, ticker="AAPL"), yahoo_frame(prices, ticker="MSFT")], axis=1
+    )
+    fake_yahoo.answers = [both]
+    with pytest.raises(DataError, match="several tickers") as info:
+        sources.fetch_yahoo("AAPL", today=TODAY)
+    assert "MSFT" in str(info.value)
+
+
+def test_yahoo_empty_frame(fake_yahoo) -> None:
+    fake_yahoo.answers = [pd.DataFrame()]
+    with pytest.raises(DataError, match="XYZ"):
+        sources.fetch_yahoo("XYZ", today=TODAY)
+    assert len(fake_yahoo.calls) == 1
+
+
+def test_yahoo_missing_columns(fake_yahoo, prices: pd.DataFrame) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices, multi_level=False).drop(columns=["Volume"])]
+    with pytest.raises(DataError, match="Volume"):
+        sources.fetch_yahoo("AAPL", today=TODAY)
+
+
+@pytest.mark.parametrize(
+    "error", [YFPricesMissingError("XYZ", ""), YFTzMissingError("XYZ")], ids=["prices", "tz"]
+)
+def test_yahoo_missing_ticker_is_data_error_without_retry(fake_yahoo, error) -> None:
+    fake_yahoo.answers = [error]
+    with pytest.raises(DataError, match="XYZ"):
+        sources.fetch_yahoo("XYZ", today=TODAY)
+    assert len(fake_yahoo.calls) == 1
+    assert fake_yahoo.sleeps == []
+
+
+def test_yahoo_rate_limited_every_time(fake_yahoo) -> None:
+    fake_yahoo.answers = [YFRateLimitError()]
+    with pytest.raises(SourceError, match="rate limited") as info:
+        sources.fetch_yahoo("AAPL", today=TODAY)
+    assert "4 attempts" in str(info.value)
+    assert len(fake_yahoo.calls) == 4  # retries (3) + 1
+    assert fake_yahoo.sleeps == [1, 2, 4]
+
+
+def test_yahoo_retry_settings(fake_yahoo) -> None:
+    fake_yahoo.answers = [ConnectionError("down")]
+    with pytest.raises(SourceError, match="unreachable"):
+        sources.fetch_yahoo("AAPL", retries=2, backoff=0.5, today=TODAY)
+    assert len(fake_yahoo.calls) == 3
+    assert fake_yahoo.sleeps == [0.5, 1.0]
+
+
+def test_yahoo_no_retries(fake_yahoo) -> None:
+    fake_yahoo.answers = [OSError("down")]
+    with pytest.raises(SourceError):
+        sources.fetch_yahoo("AAPL", retries=0, today=TODAY)
+    assert len(fake_yahoo.calls) == 1
+    assert fake_yahoo.sleeps == []
+
+
+def test_yahoo_recovers_after_network_errors(fake_yahoo, prices: pd.DataFrame) -> None:
+    fake_yahoo.answers = [ConnectionError("reset"), OSError("timed out"), yahoo_frame(prices)]
+    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    assert len(fake_yahoo.calls) == 3
+    assert fake_yahoo.sleeps == [1, 2]
+    assert len(bars.frame) == len(prices)
+
+
+@pytest.mark.parametrize("auto_adjust", [True, False])
+def test_yahoo_arguments_reach_the_call(
+    fake_yahoo, prices: pd.DataFrame, auto_adjust: bool
+) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices)]
+    bars = sources.fetch_yahoo(
+        "AAPL",
+        dt.date(2020, 1, 1),
+        dt.date(2020, 12, 31),
+        auto_adjust=auto_adjust,
+        timeout=3.0,
+        today=TODAY,
+    )
+    (call,) = fake_yahoo.calls
+    assert call["symbol"] == "AAPL"
+    assert call["start"] == "2020-01-01"
+    assert call["end"] == "2021-01-01"  # end inclusive for us, exclusive for yfinance
+    assert call["auto_adjust"] is auto_adjust
+    assert call["timeout"] == 3.0
+    assert bars.source == "yahoo"
+    assert bars.auto_adjust is auto_adjust
+
+
+def test_yahoo_whole_history_by_default(fake_yahoo, prices: pd.DataFrame) -> None:
+    fake_yahoo.answers = [yahoo_frame(prices)]
+    sources.fetch_yahoo("AAPL", today=TODAY)
+    (call,) = fake_yahoo.calls
+    assert call["start"] is None
+    assert call["end"] is None
+    assert call["auto_adjust"] is True

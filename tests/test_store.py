@@ -1,0 +1,291 @@
+"""The SQLite store: round trips, incremental writes, source checks, atomic failed writes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_prices
+
+from rnnforecast import store as store_module
+from rnnforecast.errors import DataError, UsageError
+from rnnforecast.sources import COLUMNS, Bars
+from rnnforecast.store import Store, StoreResult, TickerInfo
+
+
+def canonical(prices: pd.DataFrame) -> pd.DataFrame:
+    frame = prices.copy()
+    frame.columns = [c.lower() for c in frame.columns]
+    frame.index = pd.DatetimeIndex(frame.index, name="date")
+    return frame.astype(np.float64)
+
+
+def bars(n: int = 50, seed: int = 0, start: str = "2020-01-01", **kwargs) -> Bars:
+    return Bars(canonical(make_prices(n=n, seed=seed, start=start)), **{"source": "csv", **kwargs})
+
+
+@pytest.fixture
+def store(home: Path) -> Store:
+    return Store(home / "store.sqlite")
+
+
+def dump(store: Store) -> tuple[list[tuple], list[tuple]]:
+    """Every row of both tables, as stored."""
+    with sqlite3.connect(store.path) as conn:
+        rows = conn.execute("SELECT * FROM bars ORDER BY ticker, date").fetchall()
+        tickers = conn.execute("SELECT * FROM tickers ORDER BY ticker").fetchall()
+    return rows, tickers
+
+
+# --- round trip -----------------------------------------------------------------------------
+
+
+def test_write_creates_folder_and_reads_back_exactly(store: Store) -> None:
+    assert not store.path.parent.exists()
+    given = bars(n=60)
+    result = store.write("AAPL", given)
+    assert store.path.is_file()
+    assert result == StoreResult(
+        "AAPL",
+        rows=60,
+        first=given.frame.index[0].strftime("%Y-%m-%d"),
+        last=given.frame.index[-1].strftime("%Y-%m-%d"),
+        added=60,
+        source="csv",
+        changed=0,
+    )
+    frame = store.read("AAPL")
+    assert list(frame.columns) == list(COLUMNS)
+    assert frame.index.name == "date"
+    assert all(dtype == np.float64 for dtype in frame.dtypes)
+    assert (frame.index == given.frame.index).all()
+    np.testing.assert_array_equal(frame.to_numpy(), given.frame.to_numpy())
+
+
+def test_result_to_dict(store: Store) -> None:
+    result = store.write("AAPL", bars(n=5))
+    assert result.to_dict() == {
+        "ticker": "AAPL",
+        "rows": 5,
+        "first": "2020-01-01",
+        "last": "2020-01-07",
+        "added": 5,
+        "source": "csv",
+        "changed": 0,
+    }
+
+
+def test_tickers_are_kept_apart(store: Store) -> None:
+    store.write("AAPL", bars(n=30, seed=1))
+    store.write("MSFT", bars(n=40, seed=2))
+    assert len(store.read("AAPL")) == 30
+    assert len(store.read("MSFT")) == 40
+    np.testing.assert_array_equal(
+        store.read("MSFT").to_numpy(), bars(n=40, seed=2).frame.to_numpy()
+    )
+
+
+# --- incremental writes ---------------------------------------------------------------------
+
+
+def test_writing_again_adds_nothing(store: Store) -> None:
+    given = bars(n=50)
+    store.write("AAPL", given)
+    result = store.write("AAPL", given)
+    assert result.added == 0
+    assert result.changed == 0
+    assert result.rows == 50
+    np.testing.assert_array_equal(store.read("AAPL").to_numpy(), given.frame.to_numpy())
+
+
+def test_overlap_adds_only_new_dates_and_keeps_stored_rows(store: Store) -> None:
+    first = bars(n=50)
+    store.write("AAPL", first)
+    # the same dates 30..49 with other values, plus 20 new dates after them
+    later = canonical(make_prices(n=70, seed=9))
+    second = Bars(later.iloc[30:], source="csv")
+    result = store.write("AAPL", second)
+    assert result.added == 20
+    assert result.rows == 70
+    assert result.first == first.frame.index[0].strftime("%Y-%m-%d")
+    assert result.last == later.index[-1].strftime("%Y-%m-%d")
+    stored = store.read("AAPL")
+    assert (stored.index == later.index).all()
+    # stored rows are kept as they were; only the new dates come from the second write
+    np.testing.assert_array_equal(stored.iloc[:50].to_numpy(), first.frame.to_numpy())
+    np.testing.assert_array_equal(stored.iloc[50:].to_numpy(), later.iloc[50:].to_numpy())
+
+
+def test_changed_counts_rows_whose_values_differ(store: Store) -> None:
+    given = bars(n=40)
+    store.write("AAPL", given)
+    revised = given.frame.copy()
+    revised.iloc[3, revised.columns.get_loc("close")] *= 1.01
+    revised.iloc[7, revised.columns.get_loc("volume")] += 100
+    revised.iloc[7, revised.columns.get_loc("open")] *= 0.99  # same row: counts once
+    revised.iloc[12, revised.columns.get_loc("high")] *= 1 + 1e-9  # below the tolerance
+    result = store.write("AAPL", Bars(revised, source="csv"))
+    assert result.changed == 2
+    assert result.added == 0
+    # changed rows are reported, not overwritten
+    np.testing.assert_array_equal(store.read("AAPL").to_numpy(), given.frame.to_numpy())
+
+
+def test_changed_only_counts_overlapping_rows(store: Store) -> None:
+    store.write("AAPL", bars(n=30))
+    other = canonical(make_prices(n=40, seed=5))  # every value differs
+    result = store.write("AAPL", Bars(other.iloc[25:], source="csv"))
+    assert result.changed == 5  # dates 25..29 overlap
+    assert result.added == 10
+
+
+# --- source checks --------------------------------------------------------------------------
+
+
+def test_other_source_is_refused(store: Store) -> None:
+    store.write("AAPL", bars(n=30))
+    before = dump(store)
+    with pytest.raises(UsageError, match="AAPL") as info:
+        store.write("AAPL", bars(n=30, source="yahoo", auto_adjust=True))
+    assert "--replace" in str(info.value)
+    assert dump(store) == before
+
+
+def test_other_adjustment_mode_is_refused(store: Store) -> None:
+    store.write("AAPL", bars(n=30, source="yahoo", auto_adjust=True))
+    with pytest.raises(UsageError, match="auto_adjust"):
+        store.write("AAPL", bars(n=30, source="yahoo", auto_adjust=False))
+
+
+def test_replace_starts_afresh(store: Store) -> None:
+    store.write("AAPL", bars(n=30))
+    fresh = bars(n=20, seed=3, start="2021-06-01", source="yahoo", auto_adjust=False)
+    result = store.write("AAPL", fresh, replace=True)
+    assert result.rows == 20
+    assert result.added == 20
+    assert result.source == "yahoo"
+    stored = store.read("AAPL")
+    assert (stored.index == fresh.frame.index).all()
+    np.testing.assert_array_equal(stored.to_numpy(), fresh.frame.to_numpy())
+    info = store.info("AAPL")
+    assert info is not None
+    assert (info.source, info.auto_adjust) == ("yahoo", False)
+
+
+def test_replace_with_same_source(store: Store) -> None:
+    store.write("AAPL", bars(n=30))
+    result = store.write("AAPL", bars(n=10), replace=True)
+    assert result.rows == 10
+    assert len(store.read("AAPL")) == 10
+
+
+# --- failed writes leave everything as it was -----------------------------------------------
+
+
+def test_write_failing_inside_executemany_changes_nothing(store: Store) -> None:
+    original = bars(n=30)
+    store.write("AAPL", original)
+    store.write("MSFT", bars(n=10, seed=1))
+    before = dump(store)
+
+    # New dates with a value sqlite cannot bind in the *last* row: executemany has already
+    # inserted the rows before it when it fails.
+    frame = canonical(make_prices(n=60, seed=4)).astype(object)
+    frame.at[frame.index[-1], "close"] = object()  # sqlite cannot bind this
+    with pytest.raises(sqlite3.Error):
+        store.write("AAPL", Bars(frame, source="yahoo", auto_adjust=True), replace=True)
+    assert dump(store) == before
+    np.testing.assert_array_equal(store.read("AAPL").to_numpy(), original.frame.to_numpy())
+
+
+class _FailingConnection(sqlite3.Connection):
+    """A connection whose executemany inserts the rows and then fails."""
+
+    def executemany(self, sql, parameters):  # type: ignore[override]
+        cursor = super().executemany(sql, parameters)
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+        return cursor  # pragma: no cover
+
+
+def test_write_failing_at_sqlite_boundary_changes_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.write("AAPL", bars(n=30))
+    before = dump(store)
+    real_connect = sqlite3.connect
+
+    def connect(*args, **kwargs):
+        return real_connect(*args, factory=_FailingConnection, **kwargs)
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", connect)
+    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+        store.write("AAPL", bars(n=80, seed=2))
+    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+        store.write("AAPL", bars(n=80, seed=2, source="sample"), replace=True)
+    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+        store.write("NEW", bars(n=5))
+    monkeypatch.undo()
+    assert dump(store) == before
+    assert store.info("NEW") is None
+
+
+def test_write_can_continue_after_a_failure(store: Store) -> None:
+    store.write("AAPL", bars(n=30))
+    frame = canonical(make_prices(n=40)).astype(object)
+    frame.at[frame.index[-1], "open"] = object()
+    with pytest.raises(sqlite3.Error):
+        store.write("AAPL", Bars(frame, source="csv"))
+    result = store.write("AAPL", bars(n=40))
+    assert result.added == 10
+    assert result.rows == 40
+
+
+# --- reading and listing --------------------------------------------------------------------
+
+
+def test_read_unknown_ticker_without_database(store: Store) -> None:
+    with pytest.raises(DataError, match="ZZZ") as info:
+        store.read("ZZZ")
+    assert "rnnforecast fetch" in str(info.value)
+    assert not store.path.exists()
+
+
+def test_read_unknown_ticker_with_database(store: Store) -> None:
+    store.write("AAPL", bars(n=5))
+    with pytest.raises(DataError, match="ZZZ") as info:
+        store.read("ZZZ")
+    assert "rnnforecast fetch ZZZ" in str(info.value)
+
+
+def test_tickers_and_info(store: Store) -> None:
+    assert store.tickers() == []
+    assert store.info("AAPL") is None
+    store.write("MSFT", bars(n=10, seed=1, start="2021-01-01", source="yahoo", auto_adjust=True))
+    store.write("AAPL", bars(n=5, source="csv"))
+    store.write("GOOG", bars(n=7, source="sample"))
+    listed = store.tickers()
+    assert [t.ticker for t in listed] == ["AAPL", "GOOG", "MSFT"]
+    assert listed[0] == TickerInfo("AAPL", 5, "2020-01-01", "2020-01-07", "csv", None)
+    assert listed[1] == TickerInfo("GOOG", 7, "2020-01-01", "2020-01-09", "sample", None)
+    assert listed[2] == TickerInfo("MSFT", 10, "2021-01-01", "2021-01-14", "yahoo", True)
+    assert store.info("MSFT") == listed[2]
+    assert store.info("NOPE") is None
+
+
+def test_info_follows_writes(store: Store) -> None:
+    store.write("AAPL", bars(n=5))
+    store.write("AAPL", bars(n=8))
+    info = store.info("AAPL")
+    assert info is not None
+    assert (info.rows, info.first, info.last) == (8, "2020-01-01", "2020-01-10")
+
+
+def test_updated_at_is_recorded(store: Store) -> None:
+    store.write("AAPL", bars(n=5))
+    _, tickers = dump(store)
+    (ticker, source, auto_adjust, updated_at) = tickers[0]
+    assert (ticker, source, auto_adjust) == ("AAPL", "csv", None)
+    assert pd.Timestamp(updated_at).tzinfo is not None
