@@ -51,5 +51,8 @@ def mase(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> float:
 def directional_accuracy(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> float:
     """Share of points where ``predicted - last`` has the sign of ``actual - last``."""
     a, p = _pair(actual, predicted)
-    base = np.broadcast_to(np.asarray(last, dtype=np.float64), a.shape)
+    base = np.asarray(last, dtype=np.float64)
+    if base.ndim == 1 and a.ndim == 2:
+        base = base[:, None]  # one last close per row, for every step of the row
+    base = np.broadcast_to(base, a.shape)
     return float(np.mean(np.sign(p - base) == np.sign(a - base)))

@@ -164,16 +164,18 @@ def read_csv(path: Path) -> Bars:
         )
     if raw.empty:
         raise DataError(f"{origin}: no rows")
-    dates = pd.to_datetime(raw[date_column], errors="coerce", format="mixed")
+    # Keep the exchange's wall-clock date: drop a UTC offset, which changes with daylight
+    # saving time (yfinance exports carry one) and would otherwise mix time zones.
+    text = raw[date_column].str.strip().str.replace(
+        r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True
+    )
+    dates = pd.to_datetime(text, errors="coerce", format="mixed")
     if dates.isna().any():
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
         raise DataError(
             f"{origin}: unreadable date {raw[date_column].iloc[row]!r} on line {row + 2}"
         )
-    index = pd.DatetimeIndex(dates)
-    if index.tz is not None:
-        index = index.tz_localize(None)  # keep the exchange's wall-clock date
-    raw.index = index
+    raw.index = pd.DatetimeIndex(dates)
     return Bars(validate_bars(_numeric_columns(raw, origin), origin), source="csv")
 
 

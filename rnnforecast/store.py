@@ -118,8 +118,8 @@ class Store:
                 changed = 0 if replace else _count_changed(conn, ticker, frame, dates)
                 before = conn.total_changes
                 conn.executemany(
-                    "INSERT OR IGNORE INTO bars (ticker, date, open, high, low, close, volume) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO bars (ticker, date, open, high, low, close, volume) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO NOTHING",
                     rows,
                 )
                 added = conn.total_changes - before

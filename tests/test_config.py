@@ -70,9 +70,7 @@ def test_shipped_config_files_load(path: Path) -> None:
     assert config.validate() is config
 
 
-@pytest.mark.skipif(
-    not (CONFIGS / "default.toml").is_file(), reason="no configs/default.toml yet"
-)
+@pytest.mark.skipif(not (CONFIGS / "default.toml").is_file(), reason="no configs/default.toml yet")
 def test_default_toml_equals_builtin_default() -> None:
     assert load_config(CONFIGS / "default.toml") == Config()
 
@@ -310,12 +308,12 @@ def test_no_overrides_returns_config_unchanged() -> None:
 def test_parse_override() -> None:
     assert parse_override("model.units=64") == ("model", "units", 64)
     assert parse_override("model.cell=gru") == ("model", "cell", "gru")
-    assert parse_override("data.features=[\"close\"]") == ("data", "features", ["close"])
+    assert parse_override('data.features=["close"]') == ("data", "features", ["close"])
 
 
 @pytest.mark.parametrize("item", ["model.units", "units=64", "model_units=64", "", "=3"])
 def test_bad_override_syntax(item: str) -> None:
-    with pytest.raises(UsageError, match="SECTION.KEY=VALUE"):
+    with pytest.raises(UsageError, match=r"SECTION\.KEY=VALUE"):
         apply_overrides(Config(), [item])
 
 

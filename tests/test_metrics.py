@@ -50,9 +50,7 @@ def test_directional_accuracy_edges() -> None:
     assert directional_accuracy(actual, actual, np.full(3, 10.0)) == 1.0
     assert directional_accuracy(actual, 20.0 - actual, np.full(3, 10.0)) == pytest.approx(1 / 3)
     # a scalar base is broadcast
-    assert directional_accuracy(actual, np.array([12.0, 8.0, 11.0]), 10.0) == pytest.approx(
-        2 / 3
-    )
+    assert directional_accuracy(actual, np.array([12.0, 8.0, 11.0]), 10.0) == pytest.approx(2 / 3)
 
 
 def test_two_dimensional_inputs() -> None:

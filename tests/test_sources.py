@@ -179,12 +179,6 @@ def test_read_csv_tz_aware_dates_keep_the_calendar_date(
     assert (bars.frame.index == prices.index).all()
 
 
-@pytest.mark.xfail(
-    reason="BUG: read_csv crashes (uncaught ValueError 'Mixed timezones detected') on a CSV "
-    "saved from yfinance whose dates cross a daylight-saving change (-05:00 and -04:00)",
-    raises=ValueError,
-    strict=True,
-)
 def test_read_csv_yfinance_export_across_dst(tmp_path: Path, prices: pd.DataFrame) -> None:
     path = tmp_path / "yf.csv"
     yahoo_frame(prices, multi_level=False, tz="America/New_York").to_csv(path)
