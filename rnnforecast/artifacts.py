@@ -27,6 +27,8 @@ SCHEMA_VERSION = 1
 MODEL_FILE = "model.keras"
 SCALERS_FILE = "scalers.json"
 MANIFEST_FILE = "manifest.json"
+WEIGHTS_FILE = "weights.npz"
+LOG_FILE = "train.log"
 CURRENT_FILE = "current"
 _RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
@@ -80,6 +82,11 @@ class Bundle:
     def model_path(self) -> Path:
         return self.path / MODEL_FILE
 
+    @property
+    def weights_path(self) -> Path | None:
+        """The numpy weights, if this bundle has them (and passed the numpy check)."""
+        return self.path / WEIGHTS_FILE if WEIGHTS_FILE in self.manifest["files"] else None
+
 
 class ModelRepository:
     """The bundles of every ticker under ``root`` (``HOME/models``)."""
@@ -97,11 +104,13 @@ class ModelRepository:
         write_model: Callable[[Path], None],
         scalers: Scalers,
         manifest: dict[str, Any],
+        promote: bool = True,
     ) -> Path:
-        """Write a complete bundle atomically and point ``current`` at it.
+        """Write a complete bundle atomically and (``promote``) point ``current`` at it.
 
-        ``write_model(path)`` saves the network to ``path``. Checksums of the files are added
-        to the manifest, so a load can tell a corrupt file. Returns the bundle's folder.
+        ``write_model(path)`` saves the network to ``path`` (and may write other files beside
+        it). Checksums of every file are added to the manifest, so a load can tell a corrupt
+        file. Returns the bundle's folder.
         """
         folder = self.ticker_dir(ticker)
         folder.mkdir(parents=True, exist_ok=True)
@@ -115,7 +124,7 @@ class ModelRepository:
             _write_json(staging / SCALERS_FILE, scalers.to_dict())
             manifest = dict(manifest)
             manifest["files"] = {
-                name: sha256_file(staging / name) for name in (MODEL_FILE, SCALERS_FILE)
+                p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file()
             }
             _write_json(staging / MANIFEST_FILE, manifest)
             _fsync_dir(staging)
@@ -123,7 +132,8 @@ class ModelRepository:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self.set_current(ticker, run_id)
+        if promote:
+            self.set_current(ticker, run_id)
         return final
 
     def set_current(self, ticker: str, run_id: str) -> None:
@@ -155,6 +165,20 @@ class ModelRepository:
         if not folder.is_dir():
             return []
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and _RUN_ID_RE.match(p.name))
+
+    def prune(self, ticker: str, keep: int) -> list[str]:
+        """Delete all but the ``keep`` newest runs, never the current one; returns the run
+        ids deleted. Each folder is first renamed to a hidden name, so a reader never sees
+        a half-deleted bundle under a run id."""
+        current = self.current(ticker)
+        runs = self.runs(ticker)
+        doomed = [r for r in runs[: max(len(runs) - keep, 0)] if r != current]
+        folder = self.ticker_dir(ticker)
+        for run_id in doomed:
+            trash = folder / f".del-{run_id}"
+            os.rename(folder / run_id, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+        return doomed
 
     def load(self, ticker: str, run_id: str | None = None) -> Bundle:
         """Load the manifest and scalers of ``run_id`` (default: current), checking them.

@@ -13,6 +13,9 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,11 +23,12 @@ import typer
 from typer.core import TyperGroup
 
 from rnnforecast import __version__
-from rnnforecast.config import apply_overrides, load_config
-from rnnforecast.errors import EXIT_CODES, RnnForecastError
+from rnnforecast.config import apply_overrides, load_config, load_run_config
+from rnnforecast.errors import EXIT_CODES, PartialFailure, RnnForecastError
 
 if TYPE_CHECKING:
     from rnnforecast.home import Home
+    from rnnforecast.pipeline import Progress
 
 DEBUG_ENV = "RNNFORECAST_DEBUG"
 HOME_ENV = "RNNFORECAST_HOME"
@@ -58,7 +62,7 @@ class _App(TyperGroup):
         except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence
-            if os.environ.get(DEBUG_ENV) == "1":
+            if os.environ.get(DEBUG_ENV) == "1" or getattr(ctx.obj, "verbose", False):
                 traceback.print_exc()
             _say(
                 f"internal error: {type(exc).__name__}: {exc} "
@@ -121,18 +125,44 @@ def _root(
             file_okay=False,
         ),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            min=0,
+            max=86400,
+            help="Seconds to wait for another rnnforecast process working on the same "
+            "ticker before giving up with exit code 6.",
+        ),
+    ] = 60.0,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Per-epoch lines on stderr even when it is not a "
+            "terminal, and tracebacks of internal errors.",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    ctx.obj = home or _default_home()
+    ctx.obj = _Settings(home or _default_home(), wait, verbose)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    home: Path
+    wait: float
+    verbose: bool
 
 
 def _home(ctx: typer.Context) -> Home:
     from rnnforecast.home import Home
 
-    return Home(Path(ctx.obj).expanduser())
+    return Home(ctx.obj.home.expanduser())
 
 
 def _emit_json(payload: Any) -> None:
@@ -170,6 +200,7 @@ def _fmt(value: float, digits: int = 4) -> str:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 RunOption = Annotated[
     str | None, typer.Option("--run", help="Run id of the model (default: the current one).")
 ]
@@ -230,6 +261,7 @@ def fetch(
         replace=replace,
         retries=retries,
         timeout=timeout,
+        lock_timeout=ctx.obj.wait,
     )
     for r in results:
         if r.changed:
@@ -247,15 +279,31 @@ def fetch(
     )
 
 
-def _progress_bar() -> Any:
-    """A rich progress bar on stderr when a person watches it, else None."""
+@contextmanager
+def _training_progress(
+    ctx: typer.Context, quiet: bool, total: int | None
+) -> Iterator[Progress | None]:
+    """A per-epoch progress bar on stderr when a person watches it; plain per-epoch lines
+    with --verbose when nobody does; else no callback."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     console = Console(stderr=True)
-    if not console.is_terminal:
-        return None
-    return Progress(
+    if quiet or not console.is_terminal:
+        if quiet or not ctx.obj.verbose:
+            yield None
+            return
+
+        def lines(epoch: int, epochs: int, logs: dict[str, float]) -> None:
+            _say(
+                f"epoch {epoch}/{epochs} loss {logs.get('loss', float('nan')):.6g} "
+                f"val_loss {logs.get('val_loss', float('nan')):.6g}"
+            )
+
+        yield lines
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(
         TextColumn("training"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -263,6 +311,20 @@ def _progress_bar() -> Any:
         console=console,
         transient=True,
     )
+    with bar:
+        task = bar.add_task("train", total=total, loss="-", val_loss="-")
+
+        def progress(epoch: int, epochs: int, logs: dict[str, float]) -> None:
+            if epoch == 1:
+                bar.reset(task, total=epochs, loss="-", val_loss="-")
+            bar.update(
+                task,
+                completed=epoch,
+                loss=f"{logs.get('loss', float('nan')):.3g}",
+                val_loss=f"{logs.get('val_loss', float('nan')):.3g}",
+            )
+
+        yield progress
 
 
 @app.command()
@@ -280,7 +342,7 @@ def train(
         int | None, typer.Option(min=1, help="Maximum epochs (train.epochs).")
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Random seed (train.seed).")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Train a network on the stored bars and save it, with scalers and manifest, as the
@@ -292,48 +354,57 @@ def train(
 
     from rnnforecast import pipeline
 
-    bar = None if quiet else _progress_bar()
-    if bar is None:
-        result = pipeline.train(_home(ctx), ticker, cfg)
-    else:
-        with bar:
-            task = bar.add_task("train", total=cfg.train.epochs, loss="-", val_loss="-")
-
-            def progress(epoch: int, total: int, logs: dict[str, float]) -> None:
-                bar.update(
-                    task,
-                    completed=epoch,
-                    loss=f"{logs.get('loss', float('nan')):.3g}",
-                    val_loss=f"{logs.get('val_loss', float('nan')):.3g}",
-                )
-
-            result = pipeline.train(_home(ctx), ticker, cfg, progress=progress)
+    with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
+        result = pipeline.train(
+            _home(ctx), ticker, cfg, progress=progress, lock_timeout=ctx.obj.wait
+        )
     if as_json:
         _emit_json(result.to_dict())
         return
     _say(
         f"trained {result.ticker} run {result.run_id}: {result.history['epochs_run']} epochs "
         f"(best {result.history['best_epoch']}) in {result.history['seconds']:.1f}s; "
+        f"shrink {', '.join(f'{s:.2f}' for s in result.calibration['shrink'])}; "
         f"saved to {result.path}"
     )
-    _scores_table(result.ticker, result.test, result.scores)
+    _scores_table(result.ticker, result.test, result.report)
 
 
-def _scores_table(ticker: str, test: dict[str, Any], scores: Any) -> None:
-    m, n = scores.model, scores.naive
-    verdict = "beats" if scores.beats_naive else "does NOT beat"
+def _scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
+    """Model next to the naive and drift forecasts, plus the diagnostics, for people."""
+    m, n, d = rep.scores.model, rep.scores.naive, rep.drift
+    verdict = "beats" if rep.beats_naive else "does NOT beat"
+    lag = rep.lag
     _table(
-        f"{ticker} test {test['start']} to {test['end']} ({test['n']} days): "
-        f"model {verdict} naive (MASE {m['mase']:.3f})",
-        ["metric", "model", "naive"],
+        f"{ticker} test {test['start']} to {test['end']} ({test['n']} windows, horizon "
+        f"{rep.horizon}): model {verdict} naive (MASE {m['mase']:.3f})",
+        ["metric", "model", "naive", "drift"],
         [
-            ["rmse", _fmt(m["rmse"]), _fmt(n["rmse"])],
-            ["mae", _fmt(m["mae"]), _fmt(n["mae"])],
-            ["mape_%", _fmt(m["mape"]), _fmt(n["mape"])],
-            ["mase", _fmt(m["mase"]), _fmt(1.0)],
-            ["directional_accuracy", _fmt(m["directional_accuracy"]), "-"],
+            ["rmse", _fmt(m["rmse"]), _fmt(n["rmse"]), _fmt(d["rmse"])],
+            ["mae", _fmt(m["mae"]), _fmt(n["mae"]), _fmt(d["mae"])],
+            ["mape_%", _fmt(m["mape"]), _fmt(n["mape"]), _fmt(d["mape"])],
+            ["mase", _fmt(m["mase"]), _fmt(1.0), _fmt(d["mase"])],
+            [
+                "directional_accuracy",
+                _fmt(m["directional_accuracy"]),
+                "-",
+                f"always up: {rep.up_share:.4f}",
+            ],
+            ["uncalibrated_mase", _fmt(rep.raw["mase"]), "-", "-"],
+            [
+                f"interval_coverage ({rep.intervals['level']:.0%})",
+                _fmt(rep.intervals["coverage"]),
+                "-",
+                "-",
+            ],
         ],
     )
+    if lag["lagging"] is not None:
+        _say(
+            f"lag check: forecast changes correlate {lag['corr_with_actual_change']:+.2f} with "
+            f"the same day's price change, {lag['corr_with_previous_change']:+.2f} with the "
+            f"previous day's" + (" (the forecast trails the price)" if lag["lagging"] else "")
+        )
 
 
 @app.command()
@@ -341,20 +412,63 @@ def evaluate(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="Ticker symbol with a trained model.")],
     run: RunOption = None,
+    folds: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=50,
+            help="Walk-forward backtest: re-train on expanding "
+            "windows and test on this many consecutive periods (slow: one training "
+            "per fold).",
+        ),
+    ] = 0,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot", help="Draw actual vs forecast vs naive and the loss curves to this PNG file."
+        ),
+    ] = None,
+    quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
-    (tomorrow = today), in price units."""
+    (tomorrow = today) and the drift forecast, in price units."""
     from rnnforecast import pipeline
 
-    result = pipeline.evaluate(_home(ctx), ticker, run)
+    with _training_progress(ctx, quiet, total=None) as progress:
+        result = pipeline.evaluate(
+            _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
+        )
     for warning in result.warnings:
         _say(f"warning: {warning}")
     if as_json:
         _emit_json(result.to_dict())
         return
     _say(f"{result.ticker} run {result.run_id}")
-    _scores_table(result.ticker, result.test, result.scores)
+    _scores_table(result.ticker, result.test, result.report)
+    if result.folds:
+        agg = result.to_dict()["aggregate"]
+        _table(
+            f"walk-forward: {len(result.folds)} folds, model beats naive in "
+            f"{agg['beats_naive']}; MASE {agg['model']['mase']['mean']:.3f} "
+            f"± {agg['model']['mase']['std']:.3f}",
+            ["fold", "test start", "test end", "n", "model mae", "naive mae", "mase", "shrink"],
+            [
+                [
+                    i + 1,
+                    f["test"]["start"],
+                    f["test"]["end"],
+                    f["test"]["n"],
+                    _fmt(f["model"]["mae"]),
+                    _fmt(f["naive"]["mae"]),
+                    _fmt(f["model"]["mase"]),
+                    ",".join(f"{s:.2f}" for s in f["shrink"]),
+                ]
+                for i, f in enumerate(result.folds)
+            ],
+        )
+    if plot is not None:
+        _say(f"plot written to {plot}")
 
 
 @app.command()
@@ -362,12 +476,21 @@ def predict(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="Ticker symbol with a trained model.")],
     run: RunOption = None,
+    horizon: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Trading days to forecast (default: the model's horizon; "
+            "more only for a recursive model).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Forecast the close of the next trading day(s) after the last stored bar."""
+    """Forecast the close of the next trading day(s) after the last stored bar, with a
+    prediction interval."""
     from rnnforecast import pipeline
 
-    result = pipeline.predict(_home(ctx), ticker, run)
+    result = pipeline.predict(_home(ctx), ticker, run, horizon)
     if as_json:
         _emit_json(result.to_dict())
         return
@@ -375,9 +498,101 @@ def predict(
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
     )
     _table(
-        f"{result.ticker} forecast",
-        ["date", "close"],
-        [[f["date"], f"{f['close']:.2f}"] for f in result.forecasts],
+        f"{result.ticker} forecast ({result.level:.0%} interval)",
+        ["date", "close", "low", "high"],
+        [
+            [f["date"], f"{f['close']:.2f}", f"{f['low']:.2f}", f"{f['high']:.2f}"]
+            for f in result.forecasts
+        ],
+    )
+
+
+@app.command("run")
+def run_job(
+    ctx: typer.Context,
+    config: Annotated[
+        Path, typer.Option("--config", help="TOML config with a [run] table naming the tickers.")
+    ],
+    quiet: QuietOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The nightly job: for each ticker in the config, fetch new bars, train a challenger,
+    and make it current only if it beats the current model on the newest held-out period.
+
+    One ticker failing does not stop the others; the exit code is then 7.
+    """
+    recipe, plan = load_run_config(config)
+
+    from rnnforecast import pipeline
+
+    with _training_progress(ctx, quiet, recipe.train.epochs) as progress:
+        outcomes = pipeline.run(
+            _home(ctx), recipe, plan, progress=progress, lock_timeout=ctx.obj.wait
+        )
+    failed = [o for o in outcomes if o.error]
+    for outcome in failed:
+        _say(
+            f"{outcome.ticker}: failed (exit code {outcome.error['code']}): "
+            f"{outcome.error['message']}"
+        )
+    if as_json:
+        _emit_json({"tickers": [o.to_dict() for o in outcomes]})
+    else:
+        _table(
+            f"run: {len(outcomes) - len(failed)} of {len(outcomes)} tickers went through",
+            ["ticker", "added", "run", "mase", "beats naive", "promoted", "reason"],
+            [
+                [
+                    o.ticker,
+                    "-" if o.rows_added is None else o.rows_added,
+                    o.run_id or "-",
+                    _fmt(o.metrics["model"]["mase"]) if o.metrics else "-",
+                    "-" if o.beats_naive is None else ("yes" if o.beats_naive else "no"),
+                    "yes" if o.promoted else "no",
+                    o.reason or (o.error["message"] if o.error else ""),
+                ]
+                for o in outcomes
+            ],
+        )
+    if failed:
+        raise PartialFailure(
+            f"{len(failed)} of {len(outcomes)} tickers failed: "
+            + ", ".join(o.ticker for o in failed)
+        )
+
+
+@app.command()
+def models(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
+    as_json: JsonOption = False,
+) -> None:
+    """List the ticker's saved runs with their test scores, and which one is current."""
+    from rnnforecast import pipeline
+
+    listing = pipeline.models(_home(ctx), ticker)
+    if as_json:
+        _emit_json(listing)
+        return
+    _table(
+        f"{listing['ticker']}: {len(listing['runs'])} runs, current {listing['current'] or 'none'}",
+        ["run", "current", "created", "recipe", "test", "mase", "beats naive"],
+        [
+            [
+                r["run_id"],
+                "*" if r["current"] else "",
+                r.get("created_at", "-"),
+                (
+                    "{cell} {target}/{normalise} w{window} h{horizon}".format(**r["recipe"])
+                    if "recipe" in r
+                    else f"error: {r['error']}"
+                ),
+                f"{r['test']['start']}..{r['test']['end']}" if "test" in r else "-",
+                _fmt(r["model"]["mase"]) if r.get("model") else "-",
+                "-" if r.get("beats_naive") is None else ("yes" if r["beats_naive"] else "no"),
+            ]
+            for r in listing["runs"]
+        ],
     )
 
 

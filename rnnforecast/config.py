@@ -16,6 +16,13 @@ from rnnforecast.errors import UsageError
 
 BASE_FEATURES = ("open", "high", "low", "close", "volume")
 """Raw daily bar columns, as stored."""
+DERIVED_FEATURES = ("log_return", "range", "volume_change")
+"""Computed per row: log(close / previous close), (high - low) / close,
+log(1 + volume) - log(1 + previous volume)."""
+FEATURES = BASE_FEATURES + DERIVED_FEATURES
+TARGETS = ("close", "log_return")
+NORMALISATIONS = ("global", "window")
+STRATEGIES = ("direct", "recursive")
 
 CELLS = ("lstm", "gru", "simple_rnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
@@ -25,9 +32,11 @@ ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swis
 class DataConfig:
     """What the network sees and predicts.
 
-    ``window`` rows of ``features`` predict ``target`` for the next ``horizon`` rows;
-    the last ``test_fraction`` of windows is held out for testing and the last
-    ``val_fraction`` of the remaining (training) windows drives early stopping.
+    ``window`` rows of ``features`` predict ``target`` for the next ``horizon`` rows, with
+    one network output per step (``strategy = "direct"``) or one step fed back ``horizon``
+    times (``"recursive"``). The last ``test_fraction`` of windows is held out for testing
+    and the last ``val_fraction`` of the remaining windows drives early stopping and
+    calibration.
     """
 
     features: tuple[str, ...] = BASE_FEATURES
@@ -35,23 +44,37 @@ class DataConfig:
     normalise: str = "global"
     window: int = 50
     horizon: int = 1
+    strategy: str = "direct"
     test_fraction: float = 0.2
     val_fraction: float = 0.1
+
+    @property
+    def lookback(self) -> int:
+        """Rows one window reads: one more than ``window`` when a feature needs the row
+        before (returns, volume change)."""
+        needs_previous = {"log_return", "volume_change"} & set(self.features)
+        return self.window + (1 if needs_previous else 0)
+
+    @property
+    def outputs(self) -> int:
+        """Network outputs: ``horizon`` for direct forecasts, 1 for recursive ones."""
+        return self.horizon if self.strategy == "direct" else 1
 
     def validate(self) -> None:
         if not self.features:
             raise UsageError("data.features must name at least one feature")
-        unknown = [f for f in self.features if f not in BASE_FEATURES]
+        unknown = [f for f in self.features if f not in FEATURES]
         if unknown:
             raise UsageError(
-                f"data.features: unknown feature {unknown[0]!r} (known: {', '.join(BASE_FEATURES)})"
+                f"data.features: unknown feature {unknown[0]!r} (known: {', '.join(FEATURES)})"
             )
         if len(set(self.features)) != len(self.features):
             raise UsageError("data.features lists a feature twice")
-        _choice("data.target", self.target, ("close",))
-        if self.target not in self.features:
-            raise UsageError(f"data.features must include the target {self.target!r}")
-        _choice("data.normalise", self.normalise, ("global",))
+        _choice("data.target", self.target, TARGETS)
+        if self.target == "close" and "close" not in self.features:
+            raise UsageError("data.features must include close to predict the close")
+        _choice("data.normalise", self.normalise, NORMALISATIONS)
+        _choice("data.strategy", self.strategy, STRATEGIES)
         if self.window < 2:
             raise UsageError(f"data.window must be at least 2, got {self.window}")
         if self.horizon < 1:
@@ -115,18 +138,41 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class CalibrationConfig:
+    """What is fitted on the validation windows after training.
+
+    ``shrink``: scale each step's predicted log move from the last close by a factor in
+    [0, 1] that minimises the validation MAE (0 is the naive forecast), so a network
+    without skill falls back to the naive forecast instead of adding noise.
+    ``interval_level``: coverage of the prediction intervals (split conformal on the
+    validation residuals), in (0, 1).
+    """
+
+    shrink: bool = True
+    interval_level: float = 0.8
+
+    def validate(self) -> None:
+        if not 0 < self.interval_level < 1:
+            raise UsageError(
+                f"calibration.interval_level must be in (0, 1), got {self.interval_level}"
+            )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole recipe; ``Config()`` is the full-size default (configs/default.toml)."""
 
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
     def validate(self) -> Config:
         """Check every section; return self. Raises UsageError naming the bad key."""
         self.data.validate()
         self.model.validate()
         self.train.validate()
+        self.calibration.validate()
         return self
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
@@ -137,7 +183,12 @@ class Config:
         }
 
 
-_SECTIONS: dict[str, type] = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig}
+_SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "calibration": CalibrationConfig,
+}
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -155,10 +206,18 @@ def _coerce(key: str, value: Any, annotation: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"{key} must be a number, got {value!r}")
         return float(value)
+    if annotation == "bool":
+        if not isinstance(value, bool):
+            raise UsageError(f"{key} must be true or false, got {value!r}")
+        return value
     if annotation == "str":
         if not isinstance(value, str):
             raise UsageError(f"{key} must be a string, got {value!r}")
         return value.lower()
+    if annotation == "path":
+        if not isinstance(value, str) or not value.strip():
+            raise UsageError(f"{key} must be a file path, got {value!r}")
+        return value
     if annotation == "tuple[str, ...]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"{key} must be a list of strings, got {value!r}")
@@ -191,13 +250,7 @@ def config_from_dict(raw: dict[str, Any], base: Config | None = None) -> Config:
     return dataclasses.replace(base, **sections).validate()
 
 
-def load_config(path: Path | None) -> Config:
-    """Read a TOML config file; ``None`` gives the built-in default.
-
-    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
-    """
-    if path is None:
-        return Config().validate()
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -205,9 +258,21 @@ def load_config(path: Path | None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read a TOML config file; ``None`` gives the built-in default. A ``[run]`` table (read
+    by ``rnnforecast run``) is ignored here, so one file can serve both commands.
+
+    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
+    """
+    if path is None:
+        return Config().validate()
+    raw = _read_toml(path)
+    raw.pop("run", None)
     return config_from_dict(raw)
 
 
@@ -235,3 +300,91 @@ def apply_overrides(config: Config, items: list[str]) -> Config:
         section, key, value = parse_override(item)
         raw.setdefault(section, {})[key] = value
     return config_from_dict(raw, base=config) if raw else config
+
+
+# --- the nightly job -------------------------------------------------------------------------
+
+SOURCES = ("yahoo", "csv", "sample")
+
+
+@dataclass(frozen=True)
+class TickerJob:
+    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv)."""
+
+    ticker: str
+    source: str = "yahoo"
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The ``[run]`` table: which tickers the nightly job covers and how many runs it keeps.
+
+    ``keep``: runs kept on disk per ticker, newest first (the current one is always kept).
+    ``auto_adjust``: Yahoo prices adjusted for splits and dividends.
+    """
+
+    tickers: tuple[TickerJob, ...]
+    keep: int = 5
+    auto_adjust: bool = True
+
+
+def _run_config(raw: Any, folder: Path) -> RunConfig:
+    """Parse the ``[run]`` table; csv paths are relative to the config file's folder."""
+    if not isinstance(raw, dict):
+        raise UsageError("config section 'run' must be a table")
+    known = {"tickers", "keep", "auto_adjust"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise UsageError(
+            f"unknown config key 'run.{unknown[0]}' (known: {', '.join(sorted(known))})"
+        )
+    keep = _coerce("run.keep", raw.get("keep", 5), "int")
+    if keep < 1:
+        raise UsageError(f"run.keep must be at least 1, got {keep}")
+    auto_adjust = _coerce("run.auto_adjust", raw.get("auto_adjust", True), "bool")
+    entries = raw.get("tickers")
+    if not isinstance(entries, list) or not entries:
+        raise UsageError(
+            "run.tickers must list at least one ticker, e.g. "
+            'tickers = [{ ticker = "AAPL" }, { ticker = "GOOG", source = "sample" }]'
+        )
+    jobs = []
+    for number, entry in enumerate(entries, 1):
+        where = f"run.tickers[{number}]"
+        if isinstance(entry, str):
+            entry = {"ticker": entry}
+        if not isinstance(entry, dict):
+            raise UsageError(f"{where} must be a ticker or a table with ticker and source")
+        extra = sorted(set(entry) - {"ticker", "source", "path"})
+        if extra:
+            raise UsageError(
+                f"unknown config key '{where}.{extra[0]}' (known: path, source, ticker)"
+            )
+        ticker = _coerce(f"{where}.ticker", entry.get("ticker"), "str").upper()
+        source = _coerce(f"{where}.source", entry.get("source", "yahoo"), "str")
+        _choice(f"{where}.source", source, SOURCES)
+        path = None
+        if source == "csv":
+            if "path" not in entry:
+                raise UsageError(f"{where}: a csv source needs a path")
+            path = folder / Path(_coerce(f"{where}.path", entry["path"], "path"))
+        elif "path" in entry:
+            raise UsageError(f"{where}: path is only for a csv source")
+        jobs.append(TickerJob(ticker, source, path))
+    names = [job.ticker for job in jobs]
+    if len(set(names)) != len(names):
+        raise UsageError("run.tickers lists a ticker twice")
+    return RunConfig(tuple(jobs), keep, auto_adjust)
+
+
+def load_run_config(path: Path) -> tuple[Config, RunConfig]:
+    """Read a ``run`` config: the recipe tables plus a ``[run]`` table naming the tickers.
+
+    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
+    """
+    raw = _read_toml(path)
+    if "run" not in raw:
+        raise UsageError(f"config file {path} has no [run] table naming the tickers")
+    run = _run_config(raw.pop("run"), Path(path).resolve().parent)
+    return config_from_dict(raw), run

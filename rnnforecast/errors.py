@@ -44,6 +44,12 @@ class LockError(RnnForecastError):
     exit_code = 6
 
 
+class PartialFailure(RnnForecastError):
+    """A job over several tickers finished, but at least one ticker failed."""
+
+    exit_code = 7
+
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "internal error (a bug: please report it, with RNNFORECAST_DEBUG=1 output)",
@@ -52,4 +58,5 @@ EXIT_CODES: dict[int, str] = {
     4: "model missing, corrupt, or incompatible with the data",
     5: "data source unavailable (network down, rate limited): worth retrying later",
     6: "another rnnforecast process holds the lock; try again later",
+    7: "partial failure: `run` went through every ticker, but one or more failed",
 }

@@ -54,3 +54,124 @@ def score(actual: np.ndarray, predicted: np.ndarray, last_close: np.ndarray) -> 
         "mape": metrics.mape(actual, naive),
     }
     return Scores(len(actual), model, baseline)
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson correlation, or None when either side does not vary (e.g. naive forecasts)."""
+    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return None
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def lag_check(predicted: np.ndarray, actual: np.ndarray) -> dict[str, object]:
+    """Is the forecast mostly yesterday's close shifted by a day?
+
+    On consecutive one-step forecasts ``(m,)`` and actual closes ``(m,)``: the correlation
+    of the forecast's day-to-day changes with the actual changes of the same day, and with
+    the actual changes of the day before. A forecast that trails the price has changes
+    that follow the previous day's change (``lagging``: the second exceeds the first).
+    """
+    forecast_change = np.diff(predicted)[1:]
+    actual_change = np.diff(actual)
+    same_day = _correlation(forecast_change, actual_change[1:])
+    previous_day = _correlation(forecast_change, actual_change[:-1])
+    lagging = None
+    if same_day is not None and previous_day is not None:
+        lagging = previous_day > same_day
+    return {
+        "corr_with_actual_change": same_day,
+        "corr_with_previous_change": previous_day,
+        "lagging": lagging,
+    }
+
+
+@dataclass(frozen=True)
+class Report:
+    """A full assessment of forecasts on held-out windows: see :func:`report`."""
+
+    n: int
+    horizon: int
+    scores: Scores
+    drift: dict[str, float]
+    up_share: float
+    lag: dict[str, object]
+    raw: dict[str, float]
+    intervals: dict[str, float]
+    steps: list[dict[str, object]]
+
+    @property
+    def beats_naive(self) -> bool:
+        return self.scores.beats_naive
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "horizon": self.horizon,
+            **self.scores.to_dict(),
+            "drift": self.drift,
+            "up_share": self.up_share,
+            "lag_check": self.lag,
+            "uncalibrated": self.raw,
+            "intervals": self.intervals,
+            "steps": self.steps,
+        }
+
+
+def report(
+    actual: np.ndarray,
+    point: np.ndarray,
+    raw: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    last_close: np.ndarray,
+    drift: np.ndarray,
+    level: float,
+) -> Report:
+    """Score calibrated forecasts ``point`` ``(m, H)`` next to the naive and drift forecasts.
+
+    ``raw``: the network's uncalibrated forecasts; ``low``/``high``: interval bounds at
+    ``level``; ``last_close`` ``(m,)``: the last known close (the naive forecast);
+    ``drift`` ``(m,)``: the drift forecast's slope (price per day). Metrics over all steps,
+    and per step in ``steps``. ``up_share`` is the share of rising actual moves: the
+    directional accuracy of always saying "up".
+    """
+    m, horizon = actual.shape
+    last = np.asarray(last_close, dtype=np.float64)
+    naive = np.broadcast_to(last[:, None], actual.shape)
+    drift_forecast = last[:, None] + np.asarray(drift)[:, None] * np.arange(1, horizon + 1)
+    scores = score(actual, point, last)
+    inside = (actual >= low) & (actual <= high)
+    steps = []
+    for k in range(horizon):
+        step = score(actual[:, k : k + 1], point[:, k : k + 1], last)
+        steps.append(
+            {
+                "step": k + 1,
+                "model": step.model,
+                "naive": step.naive,
+                "interval_coverage": float(np.mean(inside[:, k])),
+            }
+        )
+    return Report(
+        n=m,
+        horizon=horizon,
+        scores=scores,
+        drift={
+            "rmse": metrics.rmse(actual, drift_forecast),
+            "mae": metrics.mae(actual, drift_forecast),
+            "mape": metrics.mape(actual, drift_forecast),
+            "mase": metrics.mase(actual, drift_forecast, naive),
+        },
+        up_share=float(np.mean(actual > naive)),
+        lag=lag_check(point[:, 0], actual[:, 0]),
+        raw={
+            "mae": metrics.mae(actual, raw),
+            "mase": metrics.mase(actual, raw, naive),
+            "directional_accuracy": metrics.directional_accuracy(actual, raw, naive),
+        },
+        intervals={
+            "level": level,
+            "coverage": float(np.mean(inside)),
+            "mean_width": float(np.mean(high - low)),
+        },
+        steps=steps,
+    )

@@ -1,6 +1,7 @@
 """The home folder: where the data store and the model bundles live.
 
-``HOME/store.sqlite`` holds the bars, ``HOME/models/TICKER/RUN_ID/`` the bundles. The CLI
+``HOME/store.sqlite`` holds the bars, ``HOME/models/TICKER/RUN_ID/`` the bundles,
+``HOME/locks/`` the lock files of running jobs. The CLI
 chooses the folder (``--home``, ``RNNFORECAST_HOME``, or the platform's user data folder);
 the core only receives it.
 """
@@ -25,3 +26,7 @@ class Home:
     @property
     def models(self) -> ModelRepository:
         return ModelRepository(self.root / "models")
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"

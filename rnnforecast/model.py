@@ -9,14 +9,18 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras
+import tensorflow as tf
 
 from rnnforecast.config import Config
+
+# Keras' own warnings (retracing notices and the like) are not for our users either.
+tf.get_logger().setLevel("ERROR")
 
 _CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
 
 
 def build_model(config: Config, n_features: int) -> keras.Model:
-    """``Input((window, n_features)) -> cell x layers -> [Dropout] -> [Dense] -> Dense(horizon)``.
+    """``Input((window, n_features)) -> cell x layers -> [Dropout] -> [Dense] -> Dense(outputs)``.
 
     Stacked recurrent layers return sequences to the next one; the last returns its final
     state. Compiled with Adam at ``train.learning_rate`` on mean squared error.
@@ -36,7 +40,7 @@ def build_model(config: Config, n_features: int) -> keras.Model:
         x = keras.layers.Dropout(m.dropout, name="dropout")(x)
     if m.dense_units > 0:
         x = keras.layers.Dense(m.dense_units, activation=m.activation, name="dense")(x)
-    outputs = keras.layers.Dense(d.horizon, name="forecast")(x)
+    outputs = keras.layers.Dense(d.outputs, name="forecast")(x)
     model = keras.Model(inputs, outputs, name=f"rnnforecast_{m.cell}")
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=config.train.learning_rate), loss="mse"

@@ -6,7 +6,7 @@ never loads TensorFlow. It must therefore not import TensorFlow or Keras, not ev
 indirectly: :func:`export_weights` is handed a Keras model and only reads its attributes.
 
 The network is ``Input((window, n_features)) -> cell(units, activation) x layers ->
-[Dropout] -> [Dense(dense_units, activation)] -> Dense(horizon)`` with Keras 3's defaults:
+[Dropout] -> [Dense(dense_units, activation)] -> Dense(outputs)`` with Keras 3's defaults:
 sigmoid recurrent activation, GRU with ``reset_after=True``, biases everywhere. Weights are
 stored under these names (``i`` counts recurrent layers from 1, as in model.py)::
 
@@ -14,7 +14,7 @@ stored under these names (``i`` counts recurrent layers from 1, as in model.py):
     {cell}_{i}/recurrent_kernel  (units, gates * units)
     {cell}_{i}/bias              (gates * units,)        GRU: (2, 3 * units)
     dense/kernel, dense/bias     (units, dense_units), (dense_units,)   if dense_units > 0
-    forecast/kernel, forecast/bias  (dense_units or units, horizon), (horizon,)
+    forecast/kernel, forecast/bias  (dense_units or units, outputs), (outputs,)
 
 where ``cell`` is ``lstm`` (gates 4, column blocks i, f, c, o), ``gru`` (gates 3, blocks
 z, r, h; bias row 0 is the input bias, row 1 the recurrent bias) or ``simple_rnn`` (gates 1).
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Mapping
@@ -47,9 +46,9 @@ Activation = Callable[[Array], Array]
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
-# numpy has no erf; math.erf is exact to the last bit and, element by element, still only
+# numpy has no erfc; math.erfc is exact to the last bit and, element by element, still only
 # ~10x slower than np.tanh. Only gelu networks pay for it.
-_erf = np.frompyfunc(math.erf, 1, 1)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 def _sigmoid(x: Array) -> Array:
@@ -69,9 +68,11 @@ def _selu(x: Array) -> Array:
 def _gelu(x: Array) -> Array:
     # keras.activations.gelu (what the name "gelu" resolves to) defaults to the exact,
     # erf-based GELU, unlike keras.ops.gelu whose default is the tanh approximation.
+    # x * Phi(x) written with erfc: 1 + erf(x / sqrt(2)) cancels catastrophically for x << 0
+    # (as TensorFlow's own implementation also avoids).
     if x.size == 0:
         return x.copy()
-    return 0.5 * x * (1.0 + _erf(x * math.sqrt(0.5)).astype(np.float64))
+    return 0.5 * x * _erfc(x * -math.sqrt(0.5)).astype(np.float64)
 
 
 def _linear(x: Array) -> Array:
@@ -195,13 +196,15 @@ def save_weights(path: os.PathLike[str] | str, arrays: Mapping[str, Array]) -> N
         if array.dtype.kind not in "fiu":
             raise ValueError(f"weight {name!r} is not numeric (dtype {array.dtype})")
         checked[name] = array
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # Not tempfile.mkstemp: its 0600 mode would survive the rename (and importing tempfile
+    # costs the fast forecast ~6 ms); "xb" refuses to clobber a concurrent writer's file.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "xb") as handle:
             np.savez(handle, **checked)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -234,10 +237,11 @@ class NumpyNetwork:
     ``weights`` maps the names in the module docstring to arrays (as from
     :func:`export_weights` or :func:`load_weights`); ``config`` is the Config the network
     was built from (``config.model`` for its shape, ``config.data`` for window, feature
-    count and horizon). Weights are copied to float64 once; all arithmetic is float64.
+    count and ``outputs``: ``horizon`` for the direct strategy, 1 for the recursive one).
+    Weights are copied to float64 once; all arithmetic is float64.
 
     Raises :class:`ModelError` if the weights do not fit the config: a name missing or
-    unexpected, a shape that disagrees with units/layers/features/horizon, a non-float
+    unexpected, a shape that disagrees with units/layers/features/outputs, a non-float
     or non-finite array, or a cell/activation this module does not implement.
     """
 
@@ -250,7 +254,7 @@ class NumpyNetwork:
         self.cell: str = m.cell
         self.window: int = d.window
         self.n_features: int = len(d.features)
-        self.horizon: int = d.horizon
+        self.outputs: int = d.outputs
         self._activation = _ACTIVATIONS[m.activation]
 
         gates, units = _GATES[m.cell], m.units
@@ -266,12 +270,12 @@ class NumpyNetwork:
             expected["dense/kernel"] = (units, m.dense_units)
             expected["dense/bias"] = (m.dense_units,)
             head_in = m.dense_units
-        expected["forecast/kernel"] = (head_in, d.horizon)
-        expected["forecast/bias"] = (d.horizon,)
+        expected["forecast/kernel"] = (head_in, d.outputs)
+        expected["forecast/bias"] = (d.outputs,)
 
         shape_of = (
             f"model.cell={m.cell}, units={units}, layers={m.layers}, dense_units="
-            f"{m.dense_units}; {self.n_features} features; horizon={d.horizon}"
+            f"{m.dense_units}; {self.n_features} features; outputs={d.outputs}"
         )
         missing = [name for name in expected if name not in weights]
         if missing:
@@ -308,7 +312,7 @@ class NumpyNetwork:
         self._step = {"lstm": self._lstm, "gru": self._gru, "simple_rnn": self._simple_rnn}[m.cell]
 
     def predict(self, x: Any) -> Array:
-        """Forecasts ``(m, horizon)`` float32 (like Keras' ``predict``) for inputs
+        """Forecasts ``(m, outputs)`` float32 (like Keras' ``predict``) for inputs
         ``(m, window, n_features)``; any real dtype is accepted, m may be 0.
 
         Raises :class:`ModelError` if ``x`` does not have that shape.

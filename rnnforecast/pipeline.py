@@ -1,7 +1,8 @@
-"""The four jobs: fetch, train, evaluate, predict. Config in, result dataclasses out.
+"""The jobs: fetch, train, evaluate, predict. Config in, result dataclasses out.
 
 Nothing here prints, exits or reads the environment. TensorFlow is imported only inside the
-functions that train or load a network (``rnnforecast.model`` / ``rnnforecast.training``).
+functions that train a network or load one without numpy weights (``rnnforecast.model``,
+``rnnforecast.training``); forecasts from a saved bundle run on the numpy forward pass.
 """
 
 from __future__ import annotations
@@ -17,25 +18,49 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import __version__, sources
-from rnnforecast.artifacts import SCHEMA_VERSION, Bundle, new_run_id
-from rnnforecast.config import Config, config_from_dict
-from rnnforecast.errors import DataError, ModelError, UsageError
-from rnnforecast.evaluation import Scores, score
+from rnnforecast import __version__, locks, sources
+from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, Bundle, new_run_id
+from rnnforecast.config import Config, RunConfig, TickerJob, config_from_dict
+from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
+from rnnforecast.evaluation import Report, report
+from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
 from rnnforecast.windows import (
+    Dataset,
+    Scalers,
     Split,
     build_dataset,
+    encode_inputs,
     fingerprint,
     fit_scalers,
-    latest_window,
-    to_prices,
+    latest_base,
+    scale_targets,
 )
 
 Progress = Callable[[int, int, dict[str, float]], None]
+NUMPY_TOLERANCE = 1e-5
+"""Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
+MAX_RECURSIVE_STEPS = 260
+INPUT_SHAPE_KEY = "input_shape"
+"""Extra array in weights.npz: the (window, features) the network was trained on."""
 
 # --- fetch ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Where one ticker's bars come from and how: ``kind`` is yahoo, csv or sample."""
+
+    kind: str = "yahoo"
+    csv: Path | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    auto_adjust: bool = True
+    replace: bool = False
+    retries: int = 3
+    timeout: float = 10.0
+    today: dt.date | None = None
 
 
 def fetch(
@@ -51,14 +76,16 @@ def fetch(
     retries: int = 3,
     timeout: float = 10.0,
     today: dt.date | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> list[StoreResult]:
     """Store daily bars for each ticker; one transaction per ticker.
 
     Sources: ``csv`` (one ticker), ``sample`` (the bundled GOOG prices; ticker defaults to
     GOOG), else Yahoo. For Yahoo without ``start``, a ticker already stored is fetched from
     a week before its last stored bar (the overlap catches late corrections; rows already
-    stored are kept); ``retries`` and ``timeout`` (seconds per request) bound the wait. Raises
-    UsageError, DataError or SourceError; tickers before the failing one stay stored.
+    stored are kept); ``retries`` and ``timeout`` (seconds per request) bound the wait. Each
+    ticker is locked while it is fetched and written. Raises UsageError, DataError,
+    SourceError or LockError; tickers before the failing one stay stored.
     """
     if csv is not None and sample:
         raise UsageError("--csv and --sample are two sources: choose one")
@@ -71,31 +98,46 @@ def fetch(
         symbols = [sources.SAMPLE_TICKER]
     if not symbols:
         raise UsageError("name at least one ticker")
-    store = home.store
+    options = SourceOptions(
+        kind="csv" if csv is not None else "sample" if sample else "yahoo",
+        csv=csv,
+        start=start,
+        end=end,
+        auto_adjust=auto_adjust,
+        replace=replace,
+        retries=retries,
+        timeout=timeout,
+        today=today,
+    )
     results = []
     for symbol in symbols:
-        if csv is not None:
-            bars = sources.read_csv(csv)
-        elif sample:
-            bars = sources.load_sample()
-        else:
-            since = start
-            info = None if (start or replace) else store.info(symbol)
-            if info is not None and info.source == "yahoo":
-                since = dt.date.fromisoformat(info.last) - dt.timedelta(days=7)
-            bars = sources.fetch_yahoo(
-                symbol,
-                since,
-                end,
-                auto_adjust=auto_adjust,
-                retries=retries,
-                timeout=timeout,
-                today=today,
-            )
-        if csv is not None or sample:
-            bars = _clip(bars, start, end)
-        results.append(store.write(symbol, bars, replace=replace))
+        with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+            results.append(_fetch_ticker(home, symbol, options))
     return results
+
+
+def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResult:
+    """Read one ticker's bars from its source and store them (the caller holds its lock)."""
+    if options.kind == "csv":
+        assert options.csv is not None
+        bars = _clip(sources.read_csv(options.csv), options.start, options.end)
+    elif options.kind == "sample":
+        bars = _clip(sources.load_sample(), options.start, options.end)
+    else:
+        since = options.start
+        info = None if (since or options.replace) else home.store.info(symbol)
+        if info is not None and info.source == "yahoo":
+            since = dt.date.fromisoformat(info.last) - dt.timedelta(days=7)
+        bars = sources.fetch_yahoo(
+            symbol,
+            since,
+            options.end,
+            auto_adjust=options.auto_adjust,
+            retries=options.retries,
+            timeout=options.timeout,
+            today=options.today,
+        )
+    return home.store.write(symbol, bars, replace=options.replace)
 
 
 def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sources.Bars:
@@ -109,7 +151,7 @@ def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sou
     return sources.Bars(frame, bars.source, bars.auto_adjust)
 
 
-# --- train ---------------------------------------------------------------------------------
+# --- fitting and assessing one split -------------------------------------------------------
 
 
 def _period(dates: np.ndarray) -> dict[str, Any]:
@@ -118,14 +160,95 @@ def _period(dates: np.ndarray) -> dict[str, Any]:
     return {"start": str(days[0].date()), "end": str(days[-1].date()), "n": len(days)}
 
 
+@dataclass
+class _Fitted:
+    """A network fitted on one split, with everything needed to forecast and save it."""
+
+    net: Any  # keras.Model
+    network: Network
+    scalers: Scalers
+    calibration: Calibration
+    history: Any  # training.FitHistory
+    dataset: Dataset
+    split: Split
+    numpy_check: dict[str, Any]
+
+
+def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress | None) -> _Fitted:
+    """Fit scalers on the split's training windows, train, then calibrate on validation."""
+    from rnnforecast import model as network_module
+    from rnnforecast import training
+
+    data = config.data
+    dataset = build_dataset(frame, data)
+    train_part, val_part = dataset.select(split.train), dataset.select(split.val)
+    scalers = fit_scalers(train_part, data)
+    training.seed_everything(config.train.seed)
+    net = network_module.build_model(config, n_features=len(data.features))
+    history = training.fit(
+        net,
+        encode_inputs(train_part.features, scalers),
+        scale_targets(train_part.targets, scalers, data),
+        encode_inputs(val_part.features, scalers),
+        scale_targets(val_part.targets, scalers, data),
+        config.train,
+        progress,
+    )
+
+    # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
+    # graph retracing for every new batch shape. Keras serves only if numpy disagrees.
+    check = _numpy_check(net, config, encode_inputs(dataset.select(split.test).features, scalers))
+    if check["passed"]:
+        from rnnforecast.numpy_model import NumpyNetwork, export_weights
+
+        network = NumpyNetwork(export_weights(net), config).predict
+    else:  # pragma: no cover - only if the numpy pass ever disagrees with Keras
+
+        def network(x: np.ndarray) -> np.ndarray:
+            return np.asarray(network_module.predict(net, x))
+
+    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)
+    calibration = fit_calibration(
+        val_raw,
+        val_part.actual,
+        val_part.base,
+        data.window,
+        config.calibration.interval_level,
+        config.calibration.shrink,
+    )
+    return _Fitted(net, network, scalers, calibration, history, dataset, split, check)
+
+
+def _assess(
+    network: Network, part: Dataset, config: Config, scalers: Scalers, calibration: Calibration
+) -> Report:
+    """Calibrated forecasts for the windows of ``part``, scored next to naive and drift."""
+    data = config.data
+    result = forecast(network, part.base, data, scalers, calibration, data.horizon)
+    return report(
+        part.actual,
+        result.point,
+        result.raw,
+        result.low,
+        result.high,
+        part.last_close,
+        part.drift,
+        calibration.level,
+    )
+
+
+# --- train ---------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class TrainResult:
     ticker: str
     run_id: str
     path: Path
     test: dict[str, Any]
-    scores: Scores
+    report: Report
     history: dict[str, Any]
+    calibration: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,20 +260,35 @@ class TrainResult:
             "stopped_early": self.history["stopped_early"],
             "train_seconds": self.history["seconds"],
             "test": self.test,
-            **self.scores.to_dict(),
+            **self.report.to_dict(),
+            "calibration": self.calibration,
         }
 
 
 def _library_versions() -> dict[str, str]:
-    from rnnforecast import model as network
+    from rnnforecast import model as network_module
 
     return {
         "rnnforecast": __version__,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "pandas": pd.__version__,
-        **network.versions(),
+        **network_module.versions(),
     }
+
+
+def _training_log(symbol: str, run_id: str, config: Config, fitted: _Fitted, rep: Report) -> str:
+    h = fitted.history
+    lines = [f"rnnforecast {__version__} train {symbol} run {run_id}", f"config {config.to_dict()}"]
+    lines += [
+        f"epoch {i + 1:3d} loss {loss:.6g} val_loss {val:.6g}"
+        for i, (loss, val) in enumerate(zip(h.loss, h.val_loss, strict=False))
+    ]
+    lines.append(
+        f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {list(fitted.calibration.shrink)}; "
+        f"test mase {rep.scores.model['mase']:.4f} (uncalibrated {rep.raw['mase']:.4f})"
+    )
+    return "\n".join(lines) + "\n"
 
 
 def train(
@@ -159,41 +297,37 @@ def train(
     config: Config,
     *,
     progress: Progress | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> TrainResult:
     """Train a network on the stored bars of ``ticker`` and save it as the current bundle.
 
-    Scalers are fitted on training rows only; the test period (last ``test_fraction`` of
-    windows) is scored next to the naive forecast and the scores go into the manifest.
-    Raises UsageError (bad ticker), DataError (no or too little data).
+    Scalers are fitted on training windows only; shrinkage and intervals are calibrated on
+    the validation windows; the test period (last ``test_fraction`` of windows) is scored
+    next to the naive forecast and the scores go into the manifest. The ticker is locked
+    for the whole run. Raises UsageError (bad ticker), DataError (no or too little data),
+    LockError.
     """
-    started = time.perf_counter()
     symbol = sources.check_ticker(ticker)
+    with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+        return _train_ticker(home, symbol, config, progress, promote=True)
+
+
+def _train_ticker(
+    home: Home, symbol: str, config: Config, progress: Progress | None, promote: bool
+) -> TrainResult:
+    """Train and save one bundle (the caller holds the ticker's lock); ``promote`` makes it
+    the current model."""
+    started = time.perf_counter()
     frame = home.store.read(symbol)
     info = home.store.info(symbol)
     data = config.data
     split = Split.plan(len(frame), data)
-    scalers = fit_scalers(frame, data, split)
-    dataset = build_dataset(frame, data, scalers)
-    train_part, val_part, test_part = (
-        dataset.select(split.train),
-        dataset.select(split.val),
-        dataset.select(split.test),
-    )
-    loaded = time.perf_counter()
-
-    from rnnforecast import model as network
-    from rnnforecast import training
-
-    training.seed_everything(config.train.seed)
-    net = network.build_model(config, n_features=len(data.features))
-    history = training.fit(
-        net, train_part.x, train_part.y, val_part.x, val_part.y, config.train, progress
-    )
-    predicted = network.predict(net, test_part.x)
-    scores = score(test_part.actual, to_prices(predicted, scalers), test_part.last_close)
+    fitted = _fit(frame, config, split, progress)
+    test_part = fitted.dataset.select(split.test)
+    rep = _assess(fitted.network, test_part, config, fitted.scalers, fitted.calibration)
     test_period = _period(test_part.target_dates[:, 0])
-
     run_id = new_run_id()
+    numpy_check = fitted.numpy_check
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -213,29 +347,71 @@ def train(
             "last": str(frame.index[-1].date()),
             "fingerprint": fingerprint(frame),
             "scaler_rows": _period(frame.index.to_numpy()[: split.scaler_rows]),
-            "train": _period(train_part.target_dates[:, 0]),
-            "validation": _period(val_part.target_dates[:, 0]),
+            "train": _period(fitted.dataset.target_dates[split.train, 0]),
+            "validation": _period(fitted.dataset.target_dates[split.val, 0]),
             "test": test_period,
         },
-        "training": history.to_dict(),
-        "metrics": {"test": {"n": scores.n, **scores.to_dict()}},
+        "training": fitted.history.to_dict(),
+        "calibration": fitted.calibration.to_dict(),
+        "numpy_check": numpy_check,
+        "metrics": {"test": {"n": rep.n, **rep.to_dict()}},
         "versions": _library_versions(),
     }
+    log = _training_log(symbol, run_id, config, fitted, rep)
 
-    def write_model(path: Path) -> None:
-        net.save(path)
-        # A bundle must reproduce its own predictions: check before it becomes current.
-        again = network.predict(network.load_model(path), test_part.x)
-        if not np.array_equal(again, predicted):
-            raise ModelError(f"{path}: reloaded model predicts differently; not saved")
+    def write_files(path: Path) -> None:
+        _write_bundle_files(path, fitted, test_part, config, numpy_check["passed"], log)
 
     manifest["timings"] = {
-        "data_seconds": round(loaded - started, 3),
-        "fit_seconds": round(history.seconds, 3),
+        "fit_seconds": round(fitted.history.seconds, 3),
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    path = home.models.save(symbol, run_id, write_model, scalers, manifest)
-    return TrainResult(symbol, run_id, path, test_period, scores, history.to_dict())
+    path = home.models.save(symbol, run_id, write_files, fitted.scalers, manifest, promote=promote)
+    return TrainResult(
+        symbol,
+        run_id,
+        path,
+        test_period,
+        rep,
+        fitted.history.to_dict(),
+        fitted.calibration.to_dict(),
+    )
+
+
+def _numpy_check(net: Any, config: Config, x: np.ndarray) -> dict[str, Any]:
+    """Compare the numpy forward pass with Keras on held-out inputs ``x`` (scaled outputs)."""
+    from rnnforecast import model as network_module
+    from rnnforecast.numpy_model import NumpyNetwork, export_weights
+
+    keras_out = np.asarray(network_module.predict(net, x), dtype=np.float64)
+    numpy_out = NumpyNetwork(export_weights(net), config).predict(x)
+    diff = float(np.max(np.abs(keras_out - numpy_out)))
+    return {
+        "windows": len(x),
+        "max_abs_diff": diff,
+        "tolerance": NUMPY_TOLERANCE,
+        "passed": diff <= NUMPY_TOLERANCE,
+    }
+
+
+def _write_bundle_files(
+    model_path: Path, fitted: _Fitted, test_part: Dataset, config: Config, numpy: bool, log: str
+) -> None:
+    """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
+    from rnnforecast import model as network_module
+    from rnnforecast.numpy_model import export_weights, save_weights
+
+    fitted.net.save(model_path)
+    x = encode_inputs(test_part.features, fitted.scalers)
+    before = network_module.predict(fitted.net, x)
+    again = network_module.predict(network_module.load_model(model_path), x)
+    if not np.array_equal(again, before):
+        raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
+    if numpy:
+        weights = export_weights(fitted.net)
+        weights[INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
+        save_weights(model_path.parent / WEIGHTS_FILE, weights)
+    (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
 
 
 # --- loading a bundle ----------------------------------------------------------------------
@@ -245,6 +421,7 @@ def train(
 class _Loaded:
     bundle: Bundle
     config: Config
+    calibration: Calibration
     frame: pd.DataFrame
 
 
@@ -266,30 +443,57 @@ def _load(home: Home, ticker: str, run_id: str | None) -> _Loaded:
         or config.data.horizon != manifest["horizon"]
     ):
         raise ModelError(f"{bundle.path}: manifest features/window disagree with its config")
+    calibration = Calibration.from_dict(manifest.get("calibration", {}))
     frame = home.store.read(symbol)
-    return _Loaded(bundle, config, frame)
+    return _Loaded(bundle, config, calibration, frame)
 
 
-def _network_outputs(loaded: _Loaded, x: np.ndarray) -> np.ndarray:
-    """Scaled outputs ``(m, horizon)`` from the bundle's Keras network.
+def _network(loaded: _Loaded) -> Network:
+    """The bundle's forward pass: numpy when the bundle has weights.npz, else Keras.
 
-    Raises ModelError if the file cannot be loaded or its shapes do not fit the manifest.
+    Raises ModelError if the network cannot be loaded or its shapes do not fit the manifest.
     """
-    from rnnforecast import model as network
+    data = loaded.config.data
+    if loaded.bundle.weights_path is not None:
+        from rnnforecast.numpy_model import NumpyNetwork, load_weights
+
+        path = loaded.bundle.weights_path
+        try:
+            weights = load_weights(path)
+            # An RNN runs on sequences of any length: the trained window is recorded so that
+            # a manifest claiming another window is caught, as Keras' input shape would be.
+            trained = tuple(int(v) for v in weights.pop(INPUT_SHAPE_KEY, np.array([])))
+            claimed = (data.window, len(data.features))
+            if trained != claimed:
+                raise ModelError(
+                    f"{path}: network takes (m, {', '.join(map(str, trained))}), but the "
+                    f"manifest says (m, {claimed[0]}, {claimed[1]})"
+                )
+            net = NumpyNetwork(weights, loaded.config)
+        except ModelError as exc:
+            message = str(exc)
+            raise ModelError(message if str(path) in message else f"{path}: {message}") from None
+        return net.predict
+
+    from rnnforecast import model as network_module
 
     path = loaded.bundle.model_path
     try:
-        net = network.load_model(path)
+        keras_net = network_module.load_model(path)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
         raise ModelError(f"{path}: cannot be loaded ({type(exc).__name__})") from None
-    data = loaded.config.data
     expected_in = (None, data.window, len(data.features))
-    if tuple(net.input_shape) != expected_in or tuple(net.output_shape) != (None, data.horizon):
+    shapes = (tuple(keras_net.input_shape), tuple(keras_net.output_shape))
+    if shapes != (expected_in, (None, data.outputs)):
         raise ModelError(
-            f"{path}: network takes {net.input_shape} -> {net.output_shape}, but the manifest "
-            f"says {expected_in} -> {(None, data.horizon)}"
+            f"{path}: network takes {shapes[0]} -> {shapes[1]}, but the manifest says "
+            f"{expected_in} -> {(None, data.outputs)}"
         )
-    return np.asarray(network.predict(net, x))
+
+    def network(x: np.ndarray) -> np.ndarray:
+        return np.asarray(network_module.predict(keras_net, x))
+
+    return network
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -300,39 +504,60 @@ class EvaluationResult:
     ticker: str
     run_id: str
     test: dict[str, Any]
-    scores: Scores
+    report: Report
+    folds: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ticker": self.ticker,
             "run_id": self.run_id,
             "test": self.test,
-            **self.scores.to_dict(),
+            **self.report.to_dict(),
             "warnings": self.warnings,
         }
+        if self.folds is not None:
+            out["folds"] = self.folds
+            out["aggregate"] = _aggregate(self.folds)
+        return out
 
 
-def evaluate(home: Home, ticker: str, run_id: str | None = None) -> EvaluationResult:
-    """Score a saved model on its own held-out test period, next to the naive forecast.
+def _aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and standard deviation of every fold metric, and how many folds beat naive."""
+    out: dict[str, Any] = {"folds": len(folds), "beats_naive": sum(f["beats_naive"] for f in folds)}
+    for side in ("model", "naive"):
+        out[side] = {
+            name: {
+                "mean": float(np.mean([f[side][name] for f in folds])),
+                "std": float(np.std([f[side][name] for f in folds])),
+            }
+            for name in folds[0][side]
+        }
+    return out
+
+
+def evaluate(
+    home: Home,
+    ticker: str,
+    run_id: str | None = None,
+    *,
+    folds: int = 0,
+    progress: Progress | None = None,
+    plot: Path | None = None,
+) -> EvaluationResult:
+    """Score a saved model on its own held-out test period, next to naive and drift forecasts.
 
     The test period is the one recorded in the manifest, taken from the bars stored now.
-    Raises ModelError (no or bad bundle), DataError (the test period is no longer stored).
+    With ``folds`` > 0, also a walk-forward backtest: the model's recipe is re-trained on
+    expanding windows and tested on ``folds`` consecutive periods covering the test period
+    (scalers and calibration refitted inside each fold). ``plot`` writes a PNG of the test
+    period. Raises ModelError (no or bad bundle), DataError (test period no longer stored).
     """
     loaded = _load(home, ticker, run_id)
-    manifest = loaded.bundle.manifest
+    manifest, config = loaded.bundle.manifest, loaded.config
     test = manifest["data"]["test"]
-    dataset = build_dataset(loaded.frame, loaded.config.data, loaded.bundle.scalers)
-    first_target = pd.DatetimeIndex(dataset.target_dates[:, 0])
-    mask = np.asarray(
-        (first_target >= pd.Timestamp(test["start"])) & (first_target <= pd.Timestamp(test["end"]))
-    )
-    if not mask.any():
-        raise DataError(
-            f"the stored bars of {manifest['ticker']} no longer cover the test period "
-            f"{test['start']} to {test['end']} of run {manifest['run_id']}"
-        )
-    part = dataset.select(mask)
+    network = _network(loaded)
+    part, rep = _assess_period(loaded, network, test["start"], test["end"])
     warnings = []
     trained = loaded.frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
     if fingerprint(trained) != manifest["data"]["fingerprint"]:
@@ -340,11 +565,84 @@ def evaluate(home: Home, ticker: str, run_id: str | None = None) -> EvaluationRe
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
         )
-    predicted = to_prices(_network_outputs(loaded, part.x), loaded.bundle.scalers)
-    scores = score(part.actual, predicted, part.last_close)
+    fold_results = None
+    if folds:
+        trained_frame = loaded.frame.loc[: manifest["data"]["last"]]
+        fold_results = walk_forward(trained_frame, config, folds, progress)
+    if plot is not None:
+        from rnnforecast import plots
+
+        result = forecast(
+            network, part.base, config.data, loaded.bundle.scalers, loaded.calibration, 1
+        )
+        plots.test_period(
+            plot,
+            manifest["ticker"],
+            part.target_dates[:, 0],
+            part.actual[:, 0],
+            result.point[:, 0],
+            result.low[:, 0],
+            result.high[:, 0],
+            part.last_close,
+            manifest["training"],
+            loaded.calibration.level,
+        )
     return EvaluationResult(
-        manifest["ticker"], manifest["run_id"], _period(part.target_dates[:, 0]), scores, warnings
+        manifest["ticker"],
+        manifest["run_id"],
+        _period(part.target_dates[:, 0]),
+        rep,
+        fold_results,
+        warnings,
     )
+
+
+def _assess_period(
+    loaded: _Loaded, network: Network, start: str, end: str
+) -> tuple[Dataset, Report]:
+    """The bundle's forecasts for the windows whose first target falls in [start, end].
+
+    Raises DataError if the stored bars no longer cover that period.
+    """
+    dataset = build_dataset(loaded.frame, loaded.config.data)
+    first_target = pd.DatetimeIndex(dataset.target_dates[:, 0])
+    mask = np.asarray((first_target >= pd.Timestamp(start)) & (first_target <= pd.Timestamp(end)))
+    if not mask.any():
+        manifest = loaded.bundle.manifest
+        raise DataError(
+            f"the stored bars of {manifest['ticker']} no longer cover the period {start} to "
+            f"{end} (run {manifest['run_id']})"
+        )
+    part = dataset.select(mask)
+    rep = _assess(network, part, loaded.config, loaded.bundle.scalers, loaded.calibration)
+    return part, rep
+
+
+def walk_forward(
+    frame: pd.DataFrame, config: Config, folds: int, progress: Progress | None = None
+) -> list[dict[str, Any]]:
+    """Re-train ``config`` on expanding windows and test on ``folds`` consecutive periods.
+
+    Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
+    ``beats_naive``, the fold's ``shrink``. Raises DataError if the frame is too short.
+    """
+    results = []
+    for split in Split.folds(len(frame), config.data, folds):
+        fitted = _fit(frame, config, split, progress)
+        part = fitted.dataset.select(split.test)
+        rep = _assess(fitted.network, part, config, fitted.scalers, fitted.calibration)
+        results.append(
+            {
+                "test": _period(part.target_dates[:, 0]),
+                "train": _period(fitted.dataset.target_dates[split.train, 0]),
+                "model": rep.scores.model,
+                "naive": rep.scores.naive,
+                "beats_naive": rep.beats_naive,
+                "shrink": list(fitted.calibration.shrink),
+                "interval_coverage": rep.intervals["coverage"],
+            }
+        )
+    return results
 
 
 # --- predict -------------------------------------------------------------------------------
@@ -356,6 +654,7 @@ class Forecast:
     run_id: str
     as_of: str
     last_close: float
+    level: float
     forecasts: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
@@ -364,6 +663,7 @@ class Forecast:
             "run_id": self.run_id,
             "as_of": self.as_of,
             "last_close": self.last_close,
+            "interval_level": self.level,
             "forecasts": self.forecasts,
         }
 
@@ -374,22 +674,189 @@ def next_weekdays(after: dt.date, n: int) -> list[dt.date]:
     return [d.date() for d in days]
 
 
-def predict(home: Home, ticker: str, run_id: str | None = None) -> Forecast:
-    """Forecast the close of the next trading day(s) after the last stored bar.
+def predict(
+    home: Home, ticker: str, run_id: str | None = None, horizon: int | None = None
+) -> Forecast:
+    """Forecast the close of the next ``horizon`` trading days after the last stored bar.
 
-    Returns one forecast per step of the model's horizon, dated on the following weekdays.
-    Raises ModelError (no or bad bundle), DataError (too few stored bars).
+    ``horizon`` defaults to the model's; a direct model forecasts at most its trained
+    horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
+    the calibrated interval level. Raises UsageError (horizon out of range), ModelError (no
+    or bad bundle), DataError (too few stored bars).
     """
     loaded = _load(home, ticker, run_id)
     data = loaded.config.data
-    x = latest_window(loaded.frame, data, loaded.bundle.scalers)
-    closes = to_prices(_network_outputs(loaded, x), loaded.bundle.scalers)[0]
+    steps = horizon or data.horizon
+    limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
+    if not 1 <= steps <= limit:
+        raise UsageError(
+            f"--horizon must be between 1 and {limit} for this {data.strategy} model "
+            f"(trained for {data.horizon} steps)"
+        )
+    base = latest_base(loaded.frame, data)
+    result = forecast(
+        _network(loaded), base, data, loaded.bundle.scalers, loaded.calibration, steps
+    )
     last_day = loaded.frame.index[-1].date()
-    dates = next_weekdays(last_day, data.horizon)
+    dates = next_weekdays(last_day, steps)
     return Forecast(
         loaded.bundle.manifest["ticker"],
         loaded.bundle.run_id,
         str(last_day),
-        float(loaded.frame[data.target].iloc[-1]),
-        [{"date": str(d), "close": float(c)} for d, c in zip(dates, closes, strict=True)],
+        float(loaded.frame["close"].iloc[-1]),
+        loaded.calibration.level,
+        [
+            {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
+            for d, c, lo, hi in zip(
+                dates, result.point[0], result.low[0], result.high[0], strict=True
+            )
+        ],
     )
+
+
+# --- run: the nightly job ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TickerOutcome:
+    """What ``run`` did for one ticker. ``error`` is ``{"code", "message"}`` if it failed."""
+
+    ticker: str
+    rows_added: int | None = None
+    run_id: str | None = None
+    metrics: dict[str, Any] | None = None
+    beats_naive: bool | None = None
+    promoted: bool = False
+    reason: str = ""
+    deleted: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticker": self.ticker,
+            "rows_added": self.rows_added,
+            "run_id": self.run_id,
+            "metrics": self.metrics,
+            "beats_naive": self.beats_naive,
+            "promoted": self.promoted,
+            "reason": self.reason,
+            "deleted": self.deleted,
+            "error": self.error,
+        }
+
+
+def run(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    *,
+    progress: Progress | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
+    today: dt.date | None = None,
+) -> list[TickerOutcome]:
+    """The nightly job: for each ticker, fetch new bars, train a challenger, score it on the
+    newest held-out period, and make it current only if it beats the current model there.
+
+    One ticker failing does not stop the others: its outcome carries the error. Each ticker
+    is locked from fetch to promotion. Old runs beyond ``plan.keep`` are deleted.
+    """
+    outcomes = []
+    for job in plan.tickers:
+        try:
+            symbol = sources.check_ticker(job.ticker)
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                outcomes.append(_run_ticker(home, config, plan, job, symbol, progress, today))
+        except RnnForecastError as exc:
+            outcomes.append(
+                TickerOutcome(job.ticker, error={"code": exc.exit_code, "message": str(exc)})
+            )
+    return outcomes
+
+
+def _run_ticker(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    job: TickerJob,
+    symbol: str,
+    progress: Progress | None,
+    today: dt.date | None,
+) -> TickerOutcome:
+    options = SourceOptions(
+        kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
+    )
+    stored = _fetch_ticker(home, symbol, options)
+    champion_id = home.models.current(symbol)
+    challenger = _train_ticker(home, symbol, config, progress, promote=False)
+    period = challenger.test
+    mine = challenger.report.steps[0]["model"]["mae"]
+    metrics = {"test": period, **challenger.report.scores.to_dict()}
+    where = f"on {period['start']} to {period['end']} ({period['n']} days)"
+    promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
+    if champion_id is not None:
+        try:
+            loaded = _load(home, symbol, champion_id)
+            _, champion = _assess_period(loaded, _network(loaded), period["start"], period["end"])
+            theirs = champion.steps[0]["model"]["mae"]
+        except (ModelError, DataError) as exc:
+            reason = f"current model {champion_id} cannot be scored ({exc}); replaced"
+        else:
+            promote = mine < theirs
+            verdict = "beats" if promote else "does not beat"
+            reason = (
+                f"one-day MAE {mine:.4f} {verdict} the current model's {theirs:.4f} "
+                f"({champion_id}) {where}"
+            )
+    if promote:
+        home.models.set_current(symbol, challenger.run_id)
+    deleted = home.models.prune(symbol, plan.keep)
+    return TickerOutcome(
+        symbol,
+        stored.added,
+        challenger.run_id,
+        metrics,
+        challenger.report.beats_naive,
+        promote,
+        reason,
+        deleted,
+    )
+
+
+# --- models --------------------------------------------------------------------------------
+
+
+def models(home: Home, ticker: str) -> dict[str, Any]:
+    """The runs on disk for ``ticker``, oldest first, with their test scores and which one
+    is current. A run whose bundle does not load is listed with its ``error``."""
+    symbol = sources.check_ticker(ticker)
+    repository = home.models
+    current = repository.current(symbol)
+    runs = []
+    for run_id in repository.runs(symbol):
+        entry: dict[str, Any] = {"run_id": run_id, "current": run_id == current}
+        try:
+            manifest = repository.load(symbol, run_id).manifest
+        except ModelError as exc:
+            entry["error"] = str(exc)
+        else:
+            test = manifest.get("metrics", {}).get("test", {})
+            cfg = manifest["config"]
+            entry.update(
+                {
+                    "created_at": manifest.get("created_at"),
+                    "recipe": {
+                        "cell": cfg["model"]["cell"],
+                        "target": cfg["data"]["target"],
+                        "normalise": cfg["data"]["normalise"],
+                        "window": cfg["data"]["window"],
+                        "horizon": cfg["data"]["horizon"],
+                    },
+                    "data": {"first": manifest["data"]["first"], "last": manifest["data"]["last"]},
+                    "test": manifest["data"]["test"],
+                    "model": test.get("model"),
+                    "naive": test.get("naive"),
+                    "beats_naive": test.get("beats_naive"),
+                }
+            )
+        runs.append(entry)
+    return {"ticker": symbol, "current": current, "runs": runs}

@@ -166,8 +166,12 @@ def read_csv(path: Path) -> Bars:
         raise DataError(f"{origin}: no rows")
     # Keep the exchange's wall-clock date: drop a UTC offset, which changes with daylight
     # saving time (yfinance exports carry one) and would otherwise mix time zones.
-    text = raw[date_column].str.strip().str.replace(
-        r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True
+    text = (
+        raw[date_column]
+        .str.strip()
+        .str.replace(
+            r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True
+        )
     )
     dates = pd.to_datetime(text, errors="coerce", format="mixed")
     if dates.isna().any():

@@ -1,13 +1,27 @@
-"""From bars to supervised windows: features, chronological split, scalers, windows.
+"""From bars to supervised windows: features, chronological split, scalers, targets.
 
-Pure numpy (plus pandas for dates); no TensorFlow. Shapes, for ``n`` rows, ``f`` features,
-window ``w`` and horizon ``h``: there are ``m = n - w - h + 1`` windows; window ``i`` holds
-rows ``i .. i+w-1`` and its targets are rows ``i+w .. i+w+h-1``.
+Pure numpy (plus pandas for dates); no TensorFlow. Shapes, for ``n`` rows, window ``w``,
+``L = data.lookback`` rows read per window (``w``, or ``w + 1`` when a feature needs the
+previous row), horizon ``H`` and ``f`` features: there are ``m = n - L - H + 1`` windows;
+window ``i`` reads rows ``i .. i+L-1``, its inputs are the features of its last ``w`` rows,
+and its targets are rows ``i+L .. i+L+H-1``.
+
+Targets (``data.target`` x ``data.normalise``), for a window whose last close is ``c`` and
+whose first input row's close is ``c0``:
+
+- ``close`` / ``global``: the close itself (the original recipe);
+- ``close`` / ``window``: ``close / c0 - 1`` (the window's own price level is the unit);
+- ``log_return``: ``log(close / c)``, the log move from the last known close.
+
+Inputs under ``window`` normalisation: prices divided by ``c0`` minus 1, volume divided by
+the window's mean volume minus 1; derived features (returns, range, volume change) as they
+are. Then every feature is min-max scaled with a scaler fitted on training windows only.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -15,11 +29,14 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
-from rnnforecast.config import DataConfig
+from rnnforecast.config import BASE_FEATURES, DataConfig
 from rnnforecast.errors import DataError, ModelError
 
 MIN_WINDOWS = 10
-"""Fewest windows a split accepts: at least one each for train, validation and test."""
+"""Fewest windows a split accepts."""
+
+_PRICE_COLUMNS = {"open": 0, "high": 1, "low": 2, "close": 3}
+_CLOSE, _VOLUME = 3, 4
 
 
 def make_windows(
@@ -45,8 +62,9 @@ class Split:
     """Chronological split of ``m`` windows into train, validation and test index ranges.
 
     ``gap = horizon - 1`` windows are dropped before validation and before test so that no
-    training target overlaps a validation or test target. Scalers are fitted on rows
-    ``[0, scaler_rows)``: the training windows' inputs and first targets, nothing later.
+    training target overlaps a validation or test target. Scalers are fitted on training
+    windows only, which read rows ``[0, scaler_rows)``: ``scaler_rows`` is the first
+    validation target's row.
     """
 
     windows: int
@@ -55,29 +73,70 @@ class Split:
     test: slice
     scaler_rows: int
 
-    @classmethod
-    def plan(cls, n_rows: int, data: DataConfig) -> Split:
-        """Raises DataError when ``n_rows`` is too few for a window and the three parts."""
-        w, h = data.window, data.horizon
-        gap = h - 1
-        need = w + h - 1 + MIN_WINDOWS + 2 * gap
-        m = n_rows - w - h + 1
+    @staticmethod
+    def _sizes(n_rows: int, data: DataConfig) -> tuple[int, int, int, int]:
+        """(windows, test, validation, train) counts for ``n_rows`` rows."""
+        gap = data.horizon - 1
+        m = n_rows - data.lookback - data.horizon + 1
         n_test = math.ceil(m * data.test_fraction) if m > 0 else 0
         usable = m - n_test - 2 * gap
         n_val = math.ceil(usable * data.val_fraction) if usable > 0 else 0
-        n_train = usable - n_val
-        if n_rows < need or min(n_test, n_val, n_train) < 1:
-            raise DataError(
-                f"not enough data: {n_rows} rows, but a window of {w}, a horizon of {h} and "
-                f"a train/validation/test split need at least {need}"
+        return m, n_test, n_val, usable - n_val
+
+    @classmethod
+    def plan(cls, n_rows: int, data: DataConfig) -> Split:
+        """Raises DataError when ``n_rows`` is too few for a window and the three parts."""
+        m, n_test, n_val, n_train = cls._sizes(n_rows, data)
+        if m < MIN_WINDOWS or min(n_test, n_val, n_train) < 1:
+            floor = data.lookback + data.horizon - 1 + MIN_WINDOWS
+            need = next(
+                n
+                for n in itertools.count(max(floor, n_rows + 1))
+                if min(cls._sizes(n, data)[1:]) >= 1
             )
+            raise DataError(
+                f"not enough data: {n_rows} rows, but a window of {data.window}, a horizon "
+                f"of {data.horizon} and a train/validation/test split need at least {need}"
+            )
+        gap = data.horizon - 1
         return cls(
             windows=m,
             train=slice(0, n_train),
             val=slice(n_train + gap, n_train + gap + n_val),
             test=slice(m - n_test, m),
-            scaler_rows=n_train + w,
+            scaler_rows=n_train + data.lookback + data.horizon - 1,
         )
+
+    @classmethod
+    def folds(cls, n_rows: int, data: DataConfig, k: int) -> list[Split]:
+        """Walk-forward splits: the single split's test windows cut into ``k`` consecutive
+        periods; fold ``j`` trains on every window before its period (expanding), with its
+        own validation tail, purge gaps and scaler rows. Raises DataError if there are too
+        few rows or fewer test windows than folds.
+        """
+        single = cls.plan(n_rows, data)
+        start, m = single.test.start, single.windows
+        if k > m - start:
+            raise DataError(f"{k} folds need at least {k} test windows, there are {m - start}")
+        gap = data.horizon - 1
+        bounds = np.linspace(start, m, k + 1).round().astype(int)
+        folds = []
+        for a, b in itertools.pairwise(bounds.tolist()):
+            usable = a - 2 * gap
+            n_val = math.ceil(usable * data.val_fraction)
+            n_train = usable - n_val
+            if min(n_val, n_train) < 1:  # pragma: no cover - plan() guarantees enough
+                raise DataError("not enough training windows before the first fold")
+            folds.append(
+                cls(
+                    windows=m,
+                    train=slice(0, n_train),
+                    val=slice(n_train + gap, n_train + gap + n_val),
+                    test=slice(a, b),
+                    scaler_rows=n_train + data.lookback + data.horizon - 1,
+                )
+            )
+        return folds
 
 
 @dataclass(frozen=True)
@@ -149,78 +208,158 @@ class Scalers:
             raise ModelError(f"scalers are malformed: missing {exc}") from None
 
 
+# --- features and targets ---------------------------------------------------------------------
+
+
+def base_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """``(n, 5)`` float64 open, high, low, close, volume."""
+    return frame.loc[:, list(BASE_FEATURES)].to_numpy(dtype=np.float64)
+
+
+def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
+    """Features of windows, unscaled: ``(m, L, 5)`` OHLCV windows -> ``(m, w, f)`` float64.
+
+    Derived features use the row before each input row, which is why ``L`` is ``w + 1``
+    when one is configured. Applies ``window`` normalisation when configured.
+    """
+    w = data.window
+    close, volume = base[:, :, _CLOSE], base[:, :, _VOLUME]
+    columns = []
+    for name in data.features:
+        if name in _PRICE_COLUMNS:
+            column = base[:, -w:, _PRICE_COLUMNS[name]]
+            if data.normalise == "window":
+                column = column / close[:, -w, None] - 1.0
+        elif name == "volume":
+            column = volume[:, -w:]
+            if data.normalise == "window":
+                mean = column.mean(axis=1, keepdims=True)
+                column = column / np.where(mean > 0, mean, 1.0) - 1.0
+        elif name == "log_return":
+            column = np.log(close[:, 1:] / close[:, :-1])[:, -w:]
+        elif name == "range":
+            column = ((base[:, :, 1] - base[:, :, 2]) / close)[:, -w:]
+        else:  # volume_change
+            logged = np.log1p(volume)
+            column = (logged[:, 1:] - logged[:, :-1])[:, -w:]
+        columns.append(column)
+    return np.stack(columns, axis=-1)
+
+
+def encode_targets(prices: np.ndarray, base: np.ndarray, data: DataConfig) -> np.ndarray:
+    """Target prices ``(m, k)`` -> target units, relative to each window ``(m, L, 5)``."""
+    if data.target == "log_return":
+        return np.log(prices / base[:, -1, _CLOSE, None])
+    if data.normalise == "window":
+        return prices / base[:, -data.window, _CLOSE, None] - 1.0
+    return np.asarray(prices, dtype=np.float64)
+
+
+def decode_targets(values: np.ndarray, base: np.ndarray, data: DataConfig) -> np.ndarray:
+    """Inverse of :func:`encode_targets`: target units ``(m, k)`` -> prices ``(m, k)``."""
+    values = np.asarray(values, dtype=np.float64)
+    if data.target == "log_return":
+        return base[:, -1, _CLOSE, None] * np.exp(values)
+    if data.normalise == "window":
+        return base[:, -data.window, _CLOSE, None] * (1.0 + values)
+    return values
+
+
 @dataclass(frozen=True)
 class Dataset:
-    """Windows ready for a network, with what is needed to score them in price units.
+    """Every window of a frame, unscaled, with what is needed to score it in price units.
 
-    ``x``: ``(m, window, f)`` float32 scaled inputs; ``y``: ``(m, horizon)`` float32 scaled
-    targets; ``actual``: ``(m, horizon)`` target prices; ``last_close``: ``(m,)`` the close
-    of each window's last row (the naive forecast); ``target_dates``: ``(m, horizon)``
-    datetime64 dates of the targets.
+    ``base``: ``(m, L, 5)`` OHLCV rows each window reads (a read-only view); ``features``:
+    ``(m, w, f)`` unscaled inputs; ``targets``: ``(m, H)`` in target units; ``actual``:
+    ``(m, H)`` target closes; ``last_close``: ``(m,)`` close of each window's last row (the
+    naive forecast); ``drift``: ``(m,)`` mean daily change of the close from the first
+    stored row to the last row of the window (the drift forecast's slope, price per day);
+    ``target_dates``: ``(m, H)`` datetime64.
     """
 
-    x: np.ndarray
-    y: np.ndarray
+    base: np.ndarray
+    features: np.ndarray
+    targets: np.ndarray
     actual: np.ndarray
     last_close: np.ndarray
+    drift: np.ndarray
     target_dates: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.base)
 
     def select(self, index: slice | np.ndarray) -> Dataset:
         """The windows at ``index`` (a slice or a boolean mask over windows)."""
         return Dataset(
-            self.x[index],
-            self.y[index],
+            self.base[index],
+            self.features[index],
+            self.targets[index],
             self.actual[index],
             self.last_close[index],
+            self.drift[index],
             self.target_dates[index],
         )
 
 
-def feature_matrix(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
-    """``(n, f)`` float64 matrix of the configured features, in config order."""
-    return frame.loc[:, list(data.features)].to_numpy(dtype=np.float64)
-
-
-def fit_scalers(frame: pd.DataFrame, data: DataConfig, split: Split) -> Scalers:
-    """Fit the scalers on rows ``[0, split.scaler_rows)`` only: never validation or test."""
-    rows = frame.iloc[: split.scaler_rows]
-    return Scalers(
-        MinMaxScaler.fit(feature_matrix(rows, data)),
-        MinMaxScaler.fit(rows[[data.target]].to_numpy(dtype=np.float64)),
-    )
-
-
-def build_dataset(frame: pd.DataFrame, data: DataConfig, scalers: Scalers) -> Dataset:
-    """Every window of the frame (train, validation and test alike), scaled with ``scalers``.
+def build_dataset(frame: pd.DataFrame, data: DataConfig) -> Dataset:
+    """Every window of the frame (train, validation and test alike), unscaled.
 
     Raises DataError if the frame is shorter than one window and its horizon.
     """
-    values = scalers.features.transform(feature_matrix(frame, data)).astype(np.float32)
-    prices = frame[data.target].to_numpy(dtype=np.float64)
-    scaled_target = scalers.target.transform(prices[:, None])[:, 0].astype(np.float32)
-    x, y = make_windows(values, scaled_target, data.window, data.horizon)
-    _, actual = make_windows(prices[:, None], prices, data.window, data.horizon)
-    dates = frame.index.to_numpy()
-    _, target_dates = make_windows(dates[:, None], dates, data.window, data.horizon)
-    last_close = prices[data.window - 1 : data.window - 1 + len(x)]
-    return Dataset(x, y, actual, last_close, target_dates)
+    lookback, horizon = data.lookback, data.horizon
+    base_rows = base_matrix(frame)
+    closes = base_rows[:, _CLOSE]
+    base, actual = make_windows(base_rows, closes, lookback, horizon)
+    _, target_dates = make_windows(base_rows[:, :1], frame.index.to_numpy(), lookback, horizon)
+    m = len(base)
+    ends = np.arange(lookback - 1, lookback - 1 + m)
+    last_close = closes[ends]
+    drift = (last_close - closes[0]) / np.maximum(ends, 1)
+    return Dataset(
+        base=base,
+        features=window_features(base, data),
+        targets=encode_targets(actual, base, data),
+        actual=actual,
+        last_close=last_close,
+        drift=drift,
+        target_dates=target_dates,
+    )
 
 
-def latest_window(frame: pd.DataFrame, data: DataConfig, scalers: Scalers) -> np.ndarray:
-    """The last ``window`` rows, scaled: ``(1, window, f)`` float32, input for a forecast.
+def latest_base(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
+    """The last ``L`` rows as one OHLCV window ``(1, L, 5)``: the input of a forecast.
 
-    Raises DataError if fewer rows are stored than one window needs.
+    Raises DataError if fewer rows are stored than one window reads.
     """
-    if len(frame) < data.window:
-        raise DataError(f"need the last {data.window} bars for a forecast, have {len(frame)}")
-    rows = feature_matrix(frame.iloc[-data.window :], data)
-    return scalers.features.transform(rows).astype(np.float32)[None, :, :]
+    if len(frame) < data.lookback:
+        raise DataError(f"need the last {data.lookback} bars for a forecast, have {len(frame)}")
+    return base_matrix(frame.iloc[-data.lookback :])[None, :, :]
 
 
-def to_prices(scaled: np.ndarray, scalers: Scalers) -> np.ndarray:
-    """Network outputs ``(m, horizon)`` in scaled units -> prices ``(m, horizon)``."""
-    scaled = np.asarray(scaled, dtype=np.float64)
-    return scalers.target.inverse(scaled.reshape(-1, 1)).reshape(scaled.shape)
+def fit_scalers(train: Dataset, data: DataConfig) -> Scalers:
+    """Fit the scalers on training windows only: their inputs and their network targets."""
+    f = train.features.shape[-1]
+    return Scalers(
+        MinMaxScaler.fit(train.features.reshape(-1, f)),
+        MinMaxScaler.fit(train.targets[:, : data.outputs].reshape(-1, 1)),
+    )
+
+
+def encode_inputs(features: np.ndarray, scalers: Scalers) -> np.ndarray:
+    """Unscaled ``(m, w, f)`` features -> float32 network inputs."""
+    return scalers.features.transform(features).astype(np.float32)
+
+
+def scale_targets(targets: np.ndarray, scalers: Scalers, data: DataConfig) -> np.ndarray:
+    """Targets ``(m, H)`` in target units -> float32 network targets ``(m, outputs)``."""
+    first = targets[:, : data.outputs]
+    return scalers.target.transform(first.reshape(-1, 1)).reshape(first.shape).astype(np.float32)
+
+
+def unscale_outputs(outputs: np.ndarray, scalers: Scalers) -> np.ndarray:
+    """Network outputs ``(m, k)`` -> target units ``(m, k)``."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    return scalers.target.inverse(outputs.reshape(-1, 1)).reshape(outputs.shape)
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

@@ -36,6 +36,12 @@ def assert_error(result, code: int, *words: str) -> None:
         assert word in lines[0], (word, lines[0])
 
 
+def manifest_numpy_check(bundle: Path) -> dict:
+    check = json.loads((bundle / "manifest.json").read_text())["numpy_check"]
+    assert check["max_abs_diff"] <= check["tolerance"] == 1e-5
+    return check
+
+
 def store_rows(home: Path) -> list[tuple]:
     import sqlite3
 
@@ -279,7 +285,14 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
     assert out["ticker"] == "TEST"
     bundle = Path(out["path"])
     assert bundle == trained["home"] / "models" / "TEST" / out["run_id"]
-    assert {p.name for p in bundle.iterdir()} >= {"model.keras", "scalers.json", "manifest.json"}
+    assert {p.name for p in bundle.iterdir()} == {
+        "model.keras",
+        "weights.npz",
+        "scalers.json",
+        "manifest.json",
+        "train.log",
+    }
+    assert manifest_numpy_check(bundle)["passed"] is True
     current = (trained["home"] / "models" / "TEST" / "current").read_text().strip()
     assert current == out["run_id"]
     manifest = json.loads((bundle / "manifest.json").read_text())
@@ -303,7 +316,22 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
     result = run("evaluate", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"ticker", "run_id", "test", "model", "naive", "beats_naive", "warnings"}
+    assert set(out) == {
+        "ticker",
+        "run_id",
+        "test",
+        "horizon",
+        "model",
+        "naive",
+        "beats_naive",
+        "drift",
+        "up_share",
+        "lag_check",
+        "uncalibrated",
+        "intervals",
+        "steps",
+        "warnings",
+    }
     assert set(out["test"]) == {"start", "end", "n"}
     assert set(out["model"]) == {"rmse", "mae", "mape", "mase", "directional_accuracy"}
     assert set(out["naive"]) == {"rmse", "mae", "mape"}
@@ -324,13 +352,15 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
     result = run("evaluate", "TEST", home=trained["home"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "metric\tmodel\tnaive"
+    assert lines[0] == "metric\tmodel\tnaive\tdrift"
     assert [line.split("\t")[0] for line in lines[1:]] == [
         "rmse",
         "mae",
         "mape_%",
         "mase",
         "directional_accuracy",
+        "uncalibrated_mase",
+        "interval_coverage (80%)",
     ]
     assert "naive" in result.stderr and "MASE" in result.stderr
 
@@ -342,7 +372,7 @@ def test_predict_json_contract(trained: dict) -> None:
     result = run("predict", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "forecasts"}
+    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "interval_level", "forecasts"}
     last_day = trained["prices"].index[-1]
     assert out["as_of"] == str(last_day.date())
     assert out["last_close"] == pytest.approx(trained["prices"]["Close"].iloc[-1])
@@ -351,6 +381,8 @@ def test_predict_json_contract(trained: dict) -> None:
     assert day > last_day and day.weekday() < 5
     assert (day - last_day).days <= 3
     assert np.isfinite(forecast["close"]) and forecast["close"] > 0
+    assert forecast["low"] < forecast["close"] < forecast["high"]
+    assert out["interval_level"] == 0.8
     # A second, independent load of the bundle gives the very same forecast.
     again = json.loads(run("predict", "TEST", "--json", home=trained["home"]).stdout)
     assert again == out
@@ -398,6 +430,13 @@ def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
     path = copied["bundle"] / MANIFEST_FILE
     manifest = json.loads(path.read_text())
     manifest["window"] = manifest["config"]["data"]["window"] = 12
+    path.write_text(json.dumps(manifest))
+    assert_error(
+        run("predict", "TEST", home=copied["home"]), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)"
+    )
+    # Without numpy weights, the Keras network itself is checked.
+    (copied["bundle"] / "weights.npz").unlink()
+    manifest["files"].pop("weights.npz")
     path.write_text(json.dumps(manifest))
     assert_error(run("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
 

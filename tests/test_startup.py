@@ -67,3 +67,29 @@ def test_error_paths_import_no_tensorflow(home: Path, args: list[str], code: int
     exit_code, heavy = imported(args, home)
     assert exit_code == code
     assert not heavy & {"tensorflow", "keras", "yfinance", "sklearn"}
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from conftest import TINY_CONFIG, make_prices
+    from typer.testing import CliRunner
+
+    from rnnforecast.cli import app
+
+    folder = tmp_path_factory.mktemp("startup")
+    csv, config, home = folder / "p.csv", folder / "tiny.toml", folder / "home"
+    make_prices(200).to_csv(csv)
+    config.write_text(TINY_CONFIG)
+    runner = CliRunner()
+    assert runner.invoke(app, ["--home", str(home), "fetch", "T", "--csv", str(csv)]).exit_code == 0
+    result = runner.invoke(app, ["--home", str(home), "train", "T", "--config", str(config)])
+    assert result.exit_code == 0, result.stderr
+    return home
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_forecasts_from_a_saved_model_need_no_tensorflow(trained_home: Path, command: str) -> None:
+    """The numpy forward pass serves predict and the single-split evaluate."""
+    code, heavy = imported([command, "T", "--json"], trained_home)
+    assert code == 0
+    assert heavy == {"pandas"}

@@ -1,0 +1,182 @@
+"""From a network to calibrated price forecasts with intervals. No TensorFlow here.
+
+A *network* is any callable mapping scaled inputs ``(m, w, f)`` float32 to scaled outputs
+``(m, data.outputs)``: the numpy forward pass of :mod:`rnnforecast.numpy_model`, or a Keras
+model's ``predict``. Everything else (features, scaling, decoding to prices, the recursive
+strategy, shrinkage toward the naive forecast, conformal intervals) happens here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnnforecast.config import DataConfig
+from rnnforecast.errors import ModelError
+from rnnforecast.windows import (
+    Scalers,
+    decode_targets,
+    encode_inputs,
+    unscale_outputs,
+    window_features,
+)
+
+Network = Callable[[np.ndarray], np.ndarray]
+
+_CLOSE, _VOLUME = 3, 4
+_SHRINK_GRID = np.linspace(0.0, 1.0, 101)
+
+
+def raw_forecast(
+    network: Network, base: np.ndarray, data: DataConfig, scalers: Scalers, steps: int
+) -> np.ndarray:
+    """Uncalibrated close forecasts ``(m, steps)`` for OHLCV windows ``(m, L, 5)``.
+
+    ``direct``: one network call, ``steps <= data.horizon``. ``recursive``: the one-step
+    network is fed its own forecast ``steps`` times; the unknown open, high and low of a
+    forecast day are set to its forecast close and its volume to the last known volume.
+    """
+    if data.strategy == "direct":
+        if steps > data.horizon:
+            raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
+        outputs = network(encode_inputs(window_features(base, data), scalers))
+        return decode_targets(unscale_outputs(outputs, scalers), base, data)[:, :steps]
+    closes = []
+    for _ in range(steps):
+        outputs = network(encode_inputs(window_features(base, data), scalers))
+        close = decode_targets(unscale_outputs(outputs, scalers), base, data)[:, 0]
+        closes.append(close)
+        row = np.stack([close, close, close, close, base[:, -1, _VOLUME]], axis=-1)
+        base = np.concatenate([base[:, 1:], row[:, None, :]], axis=1)
+    return np.stack(closes, axis=1)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Fitted on validation windows. Per step ``k`` (``len == horizon``):
+
+    ``shrink[k]`` in [0, 1] scales the predicted log move from the last close (0 = naive);
+    ``halfwidth[k]`` is the conformal quantile at ``level`` of ``|log(actual / forecast)|``
+    divided by the window's volatility scale (:func:`volatility`, which grows with
+    ``sqrt(step)``), so ``forecast * exp(±halfwidth[k] * scale)`` is the interval: wider in
+    turbulent windows and for later steps.
+    """
+
+    shrink: tuple[float, ...]
+    halfwidth: tuple[float, ...]
+    level: float
+    raw_val_mase: tuple[float, ...] = ()
+
+    def step_values(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """``shrink`` and ``halfwidth`` for ``steps`` steps; beyond the fitted horizon (the
+        recursive strategy) the last step's values are kept (the width still grows with
+        ``sqrt(step)`` through the volatility scale)."""
+        h = len(self.shrink)
+        shrink = np.array([self.shrink[min(k, h - 1)] for k in range(steps)])
+        width = np.array([self.halfwidth[min(k, h - 1)] for k in range(steps)])
+        return shrink, width
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "shrink": list(self.shrink),
+            "halfwidth": list(self.halfwidth),
+            "level": self.level,
+            "raw_val_mase": list(self.raw_val_mase),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, object]) -> Calibration:
+        try:
+            return cls(
+                tuple(float(v) for v in raw["shrink"]),  # type: ignore[union-attr]
+                tuple(float(v) for v in raw["halfwidth"]),  # type: ignore[union-attr]
+                float(raw["level"]),  # type: ignore[arg-type]
+                tuple(float(v) for v in raw.get("raw_val_mase", ())),  # type: ignore[union-attr]
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"calibration in the manifest is malformed: {exc}") from None
+
+
+def volatility(base: np.ndarray, window: int, steps: int) -> np.ndarray:
+    """Scale of each window's forecast error ``(m, steps)``: the standard deviation of the
+    daily log returns of its last ``window`` closes, times ``sqrt(step)``."""
+    closes = base[:, -window:, _CLOSE]
+    sigma = np.std(np.diff(np.log(closes), axis=1), axis=1)
+    sigma = np.where(sigma > 0, sigma, 1e-6)
+    return sigma[:, None] * np.sqrt(np.arange(1, steps + 1))[None, :]
+
+
+def shrink_forecast(raw: np.ndarray, last_close: np.ndarray, shrink: np.ndarray) -> np.ndarray:
+    """Scale each step's log move from ``last_close`` ``(m,)`` by ``shrink`` ``(k,)``."""
+    last = np.asarray(last_close, dtype=np.float64)[:, None]
+    return last * np.exp(np.log(raw / last) * shrink[None, :])
+
+
+def fit_calibration(
+    raw: np.ndarray,
+    actual: np.ndarray,
+    base: np.ndarray,
+    window: int,
+    level: float,
+    shrink: bool = True,
+) -> Calibration:
+    """Fit shrinkage and interval widths on validation forecasts ``raw`` ``(m, H)`` of the
+    windows ``base`` ``(m, L, 5)`` with target closes ``actual`` ``(m, H)``.
+
+    Shrinkage per step: the factor on a grid of 0, 0.01, ..., 1 with the lowest validation
+    MAE in price units (the smallest on ties, i.e. the naive forecast when the network adds
+    nothing). Intervals: split conformal, the ``ceil((n + 1) * level) / n`` quantile of the
+    absolute log residuals of the shrunk forecasts, each divided by its window's
+    volatility scale (normalised conformal scores, so widths follow volatility).
+    """
+    last = base[:, -1, _CLOSE, None]
+    scale = volatility(base, window, raw.shape[1])
+    moves = np.log(raw / last)
+    steps = raw.shape[1]
+    factors, widths, raw_mase = [], [], []
+    for k in range(steps):
+        naive_mae = float(np.mean(np.abs(actual[:, k] - last[:, 0])))
+        raw_mae = float(np.mean(np.abs(actual[:, k] - raw[:, k])))
+        raw_mase.append(raw_mae / naive_mae if naive_mae > 0 else 1.0)
+        if shrink:
+            candidates = last * np.exp(moves[:, k, None] * _SHRINK_GRID[None, :])
+            errors = np.mean(np.abs(candidates - actual[:, k, None]), axis=0)
+            factors.append(float(_SHRINK_GRID[int(np.argmin(errors))]))
+        else:
+            factors.append(1.0)
+        point = last[:, 0] * np.exp(moves[:, k] * factors[-1])
+        residuals = np.abs(np.log(actual[:, k] / point)) / scale[:, k]
+        n = len(residuals)
+        q = min(1.0, math.ceil((n + 1) * level) / n)
+        widths.append(float(np.quantile(residuals, q, method="higher")))
+    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_mase))
+
+
+@dataclass(frozen=True)
+class Forecasts:
+    """Price forecasts ``(m, k)``: calibrated ``point`` with ``low``/``high`` interval
+    bounds, and the network's uncalibrated ``raw`` forecast."""
+
+    raw: np.ndarray
+    point: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def forecast(
+    network: Network,
+    base: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    steps: int,
+) -> Forecasts:
+    """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``."""
+    raw = raw_forecast(network, base, data, scalers, steps)
+    shrink, width = calibration.step_values(steps)
+    point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)
+    spread = width[None, :] * volatility(base, data.window, steps)
+    return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))
