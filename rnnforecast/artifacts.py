@@ -167,12 +167,13 @@ class ModelRepository:
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and _RUN_ID_RE.match(p.name))
 
     def prune(self, ticker: str, keep: int) -> list[str]:
-        """Delete all but the ``keep`` newest runs, never the current one; returns the run
-        ids deleted. Each folder is first renamed to a hidden name, so a reader never sees
-        a half-deleted bundle under a run id."""
+        """Keep ``keep`` runs: the current one and the newest others; delete the rest and
+        return their run ids. Each folder is first renamed to a hidden name, so a reader
+        never sees a half-deleted bundle under a run id."""
         current = self.current(ticker)
-        runs = self.runs(ticker)
-        doomed = [r for r in runs[: max(len(runs) - keep, 0)] if r != current]
+        others = [r for r in self.runs(ticker) if r != current]
+        room = max(keep - (1 if current else 0), 0)
+        doomed = others[: max(len(others) - room, 0)]
         folder = self.ticker_dir(ticker)
         for run_id in doomed:
             trash = folder / f".del-{run_id}"

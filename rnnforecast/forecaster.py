@@ -28,6 +28,7 @@ Network = Callable[[np.ndarray], np.ndarray]
 
 _CLOSE, _VOLUME = 3, 4
 _SHRINK_GRID = np.linspace(0.0, 1.0, 101)
+_MIN_PRICE = 1e-9
 
 
 def raw_forecast(
@@ -43,15 +44,21 @@ def raw_forecast(
         if steps > data.horizon:
             raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
         outputs = network(encode_inputs(window_features(base, data), scalers))
-        return decode_targets(unscale_outputs(outputs, scalers), base, data)[:, :steps]
+        return _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, :steps]
     closes = []
     for _ in range(steps):
         outputs = network(encode_inputs(window_features(base, data), scalers))
-        close = decode_targets(unscale_outputs(outputs, scalers), base, data)[:, 0]
+        close = _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, 0]
         closes.append(close)
         row = np.stack([close, close, close, close, base[:, -1, _VOLUME]], axis=-1)
         base = np.concatenate([base[:, 1:], row[:, None, :]], axis=1)
     return np.stack(closes, axis=1)
+
+
+def _positive(prices: np.ndarray) -> np.ndarray:
+    """A level model can output a price at or below zero; clamp it to a tiny positive one
+    so that moves stay finite (and shrinkage then rightly falls back to naive)."""
+    return np.maximum(prices, _MIN_PRICE)
 
 
 @dataclass(frozen=True)
@@ -90,14 +97,19 @@ class Calibration:
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> Calibration:
         try:
-            return cls(
+            calibration = cls(
                 tuple(float(v) for v in raw["shrink"]),  # type: ignore[union-attr]
                 tuple(float(v) for v in raw["halfwidth"]),  # type: ignore[union-attr]
                 float(raw["level"]),  # type: ignore[arg-type]
                 tuple(float(v) for v in raw.get("raw_val_mase", ())),  # type: ignore[union-attr]
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"calibration in the manifest is malformed: {exc}") from None
+        if not calibration.shrink or len(calibration.shrink) != len(calibration.halfwidth):
+            raise ModelError("calibration in the manifest is malformed: lengths differ")
+        if not 0 < calibration.level < 1 or not all(0 <= f <= 1 for f in calibration.shrink):
+            raise ModelError("calibration in the manifest is malformed: values out of range")
+        return calibration
 
 
 def volatility(base: np.ndarray, window: int, steps: int) -> np.ndarray:
@@ -149,9 +161,9 @@ def fit_calibration(
             factors.append(1.0)
         point = last[:, 0] * np.exp(moves[:, k] * factors[-1])
         residuals = np.abs(np.log(actual[:, k] / point)) / scale[:, k]
-        n = len(residuals)
-        q = min(1.0, math.ceil((n + 1) * level) / n)
-        widths.append(float(np.quantile(residuals, q, method="higher")))
+        # Split conformal: the k-th smallest score, k = ceil((n + 1) * level).
+        k_th = min(math.ceil((len(residuals) + 1) * level), len(residuals))
+        widths.append(float(np.sort(residuals)[k_th - 1]))
     return Calibration(tuple(factors), tuple(widths), level, tuple(raw_mase))
 
 

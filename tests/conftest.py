@@ -110,8 +110,13 @@ class FakeYahoo:
         self, symbol: str, start: str | None, end: str | None, auto_adjust: bool, timeout: float
     ) -> pd.DataFrame:
         self.calls.append(
-            {"symbol": symbol, "start": start, "end": end, "auto_adjust": auto_adjust,
-             "timeout": timeout}
+            {
+                "symbol": symbol,
+                "start": start,
+                "end": end,
+                "auto_adjust": auto_adjust,
+                "timeout": timeout,
+            }
         )
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, BaseException):
@@ -129,4 +134,3 @@ def fake_yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
     monkeypatch.setattr(sources, "download_yahoo", fake)
     monkeypatch.setattr(sources, "_sleep", fake.sleeps.append)
     return fake
-

@@ -9,6 +9,9 @@ import pytest
 
 from rnnforecast.config import (
     BASE_FEATURES,
+    DERIVED_FEATURES,
+    FEATURES,
+    CalibrationConfig,
     Config,
     DataConfig,
     ModelConfig,
@@ -46,6 +49,9 @@ def test_defaults_are_the_recipe() -> None:
     assert config.model.activation == "relu"
     assert config.model.dense_units == 32
     assert config.model.layers == 1
+    assert config.data.normalise == "global"
+    assert config.data.strategy == "direct"
+    assert config.calibration == CalibrationConfig(shrink=True, interval_level=0.8)
 
 
 def test_defaults_validate_and_none_path_gives_default() -> None:
@@ -222,9 +228,12 @@ def test_int_is_accepted_for_float() -> None:
         ({"data": {"features": ["close", "adj_close"]}}, "adj_close"),
         ({"data": {"features": []}}, "data.features"),
         ({"data": {"features": ["close", "close"]}}, "data.features"),
-        ({"data": {"features": ["open", "high"]}}, "target"),
+        ({"data": {"features": ["open", "high"]}}, "data.features"),  # no close to predict
         ({"data": {"target": "open"}}, "data.target"),
-        ({"data": {"normalise": "window"}}, "data.normalise"),
+        ({"data": {"normalise": "minmax"}}, "data.normalise"),
+        ({"data": {"strategy": "seq2seq"}}, "data.strategy"),
+        ({"calibration": {"interval_level": 0}}, "calibration.interval_level"),
+        ({"calibration": {"interval_level": 1}}, "calibration.interval_level"),
         ({"model": {"units": 0}}, "model.units"),
         ({"model": {"layers": 0}}, "model.layers"),
         ({"model": {"dense_units": -1}}, "model.dense_units"),
@@ -351,5 +360,191 @@ def test_to_dict_round_trips() -> None:
 
 def test_default_to_dict_round_trips() -> None:
     raw = Config().to_dict()
-    assert set(raw) == {"data", "model", "train"}
+    assert set(raw) == {"data", "model", "train", "calibration"}
     assert config_from_dict(raw) == Config()
+
+
+# --- data: target, normalisation, strategy, derived features ----------------------------------
+
+
+@pytest.mark.parametrize("target", ["close", "log_return", "LOG_RETURN"])
+def test_data_target_choices(target: str) -> None:
+    config = config_from_dict({"data": {"target": target}})
+    assert config.data.target == target.lower()
+
+
+@pytest.mark.parametrize("target", ["open", "return", "log-return", ""])
+def test_data_target_unknown(target: str) -> None:
+    with pytest.raises(UsageError, match=r"data\.target.*close, log_return") as info:
+        config_from_dict({"data": {"target": target}})
+    assert repr(target) in str(info.value)
+
+
+@pytest.mark.parametrize("normalise", ["global", "window"])
+def test_data_normalise_choices(normalise: str) -> None:
+    assert config_from_dict({"data": {"normalise": normalise}}).data.normalise == normalise
+
+
+@pytest.mark.parametrize("normalise", ["none", "minmax", "local"])
+def test_data_normalise_unknown(normalise: str) -> None:
+    with pytest.raises(UsageError, match=r"data\.normalise.*global, window"):
+        config_from_dict({"data": {"normalise": normalise}})
+
+
+@pytest.mark.parametrize("strategy", ["direct", "recursive"])
+def test_data_strategy_choices(strategy: str) -> None:
+    assert config_from_dict({"data": {"strategy": strategy}}).data.strategy == strategy
+
+
+@pytest.mark.parametrize(
+    ("line", "key"), [("strategy = 1", "data.strategy"), ("normalise = true", "data.normalise")]
+)
+def test_new_data_keys_wrong_type(tmp_path: Path, line: str, key: str) -> None:
+    with pytest.raises(UsageError, match=key.replace(".", r"\.")):
+        load_config(write(tmp_path, f"[data]\n{line}\n"))
+
+
+def test_derived_features_are_accepted() -> None:
+    assert DERIVED_FEATURES == ("log_return", "range", "volume_change")
+    assert FEATURES == BASE_FEATURES + DERIVED_FEATURES
+    config = config_from_dict({"data": {"features": list(FEATURES)}})
+    assert config.data.features == FEATURES
+    only = config_from_dict({"data": {"features": ["close", "Range"]}})
+    assert only.data.features == ("close", "range")
+
+
+def test_close_target_needs_the_close_feature() -> None:
+    with pytest.raises(UsageError, match=r"data\.features.*close"):
+        config_from_dict({"data": {"features": ["log_return", "volume"]}})
+    with pytest.raises(UsageError, match=r"data\.features.*close"):
+        config_from_dict({"data": {"features": ["log_return"], "target": "close"}})
+
+
+def test_log_return_target_without_the_close_feature() -> None:
+    config = config_from_dict(
+        {"data": {"features": ["log_return", "range", "volume"], "target": "log_return"}}
+    )
+    assert config.data.target == "log_return"
+    assert "close" not in config.data.features
+
+
+@pytest.mark.parametrize(
+    ("features", "lookback"),
+    [
+        (["close"], 10),
+        (list(BASE_FEATURES), 10),
+        (["close", "range"], 10),
+        (["close", "log_return"], 11),
+        (["close", "volume_change"], 11),
+        (list(FEATURES), 11),
+    ],
+)
+def test_lookback(features: list[str], lookback: int) -> None:
+    config = config_from_dict({"data": {"window": 10, "features": features}})
+    assert config.data.lookback == lookback
+    assert config.data.window == 10
+
+
+@pytest.mark.parametrize(
+    ("strategy", "horizon", "outputs"),
+    [("direct", 1, 1), ("direct", 5, 5), ("recursive", 1, 1), ("recursive", 5, 1)],
+)
+def test_outputs(strategy: str, horizon: int, outputs: int) -> None:
+    data = DataConfig(horizon=horizon, strategy=strategy)
+    assert data.outputs == outputs
+
+
+def test_lookback_and_outputs_are_not_config_keys() -> None:
+    with pytest.raises(UsageError, match=r"data\.lookback"):
+        config_from_dict({"data": {"lookback": 11}})
+    with pytest.raises(UsageError, match=r"data\.outputs"):
+        config_from_dict({"data": {"outputs": 1}})
+    assert "lookback" not in Config().to_dict()["data"]
+
+
+def test_new_keys_from_a_file_and_overrides(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[data]\ntarget = "log_return"\nnormalise = "Window"\nstrategy = "recursive"\n'
+        'features = ["close", "log_return"]\nhorizon = 5\n'
+        "[calibration]\nshrink = false\ninterval_level = 0.9\n",
+    )
+    config = load_config(path)
+    assert config.data.target == "log_return"
+    assert config.data.normalise == "window"
+    assert config.data.strategy == "recursive"
+    assert config.data.outputs == 1
+    assert config.calibration == CalibrationConfig(shrink=False, interval_level=0.9)
+    changed = apply_overrides(
+        config,
+        ["data.strategy=direct", "calibration.shrink=true", "calibration.interval_level=0.5"],
+    )
+    assert changed.data.outputs == 5
+    assert changed.calibration == CalibrationConfig(shrink=True, interval_level=0.5)
+
+
+# --- calibration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shrink", [True, False])
+def test_calibration_shrink_is_a_bool(shrink: bool) -> None:
+    assert config_from_dict({"calibration": {"shrink": shrink}}).calibration.shrink is shrink
+
+
+@pytest.mark.parametrize("value", ["true", "yes", 1, 0, 1.0, [True]])
+def test_calibration_shrink_rejects_non_bools(value) -> None:
+    with pytest.raises(UsageError, match=r"calibration\.shrink"):
+        config_from_dict({"calibration": {"shrink": value}})
+
+
+@pytest.mark.parametrize("line", ['shrink = "true"', "shrink = 1", "shrink = 0"])
+def test_calibration_shrink_from_file(tmp_path: Path, line: str) -> None:
+    with pytest.raises(UsageError, match=r"calibration\.shrink"):
+        load_config(write(tmp_path, f"[calibration]\n{line}\n"))
+
+
+def test_calibration_shrink_override() -> None:
+    assert apply_overrides(Config(), ["calibration.shrink=false"]).calibration.shrink is False
+    with pytest.raises(UsageError, match=r"calibration\.shrink"):
+        apply_overrides(Config(), ["calibration.shrink=no"])
+
+
+@pytest.mark.parametrize("level", [0.01, 0.5, 0.8, 0.95, 0.999])
+def test_calibration_interval_level_in_range(level: float) -> None:
+    config = config_from_dict({"calibration": {"interval_level": level}})
+    assert config.calibration.interval_level == level
+
+
+@pytest.mark.parametrize("level", [0, 0.0, 1, 1.0, -0.2, 1.5, 80])
+def test_calibration_interval_level_out_of_range(level: float) -> None:
+    with pytest.raises(UsageError, match=r"calibration\.interval_level.*\(0, 1\)"):
+        config_from_dict({"calibration": {"interval_level": level}})
+
+
+@pytest.mark.parametrize("level", ['"0.8"', "true"])
+def test_calibration_interval_level_wrong_type(tmp_path: Path, level: str) -> None:
+    with pytest.raises(UsageError, match=r"calibration\.interval_level"):
+        load_config(write(tmp_path, f"[calibration]\ninterval_level = {level}\n"))
+
+
+def test_calibration_unknown_key() -> None:
+    with pytest.raises(UsageError, match=r"calibration\.level"):
+        config_from_dict({"calibration": {"level": 0.8}})
+
+
+def test_new_keys_round_trip() -> None:
+    config = Config(
+        DataConfig(
+            features=("close", "log_return", "volume_change"),
+            target="log_return",
+            normalise="window",
+            strategy="recursive",
+            window=7,
+            horizon=3,
+        ),
+        calibration=CalibrationConfig(shrink=False, interval_level=0.9),
+    ).validate()
+    raw = json.loads(json.dumps(config.to_dict()))
+    assert raw["data"]["features"] == ["close", "log_return", "volume_change"]
+    assert raw["calibration"] == {"shrink": False, "interval_level": 0.9}
+    assert config_from_dict(raw) == config

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
 
-from rnnforecast.evaluation import Scores, score
+from rnnforecast.evaluation import Report, Scores, lag_check, report, score
 
 LAST = np.array([10.0, 10.0, 12.0, 11.0])
 ACTUAL = np.array([[10.5], [12.0], [11.0], [13.0]])
@@ -76,3 +77,168 @@ def test_to_dict_is_json_ready() -> None:
 def test_shape_mismatch() -> None:
     with pytest.raises(ValueError):
         score(ACTUAL, ACTUAL[:3], LAST)
+
+
+# --- report ---------------------------------------------------------------------------------
+
+# three windows, two steps, small enough to check by hand
+R_LAST = np.array([10.0, 20.0, 30.0])
+R_DRIFT = np.array([1.0, -1.0, 0.5])  # drift forecasts: 11, 12 / 19, 18 / 30.5, 31
+R_ACTUAL = np.array([[11.0, 13.0], [19.0, 17.0], [31.0, 29.0]])
+R_POINT = np.array([[11.0, 12.0], [19.0, 18.0], [31.0, 31.0]])
+R_RAW = np.repeat(R_LAST[:, None], 2, axis=1)  # the network said "no change"
+
+
+def tiny_report(level: float = 0.8) -> Report:
+    return report(R_ACTUAL, R_POINT, R_RAW, R_POINT - 1.0, R_POINT + 1.0, R_LAST, R_DRIFT, level)
+
+
+def test_report_keys_are_json_ready() -> None:
+    rep = tiny_report()
+    raw = json.loads(json.dumps(rep.to_dict()))
+    assert set(raw) == {
+        "horizon",
+        "model",
+        "naive",
+        "beats_naive",
+        "drift",
+        "up_share",
+        "lag_check",
+        "uncalibrated",
+        "intervals",
+        "steps",
+    }
+    assert raw["horizon"] == rep.horizon == 2
+    assert rep.n == 3
+    assert set(raw["drift"]) == {"rmse", "mae", "mape", "mase"}
+    assert set(raw["uncalibrated"]) == {"mae", "mase", "directional_accuracy"}
+    assert set(raw["intervals"]) == {"level", "coverage", "mean_width"}
+    assert set(raw["lag_check"]) == {
+        "corr_with_actual_change",
+        "corr_with_previous_change",
+        "lagging",
+    }
+    assert raw["beats_naive"] is rep.beats_naive is True
+
+
+def test_report_overall_scores_are_score() -> None:
+    rep = tiny_report()
+    expected = score(R_ACTUAL, R_POINT, R_LAST)
+    assert rep.scores == expected
+    # model errors 0, 1 / 0, 1 / 0, 2; naive errors 1, 3 / 1, 3 / 1, 1
+    assert rep.scores.model["mae"] == pytest.approx(4 / 6)
+    assert rep.scores.naive["mae"] == pytest.approx(10 / 6)
+    assert rep.scores.model["mase"] == pytest.approx(0.4)
+
+
+def test_report_per_step() -> None:
+    rep = tiny_report()
+    assert [s["step"] for s in rep.steps] == [1, 2]
+    for k, step in enumerate(rep.steps):
+        expected = score(R_ACTUAL[:, k : k + 1], R_POINT[:, k : k + 1], R_LAST)
+        assert step["model"] == expected.model
+        assert step["naive"] == expected.naive
+    assert rep.steps[0]["model"]["mae"] == 0.0
+    assert rep.steps[1]["model"]["mae"] == pytest.approx(4 / 3)
+    assert rep.steps[1]["naive"]["mae"] == pytest.approx(7 / 3)
+    # intervals are point +- 1: step 1 always inside, step 2 misses 29 (interval 30..32)
+    assert rep.steps[0]["interval_coverage"] == 1.0
+    assert rep.steps[1]["interval_coverage"] == pytest.approx(2 / 3)
+
+
+def test_report_drift_by_hand() -> None:
+    rep = tiny_report()
+    # drift errors: 0, 1 / 0, 1 / 0.5, 2; naive errors 1, 3 / 1, 3 / 1, 1
+    assert rep.drift["mae"] == pytest.approx(4.5 / 6)
+    assert rep.drift["rmse"] == pytest.approx(math.sqrt((1 + 1 + 0.25 + 4) / 6))
+    assert rep.drift["mape"] == pytest.approx((1 / 13 + 1 / 17 + 0.5 / 31 + 2 / 29) / 6 * 100)
+    assert rep.drift["mase"] == pytest.approx(4.5 / 10)
+
+
+def test_report_drift_zero_is_naive() -> None:
+    rep = report(R_ACTUAL, R_POINT, R_RAW, R_POINT, R_POINT, R_LAST, np.zeros(3), 0.8)
+    assert rep.drift["mase"] == 1.0
+    assert rep.drift["mae"] == rep.scores.naive["mae"]
+
+
+def test_report_up_share() -> None:
+    # actual above the last close: up, up / down, down / up, down
+    assert tiny_report().up_share == pytest.approx(0.5)
+    flat = np.repeat(R_LAST[:, None], 2, axis=1)  # no move is not "up"
+    rep = report(flat, flat, flat, flat, flat, R_LAST, R_DRIFT, 0.8)
+    assert rep.up_share == 0.0
+
+
+def test_report_intervals() -> None:
+    rep = tiny_report(level=0.9)
+    assert rep.intervals["level"] == 0.9
+    assert rep.intervals["coverage"] == pytest.approx(5 / 6)
+    assert rep.intervals["mean_width"] == pytest.approx(2.0)
+    # the bounds themselves count as inside
+    exact = report(R_ACTUAL, R_POINT, R_RAW, R_ACTUAL, R_ACTUAL, R_LAST, R_DRIFT, 0.5)
+    assert exact.intervals["coverage"] == 1.0
+    assert exact.intervals["mean_width"] == 0.0
+
+
+def test_report_uncalibrated_scores() -> None:
+    rep = tiny_report()
+    # the raw forecast is the naive one: mase 1, never the right direction (no move)
+    assert rep.raw["mae"] == pytest.approx(10 / 6)
+    assert rep.raw["mase"] == 1.0
+    assert rep.raw["directional_accuracy"] == 0.0
+    better = report(R_ACTUAL, R_POINT, R_POINT, R_POINT, R_POINT, R_LAST, R_DRIFT, 0.8)
+    assert better.raw["mae"] == better.scores.model["mae"]
+    assert better.raw["mase"] == pytest.approx(0.4)
+    assert better.raw["directional_accuracy"] == better.scores.model["directional_accuracy"]
+
+
+def test_report_lag_check_uses_step_one() -> None:
+    rng = np.random.default_rng(0)
+    closes = 100 + np.cumsum(rng.normal(0, 1, 60))
+    actual = np.stack([closes[1:-1], closes[2:]], axis=1)  # window i: closes i+1, i+2
+    last = closes[:-2]
+    naive = np.repeat(last[:, None], 2, axis=1)
+    rep = report(actual, naive, naive, naive, naive, last, np.zeros(len(last)), 0.8)
+    assert rep.lag == lag_check(naive[:, 0], actual[:, 0])
+    assert rep.lag["lagging"] is True
+
+
+# --- lag_check ------------------------------------------------------------------------------
+
+
+def random_walk(n: int = 200, seed: int = 3) -> np.ndarray:
+    return 100 + np.cumsum(np.random.default_rng(seed).normal(0, 1, n))
+
+
+def test_lag_check_flags_yesterdays_close() -> None:
+    closes = random_walk()
+    actual = closes[1:]  # the close of each forecast day
+    predicted = closes[:-1]  # ... forecast as the close of the day before
+    result = lag_check(predicted, actual)
+    assert result["corr_with_previous_change"] == pytest.approx(1.0)
+    assert abs(result["corr_with_actual_change"]) < 0.3
+    assert result["lagging"] is True
+
+
+def test_lag_check_perfect_forecast() -> None:
+    actual = random_walk()[1:]
+    result = lag_check(actual.copy(), actual)
+    assert result["corr_with_actual_change"] == pytest.approx(1.0)
+    assert abs(result["corr_with_previous_change"]) < 0.3
+    assert result["lagging"] is False
+
+
+def test_lag_check_constant_forecast() -> None:
+    actual = random_walk()[1:]
+    result = lag_check(np.full(len(actual), 100.0), actual)
+    assert result == {
+        "corr_with_actual_change": None,
+        "corr_with_previous_change": None,
+        "lagging": None,
+    }
+
+
+def test_lag_check_too_few_points() -> None:
+    result = lag_check(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 2.0]))
+    assert result["lagging"] is None
+    assert result["corr_with_actual_change"] is None

@@ -1,0 +1,320 @@
+"""Unattended operation: the nightly `run`, `models`, locks between real processes, kill -9
+at any moment, corrupt bundles. Real processes, real files, tiny networks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TINY_CONFIG, make_prices
+from typer.testing import CliRunner
+
+from rnnforecast.cli import app
+
+runner = CliRunner()
+
+
+def cli(*args: str, home: Path):
+    return runner.invoke(app, ["--home", str(home), *args])
+
+
+def spawn(*args: str, home: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "rnnforecast", "--home", str(home), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def bars(home: Path) -> list[tuple]:
+    with sqlite3.connect(home / "store.sqlite") as conn:
+        return conn.execute("SELECT * FROM bars ORDER BY ticker, date").fetchall()
+
+
+@pytest.fixture
+def run_config(tmp_path: Path) -> Path:
+    """A nightly config over two CSV tickers with the tiny recipe."""
+    for name, seed in (("aaa", 1), ("bbb", 2)):
+        make_prices(220, seed=seed).to_csv(tmp_path / f"{name}.csv")
+    path = tmp_path / "nightly.toml"
+    path.write_text(
+        TINY_CONFIG
+        + textwrap.dedent(
+            """
+            [run]
+            keep = 2
+            tickers = [
+                { ticker = "AAA", source = "csv", path = "aaa.csv" },
+                { ticker = "BBB", source = "csv", path = "bbb.csv" },
+            ]
+            """
+        )
+    )
+    return path
+
+
+# --- run and models --------------------------------------------------------------------------
+
+
+def test_run_promotes_first_then_only_a_better_challenger(run_config: Path, home: Path) -> None:
+    first = cli("run", "--config", str(run_config), "--json", home=home)
+    assert first.exit_code == 0, first.stderr
+    out = json.loads(first.stdout)
+    assert [t["ticker"] for t in out["tickers"]] == ["AAA", "BBB"]
+    for t in out["tickers"]:
+        assert set(t) == {
+            "ticker",
+            "rows_added",
+            "run_id",
+            "metrics",
+            "beats_naive",
+            "promoted",
+            "reason",
+            "deleted",
+            "error",
+        }
+        assert t["rows_added"] == 220 and t["promoted"] is True and t["error"] is None
+        assert "no current model" in t["reason"]
+        assert set(t["metrics"]) == {"test", "model", "naive", "beats_naive"}
+    # Same data, same seed: the challenger ties the current model, so it is not promoted.
+    second = json.loads(cli("run", "--config", str(run_config), "--json", home=home).stdout)
+    for before, after in zip(out["tickers"], second["tickers"], strict=True):
+        assert after["rows_added"] == 0
+        assert after["promoted"] is False
+        assert "does not beat the current model" in after["reason"]
+        current = (home / "models" / after["ticker"] / "current").read_text().strip()
+        assert current == before["run_id"]
+    # A third run: keep = 2 deletes the oldest run that is not current.
+    third = json.loads(cli("run", "--config", str(run_config), "--json", home=home).stdout)
+    aaa = third["tickers"][0]
+    assert aaa["deleted"] == [second["tickers"][0]["run_id"]]
+    listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
+    assert listing["current"] == out["tickers"][0]["run_id"]
+    assert [r["run_id"] for r in listing["runs"]] == [out["tickers"][0]["run_id"], aaa["run_id"]]
+    assert [r["current"] for r in listing["runs"]] == [True, False]
+    assert listing["runs"][0]["model"]["mase"] == pytest.approx(
+        out["tickers"][0]["metrics"]["model"]["mase"]
+    )
+
+
+def test_run_goes_on_after_a_failing_ticker(run_config: Path, home: Path) -> None:
+    (run_config.parent / "aaa.csv").write_text("Date,Open,High,Low,Close,Volume\n")
+    result = cli("run", "--config", str(run_config), "--json", home=home)
+    assert result.exit_code == 7
+    out = json.loads(result.stdout)
+    aaa, bbb = out["tickers"]
+    assert aaa["error"]["code"] == 3 and "no rows" in aaa["error"]["message"]
+    assert aaa["run_id"] is None and aaa["promoted"] is False
+    assert bbb["error"] is None and bbb["promoted"] is True
+    assert "AAA: failed (exit code 3)" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: 1 of 2 tickers failed: AAA"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[run]\nkeep = 2\n", ["run.tickers"]),
+        ("[model]\nunits = 4\n", ["no [run] table"]),
+        ('[run]\ntickers = [{ ticker = "X", source = "ftp" }]\n', ["source", "ftp"]),
+        ('[run]\ntickers = [{ ticker = "X", source = "csv" }]\n', ["needs a path"]),
+        ('[run]\nkeep = 0\ntickers = ["X"]\n', ["run.keep"]),
+        ('[run]\nkeeps = 1\ntickers = ["X"]\n', ["run.keeps"]),
+        ('[run]\ntickers = ["X", "x"]\n', ["twice"]),
+    ],
+)
+def test_bad_run_config_exits_2(tmp_path: Path, home: Path, text: str, words: list[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = cli("run", "--config", str(path), home=home)
+    assert result.exit_code == 2, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert all(w in line for w in words), line
+
+
+def test_models_of_unknown_ticker_lists_nothing(home: Path) -> None:
+    result = cli("models", "NONE", "--json", home=home)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"ticker": "NONE", "current": None, "runs": []}
+
+
+def test_models_lists_a_damaged_run_with_its_error(run_config: Path, home: Path) -> None:
+    cli("run", "--config", str(run_config), home=home)
+    run_id = (home / "models" / "AAA" / "current").read_text().strip()
+    (home / "models" / "AAA" / run_id / "scalers.json").write_text("{")
+    listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
+    assert "corrupt" in listing["runs"][0]["error"]
+
+
+# --- corrupt bundles -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["model.keras", "weights.npz", "scalers.json", "manifest.json"])
+def test_truncated_bundle_file_exits_4_with_its_path(run_config: Path, home: Path, name) -> None:
+    cli("run", "--config", str(run_config), home=home)
+    run_id = (home / "models" / "AAA" / "current").read_text().strip()
+    path = home / "models" / "AAA" / run_id / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    for command in ("predict", "evaluate"):
+        result = cli(command, "AAA", home=home)
+        assert result.exit_code == 4, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert str(path) in line and "Traceback" not in result.stderr
+
+
+# --- locks between processes -----------------------------------------------------------------
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from rnnforecast import locks
+with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def hold_lock(home: Path, name: str) -> subprocess.Popen:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home / "locks"), name],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_second_process_waits_then_exits_6(home: Path) -> None:
+    holder = hold_lock(home, "ticker-GOOG")
+    try:
+        started = time.monotonic()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rnnforecast",
+                "--home",
+                str(home),
+                "--wait",
+                "1",
+                "fetch",
+                "--sample",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        waited = time.monotonic() - started
+        assert done.returncode == 6
+        assert done.stdout == ""
+        (line,) = done.stderr.strip().splitlines()
+        assert line.startswith("error: ticker-GOOG is locked by another rnnforecast process")
+        assert f"pid {holder.pid}" in line
+        assert waited >= 1
+        assert not (home / "store.sqlite").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    # kill -9 of the holder released the lock: the same command now goes through.
+    again = cli("--wait", "1", "fetch", "--sample", home=home)
+    assert again.exit_code == 0, again.stderr
+
+
+def test_run_waits_for_the_lock_and_goes_on(run_config: Path, home: Path) -> None:
+    holder = hold_lock(home, "ticker-AAA")
+    try:
+        result = cli("--wait", "0.5", "run", "--config", str(run_config), "--json", home=home)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.exit_code == 7
+    aaa, bbb = json.loads(result.stdout)["tickers"]
+    assert aaa["error"]["code"] == 6
+    assert bbb["promoted"] is True
+
+
+# --- kill -9 at any moment -------------------------------------------------------------------
+
+
+@pytest.fixture
+def trained_home(tmp_path: Path, home: Path) -> dict:
+    csv, config = tmp_path / "p.csv", tmp_path / "tiny.toml"
+    make_prices(400, seed=5).to_csv(csv)
+    config.write_text(TINY_CONFIG)
+    assert cli("fetch", "T", "--csv", str(csv), home=home).exit_code == 0
+    assert cli("train", "T", "--config", str(config), home=home).exit_code == 0
+    forecast = json.loads(cli("predict", "T", "--json", home=home).stdout)
+    return {"home": home, "config": config, "forecast": forecast, "bars": bars(home)}
+
+
+@pytest.mark.parametrize("delay", [0.5, 3.0, 6.0])
+def test_kill_9_during_train_keeps_the_current_model(trained_home: dict, delay: float) -> None:
+    """Killed at different moments (start-up, training, saving), the previous model stays
+    current, loadable and predicting the same, and the store is untouched."""
+    home = trained_home["home"]
+    victim = spawn(
+        "train",
+        "T",
+        "--config",
+        str(trained_home["config"]),
+        "--epochs",
+        "40",
+        "--set",
+        "train.patience=0",
+        home=home,
+    )
+    time.sleep(delay)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    after = json.loads(cli("predict", "T", "--json", home=home).stdout)
+    if after["run_id"] != trained_home["forecast"]["run_id"]:
+        # The run finished before the kill: then it is complete and current.
+        listing = json.loads(cli("models", "T", "--json", home=home).stdout)
+        assert listing["current"] == after["run_id"]
+    else:
+        assert after == trained_home["forecast"]
+    listing = json.loads(cli("models", "T", "--json", home=home).stdout)
+    assert all("error" not in r for r in listing["runs"])
+    assert bars(home) == trained_home["bars"]
+    # The lock died with the process: training again works at once.
+    assert (
+        cli(
+            "--wait", "0", "train", "T", "--config", str(trained_home["config"]), home=home
+        ).exit_code
+        == 0
+    )
+
+
+def test_kill_9_during_a_large_import_leaves_all_or_nothing(tmp_path: Path, home: Path) -> None:
+    big = make_prices(120_000, seed=9, start="1700-01-01")
+    csv = tmp_path / "big.csv"
+    big.to_csv(csv)
+    assert (
+        cli(
+            "fetch", "KEEP", "--csv", str(tmp_path / "small.csv") if False else str(csv), home=home
+        ).exit_code
+        == 0
+    )  # a ticker already stored must survive
+    kept = len(bars(home))
+    for delay in (0.8, 1.6, 2.4):
+        victim = spawn("fetch", "BIG", "--csv", str(csv), home=home)
+        time.sleep(delay)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        with sqlite3.connect(home / "store.sqlite") as conn:
+            big_rows = conn.execute("SELECT COUNT(*) FROM bars WHERE ticker='BIG'").fetchone()[0]
+            keep_rows = conn.execute("SELECT COUNT(*) FROM bars WHERE ticker='KEEP'").fetchone()[0]
+        assert big_rows in (0, len(big))
+        assert keep_rows == kept
+        if big_rows:
+            break
+    assert os.path.exists(home / "store.sqlite")
