@@ -330,7 +330,7 @@ def _training_progress(
 @app.command()
 def train(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument(help="Ticker symbol with stored bars.")],
+    tickers: Annotated[list[str], typer.Argument(help="Ticker symbols with stored bars.")],
     config: Annotated[
         Path | None, typer.Option("--config", help="TOML config (default: built-in default).")
     ] = None,
@@ -342,32 +342,92 @@ def train(
         int | None, typer.Option(min=1, help="Maximum epochs (train.epochs).")
     ] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Random seed (train.seed).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=256,
+            help="Train this many tickers at once, in separate "
+            "processes (each with its share of the cores).",
+        ),
+    ] = 1,
+    executor: Annotated[
+        str, typer.Option(help="local (processes on this machine) or ray (a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster address, e.g. ray://head:10001 (default: start a local Ray instance)."
+        ),
+    ] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Train a network on the stored bars and save it, with scalers and manifest, as the
-    ticker's current model."""
+    """Train a network on the stored bars of each ticker and save it, with scalers and
+    manifest, as that ticker's current model."""
     items = list(overrides or [])
     items += [f"train.epochs={epochs}"] if epochs is not None else []
     items += [f"train.seed={seed}"] if seed is not None else []
     cfg = apply_overrides(load_config(config), items)
 
-    from rnnforecast import pipeline
+    if len(tickers) == 1 and workers == 1 and executor == "local" and address is None:
+        from rnnforecast import pipeline
 
-    with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
-        result = pipeline.train(
-            _home(ctx), ticker, cfg, progress=progress, lock_timeout=ctx.obj.wait
+        with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
+            result = pipeline.train(
+                _home(ctx), tickers[0], cfg, progress=progress, lock_timeout=ctx.obj.wait
+            )
+        if as_json:
+            _emit_json(result.to_dict())
+            return
+        _say(
+            f"trained {result.ticker} run {result.run_id}: {result.history['epochs_run']} "
+            f"epochs (best {result.history['best_epoch']}) in "
+            f"{result.history['seconds']:.1f}s; shrink "
+            f"{', '.join(f'{s:.2f}' for s in result.calibration['shrink'])}; "
+            f"saved to {result.path}"
         )
-    if as_json:
-        _emit_json(result.to_dict())
+        _scores_table(result.ticker, result.test, result.report)
         return
-    _say(
-        f"trained {result.ticker} run {result.run_id}: {result.history['epochs_run']} epochs "
-        f"(best {result.history['best_epoch']}) in {result.history['seconds']:.1f}s; "
-        f"shrink {', '.join(f'{s:.2f}' for s in result.calibration['shrink'])}; "
-        f"saved to {result.path}"
+
+    from rnnforecast import executors
+
+    def done(job: executors.JobResult) -> None:
+        if job.error:
+            _say(f"{job.ticker}: failed (exit code {job.error['code']}): {job.error['message']}")
+        elif not quiet:
+            _say(f"{job.ticker}: trained run {job.result['run_id']}")
+
+    jobs = executors.train_many(
+        _home(ctx).root,
+        tickers,
+        cfg,
+        workers=workers,
+        executor=executor,
+        address=address,
+        lock_timeout=ctx.obj.wait,
+        on_done=done,
     )
-    _scores_table(result.ticker, result.test, result.report)
+    if as_json:
+        _emit_json({"tickers": [j.result or {"ticker": j.ticker, "error": j.error} for j in jobs]})
+    else:
+        _table(
+            f"trained {sum(1 for j in jobs if j.result)} of {len(jobs)} tickers",
+            ["ticker", "run", "mase", "beats naive", "error"],
+            [
+                [
+                    j.ticker,
+                    j.result["run_id"] if j.result else "-",
+                    _fmt(j.result["model"]["mase"]) if j.result else "-",
+                    ("yes" if j.result["beats_naive"] else "no") if j.result else "-",
+                    j.error["message"] if j.error else "",
+                ]
+                for j in jobs
+            ],
+        )
+    failed = [j.ticker for j in jobs if j.error]
+    if failed:
+        raise PartialFailure(f"{len(failed)} of {len(jobs)} tickers failed: {', '.join(failed)}")
 
 
 def _scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:

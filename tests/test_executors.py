@@ -1,0 +1,132 @@
+"""Many tickers at once: worker processes and Ray give the same models as one by one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import TINY_CONFIG, make_prices
+from typer.testing import CliRunner
+
+from rnnforecast.cli import app
+from rnnforecast.executors import threads_per_worker
+
+runner = CliRunner()
+TICKERS = ["AAA", "BBB"]
+
+
+def cli(*args: str, home: Path):
+    return runner.invoke(app, ["--home", str(home), *args])
+
+
+def stocked_home(folder: Path) -> Path:
+    home = folder / "home"
+    for i, ticker in enumerate(TICKERS):
+        csv = folder / f"{ticker}.csv"
+        make_prices(160, seed=10 + i).to_csv(csv)
+        assert cli("fetch", ticker, "--csv", str(csv), home=home).exit_code == 0
+    return home
+
+
+def scores(out: dict) -> dict:
+    """What must not depend on how the tickers were trained: losses and test scores."""
+    return {
+        t["ticker"]: (t["model"], t["naive"], t["epochs_run"], t["calibration"])
+        for t in out["tickers"]
+    }
+
+
+@pytest.fixture(scope="module")
+def one_by_one(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("sequential")
+    (folder / "tiny.toml").write_text(TINY_CONFIG)
+    home = stocked_home(folder)
+    out = {"tickers": []}
+    for ticker in TICKERS:
+        result = cli("train", ticker, "--config", str(folder / "tiny.toml"), "--json", home=home)
+        assert result.exit_code == 0, result.stderr
+        out["tickers"].append(json.loads(result.stdout))
+    return {"config": folder / "tiny.toml", "scores": scores(out)}
+
+
+def test_threads_per_worker() -> None:
+    assert threads_per_worker(1, cores=2) == 2
+    assert threads_per_worker(2, cores=2) == 1
+    assert threads_per_worker(8, cores=2) == 1
+    assert threads_per_worker(2, cores=16) == 8
+
+
+def test_two_workers_give_the_same_models(one_by_one: dict, tmp_path: Path) -> None:
+    home = stocked_home(tmp_path)
+    result = cli(
+        "train",
+        *TICKERS,
+        "--config",
+        str(one_by_one["config"]),
+        "--workers",
+        "2",
+        "--json",
+        home=home,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert scores(json.loads(result.stdout)) == one_by_one["scores"]
+    for ticker in TICKERS:
+        assert (home / "models" / ticker / "current").exists()
+
+
+def test_ray_on_a_local_instance_gives_the_same_models(one_by_one: dict, tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    home = stocked_home(tmp_path)
+    result = cli(
+        "train",
+        *TICKERS,
+        "--config",
+        str(one_by_one["config"]),
+        "--executor",
+        "ray",
+        "--json",
+        home=home,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert scores(json.loads(result.stdout)) == one_by_one["scores"]
+
+
+def test_one_failing_ticker_does_not_stop_the_others(one_by_one: dict, tmp_path: Path) -> None:
+    home = stocked_home(tmp_path)
+    result = cli(
+        "train",
+        "AAA",
+        "NODATA",
+        "--config",
+        str(one_by_one["config"]),
+        "--workers",
+        "2",
+        "--json",
+        home=home,
+    )
+    assert result.exit_code == 7
+    aaa, nodata = json.loads(result.stdout)["tickers"]
+    assert aaa["ticker"] == "AAA" and aaa["run_id"]
+    assert nodata == {
+        "ticker": "NODATA",
+        "error": {
+            "code": 3,
+            "message": "no data stored for NODATA: run `rnnforecast fetch NODATA` first",
+        },
+    }
+    assert result.stderr.strip().splitlines()[-1] == "error: 1 of 2 tickers failed: NODATA"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--executor", "spark"], ["--executor", "spark"]),
+        (["--address", "10.0.0.1:6379"], ["--address is for --executor ray"]),
+    ],
+)
+def test_bad_executor_options_exit_2(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    result = cli("train", "AAA", "BBB", *args, home=tmp_path / "home")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert all(w in line for w in words)
