@@ -586,6 +586,7 @@ def evaluate(
             part.last_close,
             manifest["training"],
             loaded.calibration.level,
+            loaded.calibration.shrink[0],
         )
     return EvaluationResult(
         manifest["ticker"],

@@ -25,9 +25,11 @@ def test_period(
     naive: np.ndarray,
     training: dict[str, Any],
     level: float,
+    shrink: float = 1.0,
 ) -> Path:
     """Draw actual vs forecast vs naive (with the interval band) over the test period, and
-    the training/validation loss per epoch, into ``path`` (PNG). All arrays are ``(m,)``.
+    the training/validation loss per epoch, into ``path`` (PNG). All arrays are ``(m,)``;
+    ``shrink`` is the calibrated factor on the network's predicted move (0: naive).
 
     Raises UsageError if ``path`` does not end in .png or cannot be written.
     """
@@ -38,22 +40,26 @@ def test_period(
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 1.4]}, layout="constrained"
     )
     top.fill_between(dates, low, high, color="tab:blue", alpha=0.18, label=f"{level:.0%} interval")
     top.plot(dates, actual, color="black", linewidth=1.2, label="actual close")
+    top.plot(dates, forecast, color="tab:blue", linewidth=1.0, label="forecast")
     top.plot(
         dates,
         naive,
-        color="tab:gray",
+        color="tab:orange",
         linewidth=0.9,
         linestyle="--",
         label="naive (previous close)",
     )
-    top.plot(dates, forecast, color="tab:blue", linewidth=1.0, label="forecast")
-    top.set_title(f"{ticker}: one-day-ahead forecasts on the test period")
+    note = " (shrink 0: the forecast is the naive forecast)" if shrink == 0 else ""
+    top.set_title(
+        f"{ticker}: one-day-ahead forecasts on the test period; shrink {shrink:.2f}{note}"
+    )
     top.set_ylabel("price")
     top.legend(loc="upper left")
     top.grid(alpha=0.3)
@@ -67,6 +73,7 @@ def test_period(
     if best:
         bottom.axvline(best, color="tab:green", linestyle=":", label=f"kept epoch {best}")
     bottom.set_yscale("log")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
     bottom.set_xlabel("epoch")
     bottom.set_ylabel("MSE (scaled)")
     bottom.legend(loc="upper right")
