@@ -283,12 +283,13 @@ def fetch(
 def _training_progress(
     ctx: typer.Context, quiet: bool, total: int | None
 ) -> Iterator[Progress | None]:
-    """A per-epoch progress bar on stderr when a person watches it; plain per-epoch lines
-    with --verbose when nobody does; else no callback."""
+    """A per-epoch progress bar on stderr when a person watches (stdout and stderr are
+    terminals, no --quiet); plain per-epoch lines on stderr with --verbose when nobody
+    does; else no callback."""
     from rich.console import Console
 
     console = Console(stderr=True)
-    if quiet or not console.is_terminal:
+    if quiet or not (console.is_terminal and sys.stdout.isatty()):
         if quiet or not ctx.obj.verbose:
             yield None
             return

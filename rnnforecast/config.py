@@ -40,8 +40,8 @@ class DataConfig:
     """
 
     features: tuple[str, ...] = BASE_FEATURES
-    target: str = "close"
-    normalise: str = "global"
+    target: str = "log_return"
+    normalise: str = "window"
     window: int = 50
     horizon: int = 1
     strategy: str = "direct"

@@ -484,3 +484,18 @@ def test_sample_end_to_end_with_smoke_config() -> None:
     forecast = json.loads(run("predict", "GOOG", "--json").stdout)
     assert forecast["as_of"] == "2013-03-01"
     assert forecast["forecasts"][0]["date"] == "2013-03-04"  # a Friday's next weekday
+
+
+def test_verbose_prints_epoch_lines_on_stderr_when_not_a_terminal(trained: dict, tmp_path) -> None:
+    home = tmp_path / "verbose"
+    csv = tmp_path / "p.csv"
+    trained["prices"].to_csv(csv)
+    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = run(
+        "--verbose", "train", "TEST", "--config", str(trained["config"]), "--json", home=home
+    )
+    assert result.exit_code == 0
+    assert "epoch 1/2 loss " in result.stderr and "val_loss" in result.stderr
+    json.loads(result.stdout)  # stdout stays one JSON document
+    quiet = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
+    assert quiet.stderr == ""

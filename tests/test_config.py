@@ -36,11 +36,13 @@ def write(tmp_path: Path, text: str, name: str = "config.toml") -> Path:
 # --- defaults -------------------------------------------------------------------------------
 
 
-def test_defaults_are_the_recipe() -> None:
+def test_defaults_are_the_recipe_on_window_normalised_returns() -> None:
+    """The recipe's features, window and network; what it predicts is the measured choice
+    (README, "Accuracy"): the next log return, each window relative to itself."""
     config = Config()
     assert config.data.features == ("open", "high", "low", "close", "volume")
     assert config.data.features == BASE_FEATURES
-    assert config.data.target == "close"
+    assert config.data.target == "log_return"
     assert config.data.window == 50
     assert config.data.horizon == 1
     assert config.data.test_fraction == 0.2
@@ -49,7 +51,7 @@ def test_defaults_are_the_recipe() -> None:
     assert config.model.activation == "relu"
     assert config.model.dense_units == 32
     assert config.model.layers == 1
-    assert config.data.normalise == "global"
+    assert config.data.normalise == "window"
     assert config.data.strategy == "direct"
     assert config.calibration == CalibrationConfig(shrink=True, interval_level=0.8)
 
@@ -228,7 +230,8 @@ def test_int_is_accepted_for_float() -> None:
         ({"data": {"features": ["close", "adj_close"]}}, "adj_close"),
         ({"data": {"features": []}}, "data.features"),
         ({"data": {"features": ["close", "close"]}}, "data.features"),
-        ({"data": {"features": ["open", "high"]}}, "data.features"),  # no close to predict
+        # no close to predict
+        ({"data": {"features": ["open", "high"], "target": "close"}}, "data.features"),
         ({"data": {"target": "open"}}, "data.target"),
         ({"data": {"normalise": "minmax"}}, "data.normalise"),
         ({"data": {"strategy": "seq2seq"}}, "data.strategy"),
@@ -415,7 +418,7 @@ def test_derived_features_are_accepted() -> None:
 
 def test_close_target_needs_the_close_feature() -> None:
     with pytest.raises(UsageError, match=r"data\.features.*close"):
-        config_from_dict({"data": {"features": ["log_return", "volume"]}})
+        config_from_dict({"data": {"features": ["log_return", "volume"], "target": "close"}})
     with pytest.raises(UsageError, match=r"data\.features.*close"):
         config_from_dict({"data": {"features": ["log_return"], "target": "close"}})
 

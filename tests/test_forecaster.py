@@ -25,6 +25,13 @@ from rnnforecast.forecaster import (
 )
 from rnnforecast.windows import MinMaxScaler, Scalers, build_dataset, fit_scalers, latest_base
 
+
+def recipe(**changes: object) -> DataConfig:
+    """A DataConfig on the original recipe's terms (close levels, global scaling) unless
+    ``changes`` say otherwise: the layer's arithmetic is easiest to check there."""
+    return DataConfig(**{"target": "close", "normalise": "global", **changes})  # type: ignore[arg-type]
+
+
 DERIVED = ("log_return", "range", "volume_change")
 
 
@@ -81,7 +88,7 @@ SYMMETRIC = MinMaxScaler((-1.0,), (1.0,))
     ("target", "normalise"), [("close", "global"), ("close", "window"), ("log_return", "global")]
 )
 def test_direct_constant_output_decodes_to_prices(target: str, normalise: str) -> None:
-    data = DataConfig(window=10, horizon=3, target=target, normalise=normalise)
+    data = recipe(window=10, horizon=3, target=target, normalise=normalise)
     ds = build_dataset(canonical(80), data)
     lo, hi = (50.0, 150.0) if (target, normalise) == ("close", "global") else (-0.2, 0.2)
     scalers = scalers_for(data, MinMaxScaler((lo,), (hi,)))
@@ -104,7 +111,7 @@ def test_direct_constant_output_decodes_to_prices(target: str, normalise: str) -
 
 
 def test_direct_more_steps_than_horizon() -> None:
-    data = DataConfig(window=10, horizon=3)
+    data = recipe(window=10, horizon=3)
     ds = build_dataset(canonical(80), data)
     scalers = scalers_for(data, SYMMETRIC)
     with pytest.raises(ModelError, match="3 steps, not 4"):
@@ -112,7 +119,7 @@ def test_direct_more_steps_than_horizon() -> None:
 
 
 def test_direct_passes_the_scaled_features() -> None:
-    data = DataConfig(window=10, features=("close", "log_return"), target="log_return")
+    data = recipe(window=10, features=("close", "log_return"), target="log_return")
     ds = build_dataset(canonical(80), data)
     scalers = scalers_for(data, SYMMETRIC)
     network = Constant(0.5, 1)
@@ -125,7 +132,7 @@ def test_direct_passes_the_scaled_features() -> None:
 # --- raw_forecast: recursive --------------------------------------------------------------
 
 
-RECURSIVE = DataConfig(
+RECURSIVE = recipe(
     window=10,
     horizon=3,
     features=(*BASE_FEATURES, *DERIVED),
@@ -156,7 +163,7 @@ def test_recursive_constant_return_compounds(steps: int) -> None:
 
 
 def test_recursive_feeds_the_forecast_close_back() -> None:
-    data = DataConfig(window=6, horizon=2, strategy="recursive")  # OHLCV, close target
+    data = recipe(window=6, horizon=2, strategy="recursive")  # OHLCV, close target
     ds = build_dataset(canonical(60), data).select(slice(0, 4))
     scalers = Scalers(
         MinMaxScaler((0.0,) * 5, (1000.0,) * 4 + (1e7,)), MinMaxScaler((0.0,), (1000.0,))
@@ -188,7 +195,7 @@ def test_recursive_derived_features_follow_the_forecast() -> None:
     """A 'momentum' network repeats the last input log return: the forecast must keep
     compounding the window's last real return, which only happens if each forecast close
     becomes the next input's log return."""
-    data = DataConfig(
+    data = recipe(
         window=5, horizon=1, features=("log_return",), target="log_return", strategy="recursive"
     )
     ds = build_dataset(canonical(60), data)
@@ -209,7 +216,7 @@ def test_recursive_derived_features_follow_the_forecast() -> None:
 def test_recursive_window_normalised_close_target() -> None:
     """Under window normalisation the target is relative to the first input close, which
     moves as the recursion rolls the window: 'same as the last close' must stay flat."""
-    data = DataConfig(window=5, horizon=1, normalise="window", strategy="recursive")
+    data = recipe(window=5, horizon=1, normalise="window", strategy="recursive")
     ds = build_dataset(canonical(60), data)
     scalers = scalers_for(data, MinMaxScaler((-1.0,), (1.0,)))
 
@@ -243,7 +250,7 @@ def test_shrink_forecast() -> None:
 
 
 def test_calibration_of_an_oracle() -> None:
-    data = DataConfig(window=10, horizon=3)
+    data = recipe(window=10, horizon=3)
     ds = build_dataset(canonical(300), data)
     cal = fit_calibration(ds.actual.copy(), ds.actual, ds.base, data.window, 0.8)
     assert cal.shrink == (1.0, 1.0, 1.0)
@@ -253,7 +260,7 @@ def test_calibration_of_an_oracle() -> None:
 
 
 def test_calibration_of_noise_falls_back_to_naive() -> None:
-    data = DataConfig(window=10, horizon=2)
+    data = recipe(window=10, horizon=2)
     ds = build_dataset(canonical(3000, seed=1), data)
     rng = np.random.default_rng(5)
     raw = ds.last_close[:, None] * np.exp(rng.normal(0, 0.02, ds.actual.shape))
@@ -269,7 +276,7 @@ def test_calibration_of_noise_falls_back_to_naive() -> None:
 
 def test_calibration_of_a_useful_but_overconfident_forecast() -> None:
     """Half the real move is known: shrinkage keeps it (a factor well above 0)."""
-    data = DataConfig(window=10, horizon=1)
+    data = recipe(window=10, horizon=1)
     ds = build_dataset(canonical(2000, seed=2), data)
     move = np.log(ds.actual[:, 0] / ds.last_close)
     rng = np.random.default_rng(9)
@@ -286,9 +293,7 @@ def naive_network(data: DataConfig) -> Constant:
 
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
 def test_intervals_cover_the_level_on_unseen_windows(strategy: str) -> None:
-    data = DataConfig(
-        window=20, horizon=1, features=("close",), target="log_return", strategy=strategy
-    )
+    data = recipe(window=20, horizon=1, features=("close",), target="log_return", strategy=strategy)
     ds = build_dataset(random_walk(4000, 0.01, seed=11), data)
     scalers = Scalers(MinMaxScaler((50.0,), (200.0,)), SYMMETRIC)
     network = naive_network(data)
@@ -306,7 +311,7 @@ def test_intervals_cover_the_level_on_unseen_windows(strategy: str) -> None:
 
 
 def test_intervals_widen_with_the_step_for_a_random_walk() -> None:
-    data = DataConfig(window=20, horizon=5, features=("close",), target="log_return")
+    data = recipe(window=20, horizon=5, features=("close",), target="log_return")
     ds = build_dataset(random_walk(4000, 0.01, seed=12), data)
     scalers = Scalers(MinMaxScaler((50.0,), (200.0,)), SYMMETRIC)
     network = naive_network(data)
@@ -328,7 +333,7 @@ def test_intervals_widen_with_the_step_for_a_random_walk() -> None:
 
 def test_conformal_quantile_is_at_least_the_level() -> None:
     """A perfect volatility scale: the widths are quantiles of the plain |residual|."""
-    data = DataConfig(window=5, horizon=1)
+    data = recipe(window=5, horizon=1)
     ds = build_dataset(canonical(500), data)
     cal = fit_calibration(ds.last_close[:, None], ds.actual, ds.base, data.window, 0.9)
     scale = volatility(ds.base, data.window, 1)[:, 0]
@@ -339,7 +344,7 @@ def test_conformal_quantile_is_at_least_the_level() -> None:
 
 @pytest.mark.parametrize(("n", "level"), [(9, 0.8), (4, 0.5), (50, 0.8)])
 def test_conformal_width_is_the_kth_smallest_score(n: int, level: float) -> None:
-    data = DataConfig(window=5, horizon=1)
+    data = recipe(window=5, horizon=1)
     ds = build_dataset(canonical(200), data).select(slice(0, n))
     cal = fit_calibration(ds.last_close[:, None], ds.actual, ds.base, data.window, level)
     scale = volatility(ds.base, data.window, 1)[:, 0]
@@ -367,7 +372,7 @@ def test_calibration_round_trip() -> None:
 
 
 def test_fitted_calibration_round_trip() -> None:
-    data = DataConfig(window=10, horizon=2)
+    data = recipe(window=10, horizon=2)
     ds = build_dataset(canonical(300), data)
     cal = fit_calibration(ds.actual * 1.01, ds.actual, ds.base, data.window, 0.7)
     assert Calibration.from_dict(json.loads(json.dumps(cal.to_dict()))) == cal
@@ -454,7 +459,7 @@ def test_volatility_reads_only_the_last_window_closes() -> None:
 
 @pytest.mark.parametrize(("strategy", "steps"), [("direct", 3), ("recursive", 3), ("recursive", 8)])
 def test_forecast_bounds_and_parts(strategy: str, steps: int) -> None:
-    data = DataConfig(
+    data = recipe(
         window=10,
         horizon=3,
         features=(*BASE_FEATURES, *DERIVED),
@@ -490,7 +495,7 @@ def test_forecast_bounds_and_parts(strategy: str, steps: int) -> None:
 
 
 def test_forecast_of_one_latest_window() -> None:
-    data = DataConfig(window=10, horizon=2, target="log_return")
+    data = recipe(window=10, horizon=2, target="log_return")
     frame = canonical(100)
     base = latest_base(frame, data)
     scalers = scalers_for(data, SYMMETRIC)

@@ -37,6 +37,13 @@ from rnnforecast.windows import (
     window_features,
 )
 
+
+def recipe(**changes: object) -> DataConfig:
+    """A DataConfig on the original recipe's terms (close levels, global scaling) unless
+    ``changes`` say otherwise: the layer's arithmetic is easiest to check there."""
+    return DataConfig(**{"target": "close", "normalise": "global", **changes})  # type: ignore[arg-type]
+
+
 DERIVED = ("log_return", "range", "volume_change")
 ALL_FEATURES = BASE_FEATURES + DERIVED
 
@@ -109,27 +116,27 @@ def test_make_windows_too_few_rows(n: int, w: int, h: int) -> None:
 
 
 SPLIT_CASES = [
-    (300, DataConfig(window=10)),
-    (300, DataConfig(window=10, horizon=3)),
-    (2148, DataConfig()),
-    (1000, DataConfig(window=20, horizon=5, test_fraction=0.3, val_fraction=0.25)),
-    (60, DataConfig(window=50)),  # the fewest rows the default window accepts
-    (77, DataConfig(window=10, horizon=7, test_fraction=0.1)),
+    (300, recipe(window=10)),
+    (300, recipe(window=10, horizon=3)),
+    (2148, recipe()),
+    (1000, recipe(window=20, horizon=5, test_fraction=0.3, val_fraction=0.25)),
+    (60, recipe(window=50)),  # the fewest rows the default window accepts
+    (77, recipe(window=10, horizon=7, test_fraction=0.1)),
     # derived features that need the row before: one window reads window + 1 rows
-    (300, DataConfig(window=10, features=("close", "log_return"))),
-    (61, DataConfig(window=50, features=(*BASE_FEATURES, "volume_change"))),
-    (500, DataConfig(window=20, horizon=4, features=ALL_FEATURES, target="log_return")),
-    (200, DataConfig(window=10, horizon=3, features=("close", "range"), strategy="recursive")),
+    (300, recipe(window=10, features=("close", "log_return"))),
+    (61, recipe(window=50, features=(*BASE_FEATURES, "volume_change"))),
+    (500, recipe(window=20, horizon=4, features=ALL_FEATURES, target="log_return")),
+    (200, recipe(window=10, horizon=3, features=("close", "range"), strategy="recursive")),
 ]
 SPLIT_IDS = [f"n{n}-w{d.window}-h{d.horizon}-L{d.lookback}" for n, d in SPLIT_CASES]
 
 
 def test_lookback_counts_the_row_before() -> None:
-    assert DataConfig(window=10).lookback == 10
-    assert DataConfig(window=10, features=("close", "range")).lookback == 10
-    assert DataConfig(window=10, features=("close", "log_return")).lookback == 11
-    assert DataConfig(window=10, features=("close", "volume_change")).lookback == 11
-    assert DataConfig(window=10, features=ALL_FEATURES).lookback == 11
+    assert recipe(window=10).lookback == 10
+    assert recipe(window=10, features=("close", "range")).lookback == 10
+    assert recipe(window=10, features=("close", "log_return")).lookback == 11
+    assert recipe(window=10, features=("close", "volume_change")).lookback == 11
+    assert recipe(window=10, features=ALL_FEATURES).lookback == 11
 
 
 @pytest.mark.parametrize(("n_rows", "data"), SPLIT_CASES, ids=SPLIT_IDS)
@@ -188,7 +195,7 @@ def test_scaler_rows_stop_before_validation_targets(n_rows: int, data: DataConfi
 
 
 def test_split_too_few_rows_names_the_numbers() -> None:
-    data = DataConfig(window=50)
+    data = recipe(window=50)
     need = 50 + MIN_WINDOWS
     Split.plan(need, data)
     with pytest.raises(DataError, match=rf"{need - 1} rows.*window of 50.*horizon of 1") as info:
@@ -197,7 +204,7 @@ def test_split_too_few_rows_names_the_numbers() -> None:
 
 
 def test_split_too_few_rows_counts_the_lookback() -> None:
-    data = DataConfig(window=50, features=("close", "log_return"))
+    data = recipe(window=50, features=("close", "log_return"))
     need = data.lookback + MIN_WINDOWS
     assert need == 61
     Split.plan(need, data)
@@ -208,16 +215,16 @@ def test_split_too_few_rows_counts_the_lookback() -> None:
 @pytest.mark.parametrize("n_rows", [0, 1, 10, 50])
 def test_split_far_too_few_rows(n_rows: int) -> None:
     with pytest.raises(DataError, match="not enough data"):
-        Split.plan(n_rows, DataConfig(window=50))
+        Split.plan(n_rows, recipe(window=50))
 
 
 @pytest.mark.parametrize(
     "data",
     [
-        DataConfig(window=10, horizon=20),
-        DataConfig(window=10, val_fraction=0.95),
-        DataConfig(window=10, test_fraction=0.9),
-        DataConfig(window=10, horizon=5, features=("close", "log_return")),
+        recipe(window=10, horizon=20),
+        recipe(window=10, val_fraction=0.95),
+        recipe(window=10, test_fraction=0.9),
+        recipe(window=10, horizon=5, features=("close", "log_return")),
     ],
     ids=["long-horizon", "big-val-fraction", "big-test-fraction", "lookback"],
 )
@@ -240,10 +247,10 @@ def test_split_stated_minimum_is_enough(data: DataConfig) -> None:
 
 
 FOLD_CASES = [
-    (300, DataConfig(window=10), 3),
-    (300, DataConfig(window=10, horizon=4, features=ALL_FEATURES), 4),
-    (1000, DataConfig(window=20, horizon=5, test_fraction=0.3, val_fraction=0.25), 5),
-    (200, DataConfig(window=10, horizon=2), 1),
+    (300, recipe(window=10), 3),
+    (300, recipe(window=10, horizon=4, features=ALL_FEATURES), 4),
+    (1000, recipe(window=20, horizon=5, test_fraction=0.3, val_fraction=0.25), 5),
+    (200, recipe(window=10, horizon=2), 1),
 ]
 
 
@@ -288,7 +295,7 @@ def test_folds_train_before_test_with_purge_gap(n_rows: int, data: DataConfig, k
 
 
 def test_folds_one_window_each() -> None:
-    data = DataConfig(window=10)
+    data = recipe(window=10)
     single = Split.plan(100, data)
     n_test = single.test.stop - single.test.start
     folds = Split.folds(100, data, n_test)
@@ -296,7 +303,7 @@ def test_folds_one_window_each() -> None:
 
 
 def test_folds_more_than_test_windows() -> None:
-    data = DataConfig(window=10)
+    data = recipe(window=10)
     single = Split.plan(100, data)
     n_test = single.test.stop - single.test.start
     with pytest.raises(DataError, match=rf"{n_test + 1} folds.*there are {n_test}"):
@@ -305,20 +312,20 @@ def test_folds_more_than_test_windows() -> None:
 
 def test_folds_too_few_rows() -> None:
     with pytest.raises(DataError, match="not enough data"):
-        Split.folds(30, DataConfig(window=50), 2)
+        Split.folds(30, recipe(window=50), 2)
 
 
 # --- scalers: no leakage --------------------------------------------------------------------
 
 
 LEAK_CASES = [
-    DataConfig(window=10, horizon=horizon, features=features, target=target, normalise=normalise)
+    recipe(window=10, horizon=horizon, features=features, target=target, normalise=normalise)
     for horizon, features, target, normalise in itertools.product(
         (1, 4), (BASE_FEATURES, ALL_FEATURES), ("close", "log_return"), ("global", "window")
     )
 ] + [
-    DataConfig(window=10, horizon=4, features=("close", "volume"), strategy="recursive"),
-    DataConfig(
+    recipe(window=10, horizon=4, features=("close", "volume"), strategy="recursive"),
+    recipe(
         window=10,
         horizon=3,
         features=("close", "log_return"),
@@ -354,7 +361,7 @@ def test_scalers_never_see_validation_or_test_rows(data: DataConfig) -> None:
 
 
 def test_fit_scalers_uses_exactly_the_training_windows() -> None:
-    data = DataConfig(window=10)  # global normalisation of raw columns: easy to check
+    data = recipe(window=10)  # global normalisation of raw columns: easy to check
     frame = canonical(300)
     split = Split.plan(len(frame), data)
     train = build_dataset(frame, data).select(split.train)
@@ -369,7 +376,7 @@ def test_fit_scalers_uses_exactly_the_training_windows() -> None:
 
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
 def test_fit_scalers_fits_the_network_targets(strategy: str) -> None:
-    data = DataConfig(
+    data = recipe(
         window=10, horizon=3, features=ALL_FEATURES, target="log_return", strategy=strategy
     )
     train = build_dataset(canonical(300), data).select(slice(0, 150))
@@ -473,11 +480,11 @@ def test_scalers_malformed(raw) -> None:
 
 
 DATASET_CASES = [
-    DataConfig(window=10, horizon=1),
-    DataConfig(window=10, horizon=3),
-    DataConfig(window=10, horizon=3, features=ALL_FEATURES, target="log_return"),
-    DataConfig(window=8, horizon=2, features=ALL_FEATURES, normalise="window"),
-    DataConfig(window=8, horizon=2, features=("close", "range"), normalise="window"),
+    recipe(window=10, horizon=1),
+    recipe(window=10, horizon=3),
+    recipe(window=10, horizon=3, features=ALL_FEATURES, target="log_return"),
+    recipe(window=8, horizon=2, features=ALL_FEATURES, normalise="window"),
+    recipe(window=8, horizon=2, features=("close", "range"), normalise="window"),
 ]
 DATASET_IDS = [f"h{d.horizon}-L{d.lookback}-{d.target}-{d.normalise}" for d in DATASET_CASES]
 
@@ -511,7 +518,7 @@ def test_build_dataset_alignment(data: DataConfig) -> None:
 
 
 def test_build_dataset_features_global_are_the_raw_columns() -> None:
-    data = DataConfig(window=10, horizon=2, features=("volume", "close", "low"))
+    data = recipe(window=10, horizon=2, features=("volume", "close", "low"))
     frame = canonical(120)
     ds = build_dataset(frame, data)
     for i in (0, 7, len(ds) - 1):
@@ -520,7 +527,7 @@ def test_build_dataset_features_global_are_the_raw_columns() -> None:
 
 
 def test_build_dataset_features_global_skip_the_extra_row() -> None:
-    data = DataConfig(window=10, features=("open", "close", "log_return"))
+    data = recipe(window=10, features=("open", "close", "log_return"))
     frame = canonical(120)
     ds = build_dataset(frame, data)
     i = 5  # window 5 reads rows 5 .. 15; its inputs are rows 6 .. 15
@@ -530,7 +537,7 @@ def test_build_dataset_features_global_skip_the_extra_row() -> None:
 
 
 def test_build_dataset_features_window_normalised() -> None:
-    data = DataConfig(window=10, normalise="window", features=ALL_FEATURES)
+    data = recipe(window=10, normalise="window", features=ALL_FEATURES)
     frame = canonical(120)
     ds = build_dataset(frame, data)
     lookback, w = data.lookback, data.window
@@ -551,7 +558,7 @@ def test_build_dataset_features_window_normalised() -> None:
 
 @pytest.mark.parametrize("normalise", ["global", "window"])
 def test_derived_features_by_hand(normalise: str) -> None:
-    data = DataConfig(window=5, features=DERIVED, normalise=normalise)
+    data = recipe(window=5, features=DERIVED, normalise=normalise)
     frame = canonical(40)
     ds = build_dataset(frame, data)
     i = 7  # reads rows 7 .. 12 (lookback 6); inputs are rows 8 .. 12
@@ -574,9 +581,7 @@ def test_derived_features_by_hand(normalise: str) -> None:
     [("close", "global"), ("close", "window"), ("log_return", "global"), ("log_return", "window")],
 )
 def test_build_dataset_targets_by_hand(target: str, normalise: str) -> None:
-    data = DataConfig(
-        window=10, horizon=3, target=target, normalise=normalise, features=ALL_FEATURES
-    )
+    data = recipe(window=10, horizon=3, target=target, normalise=normalise, features=ALL_FEATURES)
     frame = canonical(100)
     ds = build_dataset(frame, data)
     close = frame["close"].to_numpy()
@@ -598,7 +603,7 @@ def test_build_dataset_targets_by_hand(target: str, normalise: str) -> None:
 def test_encode_decode_targets_round_trip(
     target: str, normalise: str, features: tuple[str, ...]
 ) -> None:
-    data = DataConfig(window=10, horizon=4, target=target, normalise=normalise, features=features)
+    data = recipe(window=10, horizon=4, target=target, normalise=normalise, features=features)
     ds = build_dataset(canonical(150), data)
     encoded = encode_targets(ds.actual, ds.base, data)
     np.testing.assert_array_equal(encoded, ds.targets)
@@ -613,7 +618,7 @@ def test_encode_decode_targets_round_trip(
 
 
 def test_dataset_select() -> None:
-    data = DataConfig(window=10)
+    data = recipe(window=10)
     frame = canonical(200)
     split = Split.plan(len(frame), data)
     ds = build_dataset(frame, data)
@@ -633,7 +638,7 @@ def test_dataset_select() -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [DataConfig(window=10), DataConfig(window=10, horizon=3, features=ALL_FEATURES)],
+    [recipe(window=10), recipe(window=10, horizon=3, features=ALL_FEATURES)],
     ids=["base", "derived"],
 )
 def test_build_dataset_too_few_rows(data: DataConfig) -> None:
@@ -650,7 +655,7 @@ def test_build_dataset_too_few_rows(data: DataConfig) -> None:
 @pytest.mark.parametrize("strategy", ["direct", "recursive"])
 @pytest.mark.parametrize("target", ["close", "log_return"])
 def test_scale_targets_unscale_outputs_round_trip(strategy: str, target: str) -> None:
-    data = DataConfig(window=10, horizon=3, target=target, strategy=strategy)
+    data = recipe(window=10, horizon=3, target=target, strategy=strategy)
     ds = build_dataset(canonical(200), data)
     scalers = fit_scalers(ds.select(slice(0, 120)), data)
     scaled = scale_targets(ds.targets, scalers, data)
@@ -672,7 +677,7 @@ def test_unscale_outputs_by_hand() -> None:
 
 
 def test_encode_inputs() -> None:
-    data = DataConfig(window=10, features=ALL_FEATURES, normalise="window")
+    data = recipe(window=10, features=ALL_FEATURES, normalise="window")
     ds = build_dataset(canonical(200), data)
     scalers = fit_scalers(ds.select(slice(0, 100)), data)
     x = encode_inputs(ds.features, scalers)
@@ -689,8 +694,8 @@ def test_encode_inputs() -> None:
 @pytest.mark.parametrize(
     "data",
     [
-        DataConfig(window=10, features=("close", "volume")),
-        DataConfig(window=10, features=ALL_FEATURES),
+        recipe(window=10, features=("close", "volume")),
+        recipe(window=10, features=ALL_FEATURES),
     ],
     ids=["base", "derived"],
 )
@@ -712,7 +717,7 @@ def test_latest_base(data: DataConfig) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    [DataConfig(window=10), DataConfig(window=10, features=("close", "log_return"))],
+    [recipe(window=10), recipe(window=10, features=("close", "log_return"))],
     ids=["base", "derived"],
 )
 def test_latest_base_too_few_rows(data: DataConfig) -> None:
@@ -739,6 +744,6 @@ def test_fingerprint() -> None:
 
 
 def test_dataclasses_are_frozen() -> None:
-    split = Split.plan(300, DataConfig(window=10))
+    split = Split.plan(300, recipe(window=10))
     with pytest.raises(dataclasses.FrozenInstanceError):
         split.windows = 3  # type: ignore[misc]
