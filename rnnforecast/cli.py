@@ -434,11 +434,15 @@ def train(
 def _scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
     """Model next to the naive and drift forecasts, plus the diagnostics, for people."""
     m, n, d = rep.scores.model, rep.scores.naive, rep.drift
-    verdict = "beats" if rep.beats_naive else "does NOT beat"
+    verdict = "model beats naive" if rep.beats_naive else "model does NOT beat naive"
+    p_value = rep.significance["p_value"]
+    if p_value is not None:
+        verdict += f" (Diebold-Mariano p = {p_value:.2f}"
+        verdict += ", not significant)" if p_value >= 0.05 else ")"
     lag = rep.lag
     _table(
         f"{ticker} test {test['start']} to {test['end']} ({test['n']} windows, horizon "
-        f"{rep.horizon}): model {verdict} naive (MASE {m['mase']:.3f})",
+        f"{rep.horizon}): MASE {m['mase']:.3f}, {verdict}",
         ["metric", "model", "naive", "drift"],
         [
             ["rmse", _fmt(m["rmse"]), _fmt(n["rmse"]), _fmt(d["rmse"])],

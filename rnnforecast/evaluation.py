@@ -98,6 +98,7 @@ class Report:
     raw: dict[str, float]
     intervals: dict[str, float]
     steps: list[dict[str, object]]
+    significance: dict[str, float | None]
 
     @property
     def beats_naive(self) -> bool:
@@ -113,6 +114,7 @@ class Report:
             "uncalibrated": self.raw,
             "intervals": self.intervals,
             "steps": self.steps,
+            "significance": self.significance,
         }
 
 
@@ -132,7 +134,8 @@ def report(
     ``level``; ``last_close`` ``(m,)``: the last known close (the naive forecast);
     ``drift`` ``(m,)``: the drift forecast's slope (price per day). Metrics over all steps,
     and per step in ``steps``. ``up_share`` is the share of rising actual moves: the
-    directional accuracy of always saying "up".
+    directional accuracy of always saying "up". ``significance`` is the Diebold-Mariano
+    test of the one-step absolute errors against the naive forecast's.
     """
     m, horizon = actual.shape
     last = np.asarray(last_close, dtype=np.float64)
@@ -140,6 +143,9 @@ def report(
     drift_forecast = last[:, None] + np.asarray(drift)[:, None] * np.arange(1, horizon + 1)
     scores = score(actual, point, last)
     inside = (actual >= low) & (actual <= high)
+    statistic, p_value = metrics.diebold_mariano(
+        actual[:, 0] - point[:, 0], actual[:, 0] - last, horizon=1
+    )
     steps = []
     for k in range(horizon):
         step = score(actual[:, k : k + 1], point[:, k : k + 1], last)
@@ -174,4 +180,5 @@ def report(
             "mean_width": float(np.mean(high - low)),
         },
         steps=steps,
+        significance={"dm_statistic": statistic, "p_value": p_value},
     )

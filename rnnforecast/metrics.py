@@ -6,6 +6,8 @@ the sign of the predicted move from ``last`` with the sign of the real move.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -56,3 +58,28 @@ def directional_accuracy(actual: np.ndarray, predicted: np.ndarray, last: np.nda
         base = base[:, None]  # one last close per row, for every step of the row
     base = np.broadcast_to(base, a.shape)
     return float(np.mean(np.sign(p - base) == np.sign(a - base)))
+
+
+def diebold_mariano(
+    model_errors: np.ndarray, baseline_errors: np.ndarray, horizon: int = 1
+) -> tuple[float | None, float | None]:
+    """Diebold-Mariano test of equal accuracy on absolute errors ``(m,)`` of two forecasts
+    of the same points: ``(statistic, two-sided p-value)``, or ``(None, None)`` when the
+    loss differences do not vary (e.g. identical forecasts).
+
+    A negative statistic means the model's errors are smaller. The variance of the mean
+    loss difference uses ``horizon - 1`` autocovariance lags (multi-step errors overlap).
+    """
+    d = np.abs(np.asarray(model_errors, dtype=np.float64)) - np.abs(
+        np.asarray(baseline_errors, dtype=np.float64)
+    )
+    n = len(d)
+    centred = d - d.mean()
+    variance = float(np.dot(centred, centred)) / n
+    for lag in range(1, min(horizon, n)):
+        variance += 2 * float(np.dot(centred[lag:], centred[:-lag])) / n
+    if n < 3 or variance <= 0:
+        return None, None
+    statistic = float(d.mean() / np.sqrt(variance / n))
+    p_value = math.erfc(abs(statistic) / math.sqrt(2))
+    return statistic, p_value

@@ -330,6 +330,7 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
         "uncalibrated",
         "intervals",
         "steps",
+        "significance",
         "warnings",
     }
     assert set(out["test"]) == {"start", "end", "n"}

@@ -107,7 +107,9 @@ def test_report_keys_are_json_ready() -> None:
         "uncalibrated",
         "intervals",
         "steps",
+        "significance",
     }
+    assert set(raw["significance"]) == {"dm_statistic", "p_value"}
     assert raw["horizon"] == rep.horizon == 2
     assert rep.n == 3
     assert set(raw["drift"]) == {"rmse", "mae", "mape", "mase"}
@@ -242,3 +244,18 @@ def test_lag_check_too_few_points() -> None:
     result = lag_check(np.array([1.0, 2.0, 4.0]), np.array([1.0, 3.0, 2.0]))
     assert result["lagging"] is None
     assert result["corr_with_actual_change"] is None
+
+
+def test_diebold_mariano() -> None:
+    from rnnforecast.metrics import diebold_mariano
+
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=2000)
+    # Much smaller errors: strongly significant, negative statistic.
+    statistic, p_value = diebold_mariano(noise * 0.5, noise, horizon=1)
+    assert statistic < -10 and p_value < 1e-6
+    # Two forecasts of equal quality: no evidence either way.
+    statistic, p_value = diebold_mariano(rng.normal(size=2000), rng.normal(size=2000))
+    assert abs(statistic) < 3 and p_value > 0.003
+    # Identical errors: the test is undefined.
+    assert diebold_mariano(noise, noise) == (None, None)
