@@ -45,6 +45,8 @@ VARIANTS: dict[str, list[str]] = {
     "window returns, GRU": [*WINDOW_RETURNS, "model.cell=gru", *RAW],
     "window returns, SimpleRNN": [*WINDOW_RETURNS, "model.cell=simple_rnn", *RAW],
     "levels + calibration": ["data.target=close", "data.normalise=global"],
+    "window returns + calibration": [*WINDOW_RETURNS],
+    "window returns + derived + calibration": [*WINDOW_RETURNS, *DERIVED],
     "default config (calibrated)": [],
 }
 SHORT = {
@@ -53,6 +55,8 @@ SHORT = {
     "returns": "log returns, global scaling",
     "window": "window-normalised returns",
     "default": "default config (calibrated)",
+    "window+cal": "window returns + calibration",
+    "derived+cal": "window returns + derived + calibration",
 }
 
 

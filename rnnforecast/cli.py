@@ -500,7 +500,7 @@ def evaluate(
     (tomorrow = today) and the drift forecast, in price units."""
     from rnnforecast import pipeline
 
-    with _training_progress(ctx, quiet, total=None) as progress:
+    with _training_progress(ctx, quiet or not folds, total=None) as progress:
         result = pipeline.evaluate(
             _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
         )
