@@ -662,5 +662,17 @@ def models(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (also ``python -m rnnforecast``).
+
+    Once the command has returned and its output is flushed, the process ends at once with
+    ``os._exit``: by then every file, database connection and worker pool is closed, and
+    the interpreter's orderly teardown of numpy and pandas would add 0.1 to 0.25 s to every
+    short command such as ``predict``.
+    """
+    code = typer.main.get_command(app).main(prog_name="rnnforecast", standalone_mode=False)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away: nothing more to say
+        code = code or 1
+    os._exit(code if isinstance(code, int) else 0)

@@ -500,3 +500,37 @@ def test_verbose_prints_epoch_lines_on_stderr_when_not_a_terminal(trained: dict,
     json.loads(result.stdout)  # stdout stays one JSON document
     quiet = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
     assert quiet.stderr == ""
+
+
+def test_dates_out_of_order_are_sorted(tmp_path: Path, home: Path) -> None:
+    prices = make_prices(30)
+    path = tmp_path / "shuffled.csv"
+    prices.sample(frac=1.0, random_state=1).to_csv(path)
+    result = run("fetch", "SHUF", "--csv", str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    dates = [row[1] for row in store_rows(home)]
+    assert dates == sorted(dates) and len(dates) == 30
+
+
+def test_weekly_bars_are_refused(tmp_path: Path, home: Path) -> None:
+    weekly = make_prices(30)
+    weekly.index = pd.date_range("2020-01-03", periods=30, freq="W-FRI", name="Date")
+    path = tmp_path / "weekly.csv"
+    weekly.to_csv(path)
+    assert_error(run("fetch", "WEEK", "--csv", str(path)), 3, "weekly or monthly", "daily")
+    assert store_rows(home) == []
+
+
+def test_config_value_of_the_wrong_type_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "typed.toml"
+    path.write_text('[model]\nunits = "many"\n')
+    assert_error(run("train", "GOOG", "--config", str(path)), 2, "model.units", "integer")
+
+
+def test_delisted_yahoo_symbol_exits_3(fake_yahoo, home: Path) -> None:
+    from yfinance.exceptions import YFTzMissingError
+
+    fake_yahoo.answers = [YFTzMissingError("GONE")]
+    assert_error(run("fetch", "GONE"), 3, "GONE", "delisted")
+    assert len(fake_yahoo.calls) == 1  # no retry: asking again will not bring it back
+    assert store_rows(home) == []
