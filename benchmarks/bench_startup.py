@@ -24,7 +24,7 @@ commands, so load from other jobs spreads over all of them, and the table shows 
 (and the min-max range).
 
 Also printed: a breakdown of predict (interpreter, CLI import, then in a fresh process the
-import of rnnforecast.pipeline, ``pipeline._load``, ``pipeline._network`` and the forward
+import of rnnforecast.serving, ``serving.load``, ``serving.network`` and the forward
 pass timed with ``time.perf_counter``) and the import time of ``--help`` and predict per
 top-level package, from ``python -X importtime`` (self times summed per package; importtime
 itself adds some overhead, so read these as shares).
@@ -62,7 +62,7 @@ import contextlib, io, json, sys, time
 t0 = time.perf_counter()
 import rnnforecast.cli
 t1 = time.perf_counter()
-from rnnforecast import pipeline
+from rnnforecast import serving
 t2 = time.perf_counter()
 spent = {"load": 0.0, "network": 0.0, "forward": 0.0}
 def timed(key, function):
@@ -73,10 +73,9 @@ def timed(key, function):
         finally:
             spent[key] += time.perf_counter() - started
     return wrapper
-pipeline._load = timed("load", pipeline._load)
-pipeline._network = timed("network", pipeline._network)
-pipeline.latest_base = timed("forward", pipeline.latest_base)
-pipeline.forecast = timed("forward", pipeline.forecast)
+serving.load = timed("load", serving.load)
+serving.network = timed("network", serving.network)
+serving.forecast = timed("forward", serving.forecast)
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = rnnforecast.cli.app(
@@ -84,7 +83,7 @@ with contextlib.redirect_stdout(out):
     )
 t3 = time.perf_counter()
 assert code == 0 and json.loads(out.getvalue())["forecasts"], (code, out.getvalue())
-print(json.dumps({"cli": t1 - t0, "pipeline": t2 - t1, "app": t3 - t2, "total": t3 - t0,
+print(json.dumps({"cli": t1 - t0, "serving": t2 - t1, "app": t3 - t2, "total": t3 - t0,
                   **spent}))
 """
 
@@ -297,11 +296,11 @@ def main() -> None:
             statistics.median(w - p["total"] for w, p in zip(walls["probe"], probes, strict=True)),
         ),
         ("import rnnforecast.cli (typer, config)", part["cli"]),
-        ("import rnnforecast.pipeline (numpy, pandas)", part["pipeline"]),
+        ("import rnnforecast.serving (numpy)", part["serving"]),
         ("typer: parse options (imports pydantic), JSON", part["app"] - in_app),
-        ("pipeline._load (bundle, checksums, store)", part["load"]),
-        ("pipeline._network (weights.npz -> numpy)", part["network"]),
-        ("forward pass: latest_base + forecast()", part["forward"]),
+        ("serving.load (bundle, checksums)", part["load"]),
+        ("serving.network (weights.npz -> numpy)", part["network"]),
+        ("forward pass: forecast()", part["forward"]),
     ]
     print(
         f"\nbreakdown of predict, run in-process by a probe in a fresh interpreter (median "

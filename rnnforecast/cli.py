@@ -553,9 +553,9 @@ def predict(
 ) -> None:
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval."""
-    from rnnforecast import pipeline
+    from rnnforecast import serving
 
-    result = pipeline.predict(_home(ctx), ticker, run, horizon)
+    result = serving.predict(_home(ctx), ticker, run, horizon)
     if as_json:
         _emit_json(result.to_dict())
         return

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import __version__, locks, sources
-from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, Bundle, new_run_id
-from rnnforecast.config import Config, RunConfig, TickerJob, config_from_dict
+from rnnforecast import __version__, locks, serving, sources
+from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
+from rnnforecast.config import Config, RunConfig, TickerJob
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
 from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
@@ -34,16 +34,13 @@ from rnnforecast.windows import (
     encode_inputs,
     fingerprint,
     fit_scalers,
-    latest_base,
     scale_targets,
 )
 
 Progress = Callable[[int, int, dict[str, float]], None]
 NUMPY_TOLERANCE = 1e-5
 """Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
-MAX_RECURSIVE_STEPS = 260
-INPUT_SHAPE_KEY = "input_shape"
-"""Extra array in weights.npz: the (window, features) the network was trained on."""
+INPUT_SHAPE_KEY = serving.INPUT_SHAPE_KEY
 
 # --- fetch ---------------------------------------------------------------------------------
 
@@ -414,88 +411,6 @@ def _write_bundle_files(
     (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
 
 
-# --- loading a bundle ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Loaded:
-    bundle: Bundle
-    config: Config
-    calibration: Calibration
-    frame: pd.DataFrame
-
-
-def _load(home: Home, ticker: str, run_id: str | None) -> _Loaded:
-    """The bundle, its config and the stored bars, checked against each other.
-
-    Raises ModelError if the bundle is missing, corrupt or asks for what the data lacks.
-    """
-    symbol = sources.check_ticker(ticker)
-    bundle = home.models.load(symbol, run_id)
-    try:
-        config = config_from_dict(bundle.manifest["config"])
-    except UsageError as exc:
-        raise ModelError(f"{bundle.path}: manifest config is not readable here: {exc}") from None
-    manifest = bundle.manifest
-    if (
-        list(config.data.features) != list(manifest["features"])
-        or config.data.window != manifest["window"]
-        or config.data.horizon != manifest["horizon"]
-    ):
-        raise ModelError(f"{bundle.path}: manifest features/window disagree with its config")
-    calibration = Calibration.from_dict(manifest.get("calibration", {}))
-    frame = home.store.read(symbol)
-    return _Loaded(bundle, config, calibration, frame)
-
-
-def _network(loaded: _Loaded) -> Network:
-    """The bundle's forward pass: numpy when the bundle has weights.npz, else Keras.
-
-    Raises ModelError if the network cannot be loaded or its shapes do not fit the manifest.
-    """
-    data = loaded.config.data
-    if loaded.bundle.weights_path is not None:
-        from rnnforecast.numpy_model import NumpyNetwork, load_weights
-
-        path = loaded.bundle.weights_path
-        try:
-            weights = load_weights(path)
-            # An RNN runs on sequences of any length: the trained window is recorded so that
-            # a manifest claiming another window is caught, as Keras' input shape would be.
-            trained = tuple(int(v) for v in weights.pop(INPUT_SHAPE_KEY, np.array([])))
-            claimed = (data.window, len(data.features))
-            if trained != claimed:
-                raise ModelError(
-                    f"{path}: network takes (m, {', '.join(map(str, trained))}), but the "
-                    f"manifest says (m, {claimed[0]}, {claimed[1]})"
-                )
-            net = NumpyNetwork(weights, loaded.config)
-        except ModelError as exc:
-            message = str(exc)
-            raise ModelError(message if str(path) in message else f"{path}: {message}") from None
-        return net.predict
-
-    from rnnforecast import model as network_module
-
-    path = loaded.bundle.model_path
-    try:
-        keras_net = network_module.load_model(path)
-    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
-        raise ModelError(f"{path}: cannot be loaded ({type(exc).__name__})") from None
-    expected_in = (None, data.window, len(data.features))
-    shapes = (tuple(keras_net.input_shape), tuple(keras_net.output_shape))
-    if shapes != (expected_in, (None, data.outputs)):
-        raise ModelError(
-            f"{path}: network takes {shapes[0]} -> {shapes[1]}, but the manifest says "
-            f"{expected_in} -> {(None, data.outputs)}"
-        )
-
-    def network(x: np.ndarray) -> np.ndarray:
-        return np.asarray(network_module.predict(keras_net, x))
-
-    return network
-
-
 # --- evaluate ------------------------------------------------------------------------------
 
 
@@ -553,13 +468,14 @@ def evaluate(
     (scalers and calibration refitted inside each fold). ``plot`` writes a PNG of the test
     period. Raises ModelError (no or bad bundle), DataError (test period no longer stored).
     """
-    loaded = _load(home, ticker, run_id)
+    loaded = serving.load(home, ticker, run_id)
     manifest, config = loaded.bundle.manifest, loaded.config
+    frame = home.store.read(manifest["ticker"])
     test = manifest["data"]["test"]
-    network = _network(loaded)
-    part, rep = _assess_period(loaded, network, test["start"], test["end"])
+    network = serving.network(loaded)
+    part, rep = _assess_period(loaded, frame, network, test["start"], test["end"])
     warnings = []
-    trained = loaded.frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
+    trained = frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
     if fingerprint(trained) != manifest["data"]["fingerprint"]:
         warnings.append(
             "the stored bars of the training period changed since this model was trained "
@@ -567,7 +483,7 @@ def evaluate(
         )
     fold_results = None
     if folds:
-        trained_frame = loaded.frame.loc[: manifest["data"]["last"]]
+        trained_frame = frame.loc[: manifest["data"]["last"]]
         fold_results = walk_forward(trained_frame, config, folds, progress)
     if plot is not None:
         from rnnforecast import plots
@@ -599,13 +515,13 @@ def evaluate(
 
 
 def _assess_period(
-    loaded: _Loaded, network: Network, start: str, end: str
+    loaded: serving.Loaded, frame: pd.DataFrame, network: Network, start: str, end: str
 ) -> tuple[Dataset, Report]:
     """The bundle's forecasts for the windows whose first target falls in [start, end].
 
     Raises DataError if the stored bars no longer cover that period.
     """
-    dataset = build_dataset(loaded.frame, loaded.config.data)
+    dataset = build_dataset(frame, loaded.config.data)
     first_target = pd.DatetimeIndex(dataset.target_dates[:, 0])
     mask = np.asarray((first_target >= pd.Timestamp(start)) & (first_target <= pd.Timestamp(end)))
     if not mask.any():
@@ -644,75 +560,6 @@ def walk_forward(
             }
         )
     return results
-
-
-# --- predict -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Forecast:
-    ticker: str
-    run_id: str
-    as_of: str
-    last_close: float
-    level: float
-    forecasts: list[dict[str, Any]]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ticker": self.ticker,
-            "run_id": self.run_id,
-            "as_of": self.as_of,
-            "last_close": self.last_close,
-            "interval_level": self.level,
-            "forecasts": self.forecasts,
-        }
-
-
-def next_weekdays(after: dt.date, n: int) -> list[dt.date]:
-    """The ``n`` weekdays (Mon-Fri) after ``after``; exchange holidays are not known."""
-    days = pd.bdate_range(after + dt.timedelta(days=1), periods=n)
-    return [d.date() for d in days]
-
-
-def predict(
-    home: Home, ticker: str, run_id: str | None = None, horizon: int | None = None
-) -> Forecast:
-    """Forecast the close of the next ``horizon`` trading days after the last stored bar.
-
-    ``horizon`` defaults to the model's; a direct model forecasts at most its trained
-    horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
-    the calibrated interval level. Raises UsageError (horizon out of range), ModelError (no
-    or bad bundle), DataError (too few stored bars).
-    """
-    loaded = _load(home, ticker, run_id)
-    data = loaded.config.data
-    steps = horizon or data.horizon
-    limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
-    if not 1 <= steps <= limit:
-        raise UsageError(
-            f"--horizon must be between 1 and {limit} for this {data.strategy} model "
-            f"(trained for {data.horizon} steps)"
-        )
-    base = latest_base(loaded.frame, data)
-    result = forecast(
-        _network(loaded), base, data, loaded.bundle.scalers, loaded.calibration, steps
-    )
-    last_day = loaded.frame.index[-1].date()
-    dates = next_weekdays(last_day, steps)
-    return Forecast(
-        loaded.bundle.manifest["ticker"],
-        loaded.bundle.run_id,
-        str(last_day),
-        float(loaded.frame["close"].iloc[-1]),
-        loaded.calibration.level,
-        [
-            {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
-            for d, c, lo, hi in zip(
-                dates, result.point[0], result.low[0], result.high[0], strict=True
-            )
-        ],
-    )
 
 
 # --- run: the nightly job ------------------------------------------------------------------
@@ -796,8 +643,11 @@ def _run_ticker(
     promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
     if champion_id is not None:
         try:
-            loaded = _load(home, symbol, champion_id)
-            _, champion = _assess_period(loaded, _network(loaded), period["start"], period["end"])
+            loaded = serving.load(home, symbol, champion_id)
+            frame = home.store.read(symbol)
+            _, champion = _assess_period(
+                loaded, frame, serving.network(loaded), period["start"], period["end"]
+            )
             theirs = champion.steps[0]["model"]["mae"]
         except (ModelError, DataError) as exc:
             reason = f"current model {champion_id} cannot be scored ({exc}); replaced"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,30 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnforecast.config import BASE_FEATURES
 from rnnforecast.errors import DataError, SourceError, UsageError
+from rnnforecast.tickers import check_ticker
 
-COLUMNS = ("open", "high", "low", "close", "volume")
+COLUMNS = BASE_FEATURES
+__all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
 SAMPLE_TICKER = "GOOG"
-_TICKER_RE = re.compile(r"^\^?[A-Z0-9][A-Z0-9.=\-]{0,19}$")
 _DATE_NAMES = ("date", "datetime", "timestamp", "", "unnamed: 0")
 # Bars further apart than this (median, calendar days) are not daily bars.
 _MAX_MEDIAN_GAP_DAYS = 4
-
-
-def check_ticker(ticker: str) -> str:
-    """Return the upper-cased symbol, or raise UsageError if it is not a plausible one.
-
-    Accepts Yahoo's forms (``AAPL``, ``BRK-B``, ``^GSPC``, ``EURUSD=X``, ``7203.T``); the
-    symbol also names folders, so anything with a slash, space or leading dot is refused.
-    """
-    symbol = ticker.strip().upper()
-    if not _TICKER_RE.match(symbol) or ".." in symbol:
-        shown = ticker if len(ticker) <= 30 else ticker[:27] + "..."
-        raise UsageError(
-            f"invalid ticker symbol {shown!r}: use 1-20 letters, digits, '.', '-', '=' "
-            "(optionally after a leading '^')"
-        )
-    return symbol
 
 
 @dataclass(frozen=True)

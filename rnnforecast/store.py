@@ -11,12 +11,17 @@ import sqlite3
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from rnnforecast.config import BASE_FEATURES as COLUMNS
 from rnnforecast.errors import DataError, UsageError
-from rnnforecast.sources import COLUMNS, Bars
+
+if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
+    import pandas as pd
+
+    from rnnforecast.sources import Bars
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bars (
@@ -149,6 +154,8 @@ class Store:
             ).fetchall()
         if not rows:
             raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+        import pandas as pd
+
         dates, *columns = zip(*rows, strict=True)
         frame = pd.DataFrame(
             {
@@ -158,6 +165,24 @@ class Store:
             index=pd.DatetimeIndex(pd.to_datetime(dates), name="date"),
         )
         return frame
+
+    def read_last(self, ticker: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ticker's last ``rows`` bars without pandas: dates ``(k,)`` datetime64[D] and
+        values ``(k, 5)`` float64 (open, high, low, close, volume), oldest first, ``k <= rows``.
+        Raises DataError if none are stored."""
+        found = []
+        if self.path.exists():
+            with closing(self._connect()) as conn:
+                found = conn.execute(
+                    "SELECT date, open, high, low, close, volume FROM bars "
+                    "WHERE ticker = ? ORDER BY date DESC LIMIT ?",
+                    (ticker, rows),
+                ).fetchall()
+        if not found:
+            raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+        found.reverse()
+        dates = np.array([row[0] for row in found], dtype="datetime64[D]")
+        return dates, np.array([row[1:] for row in found], dtype=np.float64)
 
     def info(self, ticker: str) -> TickerInfo | None:
         """Row count, date range and source of one ticker, or None if it is not stored."""
@@ -198,6 +223,8 @@ def _count_changed(
     ).fetchall()
     if not stored:
         return 0
+    import pandas as pd
+
     old = pd.DataFrame(
         [row[1:] for row in stored], index=[row[0] for row in stored], columns=list(COLUMNS)
     )

@@ -24,13 +24,16 @@ import hashlib
 import itertools
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from rnnforecast.config import BASE_FEATURES, DataConfig
 from rnnforecast.errors import DataError, ModelError
+
+if TYPE_CHECKING:  # frames come in, but predicting must not pay for importing pandas
+    import pandas as pd
 
 MIN_WINDOWS = 10
 """Fewest windows a split accepts."""

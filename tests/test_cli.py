@@ -448,12 +448,12 @@ def test_garbage_current_pointer_exits_4(copied: dict) -> None:
 
 
 def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) -> None:
-    from rnnforecast import pipeline
+    from rnnforecast import serving
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(pipeline, "predict", broken)
+    monkeypatch.setattr(serving, "predict", broken)
     result = run("predict", "TEST", home=trained["home"])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [

@@ -1,0 +1,184 @@
+"""Forecasts from a saved bundle: load it, check it, run it. Fast by design.
+
+``predict`` runs here on the numpy forward pass, reading only the last rows it needs from
+the store: no TensorFlow, no pandas, no scikit-learn, so a cron job or a shell user asking
+for tomorrow's forecast waits for a fraction of a second, not for a framework to load. A
+bundle saved without numpy weights falls back to Keras (and pays TensorFlow's start-up).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnforecast.artifacts import Bundle
+from rnnforecast.config import Config, config_from_dict
+from rnnforecast.errors import DataError, ModelError, UsageError
+from rnnforecast.forecaster import Calibration, Network, forecast
+from rnnforecast.home import Home
+from rnnforecast.tickers import check_ticker
+
+MAX_RECURSIVE_STEPS = 260
+INPUT_SHAPE_KEY = "input_shape"
+"""Extra array in weights.npz: the (window, features) the network was trained on."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A bundle with its config and calibration, checked against each other."""
+
+    bundle: Bundle
+    config: Config
+    calibration: Calibration
+
+
+def load(home: Home, ticker: str, run_id: str | None) -> Loaded:
+    """The bundle of ``run_id`` (default: current) for ``ticker``, checked.
+
+    Raises UsageError (bad ticker), ModelError if the bundle is missing, corrupt, or its
+    manifest disagrees with its config.
+    """
+    symbol = check_ticker(ticker)
+    bundle = home.models.load(symbol, run_id)
+    try:
+        config = config_from_dict(bundle.manifest["config"])
+    except UsageError as exc:
+        raise ModelError(f"{bundle.path}: manifest config is not readable here: {exc}") from None
+    manifest = bundle.manifest
+    if (
+        list(config.data.features) != list(manifest["features"])
+        or config.data.window != manifest["window"]
+        or config.data.horizon != manifest["horizon"]
+    ):
+        raise ModelError(f"{bundle.path}: manifest features/window disagree with its config")
+    calibration = Calibration.from_dict(manifest.get("calibration", {}))
+    return Loaded(bundle, config, calibration)
+
+
+def network(loaded: Loaded) -> Network:
+    """The bundle's forward pass: numpy when the bundle has weights.npz, else Keras.
+
+    Raises ModelError if the network cannot be loaded or its shapes do not fit the manifest.
+    """
+    data = loaded.config.data
+    if loaded.bundle.weights_path is not None:
+        from rnnforecast.numpy_model import NumpyNetwork, load_weights
+
+        path = loaded.bundle.weights_path
+        try:
+            weights = load_weights(path)
+            # An RNN runs on sequences of any length: the trained window is recorded so that
+            # a manifest claiming another window is caught, as Keras' input shape would be.
+            trained = tuple(int(v) for v in weights.pop(INPUT_SHAPE_KEY, np.array([])))
+            claimed = (data.window, len(data.features))
+            if trained != claimed:
+                raise ModelError(
+                    f"{path}: network takes (m, {', '.join(map(str, trained))}), but the "
+                    f"manifest says (m, {claimed[0]}, {claimed[1]})"
+                )
+            net = NumpyNetwork(weights, loaded.config)
+        except ModelError as exc:
+            message = str(exc)
+            raise ModelError(message if str(path) in message else f"{path}: {message}") from None
+        return net.predict
+
+    from rnnforecast import model as network_module
+
+    path = loaded.bundle.model_path
+    try:
+        keras_net = network_module.load_model(path)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
+        raise ModelError(f"{path}: cannot be loaded ({type(exc).__name__})") from None
+    expected_in = (None, data.window, len(data.features))
+    shapes = (tuple(keras_net.input_shape), tuple(keras_net.output_shape))
+    if shapes != (expected_in, (None, data.outputs)):
+        raise ModelError(
+            f"{path}: network takes {shapes[0]} -> {shapes[1]}, but the manifest says "
+            f"{expected_in} -> {(None, data.outputs)}"
+        )
+
+    def keras_network(x: np.ndarray) -> np.ndarray:
+        return np.asarray(network_module.predict(keras_net, x))
+
+    return keras_network
+
+
+@dataclass(frozen=True)
+class Forecast:
+    ticker: str
+    run_id: str
+    as_of: str
+    last_close: float
+    level: float
+    forecasts: list[dict[str, Any]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticker": self.ticker,
+            "run_id": self.run_id,
+            "as_of": self.as_of,
+            "last_close": self.last_close,
+            "interval_level": self.level,
+            "forecasts": self.forecasts,
+        }
+
+
+def next_weekdays(after: dt.date, n: int) -> list[dt.date]:
+    """The ``n`` weekdays (Mon-Fri) after ``after``; exchange holidays are not known."""
+    first = np.busday_offset(np.datetime64(after, "D"), 1, roll="forward")
+    days = np.busday_offset(first, np.arange(n), roll="forward")
+    return [d.item() for d in days]
+
+
+def predict(
+    home: Home, ticker: str, run_id: str | None = None, horizon: int | None = None
+) -> Forecast:
+    """Forecast the close of the next ``horizon`` trading days after the last stored bar.
+
+    ``horizon`` defaults to the model's; a direct model forecasts at most its trained
+    horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
+    the calibrated interval level. Raises UsageError (horizon out of range), ModelError (no
+    or bad bundle), DataError (too few stored bars).
+    """
+    loaded = load(home, ticker, run_id)
+    data = loaded.config.data
+    steps = horizon or data.horizon
+    limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
+    if not 1 <= steps <= limit:
+        raise UsageError(
+            f"--horizon must be between 1 and {limit} for this {data.strategy} model "
+            f"(trained for {data.horizon} steps)"
+        )
+    symbol = loaded.bundle.manifest["ticker"]
+    dates, rows = home.store.read_last(symbol, data.lookback)
+    if len(rows) < data.lookback:
+        raise DataError(f"need the last {data.lookback} bars for a forecast, have {len(rows)}")
+    result = forecast(
+        network(loaded),
+        rows[None, :, :],
+        data,
+        loaded.bundle.scalers,
+        loaded.calibration,
+        steps,
+    )
+    last_day = dates[-1].item()
+    return Forecast(
+        symbol,
+        loaded.bundle.run_id,
+        str(last_day),
+        float(rows[-1, 3]),
+        loaded.calibration.level,
+        [
+            {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
+            for d, c, lo, hi in zip(
+                next_weekdays(last_day, steps),
+                result.point[0],
+                result.low[0],
+                result.high[0],
+                strict=True,
+            )
+        ],
+    )
