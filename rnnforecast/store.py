@@ -102,10 +102,8 @@ class Store:
         (mixing them would splice two different price series) unless ``replace``.
         """
         frame = bars.frame
-        dates = frame.index.strftime("%Y-%m-%d")
-        rows = list(
-            zip([ticker] * len(frame), dates, *(frame[c].tolist() for c in COLUMNS), strict=True)
-        )
+        dates = np.asarray(frame.index.strftime("%Y-%m-%d"), dtype=object)
+        values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
         with closing(self._connect()) as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -120,12 +118,15 @@ class Store:
                     )
                 if replace:
                     conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,))
-                changed = 0 if replace else _count_changed(conn, ticker, frame, dates)
+                new, changed = _compare_stored(conn, ticker, dates, values)
                 before = conn.total_changes
                 conn.executemany(
                     "INSERT INTO bars (ticker, date, open, high, low, close, volume) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO NOTHING",
-                    rows,
+                    [
+                        (ticker, d, *v)
+                        for d, v in zip(dates[new], values[new].tolist(), strict=True)
+                    ],
                 )
                 added = conn.total_changes - before
                 conn.execute(
@@ -210,26 +211,27 @@ def _describe(source: str, auto_adjust: int | None) -> str:
     return {"csv": "a CSV file", "sample": "the bundled sample"}.get(source, source)
 
 
-def _count_changed(
-    conn: sqlite3.Connection, ticker: str, frame: pd.DataFrame, dates: pd.Index
-) -> int:
-    """How many already-stored rows the new bars report with different values."""
-    if frame.empty:
-        return 0
+def _compare_stored(
+    conn: sqlite3.Connection, ticker: str, dates: np.ndarray, values: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Which of the bars ``(n,)`` dates / ``(n, 5)`` values are new (a boolean mask), and
+    how many already-stored rows the bars report with different values."""
+    new = np.ones(len(dates), dtype=bool)
+    if len(dates) == 0:
+        return new, 0
     stored = conn.execute(
         "SELECT date, open, high, low, close, volume FROM bars "
-        "WHERE ticker = ? AND date BETWEEN ? AND ?",
+        "WHERE ticker = ? AND date BETWEEN ? AND ? ORDER BY date",
         (ticker, dates[0], dates[-1]),
     ).fetchall()
     if not stored:
-        return 0
-    import pandas as pd
-
-    old = pd.DataFrame(
-        [row[1:] for row in stored], index=[row[0] for row in stored], columns=list(COLUMNS)
-    )
-    new = pd.DataFrame(frame.to_numpy(), index=list(dates), columns=list(COLUMNS))
-    common = old.index.intersection(new.index)
-    a, b = old.loc[common].to_numpy(), new.loc[common].to_numpy()
+        return new, 0
+    old_dates = np.array([row[0] for row in stored], dtype=object)
+    old_values = np.array([row[1:] for row in stored], dtype=np.float64)
+    # Both date lists are sorted YYYY-MM-DD strings: a binary search pairs them up.
+    where = np.searchsorted(old_dates, dates)
+    found = (where < len(old_dates)) & (old_dates[np.minimum(where, len(old_dates) - 1)] == dates)
+    new = ~found
+    a, b = old_values[where[found]], values[found]
     differs = np.abs(a - b) > _CHANGE_TOLERANCE * np.maximum(np.abs(a), 1.0)
-    return int(differs.any(axis=1).sum())
+    return new, int(differs.any(axis=1).sum())
