@@ -1,0 +1,621 @@
+"""Training speed: rnnforecast next to plain Keras, the speed levers, and time to target.
+
+Every measurement runs in a fresh subprocess (TensorFlow's thread pools can only be set
+before it starts), and arms that are compared run alternately in the same invocation (the
+order flips every repeat) so that load from other jobs on the machine falls on all of them;
+the tables show medians and ratios of medians.
+
+Sections (``--sections``, comma-separated; all by default):
+
+``speed``
+    (a) ``rnnforecast train GOOG --set train.patience=0 --epochs N`` on a temporary home
+    holding the bundled sample, and (b) ``python benchmarks/plain_keras.py --epochs N``
+    (the same network on the same windows, nothing else). Whole-process seconds, seconds
+    per epoch (tool: ``timings.fit_seconds`` / ``len(training.loss)`` of the bundle's
+    manifest.json; plain: fit seconds / epochs, the same definition), windows per second
+    and the ratio tool / plain.
+``peak``
+    Share of the machine's arithmetic peak. Peak: GFLOP/s of a float32 ``a @ b`` with
+    2048 x 2048 numpy arrays (``2 * 2048**3`` FLOPs, best of 10 after a warm-up), measured
+    between the training runs of ``speed``. Work of training: per window, forward FLOPs =
+    ``window * 2 * 4 * units * (features + units)`` (LSTM gate matmuls) plus
+    ``2 * units * dense + 2 * dense * outputs`` (dense head); a training step costs about
+    3x the forward pass (forward, plus backward through inputs and weights); validation
+    windows cost one forward pass. Elementwise gate work and the optimizer are left out.
+``levers``
+    The plain script with one lever at a time (batch size with a scaled learning rate,
+    ``jit_compile``, ``steps_per_execution``, thread pools, tf.data with prefetch for
+    training and validation or for validation only, ``unroll``; then some of them on top
+    of batch 256), alternating with the first lever named (the unchanged script): first
+    epoch seconds (tracing and compiling included) and steady seconds per epoch (median of
+    epochs 2..), and the best validation loss of the run.
+``converge``
+    Time to target through rnnforecast's own pipeline (``pipeline.train`` in a subprocess
+    per run; config keys are set with overrides; ``jit_compile``, ``steps_per_execution``,
+    ``unroll``, thread pools and validation data as a tf.data Dataset are patched in).
+    Target: the validation loss the recipe as written (batch 32, lr 1e-3, patience 5, at
+    most 50 epochs) reaches at its best epoch, as the median over seeds ("to target"), and
+    each seed's own ("to own"). Time to target: fit seconds until the end of the first
+    epoch whose validation loss is at or below the target. Also the whole early-stopped
+    fit (what a nightly job pays), and test MASE as rnnforecast reports it (calibrated)
+    and before calibration (``uncalibrated.mase``), as means over seeds. The validation
+    loss is comparable across variants: same windows, same scalers.
+
+    python benchmarks/bench_train.py                  # everything, about 25 min on 2 cores
+    python benchmarks/bench_train.py --sections speed,peak --epochs 10 --repeats 3
+    python benchmarks/bench_train.py --sections levers --levers b256,b256v,b256t11
+    python benchmarks/bench_train.py --sections converge --seeds 42,1,2 --variants b32,b256xv
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+RNNFORECAST = str(BIN / "rnnforecast")
+PLAIN = str(HERE / "plain_keras.py")
+TICKER = "GOOG"
+
+B256 = ["--batch-size", "256", "--lr", "8e-3"]
+LEVERS: dict[str, tuple[str, list[str]]] = {
+    "base": ("baseline (b32, lr 1e-3)", []),
+    "b128": ("batch 128, lr 4e-3", ["--batch-size", "128", "--lr", "4e-3"]),
+    "b256": ("batch 256, lr 8e-3", B256),
+    "jit": ("jit_compile", ["--jit"]),
+    "spe8": ("steps_per_execution 8", ["--steps-per-execution", "8"]),
+    "t21": ("intra 2, inter 1 threads", ["--intra", "2", "--inter", "1"]),
+    "t11": ("intra 1, inter 1 threads", ["--intra", "1", "--inter", "1"]),
+    "tfdata": ("tf.data + prefetch", ["--pipeline", "tfdata"]),
+    "valdata": ("validation as tf.data", ["--pipeline", "valdata"]),
+    "unroll": ("unroll", ["--unroll"]),
+    "b256j": ("batch 256, lr 8e-3, jit", [*B256, "--jit"]),
+    "b256t11": ("b256 + intra 1, inter 1", [*B256, "--intra", "1", "--inter", "1"]),
+    "b256tf": ("b256 + tf.data + prefetch", [*B256, "--pipeline", "tfdata"]),
+    "b256v": ("b256 + validation as tf.data", [*B256, "--pipeline", "valdata"]),
+    "b256s": ("b256 + steps_per_execution 6", [*B256, "--steps-per-execution", "6"]),
+}
+
+RECIPE = ["train.batch_size=32", "train.learning_rate=0.001", "train.patience=5"]
+VARIANTS: dict[str, dict] = {
+    "b32": {"label": "recipe as written (b32, lr 1e-3)", "set": RECIPE, "epochs": 50},
+    "b32v": {"label": "b32, lr 1e-3, val tf.data", "set": RECIPE, "epochs": 50, "val_ds": True},
+    "b32j": {"label": "b32, lr 1e-3, jit", "set": RECIPE, "epochs": 50, "jit": True},
+    "b128": {
+        "label": "b128, lr 2e-3",
+        "set": ["train.batch_size=128", "train.learning_rate=0.002", "train.patience=5"],
+        "epochs": 100,
+    },
+    "b128x": {
+        "label": "b128, lr 4e-3",
+        "set": ["train.batch_size=128", "train.learning_rate=0.004", "train.patience=5"],
+        "epochs": 100,
+    },
+    "b256": {
+        "label": "b256, lr 4e-3",
+        "set": ["train.batch_size=256", "train.learning_rate=0.004", "train.patience=5"],
+        "epochs": 100,
+    },
+    "b256x": {
+        "label": "b256, lr 8e-3",
+        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
+        "epochs": 100,
+    },
+    "b256xv": {
+        "label": "b256, lr 8e-3, val tf.data",
+        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
+        "epochs": 100,
+        "val_ds": True,
+    },
+    "b256xd": {
+        "label": "b256, lr 8e-3, tf.data both",
+        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
+        "epochs": 100,
+        "train_ds": True,
+    },
+    "b128xv": {
+        "label": "b128, lr 4e-3, val tf.data",
+        "set": ["train.batch_size=128", "train.learning_rate=0.004", "train.patience=5"],
+        "epochs": 100,
+        "val_ds": True,
+    },
+    "b256j": {
+        "label": "b256, lr 4e-3, jit",
+        "set": ["train.batch_size=256", "train.learning_rate=0.004", "train.patience=5"],
+        "epochs": 100,
+        "jit": True,
+    },
+    "b256xj": {
+        "label": "b256, lr 8e-3, jit",
+        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
+        "epochs": 100,
+        "jit": True,
+    },
+    "b512x": {
+        "label": "b512, lr 1.6e-2",
+        "set": ["train.batch_size=512", "train.learning_rate=0.016", "train.patience=5"],
+        "epochs": 100,
+    },
+    "b256xs": {
+        "label": "b256, lr 8e-3, steps/exec 8",
+        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
+        "epochs": 100,
+        "spe": 8,
+    },
+    "b256xt": {
+        "label": "b256, lr 8e-3, intra 2/inter 1",
+        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
+        "epochs": 100,
+        "intra": 2,
+        "inter": 1,
+    },
+}
+DEFAULT_VARIANTS = "b32,b32v,b32j,b128,b128x,b256,b256x,b256xv,b256xd,b256xj"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    finite = [v for v in values if math.isfinite(v)]
+    if len(finite) * 2 <= len(values):  # half or more never got there
+        return math.inf
+    return statistics.median(values)
+
+
+def run(cmd: list[str]) -> tuple[float, str]:
+    """Run ``cmd``; return (wall seconds, stdout). Raises on a non-zero exit."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONWARNINGS": "ignore"}
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def fresh_home(root: Path, name: str) -> Path:
+    """A home folder under ``root`` with the bundled sample fetched."""
+    home = root / name
+    run([RNNFORECAST, "--home", str(home), "fetch", "--sample"])
+    return home
+
+
+def matmul_peak(n: int = 2048, reps: int = 10) -> float:
+    """Best GFLOP/s of a float32 ``a @ b`` (n x n), after one warm-up product."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    a @ b
+    best = math.inf
+    for _ in range(reps):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best / 1e9
+
+
+def forward_flops(window=50, features=5, units=32, dense=32, outputs=1) -> int:
+    """One window's forward pass, matmul FLOPs (see plain_keras.forward_flops)."""
+    return window * 2 * 4 * units * (features + units) + 2 * units * dense + 2 * dense * outputs
+
+
+def gflops_per_second(train: int, val: int, seconds_per_epoch: float) -> float:
+    work = (3 * train + val) * forward_flops()
+    return work / seconds_per_epoch / 1e9
+
+
+# --- speed and peak: tool vs plain Keras ----------------------------------------------------
+
+
+def tool_run(home: Path, epochs: int) -> dict:
+    seconds, stdout = run(
+        [
+            RNNFORECAST,
+            "--home",
+            str(home),
+            "train",
+            TICKER,
+            "--quiet",
+            "--json",
+            "--set",
+            "train.patience=0",
+            "--epochs",
+            str(epochs),
+        ]
+    )
+    result = json.loads(stdout)
+    manifest = json.loads((Path(result["path"]) / "manifest.json").read_text())
+    n_epochs = len(manifest["training"]["loss"])
+    fit = manifest["timings"]["fit_seconds"]
+    return {
+        "process": seconds,
+        "fit": fit,
+        "per_epoch": fit / n_epochs,
+        "epochs": n_epochs,
+        "train": manifest["data"]["train"]["n"],
+        "val": manifest["data"]["validation"]["n"],
+    }
+
+
+def plain_run(epochs: int, extra: list[str] | None = None) -> dict:
+    seconds, stdout = run(
+        [sys.executable, PLAIN, "--epochs", str(epochs), "--json", *(extra or [])]
+    )
+    result = last_json(stdout)
+    return {
+        "process": seconds,
+        "fit": result["fit_seconds"],
+        "per_epoch": result["seconds_per_epoch"],
+        "first": result["first_epoch_seconds"],
+        "steady": result["steady_epoch_seconds"],
+        "epochs": result["epochs"],
+        "train": result["train_windows"],
+        "val": result["val_windows"],
+        "best": result["best_val_loss"],
+    }
+
+
+def speed(root: Path, epochs: int, repeats: int, with_peak: bool) -> None:
+    home = fresh_home(root, "speed")
+    tool: list[dict] = []
+    plain: list[dict] = []
+    peaks: list[float] = []
+    for r in range(repeats):
+        order = ("tool", "plain") if r % 2 == 0 else ("plain", "tool")
+        for arm in order:
+            if arm == "tool":
+                tool.append(tool_run(home, epochs))
+            else:
+                plain.append(plain_run(epochs))
+            if with_peak:
+                peaks.append(matmul_peak())
+        print(
+            f"  repeat {r + 1}: tool {tool[-1]['process']:.1f}s process, "
+            f"{tool[-1]['per_epoch']:.3f}s/epoch; plain {plain[-1]['process']:.1f}s, "
+            f"{plain[-1]['per_epoch']:.3f}s/epoch",
+            flush=True,
+        )
+    train, val = tool[0]["train"], tool[0]["val"]
+    assert (train, val) == (plain[0]["train"], plain[0]["val"]), "different windows"
+
+    def med(rows: list[dict], key: str) -> float:
+        return statistics.median(row[key] for row in rows)
+
+    print(
+        f"\nSPEED: {epochs} epochs, {train} training + {val} validation windows, batch 32, "
+        f"{repeats} alternating repeats, medians"
+    )
+    print(f"{'':28} {'tool':>9} {'plain':>9} {'tool/plain':>10}")
+    rows = [
+        ("whole process, s", "process"),
+        ("fit, s", "fit"),
+        ("per epoch, s", "per_epoch"),
+    ]
+    for label, key in rows:
+        t, p = med(tool, key), med(plain, key)
+        print(f"{label:<28} {t:9.3f} {p:9.3f} {t / p:10.2f}")
+    t_wps = train / med(tool, "per_epoch")
+    p_wps = train / med(plain, "per_epoch")
+    print(f"{'windows per second':<28} {t_wps:9.0f} {p_wps:9.0f} {t_wps / p_wps:10.2f}")
+    print(
+        f"plain: first epoch {med(plain, 'first'):.3f}s (tracing included), steady epoch "
+        f"{med(plain, 'steady'):.3f}s (median of epochs 2..)"
+    )
+    if not with_peak:
+        return
+    peak = statistics.median(peaks)
+    fwd = forward_flops()
+    print(
+        f"\nPEAK: float32 2048x2048 numpy matmul, best of 10, median over {len(peaks)} "
+        f"measurements: {peak:.1f} GFLOP/s (range {min(peaks):.1f}-{max(peaks):.1f})"
+    )
+    print(
+        f"work: forward {fwd / 1e6:.3f} MFLOP/window (LSTM {50 * 2 * 4 * 32 * 37 / 1e6:.3f} + "
+        f"dense {(fwd - 50 * 2 * 4 * 32 * 37) / 1e6:.4f}); training step ~3x forward; "
+        f"per epoch {(3 * train + val) * fwd / 1e9:.2f} GFLOP ({train} x 3 + {val} x 1 "
+        "forward passes)"
+    )
+    for label, rows_, key in (
+        ("tool, fit s/epoch", tool, "per_epoch"),
+        ("plain, fit s/epoch", plain, "per_epoch"),
+        ("plain, steady epoch", plain, "steady"),
+    ):
+        achieved = gflops_per_second(train, val, med(rows_, key))
+        print(f"{label:<28} {achieved:7.3f} GFLOP/s = {100 * achieved / peak:5.2f}% of peak")
+
+
+# --- levers: one change at a time in the plain script ---------------------------------------
+
+
+def levers(epochs: int, repeats: int, names: list[str]) -> None:
+    results: dict[str, list[dict]] = {name: [] for name in names}
+    for r in range(repeats):
+        order = names if r % 2 == 0 else list(reversed(names))
+        for name in order:
+            results[name].append(plain_run(epochs, LEVERS[name][1]))
+        print(f"  repeat {r + 1} done", flush=True)
+    base = results[names[0]]
+    b_first = statistics.median(x["first"] for x in base)
+    b_steady = statistics.median(x["steady"] for x in base)
+    print(
+        f"\nLEVERS: plain script, {epochs} epochs, {repeats} alternating repeats, medians; "
+        f"ratios to {LEVERS[names[0]][0]}"
+    )
+    print(
+        f"{'lever':<28} {'1st epoch s':>11} {'steady s':>9} {'steady x':>8} "
+        f"{'win/s':>6} {'val_loss@' + str(epochs):>12}"
+    )
+    for name in names:
+        rows = results[name]
+        first = statistics.median(x["first"] for x in rows)
+        steady = statistics.median(x["steady"] for x in rows)
+        best = statistics.median(x["best"] for x in rows)
+        print(
+            f"{LEVERS[name][0]:<28} {first:11.2f} {steady:9.3f} {b_steady / steady:8.2f} "
+            f"{rows[0]['train'] / steady:6.0f} {best:12.3g}"
+        )
+    print(f"(baseline first epoch {b_first:.2f}s; 'steady x' = speed-up per steady epoch)")
+
+
+# --- converge: time to target through the pipeline ------------------------------------------
+
+
+def worker(spec: dict) -> None:
+    """One ``pipeline.train`` run with the variant's patches; prints one JSON line."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    if spec.get("intra"):
+        tf.config.threading.set_intra_op_parallelism_threads(spec["intra"])
+    if spec.get("inter"):
+        tf.config.threading.set_inter_op_parallelism_threads(spec["inter"])
+    import keras
+
+    from rnnforecast import model as network_module
+    from rnnforecast import pipeline, training
+    from rnnforecast.config import Config, apply_overrides
+    from rnnforecast.home import Home
+
+    if spec.get("unroll"):
+        network_module._CELLS["lstm"] = functools.partial(keras.layers.LSTM, unroll=True)
+    jit, spe = bool(spec.get("jit")), int(spec.get("spe", 1))
+    original_build = network_module.build_model
+
+    def build_model(config, n_features):
+        net = original_build(config, n_features)
+        if jit or spe > 1:
+            net.compile(
+                optimizer=keras.optimizers.Adam(learning_rate=config.train.learning_rate),
+                loss="mse",
+                jit_compile=jit,
+                steps_per_execution=spe,
+            )
+        return net
+
+    network_module.build_model = build_model
+    if jit or spec.get("nodet"):
+        # Keras turns jit_compile=True back off (with a warning) while TensorFlow's op
+        # determinism is on, and rnnforecast turns it on: seed without it.
+        training.seed_everything = keras.utils.set_random_seed
+    clock: dict[str, float] = {}
+    original_fit = training.fit
+
+    def fit(net, *args, **kwargs):
+        if spec.get("val_ds") or spec.get("train_ds"):
+            # val_ds: validation data as a batched tf.data Dataset instead of numpy arrays:
+            # the same batches in the same order (the same losses), without Keras building
+            # its numpy input pipeline again for every validation pass. train_ds: training
+            # windows as a tf.data Dataset too (seeded shuffle of all windows each epoch,
+            # batch, prefetch): another shuffle stream, so other weights.
+            keras_fit = net.fit
+
+            def fit_with_datasets(x, y, *, validation_data, batch_size, shuffle, **k):
+                val = tf.data.Dataset.from_tensor_slices(validation_data).batch(batch_size)
+                if not spec.get("train_ds"):
+                    return keras_fit(
+                        x, y, validation_data=val, batch_size=batch_size, shuffle=shuffle, **k
+                    )
+                train = (
+                    tf.data.Dataset.from_tensor_slices((x, y))
+                    .shuffle(len(x), seed=spec["seed"], reshuffle_each_iteration=True)
+                    .batch(batch_size)
+                    .prefetch(tf.data.AUTOTUNE)
+                )
+                return keras_fit(train, validation_data=val, shuffle=False, **k)
+
+            net.fit = fit_with_datasets
+        clock["start"] = time.perf_counter()
+        history = original_fit(net, *args, **kwargs)
+        # Predictions after training run without XLA: the bundle check demands that the
+        # reloaded (uncompiled, so not jit-compiled) model predict bit for bit the same.
+        net.jit_compile = False
+        return history
+
+    training.fit = fit
+    ends: list[float] = []
+    val_loss: list[float] = []
+
+    def progress(epoch: int, epochs: int, logs: dict[str, float]) -> None:
+        ends.append(time.perf_counter() - clock["start"])
+        val_loss.append(float(logs.get("val_loss", math.nan)))
+
+    items = [*spec["set"], f"train.seed={spec['seed']}", f"train.epochs={spec['epochs']}"]
+    config = apply_overrides(Config(), items)
+    started = time.perf_counter()
+    error = None
+    try:
+        result = pipeline.train(Home(Path(spec["home"])), TICKER, config, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - reported, not hidden: a variant may break saving
+        error = f"{type(exc).__name__}: {exc}"
+    out = {
+        "ends": ends,
+        "val_loss": val_loss,
+        "total": time.perf_counter() - started,
+        "error": error,
+    }
+    if error is None:
+        out.update(
+            fit=result.history["seconds"],
+            best_epoch=result.history["best_epoch"],
+            epochs_run=result.history["epochs_run"],
+            mase=result.report.scores.model["mase"],
+            raw_mase=result.report.raw["mase"],
+            shrink=result.calibration["shrink"][0],
+        )
+    print(json.dumps(out))
+
+
+def converge(root: Path, names: list[str], seeds: list[int]) -> dict:
+    home = fresh_home(root, "converge")
+    runs: dict[str, dict[int, dict]] = {name: {} for name in names}
+    for i, seed in enumerate(seeds):
+        order = names if i % 2 == 0 else list(reversed(names))
+        for name in order:
+            variant = VARIANTS[name]
+            spec = {**variant, "seed": seed, "home": str(home)}
+            spec.pop("label")
+            seconds, stdout = run([sys.executable, __file__, "--worker", json.dumps(spec)])
+            out = last_json(stdout)
+            out["process"] = seconds
+            runs[name][seed] = out
+            status = out["error"] or (
+                f"best epoch {out['best_epoch']}/{out['epochs_run']} "
+                f"val {min(out['val_loss']):.3g} fit {out['fit']:.1f}s MASE {out['mase']:.3f} "
+                f"(raw {out['raw_mase']:.3f})"
+            )
+            print(f"  seed {seed} {name:<6} {status}", flush=True)
+
+    recipe = "b32" if "b32" in names else names[0]
+    own = {seed: min(runs[recipe][seed]["val_loss"]) for seed in seeds}
+    target = statistics.median(own.values())
+
+    def time_to(out: dict, level: float) -> float:
+        for end, loss in zip(out["ends"], out["val_loss"], strict=True):
+            if loss <= level:
+                return end
+        return math.inf
+
+    print(
+        f"\nCONVERGE: seeds {','.join(map(str, seeds))}; target = median over seeds of the "
+        f"best validation loss of the recipe as written = {target:.4g} (per seed: "
+        f"{', '.join(f'{own[s]:.4g}' for s in seeds)}); medians over seeds, MASE means"
+    )
+    print(
+        f"{'variant':<32} {'s/epoch':>7} {'to target':>9} {'x':>5} {'hit':>3} "
+        f"{'to own':>6} {'x':>5} {'fit s':>6} {'x':>5} {'process':>7} {'best:run':>17} "
+        f"{'MASE':>6} {'raw':>6}"
+    )
+    base_ttt = median([time_to(runs[recipe][s], target) for s in seeds])
+    base_own = median([time_to(runs[recipe][s], own[s]) for s in seeds])
+    base_fit = median([runs[recipe][s].get("fit", math.nan) for s in seeds])
+    for name in names:
+        outs = [runs[name][s] for s in seeds]
+        ttt = [time_to(runs[name][s], target) for s in seeds]
+        ttt_own = median([time_to(runs[name][s], own[s]) for s in seeds])
+        reached = sum(math.isfinite(t) for t in ttt)
+        per_epoch = median(
+            [(o["ends"][-1] - o["ends"][0]) / max(len(o["ends"]) - 1, 1) for o in outs]
+        )
+        ok = [o for o in outs if o["error"] is None]
+        label = VARIANTS[name]["label"]
+        if not ok:
+            print(f"{label:<32} {per_epoch:7.3f} failed: {outs[0]['error'][:80]}")
+            continue
+        t = median(ttt)
+        fit = median([o["fit"] for o in ok])
+        process = median([o["process"] for o in ok])
+        epochs = ",".join(f"{o['best_epoch']}:{o['epochs_run']}" for o in ok)
+        print(
+            f"{label:<32} {per_epoch:7.3f} {t:9.1f} {base_ttt / t:5.1f} {reached}/{len(seeds)} "
+            f"{ttt_own:6.1f} {base_own / ttt_own:5.1f} {fit:6.1f} {base_fit / fit:5.1f} "
+            f"{process:7.1f} {epochs:>17} {statistics.mean(o['mase'] for o in ok):6.3f} "
+            f"{statistics.mean(o['raw_mase'] for o in ok):6.3f}"
+        )
+    print(
+        "s/epoch: steady epoch (epochs 2..); to target: fit seconds to the end of the first "
+        "epoch at or below the target, median over seeds (inf when half or more never get "
+        "there); hit: seeds that got there; to own: the same against each seed's own recipe "
+        "best; fit s: the whole early-stopped fit (patience 5), what a nightly job pays; "
+        "process: whole worker process; x: the recipe's median / the variant's; best:run: "
+        "best and last epoch per seed; MASE: test MASE as reported (calibrated); raw: "
+        "uncalibrated.mase"
+    )
+    return runs
+
+
+def header() -> str:
+    """What was measured: code version, recipe, machine."""
+    from rnnforecast import __version__
+    from rnnforecast.config import Config
+
+    git = subprocess.run(
+        ["git", "-C", str(HERE), "describe", "--always", "--dirty"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    data, model, train = Config().data, Config().model, Config().train
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (
+        f"rnnforecast {__version__} ({git or 'no git'}); default recipe: "
+        f"{'/'.join(data.features)}, window {data.window}, target {data.target}, normalise "
+        f"{data.normalise}, {model.cell.upper()}({model.units}, {model.activation}) -> "
+        f"Dense({model.dense_units}) -> Dense({data.outputs}), batch {train.batch_size}, lr "
+        f"{train.learning_rate:g}, patience {train.patience}; {os.cpu_count()} cores, load "
+        f"average {load}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sections", default="speed,peak,levers,converge")
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of speed runs")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating repeats")
+    parser.add_argument("--lever-epochs", type=int, default=6)
+    parser.add_argument("--levers", default=",".join(LEVERS), help="the first is the base")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=", ".join(VARIANTS))
+    parser.add_argument("--seeds", default="42,1,2", help="42 is the default seed")
+    parser.add_argument("--out", type=Path, help="also write the converge runs as JSON here")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(json.loads(args.worker))
+        return
+    sections = {s.strip() for s in args.sections.split(",")}
+    started = time.perf_counter()
+    print(header(), flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-train-") as folder:
+        root = Path(folder)
+        if "speed" in sections or "peak" in sections:
+            speed(root, args.epochs, args.repeats, with_peak="peak" in sections)
+        if "levers" in sections:
+            names = [n.strip() for n in args.levers.split(",") if n.strip()]
+            levers(args.lever_epochs, args.repeats, names)
+        if "converge" in sections:
+            names = [n.strip() for n in args.variants.split(",")]
+            runs = converge(root, names, [int(s) for s in args.seeds.split(",")])
+            if args.out:
+                args.out.write_text(json.dumps(runs, indent=1))
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nbenchmark wall time {time.perf_counter() - started:.0f}s; load average {load}")
+
+
+if __name__ == "__main__":
+    main()
