@@ -16,10 +16,11 @@ import numpy as np
 
 from rnnforecast.artifacts import Bundle
 from rnnforecast.config import Config, config_from_dict
-from rnnforecast.errors import DataError, ModelError, UsageError
+from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.forecaster import Calibration, Network, forecast
 from rnnforecast.home import Home
 from rnnforecast.tickers import check_ticker
+from rnnforecast.windows import latest_base
 
 MAX_RECURSIVE_STEPS = 260
 INPUT_SHAPE_KEY = "input_shape"
@@ -154,11 +155,9 @@ def predict(
         )
     symbol = loaded.bundle.manifest["ticker"]
     dates, rows = home.store.read_last(symbol, data.lookback)
-    if len(rows) < data.lookback:
-        raise DataError(f"need the last {data.lookback} bars for a forecast, have {len(rows)}")
     result = forecast(
         network(loaded),
-        rows[None, :, :],
+        latest_base(rows, data),
         data,
         loaded.bundle.scalers,
         loaded.calibration,

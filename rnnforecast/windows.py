@@ -329,14 +329,13 @@ def build_dataset(frame: pd.DataFrame, data: DataConfig) -> Dataset:
     )
 
 
-def latest_base(frame: pd.DataFrame, data: DataConfig) -> np.ndarray:
-    """The last ``L`` rows as one OHLCV window ``(1, L, 5)``: the input of a forecast.
-
-    Raises DataError if fewer rows are stored than one window reads.
+def latest_base(rows: np.ndarray, data: DataConfig) -> np.ndarray:
+    """The last ``L`` of OHLCV ``rows`` ``(n, 5)`` as one window ``(1, L, 5)``: the input of a
+    forecast. Raises DataError if there are fewer rows than one window reads.
     """
-    if len(frame) < data.lookback:
-        raise DataError(f"need the last {data.lookback} bars for a forecast, have {len(frame)}")
-    return base_matrix(frame.iloc[-data.lookback :])[None, :, :]
+    if len(rows) < data.lookback:
+        raise DataError(f"need the last {data.lookback} bars for a forecast, have {len(rows)}")
+    return np.asarray(rows[-data.lookback :], dtype=np.float64)[None, :, :]
 
 
 def fit_scalers(train: Dataset, data: DataConfig) -> Scalers:

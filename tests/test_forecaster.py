@@ -23,7 +23,14 @@ from rnnforecast.forecaster import (
     shrink_forecast,
     volatility,
 )
-from rnnforecast.windows import MinMaxScaler, Scalers, build_dataset, fit_scalers, latest_base
+from rnnforecast.windows import (
+    MinMaxScaler,
+    Scalers,
+    base_matrix,
+    build_dataset,
+    fit_scalers,
+    latest_base,
+)
 
 
 def recipe(**changes: object) -> DataConfig:
@@ -497,7 +504,7 @@ def test_forecast_bounds_and_parts(strategy: str, steps: int) -> None:
 def test_forecast_of_one_latest_window() -> None:
     data = recipe(window=10, horizon=2, target="log_return")
     frame = canonical(100)
-    base = latest_base(frame, data)
+    base = latest_base(base_matrix(frame), data)
     scalers = scalers_for(data, SYMMETRIC)
     cal = Calibration((1.0, 1.0), (1.0, 1.0), 0.8)
     result = forecast(Constant(0.5, 2), base, data, scalers, cal, 2)

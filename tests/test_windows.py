@@ -702,15 +702,15 @@ def test_encode_inputs() -> None:
 def test_latest_base(data: DataConfig) -> None:
     frame = canonical(100)
     lookback = data.lookback
-    base = latest_base(frame, data)
+    base = latest_base(base_matrix(frame), data)
     assert base.shape == (1, lookback, 5)
     np.testing.assert_array_equal(base[0], base_matrix(frame)[-lookback:])
     np.testing.assert_array_equal(base[0], frame[list(BASE_FEATURES)].to_numpy()[-lookback:])
-    assert latest_base(frame.iloc[:lookback], data).shape == (1, lookback, 5)
+    assert latest_base(base_matrix(frame.iloc[:lookback]), data).shape == (1, lookback, 5)
     # the window ending at a row is the dataset's window ending there
     ds = build_dataset(frame, data)
     i = 42
-    cut = latest_base(frame.iloc[: i + lookback], data)
+    cut = latest_base(base_matrix(frame.iloc[: i + lookback]), data)
     np.testing.assert_array_equal(cut[0], ds.base[i])
     np.testing.assert_array_equal(window_features(cut, data)[0], ds.features[i])
 
@@ -724,7 +724,7 @@ def test_latest_base_too_few_rows(data: DataConfig) -> None:
     frame = canonical(100)
     lookback = data.lookback
     with pytest.raises(DataError, match=rf"last {lookback} bars.*have {lookback - 1}"):
-        latest_base(frame.iloc[: lookback - 1], data)
+        latest_base(base_matrix(frame.iloc[: lookback - 1]), data)
 
 
 # --- fingerprint ----------------------------------------------------------------------------
