@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnforecast.config import DataConfig
+
 TINY_CONFIG = """\
 [data]
 window = 10
@@ -50,6 +52,19 @@ def make_prices(n: int = 300, seed: int = 0, start: str = "2020-01-01") -> pd.Da
     return pd.DataFrame(
         {"Open": open_, "High": high, "Low": low, "Close": close, "Volume": volume}, index=index
     )
+
+
+def recipe(**changes: object) -> DataConfig:
+    """A DataConfig on the original recipe's terms (close levels, global scaling) unless
+    ``changes`` say otherwise: the layer's arithmetic is easiest to check there."""
+    return DataConfig(**{"target": "close", "normalise": "global", **changes})  # type: ignore[arg-type]
+
+
+def canonical(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    frame = make_prices(n=n, seed=seed)
+    frame.columns = [c.lower() for c in frame.columns]
+    frame.index.name = "date"
+    return frame
 
 
 @pytest.fixture

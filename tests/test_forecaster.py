@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_prices
+from conftest import canonical, recipe
 
-from rnnforecast.config import BASE_FEATURES, DataConfig
+from rnnforecast.config import BASE_FEATURES, DERIVED_FEATURES, DataConfig
 from rnnforecast.errors import ModelError
 from rnnforecast.forecaster import (
     Calibration,
@@ -32,21 +32,7 @@ from rnnforecast.windows import (
     latest_base,
 )
 
-
-def recipe(**changes: object) -> DataConfig:
-    """A DataConfig on the original recipe's terms (close levels, global scaling) unless
-    ``changes`` say otherwise: the layer's arithmetic is easiest to check there."""
-    return DataConfig(**{"target": "close", "normalise": "global", **changes})  # type: ignore[arg-type]
-
-
-DERIVED = ("log_return", "range", "volume_change")
-
-
-def canonical(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    frame = make_prices(n=n, seed=seed)
-    frame.columns = [c.lower() for c in frame.columns]
-    frame.index.name = "date"
-    return frame
+DERIVED = DERIVED_FEATURES
 
 
 def random_walk(n: int, sigma: float, seed: int) -> pd.DataFrame:

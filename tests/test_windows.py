@@ -12,10 +12,10 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_prices
+from conftest import canonical, recipe
 from sklearn.preprocessing import MinMaxScaler as SkMinMaxScaler
 
-from rnnforecast.config import BASE_FEATURES, DataConfig
+from rnnforecast.config import BASE_FEATURES, DERIVED_FEATURES, DataConfig
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.windows import (
     MIN_WINDOWS,
@@ -37,22 +37,8 @@ from rnnforecast.windows import (
     window_features,
 )
 
-
-def recipe(**changes: object) -> DataConfig:
-    """A DataConfig on the original recipe's terms (close levels, global scaling) unless
-    ``changes`` say otherwise: the layer's arithmetic is easiest to check there."""
-    return DataConfig(**{"target": "close", "normalise": "global", **changes})  # type: ignore[arg-type]
-
-
-DERIVED = ("log_return", "range", "volume_change")
-ALL_FEATURES = BASE_FEATURES + DERIVED
-
-
-def canonical(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    frame = make_prices(n=n, seed=seed)
-    frame.columns = [c.lower() for c in frame.columns]
-    frame.index.name = "date"
-    return frame
+ALL_FEATURES = BASE_FEATURES + DERIVED_FEATURES
+DERIVED = DERIVED_FEATURES
 
 
 def numbered(n: int, f: int = 3) -> tuple[np.ndarray, np.ndarray]:
