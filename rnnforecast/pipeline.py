@@ -40,7 +40,6 @@ from rnnforecast.windows import (
 Progress = Callable[[int, int, dict[str, float]], None]
 NUMPY_TOLERANCE = 1e-5
 """Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
-INPUT_SHAPE_KEY = serving.INPUT_SHAPE_KEY
 
 # --- fetch ---------------------------------------------------------------------------------
 
@@ -167,7 +166,6 @@ class _Fitted:
     calibration: Calibration
     history: Any  # training.FitHistory
     dataset: Dataset
-    split: Split
     numpy_check: dict[str, Any]
 
 
@@ -213,7 +211,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
     )
-    return _Fitted(net, network, scalers, calibration, history, dataset, split, check)
+    return _Fitted(net, network, scalers, calibration, history, dataset, check)
 
 
 def _assess(
@@ -406,7 +404,7 @@ def _write_bundle_files(
         raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
     if numpy:
         weights = export_weights(fitted.net)
-        weights[INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
+        weights[serving.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
         save_weights(model_path.parent / WEIGHTS_FILE, weights)
     (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
 
