@@ -9,11 +9,14 @@ Sections (``--sections``, comma-separated; all by default):
 
 ``speed``
     (a) ``rnnforecast train GOOG --set train.patience=0 --epochs N`` on a temporary home
-    holding the bundled sample, and (b) ``python benchmarks/plain_keras.py --epochs N``
-    (the same network on the same windows, nothing else). Whole-process seconds, seconds
-    per epoch (tool: ``timings.fit_seconds`` / ``len(training.loss)`` of the bundle's
-    manifest.json; plain: fit seconds / epochs, the same definition), windows per second
-    and the ratio tool / plain.
+    holding the bundled sample, (b) ``python benchmarks/plain_keras.py --epochs N`` (the
+    same network on the same windows, nothing else, validation as numpy arrays as a plain
+    script hands them over) and (c) the same with ``--pipeline valdata`` (validation as a
+    batched tf.data Dataset, as the tool hands it over); all at the same batch size and
+    learning rate (``--batch-size``/``--lr``, default: the default config's). Whole-process
+    seconds, seconds per epoch (tool: ``timings.fit_seconds`` / ``len(training.loss)`` of
+    the bundle's manifest.json; plain: fit seconds / epochs, the same definition), windows
+    per second and the ratios tool / plain.
 ``peak``
     Share of the machine's arithmetic peak. Peak: GFLOP/s of a float32 ``a @ b`` with
     2048 x 2048 numpy arrays (``2 * 2048**3`` FLOPs, best of 10 after a warm-up), measured
@@ -43,6 +46,7 @@ Sections (``--sections``, comma-separated; all by default):
 
     python benchmarks/bench_train.py                  # everything, about 25 min on 2 cores
     python benchmarks/bench_train.py --sections speed,peak --epochs 10 --repeats 3
+    python benchmarks/bench_train.py --sections speed --batch-size 32 --lr 1e-3
     python benchmarks/bench_train.py --sections levers --levers b256,b256v,b256t11
     python benchmarks/bench_train.py --sections converge --seeds 42,1,2 --variants b32,b256xv
 """
@@ -63,13 +67,17 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnforecast.config import Config
+
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 RNNFORECAST = str(BIN / "rnnforecast")
 PLAIN = str(HERE / "plain_keras.py")
 TICKER = "GOOG"
 
+B32 = ["--batch-size", "32", "--lr", "1e-3"]  # the recipe as first written
 B256 = ["--batch-size", "256", "--lr", "8e-3"]
+# One change at a time to the recipe as first written (batch 32 unless a lever sets one).
 LEVERS: dict[str, tuple[str, list[str]]] = {
     "base": ("baseline (b32, lr 1e-3)", []),
     "b128": ("batch 128, lr 4e-3", ["--batch-size", "128", "--lr", "4e-3"]),
@@ -88,79 +96,36 @@ LEVERS: dict[str, tuple[str, list[str]]] = {
     "b256s": ("b256 + steps_per_execution 6", [*B256, "--steps-per-execution", "6"]),
 }
 
-RECIPE = ["train.batch_size=32", "train.learning_rate=0.001", "train.patience=5"]
+
+def variant(label: str, batch: int, lr: float, patience: int = 5, epochs: int = 100, **spec):
+    """A converge arm: train keys set by overrides, plus the worker's patches (``spec``).
+    ``val_numpy``: validation windows handed to Keras as numpy arrays, as the recipe as
+    first written does (rnnforecast hands them over as a batched tf.data Dataset)."""
+    keys = [f"train.batch_size={batch}", f"train.learning_rate={lr}", f"train.patience={patience}"]
+    return {"label": label, "set": keys, "epochs": epochs, **spec}
+
+
 VARIANTS: dict[str, dict] = {
-    "b32": {"label": "recipe as written (b32, lr 1e-3)", "set": RECIPE, "epochs": 50},
-    "b32v": {"label": "b32, lr 1e-3, val tf.data", "set": RECIPE, "epochs": 50, "val_ds": True},
-    "b32j": {"label": "b32, lr 1e-3, jit", "set": RECIPE, "epochs": 50, "jit": True},
-    "b128": {
-        "label": "b128, lr 2e-3",
-        "set": ["train.batch_size=128", "train.learning_rate=0.002", "train.patience=5"],
-        "epochs": 100,
-    },
-    "b128x": {
-        "label": "b128, lr 4e-3",
-        "set": ["train.batch_size=128", "train.learning_rate=0.004", "train.patience=5"],
-        "epochs": 100,
-    },
-    "b256": {
-        "label": "b256, lr 4e-3",
-        "set": ["train.batch_size=256", "train.learning_rate=0.004", "train.patience=5"],
-        "epochs": 100,
-    },
-    "b256x": {
-        "label": "b256, lr 8e-3",
-        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
-        "epochs": 100,
-    },
-    "b256xv": {
-        "label": "b256, lr 8e-3, val tf.data",
-        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
-        "epochs": 100,
-        "val_ds": True,
-    },
-    "b256xd": {
-        "label": "b256, lr 8e-3, tf.data both",
-        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
-        "epochs": 100,
-        "train_ds": True,
-    },
-    "b128xv": {
-        "label": "b128, lr 4e-3, val tf.data",
-        "set": ["train.batch_size=128", "train.learning_rate=0.004", "train.patience=5"],
-        "epochs": 100,
-        "val_ds": True,
-    },
-    "b256j": {
-        "label": "b256, lr 4e-3, jit",
-        "set": ["train.batch_size=256", "train.learning_rate=0.004", "train.patience=5"],
-        "epochs": 100,
-        "jit": True,
-    },
-    "b256xj": {
-        "label": "b256, lr 8e-3, jit",
-        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
-        "epochs": 100,
-        "jit": True,
-    },
-    "b512x": {
-        "label": "b512, lr 1.6e-2",
-        "set": ["train.batch_size=512", "train.learning_rate=0.016", "train.patience=5"],
-        "epochs": 100,
-    },
-    "b256xs": {
-        "label": "b256, lr 8e-3, steps/exec 8",
-        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
-        "epochs": 100,
-        "spe": 8,
-    },
-    "b256xt": {
-        "label": "b256, lr 8e-3, intra 2/inter 1",
-        "set": ["train.batch_size=256", "train.learning_rate=0.008", "train.patience=5"],
-        "epochs": 100,
-        "intra": 2,
-        "inter": 1,
-    },
+    "b32": variant("recipe as written (b32, lr 1e-3)", 32, 0.001, epochs=50, val_numpy=True),
+    "b32v": variant("b32, lr 1e-3, val tf.data", 32, 0.001, epochs=50),
+    "b32j": variant("b32, lr 1e-3, jit", 32, 0.001, epochs=50, val_numpy=True, jit=True),
+    "b128": variant("b128, lr 2e-3", 128, 0.002, val_numpy=True),
+    "b128x": variant("b128, lr 4e-3", 128, 0.004, val_numpy=True),
+    "b128xv": variant("b128, lr 4e-3, val tf.data", 128, 0.004),
+    "b128xvp3": variant("b128, lr 4e-3, val tf.data, pat. 3", 128, 0.004, patience=3),
+    "b128xvr": variant("b128, lr 4e-3, val tf.data, 0.5%", 128, 0.004, min_rel=0.005),
+    "b128xvr1": variant("b128, lr 4e-3, val tf.data, 1%", 128, 0.004, min_rel=0.01),
+    "b128xvh": variant("b128, lr 4e-3, val tf.data, halve 2", 128, 0.004, plateau=2),
+    "b192xv": variant("b192, lr 6e-3, val tf.data", 192, 0.006),
+    "b256": variant("b256, lr 4e-3", 256, 0.004, val_numpy=True),
+    "b256x": variant("b256, lr 8e-3", 256, 0.008, val_numpy=True),
+    "b256xv": variant("b256, lr 8e-3, val tf.data", 256, 0.008),
+    "b256xd": variant("b256, lr 8e-3, tf.data both", 256, 0.008, train_ds=True),
+    "b256j": variant("b256, lr 4e-3, jit", 256, 0.004, val_numpy=True, jit=True),
+    "b256xj": variant("b256, lr 8e-3, jit", 256, 0.008, val_numpy=True, jit=True),
+    "b512x": variant("b512, lr 1.6e-2", 512, 0.016, val_numpy=True),
+    "b256xs": variant("b256, lr 8e-3, steps/exec 8", 256, 0.008, val_numpy=True, spe=8),
+    "b256xt": variant("b256, lr 8e-3, intra 2/inter 1", 256, 0.008, intra=2, inter=1),
 }
 DEFAULT_VARIANTS = "b32,b32v,b32j,b128,b128x,b256,b256x,b256xv,b256xd,b256xj"
 
@@ -224,21 +189,12 @@ def gflops_per_second(train: int, val: int, seconds_per_epoch: float) -> float:
 # --- speed and peak: tool vs plain Keras ----------------------------------------------------
 
 
-def tool_run(home: Path, epochs: int) -> dict:
+def tool_run(home: Path, epochs: int, batch: int, lr: float) -> dict:
+    sets = ["train.patience=0", f"train.batch_size={batch}", f"train.learning_rate={lr}"]
     seconds, stdout = run(
-        [
-            RNNFORECAST,
-            "--home",
-            str(home),
-            "train",
-            TICKER,
-            "--quiet",
-            "--json",
-            "--set",
-            "train.patience=0",
-            "--epochs",
-            str(epochs),
-        ]
+        [RNNFORECAST, "--home", str(home), "train", TICKER, "--quiet", "--json"]
+        + [item for key in sets for item in ("--set", key)]
+        + ["--epochs", str(epochs)]
     )
     result = json.loads(stdout)
     manifest = json.loads((Path(result["path"]) / "manifest.json").read_text())
@@ -272,26 +228,34 @@ def plain_run(epochs: int, extra: list[str] | None = None) -> dict:
     }
 
 
-def speed(root: Path, epochs: int, repeats: int, with_peak: bool) -> None:
+def speed(root: Path, epochs: int, repeats: int, with_peak: bool, batch: int, lr: float) -> None:
+    """Three arms, alternating: the tool; the plain script as written (validation windows as
+    numpy arrays); the plain script with the tool's input pipeline (validation as a batched
+    tf.data Dataset), which isolates what the tool adds around the same ``fit``."""
     home = fresh_home(root, "speed")
-    tool: list[dict] = []
-    plain: list[dict] = []
+    hyper = ["--batch-size", str(batch), "--lr", str(lr)]
+    arms = {
+        "tool": lambda: tool_run(home, epochs, batch, lr),
+        "plain": lambda: plain_run(epochs, hyper),
+        "plain+valdata": lambda: plain_run(epochs, [*hyper, "--pipeline", "valdata"]),
+    }
+    results: dict[str, list[dict]] = {name: [] for name in arms}
     peaks: list[float] = []
     for r in range(repeats):
-        order = ("tool", "plain") if r % 2 == 0 else ("plain", "tool")
-        for arm in order:
-            if arm == "tool":
-                tool.append(tool_run(home, epochs))
-            else:
-                plain.append(plain_run(epochs))
+        order = list(arms) if r % 2 == 0 else list(reversed(arms))
+        for name in order:
+            results[name].append(arms[name]())
             if with_peak:
                 peaks.append(matmul_peak())
         print(
-            f"  repeat {r + 1}: tool {tool[-1]['process']:.1f}s process, "
-            f"{tool[-1]['per_epoch']:.3f}s/epoch; plain {plain[-1]['process']:.1f}s, "
-            f"{plain[-1]['per_epoch']:.3f}s/epoch",
+            f"  repeat {r + 1}: "
+            + "; ".join(
+                f"{name} {rows[-1]['process']:.1f}s process, {rows[-1]['per_epoch']:.3f}s/epoch"
+                for name, rows in results.items()
+            ),
             flush=True,
         )
+    tool, plain = results["tool"], results["plain"]
     train, val = tool[0]["train"], tool[0]["val"]
     assert (train, val) == (plain[0]["train"], plain[0]["val"]), "different windows"
 
@@ -299,25 +263,30 @@ def speed(root: Path, epochs: int, repeats: int, with_peak: bool) -> None:
         return statistics.median(row[key] for row in rows)
 
     print(
-        f"\nSPEED: {epochs} epochs, {train} training + {val} validation windows, batch 32, "
-        f"{repeats} alternating repeats, medians"
+        f"\nSPEED: {epochs} epochs, {train} training + {val} validation windows, batch "
+        f"{batch}, lr {lr:g}, {repeats} alternating repeats, medians"
     )
-    print(f"{'':28} {'tool':>9} {'plain':>9} {'tool/plain':>10}")
-    rows = [
-        ("whole process, s", "process"),
-        ("fit, s", "fit"),
-        ("per epoch, s", "per_epoch"),
-    ]
-    for label, key in rows:
-        t, p = med(tool, key), med(plain, key)
-        print(f"{label:<28} {t:9.3f} {p:9.3f} {t / p:10.2f}")
-    t_wps = train / med(tool, "per_epoch")
-    p_wps = train / med(plain, "per_epoch")
-    print(f"{'windows per second':<28} {t_wps:9.0f} {p_wps:9.0f} {t_wps / p_wps:10.2f}")
     print(
-        f"plain: first epoch {med(plain, 'first'):.3f}s (tracing included), steady epoch "
-        f"{med(plain, 'steady'):.3f}s (median of epochs 2..)"
+        f"{'':22} {'tool':>8} {'plain':>8} {'tool/plain':>10} {'plain+valdata':>13} "
+        f"{'tool/that':>9}"
     )
+    vd = results["plain+valdata"]
+    measures = (("whole process, s", "process"), ("fit, s", "fit"), ("per epoch, s", "per_epoch"))
+    for label, key in measures:
+        t, p, v = med(tool, key), med(plain, key), med(vd, key)
+        print(f"{label:<22} {t:8.3f} {p:8.3f} {t / p:10.2f} {v:13.3f} {t / v:9.2f}")
+    t_wps, p_wps, v_wps = (train / med(rows, "per_epoch") for rows in (tool, plain, vd))
+    print(
+        f"{'windows per second':<22} {t_wps:8.0f} {p_wps:8.0f} {t_wps / p_wps:10.2f} "
+        f"{v_wps:13.0f} {t_wps / v_wps:9.2f}"
+    )
+    for name in ("plain", "plain+valdata"):
+        rows = results[name]
+        print(
+            f"{name}: first epoch {med(rows, 'first'):.3f}s (tracing included), steady epoch "
+            f"{med(rows, 'steady'):.3f}s (median of epochs 2..), "
+            f"{train / med(rows, 'steady'):.0f} windows/s"
+        )
     if not with_peak:
         return
     peak = statistics.median(peaks)
@@ -335,7 +304,7 @@ def speed(root: Path, epochs: int, repeats: int, with_peak: bool) -> None:
     for label, rows_, key in (
         ("tool, fit s/epoch", tool, "per_epoch"),
         ("plain, fit s/epoch", plain, "per_epoch"),
-        ("plain, steady epoch", plain, "steady"),
+        ("plain+valdata, steady epoch", vd, "steady"),
     ):
         achieved = gflops_per_second(train, val, med(rows_, key))
         print(f"{label:<28} {achieved:7.3f} GFLOP/s = {100 * achieved / peak:5.2f}% of peak")
@@ -349,7 +318,10 @@ def levers(epochs: int, repeats: int, names: list[str]) -> None:
     for r in range(repeats):
         order = names if r % 2 == 0 else list(reversed(names))
         for name in order:
-            results[name].append(plain_run(epochs, LEVERS[name][1]))
+            extra = LEVERS[name][1]
+            if "--batch-size" not in extra:
+                extra = [*B32, *extra]
+            results[name].append(plain_run(epochs, extra))
         print(f"  repeat {r + 1} done", flush=True)
     base = results[names[0]]
     b_first = statistics.median(x["first"] for x in base)
@@ -414,33 +386,47 @@ def worker(spec: dict) -> None:
         # Keras turns jit_compile=True back off (with a warning) while TensorFlow's op
         # determinism is on, and rnnforecast turns it on: seed without it.
         training.seed_everything = keras.utils.set_random_seed
+    if spec.get("min_rel"):
+        # An epoch counts as an improvement only when it lowers the best validation loss
+        # by at least this fraction of it.
+        rel = float(spec["min_rel"])
+
+        class RelativeEarlyStopping(keras.callbacks.EarlyStopping):
+            def _is_improvement(self, value, reference):
+                return reference is None or value < reference * (1 - rel)
+
+        training.keras.callbacks.EarlyStopping = RelativeEarlyStopping
+    if spec.get("val_numpy"):
+        # The recipe as first written hands Keras its validation windows as numpy arrays.
+        training._validation = lambda x, y, batch_size: (x, y)
     clock: dict[str, float] = {}
     original_fit = training.fit
 
     def fit(net, *args, **kwargs):
-        if spec.get("val_ds") or spec.get("train_ds"):
-            # val_ds: validation data as a batched tf.data Dataset instead of numpy arrays:
-            # the same batches in the same order (the same losses), without Keras building
-            # its numpy input pipeline again for every validation pass. train_ds: training
-            # windows as a tf.data Dataset too (seeded shuffle of all windows each epoch,
-            # batch, prefetch): another shuffle stream, so other weights.
+        if spec.get("train_ds"):
+            # Training windows as a tf.data Dataset too (seeded shuffle of all windows each
+            # epoch, batch, prefetch): another shuffle stream than Keras's, so other weights.
             keras_fit = net.fit
 
             def fit_with_datasets(x, y, *, validation_data, batch_size, shuffle, **k):
-                val = tf.data.Dataset.from_tensor_slices(validation_data).batch(batch_size)
-                if not spec.get("train_ds"):
-                    return keras_fit(
-                        x, y, validation_data=val, batch_size=batch_size, shuffle=shuffle, **k
-                    )
                 train = (
                     tf.data.Dataset.from_tensor_slices((x, y))
                     .shuffle(len(x), seed=spec["seed"], reshuffle_each_iteration=True)
                     .batch(batch_size)
                     .prefetch(tf.data.AUTOTUNE)
                 )
-                return keras_fit(train, validation_data=val, shuffle=False, **k)
+                return keras_fit(train, validation_data=validation_data, shuffle=False, **k)
 
             net.fit = fit_with_datasets
+        if spec.get("plateau"):
+            # Halve the learning rate after `plateau` epochs without a lower validation loss.
+            keras_fit_plain = net.fit
+
+            def fit_with_plateau(*a, callbacks, **k):
+                halve = keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=spec["plateau"])
+                return keras_fit_plain(*a, callbacks=[halve, *callbacks], **k)
+
+            net.fit = fit_with_plateau
         clock["start"] = time.perf_counter()
         history = original_fit(net, *args, **kwargs)
         # Predictions after training run without XLA: the bundle check demands that the
@@ -588,6 +574,9 @@ def main() -> None:
     parser.add_argument("--sections", default="speed,peak,levers,converge")
     parser.add_argument("--epochs", type=int, default=10, help="epochs of speed runs")
     parser.add_argument("--repeats", type=int, default=3, help="alternating repeats")
+    defaults = Config().train
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="speed runs")
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate, help="speed runs")
     parser.add_argument("--lever-epochs", type=int, default=6)
     parser.add_argument("--levers", default=",".join(LEVERS), help="the first is the base")
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=", ".join(VARIANTS))
@@ -604,7 +593,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-train-") as folder:
         root = Path(folder)
         if "speed" in sections or "peak" in sections:
-            speed(root, args.epochs, args.repeats, with_peak="peak" in sections)
+            speed(
+                root,
+                args.epochs,
+                args.repeats,
+                with_peak="peak" in sections,
+                batch=args.batch_size,
+                lr=args.lr,
+            )
         if "levers" in sections:
             names = [n.strip() for n in args.levers.split(",") if n.strip()]
             levers(args.lever_epochs, args.repeats, names)

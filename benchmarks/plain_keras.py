@@ -2,12 +2,15 @@
 
 Same data (the bundled GOOG sample, windowed, split and scaled by ``rnnforecast.windows``:
 ``build_dataset``, ``Split.plan``, ``fit_scalers``, ``encode_inputs``, ``scale_targets``),
-same network (``LSTM(32, relu) -> Dense(32, relu) -> Dense(1)``, Adam, MSE), a fixed number
-of epochs (no early stopping unless ``--patience``), and nothing else: no calibration, no
-bundle, no numpy check. Prints total and per-epoch seconds and windows per second.
+same network (``LSTM(32, relu) -> Dense(32, relu) -> Dense(1)``, Adam, MSE), the default
+batch size and learning rate, a fixed number of epochs (no early stopping unless
+``--patience``), and nothing else: no calibration, no bundle, no numpy check. Validation
+windows go to Keras as numpy arrays, as a plain script would hand them over (rnnforecast
+hands them over as a batched tf.data Dataset: ``--pipeline valdata``). Prints total and
+per-epoch seconds and windows per second.
 
     python benchmarks/plain_keras.py --epochs 10
-    python benchmarks/plain_keras.py --epochs 10 --batch-size 256 --lr 4e-3 --jit
+    python benchmarks/plain_keras.py --epochs 10 --batch-size 32 --lr 1e-3 --jit
     python benchmarks/plain_keras.py --epochs 10 --json   # one JSON line for bench_train.py
 
 The flags try the speed levers one at a time: ``--batch-size``/``--lr``, ``--jit``
@@ -71,8 +74,9 @@ def forward_flops(window: int, features: int, units: int, dense: int, outputs: i
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    defaults = Config().train
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--patience", type=int, default=0, help="early stopping (0 = off)")
     parser.add_argument("--jit", action="store_true", help="compile(jit_compile=True)")
@@ -87,6 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--unroll", action="store_true", help="LSTM(unroll=True)")
     parser.add_argument("--deterministic", action="store_true", help="enable_op_determinism")
+    parser.add_argument(
+        "--no-grappler", action="store_true", help="switch off TensorFlow's graph optimizer"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
     args = parser.parse_args(argv)
 
@@ -100,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.inter:
         tf.config.threading.set_inter_op_parallelism_threads(args.inter)
     tf.get_logger().setLevel("ERROR")
+    if args.no_grappler:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
 
     config = apply_overrides(Config(), [])  # the default recipe
     data, m = config.data, config.model

@@ -56,6 +56,14 @@ class _ProgressCallback(keras.callbacks.Callback):
         self._progress(epoch + 1, self._epochs, {k: float(v) for k, v in logs.items()})
 
 
+def _validation(x_val: np.ndarray, y_val: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """The validation windows as a batched tf.data Dataset: the same batches in the same
+    order as numpy arrays would give (the same losses), but Keras builds its input pipeline
+    once instead of again at every epoch's validation pass; with few windows per epoch that
+    rebuild is a large share of the epoch (benchmarks/bench_train.py, ``valdata``)."""
+    return tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(batch_size)
+
+
 def fit(
     model: keras.Model,
     x_train: np.ndarray,
@@ -83,7 +91,7 @@ def fit(
     history = model.fit(
         x_train,
         y_train,
-        validation_data=(x_val, y_val),
+        validation_data=_validation(x_val, y_val, train.batch_size),
         epochs=train.epochs,
         batch_size=train.batch_size,
         shuffle=True,
