@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -40,12 +41,11 @@ def bars(home: Path) -> list[tuple]:
         return conn.execute("SELECT * FROM bars ORDER BY ticker, date").fetchall()
 
 
-@pytest.fixture
-def run_config(tmp_path: Path) -> Path:
-    """A nightly config over two CSV tickers with the tiny recipe."""
+def write_run_config(folder: Path) -> Path:
+    """A nightly config over two CSV tickers with the tiny recipe, in ``folder``."""
     for name, seed in (("aaa", 1), ("bbb", 2)):
-        make_prices(220, seed=seed).to_csv(tmp_path / f"{name}.csv")
-    path = tmp_path / "nightly.toml"
+        make_prices(220, seed=seed).to_csv(folder / f"{name}.csv")
+    path = folder / "nightly.toml"
     path.write_text(
         TINY_CONFIG
         + textwrap.dedent(
@@ -60,6 +60,27 @@ def run_config(tmp_path: Path) -> Path:
         )
     )
     return path
+
+
+@pytest.fixture
+def run_config(tmp_path: Path) -> Path:
+    return write_run_config(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home after one nightly `run` (trained once per module; tests copy it)."""
+    folder = tmp_path_factory.mktemp("ran")
+    home = folder / "home"
+    assert cli("run", "--config", str(write_run_config(folder)), home=home).exit_code == 0
+    return home
+
+
+@pytest.fixture
+def ran_home(ran: Path, home: Path) -> Path:
+    """This test's own copy of the home after one nightly run."""
+    shutil.copytree(ran, home)
+    return home
 
 
 # --- run and models --------------------------------------------------------------------------
@@ -147,8 +168,8 @@ def test_models_of_unknown_ticker_lists_nothing(home: Path) -> None:
     assert json.loads(result.stdout) == {"ticker": "NONE", "current": None, "runs": []}
 
 
-def test_models_lists_a_damaged_run_with_its_error(run_config: Path, home: Path) -> None:
-    cli("run", "--config", str(run_config), home=home)
+def test_models_lists_a_damaged_run_with_its_error(ran_home: Path) -> None:
+    home = ran_home
     run_id = (home / "models" / "AAA" / "current").read_text().strip()
     (home / "models" / "AAA" / run_id / "scalers.json").write_text("{")
     listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
@@ -159,8 +180,8 @@ def test_models_lists_a_damaged_run_with_its_error(run_config: Path, home: Path)
 
 
 @pytest.mark.parametrize("name", ["model.keras", "weights.npz", "scalers.json", "manifest.json"])
-def test_truncated_bundle_file_exits_4_with_its_path(run_config: Path, home: Path, name) -> None:
-    cli("run", "--config", str(run_config), home=home)
+def test_truncated_bundle_file_exits_4_with_its_path(ran_home: Path, name: str) -> None:
+    home = ran_home
     run_id = (home / "models" / "AAA" / "current").read_text().strip()
     path = home / "models" / "AAA" / run_id / name
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
