@@ -167,6 +167,9 @@ class _Fitted:
     history: Any  # training.FitHistory
     dataset: Dataset
     numpy_check: dict[str, Any]
+    test_x: np.ndarray  # the test windows, encoded: (m, window, f) float32
+    test_keras: np.ndarray  # Keras' scaled outputs on them, (m, outputs) float32
+    weights: dict[str, np.ndarray]  # the network's weights for the numpy forward pass
 
 
 def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress | None) -> _Fitted:
@@ -192,11 +195,15 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
     # graph retracing for every new batch shape. Keras serves only if numpy disagrees.
-    check = _numpy_check(net, config, encode_inputs(dataset.select(split.test).features, scalers))
-    if check["passed"]:
-        from rnnforecast.numpy_model import NumpyNetwork, export_weights
+    from rnnforecast.numpy_model import NumpyNetwork, export_weights
 
-        network = NumpyNetwork(export_weights(net), config).predict
+    weights = export_weights(net)
+    numpy_network = NumpyNetwork(weights, config)
+    test_x = encode_inputs(dataset.select(split.test).features, scalers)
+    test_keras = np.asarray(network_module.predict(net, test_x))
+    check = _numpy_check(test_keras, numpy_network.predict(test_x))
+    if check["passed"]:
+        network = numpy_network.predict
     else:  # pragma: no cover - only if the numpy pass ever disagrees with Keras
 
         def network(x: np.ndarray) -> np.ndarray:
@@ -211,7 +218,9 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
     )
-    return _Fitted(net, network, scalers, calibration, history, dataset, check)
+    return _Fitted(
+        net, network, scalers, calibration, history, dataset, check, test_x, test_keras, weights
+    )
 
 
 def _assess(
@@ -355,7 +364,7 @@ def _train_ticker(
     log = _training_log(symbol, run_id, config, fitted, rep)
 
     def write_files(path: Path) -> None:
-        _write_bundle_files(path, fitted, test_part, config, numpy_check["passed"], log)
+        _write_bundle_files(path, fitted, numpy_check["passed"], log)
 
     manifest["timings"] = {
         "fit_seconds": round(fitted.history.seconds, 3),
@@ -373,37 +382,29 @@ def _train_ticker(
     )
 
 
-def _numpy_check(net: Any, config: Config, x: np.ndarray) -> dict[str, Any]:
-    """Compare the numpy forward pass with Keras on held-out inputs ``x`` (scaled outputs)."""
-    from rnnforecast import model as network_module
-    from rnnforecast.numpy_model import NumpyNetwork, export_weights
-
-    keras_out = np.asarray(network_module.predict(net, x), dtype=np.float64)
-    numpy_out = NumpyNetwork(export_weights(net), config).predict(x)
-    diff = float(np.max(np.abs(keras_out - numpy_out)))
+def _numpy_check(keras_out: np.ndarray, numpy_out: np.ndarray) -> dict[str, Any]:
+    """Compare the numpy forward pass with Keras on the same held-out windows: both
+    ``(m, outputs)`` in scaled units; the manifest records the result."""
+    diff = float(np.max(np.abs(keras_out.astype(np.float64) - numpy_out)))
     return {
-        "windows": len(x),
+        "windows": len(keras_out),
         "max_abs_diff": diff,
         "tolerance": NUMPY_TOLERANCE,
         "passed": diff <= NUMPY_TOLERANCE,
     }
 
 
-def _write_bundle_files(
-    model_path: Path, fitted: _Fitted, test_part: Dataset, config: Config, numpy: bool, log: str
-) -> None:
+def _write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str) -> None:
     """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
     from rnnforecast import model as network_module
-    from rnnforecast.numpy_model import export_weights, save_weights
+    from rnnforecast.numpy_model import save_weights
 
     fitted.net.save(model_path)
-    x = encode_inputs(test_part.features, fitted.scalers)
-    before = network_module.predict(fitted.net, x)
-    again = network_module.predict(network_module.load_model(model_path), x)
-    if not np.array_equal(again, before):
+    again = network_module.predict(network_module.load_model(model_path), fitted.test_x)
+    if not np.array_equal(again, fitted.test_keras):
         raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
     if numpy:
-        weights = export_weights(fitted.net)
+        weights = dict(fitted.weights)
         weights[serving.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
         save_weights(model_path.parent / WEIGHTS_FILE, weights)
     (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
