@@ -146,16 +146,22 @@ class CalibrationConfig:
     without skill falls back to the naive forecast instead of adding noise.
     ``interval_level``: coverage of the prediction intervals (split conformal on the
     validation residuals), in (0, 1).
+    ``significance``: a factor above 0 is kept only if the shrunk forecast beats the naive
+    one on validation with a one-sided Diebold-Mariano p-value below this, in (0, 1]
+    (1 keeps the factor with the lowest validation MAE, however small its edge).
     """
 
     shrink: bool = True
     interval_level: float = 0.8
+    significance: float = 0.05
 
     def validate(self) -> None:
         if not 0 < self.interval_level < 1:
             raise UsageError(
                 f"calibration.interval_level must be in (0, 1), got {self.interval_level}"
             )
+        if not 0 < self.significance <= 1:
+            raise UsageError(f"calibration.significance must be in (0, 1], got {self.significance}")
 
 
 @dataclass(frozen=True)

@@ -217,6 +217,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         data.window,
         config.calibration.interval_level,
         config.calibration.shrink,
+        config.calibration.significance,
     )
     return _Fitted(
         net, network, scalers, calibration, history, dataset, check, test_x, test_keras, weights

@@ -237,6 +237,8 @@ def test_int_is_accepted_for_float() -> None:
         ({"data": {"strategy": "seq2seq"}}, "data.strategy"),
         ({"calibration": {"interval_level": 0}}, "calibration.interval_level"),
         ({"calibration": {"interval_level": 1}}, "calibration.interval_level"),
+        ({"calibration": {"significance": 0}}, "calibration.significance"),
+        ({"calibration": {"significance": 1.5}}, "calibration.significance"),
         ({"model": {"units": 0}}, "model.units"),
         ({"model": {"layers": 0}}, "model.layers"),
         ({"model": {"dense_units": -1}}, "model.dense_units"),
@@ -545,9 +547,9 @@ def test_new_keys_round_trip() -> None:
             window=7,
             horizon=3,
         ),
-        calibration=CalibrationConfig(shrink=False, interval_level=0.9),
+        calibration=CalibrationConfig(shrink=False, interval_level=0.9, significance=0.1),
     ).validate()
     raw = json.loads(json.dumps(config.to_dict()))
     assert raw["data"]["features"] == ["close", "log_return", "volume_change"]
-    assert raw["calibration"] == {"shrink": False, "interval_level": 0.9}
+    assert raw["calibration"] == {"shrink": False, "interval_level": 0.9, "significance": 0.1}
     assert config_from_dict(raw) == config

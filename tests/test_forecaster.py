@@ -267,6 +267,37 @@ def test_calibration_of_noise_falls_back_to_naive() -> None:
     assert plain.raw_val_mase == cal.raw_val_mase
 
 
+def test_calibration_keeps_no_move_that_validation_cannot_tell_from_luck() -> None:
+    """Pure noise often lowers the validation MAE a little for some factor above 0 (half of
+    the draws here); the one-sided Diebold-Mariano test at 5% sends such factors back to 0
+    except about once in twenty, and each decision follows the recorded p-value. With
+    ``significance=1`` the lucky factor stays."""
+    data = recipe(window=10, horizon=1)
+    ds = build_dataset(canonical(400, seed=3), data)
+    naive = fit_calibration(ds.last_close[:, None], ds.actual, ds.base, data.window, 0.8)
+    lucky = kept = 0
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        raw = ds.last_close[:, None] * np.exp(rng.normal(0, 0.01, ds.actual.shape))
+        ungated = fit_calibration(raw, ds.actual, ds.base, data.window, 0.8, significance=1.0)
+        gated = fit_calibration(raw, ds.actual, ds.base, data.window, 0.8, significance=0.05)
+        assert ungated.shrink_p_value == gated.shrink_p_value
+        if ungated.shrink[0] == 0:
+            assert gated.shrink == (0.0,)
+            continue
+        lucky += 1
+        p_value = gated.shrink_p_value[0]
+        assert p_value is not None
+        if p_value < 0.05:
+            kept += 1
+            assert gated.shrink == ungated.shrink
+        else:
+            assert gated.shrink == (0.0,)
+            # the intervals are those of the forecast actually served: naive
+            assert gated.halfwidth == naive.halfwidth
+    assert lucky >= 10 and kept <= 2, (lucky, kept)
+
+
 def test_calibration_of_a_useful_but_overconfident_forecast() -> None:
     """Half the real move is known: shrinkage keeps it (a factor well above 0)."""
     data = recipe(window=10, horizon=1)
@@ -277,6 +308,7 @@ def test_calibration_of_a_useful_but_overconfident_forecast() -> None:
     cal = fit_calibration(raw[:, None], ds.actual, ds.base, data.window, 0.8)
     assert 0.5 < cal.shrink[0] <= 1.0
     assert cal.raw_val_mase[0] < 1
+    assert cal.shrink_p_value[0] < 1e-6  # far beyond luck: kept at the default significance
 
 
 def naive_network(data: DataConfig) -> Constant:
@@ -350,17 +382,18 @@ def test_conformal_width_is_the_kth_smallest_score(n: int, level: float) -> None
 
 
 def test_calibration_round_trip() -> None:
-    cal = Calibration((0.5, 0.25), (1.5, 2.0), 0.8, (0.97, 1.02))
+    cal = Calibration((0.5, 0.25), (1.5, 2.0), 0.8, (0.97, 1.02), (0.001, None))
     raw = json.loads(json.dumps(cal.to_dict()))
     assert raw == {
         "shrink": [0.5, 0.25],
         "halfwidth": [1.5, 2.0],
         "level": 0.8,
         "raw_val_mase": [0.97, 1.02],
+        "shrink_p_value": [0.001, None],
     }
     assert Calibration.from_dict(raw) == cal
-    # raw_val_mase is optional
-    del raw["raw_val_mase"]
+    # raw_val_mase and shrink_p_value are optional (bundles saved before they existed)
+    del raw["raw_val_mase"], raw["shrink_p_value"]
     assert Calibration.from_dict(raw) == Calibration((0.5, 0.25), (1.5, 2.0), 0.8)
 
 
