@@ -195,6 +195,16 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
             print("\t".join(str(v) for v in row))
 
 
+def _shrink_text(calibration: dict[str, Any]) -> str:
+    """'shrink 0.00 (validation edge over naive: p = 0.35)', a value per step."""
+    text = "shrink " + ", ".join(f"{s:.2f}" for s in calibration["shrink"])
+    p_values = calibration.get("shrink_p_value", [])
+    if any(p is not None for p in p_values):
+        shown = ", ".join("-" if p is None else f"{p:.2f}" for p in p_values)
+        text += f" (validation edge over naive: p = {shown})"
+    return text
+
+
 def _fmt(value: float, digits: int = 4) -> str:
     return f"{value:.{digits}f}"
 
@@ -384,8 +394,7 @@ def train(
         _say(
             f"trained {result.ticker} run {result.run_id}: {result.history['epochs_run']} "
             f"epochs (best {result.history['best_epoch']}) in "
-            f"{result.history['seconds']:.1f}s; shrink "
-            f"{', '.join(f'{s:.2f}' for s in result.calibration['shrink'])}; "
+            f"{result.history['seconds']:.1f}s; {_shrink_text(result.calibration)}; "
             f"saved to {result.path}"
         )
         _scores_table(result.ticker, result.test, result.report)

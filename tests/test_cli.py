@@ -5,6 +5,7 @@ Networks here are tiny (window 10, 4 units, 2 epochs) on 300 synthetic rows."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -307,6 +308,30 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
     # Scalers saw only rows before the first validation target.
     assert manifest["data"]["scaler_rows"]["end"] < manifest["data"]["validation"]["start"]
     assert manifest["data"]["validation"]["end"] < manifest["data"]["test"]["start"]
+
+
+def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> None:
+    """Without --json: one line on stderr (epochs, seconds, the shrink factor and the p-value
+    of its validation edge, where it was saved), the scores as tab-separated lines on stdout
+    (not a terminal)."""
+    csv = tmp_path / "p.csv"
+    make_prices(300, seed=4).to_csv(csv)
+    assert run("fetch", "P", "--csv", str(csv)).exit_code == 0
+    result = run("train", "P", "--config", str(tiny_config))
+    assert result.exit_code == 0, result.stderr
+    line = result.stderr.strip().splitlines()[0]
+    match = re.fullmatch(
+        r"trained P run (\S+): \d+ epochs \(best \d+\) in [\d.]+s; shrink ([\d.]+)"
+        r"(?: \(validation edge over naive: p = ([\d.]+)\))?; saved to (.+)",
+        line,
+    )
+    assert match, line
+    manifest = json.loads((Path(match[4]) / "manifest.json").read_text())
+    calibration = manifest["calibration"]
+    assert float(match[2]) == pytest.approx(calibration["shrink"][0], abs=0.005)
+    p_value = calibration["shrink_p_value"][0]
+    assert (match[3] is None) == (p_value is None)
+    assert result.stdout.splitlines()[0].split("\t") == ["metric", "model", "naive", "drift"]
 
 
 # --- evaluate --------------------------------------------------------------------------------
