@@ -119,8 +119,10 @@ class TrainConfig:
     """Optimisation: Adam on MSE, early stopping on validation loss (best weights kept)."""
 
     epochs: int = 50
-    batch_size: int = 32
-    learning_rate: float = 0.001
+    # Batch 128 with a 4x learning rate reaches the recipe's (batch 32, lr 0.001) validation
+    # loss about 4x sooner at the same test MASE (benchmarks/bench_train.py, converge).
+    batch_size: int = 128
+    learning_rate: float = 0.004
     patience: int = 5
     seed: int = 42
 
