@@ -28,7 +28,7 @@ from rnnforecast.errors import EXIT_CODES, PartialFailure, RnnForecastError
 
 if TYPE_CHECKING:
     from rnnforecast.home import Home
-    from rnnforecast.pipeline import Progress
+    from rnnforecast.training import Progress
 
 DEBUG_ENV = "RNNFORECAST_DEBUG"
 HOME_ENV = "RNNFORECAST_HOME"

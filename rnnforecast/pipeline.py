@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,7 +36,9 @@ from rnnforecast.windows import (
     scale_targets,
 )
 
-Progress = Callable[[int, int, dict[str, float]], None]
+if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.training import Progress
+
 NUMPY_TOLERANCE = 1e-5
 """Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
 
