@@ -120,8 +120,7 @@ def forecast_baselines(
         elif name == "emp250":
             variance, quantiles, params = _empirical(returns, first_test, levels_t)
         else:
-            variance, params = _har(range_variance(ohlcv), first_test)
-            quantiles = _gaussian(variance, levels_t)
+            variance, quantiles, params = _har(range_variance(ohlcv), returns, first_test, levels_t)
         result[name] = BaselineForecast(name, variance, quantiles, levels_t, params)
     return result
 
@@ -220,12 +219,16 @@ def _trailing(returns: np.ndarray, first_test: int, width: int) -> np.ndarray:
     return view[first_test - 1 - width : n_rows - 1 - width]
 
 
-def _har(proxy: np.ndarray, first_test: int) -> tuple[np.ndarray, dict[str, float]]:
+def _har(
+    proxy: np.ndarray, returns: np.ndarray, first_test: int, levels: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """HAR-RV (Corsi 2009) on the range_variance proxy, fitted by OLS on rows < first_test.
 
     RV_t = b0 + b1 RV_{t-1} + b5 mean(RV_{t-5..t-1}) + b22 mean(RV_{t-22..t-1}); row 0 is left
-    out because its proxy lacks the overnight gap. Forecasts are floored at VARIANCE_FLOOR (OLS
-    can go negative after a calm spell); quantiles are Gaussian.
+    out because its proxy lacks the overnight gap. Forecasts h_t are floored at VARIANCE_FLOOR
+    (OLS can go negative after a calm spell). Quantiles are filtered historical simulation:
+    sqrt(h_t) times the empirical quantiles of the in-sample standardized returns r_t / sqrt(h_t),
+    which corrects both the proxy's level and the Gaussian's thin tails.
     """
     n = proxy.size
     longest = HAR_LAGS[-1]
@@ -237,14 +240,15 @@ def _har(proxy: np.ndarray, first_test: int) -> tuple[np.ndarray, dict[str, floa
     )
     fit = rows < first_test
     coef, *_ = np.linalg.lstsq(design[fit], proxy[rows[fit]], rcond=None)
-    variance = np.maximum(design[~fit] @ coef, VARIANCE_FLOOR)
-    params = {
-        "b0": float(coef[0]),
-        "b1": float(coef[1]),
-        "b5": float(coef[2]),
-        "b22": float(coef[3]),
-    }
-    return variance, params
+    fitted = np.maximum(design @ coef, VARIANCE_FLOOR)
+    standardized = returns[rows[fit] - 1] / np.sqrt(fitted[fit])  # returns[t - 1] is row t's
+    z = np.quantile(standardized, levels)
+    variance = fitted[~fit]
+    quantiles = np.sqrt(variance)[:, None] * z[None, :]
+    params = {"b0": float(coef[0]), "b1": float(coef[1]), "b5": float(coef[2])}
+    params["b22"] = float(coef[3])
+    params.update({f"z@{level:g}": float(value) for level, value in zip(levels, z, strict=True)})
+    return variance, quantiles, params
 
 
 def _garch(

@@ -160,12 +160,12 @@ def test_emp250_takes_the_empirical_quantiles_of_the_last_250_returns() -> None:
     assert forecast.quantiles[1, 1] == pytest.approx(np.median(window) - window.mean())
 
 
-def test_har_recovers_an_exact_har_process_and_forecasts_it() -> None:
+def test_har_recovers_an_exact_har_process_and_scales_its_standardized_returns() -> None:
     # A variance path that follows the HAR recursion exactly (no noise) from a random start:
     # OLS must find the coefficients, and each forecast must equal the next value.
     true = (2e-5, 0.4, 0.3, 0.2)
     rng = np.random.default_rng(4)
-    n = 150
+    n, first_test = 150, 100
     rv = np.empty(n)
     rv[:23] = rng.uniform(1e-5, 4e-4, 23)
     for t in range(23, n):
@@ -175,20 +175,32 @@ def test_har_recovers_an_exact_har_process_and_forecasts_it() -> None:
             + true[2] * rv[t - 5 : t].mean()
             + true[3] * rv[t - 22 : t].mean()
         )
-    # Flat closes with open = close make Garman-Klass 0.5 ln(H/L)^2 and no overnight gap.
-    half = np.sqrt(rv / 2)
-    close = np.full(n, 100.0)
-    bars = np.column_stack([close, close * np.exp(half), close * np.exp(-half), close, close])
-    np.testing.assert_allclose(range_variance(bars), rv, rtol=1e-12)
-
-    forecast = forecast_baselines(bars, 100, LEVELS, names=["har"])["har"]
-
-    got = [forecast.params[k] for k in ("b0", "b1", "b5", "b22")]
-    np.testing.assert_allclose(got, true, rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(forecast.variance, rv[100:], rtol=1e-6)
-    np.testing.assert_allclose(
-        forecast.quantiles, np.sqrt(rv[100:])[:, None] * stats.norm.ppf(LEVELS), rtol=1e-6
+    # Each return is sqrt(rv) times a known standardized value; the open is the previous close
+    # (no gap), and high/low sit around the body so Garman-Klass equals rv exactly.
+    z = np.resize([-1.5, -0.5, 0.5, 1.5, 1.0, -1.0, 0.0, 2.0, -2.5], n)
+    r = np.sqrt(rv) * z
+    r[0] = 0.0
+    log_close = np.log(100.0) + np.cumsum(r)
+    log_open = np.concatenate([[log_close[0]], log_close[:-1]])
+    k = 2 * math.log(2) - 1
+    half_range = np.sqrt(2 * (rv + k * r**2)) / 2
+    mid = (log_open + log_close) / 2
+    bars = np.exp(
+        np.column_stack([log_open, mid + half_range, mid - half_range, log_close, np.zeros(n)])
     )
+    np.testing.assert_allclose(range_variance(bars), rv, rtol=1e-9)
+
+    forecast = forecast_baselines(bars, first_test, LEVELS, names=["har"])["har"]
+
+    got = [forecast.params[key] for key in ("b0", "b1", "b5", "b22")]
+    np.testing.assert_allclose(got, true, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(forecast.variance, rv[first_test:], rtol=1e-6)
+    # The fit rows are 23 .. 99, whose returns standardize back to z exactly.
+    z_levels = np.quantile(z[23:first_test], LEVELS)
+    np.testing.assert_allclose(
+        forecast.quantiles, np.sqrt(rv[first_test:])[:, None] * z_levels, rtol=1e-6
+    )
+    assert forecast.params["z@0.1"] == pytest.approx(z_levels[0])
 
 
 def test_range_variance_is_garman_klass_plus_the_overnight_gap() -> None:
