@@ -268,9 +268,12 @@ def _garch(
     # arch warns about scaling and optimiser exit codes; the flag is checked below instead.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        result = model.fit(disp="off", last_obs=n_fit, show_warning=False)
-        fitted = np.asarray(result.params, dtype=np.float64)
-        converged = result.convergence_flag == 0 and bool(np.all(np.isfinite(fitted)))
+        try:
+            result = model.fit(disp="off", last_obs=n_fit, show_warning=False)
+            fitted = np.asarray(result.params, dtype=np.float64)
+            converged = result.convergence_flag == 0 and bool(np.all(np.isfinite(fitted)))
+        except (ValueError, ArithmeticError):  # numpy's LinAlgError is a ValueError
+            converged = False
         if not converged:
             sample = float(np.mean(scaled[:n_fit] ** 2))
             gamma = (_FALLBACK_GAMMA,) if asym else ()
@@ -279,7 +282,8 @@ def _garch(
             fitted = np.array([omega, _FALLBACK_ALPHA, *gamma, _FALLBACK_BETA, _FALLBACK_NU])
         # Origin j uses returns[:j + 1] and forecasts returns[j + 1], i.e. row j + 2; the first
         # test row needs origin first_test - 2, and the last origin forecasts past the data.
-        forecast = result.forecast(params=fitted, horizon=1, start=first_test - 2, reindex=False)
+        fixed = model.fix(fitted, last_obs=n_fit)  # the same filter for fitted and fallback
+        forecast = fixed.forecast(horizon=1, start=first_test - 2, reindex=False)
         variance_pct = np.asarray(forecast.variance, dtype=np.float64)[:-1, 0]
         z = model.distribution.ppf(list(levels), [fitted[-1]])
     variance = np.maximum(variance_pct / _ARCH_SCALE**2, VARIANCE_FLOOR)
