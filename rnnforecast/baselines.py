@@ -125,6 +125,12 @@ def forecast_baselines(
     return result
 
 
+def baselines_for(first_test: int) -> tuple[str, ...]:
+    """The baselines (in BASELINES order) with enough rows before ``first_test`` to be fitted:
+    a short series can still be scored against the others instead of raising DataError."""
+    return tuple(name for name in BASELINES if first_test >= MIN_RETURNS[name] + 1)
+
+
 def range_variance(ohlcv: np.ndarray) -> np.ndarray:
     """A daily close-to-close variance proxy from the bars: (n,) in log-return units squared.
 

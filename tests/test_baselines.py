@@ -15,6 +15,7 @@ from rnnforecast.baselines import (
     BASELINES,
     VARIANCE_FLOOR,
     BaselineForecast,
+    baselines_for,
     forecast_baselines,
     range_variance,
 )
@@ -311,6 +312,15 @@ def test_too_few_rows_before_the_test_span_is_a_data_error(
         forecast_baselines(sample_bars(), first_test, LEVELS, names=[name])
     assert str(caught.value) == message
     assert caught.value.exit_code == 3
+
+
+def test_baselines_for_a_short_series_leave_out_those_that_need_more_rows() -> None:
+    assert baselines_for(250) == ("garch_t", "gjr_t", "ewma", "hist50", "har")
+    assert baselines_for(251) == BASELINES
+    assert baselines_for(53) == ("ewma", "hist50", "har")
+    assert baselines_for(52) == ("ewma", "hist50")
+    assert baselines_for(20) == ()
+    forecast_baselines(sample_bars(), 250, LEVELS, names=baselines_for(250))  # does not raise
 
 
 def test_bad_bars_are_data_errors_and_bad_requests_usage_errors() -> None:
