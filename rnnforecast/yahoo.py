@@ -87,7 +87,12 @@ class DownloadFailure(Exception):
 
 class ChildCrash(RuntimeError):
     """The download raised something unforeseen (a bug in rnnforecast or yfinance), or the
-    child process died; carries the child's traceback text in its message."""
+    child process died. The message is one line; the child's traceback, if any, is the
+    ``__cause__`` (a :class:`ChildTraceback`)."""
+
+
+class ChildTraceback(Exception):
+    """The text of a traceback printed in the child process."""
 
 
 def classify(exc: BaseException) -> Kind | None:
@@ -162,6 +167,9 @@ class ChildDownloader:
                 f"the download process did not start within {self.startup_timeout:g} s "
                 "(machine overloaded?)",
             )
+        if message[0] == "failed":
+            self.close()
+            raise DownloadFailure(message[1], message[2])
         if message[0] != "ready":  # pragma: no cover - the child speaks this protocol
             self.close()
             raise ChildCrash(f"the download process said {message[0]!r} instead of 'ready'")
@@ -194,7 +202,9 @@ class ChildDownloader:
             return YahooAnswer(message[1], message[2])
         if message[0] == "failed":
             raise DownloadFailure(message[1], message[2])
-        raise ChildCrash(f"{message[1]} in the download process: {message[2]}\n{message[3]}")
+        raise ChildCrash(f"{message[1]} in the download process: {message[2]}") from ChildTraceback(
+            message[3]
+        )
 
     def close(self) -> None:
         """Stop the child (kill it if busy); the next download starts a new one."""
@@ -251,15 +261,20 @@ class ChildDownloader:
 
 
 def serve() -> None:
-    """The child's main loop: import yfinance, say "ready", then answer requests read from
-    stdin until it closes. Messages are pickles (multiprocessing's framing):
-    ("ok", frame, exchange), ("failed", kind, text) or ("crashed", type, text, traceback)."""
+    """The child's main loop: import yfinance, say ("ready",) (or ("failed", "local", text)
+    if its cache folder is unusable), then answer requests read from stdin until it closes.
+    Messages are pickles in multiprocessing's framing; answers are ("ok", frame, exchange),
+    ("failed", kind, text) or ("crashed", type name, text, traceback)."""
     # Keep the protocol's stream for ourselves: anything printed goes to stderr instead.
     outgoing = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
     incoming = Connection(os.dup(0), writable=False)
     cache = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] else None
-    _configure_yfinance(cache)
+    try:
+        _configure_yfinance(cache)
+    except OSError as exc:
+        outgoing.send(("failed", "local", f"cannot use the cache folder {cache}: {exc}"))
+        return
     outgoing.send(("ready",))
     while True:
         try:
@@ -319,13 +334,27 @@ def _answer(request: YahooRequest) -> tuple[Any, ...]:
         return ("failed", kind, _one_line(exc))
     finally:
         logger.removeHandler(errors)
-    logged = [*errors.messages, *(str(v) for v in shared._ERRORS.values())]
-    if (frame is None or len(frame) == 0) and logged:
-        # An empty frame after a logged failure is that failure, not an unknown symbol.
-        text = _one_line(Exception(logged[0]))
-        missing = any(w in text.lower() for w in ("delisted", "no price data", "not found"))
-        return ("failed", "missing" if missing else "network", text)
+    if frame is None or len(frame) == 0:
+        logged = [*errors.messages, *(str(v) for v in shared._ERRORS.values())]
+        failure = failure_behind_empty_frame(logged)
+        if failure is not None:
+            return ("failed", failure.kind, str(failure))
     return ("ok", frame, _exchange(ticker))
+
+
+def failure_behind_empty_frame(logged: list[str]) -> DownloadFailure | None:
+    """What an empty frame from yfinance means, given the errors it logged meanwhile.
+
+    yfinance still swallows some failures and returns an empty frame; the first error it
+    logged is then the real failure: "missing" if it says the symbol has no data, else
+    "network". None when nothing was logged (Yahoo answered with no bars).
+    """
+    if not logged:
+        return None
+    text = _one_line(Exception(logged[0]))
+    lowered = text.lower()
+    missing = any(w in lowered for w in ("delisted", "no price data", "not found", "no data"))
+    return DownloadFailure("missing" if missing else "network", text)
 
 
 def _exchange(ticker: Any) -> str | None:
