@@ -105,7 +105,7 @@ def classify(exc: BaseException) -> Kind | None:
     if isinstance(exc, DownloadFailure):
         return exc.kind
     try:
-        from yfinance import exceptions as yfe
+        from yfinance import exceptions as yfe  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - yfinance is a dependency
         yfe = None  # type: ignore[assignment]
     if yfe is not None:
