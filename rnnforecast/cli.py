@@ -246,11 +246,19 @@ def fetch(
     retries: Annotated[
         int,
         typer.Option(
-            min=0, max=10, help="Yahoo: retries after a network error (backoff 1 s, 2 s, 4 s, ...)."
+            min=0,
+            max=10,
+            help="Yahoo: retries after a network error or rate limit (backoff 1, 2, 4 s...).",
         ),
     ] = 3,
     timeout: Annotated[
-        float, typer.Option(min=1, max=300, help="Yahoo: seconds to wait for each answer.")
+        float,
+        typer.Option(
+            min=1,
+            max=300,
+            help="Yahoo: seconds for each attempt, all of its requests included. The whole "
+            "fetch of a ticker ends within (retries+1)*(timeout+0.25) + backoffs + 10 s.",
+        ),
     ] = 10.0,
     as_json: JsonOption = False,
 ) -> None:

@@ -1,7 +1,8 @@
 """The home folder: where the data store and the model bundles live.
 
 ``HOME/store.sqlite`` holds the bars, ``HOME/models/TICKER/RUN_ID/`` the bundles,
-``HOME/locks/`` the lock files of running jobs. The CLI
+``HOME/locks/`` the lock files of running jobs, ``HOME/cache/yfinance/`` yfinance's caches
+(time zones, cookies). The CLI
 chooses the folder (``--home``, ``RNNFORECAST_HOME``, or the platform's user data folder);
 the core only receives it.
 """
@@ -30,3 +31,7 @@ class Home:
     @property
     def locks(self) -> Path:
         return self.root / "locks"
+
+    @property
+    def yahoo_cache(self) -> Path:
+        return self.root / "cache" / "yfinance"

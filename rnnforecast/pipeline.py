@@ -19,7 +19,7 @@ import pandas as pd
 
 from rnnforecast import __version__, locks, serving, sources
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
-from rnnforecast.config import Config, RunConfig, TickerJob
+from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
 from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
@@ -133,6 +133,7 @@ def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResul
             retries=options.retries,
             timeout=options.timeout,
             today=options.today,
+            cache=home.yahoo_cache,
         )
     return home.store.write(symbol, bars, replace=options.replace)
 
@@ -606,35 +607,45 @@ def run(
     """The nightly job: for each ticker, fetch new bars, train a challenger, score it on the
     newest held-out period, and make it current only if it beats the current model there.
 
-    One ticker failing does not stop the others: its outcome carries the error. Each ticker
-    is locked from fetch to promotion. Old runs beyond ``plan.keep`` are deleted.
+    One ticker failing does not stop the others: its outcome carries the error. Every ticker
+    is fetched before any is trained, so that no download runs after TensorFlow is loaded
+    (Yahoo downloads also run in a child process: see rnnforecast.yahoo). Each ticker is
+    locked while it is fetched, and again from training to promotion. Old runs beyond
+    ``plan.keep`` are deleted.
     """
-    outcomes = []
-    for job in plan.tickers:
+    outcomes: dict[int, TickerOutcome] = {}
+    fetched: dict[int, tuple[str, StoreResult]] = {}
+    for i, job in enumerate(plan.tickers):
         try:
             symbol = sources.check_ticker(job.ticker)
-            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
-                outcomes.append(_run_ticker(home, config, plan, job, symbol, progress, today))
-        except RnnForecastError as exc:
-            outcomes.append(
-                TickerOutcome(job.ticker, error={"code": exc.exit_code, "message": str(exc)})
+            options = SourceOptions(
+                kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
             )
-    return outcomes
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
+        except RnnForecastError as exc:
+            outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
+    for i, (symbol, stored) in fetched.items():
+        try:
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress)
+        except RnnForecastError as exc:
+            outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
+    return [outcomes[i] for i in range(len(plan.tickers))]
+
+
+def _error(exc: RnnForecastError) -> dict[str, Any]:
+    return {"code": exc.exit_code, "message": str(exc)}
 
 
 def _run_ticker(
     home: Home,
     config: Config,
     plan: RunConfig,
-    job: TickerJob,
     symbol: str,
+    stored: StoreResult,
     progress: Progress | None,
-    today: dt.date | None,
 ) -> TickerOutcome:
-    options = SourceOptions(
-        kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
-    )
-    stored = _fetch_ticker(home, symbol, options)
     champion_id = home.models.current(symbol)
     challenger = _train_ticker(home, symbol, config, progress, promote=False)
     period = challenger.test
