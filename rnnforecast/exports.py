@@ -144,8 +144,8 @@ def _cell(value: Any) -> Any:
 
 
 def _write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
+    import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
 
     pq.write_table(pa.table(columns), path)
 
