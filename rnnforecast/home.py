@@ -3,7 +3,7 @@
 ``HOME/store.sqlite`` holds the bars, ``HOME/models/TICKER/RUN_ID/`` the bundles,
 ``HOME/locks/`` the lock files of running jobs. The CLI
 chooses the folder (``--home``, ``RNNFORECAST_HOME``, or the platform's user data folder);
-the core only receives it; :func:`default_root` is the platform's folder they share.
+the core only receives it.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Home:
 
 def default_root() -> Path:
     """The platform's user data folder for rnnforecast, e.g. ``~/.local/share/rnnforecast``
-    on Linux (not created here)."""
+    on Linux (not created here): the CLI's default home, and the Python API's."""
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("rnnforecast", appauthor=False))
