@@ -17,6 +17,14 @@ if TYPE_CHECKING:  # imported on use, so the CLI can ask for default_root() chea
     from rnnforecast.store import Store
 
 
+def default_root() -> Path:
+    """The platform's user data folder for rnnforecast, e.g. ``~/.local/share/rnnforecast``
+    on Linux (not created here): the CLI's default home, and the Python API's."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("rnnforecast", appauthor=False))
+
+
 @dataclass(frozen=True)
 class Home:
     root: Path
@@ -36,11 +44,3 @@ class Home:
     @property
     def locks(self) -> Path:
         return self.root / "locks"
-
-
-def default_root() -> Path:
-    """The platform's user data folder for rnnforecast, e.g. ``~/.local/share/rnnforecast``
-    on Linux (not created here): the CLI's default home, and the Python API's."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("rnnforecast", appauthor=False))
