@@ -101,9 +101,9 @@ app = typer.Typer(
 
 
 def _default_home() -> Path:
-    from platformdirs import user_data_dir
+    from rnnforecast.home import default_root
 
-    return Path(user_data_dir("rnnforecast", appauthor=False))
+    return default_root()
 
 
 def _version(value: bool) -> None:
@@ -510,17 +510,31 @@ def evaluate(
             "--plot", help="Draw actual vs forecast vs naive and the loss curves to this PNG file."
         ),
     ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the per-day test-period forecasts (date, actual, naive, point, low, "
+            "high, raw; fold with --folds) to this .csv or .parquet file.",
+        ),
+    ] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
     (tomorrow = today) and the drift forecast, in price units."""
-    from rnnforecast import pipeline
+    from rnnforecast import exports, pipeline
 
+    if output is not None:
+        exports.output_format(output)
     with _training_progress(ctx, quiet or not folds, total=None) as progress:
         result = pipeline.evaluate(
             _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
         )
+    if output is not None and result.days is not None:
+        exports.write_table(output, result.days.columns())
+        _say(f"{len(result.days)} daily forecasts written to {output}")
     for warning in result.warnings:
         _say(f"warning: {warning}")
     if as_json:
@@ -566,13 +580,26 @@ def predict(
             "more only for a recursive model).",
         ),
     ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the forecasts (date, close, low, high) to this .csv or .parquet file.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval."""
-    from rnnforecast import serving
+    from rnnforecast import exports, serving
 
+    if output is not None:
+        exports.output_format(output)
     result = serving.predict(_home(ctx), ticker, run, horizon)
+    if output is not None:
+        exports.write_table(output, exports.forecast_columns(result.forecasts))
+        _say(f"{len(result.forecasts)} forecasts written to {output}")
     if as_json:
         _emit_json(result.to_dict())
         return
@@ -647,11 +674,25 @@ def run_job(
 def models(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
+    promote: Annotated[
+        str | None,
+        typer.Option(
+            "--promote",
+            metavar="RUN_ID",
+            help="First make this saved run the current model (roll back or forward); "
+            "it must load and verify.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the ticker's saved runs with their test scores, and which one is current."""
     from rnnforecast import pipeline
 
+    if promote is not None:
+        from rnnforecast import manage
+
+        done = manage.promote(_home(ctx), ticker, promote, lock_timeout=ctx.obj.wait)
+        _say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
     listing = pipeline.models(_home(ctx), ticker)
     if as_json:
         _emit_json(listing)
@@ -678,18 +719,71 @@ def models(
     )
 
 
-def main() -> None:
-    """Console-script entry point (also ``python -m rnnforecast``).
+@app.command("tickers")
+def list_tickers(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the stored tickers with their date range, row count and source."""
+    from rnnforecast import manage
+
+    rows = manage.tickers(_home(ctx))
+    if as_json:
+        _emit_json({"tickers": rows})
+        return
+    extra = ["calendar"] if any("calendar" in r for r in rows) else []
+    _table(
+        f"{len(rows)} stored tickers",
+        ["ticker", "rows", "first", "last", "source", *extra],
+        [
+            [r["ticker"], r["rows"], r["first"], r["last"], r["source"]] + [r.get(k) for k in extra]
+            for r in rows
+        ],
+    )
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really delete (without it: say what would go).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a ticker's stored bars and all its saved models."""
+    from rnnforecast import manage
+    from rnnforecast.errors import UsageError
+
+    if not yes:
+        plan = manage.forget_plan(_home(ctx), ticker)
+        raise UsageError(f"this would delete {plan.describe()}: add --yes to delete them")
+    gone = manage.forget(_home(ctx), ticker, lock_timeout=ctx.obj.wait)
+    if as_json:
+        _emit_json(gone.to_dict())
+        return
+    _say(f"deleted {gone.describe()}")
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return its exit
+    code. It never ends the process, so a notebook or another program may call it."""
+    code = typer.main.get_command(app).main(
+        args=args, prog_name="rnnforecast", standalone_mode=False
+    )
+    return code if isinstance(code, int) else 0
+
+
+def entry_point() -> None:
+    """Console-script entry point (also ``python -m rnnforecast``): :func:`main`, then end.
 
     Once the command has returned and its output is flushed, the process ends at once with
     ``os._exit``: by then every file, database connection and worker pool is closed, and
     the interpreter's orderly teardown of numpy and pandas would add 0.1 to 0.25 s to every
-    short command such as ``predict``.
+    short command such as ``predict``. Only this entry point, which owns its process, does
+    that; :func:`main` returns.
     """
-    code = typer.main.get_command(app).main(prog_name="rnnforecast", standalone_mode=False)
+    code = main()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):  # the reader went away: nothing more to say
         code = code or 1
-    os._exit(code if isinstance(code, int) else 0)
+    os._exit(code)

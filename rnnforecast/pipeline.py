@@ -22,6 +22,7 @@ from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_ru
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
+from rnnforecast.exports import DailyForecasts
 from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
@@ -424,6 +425,8 @@ class EvaluationResult:
     report: Report
     folds: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
+    # One-day-ahead forecasts per test day (walk-forward folds' days with ``folds``).
+    days: DailyForecasts | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -483,29 +486,16 @@ def evaluate(
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
         )
+    days = _daily(network, part, config, loaded.bundle.scalers, loaded.calibration)
     fold_results = None
+    fold_days: list[DailyForecasts] = []
     if folds:
         trained_frame = frame.loc[: manifest["data"]["last"]]
-        fold_results = walk_forward(trained_frame, config, folds, progress)
+        fold_results = walk_forward(trained_frame, config, folds, progress, days=fold_days)
     if plot is not None:
         from rnnforecast import plots
 
-        result = forecast(
-            network, part.base, config.data, loaded.bundle.scalers, loaded.calibration, 1
-        )
-        plots.test_period(
-            plot,
-            manifest["ticker"],
-            part.target_dates[:, 0],
-            part.actual[:, 0],
-            result.point[:, 0],
-            result.low[:, 0],
-            result.high[:, 0],
-            part.last_close,
-            manifest["training"],
-            loaded.calibration.level,
-            loaded.calibration.shrink[0],
-        )
+        plots.save_png(period_figure(loaded, days), plot)
     return EvaluationResult(
         manifest["ticker"],
         manifest["run_id"],
@@ -513,6 +503,42 @@ def evaluate(
         rep,
         fold_results,
         warnings,
+        DailyForecasts.concat(fold_days) if folds else days,
+    )
+
+
+def _daily(
+    network: Network, part: Dataset, config: Config, scalers: Scalers, calibration: Calibration
+) -> DailyForecasts:
+    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes."""
+    result = forecast(network, part.base, config.data, scalers, calibration, 1)
+    return DailyForecasts(
+        dates=part.target_dates[:, 0].astype("datetime64[D]"),
+        actual=part.actual[:, 0],
+        naive=part.last_close,
+        point=result.point[:, 0],
+        low=result.low[:, 0],
+        high=result.high[:, 0],
+        raw=result.raw[:, 0],
+    )
+
+
+def period_figure(loaded: serving.Loaded, days: DailyForecasts) -> Any:
+    """The test-period picture (a matplotlib Figure) of a bundle's one-day-ahead ``days``."""
+    from rnnforecast import plots
+
+    manifest = loaded.bundle.manifest
+    return plots.test_period_figure(
+        manifest["ticker"],
+        days.dates,
+        days.actual,
+        days.point,
+        days.low,
+        days.high,
+        days.naive,
+        manifest["training"],
+        loaded.calibration.level,
+        loaded.calibration.shrink[0],
     )
 
 
@@ -538,18 +564,26 @@ def _assess_period(
 
 
 def walk_forward(
-    frame: pd.DataFrame, config: Config, folds: int, progress: Progress | None = None
+    frame: pd.DataFrame,
+    config: Config,
+    folds: int,
+    progress: Progress | None = None,
+    *,
+    days: list[DailyForecasts] | None = None,
 ) -> list[dict[str, Any]]:
     """Re-train ``config`` on expanding windows and test on ``folds`` consecutive periods.
 
     Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
-    ``beats_naive``, the fold's ``shrink``. Raises DataError if the frame is too short.
+    ``beats_naive``, the fold's ``shrink``; each fold's one-day-ahead forecasts are
+    appended to ``days`` when given. Raises DataError if the frame is too short.
     """
     results = []
     for split in Split.folds(len(frame), config.data, folds):
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
         rep = _assess(fitted.network, part, config, fitted.scalers, fitted.calibration)
+        if days is not None:
+            days.append(_daily(fitted.network, part, config, fitted.scalers, fitted.calibration))
         results.append(
             {
                 "test": _period(part.target_dates[:, 0]),
