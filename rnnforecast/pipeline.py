@@ -292,7 +292,8 @@ def _training_log(symbol: str, run_id: str, config: Config, fitted: _Fitted, rep
     ]
     lines.append(
         f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {list(fitted.calibration.shrink)}; "
-        f"test mase {rep.scores.model['mase']:.4f} (uncalibrated {rep.raw['mase']:.4f})"
+        f"test rel_mae {rep.scores.model['rel_mae']:.4f} "
+        f"(uncalibrated {rep.raw['rel_mae']:.4f})"
     )
     return "\n".join(lines) + "\n"
 
@@ -438,17 +439,34 @@ class EvaluationResult:
         return out
 
 
+_RATIOS = ("rel_mae", "mase")
+"""Fold metrics that are ratios: aggregated by geometric mean, since a ratio of 0.5 and one
+of 2 are equally far from 1 and their arithmetic mean (1.25) says the model is worse."""
+
+
 def _aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and standard deviation of every fold metric, and how many folds beat naive."""
+    """Every fold metric over the folds (those a fold could not compute are left out):
+    ratios by geometric mean and geometric standard deviation (``exp`` of the standard
+    deviation of the logs), the rest by mean and standard deviation; and how many folds
+    beat naive. A statistic that cannot be computed (no values, a ratio of 0 or inf) is
+    None."""
     out: dict[str, Any] = {"folds": len(folds), "beats_naive": sum(f["beats_naive"] for f in folds)}
     for side in ("model", "naive"):
-        out[side] = {
-            name: {
-                "mean": float(np.mean([f[side][name] for f in folds])),
-                "std": float(np.std([f[side][name] for f in folds])),
-            }
-            for name in folds[0][side]
-        }
+        out[side] = {}
+        for name in folds[0][side]:
+            values = np.array([f[side][name] for f in folds if f[side][name] is not None])
+            if name in _RATIOS:
+                finite = len(values) > 0 and bool(np.all((values > 0) & np.isfinite(values)))
+                logs = np.log(values) if finite else None
+                out[side][name] = {
+                    "geometric_mean": float(np.exp(logs.mean())) if logs is not None else None,
+                    "geometric_std": float(np.exp(logs.std())) if logs is not None else None,
+                }
+            else:
+                out[side][name] = {
+                    "mean": float(np.mean(values)) if len(values) else None,
+                    "std": float(np.std(values)) if len(values) else None,
+                }
     return out
 
 
