@@ -196,12 +196,12 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def _shrink_text(calibration: dict[str, Any]) -> str:
-    """'shrink 0.00 (validation edge over naive: p = 0.35)', a value per step."""
+    """'shrink 0.00 (calibration edge over naive: p = 0.35)', a value per step."""
     text = "shrink " + ", ".join(f"{s:.2f}" for s in calibration["shrink"])
     p_values = calibration.get("shrink_p_value", [])
     if any(p is not None for p in p_values):
         shown = ", ".join("-" if p is None else f"{p:.2f}" for p in p_values)
-        text += f" (validation edge over naive: p = {shown})"
+        text += f" (calibration edge over naive: p = {shown})"
     return text
 
 
@@ -371,6 +371,13 @@ def train(
             help="Ray cluster address, e.g. ray://head:10001 (default: start a local Ray instance)."
         ),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            help="After scoring on the held-out test period, fit the recipe again on every "
+            "bar and serve that (--no-refit: serve the scored fit).",
+        ),
+    ] = True,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -386,7 +393,12 @@ def train(
 
         with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
             result = pipeline.train(
-                _home(ctx), tickers[0], cfg, progress=progress, lock_timeout=ctx.obj.wait
+                _home(ctx),
+                tickers[0],
+                cfg,
+                progress=progress,
+                lock_timeout=ctx.obj.wait,
+                refit=refit,
             )
         if as_json:
             _emit_json(result.to_dict())
@@ -396,6 +408,12 @@ def train(
             f"epochs (best {result.history['best_epoch']}) in "
             f"{result.history['seconds']:.1f}s; {_shrink_text(result.calibration)}; "
             f"saved to {result.path}"
+        )
+        served = result.serving
+        _say(
+            f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
+            f"trained through {served['trained_through']}, calibrated through "
+            f"{served['calibrated_through']}; the scores below are the scored fit's"
         )
         _scores_table(result.ticker, result.test, result.report)
         return
@@ -417,6 +435,7 @@ def train(
         address=address,
         lock_timeout=ctx.obj.wait,
         on_done=done,
+        refit=refit,
     )
     if as_json:
         _emit_json({"tickers": [j.result or {"ticker": j.ticker, "error": j.error} for j in jobs]})
@@ -519,7 +538,10 @@ def evaluate(
     if as_json:
         _emit_json(result.to_dict())
         return
-    _say(f"{result.ticker} run {result.run_id}")
+    _say(
+        f"{result.ticker} run {result.run_id}: scored fit, trained through "
+        f"{result.fit.get('trained_through')}"
+    )
     _scores_table(result.ticker, result.test, result.report)
     if result.folds:
         agg = result.to_dict()["aggregate"]

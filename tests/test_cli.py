@@ -322,7 +322,7 @@ def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> 
     line = result.stderr.strip().splitlines()[0]
     match = re.fullmatch(
         r"trained P run (\S+): \d+ epochs \(best \d+\) in [\d.]+s; shrink ([\d.]+)"
-        r"(?: \(validation edge over naive: p = ([\d.]+)\))?; saved to (.+)",
+        r"(?: \(calibration edge over naive: p = ([\d.]+)\))?; saved to (.+)",
         line,
     )
     assert match, line
