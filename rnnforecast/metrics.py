@@ -150,7 +150,8 @@ def diebold_mariano(
     h = horizon
     correction = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     statistic = float(d.mean() / math.sqrt(variance)) * correction
-    from scipy.stats import t as student  # scipy is slow to import: only when testing
+    # scipy is slow to import: only when a test is computed (never by predict)
+    from scipy.stats import t as student  # type: ignore[import-untyped]
 
     if alternative == "less":
         p_value = float(student.cdf(statistic, n - 1))

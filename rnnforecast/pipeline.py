@@ -331,7 +331,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
 
 def _day(value: np.datetime64) -> str:
     """YYYY-MM-DD of a datetime64."""
-    return str(np.datetime64(value, "D"))
+    return str(value.astype("datetime64[D]"))
 
 
 def _naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
@@ -981,7 +981,7 @@ def _unseen_losses(
     DataError if a bundle cannot be loaded or run."""
     after = fits.seen_through(champion.bundle.manifest)
     challenger = serving.load(home, symbol, challenger_id)
-    losses = []
+    losses: list[dict[Any, float]] = []
     for loaded, model in ((champion, _served_fit(champion)), (challenger, _scored_fit(challenger))):
         part = _select_period(loaded, frame, period["start"], period["end"], after)
         if not len(part):
