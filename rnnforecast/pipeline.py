@@ -545,6 +545,15 @@ def _train_ticker(
         "versions": _library_versions(),
     }
     log = _training_log(symbol, run_id, config, fitted, rep)
+    if refitted:
+        log += "".join(
+            f"refit epoch {i + 1:3d} loss {loss:.6g}\n"
+            for i, loss in enumerate(served.history.loss)
+        )
+        log += (
+            f"refit on all {len(fitted.dataset)} windows, {served.history.epochs_run} epochs; "
+            f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
+        )
 
     def write_files(path: Path) -> None:
         _write_bundle_files(path, served, numpy_check["passed"], log)

@@ -548,3 +548,15 @@ def test_forecast_of_one_latest_window() -> None:
     result = forecast(Constant(0.5, 2), base, data, scalers, cal, 2)
     assert result.point.shape == (1, 2)
     np.testing.assert_allclose(result.point, frame["close"].iloc[-1], rtol=1e-12)
+
+
+def test_shrink_gate_p_value_is_one_sided_dm_hln_with_step_lags() -> None:
+    """The gate's p-value for step 3 uses 2 autocovariance lags and the one-sided "less"
+    alternative. Reference: R 4.2.2, forecast 8.20, dm.test(e1, e2, alternative = "less",
+    h = 3, power = 1) = 0.0010783212443414749; "greater" would be 0.99892."""
+    from rnnforecast.forecaster import _edge_p_value
+
+    e1 = np.array([0.5, -1.2, 0.3, 2.1, -0.7, 0.9, -1.5, 0.4, 1.1, -0.2, 0.8, -0.6])
+    e2 = np.array([1.0, -1.5, 0.9, 2.4, -1.1, 0.2, -2.0, 1.3, 1.6, -0.9, 0.5, -1.4])
+    assert _edge_p_value(e1, e2, 3) == pytest.approx(0.0010783212443414749, rel=1e-9)
+    assert _edge_p_value(e1, e1, 3) is None
