@@ -292,6 +292,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
         "scalers.json",
         "manifest.json",
         "train.log",
+        "scored_weights.npz",  # the scored fit, evaluated; the refit is served
     }
     assert manifest_numpy_check(bundle)["passed"] is True
     current = (trained["home"] / "models" / "TEST" / "current").read_text().strip()
@@ -344,6 +345,9 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
     assert set(out) == {
         "ticker",
         "run_id",
+        "fit",
+        "trained_through",
+        "calibrated_through",
         "test",
         "horizon",
         "model",
