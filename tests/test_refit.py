@@ -234,3 +234,32 @@ def test_run_with_refit_off_serves_the_scored_fit(tmp_path: Path) -> None:
         (home / "models" / "AAA" / outcome["run_id"] / "manifest.json").read_text()
     )
     assert outcome["serving"]["trained_through"] == manifest["fits"]["scored"]["trained_through"]
+
+
+def test_run_keeps_the_current_model_against_a_changed_recipe_with_nothing_to_win_on(
+    tmp_path: Path,
+) -> None:
+    """A new seed is a new recipe: on the same bars there is no day the current model did
+    not see, so the challenger cannot win and the current model stays."""
+    make_prices(220, seed=1).to_csv(tmp_path / "aaa.csv")
+    table = textwrap.dedent(
+        """
+        [run]
+        tickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }]
+        """
+    )
+    config = tmp_path / "nightly.toml"
+    config.write_text(TINY_CONFIG + table)
+    home = tmp_path / "home"
+    first = json.loads(run("run", "--config", str(config), "--json", home=home).stdout)
+    champion = first["tickers"][0]["run_id"]
+    config.write_text(TINY_CONFIG.replace("seed = 7", "seed = 8") + table)
+    result = run("run", "--config", str(config), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    outcome = json.loads(result.stdout)["tickers"][0]
+    assert outcome["promoted"] is False
+    assert outcome["reason"] == (
+        f"changed recipe; no day unseen by the current model {champion} to compare on: "
+        "current model kept"
+    )
+    assert (home / "models" / "AAA" / "current").read_text().strip() == champion
