@@ -196,17 +196,17 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def _shrink_text(calibration: dict[str, Any]) -> str:
-    """'shrink 0.00 (validation edge over naive: p = 0.35)', a value per step."""
+    """'shrink 0.00 (calibration edge over naive: p = 0.35)', a value per step."""
     text = "shrink " + ", ".join(f"{s:.2f}" for s in calibration["shrink"])
     p_values = calibration.get("shrink_p_value", [])
     if any(p is not None for p in p_values):
         shown = ", ".join("-" if p is None else f"{p:.2f}" for p in p_values)
-        text += f" (validation edge over naive: p = {shown})"
+        text += f" (calibration edge over naive: p = {shown})"
     return text
 
 
-def _fmt(value: float, digits: int = 4) -> str:
-    return f"{value:.{digits}f}"
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -379,6 +379,13 @@ def train(
             help="Ray cluster address, e.g. ray://head:10001 (default: start a local Ray instance)."
         ),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            help="After scoring on the held-out test period, fit the recipe again on every "
+            "bar and serve that (--no-refit: serve the scored fit).",
+        ),
+    ] = True,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -394,7 +401,12 @@ def train(
 
         with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
             result = pipeline.train(
-                _home(ctx), tickers[0], cfg, progress=progress, lock_timeout=ctx.obj.wait
+                _home(ctx),
+                tickers[0],
+                cfg,
+                progress=progress,
+                lock_timeout=ctx.obj.wait,
+                refit=refit,
             )
         if as_json:
             _emit_json(result.to_dict())
@@ -404,6 +416,12 @@ def train(
             f"epochs (best {result.history['best_epoch']}) in "
             f"{result.history['seconds']:.1f}s; {_shrink_text(result.calibration)}; "
             f"saved to {result.path}"
+        )
+        served = result.serving
+        _say(
+            f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
+            f"trained through {served['trained_through']}, calibrated through "
+            f"{served['calibrated_through']}; the scores below are the scored fit's"
         )
         _scores_table(result.ticker, result.test, result.report)
         return
@@ -425,18 +443,19 @@ def train(
         address=address,
         lock_timeout=ctx.obj.wait,
         on_done=done,
+        refit=refit,
     )
     if as_json:
         _emit_json({"tickers": [j.result or {"ticker": j.ticker, "error": j.error} for j in jobs]})
     else:
         _table(
             f"trained {sum(1 for j in jobs if j.result)} of {len(jobs)} tickers",
-            ["ticker", "run", "mase", "beats naive", "error"],
+            ["ticker", "run", "rel_mae", "beats naive", "error"],
             [
                 [
                     j.ticker,
                     j.result["run_id"] if j.result else "-",
-                    _fmt(j.result["model"]["mase"]) if j.result else "-",
+                    _fmt(j.result["model"]["rel_mae"]) if j.result else "-",
                     ("yes" if j.result["beats_naive"] else "no") if j.result else "-",
                     j.error["message"] if j.error else "",
                 ]
@@ -459,20 +478,21 @@ def _scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
     lag = rep.lag
     _table(
         f"{ticker} test {test['start']} to {test['end']} ({test['n']} windows, horizon "
-        f"{rep.horizon}): MASE {m['mase']:.3f}, {verdict}",
+        f"{rep.horizon}): MAE / naive MAE {m['rel_mae']:.3f}, {verdict}",
         ["metric", "model", "naive", "drift"],
         [
             ["rmse", _fmt(m["rmse"]), _fmt(n["rmse"]), _fmt(d["rmse"])],
             ["mae", _fmt(m["mae"]), _fmt(n["mae"]), _fmt(d["mae"])],
             ["mape_%", _fmt(m["mape"]), _fmt(n["mape"]), _fmt(d["mape"])],
-            ["mase", _fmt(m["mase"]), _fmt(1.0), _fmt(d["mase"])],
+            ["rel_mae", _fmt(m["rel_mae"]), _fmt(1.0), _fmt(d["rel_mae"])],
+            ["mase", _fmt(m["mase"]), _fmt(n["mase"]), _fmt(d["mase"])],
             [
-                "directional_accuracy",
+                f"directional_accuracy ({m['n_no_move']} no-move left out)",
                 _fmt(m["directional_accuracy"]),
                 "-",
                 f"always up: {rep.up_share:.4f}",
             ],
-            ["uncalibrated_mase", _fmt(rep.raw["mase"]), "-", "-"],
+            ["uncalibrated_rel_mae", _fmt(rep.raw["rel_mae"]), "-", "-"],
             [
                 f"interval_coverage ({rep.intervals['level']:.0%})",
                 _fmt(rep.intervals["coverage"]),
@@ -540,15 +560,18 @@ def evaluate(
     if as_json:
         _emit_json(result.to_dict())
         return
-    _say(f"{result.ticker} run {result.run_id}")
+    _say(
+        f"{result.ticker} run {result.run_id}: scored fit, trained through "
+        f"{result.fit.get('trained_through')}"
+    )
     _scores_table(result.ticker, result.test, result.report)
     if result.folds:
         agg = result.to_dict()["aggregate"]
         _table(
             f"walk-forward: {len(result.folds)} folds, model beats naive in "
-            f"{agg['beats_naive']}; MASE {agg['model']['mase']['mean']:.3f} "
-            f"± {agg['model']['mase']['std']:.3f}",
-            ["fold", "test start", "test end", "n", "model mae", "naive mae", "mase", "shrink"],
+            f"{agg['beats_naive']}; MAE / naive MAE geometric mean "
+            f"{_fmt(agg['model']['rel_mae']['geometric_mean'], 3)}",
+            ["fold", "test start", "test end", "n", "model mae", "naive mae", "rel_mae", "shrink"],
             [
                 [
                     i + 1,
@@ -557,7 +580,7 @@ def evaluate(
                     f["test"]["n"],
                     _fmt(f["model"]["mae"]),
                     _fmt(f["naive"]["mae"]),
-                    _fmt(f["model"]["mase"]),
+                    _fmt(f["model"]["rel_mae"]),
                     ",".join(f"{s:.2f}" for s in f["shrink"]),
                 ]
                 for i, f in enumerate(result.folds)
@@ -649,13 +672,13 @@ def run_job(
     else:
         _table(
             f"run: {len(outcomes) - len(failed)} of {len(outcomes)} tickers went through",
-            ["ticker", "added", "run", "mase", "beats naive", "promoted", "reason"],
+            ["ticker", "added", "run", "rel_mae", "beats naive", "promoted", "reason"],
             [
                 [
                     o.ticker,
                     "-" if o.rows_added is None else o.rows_added,
                     o.run_id or "-",
-                    _fmt(o.metrics["model"]["mase"]) if o.metrics else "-",
+                    _fmt(o.metrics["model"]["rel_mae"]) if o.metrics else "-",
                     "-" if o.beats_naive is None else ("yes" if o.beats_naive else "no"),
                     "yes" if o.promoted else "no",
                     o.reason or (o.error["message"] if o.error else ""),
@@ -699,7 +722,7 @@ def models(
         return
     _table(
         f"{listing['ticker']}: {len(listing['runs'])} runs, current {listing['current'] or 'none'}",
-        ["run", "current", "created", "recipe", "test", "mase", "beats naive"],
+        ["run", "current", "created", "recipe", "test", "rel_mae", "beats naive"],
         [
             [
                 r["run_id"],
@@ -711,7 +734,7 @@ def models(
                     else f"error: {r['error']}"
                 ),
                 f"{r['test']['start']}..{r['test']['end']}" if "test" in r else "-",
-                _fmt(r["model"]["mase"]) if r.get("model") else "-",
+                _fmt(r["model"]["rel_mae"]) if r.get("model") else "-",
                 "-" if r.get("beats_naive") is None else ("yes" if r["beats_naive"] else "no"),
             ]
             for r in listing["runs"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from rnnforecast import metrics
 from rnnforecast.config import DataConfig
-from rnnforecast.errors import ModelError
+from rnnforecast.errors import DataError, ModelError
 from rnnforecast.windows import (
     Scalers,
     decode_targets,
@@ -76,7 +76,9 @@ class Calibration:
     shrink: tuple[float, ...]
     halfwidth: tuple[float, ...]
     level: float
-    raw_val_mase: tuple[float, ...] = ()
+    # Validation MAE of the uncalibrated forecast over naive's, per step (``raw_val_mase``
+    # in manifests written before true MASE was added).
+    raw_val_rel_mae: tuple[float, ...] = ()
     # One-sided Diebold-Mariano p-value of the best factor's validation edge over naive
     # (None when there is none to test: the best factor is 0 or the errors are identical).
     shrink_p_value: tuple[float | None, ...] = ()
@@ -95,7 +97,7 @@ class Calibration:
             "shrink": list(self.shrink),
             "halfwidth": list(self.halfwidth),
             "level": self.level,
-            "raw_val_mase": list(self.raw_val_mase),
+            "raw_val_rel_mae": list(self.raw_val_rel_mae),
             "shrink_p_value": list(self.shrink_p_value),
         }
 
@@ -106,7 +108,10 @@ class Calibration:
                 tuple(float(v) for v in raw["shrink"]),  # type: ignore[union-attr]
                 tuple(float(v) for v in raw["halfwidth"]),  # type: ignore[union-attr]
                 float(raw["level"]),  # type: ignore[arg-type]
-                tuple(float(v) for v in raw.get("raw_val_mase", ())),  # type: ignore[union-attr]
+                tuple(
+                    float(v)
+                    for v in raw.get("raw_val_rel_mae", raw.get("raw_val_mase", ()))  # type: ignore[union-attr]
+                ),
                 tuple(
                     None if v is None else float(v)
                     for v in raw.get("shrink_p_value", ())  # type: ignore[union-attr]
@@ -136,6 +141,22 @@ def shrink_forecast(raw: np.ndarray, last_close: np.ndarray, shrink: np.ndarray)
     return last * np.exp(np.log(raw / last) * shrink[None, :])
 
 
+def conformal_rank(n: int, level: float) -> int:
+    """Split conformal: the rank ``ceil((n + 1) * level)`` of the score that bounds a new
+    one with probability ``level``, given ``n`` calibration scores.
+
+    Raises DataError when that rank exceeds ``n``: the interval would need a score beyond
+    the largest seen, and capping it would silently give a lower coverage than promised.
+    """
+    rank = math.ceil((n + 1) * level - 1e-9)  # the tolerance keeps 0.8 * 10 from being 8.0000001
+    if rank > n:
+        raise DataError(
+            f"{n} calibration windows support an interval level of at most {n / (n + 1):.4f} "
+            f"(n / (n + 1)), not {level}: lower calibration.interval_level or use more data"
+        )
+    return rank
+
+
 def fit_calibration(
     raw: np.ndarray,
     actual: np.ndarray,
@@ -156,18 +177,19 @@ def fit_calibration(
     by luck costs accuracy on the test period. Intervals: split conformal, the
     ``ceil((n + 1) * level) / n`` quantile of the absolute log residuals of the shrunk
     forecasts, each divided by its window's volatility scale (normalised conformal scores,
-    so widths follow volatility).
+    so widths follow volatility). Raises DataError if there are too few windows for
+    ``level`` (:func:`conformal_rank`).
     """
     last = base[:, -1, _CLOSE, None]
     scale = volatility(base, window, raw.shape[1])
     moves = np.log(raw / last)
     steps = raw.shape[1]
-    factors, widths, raw_mase, p_values = [], [], [], []
+    factors, widths, raw_rel_mae, p_values = [], [], [], []
     for k in range(steps):
         naive_errors = actual[:, k] - last[:, 0]
         naive_mae = float(np.mean(np.abs(naive_errors)))
         raw_mae = float(np.mean(np.abs(actual[:, k] - raw[:, k])))
-        raw_mase.append(raw_mae / naive_mae if naive_mae > 0 else 1.0)
+        raw_rel_mae.append(raw_mae / naive_mae if naive_mae > 0 else 1.0)
         if shrink:
             candidates = last * np.exp(moves[:, k, None] * _SHRINK_GRID[None, :])
             errors = np.mean(np.abs(candidates - actual[:, k, None]), axis=0)
@@ -181,19 +203,18 @@ def fit_calibration(
             factors.append(1.0)
         point = last[:, 0] * np.exp(moves[:, k] * factors[-1])
         residuals = np.abs(np.log(actual[:, k] / point)) / scale[:, k]
-        # Split conformal: the k-th smallest score, k = ceil((n + 1) * level).
-        k_th = min(math.ceil((len(residuals) + 1) * level), len(residuals))
+        k_th = conformal_rank(len(residuals), level)
         widths.append(float(np.sort(residuals)[k_th - 1]))
-    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_mase), tuple(p_values))
+    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_rel_mae), tuple(p_values))
 
 
 def _edge_p_value(errors: np.ndarray, naive_errors: np.ndarray, horizon: int) -> float | None:
-    """One-sided Diebold-Mariano p-value that ``errors`` are smaller than ``naive_errors``
-    (absolute, price units); None when the two do not differ."""
-    statistic, two_sided = metrics.diebold_mariano(errors, naive_errors, horizon)
-    if statistic is None or two_sided is None:
-        return None
-    return two_sided / 2 if statistic < 0 else 1 - two_sided / 2
+    """One-sided Diebold-Mariano-HLN p-value that the absolute ``errors`` are smaller than
+    the absolute ``naive_errors`` (price units); None when the two do not differ."""
+    _, p_value = metrics.diebold_mariano(
+        np.abs(errors), np.abs(naive_errors), horizon, alternative="less"
+    )
+    return p_value
 
 
 @dataclass(frozen=True)
