@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnnforecast import metrics
+from rnnforecast import metrics, risk
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class Report:
     up_share: float
     lag: dict[str, object]
     raw: dict[str, float]
-    intervals: dict[str, float]
+    intervals: dict[str, float | None]
     steps: list[dict[str, object]]
     significance: dict[str, float | None]
 
@@ -135,7 +135,9 @@ def report(
     ``drift`` ``(m,)``: the drift forecast's slope (price per day). Metrics over all steps,
     and per step in ``steps``. ``up_share`` is the share of rising actual moves: the
     directional accuracy of always saying "up". ``significance`` is the Diebold-Mariano
-    test of the one-step absolute errors against the naive forecast's.
+    test of the one-step absolute errors against the naive forecast's. ``intervals`` has
+    the Kupiec (coverage) and Christoffersen (independence) p-values of the one-step misses
+    (None where the test is undefined: see :mod:`rnnforecast.risk`).
     """
     m, horizon = actual.shape
     last = np.asarray(last_close, dtype=np.float64)
@@ -178,6 +180,8 @@ def report(
             "level": level,
             "coverage": float(np.mean(inside)),
             "mean_width": float(np.mean(high - low)),
+            "kupiec_p": risk.kupiec_p(~inside[:, 0], level),
+            "christoffersen_p": risk.christoffersen_p(~inside[:, 0]),
         },
         steps=steps,
         significance={"dm_statistic": statistic, "p_value": p_value},

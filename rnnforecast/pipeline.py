@@ -18,11 +18,20 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import __version__, locks, serving, sources
+from rnnforecast.adaptive import Adaptive
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig, TickerJob
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
-from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
+from rnnforecast.forecaster import (
+    Calibration,
+    Network,
+    adaptive_factors,
+    fit_calibration,
+    forecast,
+    one_step_scores,
+    raw_forecast,
+)
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
 from rnnforecast.windows import (
@@ -219,18 +228,45 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        _adaptive_params(config),
     )
     return _Fitted(
         net, network, scalers, calibration, history, dataset, check, test_x, test_keras, weights
     )
 
 
+def _adaptive_params(config: Config) -> Adaptive | None:
+    """The adaptive interval scheme the config asks for (None: fixed validation widths)."""
+    cal = config.calibration
+    if cal.adaptive_window == 0:
+        return None
+    return Adaptive(cal.adaptive_window, cal.adaptive_gamma, cal.adaptive_warmup)
+
+
+def _width_factors(
+    network: Network, dataset: Dataset, config: Config, scalers: Scalers, cal: Calibration
+) -> np.ndarray:
+    """Adaptive width factors ``(m,)`` for every window of ``dataset`` (consecutive windows
+    of one frame): window ``j``'s factor uses the one-step errors of windows before it only,
+    as predict would have on its last day."""
+    if cal.adaptive is None:
+        return np.ones(len(dataset))
+    scores = one_step_scores(network, dataset.base, dataset.actual[:, 0], config.data, scalers, cal)
+    return adaptive_factors(scores, cal)[:-1]
+
+
 def _assess(
-    network: Network, part: Dataset, config: Config, scalers: Scalers, calibration: Calibration
+    network: Network,
+    part: Dataset,
+    config: Config,
+    scalers: Scalers,
+    calibration: Calibration,
+    width_factor: np.ndarray | float = 1.0,
 ) -> Report:
-    """Calibrated forecasts for the windows of ``part``, scored next to naive and drift."""
+    """Calibrated forecasts for the windows of ``part``, scored next to naive and drift;
+    interval widths times ``width_factor`` (scalar or ``(m,)``)."""
     data = config.data
-    result = forecast(network, part.base, data, scalers, calibration, data.horizon)
+    result = forecast(network, part.base, data, scalers, calibration, data.horizon, width_factor)
     return report(
         part.actual,
         result.point,
@@ -330,7 +366,12 @@ def _train_ticker(
     split = Split.plan(len(frame), data)
     fitted = _fit(frame, config, split, progress)
     test_part = fitted.dataset.select(split.test)
-    rep = _assess(fitted.network, test_part, config, fitted.scalers, fitted.calibration)
+    factors = _width_factors(
+        fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+    )
+    rep = _assess(
+        fitted.network, test_part, config, fitted.scalers, fitted.calibration, factors[split.test]
+    )
     test_period = _period(test_part.target_dates[:, 0])
     run_id = new_run_id()
     numpy_check = fitted.numpy_check
@@ -532,7 +573,9 @@ def _assess_period(
             f"{end} (run {manifest['run_id']})"
         )
     part = dataset.select(mask)
-    rep = _assess(network, part, loaded.config, loaded.bundle.scalers, loaded.calibration)
+    scalers, calibration = loaded.bundle.scalers, loaded.calibration
+    factors = _width_factors(network, dataset, loaded.config, scalers, calibration)[mask]
+    rep = _assess(network, part, loaded.config, scalers, calibration, factors)
     return part, rep
 
 
