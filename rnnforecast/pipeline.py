@@ -38,6 +38,7 @@ from rnnforecast.windows import (
     Dataset,
     Scalers,
     Split,
+    base_matrix,
     build_dataset,
     encode_inputs,
     fingerprint,
@@ -46,6 +47,7 @@ from rnnforecast.windows import (
 )
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.riskreport import RiskReport
     from rnnforecast.training import Progress
 
 NUMPY_TOLERANCE = 1e-5
@@ -464,6 +466,7 @@ class EvaluationResult:
     report: Report
     folds: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
+    risk: RiskReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -471,6 +474,7 @@ class EvaluationResult:
             "run_id": self.run_id,
             "test": self.test,
             **self.report.to_dict(),
+            "risk": None if self.risk is None else self.risk.to_dict(),
             "warnings": self.warnings,
         }
         if self.folds is not None:
@@ -517,6 +521,11 @@ def evaluate(
     network = serving.network(loaded)
     part, rep = _assess_period(loaded, frame, network, test["start"], test["end"])
     warnings = []
+    risk_report = None
+    try:
+        risk_report = _risk_report(loaded, frame, network)
+    except (ValueError, DataError) as exc:
+        warnings.append(f"no distribution scores next to the baselines: {exc}")
     trained = frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
     if fingerprint(trained) != manifest["data"]["fingerprint"]:
         warnings.append(
@@ -553,6 +562,33 @@ def evaluate(
         rep,
         fold_results,
         warnings,
+        risk_report,
+    )
+
+
+def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, network: Network) -> RiskReport:
+    """Distribution scores of the bundle's test period next to the volatility baselines
+    (:mod:`rnnforecast.riskreport`), on the validation and test periods of its manifest."""
+    from rnnforecast import riskreport
+
+    data = loaded.config.data
+    dataset = build_dataset(frame, data)
+    first_target = dataset.target_dates[:, 0]
+    periods = loaded.bundle.manifest["data"]
+
+    def within(period: dict[str, Any]) -> np.ndarray:
+        start, end = np.datetime64(period["start"]), np.datetime64(period["end"])
+        return np.asarray((first_target >= start) & (first_target <= end))
+
+    return riskreport.assess(
+        network,
+        dataset,
+        base_matrix(frame),
+        data,
+        loaded.bundle.scalers,
+        loaded.calibration,
+        within(periods["validation"]),
+        within(periods["test"]),
     )
 
 
