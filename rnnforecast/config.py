@@ -160,8 +160,8 @@ class CalibrationConfig:
     shrink: bool = True
     interval_level: float = 0.8
     significance: float = 0.05
-    adaptive_window: int = 250
-    adaptive_gamma: float = 0.005
+    adaptive_window: int = 100
+    adaptive_gamma: float = 0.002
     adaptive_warmup: int = 250
 
     def validate(self) -> None:

@@ -557,8 +557,8 @@ def test_new_keys_round_trip() -> None:
         "shrink": False,
         "interval_level": 0.9,
         "significance": 0.1,
-        "adaptive_window": 250,
-        "adaptive_gamma": 0.005,
+        "adaptive_window": 100,
+        "adaptive_gamma": 0.002,
         "adaptive_warmup": 250,
     }
     assert config_from_dict(raw) == config
