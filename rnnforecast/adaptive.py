@@ -47,6 +47,11 @@ class Adaptive:
         return adaptive
 
 
+DEFAULT = Adaptive(window=100, gamma=0.002, warmup=250)
+"""The scheme every new bundle records: chosen on the validation days of five real series,
+never their test days (benchmarks/bench_intervals.py, docs/risk.md)."""
+
+
 def _quantile_index(alpha: np.ndarray, n: int) -> np.ndarray:
     """0-based index into ``n`` sorted scores of the split-conformal quantile at ``1 - alpha``:
     the ``ceil((n + 1) (1 - alpha))``-th smallest, clipped to [1, n]. When ``alpha`` drops to

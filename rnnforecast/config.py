@@ -151,18 +151,11 @@ class CalibrationConfig:
     ``significance``: a factor above 0 is kept only if the shrunk forecast beats the naive
     one on validation with a one-sided Diebold-Mariano p-value below this, in (0, 1]
     (1 keeps the factor with the lowest validation MAE, however small its edge).
-    ``adaptive_window``: intervals adapt at forecast time to the normalised one-step errors
-    of the last this many days (0 keeps the validation width fixed); ``adaptive_gamma``:
-    step of adaptive conformal inference on the miss rate; ``adaptive_warmup``: days of
-    that walk before each forecast (see :mod:`rnnforecast.adaptive`).
     """
 
     shrink: bool = True
     interval_level: float = 0.8
     significance: float = 0.05
-    adaptive_window: int = 100
-    adaptive_gamma: float = 0.002
-    adaptive_warmup: int = 250
 
     def validate(self) -> None:
         if not 0 < self.interval_level < 1:
@@ -171,12 +164,6 @@ class CalibrationConfig:
             )
         if not 0 < self.significance <= 1:
             raise UsageError(f"calibration.significance must be in (0, 1], got {self.significance}")
-        if self.adaptive_window < 0 or self.adaptive_warmup < 0:
-            raise UsageError("calibration.adaptive_window and adaptive_warmup must be 0 or more")
-        if not 0 <= self.adaptive_gamma < 1:
-            raise UsageError(
-                f"calibration.adaptive_gamma must be in [0, 1), got {self.adaptive_gamma}"
-            )
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import __version__, locks, serving, sources
-from rnnforecast.adaptive import Adaptive
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig, TickerJob
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
@@ -230,19 +230,11 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
-        _adaptive_params(config),
+        adaptive_conformal.DEFAULT,
     )
     return _Fitted(
         net, network, scalers, calibration, history, dataset, check, test_x, test_keras, weights
     )
-
-
-def _adaptive_params(config: Config) -> Adaptive | None:
-    """The adaptive interval scheme the config asks for (None: fixed validation widths)."""
-    cal = config.calibration
-    if cal.adaptive_window == 0:
-        return None
-    return Adaptive(cal.adaptive_window, cal.adaptive_gamma, cal.adaptive_warmup)
 
 
 def _width_factors(

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from rnnforecast.adaptive import Adaptive, factors, widths
+from rnnforecast.adaptive import DEFAULT, Adaptive, factors, widths
 from rnnforecast.forecaster import Calibration
 
 NAN = float("nan")
@@ -69,24 +69,18 @@ def test_calibration_round_trip_with_adaptive() -> None:
 
 # --- predict and evaluate use the same widths -------------------------------------------------
 
-ADAPTIVE_CONFIG = """
-[calibration]
-adaptive_window = 30
-adaptive_warmup = 20
-adaptive_gamma = 0.05
-"""
-
 
 @pytest.fixture(scope="module")
 def adaptive_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """400 synthetic rows of TEST and a tiny model whose intervals adapt over 30 + 20 days."""
+    """700 synthetic rows of TEST and a tiny model: its test windows have the 100 + 250
+    scored days before them that the default scheme needs."""
     from conftest import TINY_CONFIG, make_prices
 
     folder = tmp_path_factory.mktemp("adaptive")
     home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
-    prices = make_prices(400, seed=5)
+    prices = make_prices(700, seed=5)
     prices.to_csv(csv)
-    config.write_text(TINY_CONFIG + ADAPTIVE_CONFIG)
+    config.write_text(TINY_CONFIG)
     assert run_cli(home, "fetch", "TEST", "--csv", str(csv)).exit_code == 0
     result = run_cli(home, "train", "TEST", "--config", str(config), "--json")
     assert result.exit_code == 0, result.stderr
@@ -130,11 +124,12 @@ def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None
     frame = Home(home).store.read("TEST")
     dataset = build_dataset(frame, config.data)
     factors = pipeline._width_factors(net, dataset, config, scalers, cal)
-    history = config.data.lookback + 30 + 20
-    assert np.all(factors[: 30 + 20] == 1.0)  # too little history: the fixed width
+    assert cal.adaptive == DEFAULT
+    history = config.data.lookback + DEFAULT.history
+    assert np.all(factors[: DEFAULT.history] == 1.0)  # too little history: the fixed width
     # after it, widths follow recent errors (exactly 1 only where the width is the very
     # validation score the fixed width was)
-    assert np.mean(factors[30 + 20 :] != 1.0) > 0.8
+    assert np.mean(factors[DEFAULT.history :] != 1.0) > 0.8
     for j in (len(dataset) - 1, len(dataset) - 40):
         end = j + config.data.lookback  # rows up to and including the window's last day
         cut = adaptive_home["folder"] / f"cut{j}.csv"

@@ -239,8 +239,6 @@ def test_int_is_accepted_for_float() -> None:
         ({"calibration": {"interval_level": 1}}, "calibration.interval_level"),
         ({"calibration": {"significance": 0}}, "calibration.significance"),
         ({"calibration": {"significance": 1.5}}, "calibration.significance"),
-        ({"calibration": {"adaptive_window": -1}}, "calibration.adaptive_window"),
-        ({"calibration": {"adaptive_gamma": 1.0}}, "calibration.adaptive_gamma"),
         ({"model": {"units": 0}}, "model.units"),
         ({"model": {"layers": 0}}, "model.layers"),
         ({"model": {"dense_units": -1}}, "model.dense_units"),
@@ -553,12 +551,5 @@ def test_new_keys_round_trip() -> None:
     ).validate()
     raw = json.loads(json.dumps(config.to_dict()))
     assert raw["data"]["features"] == ["close", "log_return", "volume_change"]
-    assert raw["calibration"] == {
-        "shrink": False,
-        "interval_level": 0.9,
-        "significance": 0.1,
-        "adaptive_window": 100,
-        "adaptive_gamma": 0.002,
-        "adaptive_warmup": 250,
-    }
+    assert raw["calibration"] == {"shrink": False, "interval_level": 0.9, "significance": 0.1}
     assert config_from_dict(raw) == config
