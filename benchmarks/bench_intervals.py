@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast import pipeline, risk, riskreport, serving, sources
 from rnnforecast.adaptive import Adaptive, factors
 from rnnforecast.config import Config, apply_overrides
@@ -178,6 +179,8 @@ def main() -> None:
     all_series = [prepare(home, name, csv, config, args.retrain) for name, csv in files]
 
     params, table = choose(all_series)
+    if params != adaptive_conformal.DEFAULT:
+        print(f"note: the bundles' scheme is {adaptive_conformal.DEFAULT}", file=sys.stderr)
     print(
         f"chosen on validation days: window {params.window}, gamma {params.gamma}, "
         f"warmup {params.warmup}"
