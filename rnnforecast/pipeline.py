@@ -619,7 +619,12 @@ def walk_forward(
     for split in Split.folds(len(frame), config.data, folds):
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
-        rep = _assess(fitted.network, part, config, fitted.scalers, fitted.calibration)
+        factors = _width_factors(
+            fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+        )
+        rep = _assess(
+            fitted.network, part, config, fitted.scalers, fitted.calibration, factors[split.test]
+        )
         results.append(
             {
                 "test": _period(part.target_dates[:, 0]),
