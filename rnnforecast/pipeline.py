@@ -531,8 +531,19 @@ def evaluate(
     if plot is not None:
         from rnnforecast import plots
 
+        # The intervals served on each test day: adaptive widths need the days before it.
+        dataset = build_dataset(frame, config.data)
+        first = int(np.searchsorted(dataset.target_dates[:, 0], part.target_dates[0, 0]))
+        scalers, calibration = loaded.bundle.scalers, loaded.calibration
+        factors = _width_factors(network, dataset, config, scalers, calibration)
         result = forecast(
-            network, part.base, config.data, loaded.bundle.scalers, loaded.calibration, 1
+            network,
+            part.base,
+            config.data,
+            scalers,
+            calibration,
+            1,
+            factors[first : first + len(part)],
         )
         plots.test_period(
             plot,
