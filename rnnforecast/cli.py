@@ -565,6 +565,8 @@ def evaluate(
         f"{result.fit.get('trained_through')}"
     )
     _scores_table(result.ticker, result.test, result.report)
+    if result.risk is not None:
+        _risk_table(result.risk.to_dict())
     if result.folds:
         agg = result.to_dict()["aggregate"]
         _table(
@@ -588,6 +590,29 @@ def evaluate(
         )
     if plot is not None:
         _say(f"plot written to {plot}")
+
+
+def _risk_table(risk: dict[str, Any]) -> None:
+    """The model's one-step intervals and distribution next to the volatility baselines."""
+    columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
+    columns += ["qlike", "pinball"]
+    entries = [(f"model ({risk['served_intervals']})", risk["model"])]
+    entries += list(risk["baselines"].items())
+    best, dm = risk["best_baseline"], risk["dm"]
+    title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
+    if best is not None:
+        verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
+        title += f": model {verdict} the best baseline {best} on IS80"
+        if dm["p_value"] is not None:
+            title += f" (one-sided Diebold-Mariano p = {dm['p_value']:.2f})"
+    _table(
+        title,
+        ["forecast", "IS80", "cov80", "IS95", "cov95", "QLIKE", "pinball"],
+        [
+            [name, *("-" if e is None or e[c] is None else _fmt(e[c]) for c in columns)]
+            for name, e in entries
+        ],
+    )
 
 
 @app.command()

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import __version__, fits, locks, metrics, promotion, serving, sources
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
@@ -28,8 +29,10 @@ from rnnforecast.forecaster import (
     Calibration,
     Forecasts,
     Network,
+    adaptive_factors,
     fit_calibration,
     forecast,
+    one_step_scores,
     raw_forecast,
 )
 from rnnforecast.home import Home
@@ -38,6 +41,7 @@ from rnnforecast.windows import (
     Dataset,
     Scalers,
     Split,
+    base_matrix,
     build_dataset,
     encode_inputs,
     fingerprint,
@@ -46,6 +50,7 @@ from rnnforecast.windows import (
 )
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.riskreport import RiskReport
     from rnnforecast.training import Progress
 
 NUMPY_TOLERANCE = 1e-5
@@ -256,6 +261,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        adaptive_conformal.DEFAULT,
     )
     return _Fitted(
         trained.net,
@@ -343,6 +349,18 @@ def _naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
     return metrics.naive_scale(closes) if len(closes) >= 2 else None
 
 
+def _width_factors(
+    network: Network, dataset: Dataset, config: Config, scalers: Scalers, cal: Calibration
+) -> np.ndarray:
+    """Adaptive width factors ``(m,)`` for every window of ``dataset`` (consecutive windows
+    of one frame): window ``j``'s factor uses the one-step errors of windows before it only,
+    as predict would have on its last day."""
+    if cal.adaptive is None:
+        return np.ones(len(dataset))
+    scores = one_step_scores(network, dataset.base, dataset.actual[:, 0], config.data, scalers, cal)
+    return adaptive_factors(scores, cal)[:-1]
+
+
 def _assess(
     network: Network,
     part: Dataset,
@@ -350,11 +368,13 @@ def _assess(
     scalers: Scalers,
     calibration: Calibration,
     scale: float | None = None,
+    width_factor: np.ndarray | float = 1.0,
 ) -> Report:
     """Calibrated forecasts for the windows of ``part``, scored next to naive and drift;
-    ``scale``: the in-sample naive MAE that MASE divides by."""
+    ``scale``: the in-sample naive MAE that MASE divides by; interval widths times
+    ``width_factor`` (scalar or ``(m,)``)."""
     data = config.data
-    result = forecast(network, part.base, data, scalers, calibration, data.horizon)
+    result = forecast(network, part.base, data, scalers, calibration, data.horizon, width_factor)
     return report(
         part.actual,
         result.point,
@@ -467,7 +487,18 @@ def _train_ticker(
     fitted = _fit(frame, config, split, progress)
     test_part = fitted.dataset.select(split.test)
     scale = _naive_scale(frame, split.scaler_rows)
-    rep = _assess(fitted.network, test_part, config, fitted.scalers, fitted.calibration, scale)
+    factors = _width_factors(
+        fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+    )
+    rep = _assess(
+        fitted.network,
+        test_part,
+        config,
+        fitted.scalers,
+        fitted.calibration,
+        scale,
+        factors[split.test],
+    )
     test_period = _period(test_part.target_dates[:, 0])
     run_id = new_run_id()
     dates = fitted.dataset.target_dates
@@ -628,6 +659,7 @@ class EvaluationResult:
     # One-day-ahead forecasts per test day (walk-forward folds' days with ``folds``).
     days: DailyForecasts | None = None
     fit: dict[str, Any] = field(default_factory=dict)
+    risk: RiskReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -639,6 +671,7 @@ class EvaluationResult:
             "calibrated_through": self.fit.get("calibrated_through"),
             "test": self.test,
             **self.report.to_dict(),
+            "risk": None if self.risk is None else self.risk.to_dict(),
             "warnings": self.warnings,
         }
         if self.folds is not None:
@@ -704,7 +737,7 @@ def evaluate(
     scored = _scored_fit(loaded)
     scale_rows = frame.loc[: manifest["data"]["scaler_rows"]["end"]]
     scale = _naive_scale(scale_rows, len(scale_rows))
-    part, rep = _assess_period(
+    part, rep, factors = _assess_period(
         loaded,
         frame,
         scored.network,
@@ -715,13 +748,18 @@ def evaluate(
         scale=scale,
     )
     warnings = []
+    risk_report = None
+    try:
+        risk_report = _risk_report(loaded, frame, scored)
+    except (ValueError, DataError) as exc:
+        warnings.append(f"no distribution scores next to the baselines: {exc}")
     trained = frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
     if fingerprint(trained) != manifest["data"]["fingerprint"]:
         warnings.append(
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
         )
-    days = _daily(scored.network, part, config, scored.scalers, scored.calibration)
+    days = _daily(scored.network, part, config, scored.scalers, scored.calibration, factors)
     fold_results = None
     fold_days: list[DailyForecasts] = []
     if folds:
@@ -740,14 +778,48 @@ def evaluate(
         warnings,
         days=DailyForecasts.concat(fold_days) if folds else days,
         fit=fits.scored_dates(manifest),
+        risk=risk_report,
+    )
+
+
+def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) -> RiskReport:
+    """Distribution scores of the bundle's test period, forecast by its scored fit, next to
+    the volatility baselines (:mod:`rnnforecast.riskreport`), on the validation and test
+    periods of its manifest."""
+    from rnnforecast import riskreport
+
+    data = loaded.config.data
+    dataset = build_dataset(frame, data)
+    first_target = dataset.target_dates[:, 0]
+    periods = loaded.bundle.manifest["data"]
+
+    def within(period: dict[str, Any]) -> np.ndarray:
+        start, end = np.datetime64(period["start"]), np.datetime64(period["end"])
+        return np.asarray((first_target >= start) & (first_target <= end))
+
+    return riskreport.assess(
+        scored.network,
+        dataset,
+        base_matrix(frame),
+        data,
+        scored.scalers,
+        scored.calibration,
+        within(periods["validation"]),
+        within(periods["test"]),
     )
 
 
 def _daily(
-    network: Network, part: Dataset, config: Config, scalers: Scalers, calibration: Calibration
+    network: Network,
+    part: Dataset,
+    config: Config,
+    scalers: Scalers,
+    calibration: Calibration,
+    width_factor: np.ndarray | float = 1.0,
 ) -> DailyForecasts:
-    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes."""
-    result = forecast(network, part.base, config.data, scalers, calibration, 1)
+    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes;
+    interval widths times ``width_factor`` (the adaptive factors, as scored)."""
+    result = forecast(network, part.base, config.data, scalers, calibration, 1, width_factor)
     return DailyForecasts(
         dates=part.target_dates[:, 0].astype("datetime64[D]"),
         actual=part.actual[:, 0],
@@ -847,9 +919,10 @@ def _assess_period(
     scalers: Scalers | None = None,
     calibration: Calibration | None = None,
     scale: float | None = None,
-) -> tuple[Dataset, Report]:
+) -> tuple[Dataset, Report, np.ndarray]:
     """The bundle's forecasts for the windows whose first target falls in [start, end]
-    (with ``scalers`` and ``calibration``, default the bundle's served ones).
+    (with ``scalers`` and ``calibration``, default the bundle's served ones): the windows,
+    their report, and their adaptive interval width factors ``(m,)``.
 
     Raises DataError if the stored bars no longer cover that period.
     """
@@ -860,15 +933,15 @@ def _assess_period(
             f"the stored bars of {manifest['ticker']} no longer cover the period {start} to "
             f"{end} (run {manifest['run_id']})"
         )
-    rep = _assess(
-        network,
-        part,
-        loaded.config,
-        scalers or loaded.bundle.scalers,
-        calibration or loaded.calibration,
-        scale,
-    )
-    return part, rep
+    scalers = scalers or loaded.bundle.scalers
+    calibration = calibration or loaded.calibration
+    # Adaptive widths of a day depend on the days before it: score the whole stored history.
+    dataset = build_dataset(frame, loaded.config.data)
+    first = int(np.searchsorted(dataset.target_dates[:, 0], part.target_dates[0, 0]))
+    factors = _width_factors(network, dataset, loaded.config, scalers, calibration)
+    factors = factors[first : first + len(part)]
+    rep = _assess(network, part, loaded.config, scalers, calibration, scale, factors)
+    return part, rep, factors
 
 
 def walk_forward(
@@ -890,9 +963,16 @@ def walk_forward(
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
         scale = _naive_scale(frame, split.scaler_rows)
-        rep = _assess(fitted.network, part, config, fitted.scalers, fitted.calibration, scale)
+        factors = _width_factors(
+            fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+        )[split.test]
+        rep = _assess(
+            fitted.network, part, config, fitted.scalers, fitted.calibration, scale, factors
+        )
         if days is not None:
-            days.append(_daily(fitted.network, part, config, fitted.scalers, fitted.calibration))
+            days.append(
+                _daily(fitted.network, part, config, fitted.scalers, fitted.calibration, factors)
+            )
         results.append(
             {
                 "test": _period(part.target_dates[:, 0]),

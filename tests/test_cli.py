@@ -360,6 +360,7 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
         "intervals",
         "steps",
         "significance",
+        "risk",
         "warnings",
     }
     assert set(out["test"]) == {"start", "end", "n"}
@@ -394,7 +395,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
-    assert [line.split("\t")[0] for line in lines[1:]] == [
+    assert [line.split("\t")[0] for line in lines[1:8]] == [
         "rmse",
         "mae",
         "mape_%",
@@ -404,6 +405,8 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
         "uncalibrated_rel_mae",
         "interval_coverage (80%)",
     ]
+    # then the model's one-step intervals next to the baselines (tests/test_riskreport.py)
+    assert lines[8] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
     assert "naive" in result.stderr and "MAE / naive MAE" in result.stderr
 
 
