@@ -306,6 +306,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        adaptive_conformal.DEFAULT,
     )
     scalers = fit_scalers(dataset, data)
     recipe = dataclasses.replace(

@@ -395,7 +395,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
-    assert [line.split("\t")[0] for line in lines[1:8]] == [
+    assert [line.split("\t")[0] for line in lines[1:9]] == [
         "rmse",
         "mae",
         "mape_%",
@@ -406,7 +406,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
         "interval_coverage (80%)",
     ]
     # then the model's one-step intervals next to the baselines (tests/test_riskreport.py)
-    assert lines[8] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
+    assert lines[9] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
     assert "naive" in result.stderr and "MAE / naive MAE" in result.stderr
 
 
