@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,8 +148,32 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            hidden=True,
+            help="Act as if it were this instant (ISO 8601 with a UTC offset), to replay a "
+            "past night or test the calendar rules.",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = _Settings(home or _default_home(), wait, verbose)
+    ctx.obj = _Settings(home or _default_home(), wait, verbose, _clock(now))
+
+
+def _clock(now: str | None) -> Callable[[], dt.datetime]:
+    """The system clock, or one stopped at ``now``. Raises UsageError for a bad instant."""
+    if now is None:
+        return lambda: dt.datetime.now(dt.UTC)
+    from rnnforecast.errors import UsageError
+
+    try:
+        instant = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise UsageError(f"--now {now!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise UsageError(f"--now {now!r} needs a UTC offset, e.g. {now}+00:00")
+    return lambda: instant
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,7 @@ class _Settings:
     home: Path
     wait: float
     verbose: bool
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
 def _home(ctx: typer.Context) -> Home:
@@ -252,27 +277,53 @@ def fetch(
     timeout: Annotated[
         float, typer.Option(min=1, max=300, help="Yahoo: seconds to wait for each answer.")
     ] = 10.0,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            help="Exchange calendar of the ticker(s), e.g. XNYS, XLON, XETR, XTSE, XTKS, "
+            "24/7 (recorded; default: the one the source reports, else the stored one, "
+            "else XNYS). Sets which days are forecast and when a bar is complete.",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="CSV: the dates' strftime format, e.g. %d/%m/%Y (default: inferred; "
+            "needed when dates read month-first and day-first alike).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
 
-    Fetching again adds only new dates; a failed fetch changes nothing.
+    Fetching again adds only new dates; a failed fetch changes nothing. Only bars whose
+    session has closed on the exchange are stored.
     """
     from rnnforecast import pipeline
+    from rnnforecast.errors import DataError
+    from rnnforecast.sources import AmbiguousDatesError
 
-    results = pipeline.fetch(
-        _home(ctx),
-        tickers or [],
-        csv=csv,
-        sample=sample,
-        start=start.date() if start else None,
-        end=end.date() if end else None,
-        auto_adjust=auto_adjust,
-        replace=replace,
-        retries=retries,
-        timeout=timeout,
-        lock_timeout=ctx.obj.wait,
-    )
+    try:
+        results = pipeline.fetch(
+            _home(ctx),
+            tickers or [],
+            csv=csv,
+            sample=sample,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            auto_adjust=auto_adjust,
+            replace=replace,
+            retries=retries,
+            timeout=timeout,
+            calendar=calendar,
+            date_format=date_format,
+            clock=ctx.obj.clock,
+            lock_timeout=ctx.obj.wait,
+        )
+    except AmbiguousDatesError as exc:
+        raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
     for r in results:
         if r.changed:
             _say(
@@ -564,9 +615,13 @@ def predict(
     prediction interval."""
     from rnnforecast import serving
 
-    result = serving.predict(_home(ctx), ticker, run, horizon)
+    result = serving.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    # The core's notices name no command; the hint to cure them is the CLI's to give.
+    warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
+    for warning in warnings:
+        _say(f"warning: {warning}")
     if as_json:
-        _emit_json(result.to_dict())
+        _emit_json({**result.to_dict(), "warnings": warnings})
         return
     _say(
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
@@ -601,7 +656,12 @@ def run_job(
 
     with _training_progress(ctx, quiet, recipe.train.epochs) as progress:
         outcomes = pipeline.run(
-            _home(ctx), recipe, plan, progress=progress, lock_timeout=ctx.obj.wait
+            _home(ctx),
+            recipe,
+            plan,
+            progress=progress,
+            lock_timeout=ctx.obj.wait,
+            clock=ctx.obj.clock,
         )
     failed = [o for o in outcomes if o.error]
     for outcome in failed:

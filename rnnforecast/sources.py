@@ -38,6 +38,7 @@ class Bars:
     frame: pd.DataFrame
     source: str  # "yahoo", "csv", or "sample"
     auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
+    exchange: str | None = None  # the exchange code the source reports (Yahoo's "NMS"), if any
 
 
 def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -119,13 +120,81 @@ def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     return out
 
 
-def read_csv(path: Path) -> Bars:
+class AmbiguousDatesError(DataError):
+    """Every date of a file reads both month-first and day-first: a format must be given."""
+
+
+# The date formats a file may use, one per file. A format that fits every date is the
+# file's; "ISO8601" also covers a time after the date (its UTC offset is dropped first).
+DATE_FORMATS: dict[str, str] = {
+    "ISO8601": "YYYY-MM-DD",
+    "%m/%d/%Y": "MM/DD/YYYY",
+    "%d/%m/%Y": "DD/MM/YYYY",
+    "%d.%m.%Y": "DD.MM.YYYY",
+    "%Y/%m/%d": "YYYY/MM/DD",
+    "%m-%d-%Y": "MM-DD-YYYY",
+    "%d-%m-%Y": "DD-MM-YYYY",
+    "%d-%b-%Y": "DD-Mon-YYYY",
+    "%b %d, %Y": "Mon DD, YYYY",
+    "%d %b %Y": "DD Mon YYYY",
+}
+
+
+def parse_dates(text: pd.Series, origin: str, date_format: str | None = None) -> pd.Series:
+    """Read a column of date strings with ONE format for the whole file.
+
+    ``date_format`` (strftime, e.g. ``%d/%m/%Y``) is used if given; else the one format of
+    :data:`DATE_FORMATS` that reads every date. Raises AmbiguousDatesError when the dates
+    read both month-first and day-first with different results (every day is 12 or less),
+    DataError (naming the first unreadable date and its line) when no format reads them all.
+    """
+    import pandas as pd
+
+    def parse(fmt: str) -> pd.Series:
+        return pd.to_datetime(text, errors="coerce", format=fmt)
+
+    if date_format is not None:
+        dates = parse(date_format)
+        _check_parsed(dates, text, origin, f"as {date_format}")
+        return dates
+    tried = {fmt: parse(fmt) for fmt in DATE_FORMATS}
+    fits = [fmt for fmt, dates in tried.items() if not dates.isna().any()]
+    distinct = [fmt for fmt in fits if not tried[fmt].equals(tried[fits[0]])]
+    if distinct:
+        shown = " and ".join(DATE_FORMATS[fmt] for fmt in [fits[0], *distinct])
+        sample = text.iloc[
+            int(np.flatnonzero((tried[fits[0]] != tried[distinct[0]]).to_numpy())[0])
+        ]
+        raise AmbiguousDatesError(
+            f"{origin}: dates such as {sample!r} read as {shown} alike (no day after the "
+            "12th tells them apart)"
+        )
+    if fits:
+        return tried[fits[0]]
+    # Report against the format that reads most dates: the others are then the odd ones.
+    best = min(tried, key=lambda fmt: int(tried[fmt].isna().sum()))
+    readable = len(text) - int(tried[best].isna().sum())
+    _check_parsed(tried[best], text, origin, f"as {DATE_FORMATS[best]}" if readable else "")
+    return tried[best]  # pragma: no cover - _check_parsed raised
+
+
+def _check_parsed(dates: pd.Series, text: pd.Series, origin: str, how: str) -> None:
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        detail = f" (read {how}, like the other dates)" if how else ""
+        raise DataError(f"{origin}: unreadable date {text.iloc[row]!r} on line {row + 2}{detail}")
+
+
+def read_csv(path: Path, date_format: str | None = None) -> Bars:
     """Read daily bars from a CSV file.
 
     The date is the column named Date/date/Datetime, else an unnamed first column; then
     Open, High, Low, Close, Volume in any case and order; other columns are ignored. Rows
-    out of order are sorted. Raises UsageError if the file is missing or unreadable,
-    DataError if its content is not valid daily bars.
+    out of order are sorted. Dates are read with one format per file (``date_format``, a
+    strftime format, or the one of :data:`DATE_FORMATS` that fits, see :func:`parse_dates`).
+    Raises UsageError if the file is missing or unreadable, AmbiguousDatesError if its
+    dates read month-first and day-first alike, DataError if its content is not valid
+    daily bars.
     """
     path = Path(path)
     origin = str(path)
@@ -158,12 +227,7 @@ def read_csv(path: Path) -> Bars:
             r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True
         )
     )
-    dates = pd.to_datetime(text, errors="coerce", format="mixed")
-    if dates.isna().any():
-        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise DataError(
-            f"{origin}: unreadable date {raw[date_column].iloc[row]!r} on line {row + 2}"
-        )
+    dates = parse_dates(text, origin, date_format)
     raw.index = pd.DatetimeIndex(dates)
     return Bars(validate_bars(_numeric_columns(raw, origin), origin), source="csv")
 
@@ -206,13 +270,15 @@ def download_yahoo(
     )
 
 
-def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date) -> pd.DataFrame:
-    """Turn yfinance's frame into canonical columns and exchange dates, without today's bar.
+def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Turn yfinance's frame into canonical columns and exchange dates.
 
     Flattens ``yf.download``-style two-level columns (refusing a frame that holds several
     tickers), converts a timezone-aware index to the exchange's calendar dates, drops rows
-    Yahoo left empty and any bar dated ``today`` or later (today's bar is incomplete while
-    the market is open). Raises DataError if nothing usable is left.
+    Yahoo left empty and, if ``today`` is given, any bar dated ``today`` or later. (Fetch
+    drops bars whose session has not closed with :func:`rnnforecast.calendars.complete_bars`
+    instead: the machine's date is not the exchange's.) Raises DataError if nothing usable
+    is left.
     """
     frame = raw.copy()
     if isinstance(frame.columns, pd.MultiIndex):
@@ -238,7 +304,8 @@ def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date) -> pd.DataFr
     frame = frame.dropna(how="all")
     frame = _numeric_columns(frame, f"{symbol} (Yahoo)")
     frame = frame.dropna(subset=["open", "high", "low", "close"], how="all")
-    frame = frame[frame.index < pd.Timestamp(today)]
+    if today is not None:
+        frame = frame[frame.index < pd.Timestamp(today)]
     if frame.empty:
         raise DataError(f"{symbol}: Yahoo returned no daily bars for that period")
     return validate_bars(frame, f"{symbol} (Yahoo)")
@@ -288,7 +355,6 @@ def fetch_yahoo(
     (worth retrying later) when Yahoo cannot be reached or rate-limits us, DataError when
     Yahoo answers but has no data (unknown or delisted symbol, empty period).
     """
-    today = today or dt.date.today()
     end_exclusive = (end + dt.timedelta(days=1)).isoformat() if end else None
     attempt = 0
     while True:

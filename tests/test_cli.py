@@ -398,7 +398,17 @@ def test_predict_json_contract(trained: dict) -> None:
     result = run("predict", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "interval_level", "forecasts"}
+    assert set(out) == {
+        "ticker",
+        "run_id",
+        "as_of",
+        "last_close",
+        "interval_level",
+        "calendar",
+        "stale_sessions",
+        "forecasts",
+        "warnings",
+    }
     last_day = trained["prices"].index[-1]
     assert out["as_of"] == str(last_day.date())
     assert out["last_close"] == pytest.approx(trained["prices"]["Close"].iloc[-1])
