@@ -335,8 +335,8 @@ def fetch(
         return
     _table(
         "Stored bars",
-        ["ticker", "rows", "first", "last", "added", "source"],
-        [[r.ticker, r.rows, r.first, r.last, r.added, r.source] for r in results],
+        ["ticker", "rows", "first", "last", "added", "source", "calendar"],
+        [[r.ticker, r.rows, r.first, r.last, r.added, r.source, r.calendar] for r in results],
     )
 
 

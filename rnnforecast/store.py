@@ -65,6 +65,7 @@ class StoreResult:
     added: int
     source: str
     changed: int = 0  # rows already stored whose values the source now reports differently
+    calendar: str = DEFAULT_CALENDAR  # the ticker's exchange calendar code
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -75,6 +76,7 @@ class StoreResult:
             "added": self.added,
             "source": self.source,
             "changed": self.changed,
+            "calendar": self.calendar,
         }
 
 
@@ -170,11 +172,14 @@ class Store:
                 count, first, last = conn.execute(
                     "SELECT COUNT(*), MIN(date), MAX(date) FROM bars WHERE ticker = ?", (ticker,)
                 ).fetchone()
+                (stored_calendar,) = conn.execute(
+                    "SELECT calendar FROM tickers WHERE ticker = ?", (ticker,)
+                ).fetchone()
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return StoreResult(ticker, count, first, last, added, bars.source, changed)
+        return StoreResult(ticker, count, first, last, added, bars.source, changed, stored_calendar)
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The ticker's bars as a canonical frame. Raises DataError if none are stored."""

@@ -292,7 +292,8 @@ def test_fetch_records_the_calendar_and_later_fetches_keep_it(tmp_path: Path, ho
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
     assert cli(home, "fetch", "T", "--csv", str(csv), "--calendar", "xlon").exit_code == 0
     assert cli(home, "fetch", "U", "--csv", str(csv)).exit_code == 0
-    assert cli(home, "fetch", "T", "--csv", str(csv)).exit_code == 0
+    again = cli(home, "fetch", "T", "--csv", str(csv), "--json")
+    assert json.loads(again.stdout)["tickers"][0]["calendar"] == "XLON"
     assert stored_tickers(home) == {"T": "XLON", "U": "XNYS"}
 
 

@@ -109,6 +109,7 @@ def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
                 "added": 2148,
                 "source": "sample",
                 "changed": 0,
+                "calendar": "XNYS",
             }
         ]
     }
@@ -121,8 +122,8 @@ def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
     result = run("fetch", "--sample")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "ticker\trows\tfirst\tlast\tadded\tsource",
-        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample",
+        "ticker\trows\tfirst\tlast\tadded\tsource\tcalendar",
+        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample\tXNYS",
     ]
 
 

@@ -77,6 +77,7 @@ def test_result_to_dict(store: Store) -> None:
         "added": 5,
         "source": "csv",
         "changed": 0,
+        "calendar": "XNYS",
     }
 
 
