@@ -26,7 +26,7 @@ from rnnforecast.tickers import check_ticker
 COLUMNS = BASE_FEATURES
 __all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
 SAMPLE_TICKER = "GOOG"
-_DATE_NAMES = ("date", "datetime", "timestamp", "", "unnamed: 0")
+_DATE_NAMES = ("date", "datetime", "timestamp", "time", "", "unnamed: 0")
 # Bars further apart than this (median, calendar days) are not daily bars.
 _MAX_MEDIAN_GAP_DAYS = 4
 
@@ -95,9 +95,38 @@ def _first_date(frame: pd.DataFrame, mask: np.ndarray) -> str:
     return str(frame.index[np.flatnonzero(mask)[0]].date())
 
 
+# Other names that exports give the columns: Nasdaq.com "Close/Last", Investing.com "Price"
+# and "Vol.". The first name a file has wins.
+_ALIASES = {"close": ("close", "close/last", "price", "last"), "volume": ("volume", "vol.", "vol")}
+# A number as exports print it: "$1,234.50", "-€3.5", "3.04M" (thousands, millions, billions).
+_NUMBER_RE = (
+    r"^(?P<sign>[-+]?)\s*[$€£¥]?\s*(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d*\.?\d+)"
+    r"\s*(?P<suffix>[KMBkmb]?)$"
+)
+_SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9}
+
+
+def _exported_numbers(column: pd.Series) -> pd.Series:
+    """Values of a text column read as exports print numbers (currency sign, thousands
+    separators, K/M/B suffix); NaN where a value is not such a number."""
+    parts = column.astype(str).str.strip().str.extract(_NUMBER_RE)
+    value = pd.to_numeric(parts["digits"].str.replace(",", "", regex=False), errors="coerce")
+    scale = parts["suffix"].str.upper().map(_SUFFIXES).astype(float)
+    sign = np.where(parts["sign"] == "-", -1.0, 1.0)
+    return value * scale * sign
+
+
 def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """Map columns case-insensitively to COLUMNS and make them numeric, or raise DataError."""
-    by_name = {str(c).strip().lower(): c for c in frame.columns}
+    """Map columns case-insensitively to COLUMNS (or an alias of :data:`_ALIASES`) and make
+    them numeric, reading exported numbers such as "$1,234.50" or "3.04M"; raise DataError
+    for a missing column or a value that is not a number."""
+    by_name: dict[str, object] = {}
+    for column in frame.columns:
+        by_name.setdefault(str(column).strip().lower(), column)
+    for name, aliases in _ALIASES.items():
+        found = next((alias for alias in aliases if alias in by_name), None)
+        if found is not None:
+            by_name[name] = by_name[found]
     missing = [c for c in COLUMNS if c not in by_name]
     if missing:
         raise DataError(
@@ -109,6 +138,9 @@ def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         column = frame[by_name[name]]
         numeric = pd.to_numeric(column, errors="coerce")
         bad = numeric.isna() & column.notna()
+        if bad.any() and not pd.api.types.is_numeric_dtype(column):
+            numeric = numeric.where(~bad, _exported_numbers(column))
+            bad = numeric.isna() & column.notna()
         if bad.any():
             where = frame.index[bad.to_numpy()][0]
             shown = where.date() if isinstance(where, pd.Timestamp) else where
@@ -143,8 +175,9 @@ DATE_FORMATS: dict[str, str] = {
 def parse_dates(text: pd.Series, origin: str, date_format: str | None = None) -> pd.Series:
     """Read a column of date strings with ONE format for the whole file.
 
-    ``date_format`` (strftime, e.g. ``%d/%m/%Y``) is used if given; else the one format of
-    :data:`DATE_FORMATS` that reads every date. Raises AmbiguousDatesError when the dates
+    ``date_format`` (strftime, e.g. ``%d/%m/%Y``) is used if given; else Unix seconds if
+    every value is 9-10 digits, else the one format of :data:`DATE_FORMATS` that reads
+    every date. Raises AmbiguousDatesError when the dates
     read both month-first and day-first with different results (every day is 12 or less),
     DataError (naming the first unreadable date and its line) when no format reads them all.
     """
@@ -157,6 +190,8 @@ def parse_dates(text: pd.Series, origin: str, date_format: str | None = None) ->
         dates = parse(date_format)
         _check_parsed(dates, text, origin, f"as {date_format}")
         return dates
+    if text.str.fullmatch(r"\d{9,10}").all():
+        return _unix_dates(text)
     tried = {fmt: parse(fmt) for fmt in DATE_FORMATS}
     fits = [fmt for fmt, dates in tried.items() if not dates.isna().any()]
     distinct = [fmt for fmt in fits if not tried[fmt].equals(tried[fits[0]])]
@@ -178,6 +213,25 @@ def parse_dates(text: pd.Series, origin: str, date_format: str | None = None) ->
     return tried[best]  # pragma: no cover - _check_parsed raised
 
 
+def _unix_dates(text: pd.Series) -> pd.Series:
+    """Unix seconds (TradingView's ``time``) as UTC wall-clock times."""
+    import pandas as pd
+
+    return pd.to_datetime(text.astype("int64"), unit="s", utc=True).dt.tz_localize(None)
+
+
+def _daily_stamps(dates: pd.Series) -> pd.Series:
+    """Dates without their time of day when the bars are at least 20 hours apart: daily bars
+    that an export stamps at some hour (TradingView at the session's open). Closer stamps
+    are intraday bars, left as they are to be refused as such."""
+    import pandas as pd
+
+    gaps = dates.sort_values().diff().dropna()
+    if len(gaps) and gaps.min() < pd.Timedelta(hours=20):
+        return dates
+    return dates.dt.normalize()
+
+
 def _check_parsed(dates: pd.Series, text: pd.Series, origin: str, how: str) -> None:
     if dates.isna().any():
         row = int(np.flatnonzero(dates.isna().to_numpy())[0])
@@ -188,10 +242,13 @@ def _check_parsed(dates: pd.Series, text: pd.Series, origin: str, how: str) -> N
 def read_csv(path: Path, date_format: str | None = None) -> Bars:
     """Read daily bars from a CSV file.
 
-    The date is the column named Date/date/Datetime, else an unnamed first column; then
-    Open, High, Low, Close, Volume in any case and order; other columns are ignored. Rows
-    out of order are sorted. Dates are read with one format per file (``date_format``, a
-    strftime format, or the one of :data:`DATE_FORMATS` that fits, see :func:`parse_dates`).
+    The date is the column named Date/Datetime/Timestamp/Time (any case), else an unnamed
+    first column; then Open, High, Low, Close, Volume in any case and order, or the names
+    exports use (Close/Last, Price, Vol.); other columns are ignored. Numbers may carry a
+    currency sign, thousands separators and a K/M/B suffix. Rows out of order (newest
+    first) are sorted; daily bars stamped at an hour keep their date. Dates are read with
+    one format per file (``date_format``, a strftime format, or the one that fits, see
+    :func:`parse_dates`).
     Raises UsageError if the file is missing or unreadable, AmbiguousDatesError if its
     dates read month-first and day-first alike, DataError if its content is not valid
     daily bars.
@@ -210,8 +267,8 @@ def read_csv(path: Path, date_format: str | None = None) -> Bars:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     date_column = next(
-        (c for c in raw.columns if str(c).strip().lower() in _DATE_NAMES[:3]), None
-    ) or next((c for c in raw.columns[:1] if str(c).strip().lower() in _DATE_NAMES[3:]), None)
+        (c for c in raw.columns if str(c).strip().lower() in _DATE_NAMES[:4]), None
+    ) or next((c for c in raw.columns[:1] if str(c).strip().lower() in _DATE_NAMES[4:]), None)
     if date_column is None:
         raise DataError(
             f"{origin}: no date column (name it Date, or leave the first column unnamed)"
@@ -227,7 +284,7 @@ def read_csv(path: Path, date_format: str | None = None) -> Bars:
             r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True
         )
     )
-    dates = parse_dates(text, origin, date_format)
+    dates = _daily_stamps(parse_dates(text, origin, date_format))
     raw.index = pd.DatetimeIndex(dates)
     return Bars(validate_bars(_numeric_columns(raw, origin), origin), source="csv")
 
