@@ -224,6 +224,17 @@ def complete_bars(
     return kept
 
 
+def off_sessions(frame: pd.DataFrame, calendar: Sessions) -> int:
+    """How many bars of ``frame`` are dated, within the span of ``calendar``, on days that
+    are not its sessions: a few are holidays the data source filled in; many (weekends)
+    mean the series trades on another calendar."""
+    if not len(calendar.dates):
+        return 0
+    days = np.asarray(frame.index.values, dtype="datetime64[D]")
+    inside = (days >= calendar.dates[0]) & (days <= calendar.dates[-1])
+    return int((inside & ~np.isin(days, calendar.dates)).sum())
+
+
 def _utc_naive(now: dt.datetime) -> dt.datetime:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")

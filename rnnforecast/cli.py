@@ -325,6 +325,14 @@ def fetch(
     except AmbiguousDatesError as exc:
         raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
     for r in results:
+        # A few off-calendar bars are holidays a source filled in; a tenth (weekends) is
+        # a series that trades on another calendar.
+        if r.off_calendar and r.off_calendar >= 0.1 * max(r.added, 1):
+            _say(
+                f"warning: {r.ticker}: {r.off_calendar} bars fall on days {r.calendar} does "
+                "not trade: if the series trades then, choose its calendar with --calendar "
+                "(e.g. --calendar 24/7)"
+            )
         if r.changed:
             _say(
                 f"warning: {r.ticker}: {r.changed} stored rows differ from the source now "

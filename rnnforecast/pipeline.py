@@ -7,6 +7,7 @@ functions that train a network or load one without numpy weights (``rnnforecast.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 import time
@@ -172,9 +173,10 @@ def _store_complete(
         bars.frame, sessions, now, origin, drop_open=options.kind == "yahoo"
     )
     complete = sources.Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
-    return home.store.write(
+    result = home.store.write(
         symbol, complete, replace=options.replace, calendar=code, sessions=sessions
     )
+    return dataclasses.replace(result, off_calendar=calendars.off_sessions(frame, sessions))
 
 
 def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sources.Bars:

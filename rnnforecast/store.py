@@ -66,6 +66,7 @@ class StoreResult:
     source: str
     changed: int = 0  # rows already stored whose values the source now reports differently
     calendar: str = DEFAULT_CALENDAR  # the ticker's exchange calendar code
+    off_calendar: int = 0  # bars of this write dated on days the calendar has no session
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +78,7 @@ class StoreResult:
             "source": self.source,
             "changed": self.changed,
             "calendar": self.calendar,
+            "off_calendar": self.off_calendar,
         }
 
 

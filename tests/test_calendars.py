@@ -410,3 +410,28 @@ def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("error: unknown exchange calendar 'XNOPE'")
     assert not (home / "store.sqlite").exists()  # refused before any ticker was fetched
+
+
+def test_fetch_warns_when_many_bars_fall_off_the_calendar(tmp_path: Path, home: Path) -> None:
+    """Every-day bars (crypto) stored on XNYS: the weekends give the calendar away."""
+    csv = write_csv(tmp_path, "btc.csv", prices_until("2021-05-08", n=69, every_day=True))
+    result = cli(home, "fetch", "BTC-USD", "--csv", str(csv), "--json")
+    assert result.exit_code == 0, result.stderr
+    (stored,) = json.loads(result.stdout)["tickers"]
+    # 69 days from Monday 2021-03-01: 19 weekend days and Good Friday (2021-04-02)
+    assert (stored["calendar"], stored["off_calendar"]) == ("XNYS", 20)
+    assert result.stderr == (
+        "warning: BTC-USD: 20 bars fall on days XNYS does not trade: if the series trades "
+        "then, choose its calendar with --calendar (e.g. --calendar 24/7)\n"
+    )
+    again = cli(home, "fetch", "BTC-USD", "--csv", str(csv), "--calendar", "24/7", "--json")
+    assert json.loads(again.stdout)["tickers"][0]["off_calendar"] == 0
+    assert again.stderr == ""
+
+
+def test_a_few_holidays_in_the_data_are_not_worth_a_warning(tmp_path: Path, home: Path) -> None:
+    # weekdays from 2013-01-14: Martin Luther King Day, Presidents' Day, Good Friday
+    csv = write_csv(tmp_path, "t.csv", prices_until("2013-04-05", n=60))
+    result = cli(home, "fetch", "T", "--csv", str(csv), "--json")
+    assert json.loads(result.stdout)["tickers"][0]["off_calendar"] == 3
+    assert result.stderr == ""

@@ -110,6 +110,7 @@ def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
                 "source": "sample",
                 "changed": 0,
                 "calendar": "XNYS",
+                "off_calendar": 0,
             }
         ]
     }

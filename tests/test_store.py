@@ -78,6 +78,7 @@ def test_result_to_dict(store: Store) -> None:
         "source": "csv",
         "changed": 0,
         "calendar": "XNYS",
+        "off_calendar": 0,
     }
 
 
