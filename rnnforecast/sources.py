@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -120,9 +120,9 @@ def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Map columns case-insensitively to COLUMNS (or an alias of :data:`_ALIASES`) and make
     them numeric, reading exported numbers such as "$1,234.50" or "3.04M"; raise DataError
     for a missing column or a value that is not a number."""
-    by_name: dict[str, object] = {}
-    for column in frame.columns:
-        by_name.setdefault(str(column).strip().lower(), column)
+    by_name: dict[str, Hashable] = {}
+    for label in frame.columns:
+        by_name.setdefault(str(label).strip().lower(), label)
     for name, aliases in _ALIASES.items():
         found = next((alias for alias in aliases if alias in by_name), None)
         if found is not None:
@@ -227,7 +227,7 @@ def _daily_stamps(dates: pd.Series) -> pd.Series:
     import pandas as pd
 
     gaps = dates.sort_values().diff().dropna()
-    if len(gaps) and gaps.min() < pd.Timedelta(hours=20):
+    if not len(gaps) or gaps.min() < pd.Timedelta(hours=20):  # one stamp tells nothing
         return dates
     return dates.dt.normalize()
 
