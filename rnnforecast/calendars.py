@@ -162,11 +162,15 @@ def sessions(code: str, start: dt.date, end: dt.date) -> Sessions:
     import pandas as pd
 
     canonical = check_code(code)
-    bounds = xcals.get_calendar(canonical)
-    low, high = bounds.bound_min(), bounds.bound_max()
-    first = max(pd.Timestamp(start), low) if low is not None else pd.Timestamp(start)
-    last = min(pd.Timestamp(end), high) if high is not None else pd.Timestamp(end)
-    calendar = xcals.get_calendar(canonical, start=first, end=last)
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    try:
+        calendar = xcals.get_calendar(canonical, start=first, end=last)
+    except ValueError:  # outside the calendar's bounds (XTKS starts in 1997): clip to them
+        bounds = xcals.get_calendar(canonical)  # cached; building it costs ~0.3 s, so only here
+        low, high = bounds.bound_min(), bounds.bound_max()
+        first = max(first, low) if low is not None else first
+        last = min(last, high) if high is not None else last
+        calendar = xcals.get_calendar(canonical, start=first, end=last)
     closes = calendar.closes
     return Sessions(
         canonical,

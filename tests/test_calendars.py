@@ -435,3 +435,10 @@ def test_a_few_holidays_in_the_data_are_not_worth_a_warning(tmp_path: Path, home
     result = cli(home, "fetch", "T", "--csv", str(csv), "--json")
     assert json.loads(result.stdout)["tickers"][0]["off_calendar"] == 3
     assert result.stderr == ""
+
+
+def test_sessions_are_clipped_to_the_calendars_bounds() -> None:
+    """exchange_calendars evaluates XTKS from 1997 on: earlier bars get no sessions."""
+    span = calendars.sessions("XTKS", dt.date(1990, 1, 1), dt.date(1997, 1, 10))
+    assert str(span.dates[0]) == "1997-01-06"  # the first session after the New Year holidays
+    assert span.rows()[0] == ("1997-01-06", "1997-01-06T06:00:00Z")  # 15:00 Tokyo
