@@ -128,10 +128,10 @@ def check_code(code: str) -> str:
     return str(xcals.resolve_alias(names[wanted]))
 
 
-def choose(explicit: str | None, reported: str | None, stored: str | None) -> str:
-    """The calendar of a ticker: the user's choice, else the one its source reports, else
-    the one it is stored with, else :data:`DEFAULT`."""
-    return explicit or reported or stored or DEFAULT
+def choose(explicit: str | None, stored: str | None, reported: str | None) -> str:
+    """The calendar of a ticker: the user's choice, else the one it is stored with (a choice
+    made once sticks), else the one its source reports, else :data:`DEFAULT`."""
+    return explicit or stored or reported or DEFAULT
 
 
 @dataclass(frozen=True)

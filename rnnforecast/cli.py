@@ -282,7 +282,7 @@ def fetch(
         typer.Option(
             "--calendar",
             help="Exchange calendar of the ticker(s), e.g. XNYS, XLON, XETR, XTSE, XTKS, "
-            "24/7 (recorded; default: the one the source reports, else the stored one, "
+            "24/7 (recorded; default: the stored one, else the one the source reports, "
             "else XNYS). Sets which days are forecast and when a bar is complete.",
         ),
     ] = None,

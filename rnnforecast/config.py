@@ -319,8 +319,8 @@ SOURCES = ("yahoo", "csv", "sample")
 class TickerJob:
     """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv).
 
-    ``calendar``: its exchange calendar code (checked when the job runs; None: the one the
-    source reports or the stored one); ``date_format``: strftime format of a csv's dates.
+    ``calendar``: its exchange calendar code (checked when the job runs; None: the stored one
+    or the one the source reports); ``date_format``: strftime format of a csv's dates.
     """
 
     ticker: str

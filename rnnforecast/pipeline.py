@@ -89,7 +89,7 @@ def fetch(
     ticker is locked while it is fetched and written.
 
     ``calendar`` (an exchange calendar code) is recorded for every ticker; without it a
-    ticker keeps the calendar the source reports, else the stored one, else XNYS. Only bars
+    ticker keeps its stored calendar, else gets the one the source reports, else XNYS. Only bars
     whose session had closed by ``clock()`` are stored (:func:`calendars.complete_bars`),
     with that calendar's sessions up to two years ahead, which predict reads. ``date_format``
     fixes the csv file's date format. Raises UsageError, DataError, SourceError or
@@ -159,8 +159,8 @@ def _store_complete(
     the last closed session (a Yahoo bar whose session is still open is dropped instead)."""
     code = calendars.choose(
         options.calendar,
-        calendars.for_yahoo_exchange(bars.exchange),
         home.store.calendar(symbol),
+        calendars.for_yahoo_exchange(bars.exchange),
     )
     now = options.clock()
     today = now.astimezone(dt.UTC).date()

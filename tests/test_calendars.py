@@ -98,7 +98,7 @@ def test_check_code_unknown_names_it() -> None:
         calendars.check_code("XNOPE")
 
 
-def test_choose_prefers_the_user_then_the_source_then_the_store() -> None:
+def test_choose_prefers_the_user_then_the_store_then_the_source() -> None:
     assert calendars.choose("XLON", "XETR", "XTSE") == "XLON"
     assert calendars.choose(None, "XETR", "XTSE") == "XETR"
     assert calendars.choose(None, None, "XTSE") == "XTSE"
