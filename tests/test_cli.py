@@ -109,6 +109,8 @@ def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
                 "added": 2148,
                 "source": "sample",
                 "changed": 0,
+                "calendar": "XNYS",
+                "off_calendar": 0,
             }
         ]
     }
@@ -121,8 +123,8 @@ def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
     result = run("fetch", "--sample")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "ticker\trows\tfirst\tlast\tadded\tsource",
-        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample",
+        "ticker\trows\tfirst\tlast\tadded\tsource\tcalendar",
+        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample\tXNYS",
     ]
 
 
@@ -417,7 +419,17 @@ def test_predict_json_contract(trained: dict) -> None:
     result = run("predict", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "interval_level", "forecasts"}
+    assert set(out) == {
+        "ticker",
+        "run_id",
+        "as_of",
+        "last_close",
+        "interval_level",
+        "calendar",
+        "stale_sessions",
+        "forecasts",
+        "warnings",
+    }
     last_day = trained["prices"].index[-1]
     assert out["as_of"] == str(last_day.date())
     assert out["last_close"] == pytest.approx(trained["prices"]["Close"].iloc[-1])
