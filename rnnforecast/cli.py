@@ -24,7 +24,13 @@ from typer.core import TyperGroup
 
 from rnnforecast import __version__
 from rnnforecast.config import apply_overrides, load_config, load_run_config
-from rnnforecast.errors import EXIT_CODES, PartialFailure, RnnForecastError
+from rnnforecast.errors import (
+    EXIT_CODES,
+    INTERRUPTED,
+    OUTPUT_LOST,
+    PartialFailure,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from rnnforecast.home import Home
@@ -46,40 +52,116 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+_ERROR_KINDS: dict[int, str] = {
+    1: "internal",
+    2: "usage",
+    3: "data",
+    4: "model",
+    5: "source",
+    6: "lock",
+    7: "partial",
+    8: "environment",
+    INTERRUPTED: "interrupted",
+    OUTPUT_LOST: "output",
+}
+
+
+class _OutputLost(Exception):
+    """Standard output cannot be written: closed, full, or its reader went away."""
+
+
+class _GuardedStdout:
+    """Standard output whose write failures become :class:`_OutputLost`, so the edge can
+    tell them from a file the command failed to write."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError, AttributeError) as exc:
+            raise _OutputLost(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError, AttributeError) as exc:
+            raise _OutputLost(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Run:
+    """What the edge needs to know about the command running: whether it asked for JSON,
+    and whether it has printed its JSON document already."""
+
+    json = False
+    json_written = False
+
+
+def _wants_json(args: list[str]) -> bool:
+    words = args[: args.index("--")] if "--" in args else args
+    return "--json" in words
+
+
+def _fail(code: int, message: str, prefix: str = "error") -> int:
+    """One stderr line; with --json, also the error document on stdout (unless the command
+    printed its own document already, so that stdout holds exactly one)."""
+    _say(f"{prefix}: {message}")
+    if _Run.json and not _Run.json_written:
+        kind = _ERROR_KINDS.get(code, "internal")
+        _emit_json({"error": {"code": code, "kind": kind, "message": message}})
+    return code
+
+
 class _App(TyperGroup):
     """Turns every failure into one stderr line and a documented exit code.
 
-    Our errors carry their exit code; usage errors (bad option, bad value) get 2; anything
-    else is a bug: exit 1, with the traceback only when RNNFORECAST_DEBUG=1.
+    Our errors carry their exit code; faults from outside (a read-only or full disk, a
+    corrupt database, memory) are translated by :func:`rnnforecast.faults.translate`;
+    usage errors (bad option, bad value) get 2; Ctrl-C 130; a lost standard output 141;
+    anything else is a bug: exit 1, with the traceback only when RNNFORECAST_DEBUG=1.
     """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except RnnForecastError as exc:
-            _say(f"error: {exc}")
-            raise typer.Exit(exc.exit_code) from None
         except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
             raise
+        except _OutputLost:
+            raise typer.Exit(OUTPUT_LOST) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
+            from rnnforecast.faults import translate
+
+            known = translate(exc)
+            if known is not None:
+                raise typer.Exit(_fail(known.exit_code, str(known))) from None
             if os.environ.get(DEBUG_ENV) == "1" or getattr(ctx.obj, "verbose", False):
                 traceback.print_exc()
-            _say(
-                f"internal error: {type(exc).__name__}: {exc} "
-                f"(a bug; set {DEBUG_ENV}=1 for the traceback)"
-            )
-            raise typer.Exit(1) from None
+            message = f"{type(exc).__name__}: {exc} (a bug; set {DEBUG_ENV}=1 for the traceback)"
+            raise typer.Exit(_fail(1, message, prefix="internal error")) from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        argv = args[0] if args else kwargs.get("args")
+        _Run.json = _wants_json(list(argv) if argv is not None else sys.argv[1:])
+        _Run.json_written = False
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as exc:  # click's usage errors: one line, not a panel
             command = getattr(getattr(exc, "ctx", None), "command_path", "rnnforecast")
-            _say(f"error: {exc.format_message()} (see '{command} --help')")
-            code = getattr(exc, "exit_code", 2)
-        except typer.Abort:
-            _say("aborted")
-            code = 1
+            code = _fail(
+                getattr(exc, "exit_code", 2), f"{exc.format_message()} (see '{command} --help')"
+            )
+        except typer.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                code = _fail(INTERRUPTED, "interrupted")
+            else:
+                _say("aborted")
+                code = 1
+        except _OutputLost:
+            code = OUTPUT_LOST
         code = code if isinstance(code, int) else 0
         if standalone_mode:
             sys.exit(code)
@@ -116,13 +198,12 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--home",
             envvar=HOME_ENV,
             help=f"Folder for the data store and models [env {HOME_ENV}; default: the "
             "platform's user data folder, e.g. ~/.local/share/rnnforecast].",
-            file_okay=False,
         ),
     ] = None,
     wait: Annotated[
@@ -149,7 +230,13 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    ctx.obj = _Settings(home or _default_home(), wait, verbose)
+    if home is not None and not home.strip():
+        # An empty --home would silently mean the current folder.
+        raise UsageError(f"--home (or {HOME_ENV}) is empty: name a folder")
+    folder = Path(home) if home is not None else _default_home()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--home {folder} is a file, not a folder")
+    ctx.obj = _Settings(folder, wait, verbose)
 
 
 @dataclass(frozen=True)
@@ -166,7 +253,10 @@ def _home(ctx: typer.Context) -> Home:
 
 
 def _emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    """Print one JSON document; NaN and infinity are refused (the core gives null)."""
+    text = json.dumps(payload, indent=2, allow_nan=False)
+    _Run.json_written = True
+    sys.stdout.write(text + "\n")
 
 
 def _human() -> bool:
@@ -670,18 +760,49 @@ def models(
     )
 
 
+def _quiet_native_stderr() -> None:
+    """Send file descriptor 2 to /dev/null, keeping Python's ``sys.stderr`` on the real one.
+
+    TensorFlow's C++ runtime and absl write start-up notices straight to descriptor 2,
+    past any Python setting; our own lines go through ``sys.stderr``, which keeps writing
+    to a duplicate of the original descriptor. Child processes inherit the quiet one.
+    """
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no stderr at all: nothing to quieten
+        return
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr = open(
+        saved, "w", buffering=1, encoding=encoding, errors="backslashreplace", closefd=False
+    )
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def main() -> None:
     """Console-script entry point (also ``python -m rnnforecast``).
 
-    Once the command has returned and its output is flushed, the process ends at once with
-    ``os._exit``: by then every file, database connection and worker pool is closed, and
-    the interpreter's orderly teardown of numpy and pandas would add 0.1 to 0.25 s to every
-    short command such as ``predict``.
+    Sets up the process once: TensorFlow's logging level and its native stderr silenced
+    unless ``--verbose`` (or RNNFORECAST_DEBUG=1), standard output guarded so that a closed
+    or full one ends with exit 141. Once the command has returned and its output is
+    flushed, the process ends at once with ``os._exit``: by then every file, database
+    connection and worker pool is closed, and the interpreter's orderly teardown of numpy
+    and pandas would add 0.1 to 0.25 s to every short command such as ``predict``.
     """
+    argv = sys.argv[1:]
+    loud = os.environ.get(DEBUG_ENV) == "1" or any(a in ("--verbose", "-v") for a in argv)
+    if not loud:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        _quiet_native_stderr()
+    sys.stdout = _GuardedStdout(sys.stdout)  # type: ignore[assignment]
     code = typer.main.get_command(app).main(prog_name="rnnforecast", standalone_mode=False)
     try:
         sys.stdout.flush()
+    except _OutputLost:  # the reader went away, or the disk is full: nothing more to say
+        code = OUTPUT_LOST
+    try:
         sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away: nothing more to say
-        code = code or 1
+    except (OSError, ValueError, AttributeError):
+        pass
     os._exit(code if isinstance(code, int) else 0)

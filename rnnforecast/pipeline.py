@@ -22,6 +22,7 @@ from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_ru
 from rnnforecast.config import Config, RunConfig, TickerJob
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
+from rnnforecast.faults import memory_guard
 from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
@@ -183,16 +184,17 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
     train_part, val_part = dataset.select(split.train), dataset.select(split.val)
     scalers = fit_scalers(train_part, data)
     training.seed_everything(config.train.seed)
-    net = network_module.build_model(config, n_features=len(data.features))
-    history = training.fit(
-        net,
-        encode_inputs(train_part.features, scalers),
-        scale_targets(train_part.targets, scalers, data),
-        encode_inputs(val_part.features, scalers),
-        scale_targets(val_part.targets, scalers, data),
-        config.train,
-        progress,
-    )
+    with memory_guard():
+        net = network_module.build_model(config, n_features=len(data.features))
+        history = training.fit(
+            net,
+            encode_inputs(train_part.features, scalers),
+            scale_targets(train_part.targets, scalers, data),
+            encode_inputs(val_part.features, scalers),
+            scale_targets(val_part.targets, scalers, data),
+            config.train,
+            progress,
+        )
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
     # graph retracing for every new batch shape. Keras serves only if numpy disagrees.
