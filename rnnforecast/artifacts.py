@@ -48,8 +48,11 @@ def sha256_file(path: Path) -> str:
 
 
 def _write_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` as strict JSON (non-finite numbers as null) and fsync it."""
+    from rnnforecast.jsonsafe import finite
+
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False)
+        json.dump(finite(payload)[0], handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())

@@ -253,7 +253,15 @@ def _home(ctx: typer.Context) -> Home:
 
 
 def _emit_json(payload: Any) -> None:
-    """Print one JSON document; NaN and infinity are refused (the core gives null)."""
+    """Print one JSON document. A non-finite number becomes null, named in the document's
+    ``warnings`` and in a warning line on stderr, so that strict parsers can read it."""
+    from rnnforecast.jsonsafe import finite, warning_for
+
+    payload, non_finite = finite(payload)
+    if non_finite and isinstance(payload, dict):
+        warning = warning_for(non_finite)
+        payload["warnings"] = [*payload.get("warnings", []), warning]
+        _say(f"warning: {warning}")
     text = json.dumps(payload, indent=2, allow_nan=False)
     _Run.json_written = True
     sys.stdout.write(text + "\n")
@@ -295,8 +303,8 @@ def _shrink_text(calibration: dict[str, Any]) -> str:
     return text
 
 
-def _fmt(value: float, digits: int = 4) -> str:
-    return f"{value:.{digits}f}"
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
