@@ -12,6 +12,7 @@ import pytest
 from rnnforecast.artifacts import (
     CURRENT_FILE,
     MANIFEST_FILE,
+    MANIFEST_SUM_FILE,
     MODEL_FILE,
     SCALERS_FILE,
     SCHEMA_VERSION,
@@ -73,7 +74,7 @@ def test_save_writes_the_bundle_and_sets_current(repo: ModelRepository, home: Pa
     run_id = RUN_IDS[0]
     path = save(repo, run_id)
     assert path == home / "models" / "AAPL" / run_id
-    assert entries(path) == sorted([MODEL_FILE, SCALERS_FILE, MANIFEST_FILE])
+    assert entries(path) == sorted([MODEL_FILE, SCALERS_FILE, MANIFEST_FILE, MANIFEST_SUM_FILE])
     assert (path / MODEL_FILE).read_bytes() == MODEL_BYTES
     assert json.loads((path / SCALERS_FILE).read_text()) == SCALERS.to_dict()
     written = json.loads((path / MANIFEST_FILE).read_text())
@@ -222,6 +223,8 @@ def rewrite_manifest(path: Path, change) -> Path:
     raw = json.loads(file.read_text())
     raw = change(raw)
     file.write_text(json.dumps(raw))
+    # Sealed again, as a deliberate editor would: the checks behind the checksum still hold.
+    (path / MANIFEST_SUM_FILE).write_text(sha256_file(file) + "\n")
     return file
 
 
