@@ -117,14 +117,15 @@ class ModelRepository:
 
         ``write_model(path)`` saves the network to ``path`` (and may write other files beside
         it). Checksums of every file are added to the manifest, so a load can tell a corrupt
-        file. Returns the bundle's folder.
+        file. Returns the bundle's folder. The caller holds the ticker's lock: hidden
+        staging or trash folders found here were left by a process killed while it held
+        that lock, and are deleted.
         """
         folder = self.ticker_dir(ticker)
         folder.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers(folder)
         staging = folder / f".tmp-{run_id}"
         final = folder / run_id
-        if staging.exists():  # pragma: no cover - leftovers of a killed run with the same id
-            shutil.rmtree(staging)
         staging.mkdir()
         try:
             write_model(staging / MODEL_FILE)
@@ -146,6 +147,17 @@ class ModelRepository:
         if promote:
             self.set_current(ticker, run_id)
         return final
+
+    @staticmethod
+    def _remove_leftovers(folder: Path) -> list[str]:
+        """Delete ``.tmp-RUN`` and ``.del-RUN`` folders (only a lock holder writes here, so
+        any found by the holder belong to a dead one); return their names."""
+        removed = []
+        for path in folder.iterdir():
+            if path.name.startswith((".tmp-", ".del-")) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        return removed
 
     def set_current(self, ticker: str, run_id: str) -> None:
         """Point ``current`` at ``run_id`` by an atomic rename."""

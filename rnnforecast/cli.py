@@ -31,6 +31,7 @@ from rnnforecast.errors import (
     PartialFailure,
     UsageError,
 )
+from rnnforecast.tickers import unique_tickers
 
 if TYPE_CHECKING:
     from rnnforecast.home import Home
@@ -358,7 +359,7 @@ def fetch(
     """
     from rnnforecast import pipeline
 
-    results = pipeline.fetch(
+    outcomes = pipeline.fetch_each(
         _home(ctx),
         tickers or [],
         csv=csv,
@@ -371,20 +372,30 @@ def fetch(
         timeout=timeout,
         lock_timeout=ctx.obj.wait,
     )
+    results = [o.stored for o in outcomes if o.stored is not None]
+    failed = [o for o in outcomes if o.error is not None]
     for r in results:
         if r.changed:
             _say(
                 f"warning: {r.ticker}: {r.changed} stored rows differ from the source now "
                 "(adjusted for a split or dividend?); kept as stored, --replace refreshes them"
             )
+    for o in failed:
+        assert o.error is not None
+        _say(f"{o.ticker}: failed (exit code {o.error['code']}): {o.error['message']}")
     if as_json:
-        _emit_json({"tickers": [r.to_dict() for r in results]})
-        return
-    _table(
-        "Stored bars",
-        ["ticker", "rows", "first", "last", "added", "source"],
-        [[r.ticker, r.rows, r.first, r.last, r.added, r.source] for r in results],
-    )
+        _emit_json({"tickers": [o.to_dict() for o in outcomes]})
+    else:
+        _table(
+            "Stored bars",
+            ["ticker", "rows", "first", "last", "added", "source"],
+            [[r.ticker, r.rows, r.first, r.last, r.added, r.source] for r in results],
+        )
+    if failed:
+        raise PartialFailure(
+            f"{len(failed)} of {len(outcomes)} tickers failed: "
+            + ", ".join(o.ticker for o in failed)
+        )
 
 
 @contextmanager
@@ -478,6 +489,7 @@ def train(
     items += [f"train.epochs={epochs}"] if epochs is not None else []
     items += [f"train.seed={seed}"] if seed is not None else []
     cfg = apply_overrides(load_config(config), items)
+    tickers = unique_tickers(tickers)  # GOOG goog is one ticker, trained once
 
     if len(tickers) == 1 and workers == 1 and executor == "local" and address is None:
         from rnnforecast import pipeline

@@ -26,6 +26,7 @@ from rnnforecast.faults import memory_guard
 from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
+from rnnforecast.tickers import unique_tickers
 from rnnforecast.windows import (
     Dataset,
     Scalers,
@@ -112,6 +113,48 @@ def fetch(
         with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
             results.append(_fetch_ticker(home, symbol, options))
     return results
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """One ticker of a multi-ticker fetch: what was stored, or ``error`` (``{"code",
+    "message"}``) if it failed."""
+
+    ticker: str
+    stored: StoreResult | None = None
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.stored is not None:
+            return self.stored.to_dict()
+        return {"ticker": self.ticker, "error": self.error}
+
+
+def fetch_each(home: Home, tickers: list[str], **options: Any) -> list[FetchOutcome]:
+    """:func:`fetch` for each ticker in turn, going on after a failed one (as ``run``
+    does); ``options`` are fetch's. Tickers are checked first, and named once each however
+    they are spelled (``GOOG goog``). Raises UsageError for a bad ticker or option (before
+    anything is fetched); the failures of single tickers are in their outcomes.
+    """
+    symbols = unique_tickers(tickers)
+    if len(symbols) <= 1:
+        return [FetchOutcome(r.ticker, stored=r) for r in fetch(home, symbols, **options)]
+    if options.get("csv") is not None or options.get("sample"):
+        raise UsageError("--csv and --sample load one ticker at a time")
+    start, end = options.get("start"), options.get("end")
+    if start and end and start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
+    outcomes = []
+    for symbol in symbols:
+        try:
+            [stored] = fetch(home, [symbol], **options)
+        except RnnForecastError as exc:
+            outcomes.append(
+                FetchOutcome(symbol, error={"code": exc.exit_code, "message": str(exc)})
+            )
+        else:
+            outcomes.append(FetchOutcome(symbol, stored=stored))
+    return outcomes
 
 
 def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResult:
