@@ -129,8 +129,10 @@ class _App(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except KeyboardInterrupt:  # typer versions differ here (Abort or a silent 130)
+            raise typer.Exit(_fail(INTERRUPTED, "interrupted")) from None
         except _OutputLost:
             raise typer.Exit(OUTPUT_LOST) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
@@ -176,7 +178,7 @@ app = typer.Typer(
     "forecast. Fetch bars into a local store, train, evaluate, predict.",
     epilog=_EXIT_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -203,6 +205,7 @@ def _root(
         typer.Option(
             "--home",
             envvar=HOME_ENV,
+            metavar="DIR",
             help=f"Folder for the data store and models [env {HOME_ENV}; default: the "
             "platform's user data folder, e.g. ~/.local/share/rnnforecast].",
         ),

@@ -50,8 +50,11 @@ def memory_guard() -> Iterator[None]:
         raise
 
 
-def _where(exc: OSError) -> str:
-    name = exc.filename if exc.filename is not None else ""
+def _where(exc: OSError, limit: int = 120) -> str:
+    """`` PATH`` for the message, shortened in the middle past ``limit`` characters."""
+    name = str(exc.filename) if exc.filename is not None else ""
+    if len(name) > limit:
+        name = name[: limit // 2 - 2] + "..." + name[-(limit // 2 - 1) :]
     return f" {name}" if name else ""
 
 

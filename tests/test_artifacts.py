@@ -70,6 +70,18 @@ def entries(folder: Path) -> list[str]:
 # --- save -----------------------------------------------------------------------------------
 
 
+def test_leftovers_of_a_killed_save_are_removed_by_the_next(repo: ModelRepository) -> None:
+    """A save killed mid-way leaves ``.tmp-RUN``; the next save (its caller holding the
+    ticker's lock, so no other save is running) removes it, and ``.del-RUN`` trash too."""
+    first = save(repo, RUN_IDS[0])
+    folder = first.parent
+    (folder / f".tmp-{RUN_IDS[1]}").mkdir()
+    (folder / f".tmp-{RUN_IDS[1]}" / MODEL_FILE).write_bytes(b"half")
+    (folder / f".del-{RUN_IDS[0]}x").mkdir()
+    save(repo, RUN_IDS[2])
+    assert entries(folder) == sorted([CURRENT_FILE, RUN_IDS[0], RUN_IDS[2]])
+
+
 def test_save_writes_the_bundle_and_sets_current(repo: ModelRepository, home: Path) -> None:
     run_id = RUN_IDS[0]
     path = save(repo, run_id)
