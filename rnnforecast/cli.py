@@ -48,9 +48,13 @@ _EXIT_HELP = (
 
 
 def _say(message: str) -> None:
-    """One line for people, on stderr."""
-    sys.stderr.write(message.rstrip() + "\n")
-    sys.stderr.flush()
+    """One line for people, on stderr (if there is one: a closed stderr loses the line,
+    not the exit code)."""
+    try:
+        sys.stderr.write(message.rstrip() + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 _ERROR_KINDS: dict[int, str] = {
