@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnforecast.config import Config
-from rnnforecast.errors import RnnForecastError, UsageError
+from rnnforecast.errors import UsageError
 
 EXECUTORS = ("local", "ray")
 
@@ -43,8 +43,13 @@ def train_job(home: str, ticker: str, config: dict[str, Any], lock_timeout: floa
         result = pipeline.train(
             Home(Path(home)), ticker, config_from_dict(config), lock_timeout=lock_timeout
         )
-    except RnnForecastError as exc:
-        return JobResult(ticker, error={"code": exc.exit_code, "message": str(exc)})
+    except Exception as exc:  # ours, and outside faults, become the ticker's error
+        from rnnforecast.faults import translate
+
+        known = translate(exc)
+        if known is None:
+            raise
+        return JobResult(ticker, error={"code": known.exit_code, "message": str(known)})
     return JobResult(ticker, result=result.to_dict())
 
 

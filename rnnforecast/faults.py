@@ -75,7 +75,7 @@ def translate(exc: BaseException) -> RnnForecastError | None:
         reason = exc.strerror or str(exc) or type(exc).__name__
         if exc.errno == errno.ENAMETOOLONG:
             return UsageError(f"name too long{_where(exc)}: use shorter folder or file names")
-        return EnvironmentFault(f"cannot use{_where(exc)}: {reason}")
+        return EnvironmentFault(f"cannot read or write{_where(exc)}: {reason}")
     if isinstance(exc, sqlite3.DatabaseError):
         return DataError(f"the data store cannot be read ({exc})")
     return None

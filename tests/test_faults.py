@@ -503,3 +503,29 @@ def test_shell_completion_is_offered() -> None:
     )
     assert done.returncode == 0
     assert done.stdout.split() == ["fetch"]
+
+
+def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A worker's full disk fails its ticker (exit 8 in its outcome), not the whole batch."""
+    from rnnforecast import executors, pipeline
+    from rnnforecast.config import Config
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "m"))
+
+    monkeypatch.setattr(pipeline, "train", full)
+    job = executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+    assert job.result is None
+    assert job.error == {
+        "code": 8,
+        "message": f"cannot read or write {tmp_path / 'm'}: No space left on device",
+    }
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a real bug")
+
+    monkeypatch.setattr(pipeline, "train", bug)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
