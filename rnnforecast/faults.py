@@ -2,17 +2,16 @@
 
 The CLI's edge calls :func:`translate` on any exception that is not one of ours, so that a
 read-only home, a full disk, a corrupt database or a name too long ends with a documented
-exit code and one line, and exit 1 ("a bug") is left for real bugs. :func:`memory_guard`
-does the same for running out of memory while a network is built or trained, where the
-settings to blame are known. Nothing here imports TensorFlow.
+exit code and one line, and exit 1 ("a bug") is left for real bugs; the jobs over several
+tickers (``fetch``, ``run``, ``train --workers``) call it too, so that such a fault fails its
+ticker, not the batch. Running out of memory names the settings to lower. Nothing here
+imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import errno
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from rnnforecast.errors import (
     DataError,
@@ -37,17 +36,6 @@ def too_large() -> ModelError:
 def is_memory_error(exc: BaseException) -> bool:
     """True for MemoryError and TensorFlow's allocation failures."""
     return isinstance(exc, MemoryError) or type(exc).__name__ in _MEMORY_ERRORS
-
-
-@contextmanager
-def memory_guard() -> Iterator[None]:
-    """Raise ModelError (exit 4) naming :data:`MEMORY_KEYS` if the block runs out of memory."""
-    try:
-        yield
-    except Exception as exc:
-        if is_memory_error(exc):
-            raise too_large() from None
-        raise
 
 
 def _where(exc: OSError, limit: int = 120) -> str:

@@ -20,9 +20,9 @@ import pandas as pd
 from rnnforecast import __version__, locks, serving, sources
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig, TickerJob
-from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
+from rnnforecast.errors import DataError, ModelError, UsageError
 from rnnforecast.evaluation import Report, report
-from rnnforecast.faults import memory_guard
+from rnnforecast.faults import translate
 from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
@@ -148,9 +148,12 @@ def fetch_each(home: Home, tickers: list[str], **options: Any) -> list[FetchOutc
     for symbol in symbols:
         try:
             [stored] = fetch(home, [symbol], **options)
-        except RnnForecastError as exc:
+        except Exception as exc:  # ours, and outside faults, become the ticker's error
+            known = translate(exc)
+            if known is None:
+                raise
             outcomes.append(
-                FetchOutcome(symbol, error={"code": exc.exit_code, "message": str(exc)})
+                FetchOutcome(symbol, error={"code": known.exit_code, "message": str(known)})
             )
         else:
             outcomes.append(FetchOutcome(symbol, stored=stored))
@@ -227,17 +230,16 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
     train_part, val_part = dataset.select(split.train), dataset.select(split.val)
     scalers = fit_scalers(train_part, data)
     training.seed_everything(config.train.seed)
-    with memory_guard():
-        net = network_module.build_model(config, n_features=len(data.features))
-        history = training.fit(
-            net,
-            encode_inputs(train_part.features, scalers),
-            scale_targets(train_part.targets, scalers, data),
-            encode_inputs(val_part.features, scalers),
-            scale_targets(val_part.targets, scalers, data),
-            config.train,
-            progress,
-        )
+    net = network_module.build_model(config, n_features=len(data.features))
+    history = training.fit(
+        net,
+        encode_inputs(train_part.features, scalers),
+        scale_targets(train_part.targets, scalers, data),
+        encode_inputs(val_part.features, scalers),
+        scale_targets(val_part.targets, scalers, data),
+        config.train,
+        progress,
+    )
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
     # graph retracing for every new batch shape. Keras serves only if numpy disagrees.
@@ -660,9 +662,12 @@ def run(
             symbol = sources.check_ticker(job.ticker)
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
                 outcomes.append(_run_ticker(home, config, plan, job, symbol, progress, today))
-        except RnnForecastError as exc:
+        except Exception as exc:  # ours, and outside faults, become the ticker's error
+            known = translate(exc)
+            if known is None:
+                raise
             outcomes.append(
-                TickerOutcome(job.ticker, error={"code": exc.exit_code, "message": str(exc)})
+                TickerOutcome(job.ticker, error={"code": known.exit_code, "message": str(known)})
             )
     return outcomes
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from rnnforecast.cli import app
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError, ModelError
-from rnnforecast.faults import memory_guard, translate
+from rnnforecast.faults import translate
 from rnnforecast.windows import Split
 
 runner = CliRunner()
@@ -101,19 +101,16 @@ class ResourceExhaustedError(Exception):
 
 @pytest.mark.parametrize("exc", [MemoryError(), ResourceExhaustedError("OOM when allocating")])
 def test_memory_exhaustion_is_model_too_large(exc: Exception) -> None:
-    with pytest.raises(ModelError) as caught, memory_guard():
-        raise exc
-    message = str(caught.value)
-    assert caught.value.exit_code == 4
+    known = translate(exc)
+    assert isinstance(known, ModelError) and known.exit_code == 4
+    message = str(known)
     assert message.startswith("model too large for memory")
     for key in ("model.units", "model.dense_units", "model.layers", "train.batch_size"):
         assert key in message
-    assert translate(exc) is not None and translate(exc).exit_code == 4  # type: ignore[union-attr]
 
 
-def test_memory_guard_lets_other_errors_through() -> None:
-    with pytest.raises(ValueError, match="other"), memory_guard():
-        raise ValueError("other")
+def test_other_errors_are_not_memory_errors() -> None:
+    assert translate(ValueError("other")) is None
 
 
 def test_memory_exhaustion_during_training_exits_4(

@@ -529,3 +529,31 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
     monkeypatch.setattr(pipeline, "train", bug)
     with pytest.raises(RuntimeError, match="a real bug"):
         executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+
+
+def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(
+    monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    from rnnforecast import pipeline
+    from rnnforecast.config import Config, RunConfig, TickerJob
+    from rnnforecast.home import Home
+
+    def full_for_aaa(home_: Home, symbol: str, *args, **kwargs):
+        if symbol == "AAA":
+            raise OSError(errno.ENOSPC, "No space left on device", "/x/store.sqlite")
+        raise pipeline.DataError(f"{symbol}: nothing here")
+
+    monkeypatch.setattr(pipeline, "_fetch_ticker", full_for_aaa)
+    fetched = pipeline.fetch_each(Home(home), ["AAA", "BBB"])
+    assert [o.error for o in fetched] == [
+        {"code": 8, "message": "cannot read or write /x/store.sqlite: No space left on device"},
+        {"code": 3, "message": "BBB: nothing here"},
+    ]
+    monkeypatch.setattr(
+        pipeline,
+        "_run_ticker",
+        lambda home_, config, plan, job, symbol, *rest: full_for_aaa(home_, symbol),
+    )
+    plan = RunConfig((TickerJob("AAA"), TickerJob("BBB")))
+    outcomes = pipeline.run(Home(home), Config(), plan)
+    assert [o.error["code"] for o in outcomes if o.error] == [8, 3]
