@@ -22,9 +22,10 @@ from rnnforecast import __version__, calendars, fits, locks, metrics, promotion,
 from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig
-from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
+from rnnforecast.errors import DataError, ModelError, UsageError
 from rnnforecast.evaluation import Report, report
 from rnnforecast.exports import DailyForecasts
+from rnnforecast.faults import translate
 from rnnforecast.forecaster import (
     Calibration,
     Forecasts,
@@ -37,6 +38,7 @@ from rnnforecast.forecaster import (
 )
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
+from rnnforecast.tickers import unique_tickers
 from rnnforecast.windows import (
     Dataset,
     Scalers,
@@ -139,6 +141,46 @@ def fetch(
         with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
             results.append(_fetch_ticker(home, symbol, options))
     return results
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """One ticker of a multi-ticker fetch: what was stored, or ``error`` (``{"code",
+    "message"}``) if it failed."""
+
+    ticker: str
+    stored: StoreResult | None = None
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.stored is not None:
+            return self.stored.to_dict()
+        return {"ticker": self.ticker, "error": self.error}
+
+
+def fetch_each(home: Home, tickers: list[str], **options: Any) -> list[FetchOutcome]:
+    """:func:`fetch` for each ticker in turn, going on after a failed one (as ``run``
+    does); ``options`` are fetch's. Tickers are checked first, and named once each however
+    they are spelled (``GOOG goog``). Raises UsageError for a bad ticker or option (before
+    anything is fetched); the failures of single tickers are in their outcomes.
+    """
+    symbols = unique_tickers(tickers)
+    if len(symbols) <= 1:
+        return [FetchOutcome(r.ticker, stored=r) for r in fetch(home, symbols, **options)]
+    if options.get("csv") is not None or options.get("sample"):
+        raise UsageError("--csv and --sample load one ticker at a time")
+    start, end = options.get("start"), options.get("end")
+    if start and end and start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
+    outcomes = []
+    for symbol in symbols:
+        try:
+            [stored] = fetch(home, [symbol], **options)
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
+            outcomes.append(FetchOutcome(symbol, error=_error(exc)))
+        else:
+            outcomes.append(FetchOutcome(symbol, stored=stored))
+    return outcomes
 
 
 def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResult:
@@ -1102,19 +1144,24 @@ def run(
             )
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
                 fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
-        except RnnForecastError as exc:
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
     for i, (symbol, stored) in fetched.items():
         try:
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
                 outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress)
-        except RnnForecastError as exc:
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
     return [outcomes[i] for i in range(len(plan.tickers))]
 
 
-def _error(exc: RnnForecastError) -> dict[str, Any]:
-    return {"code": exc.exit_code, "message": str(exc)}
+def _error(exc: Exception) -> dict[str, Any]:
+    """A ticker's failure as ``{"code", "message"}``: our errors and outside faults
+    (:func:`rnnforecast.faults.translate`); anything else is a bug and is raised again."""
+    known = translate(exc)
+    if known is None:
+        raise exc
+    return {"code": known.exit_code, "message": str(known)}
 
 
 def _run_ticker(

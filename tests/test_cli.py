@@ -37,6 +37,13 @@ def assert_error(result, code: int, *words: str) -> None:
         assert word in lines[0], (word, lines[0])
 
 
+def reseal(manifest: Path) -> None:
+    """Record an edited manifest's checksum, as a deliberate editor would."""
+    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+
+    (manifest.parent / MANIFEST_SUM_FILE).write_text(sha256_file(manifest) + "\n")
+
+
 def manifest_numpy_check(bundle: Path) -> dict:
     check = json.loads((bundle / "manifest.json").read_text())["numpy_check"]
     assert check["max_abs_diff"] <= check["tolerance"] == 1e-5
@@ -187,7 +194,7 @@ def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> No
 def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
     fake_yahoo.answers = [yahoo_frame(make_prices(60), "AAA"), ConnectionError("down")]
     result = run("fetch", "AAA", "BBB")
-    assert result.exit_code == 5
+    assert result.exit_code == 7
     assert {row[0] for row in store_rows(home)} == {"AAA"}
 
 
@@ -293,6 +300,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
         "weights.npz",
         "scalers.json",
         "manifest.json",
+        "manifest.sha256",
         "train.log",
         "scored_weights.npz",  # the scored fit, evaluated; the refit is served
     }
@@ -488,6 +496,7 @@ def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
     manifest = json.loads(path.read_text())
     manifest["window"] = manifest["config"]["data"]["window"] = 12
     path.write_text(json.dumps(manifest))
+    reseal(path)
     assert_error(
         run("predict", "TEST", home=copied["home"]), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)"
     )
@@ -495,6 +504,7 @@ def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
     (copied["bundle"] / "weights.npz").unlink()
     manifest["files"].pop("weights.npz")
     path.write_text(json.dumps(manifest))
+    reseal(path)
     assert_error(run("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
 
 

@@ -13,7 +13,7 @@ from conftest import make_prices
 
 from rnnforecast import store as store_module
 from rnnforecast.calendars import Sessions
-from rnnforecast.errors import DataError, UsageError
+from rnnforecast.errors import DataError, EnvironmentFault, UsageError
 from rnnforecast.sources import COLUMNS, Bars
 from rnnforecast.store import Store, StoreResult, TickerInfo
 
@@ -225,11 +225,13 @@ def test_write_failing_at_sqlite_boundary_changes_nothing(
         return real_connect(*args, factory=_FailingConnection, **kwargs)
 
     monkeypatch.setattr(store_module.sqlite3, "connect", connect)
-    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+    # The disk's failure is an outside fault (exit 8) naming the store, not a bug.
+    with pytest.raises(EnvironmentFault, match="simulated") as caught:
         store.write("AAPL", bars(n=80, seed=2))
-    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+    assert str(store.path) in str(caught.value)
+    with pytest.raises(EnvironmentFault, match="simulated"):
         store.write("AAPL", bars(n=80, seed=2, source="sample"), replace=True)
-    with pytest.raises(sqlite3.OperationalError, match="simulated"):
+    with pytest.raises(EnvironmentFault, match="simulated"):
         store.write("NEW", bars(n=5))
     monkeypatch.undo()
     assert dump(store) == before
