@@ -237,12 +237,13 @@ def test_csv_fetch_in_tokyo_at_1000_new_york_refuses_the_open_session(
 ) -> None:
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
     done = fetch_csv_in_tokyo(home, csv, NY_1000)
-    assert done.returncode == 3
-    assert done.stdout == ""
-    assert done.stderr == (
-        f"error: {csv}: bar dated 2013-03-01 is after the last closed XNYS session "
-        "(2013-02-28): its session has not closed yet, or the date is wrong\n"
+    message = (
+        f"{csv}: bar dated 2013-03-01 is after the last closed XNYS session "
+        "(2013-02-28): its session has not closed yet, or the date is wrong"
     )
+    assert done.returncode == 3
+    assert json.loads(done.stdout) == {"error": {"code": 3, "kind": "data", "message": message}}
+    assert done.stderr == f"error: {message}\n"
 
 
 @pytest.mark.parametrize(("first", "bad"), [("1500-01-05", "1500-01-05"), (None, "2090-01-04")])
