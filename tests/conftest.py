@@ -241,3 +241,23 @@ def learned_home(learned: dict[str, Any], home: Path) -> Path:
     """This test's own copy of the ``learned`` home (at the usual ``home`` path)."""
     shutil.copytree(learned["home"], home)
     return home
+
+
+# Fixtures that train a network: a test that uses one (directly or through another fixture)
+# is marked slow, so `pytest -m "not slow"` runs the quick part of the suite.
+TRAINING_FIXTURES = {
+    "trained",
+    "trained_home",
+    "copied",
+    "ran",
+    "ran_home",
+    "learned",
+    "learned_home",
+    "weak_then_strong",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
