@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -201,3 +204,29 @@ def test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar(
     last = prices.index[-1].date()
     assert fake_yahoo.calls[1]["start"] == (last - dt.timedelta(days=7)).isoformat()
     assert json.loads(again.stdout)["tickers"][0]["added"] == 0
+
+
+# --- tracebacks: for bugs, and only when asked ---------------------------------------------
+
+BUGGY = (
+    "import sys; import rnnforecast.pipeline as p; p.models = lambda *a, **k: 1 / 0; "
+    "from rnnforecast.cli import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; main()"
+)
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_bug_shows_its_traceback_only_with_the_debug_variable(debug: bool, home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RNNFORECAST_DEBUG"}
+    if debug:
+        env["RNNFORECAST_DEBUG"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", BUGGY], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert ("Traceback" in done.stderr) is debug
+    assert "ZeroDivisionError" in done.stderr.strip().splitlines()[-1]
+    if debug:
+        assert 'File "<string>", line 1, in <lambda>' in done.stderr  # where the bug is
+    else:
+        assert len(done.stderr.strip().splitlines()) == 1
