@@ -489,13 +489,23 @@ def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) ->
 
 
 def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
-    """Training twice with the same seed on the same machine gives the same scores."""
+    """Training twice with the same seed on the same machine gives the same network (weights
+    to the bit) and so the same scores, raw and calibrated."""
     home = tmp_path / "again"
     csv = tmp_path / "p.csv"
     trained["prices"].to_csv(csv)
     assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
     result = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
-    assert json.loads(result.stdout)["model"] == trained["train"]["model"]
+    out = json.loads(result.stdout)
+    assert out["model"] == trained["train"]["model"]
+    assert out["uncalibrated"] == trained["train"]["uncalibrated"]
+    with (
+        np.load(Path(trained["train"]["path"]) / "weights.npz") as first,
+        np.load(Path(out["path"]) / "weights.npz") as again,
+    ):
+        assert sorted(first.files) == sorted(again.files)
+        for name in first.files:
+            assert np.array_equal(first[name], again[name]), name
 
 
 # --- the bundled sample end to end -----------------------------------------------------------
