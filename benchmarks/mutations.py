@@ -90,7 +90,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics.py",
         "p_value = math.erfc(abs(statistic) / math.sqrt(2))",
         "p_value = math.erfc(abs(statistic) / math.sqrt(2)) / 2",
-        ("tests/test_evaluation.py", "tests/test_metrics.py", "tests/test_forecaster.py"),
+        ("tests/test_dm_size.py", "tests/test_evaluation.py", "tests/test_forecaster.py"),
         "the 5 % gate becomes 10 %",
     ),
     Mutation(
@@ -98,7 +98,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics.py",
         "for lag in range(1, min(horizon, n)):",
         "for lag in range(1, min(1, n)):",
-        ("tests/test_evaluation.py", "tests/test_metrics.py", "tests/test_forecaster.py"),
+        ("tests/test_dm_size.py", "tests/test_evaluation.py", "tests/test_forecaster.py"),
         "Diebold-Mariano ignores the multi-step autocovariance lags",
     ),
     Mutation(
