@@ -291,7 +291,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)\n"
         "    val_part = train_part\n"
         "    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)\n",
-        (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
+        (f"{E2E}::test_calibration_is_fitted_on_the_validation_windows",),
         "shrinkage and intervals calibrated on the training windows",
     ),
 )

@@ -147,6 +147,26 @@ def test_the_network_learns_the_signal_and_the_gate_keeps_it(learned: dict) -> N
     assert out["significance"]["dm_statistic"] < 0
 
 
+def test_calibration_is_fitted_on_the_validation_windows(learned: dict) -> None:
+    """The raw validation MASE and the shrink factor (the factor on the 0.01 grid with the
+    lowest validation MAE) recomputed on the validation windows, which follow the training
+    windows directly (horizon 1: no purge gap)."""
+    close = learned["prices"]["Close"].to_numpy()
+    sizes = split_sizes(len(close))
+    val = range(sizes["train"], sizes["train"] + sizes["val"])
+    raw = raw_forecasts(current_bundle(learned["home"], "LRN"), close, val)
+    actual = close[[i + LOOKBACK for i in val]]
+    last = close[[i + LOOKBACK - 1 for i in val]]
+    calibration = learned["train"]["calibration"]
+    naive_mae = np.mean(np.abs(actual - last))
+    assert calibration["raw_val_mase"][0] == pytest.approx(
+        np.mean(np.abs(actual - raw)) / naive_mae, rel=1e-6
+    )
+    grid = np.round(np.arange(101) * 0.01, 2)
+    maes = [np.mean(np.abs(actual - last * np.exp(f * np.log(raw / last)))) for f in grid]
+    assert calibration["shrink"][0] == pytest.approx(grid[int(np.argmin(maes))], abs=1e-9)
+
+
 def test_scalers_are_fitted_on_the_training_rows_only(learned: dict) -> None:
     close = learned["prices"]["Close"].to_numpy()
     bundle = current_bundle(learned["home"], "LRN")
