@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import LEARNABLE_CONFIG, learnable_prices
+from test_network_e2e import expected_scalers
 
 from rnnforecast import pipeline
 from rnnforecast.config import Config, config_from_dict
@@ -46,6 +47,7 @@ def test_each_fold_fits_on_its_own_past_and_never_sees_its_future() -> None:
     m = len(frame) - LOOKBACK
     first_test = m - math.ceil(m * 0.2)
     bounds = np.linspace(first_test, m, 3).round().astype(int)
+    assert folds[0]["scalers"] != folds[1]["scalers"]
     for fold, (a, b) in zip(folds, itertools.pairwise(bounds.tolist()), strict=True):
         n_train = a - math.ceil(a * 0.2)
         assert fold["test"] == {
@@ -58,6 +60,11 @@ def test_each_fold_fits_on_its_own_past_and_never_sees_its_future() -> None:
             "end": day(frame, n_train - 1 + LOOKBACK),
             "n": n_train,
         }
+        # What the fold fitted: scalers on its own training windows, not the single split's.
+        expected = expected_scalers(frame["close"].to_numpy(), n_train)
+        for part in ("features", "target"):
+            for key in ("data_min", "data_max"):
+                assert fold["scalers"][part][key] == pytest.approx(expected[part][key], rel=1e-12)
     # Rows from the second fold's first test day on are changed wildly: the first fold (all
     # its rows come before) is the same to the bit, the second fold's fit too (its shrink
     # factor), only the second fold's test scores move.
@@ -66,5 +73,6 @@ def test_each_fold_fits_on_its_own_past_and_never_sees_its_future() -> None:
     again = pipeline.walk_forward(changed, recipe(), 2)
     assert again[0] == folds[0]
     assert again[1]["shrink"] == folds[1]["shrink"]
+    assert again[1]["scalers"] == folds[1]["scalers"]
     assert again[1]["train"] == folds[1]["train"]
     assert again[1]["model"]["mae"] != folds[1]["model"]["mae"]
