@@ -47,7 +47,7 @@ class Mutation:
 
 
 E2E = "tests/test_network_e2e.py"
-PROMOTION = "tests/test_promotion.py"
+PROMOTION = "tests/test_promotion_skill.py"
 EXITS = "tests/test_exit_codes.py"
 
 MUTATIONS: tuple[Mutation, ...] = (

@@ -542,8 +542,7 @@ def walk_forward(
     """Re-train ``config`` on expanding windows and test on ``folds`` consecutive periods.
 
     Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
-    ``beats_naive``, the fold's ``shrink`` and the ``scalers`` it fitted (min/max of its own
-    training windows). Raises DataError if the frame is too short.
+    ``beats_naive``, the fold's ``shrink``. Raises DataError if the frame is too short.
     """
     results = []
     for split in Split.folds(len(frame), config.data, folds):
@@ -559,7 +558,7 @@ def walk_forward(
                 "beats_naive": rep.beats_naive,
                 "shrink": list(fitted.calibration.shrink),
                 "interval_coverage": rep.intervals["coverage"],
-                "scalers": fitted.scalers.to_dict(),
+                "scalers": fitted.scalers.to_dict(),  # fitted on this fold's training windows
             }
         )
     return results
