@@ -210,7 +210,8 @@ def test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar(
 
 BUGGY = (
     "import sys; import rnnforecast.pipeline as p; p.models = lambda *a, **k: 1 / 0; "
-    "from rnnforecast.cli import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; main()"
+    "from rnnforecast.cli import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; "
+    "raise SystemExit(main())"
 )
 
 
