@@ -1066,6 +1066,7 @@ def walk_forward(
                 "beats_naive": rep.beats_naive,
                 "shrink": list(fitted.calibration.shrink),
                 "interval_coverage": rep.intervals["coverage"],
+                "scalers": fitted.scalers.to_dict(),  # fitted on this fold's training windows
             }
         )
     return results

@@ -3,13 +3,17 @@ call, a tiny config. Nothing here touches the network."""
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner, Result
 
+from rnnforecast.cli import app
 from rnnforecast.config import DataConfig
 from rnnforecast.yahoo import YahooAnswer, YahooRequest
 
@@ -152,3 +156,111 @@ def fake_yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
     monkeypatch.setattr(sources, "download_yahoo", fake)
     monkeypatch.setattr(sources, "_sleep", fake.sleeps.append)
     return fake
+
+
+# --- a series a tiny network can learn -------------------------------------------------------
+
+LEARNABLE_CONFIG = """\
+[data]
+features = ["close", "log_return"]
+window = 10
+test_fraction = 0.2
+val_fraction = 0.2
+
+[model]
+units = 4
+dense_units = 4
+
+[train]
+epochs = 8
+batch_size = 8
+learning_rate = 0.01
+patience = 8
+seed = 7
+"""
+"""A tiny recipe that learns :func:`learnable_prices` in a few seconds: the log return is an
+input, and batch 8 gives the few epochs enough gradient steps. Trained on 500 rows of
+``learnable_prices()`` it keeps a shrink factor above 0 and beats naive clearly."""
+
+
+def learnable_prices(
+    n: int = 500, rho: float = 0.6, seed: int = 3, start: str = "2020-01-01"
+) -> pd.DataFrame:
+    """Daily bars whose log returns are an AR(1) with coefficient ``rho`` (noise 1 %): the
+    best forecast of tomorrow's move is ``rho`` times today's, so a network that learns
+    anything beats the naive forecast. Columns and index as in :func:`make_prices`."""
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(0, 0.01, n)
+    returns = np.zeros(n)
+    for t in range(1, n):
+        returns[t] = rho * returns[t - 1] + noise[t]
+    close = 100 * np.exp(np.cumsum(returns))
+    open_ = np.concatenate([[close[0]], close[:-1]])
+    index = pd.bdate_range(start, periods=n, name="Date")
+    return pd.DataFrame(
+        {
+            "Open": open_,
+            "High": np.maximum(open_, close) * 1.002,
+            "Low": np.minimum(open_, close) * 0.998,
+            "Close": close,
+            "Volume": 1e6 + rng.integers(0, 1000, n),
+        },
+        index=index,
+    )
+
+
+def cli(*args: str, home: Path | None = None) -> Result:
+    """``rnnforecast [--home HOME] ARGS`` run in-process as a user would; stdout and stderr
+    apart in the result."""
+    return CliRunner().invoke(app, (["--home", str(home)] if home else []) + list(args))
+
+
+@pytest.fixture(scope="session")
+def learned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A home with 500 rows of ``learnable_prices()`` as ticker LRN and a model trained on
+    them with ``LEARNABLE_CONFIG`` (trained once per session: copy it with
+    ``learned_home`` before changing anything). Keys: home, csv, config, prices, train
+    (the ``train --json`` document)."""
+    folder = tmp_path_factory.mktemp("learned")
+    home, csv, config = folder / "home", folder / "lrn.csv", folder / "learnable.toml"
+    prices = learnable_prices()
+    prices.to_csv(csv)
+    config.write_text(LEARNABLE_CONFIG)
+    fetched = cli("fetch", "LRN", "--csv", str(csv), home=home)
+    assert fetched.exit_code == 0, fetched.stderr
+    trained = cli("train", "LRN", "--config", str(config), "--json", home=home)
+    assert trained.exit_code == 0, trained.stderr
+    return {
+        "home": home,
+        "csv": csv,
+        "config": config,
+        "prices": prices,
+        "train": json.loads(trained.stdout),
+    }
+
+
+@pytest.fixture
+def learned_home(learned: dict[str, Any], home: Path) -> Path:
+    """This test's own copy of the ``learned`` home (at the usual ``home`` path)."""
+    shutil.copytree(learned["home"], home)
+    return home
+
+
+# Fixtures that train a network: a test that uses one (directly or through another fixture)
+# is marked slow, so `pytest -m "not slow"` runs the quick part of the suite.
+TRAINING_FIXTURES = {
+    "trained",
+    "trained_home",
+    "copied",
+    "ran",
+    "ran_home",
+    "learned",
+    "learned_home",
+    "weak_then_strong",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

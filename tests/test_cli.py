@@ -16,6 +16,7 @@ from conftest import TINY_CONFIG, make_prices, yahoo_frame
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
+from rnnforecast.errors import EXIT_CODES
 
 runner = CliRunner()
 
@@ -85,8 +86,9 @@ def test_help_lists_every_command_and_the_exit_codes() -> None:
     assert result.exit_code == 0
     for command in ("fetch", "train", "evaluate", "predict"):
         assert command in result.stdout
-    for code in range(7):
-        assert f"{code} " in result.stdout
+    flat = " ".join(result.stdout.split())  # help text wraps lines anywhere
+    for code, text in EXIT_CODES.items():
+        assert f"{code} {text.split()[0]}" in flat, code
 
 
 def test_no_arguments_shows_help() -> None:
@@ -528,13 +530,23 @@ def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) ->
 
 
 def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
-    """Training twice with the same seed on the same machine gives the same scores."""
+    """Training twice with the same seed on the same machine gives the same network (weights
+    to the bit) and so the same scores, raw and calibrated."""
     home = tmp_path / "again"
     csv = tmp_path / "p.csv"
     trained["prices"].to_csv(csv)
     assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
     result = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
-    assert json.loads(result.stdout)["model"] == trained["train"]["model"]
+    out = json.loads(result.stdout)
+    assert out["model"] == trained["train"]["model"]
+    assert out["uncalibrated"] == trained["train"]["uncalibrated"]
+    with (
+        np.load(Path(trained["train"]["path"]) / "weights.npz") as first,
+        np.load(Path(out["path"]) / "weights.npz") as again,
+    ):
+        assert sorted(first.files) == sorted(again.files)
+        for name in first.files:
+            assert np.array_equal(first[name], again[name]), name
 
 
 # --- the bundled sample end to end -----------------------------------------------------------

@@ -288,55 +288,6 @@ def test_run_waits_for_the_lock_and_goes_on(run_config: Path, home: Path) -> Non
 # --- kill -9 at any moment -------------------------------------------------------------------
 
 
-@pytest.fixture
-def trained_home(tmp_path: Path, home: Path) -> dict:
-    csv, config = tmp_path / "p.csv", tmp_path / "tiny.toml"
-    make_prices(400, seed=5).to_csv(csv)
-    config.write_text(TINY_CONFIG)
-    assert cli("fetch", "T", "--csv", str(csv), home=home).exit_code == 0
-    assert cli("train", "T", "--config", str(config), home=home).exit_code == 0
-    forecast = json.loads(cli("predict", "T", "--json", home=home).stdout)
-    return {"home": home, "config": config, "forecast": forecast, "bars": bars(home)}
-
-
-@pytest.mark.parametrize("delay", [0.5, 3.0, 6.0])
-def test_kill_9_during_train_keeps_the_current_model(trained_home: dict, delay: float) -> None:
-    """Killed at different moments (start-up, training, saving), the previous model stays
-    current, loadable and predicting the same, and the store is untouched."""
-    home = trained_home["home"]
-    victim = spawn(
-        "train",
-        "T",
-        "--config",
-        str(trained_home["config"]),
-        "--epochs",
-        "40",
-        "--set",
-        "train.patience=0",
-        home=home,
-    )
-    time.sleep(delay)
-    victim.send_signal(signal.SIGKILL)
-    victim.wait()
-    after = json.loads(cli("predict", "T", "--json", home=home).stdout)
-    if after["run_id"] != trained_home["forecast"]["run_id"]:
-        # The run finished before the kill: then it is complete and current.
-        listing = json.loads(cli("models", "T", "--json", home=home).stdout)
-        assert listing["current"] == after["run_id"]
-    else:
-        assert after == trained_home["forecast"]
-    listing = json.loads(cli("models", "T", "--json", home=home).stdout)
-    assert all("error" not in r for r in listing["runs"])
-    assert bars(home) == trained_home["bars"]
-    # The lock died with the process: training again works at once.
-    assert (
-        cli(
-            "--wait", "0", "train", "T", "--config", str(trained_home["config"]), home=home
-        ).exit_code
-        == 0
-    )
-
-
 def test_kill_9_during_a_large_import_leaves_all_or_nothing(tmp_path: Path, home: Path) -> None:
     # As many weekdays as fit between 1900 and now (bars outside are refused as misdated).
     big = make_prices(33_000, seed=9, start="1900-01-01")
