@@ -973,6 +973,15 @@ def run(
                 fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
         except RnnForecastError as exc:
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
+    if plan.global_model:  # one network over every fetched ticker
+        from rnnforecast import pooling
+
+        order = sorted(fetched)
+        grouped = pooling.run_group(
+            home, config, plan, [fetched[i] for i in order], progress, lock_timeout
+        )
+        outcomes.update(zip(order, grouped, strict=True))
+        return [outcomes[i] for i in range(len(plan.tickers))]
     for i, (symbol, stored) in fetched.items():
         try:
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):

@@ -228,3 +228,49 @@ def test_own_model_trained_later_serves_the_ticker(group: dict, tmp_path: Path) 
     assert served == group["train"]["run_id"]
     # The global model still scores all its members.
     assert run("evaluate", GROUP, "--json", home=home).exit_code == 0
+
+
+def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    for ticker, frame in _prices().items():
+        frame.to_csv(tmp_path / f"{ticker.lower()}.csv")
+    config = tmp_path / "run.toml"
+    config.write_text(
+        TINY_CONFIG
+        + '\n[run]\nglobal = true\ngroup = "trio"\ntickers = [\n'
+        + "".join(
+            f'  {{ ticker = "{t}", source = "csv", path = "{t.lower()}.csv" }},\n'
+            for t in ("AAA", "BBB", "CCC")
+        )
+        + "]\n"
+    )
+    first = run("run", "--config", str(config), "--json", home=home)
+    assert first.exit_code == 0, first.stderr
+    outcomes = json.loads(first.stdout)["tickers"]
+    assert [o["ticker"] for o in outcomes] == ["AAA", "BBB", "CCC"]
+    assert len({o["run_id"] for o in outcomes}) == 1
+    assert all(o["promoted"] for o in outcomes)
+    assert all(o["reason"].startswith("global model @TRIO: no current model") for o in outcomes)
+    run_id = outcomes[0]["run_id"]
+    assert (home / "models" / "@TRIO" / "current").read_text().strip() == run_id
+    assert json.loads(run("predict", "CCC", "--json", home=home).stdout)["run_id"] == run_id
+    # The next night, the same recipe on the same bars: no unseen day for the current model.
+    second = run("run", "--config", str(config), "--json", home=home)
+    assert second.exit_code == 0, second.stderr
+    again = json.loads(second.stdout)["tickers"]
+    assert all(o["rows_added"] == 0 for o in again)
+    assert all("global model @TRIO" in o["reason"] for o in again)
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ('global = true\ntickers = ["AAA"]\n', ["run.global", "two"]),
+        ('group = "X"\ntickers = ["AAA", "BBB"]\n', ["run.group", "run.global"]),
+        ('global = "yes"\ntickers = ["AAA", "BBB"]\n', ["run.global"]),
+    ],
+)
+def test_bad_global_run_config_exits_2(tmp_path: Path, table: str, words: list[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[run]\n" + table)
+    assert_error(run("run", "--config", str(path), home=tmp_path / "home"), 2, *words)
