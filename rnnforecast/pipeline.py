@@ -1110,4 +1110,8 @@ def models(home: Home, ticker: str) -> dict[str, Any]:
                 }
             )
         runs.append(entry)
-    return {"ticker": symbol, "current": current, "runs": runs}
+    out: dict[str, Any] = {"ticker": symbol, "current": current, "runs": runs}
+    group = repository.group_of(symbol)
+    if group is not None:  # a global model serves the ticker (see rnnforecast.pooling)
+        out["served_by"] = {"group": group, "run_id": repository.current(group)}
+    return out

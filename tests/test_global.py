@@ -97,6 +97,9 @@ def test_layout_and_manifest(group: dict) -> None:
     assert members["CCC"]["rows"] == 260
     assert all(m["fingerprint"].startswith("sha256:") for m in members.values())
     assert manifest["serving"]["refit"] is True
+    listing = json.loads(run("models", "BBB", "--json", home=home).stdout)
+    assert listing["runs"] == []
+    assert listing["served_by"] == {"group": GROUP, "run_id": trained["run_id"]}
 
 
 def test_every_member_is_tested_on_the_same_dates(group: dict) -> None:
@@ -213,7 +216,14 @@ def test_bad_combinations(group: dict) -> None:
         2,
         "group name",
     )
+    assert_error(
+        run("train", "AAA", "BBB", "--global", "--workers", "2", "--config", config, home=home),
+        2,
+        "--workers",
+    )
     assert_error(run("evaluate", "AAA", "--folds", "2", home=home), 2, "--folds")
+    group_run = group["train"]["run_id"]
+    assert_error(run("models", "AAA", "--promote", group_run, home=home), 2, "global model")
     assert_error(run("predict", GROUP, home=home), 2, "ticker")
 
 
