@@ -53,11 +53,15 @@ def winkler(actual: np.ndarray, low: np.ndarray, high: np.ndarray, level: float)
     return float(np.mean(high - low + 2.0 / alpha * (below + above)))
 
 
-def scores(config: Config, network: Any, scalers: Any, calibration: Any, part: Any) -> dict:
+def scores(config: Config, network: Any, scalers: Any, calibration: Any, member: Any) -> dict:
+    """One member's test-period figures, with its adaptive interval widths."""
     from rnnforecast.forecaster import forecast
 
-    rep = pipeline._assess(network, part, config, scalers, calibration)
-    one = forecast(network, part.base, config.data, scalers, calibration, 1)
+    part = member.part("test")
+    width = pipeline._width_factors(network, member.dataset, config, scalers, calibration)
+    width = width[member.test]
+    rep = pipeline._assess(network, part, config, scalers, calibration, None, width)
+    one = forecast(network, part.base, config.data, scalers, calibration, 1, width)
     return {
         "rel_mae": rep.scores.model["rel_mae"],
         "uncalibrated_rel_mae": rep.raw["rel_mae"],
@@ -99,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
             net, scalers, calibration = fit(cfg, *pooled)
             row: dict[str, Any] = {"seed": seed, "global": {}, "single": {}}
             for m in members:
-                row["global"][m.symbol] = scores(cfg, net, scalers, calibration, m.part("test"))
+                row["global"][m.symbol] = scores(cfg, net, scalers, calibration, m)
             for m in members:
                 own = fit(cfg, m.part("train"), m.part("val"), m.part("test"))
-                row["single"][m.symbol] = scores(cfg, *own, m.part("test"))
+                row["single"][m.symbol] = scores(cfg, *own, m)
             row["seconds"] = round(time.perf_counter() - started, 1)
             runs.append(row)
             print(json.dumps(row), flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -27,6 +28,9 @@ SCHEMA_VERSION = 1
 MODEL_FILE = "model.keras"
 SCALERS_FILE = "scalers.json"
 MANIFEST_FILE = "manifest.json"
+MANIFEST_SUM_FILE = "manifest.sha256"
+"""``sha256:<hex>`` of manifest.json's bytes, written with the bundle: an edited manifest
+is refused. Bundles saved before it existed have none and still load."""
 WEIGHTS_FILE = "weights.npz"
 LOG_FILE = "train.log"
 CURRENT_FILE = "current"
@@ -51,8 +55,11 @@ def sha256_file(path: Path) -> str:
 
 
 def _write_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` as strict JSON (non-finite numbers as null) and fsync it."""
+    from rnnforecast.jsonsafe import finite
+
     with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, sort_keys=False)
+        json.dump(finite(payload)[0], handle, indent=2, sort_keys=False, allow_nan=False)
         handle.write("\n")
         handle.flush()
         os.fsync(handle.fileno())
@@ -113,14 +120,15 @@ class ModelRepository:
 
         ``write_model(path)`` saves the network to ``path`` (and may write other files beside
         it). Checksums of every file are added to the manifest, so a load can tell a corrupt
-        file. Returns the bundle's folder.
+        file. Returns the bundle's folder. The caller holds the ticker's lock: hidden
+        staging or trash folders found here were left by a process killed while it held
+        that lock, and are deleted.
         """
         folder = self.ticker_dir(ticker)
         folder.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers(folder)
         staging = folder / f".tmp-{run_id}"
         final = folder / run_id
-        if staging.exists():  # pragma: no cover - leftovers of a killed run with the same id
-            shutil.rmtree(staging)
         staging.mkdir()
         try:
             write_model(staging / MODEL_FILE)
@@ -130,6 +138,10 @@ class ModelRepository:
                 p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file()
             }
             _write_json(staging / MANIFEST_FILE, manifest)
+            with open(staging / MANIFEST_SUM_FILE, "w", encoding="utf-8") as handle:
+                handle.write(sha256_file(staging / MANIFEST_FILE) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
             _fsync_dir(staging)
             os.rename(staging, final)
         except BaseException:
@@ -138,6 +150,17 @@ class ModelRepository:
         if promote:
             self.set_current(ticker, run_id)
         return final
+
+    @staticmethod
+    def _remove_leftovers(folder: Path) -> list[str]:
+        """Delete ``.tmp-RUN`` and ``.del-RUN`` folders (only a lock holder writes here, so
+        any found by the holder belong to a dead one); return their names."""
+        removed = []
+        for path in folder.iterdir():
+            if path.name.startswith((".tmp-", ".del-")) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        return removed
 
     def set_current(self, ticker: str, run_id: str) -> None:
         """Point ``current`` at ``run_id`` by an atomic rename."""
@@ -192,11 +215,25 @@ class ModelRepository:
         """The run id ``current`` names, or None when the ticker has no model."""
         pointer = self.ticker_dir(ticker) / CURRENT_FILE
         try:
-            run_id = pointer.read_text(encoding="utf-8").strip()
+            with open(pointer, "rb") as handle:
+                raw = handle.read(256)
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a directory, unreadable, ...
+            raise ModelError(
+                f"{pointer}: unreadable ({exc.strerror or exc}); delete it and train again, "
+                "or point it at a run"
+            ) from None
+        try:
+            run_id = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            run_id = ""
+        # The contents are not echoed: whatever the file holds is not for the terminal.
         if not _RUN_ID_RE.match(run_id):
-            raise ModelError(f"{pointer}: does not name a run (found {run_id[:40]!r})")
+            raise ModelError(
+                f"{pointer}: does not name a run (it should hold one run id, such as "
+                "20260101T120000Z-a1b2c3)"
+            )
         return run_id
 
     def runs(self, ticker: str) -> list[str]:
@@ -263,6 +300,7 @@ class ModelRepository:
         path = self.ticker_dir(ticker) / run_id
         if not path.is_dir():
             raise ModelError(f"no run {run_id} for {ticker} (looked in {path})")
+        _check_manifest_sum(path)
         manifest = _read_json(path / MANIFEST_FILE)
         if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
             found = manifest.get("schema_version") if isinstance(manifest, dict) else None
@@ -282,6 +320,7 @@ class ModelRepository:
         for key in ("run_id", "ticker", "config", "features", "window", "horizon", "data"):
             if key not in manifest:
                 raise ModelError(f"{path / MANIFEST_FILE}: manifest has no {key!r}")
+        _check_manifest_values(path / MANIFEST_FILE, manifest, ticker, run_id)
         scalers = Scalers.from_dict(_read_json(path / SCALERS_FILE))
         if len(scalers.features.data_min) != len(manifest["features"]):
             raise ModelError(
@@ -301,3 +340,81 @@ def _read_json(path: Path) -> Any:
         raise ModelError(f"{path}: corrupt ({exc})") from None
     except OSError as exc:
         raise ModelError(f"{path}: unreadable ({exc.strerror or exc})") from None
+
+
+def _check_manifest_sum(path: Path) -> None:
+    """Compare manifest.json with its recorded checksum, if the bundle has one.
+
+    Raises ModelError if the sidecar is unreadable or does not match.
+    """
+    sidecar = path / MANIFEST_SUM_FILE
+    try:
+        expected = sidecar.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:  # a bundle from before checksummed manifests
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{sidecar}: unreadable ({exc})") from None
+    manifest = path / MANIFEST_FILE
+    if not manifest.is_file():
+        raise ModelError(f"{manifest}: missing")
+    if sha256_file(manifest) != expected:
+        raise ModelError(
+            f"{manifest}: edited or corrupt (checksum does not match {MANIFEST_SUM_FILE}); "
+            "train again to get a sound bundle"
+        )
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _finite_list(value: Any, low: float, high: float) -> bool:
+    """True if ``value`` is a non-empty list of finite numbers within [low, high]."""
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and all(
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+            and low <= v <= high
+            for v in value
+        )
+    )
+
+
+def _check_manifest_values(where: Path, manifest: dict[str, Any], ticker: str, run_id: str) -> None:
+    """The values a forecast relies on, checked against their bounds: the ticker and run id
+    match the bundle's folders (a copied bundle would forecast another ticker's bars), the
+    calibration's shrink factors lie in [0, 1], its interval half-widths are finite and
+    non-negative (else low > high), its level in (0, 1).
+
+    Raises ModelError naming the manifest and the value.
+    """
+    if manifest.get("ticker") != ticker:
+        raise ModelError(f"{where}: names ticker {manifest.get('ticker')!r}, not {ticker}")
+    if manifest.get("run_id") != run_id:
+        raise ModelError(f"{where}: names run {manifest.get('run_id')!r}, not {run_id}")
+    calibration = manifest.get("calibration")
+    if calibration is None:
+        return
+    if not isinstance(calibration, dict):
+        raise ModelError(f"{where}: calibration is not a table")
+    level = calibration.get("level")
+    if (
+        not isinstance(level, (int, float))
+        or isinstance(level, bool)
+        or not (math.isfinite(level) and 0 < level < 1)
+    ):
+        raise ModelError(f"{where}: calibration.level must be in (0, 1), found {_shown(level)}")
+    if not _finite_list(calibration.get("shrink"), 0.0, 1.0):
+        raise ModelError(
+            f"{where}: calibration.shrink must be numbers in [0, 1], "
+            f"found {_shown(calibration.get('shrink'))}"
+        )
+    if not _finite_list(calibration.get("halfwidth"), 0.0, math.inf):
+        raise ModelError(
+            f"{where}: calibration.halfwidth must be finite numbers of 0 or more, "
+            f"found {_shown(calibration.get('halfwidth'))}"
+        )

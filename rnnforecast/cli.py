@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,14 @@ from typer.core import TyperGroup
 
 from rnnforecast import __version__
 from rnnforecast.config import apply_overrides, load_config, load_run_config
-from rnnforecast.errors import EXIT_CODES, PartialFailure, RnnForecastError, UsageError
+from rnnforecast.errors import (
+    EXIT_CODES,
+    INTERRUPTED,
+    OUTPUT_LOST,
+    PartialFailure,
+    UsageError,
+)
+from rnnforecast.tickers import unique_tickers
 
 if TYPE_CHECKING:
     from rnnforecast.home import Home
@@ -41,45 +48,127 @@ _EXIT_HELP = (
 
 
 def _say(message: str) -> None:
-    """One line for people, on stderr."""
-    sys.stderr.write(message.rstrip() + "\n")
-    sys.stderr.flush()
+    """One line for people, on stderr (if there is one: a closed stderr loses the line,
+    not the exit code)."""
+    try:
+        sys.stderr.write(message.rstrip() + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+_ERROR_KINDS: dict[int, str] = {
+    1: "internal",
+    2: "usage",
+    3: "data",
+    4: "model",
+    5: "source",
+    6: "lock",
+    7: "partial",
+    8: "environment",
+    INTERRUPTED: "interrupted",
+    OUTPUT_LOST: "output",
+}
+
+
+class _OutputLost(Exception):
+    """Standard output cannot be written: closed, full, or its reader went away."""
+
+
+class _GuardedStdout:
+    """Standard output whose write failures become :class:`_OutputLost`, so the edge can
+    tell them from a file the command failed to write."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return int(self._stream.write(text))
+        except (OSError, ValueError, AttributeError) as exc:
+            raise _OutputLost(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError, AttributeError) as exc:
+            raise _OutputLost(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _Run:
+    """What the edge needs to know about the command running: whether it asked for JSON,
+    and whether it has printed its JSON document already."""
+
+    json = False
+    json_written = False
+
+
+def _wants_json(args: list[str]) -> bool:
+    words = args[: args.index("--")] if "--" in args else args
+    return "--json" in words
+
+
+def _fail(code: int, message: str, prefix: str = "error") -> int:
+    """One stderr line; with --json, also the error document on stdout (unless the command
+    printed its own document already, so that stdout holds exactly one)."""
+    _say(f"{prefix}: {message}")
+    if _Run.json and not _Run.json_written:
+        kind = _ERROR_KINDS.get(code, "internal")
+        _emit_json({"error": {"code": code, "kind": kind, "message": message}})
+    return code
 
 
 class _App(TyperGroup):
     """Turns every failure into one stderr line and a documented exit code.
 
-    Our errors carry their exit code; usage errors (bad option, bad value) get 2; anything
-    else is a bug: exit 1, with the traceback only when RNNFORECAST_DEBUG=1.
+    Our errors carry their exit code; faults from outside (a read-only or full disk, a
+    corrupt database, memory) are translated by :func:`rnnforecast.faults.translate`;
+    usage errors (bad option, bad value) get 2; Ctrl-C 130; a lost standard output 141;
+    anything else is a bug: exit 1, with the traceback only when RNNFORECAST_DEBUG=1.
     """
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except RnnForecastError as exc:
-            _say(f"error: {exc}")
-            raise typer.Exit(exc.exit_code) from None
-        except (typer.Exit, typer.Abort, typer.TyperException, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except KeyboardInterrupt:  # typer versions differ here (Abort or a silent 130)
+            raise typer.Exit(_fail(INTERRUPTED, "interrupted")) from None
+        except _OutputLost:
+            raise typer.Exit(OUTPUT_LOST) from None
         except Exception as exc:  # noqa: BLE001 - the last line of defence
+            from rnnforecast.faults import translate
+
+            known = translate(exc)
+            if known is not None:
+                raise typer.Exit(_fail(known.exit_code, str(known))) from None
             if os.environ.get(DEBUG_ENV) == "1" or getattr(ctx.obj, "verbose", False):
                 traceback.print_exc()
-            _say(
-                f"internal error: {type(exc).__name__}: {exc} "
-                f"(a bug; set {DEBUG_ENV}=1 for the traceback)"
-            )
-            raise typer.Exit(1) from None
+            message = f"{type(exc).__name__}: {exc} (a bug; set {DEBUG_ENV}=1 for the traceback)"
+            raise typer.Exit(_fail(1, message, prefix="internal error")) from None
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        argv = args[0] if args else kwargs.get("args")
+        _Run.json = _wants_json(list(argv) if argv is not None else sys.argv[1:])
+        _Run.json_written = False
         try:
             code = super().main(*args, standalone_mode=False, **kwargs)
         except typer.TyperException as exc:  # click's usage errors: one line, not a panel
             command = getattr(getattr(exc, "ctx", None), "command_path", "rnnforecast")
-            _say(f"error: {exc.format_message()} (see '{command} --help')")
-            code = getattr(exc, "exit_code", 2)
-        except typer.Abort:
-            _say("aborted")
-            code = 1
+            code = _fail(
+                getattr(exc, "exit_code", 2), f"{exc.format_message()} (see '{command} --help')"
+            )
+        except typer.Abort as exc:
+            if isinstance(exc.__cause__, KeyboardInterrupt):
+                code = _fail(INTERRUPTED, "interrupted")
+            else:
+                _say("aborted")
+                code = 1
+        except _OutputLost:
+            code = OUTPUT_LOST
         code = code if isinstance(code, int) else 0
         if standalone_mode:
             sys.exit(code)
@@ -93,7 +182,7 @@ app = typer.Typer(
     "forecast. Fetch bars into a local store, train, evaluate, predict.",
     epilog=_EXIT_HELP,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -116,13 +205,13 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     home: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--home",
             envvar=HOME_ENV,
+            metavar="DIR",
             help=f"Folder for the data store and models [env {HOME_ENV}; default: the "
             "platform's user data folder, e.g. ~/.local/share/rnnforecast].",
-            file_okay=False,
         ),
     ] = None,
     wait: Annotated[
@@ -148,8 +237,36 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            hidden=True,
+            help="Act as if it were this instant (ISO 8601 with a UTC offset), to replay a "
+            "past night or test the calendar rules.",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = _Settings(home or _default_home(), wait, verbose)
+    if home is not None and not home.strip():
+        # An empty --home would silently mean the current folder.
+        raise UsageError(f"--home (or {HOME_ENV}) is empty: name a folder")
+    folder = Path(home) if home is not None else _default_home()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--home {folder} is a file, not a folder")
+    ctx.obj = _Settings(folder, wait, verbose, _clock(now))
+
+
+def _clock(now: str | None) -> Callable[[], dt.datetime]:
+    """The system clock, or one stopped at ``now``. Raises UsageError for a bad instant."""
+    if now is None:
+        return lambda: dt.datetime.now(dt.UTC)
+    try:
+        instant = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise UsageError(f"--now {now!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise UsageError(f"--now {now!r} needs a UTC offset, e.g. {now}+00:00")
+    return lambda: instant
 
 
 @dataclass(frozen=True)
@@ -157,6 +274,7 @@ class _Settings:
     home: Path
     wait: float
     verbose: bool
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
 def _home(ctx: typer.Context) -> Home:
@@ -166,7 +284,18 @@ def _home(ctx: typer.Context) -> Home:
 
 
 def _emit_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    """Print one JSON document. A non-finite number becomes null, named in the document's
+    ``warnings`` and in a warning line on stderr, so that strict parsers can read it."""
+    from rnnforecast.jsonsafe import finite, warning_for
+
+    payload, non_finite = finite(payload)
+    if non_finite and isinstance(payload, dict):
+        warning = warning_for(non_finite)
+        payload["warnings"] = [*payload.get("warnings", []), warning]
+        _say(f"warning: {warning}")
+    text = json.dumps(payload, indent=2, allow_nan=False)
+    _Run.json_written = True
+    sys.stdout.write(text + "\n")
 
 
 def _human() -> bool:
@@ -260,41 +389,85 @@ def fetch(
             "fetch of a ticker ends within (retries+1)*(timeout+0.25) + backoffs + 10 s.",
         ),
     ] = 10.0,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            help="Exchange calendar of the ticker(s), e.g. XNYS, XLON, XETR, XTSE, XTKS, "
+            "24/7 (recorded; default: the stored one, else the one the source reports, "
+            "else XNYS). Sets which days are forecast and when a bar is complete.",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="CSV: the dates' strftime format, e.g. %d/%m/%Y (default: inferred; "
+            "needed when dates read month-first and day-first alike).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
 
-    Fetching again adds only new dates; a failed fetch changes nothing.
+    Fetching again adds only new dates; a failed fetch changes nothing. Only bars whose
+    session has closed on the exchange are stored.
     """
     from rnnforecast import pipeline
+    from rnnforecast.errors import DataError
+    from rnnforecast.sources import AmbiguousDatesError
 
-    results = pipeline.fetch(
-        _home(ctx),
-        tickers or [],
-        csv=csv,
-        sample=sample,
-        start=start.date() if start else None,
-        end=end.date() if end else None,
-        auto_adjust=auto_adjust,
-        replace=replace,
-        retries=retries,
-        timeout=timeout,
-        lock_timeout=ctx.obj.wait,
-    )
+    try:
+        outcomes = pipeline.fetch_each(
+            _home(ctx),
+            tickers or [],
+            csv=csv,
+            sample=sample,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            auto_adjust=auto_adjust,
+            replace=replace,
+            retries=retries,
+            timeout=timeout,
+            calendar=calendar,
+            date_format=date_format,
+            clock=ctx.obj.clock,
+            lock_timeout=ctx.obj.wait,
+        )
+    except AmbiguousDatesError as exc:
+        raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
+    results = [o.stored for o in outcomes if o.stored is not None]
+    failed = [o for o in outcomes if o.error is not None]
     for r in results:
+        # A few off-calendar bars are holidays a source filled in; a tenth (weekends) is
+        # a series that trades on another calendar.
+        if r.off_calendar and r.off_calendar >= 0.1 * max(r.added, 1):
+            _say(
+                f"warning: {r.ticker}: {r.off_calendar} bars fall on days {r.calendar} does "
+                "not trade: if the series trades then, choose its calendar with --calendar "
+                "(e.g. --calendar 24/7)"
+            )
         if r.changed:
             _say(
                 f"warning: {r.ticker}: {r.changed} stored rows differ from the source now "
                 "(adjusted for a split or dividend?); kept as stored, --replace refreshes them"
             )
+    for o in failed:
+        assert o.error is not None
+        _say(f"{o.ticker}: failed (exit code {o.error['code']}): {o.error['message']}")
     if as_json:
-        _emit_json({"tickers": [r.to_dict() for r in results]})
-        return
-    _table(
-        "Stored bars",
-        ["ticker", "rows", "first", "last", "added", "source"],
-        [[r.ticker, r.rows, r.first, r.last, r.added, r.source] for r in results],
-    )
+        _emit_json({"tickers": [o.to_dict() for o in outcomes]})
+    else:
+        _table(
+            "Stored bars",
+            ["ticker", "rows", "first", "last", "added", "source", "calendar"],
+            [[r.ticker, r.rows, r.first, r.last, r.added, r.source, r.calendar] for r in results],
+        )
+    if failed:
+        raise PartialFailure(
+            f"{len(failed)} of {len(outcomes)} tickers failed: "
+            + ", ".join(o.ticker for o in failed)
+        )
 
 
 @contextmanager
@@ -410,6 +583,7 @@ def train(
     items += [f"train.epochs={epochs}"] if epochs is not None else []
     items += [f"train.seed={seed}"] if seed is not None else []
     cfg = apply_overrides(load_config(config), items)
+    tickers = unique_tickers(tickers)  # GOOG goog is one ticker, trained once
 
     if global_model or name is not None:
         _train_global(ctx, tickers, cfg, name, refit, quiet, as_json, workers, executor)
@@ -658,6 +832,8 @@ def evaluate(
         f"{result.fit.get('trained_through')}"
     )
     _scores_table(result.ticker, result.test, result.report)
+    if result.risk is not None:
+        _risk_table(result.risk.to_dict())
     if result.folds:
         agg = result.to_dict()["aggregate"]
         _table(
@@ -681,6 +857,29 @@ def evaluate(
         )
     if plot is not None:
         _say(f"plot written to {plot}")
+
+
+def _risk_table(risk: dict[str, Any]) -> None:
+    """The model's one-step intervals and distribution next to the volatility baselines."""
+    columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
+    columns += ["qlike", "pinball"]
+    entries = [(f"model ({risk['served_intervals']})", risk["model"])]
+    entries += list(risk["baselines"].items())
+    best, dm = risk["best_baseline"], risk["dm"]
+    title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
+    if best is not None:
+        verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
+        title += f": model {verdict} the best baseline {best} on IS80"
+        if dm["p_value"] is not None:
+            title += f" (one-sided Diebold-Mariano p = {dm['p_value']:.2f})"
+    _table(
+        title,
+        ["forecast", "IS80", "cov80", "IS95", "cov95", "QLIKE", "pinball"],
+        [
+            [name, *("-" if e is None or e[c] is None else _fmt(e[c]) for c in columns)]
+            for name, e in entries
+        ],
+    )
 
 
 @app.command()
@@ -712,12 +911,16 @@ def predict(
 
     if output is not None:
         exports.output_format(output)
-    result = serving.predict(_home(ctx), ticker, run, horizon)
+    result = serving.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    # The core's notices name no command; the hint to cure them is the CLI's to give.
+    warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
+    for warning in warnings:
+        _say(f"warning: {warning}")
     if output is not None:
         exports.write_table(output, exports.forecast_columns(result.forecasts))
         _say(f"{len(result.forecasts)} forecasts written to {output}")
     if as_json:
-        _emit_json(result.to_dict())
+        _emit_json({**result.to_dict(), "warnings": warnings})
         return
     _say(
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
@@ -752,7 +955,12 @@ def run_job(
 
     with _training_progress(ctx, quiet, recipe.train.epochs) as progress:
         outcomes = pipeline.run(
-            _home(ctx), recipe, plan, progress=progress, lock_timeout=ctx.obj.wait
+            _home(ctx),
+            recipe,
+            plan,
+            progress=progress,
+            lock_timeout=ctx.obj.wait,
+            clock=ctx.obj.clock,
         )
     failed = [o for o in outcomes if o.error]
     for outcome in failed:
@@ -878,6 +1086,26 @@ def forget(
     _say(f"deleted {gone.describe()}")
 
 
+def _quiet_native_stderr() -> None:
+    """Send file descriptor 2 to /dev/null, keeping Python's ``sys.stderr`` on the real one.
+
+    TensorFlow's C++ runtime and absl write start-up notices straight to descriptor 2,
+    past any Python setting; our own lines go through ``sys.stderr``, which keeps writing
+    to a duplicate of the original descriptor. Child processes inherit the quiet one.
+    """
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no stderr at all: nothing to quieten
+        return
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr = open(
+        saved, "w", buffering=1, encoding=encoding, errors="backslashreplace", closefd=False
+    )
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def main(args: list[str] | None = None) -> int:
     """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return its exit
     code. It never ends the process, so a notebook or another program may call it."""
@@ -890,16 +1118,27 @@ def main(args: list[str] | None = None) -> int:
 def entry_point() -> None:
     """Console-script entry point (also ``python -m rnnforecast``): :func:`main`, then end.
 
-    Once the command has returned and its output is flushed, the process ends at once with
-    ``os._exit``: by then every file, database connection and worker pool is closed, and
-    the interpreter's orderly teardown of numpy and pandas would add 0.1 to 0.25 s to every
-    short command such as ``predict``. Only this entry point, which owns its process, does
-    that; :func:`main` returns.
+    Sets up the process it owns once: TensorFlow's logging level and its native stderr
+    silenced unless ``--verbose`` (or RNNFORECAST_DEBUG=1), standard output guarded so that
+    a closed or full one ends with exit 141. Once the command has returned and its output is
+    flushed, the process ends at once with ``os._exit``: by then every file, database
+    connection and worker pool is closed, and the interpreter's orderly teardown of numpy
+    and pandas would add 0.1 to 0.25 s to every short command such as ``predict``.
+    :func:`main` does none of this and returns.
     """
+    argv = sys.argv[1:]
+    loud = os.environ.get(DEBUG_ENV) == "1" or any(a in ("--verbose", "-v") for a in argv)
+    if not loud:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+        _quiet_native_stderr()
+    sys.stdout = _GuardedStdout(sys.stdout)  # type: ignore[assignment]
     code = main()
     try:
         sys.stdout.flush()
+    except _OutputLost:  # the reader went away, or the disk is full: nothing more to say
+        code = OUTPUT_LOST
+    try:
         sys.stderr.flush()
-    except (BrokenPipeError, ValueError):  # the reader went away: nothing more to say
-        code = code or 1
+    except (OSError, ValueError, AttributeError):
+        pass
     os._exit(code)

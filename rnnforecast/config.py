@@ -27,6 +27,17 @@ STRATEGIES = ("direct", "recursive")
 CELLS = ("lstm", "gru", "simple_rnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
 
+# Upper bounds, so that no setting can make a run hang, loop or exhaust memory before a
+# single epoch: a year of trading days ahead, a network a CPU can still hold, numpy's seed.
+MAX_WINDOW = 10_000
+MAX_HORIZON = 260
+MAX_LAYERS = 8
+MAX_UNITS = 4096
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 65_536
+MAX_FRACTION = 0.9
+MAX_SEED = 2**32 - 1
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -75,14 +86,17 @@ class DataConfig:
             raise UsageError("data.features must include close to predict the close")
         _choice("data.normalise", self.normalise, NORMALISATIONS)
         _choice("data.strategy", self.strategy, STRATEGIES)
-        if self.window < 2:
-            raise UsageError(f"data.window must be at least 2, got {self.window}")
-        if self.horizon < 1:
-            raise UsageError(f"data.horizon must be at least 1, got {self.horizon}")
-        if not 0 < self.test_fraction < 1:
-            raise UsageError(f"data.test_fraction must be in (0, 1), got {self.test_fraction}")
-        if not 0 < self.val_fraction < 1:
-            raise UsageError(f"data.val_fraction must be in (0, 1), got {self.val_fraction}")
+        _bounded("data.window", self.window, 2, MAX_WINDOW)
+        _bounded("data.horizon", self.horizon, 1, MAX_HORIZON)
+        # Each part keeps at least a tenth of what is left, so none is starved of windows.
+        if not 0 < self.test_fraction <= MAX_FRACTION:
+            raise UsageError(
+                f"data.test_fraction must be in (0, {MAX_FRACTION}], got {self.test_fraction}"
+            )
+        if not 0 < self.val_fraction <= MAX_FRACTION:
+            raise UsageError(
+                f"data.val_fraction must be in (0, {MAX_FRACTION}], got {self.val_fraction}"
+            )
 
 
 @dataclass(frozen=True)
@@ -104,12 +118,9 @@ class ModelConfig:
     def validate(self) -> None:
         _choice("model.cell", self.cell, CELLS)
         _choice("model.activation", self.activation, ACTIVATIONS)
-        if self.units < 1:
-            raise UsageError(f"model.units must be at least 1, got {self.units}")
-        if self.layers < 1:
-            raise UsageError(f"model.layers must be at least 1, got {self.layers}")
-        if self.dense_units < 0:
-            raise UsageError(f"model.dense_units must be 0 or more, got {self.dense_units}")
+        _bounded("model.units", self.units, 1, MAX_UNITS)
+        _bounded("model.layers", self.layers, 1, MAX_LAYERS)
+        _bounded("model.dense_units", self.dense_units, 0, MAX_UNITS)
         if not 0 <= self.dropout < 1:
             raise UsageError(f"model.dropout must be in [0, 1), got {self.dropout}")
 
@@ -127,16 +138,12 @@ class TrainConfig:
     seed: int = 42
 
     def validate(self) -> None:
-        if self.epochs < 1:
-            raise UsageError(f"train.epochs must be at least 1, got {self.epochs}")
-        if self.batch_size < 1:
-            raise UsageError(f"train.batch_size must be at least 1, got {self.batch_size}")
-        if not self.learning_rate > 0:
+        _bounded("train.epochs", self.epochs, 1, MAX_EPOCHS)
+        _bounded("train.batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        if not 0 < self.learning_rate < float("inf"):
             raise UsageError(f"train.learning_rate must be positive, got {self.learning_rate}")
-        if self.patience < 0:
-            raise UsageError(f"train.patience must be 0 or more, got {self.patience}")
-        if self.seed < 0:
-            raise UsageError(f"train.seed must be 0 or more, got {self.seed}")
+        _bounded("train.patience", self.patience, 0, MAX_EPOCHS)
+        _bounded("train.seed", self.seed, 0, MAX_SEED)
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,12 @@ _SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "calibration": CalibrationConfig,
 }
+
+
+def _bounded(key: str, value: int, low: int, high: int) -> None:
+    """Raise UsageError naming ``key`` unless ``low <= value <= high``."""
+    if not low <= value <= high:
+        raise UsageError(f"{key} must be between {low} and {high}, got {value}")
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -317,11 +330,17 @@ SOURCES = ("yahoo", "csv", "sample")
 
 @dataclass(frozen=True)
 class TickerJob:
-    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv)."""
+    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv).
+
+    ``calendar``: its exchange calendar code (checked when the job runs; None: the stored one
+    or the one the source reports); ``date_format``: strftime format of a csv's dates.
+    """
 
     ticker: str
     source: str = "yahoo"
     path: Path | None = None
+    calendar: str | None = None
+    date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -375,10 +394,11 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
             entry = {"ticker": entry}
         if not isinstance(entry, dict):
             raise UsageError(f"{where} must be a ticker or a table with ticker and source")
-        extra = sorted(set(entry) - {"ticker", "source", "path"})
+        extra = sorted(set(entry) - {"ticker", "source", "path", "calendar", "date_format"})
         if extra:
             raise UsageError(
-                f"unknown config key '{where}.{extra[0]}' (known: path, source, ticker)"
+                f"unknown config key '{where}.{extra[0]}' "
+                "(known: calendar, date_format, path, source, ticker)"
             )
         ticker = _coerce(f"{where}.ticker", entry.get("ticker"), "str").upper()
         source = _coerce(f"{where}.source", entry.get("source", "yahoo"), "str")
@@ -390,7 +410,14 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
             path = folder / Path(_coerce(f"{where}.path", entry["path"], "path"))
         elif "path" in entry:
             raise UsageError(f"{where}: path is only for a csv source")
-        jobs.append(TickerJob(ticker, source, path))
+        if "date_format" in entry and source != "csv":
+            raise UsageError(f"{where}: date_format is only for a csv source")
+        calendar, date_format = entry.get("calendar"), entry.get("date_format")
+        for name, value in (("calendar", calendar), ("date_format", date_format)):
+            # Kept as written: a strftime format is case-sensitive (%m is not %M).
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise UsageError(f"{where}.{name} must be a non-empty string, got {value!r}")
+        jobs.append(TickerJob(ticker, source, path, calendar, date_format))
     names = [job.ticker for job in jobs]
     if len(set(names)) != len(names):
         raise UsageError("run.tickers lists a ticker twice")

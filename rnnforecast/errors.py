@@ -50,6 +50,19 @@ class PartialFailure(RnnForecastError):
     exit_code = 7
 
 
+class EnvironmentFault(RnnForecastError):
+    """The world outside the program failed: a file or folder cannot be read or written
+    (permission denied, read-only file system, disk full, input/output error)."""
+
+    exit_code = 8
+
+
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (SIGINT), as shells report a process killed by it."""
+OUTPUT_LOST = 141
+"""Exit code when standard output is closed, full, or its reader went away (EPIPE), as
+shells report a process killed by SIGPIPE."""
+
 EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "internal error (a bug: please report it, with RNNFORECAST_DEBUG=1 output)",
@@ -58,5 +71,8 @@ EXIT_CODES: dict[int, str] = {
     4: "model missing, corrupt, or incompatible with the data",
     5: "data source unavailable (network down, rate limited): worth retrying later",
     6: "another rnnforecast process holds the lock; try again later",
-    7: "partial failure: `run` went through every ticker, but one or more failed",
+    7: "partial failure: every ticker was tried, but one or more failed",
+    8: "a file or folder cannot be read or written (permissions, read-only or full disk)",
+    INTERRUPTED: "interrupted (Ctrl-C)",
+    OUTPUT_LOST: "standard output closed or full, or its reader went away (broken pipe)",
 }

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import metrics
+from rnnforecast import metrics, risk
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Report:
     up_share: float
     lag: dict[str, object]
     raw: dict[str, Any]
-    intervals: dict[str, float]
+    intervals: dict[str, float | None]
     steps: list[dict[str, object]]
     significance: dict[str, Any]
 
@@ -153,7 +153,9 @@ def report(
     Diebold-Mariano test with the Harvey-Leybourne-Newbold correction
     (:func:`metrics.diebold_mariano`) of the one-step absolute errors against the naive
     forecast's (None values when it cannot be computed). ``scale``: the denominator of
-    ``mase`` (see :func:`score`).
+    ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage) and
+    Christoffersen (independence) p-values of the one-step misses (None where the test is
+    undefined: see :mod:`rnnforecast.risk`).
     """
     m, horizon = actual.shape
     last = np.asarray(last_close, dtype=np.float64)
@@ -198,6 +200,8 @@ def report(
             "level": level,
             "coverage": float(np.mean(inside)),
             "mean_width": float(np.mean(high - low)),
+            "kupiec_p": risk.kupiec_p(~inside[:, 0], level),
+            "christoffersen_p": risk.christoffersen_p(~inside[:, 0]),
         },
         steps=steps,
         significance={

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnforecast.config import Config
-from rnnforecast.errors import RnnForecastError, UsageError
+from rnnforecast.errors import UsageError
 
 EXECUTORS = ("local", "ray")
 
@@ -49,8 +49,13 @@ def train_job(
             lock_timeout=lock_timeout,
             refit=refit,
         )
-    except RnnForecastError as exc:
-        return JobResult(ticker, error={"code": exc.exit_code, "message": str(exc)})
+    except Exception as exc:  # ours, and outside faults, become the ticker's error
+        from rnnforecast.faults import translate
+
+        known = translate(exc)
+        if known is None:
+            raise
+        return JobResult(ticker, error={"code": known.exit_code, "message": str(known)})
     return JobResult(ticker, result=result.to_dict())
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast import metrics
+from rnnforecast.adaptive import Adaptive
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.windows import (
@@ -71,6 +73,10 @@ class Calibration:
     divided by the window's volatility scale (:func:`volatility`, which grows with
     ``sqrt(step)``), so ``forecast * exp(±halfwidth[k] * scale)`` is the interval: wider in
     turbulent windows and for later steps.
+
+    ``adaptive`` (None in manifests saved before it existed: fixed widths): at forecast time
+    the one-step width follows the recent normalised errors (:mod:`rnnforecast.adaptive`)
+    and every step's width is scaled by the same factor.
     """
 
     shrink: tuple[float, ...]
@@ -82,6 +88,7 @@ class Calibration:
     # One-sided Diebold-Mariano p-value of the best factor's validation edge over naive
     # (None when there is none to test: the best factor is 0 or the errors are identical).
     shrink_p_value: tuple[float | None, ...] = ()
+    adaptive: Adaptive | None = None
 
     def step_values(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """``shrink`` and ``halfwidth`` for ``steps`` steps; beyond the fitted horizon (the
@@ -99,6 +106,7 @@ class Calibration:
             "level": self.level,
             "raw_val_rel_mae": list(self.raw_val_rel_mae),
             "shrink_p_value": list(self.shrink_p_value),
+            "adaptive": None if self.adaptive is None else self.adaptive.to_dict(),
         }
 
     @classmethod
@@ -116,6 +124,7 @@ class Calibration:
                     None if v is None else float(v)
                     for v in raw.get("shrink_p_value", ())  # type: ignore[union-attr]
                 ),
+                _adaptive_from(raw.get("adaptive")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"calibration in the manifest is malformed: {exc}") from None
@@ -124,6 +133,14 @@ class Calibration:
         if not 0 < calibration.level < 1 or not all(0 <= f <= 1 for f in calibration.shrink):
             raise ModelError("calibration in the manifest is malformed: values out of range")
         return calibration
+
+
+def _adaptive_from(raw: object) -> Adaptive | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TypeError("adaptive is not a table")
+    return Adaptive.from_dict(raw)
 
 
 def volatility(base: np.ndarray, window: int, steps: int) -> np.ndarray:
@@ -165,6 +182,7 @@ def fit_calibration(
     level: float,
     shrink: bool = True,
     significance: float = 0.05,
+    adaptive: Adaptive | None = None,
 ) -> Calibration:
     """Fit shrinkage and interval widths on validation forecasts ``raw`` ``(m, H)`` of the
     windows ``base`` ``(m, L, 5)`` with target closes ``actual`` ``(m, H)``.
@@ -177,8 +195,8 @@ def fit_calibration(
     by luck costs accuracy on the test period. Intervals: split conformal, the
     ``ceil((n + 1) * level) / n`` quantile of the absolute log residuals of the shrunk
     forecasts, each divided by its window's volatility scale (normalised conformal scores,
-    so widths follow volatility). Raises DataError if there are too few windows for
-    ``level`` (:func:`conformal_rank`).
+    so widths follow volatility). ``adaptive`` is recorded for forecast time. Raises
+    DataError if there are too few windows for ``level`` (:func:`conformal_rank`).
     """
     last = base[:, -1, _CLOSE, None]
     scale = volatility(base, window, raw.shape[1])
@@ -205,7 +223,9 @@ def fit_calibration(
         residuals = np.abs(np.log(actual[:, k] / point)) / scale[:, k]
         k_th = conformal_rank(len(residuals), level)
         widths.append(float(np.sort(residuals)[k_th - 1]))
-    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_rel_mae), tuple(p_values))
+    return Calibration(
+        tuple(factors), tuple(widths), level, tuple(raw_rel_mae), tuple(p_values), adaptive
+    )
 
 
 def _edge_p_value(errors: np.ndarray, naive_errors: np.ndarray, horizon: int) -> float | None:
@@ -235,10 +255,40 @@ def forecast(
     scalers: Scalers,
     calibration: Calibration,
     steps: int,
+    width_factor: np.ndarray | float = 1.0,
 ) -> Forecasts:
-    """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``."""
+    """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``; each window's
+    interval widths are multiplied by ``width_factor`` (scalar or ``(m,)``: the adaptive
+    factor of :func:`adaptive_factors`, 1 for the fixed validation widths)."""
     raw = raw_forecast(network, base, data, scalers, steps)
     shrink, width = calibration.step_values(steps)
     point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)
-    spread = width[None, :] * volatility(base, data.window, steps)
+    factor = np.broadcast_to(np.asarray(width_factor, dtype=np.float64), (len(base),))
+    spread = width[None, :] * volatility(base, data.window, steps) * factor[:, None]
     return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))
+
+
+def one_step_scores(
+    network: Network,
+    base: np.ndarray,
+    next_close: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+) -> np.ndarray:
+    """Normalised one-step conformal scores ``(m,)`` of consecutive windows ``(m, L, 5)``
+    whose next closes are ``next_close`` ``(m,)``: ``|log(close / forecast)|`` over the
+    window's volatility scale, the score the validation widths were fitted on."""
+    raw = raw_forecast(network, base, data, scalers, 1)
+    shrink, _ = calibration.step_values(1)
+    point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)[:, 0]
+    return np.abs(np.log(next_close / point)) / volatility(base, data.window, 1)[:, 0]
+
+
+def adaptive_factors(scores: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """Width multipliers ``(m + 1,)`` for the days after ``0..m`` of ``m`` consecutive
+    one-step ``scores``: entry ``j`` uses only ``scores[:j]``; 1 without an adaptive scheme
+    or with too little history (see :func:`rnnforecast.adaptive.factors`)."""
+    return adaptive_conformal.factors(
+        scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
+    )

@@ -18,26 +18,32 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import __version__, fits, locks, metrics, promotion, serving, sources
+from rnnforecast import __version__, calendars, fits, locks, metrics, promotion, serving, sources
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig
-from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
+from rnnforecast.errors import DataError, ModelError, UsageError
 from rnnforecast.evaluation import Report, report
 from rnnforecast.exports import DailyForecasts
+from rnnforecast.faults import translate
 from rnnforecast.forecaster import (
     Calibration,
     Forecasts,
     Network,
+    adaptive_factors,
     fit_calibration,
     forecast,
+    one_step_scores,
     raw_forecast,
 )
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
+from rnnforecast.tickers import unique_tickers
 from rnnforecast.windows import (
     Dataset,
     Scalers,
     Split,
+    base_matrix,
     build_dataset,
     encode_inputs,
     fingerprint,
@@ -46,6 +52,7 @@ from rnnforecast.windows import (
 )
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.riskreport import RiskReport
     from rnnforecast.training import Progress
 
 NUMPY_TOLERANCE = 1e-5
@@ -66,7 +73,9 @@ class SourceOptions:
     replace: bool = False
     retries: int = 3
     timeout: float = 10.0
-    today: dt.date | None = None
+    calendar: str | None = None  # a checked calendar code; None: reported, stored or XNYS
+    date_format: str | None = None  # csv: strftime format of the dates; None: inferred
+    clock: calendars.Clock = calendars.system_clock
 
 
 def fetch(
@@ -81,7 +90,9 @@ def fetch(
     replace: bool = False,
     retries: int = 3,
     timeout: float = 10.0,
-    today: dt.date | None = None,
+    calendar: str | None = None,
+    date_format: str | None = None,
+    clock: calendars.Clock = calendars.system_clock,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> list[StoreResult]:
     """Store daily bars for each ticker; one transaction per ticker.
@@ -90,8 +101,14 @@ def fetch(
     GOOG), else Yahoo. For Yahoo without ``start``, a ticker already stored is fetched from
     a week before its last stored bar (the overlap catches late corrections; rows already
     stored are kept); ``retries`` and ``timeout`` (seconds per request) bound the wait. Each
-    ticker is locked while it is fetched and written. Raises UsageError, DataError,
-    SourceError or LockError; tickers before the failing one stay stored.
+    ticker is locked while it is fetched and written.
+
+    ``calendar`` (an exchange calendar code) is recorded for every ticker; without it a
+    ticker keeps its stored calendar, else gets the one the source reports, else XNYS. Only bars
+    whose session had closed by ``clock()`` are stored (:func:`calendars.complete_bars`),
+    with that calendar's sessions up to two years ahead, which predict reads. ``date_format``
+    fixes the csv file's date format. Raises UsageError, DataError, SourceError or
+    LockError; tickers before the failing one stay stored.
     """
     if csv is not None and sample:
         raise UsageError("--csv and --sample are two sources: choose one")
@@ -104,6 +121,8 @@ def fetch(
         symbols = [sources.SAMPLE_TICKER]
     if not symbols:
         raise UsageError("name at least one ticker")
+    if date_format is not None and csv is None:
+        raise UsageError("--date-format is for a csv source only")
     options = SourceOptions(
         kind="csv" if csv is not None else "sample" if sample else "yahoo",
         csv=csv,
@@ -113,7 +132,9 @@ def fetch(
         replace=replace,
         retries=retries,
         timeout=timeout,
-        today=today,
+        calendar=calendars.check_code(calendar) if calendar is not None else None,
+        date_format=date_format,
+        clock=clock,
     )
     results = []
     for symbol in symbols:
@@ -122,11 +143,51 @@ def fetch(
     return results
 
 
+@dataclass(frozen=True)
+class FetchOutcome:
+    """One ticker of a multi-ticker fetch: what was stored, or ``error`` (``{"code",
+    "message"}``) if it failed."""
+
+    ticker: str
+    stored: StoreResult | None = None
+    error: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.stored is not None:
+            return self.stored.to_dict()
+        return {"ticker": self.ticker, "error": self.error}
+
+
+def fetch_each(home: Home, tickers: list[str], **options: Any) -> list[FetchOutcome]:
+    """:func:`fetch` for each ticker in turn, going on after a failed one (as ``run``
+    does); ``options`` are fetch's. Tickers are checked first, and named once each however
+    they are spelled (``GOOG goog``). Raises UsageError for a bad ticker or option (before
+    anything is fetched); the failures of single tickers are in their outcomes.
+    """
+    symbols = unique_tickers(tickers)
+    if len(symbols) <= 1:
+        return [FetchOutcome(r.ticker, stored=r) for r in fetch(home, symbols, **options)]
+    if options.get("csv") is not None or options.get("sample"):
+        raise UsageError("--csv and --sample load one ticker at a time")
+    start, end = options.get("start"), options.get("end")
+    if start and end and start > end:
+        raise UsageError(f"--start {start} is after --end {end}")
+    outcomes = []
+    for symbol in symbols:
+        try:
+            [stored] = fetch(home, [symbol], **options)
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
+            outcomes.append(FetchOutcome(symbol, error=_error(exc)))
+        else:
+            outcomes.append(FetchOutcome(symbol, stored=stored))
+    return outcomes
+
+
 def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResult:
     """Read one ticker's bars from its source and store them (the caller holds its lock)."""
     if options.kind == "csv":
         assert options.csv is not None
-        bars = _clip(sources.read_csv(options.csv), options.start, options.end)
+        bars = _clip(sources.read_csv(options.csv, options.date_format), options.start, options.end)
     elif options.kind == "sample":
         bars = _clip(sources.load_sample(), options.start, options.end)
     else:
@@ -141,10 +202,37 @@ def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResul
             auto_adjust=options.auto_adjust,
             retries=options.retries,
             timeout=options.timeout,
-            today=options.today,
             cache=home.yahoo_cache,
         )
-    return home.store.write(symbol, bars, replace=options.replace)
+    return _store_complete(home, symbol, bars, options)
+
+
+def _store_complete(
+    home: Home, symbol: str, bars: sources.Bars, options: SourceOptions
+) -> StoreResult:
+    """Store the bars whose session has closed, with the ticker's calendar and its sessions
+    from the first bar to two years ahead. Raises DataError for bars before 1900 or after
+    the last closed session (a Yahoo bar whose session is still open is dropped instead)."""
+    code = calendars.choose(
+        options.calendar,
+        home.store.calendar(symbol),
+        calendars.for_yahoo_exchange(bars.exchange),
+    )
+    now = options.clock()
+    today = now.astimezone(dt.UTC).date()
+    # A bar before 1900 or in the future is refused below; the sessions span stays sane.
+    first = min(max(bars.frame.index[0].date(), calendars.EARLIEST), today)
+    ahead = today + dt.timedelta(days=calendars.SESSIONS_AHEAD_DAYS)
+    sessions = calendars.sessions(code, first, ahead)
+    origin = {"yahoo": f"{symbol} (Yahoo)", "csv": str(options.csv)}.get(options.kind, symbol)
+    frame = calendars.complete_bars(
+        bars.frame, sessions, now, origin, drop_open=options.kind == "yahoo"
+    )
+    complete = sources.Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
+    result = home.store.write(
+        symbol, complete, replace=options.replace, calendar=code, sessions=sessions
+    )
+    return dataclasses.replace(result, off_calendar=calendars.off_sessions(frame, sessions))
 
 
 def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sources.Bars:
@@ -155,7 +243,7 @@ def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sou
         frame = frame[frame.index <= pd.Timestamp(end)]
     if frame.empty:
         raise DataError(f"no bars between {start or 'the start'} and {end or 'the end'}")
-    return sources.Bars(frame, bars.source, bars.auto_adjust)
+    return sources.Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
 
 
 # --- fitting and assessing one split -------------------------------------------------------
@@ -256,6 +344,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        adaptive_conformal.DEFAULT,
     )
     return _Fitted(
         trained.net,
@@ -300,6 +389,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        adaptive_conformal.DEFAULT,
     )
     scalers = fit_scalers(dataset, data)
     recipe = dataclasses.replace(
@@ -343,6 +433,18 @@ def _naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
     return metrics.naive_scale(closes) if len(closes) >= 2 else None
 
 
+def _width_factors(
+    network: Network, dataset: Dataset, config: Config, scalers: Scalers, cal: Calibration
+) -> np.ndarray:
+    """Adaptive width factors ``(m,)`` for every window of ``dataset`` (consecutive windows
+    of one frame): window ``j``'s factor uses the one-step errors of windows before it only,
+    as predict would have on its last day."""
+    if cal.adaptive is None:
+        return np.ones(len(dataset))
+    scores = one_step_scores(network, dataset.base, dataset.actual[:, 0], config.data, scalers, cal)
+    return adaptive_factors(scores, cal)[:-1]
+
+
 def _assess(
     network: Network,
     part: Dataset,
@@ -350,11 +452,13 @@ def _assess(
     scalers: Scalers,
     calibration: Calibration,
     scale: float | None = None,
+    width_factor: np.ndarray | float = 1.0,
 ) -> Report:
     """Calibrated forecasts for the windows of ``part``, scored next to naive and drift;
-    ``scale``: the in-sample naive MAE that MASE divides by."""
+    ``scale``: the in-sample naive MAE that MASE divides by; interval widths times
+    ``width_factor`` (scalar or ``(m,)``)."""
     data = config.data
-    result = forecast(network, part.base, data, scalers, calibration, data.horizon)
+    result = forecast(network, part.base, data, scalers, calibration, data.horizon, width_factor)
     return report(
         part.actual,
         result.point,
@@ -467,7 +571,18 @@ def _train_ticker(
     fitted = _fit(frame, config, split, progress)
     test_part = fitted.dataset.select(split.test)
     scale = _naive_scale(frame, split.scaler_rows)
-    rep = _assess(fitted.network, test_part, config, fitted.scalers, fitted.calibration, scale)
+    factors = _width_factors(
+        fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+    )
+    rep = _assess(
+        fitted.network,
+        test_part,
+        config,
+        fitted.scalers,
+        fitted.calibration,
+        scale,
+        factors[split.test],
+    )
     test_period = _period(test_part.target_dates[:, 0])
     run_id = new_run_id()
     dates = fitted.dataset.target_dates
@@ -628,6 +743,7 @@ class EvaluationResult:
     # One-day-ahead forecasts per test day (walk-forward folds' days with ``folds``).
     days: DailyForecasts | None = None
     fit: dict[str, Any] = field(default_factory=dict)
+    risk: RiskReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -639,6 +755,7 @@ class EvaluationResult:
             "calibrated_through": self.fit.get("calibrated_through"),
             "test": self.test,
             **self.report.to_dict(),
+            "risk": None if self.risk is None else self.risk.to_dict(),
             "warnings": self.warnings,
         }
         if self.folds is not None:
@@ -704,7 +821,7 @@ def evaluate(
     scored = _scored_fit(loaded)
     scale_rows = frame.loc[: manifest["data"]["scaler_rows"]["end"]]
     scale = _naive_scale(scale_rows, len(scale_rows))
-    part, rep = _assess_period(
+    part, rep, factors = _assess_period(
         loaded,
         frame,
         scored.network,
@@ -715,13 +832,18 @@ def evaluate(
         scale=scale,
     )
     warnings = []
+    risk_report = None
+    try:
+        risk_report = _risk_report(loaded, frame, scored)
+    except (ValueError, DataError) as exc:
+        warnings.append(f"no distribution scores next to the baselines: {exc}")
     trained = frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
     if fingerprint(trained) != manifest["data"]["fingerprint"]:
         warnings.append(
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
         )
-    days = _daily(scored.network, part, config, scored.scalers, scored.calibration)
+    days = _daily(scored.network, part, config, scored.scalers, scored.calibration, factors)
     fold_results = None
     fold_days: list[DailyForecasts] = []
     if folds:
@@ -740,14 +862,48 @@ def evaluate(
         warnings,
         days=DailyForecasts.concat(fold_days) if folds else days,
         fit=fits.scored_dates(manifest),
+        risk=risk_report,
+    )
+
+
+def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) -> RiskReport:
+    """Distribution scores of the bundle's test period, forecast by its scored fit, next to
+    the volatility baselines (:mod:`rnnforecast.riskreport`), on the validation and test
+    periods of its manifest."""
+    from rnnforecast import riskreport
+
+    data = loaded.config.data
+    dataset = build_dataset(frame, data)
+    first_target = dataset.target_dates[:, 0]
+    periods = loaded.bundle.manifest["data"]
+
+    def within(period: dict[str, Any]) -> np.ndarray:
+        start, end = np.datetime64(period["start"]), np.datetime64(period["end"])
+        return np.asarray((first_target >= start) & (first_target <= end))
+
+    return riskreport.assess(
+        scored.network,
+        dataset,
+        base_matrix(frame),
+        data,
+        scored.scalers,
+        scored.calibration,
+        within(periods["validation"]),
+        within(periods["test"]),
     )
 
 
 def _daily(
-    network: Network, part: Dataset, config: Config, scalers: Scalers, calibration: Calibration
+    network: Network,
+    part: Dataset,
+    config: Config,
+    scalers: Scalers,
+    calibration: Calibration,
+    width_factor: np.ndarray | float = 1.0,
 ) -> DailyForecasts:
-    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes."""
-    result = forecast(network, part.base, config.data, scalers, calibration, 1)
+    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes;
+    interval widths times ``width_factor`` (the adaptive factors, as scored)."""
+    result = forecast(network, part.base, config.data, scalers, calibration, 1, width_factor)
     return DailyForecasts(
         dates=part.target_dates[:, 0].astype("datetime64[D]"),
         actual=part.actual[:, 0],
@@ -847,9 +1003,10 @@ def _assess_period(
     scalers: Scalers | None = None,
     calibration: Calibration | None = None,
     scale: float | None = None,
-) -> tuple[Dataset, Report]:
+) -> tuple[Dataset, Report, np.ndarray]:
     """The bundle's forecasts for the windows whose first target falls in [start, end]
-    (with ``scalers`` and ``calibration``, default the bundle's served ones).
+    (with ``scalers`` and ``calibration``, default the bundle's served ones): the windows,
+    their report, and their adaptive interval width factors ``(m,)``.
 
     Raises DataError if the stored bars no longer cover that period.
     """
@@ -860,15 +1017,15 @@ def _assess_period(
             f"the stored bars of {manifest['ticker']} no longer cover the period {start} to "
             f"{end} (run {manifest['run_id']})"
         )
-    rep = _assess(
-        network,
-        part,
-        loaded.config,
-        scalers or loaded.bundle.scalers,
-        calibration or loaded.calibration,
-        scale,
-    )
-    return part, rep
+    scalers = scalers or loaded.bundle.scalers
+    calibration = calibration or loaded.calibration
+    # Adaptive widths of a day depend on the days before it: score the whole stored history.
+    dataset = build_dataset(frame, loaded.config.data)
+    first = int(np.searchsorted(dataset.target_dates[:, 0], part.target_dates[0, 0]))
+    factors = _width_factors(network, dataset, loaded.config, scalers, calibration)
+    factors = factors[first : first + len(part)]
+    rep = _assess(network, part, loaded.config, scalers, calibration, scale, factors)
+    return part, rep, factors
 
 
 def walk_forward(
@@ -890,9 +1047,16 @@ def walk_forward(
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
         scale = _naive_scale(frame, split.scaler_rows)
-        rep = _assess(fitted.network, part, config, fitted.scalers, fitted.calibration, scale)
+        factors = _width_factors(
+            fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+        )[split.test]
+        rep = _assess(
+            fitted.network, part, config, fitted.scalers, fitted.calibration, scale, factors
+        )
         if days is not None:
-            days.append(_daily(fitted.network, part, config, fitted.scalers, fitted.calibration))
+            days.append(
+                _daily(fitted.network, part, config, fitted.scalers, fitted.calibration, factors)
+            )
         results.append(
             {
                 "test": _period(part.target_dates[:, 0]),
@@ -947,7 +1111,7 @@ def run(
     *,
     progress: Progress | None = None,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
-    today: dt.date | None = None,
+    clock: calendars.Clock = calendars.system_clock,
 ) -> list[TickerOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
@@ -959,19 +1123,28 @@ def run(
     is fetched before any is trained, so that no download runs after TensorFlow is loaded
     (Yahoo downloads also run in a child process: see rnnforecast.yahoo). Each ticker is
     locked while it is fetched, and again from training to promotion. Old runs beyond
-    ``plan.keep`` are deleted.
+    ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
+    unknown calendar.
     """
+    for job in plan.tickers:
+        if job.calendar is not None:
+            calendars.check_code(job.calendar)
     outcomes: dict[int, TickerOutcome] = {}
     fetched: dict[int, tuple[str, StoreResult]] = {}
     for i, job in enumerate(plan.tickers):
         try:
             symbol = sources.check_ticker(job.ticker)
             options = SourceOptions(
-                kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
+                kind=job.source,
+                csv=job.path,
+                auto_adjust=plan.auto_adjust,
+                calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
+                date_format=job.date_format,
+                clock=clock,
             )
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
                 fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
-        except RnnForecastError as exc:
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
     if plan.global_model:  # one network over every fetched ticker
         from rnnforecast import pooling
@@ -986,13 +1159,18 @@ def run(
         try:
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
                 outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress)
-        except RnnForecastError as exc:
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
     return [outcomes[i] for i in range(len(plan.tickers))]
 
 
-def _error(exc: RnnForecastError) -> dict[str, Any]:
-    return {"code": exc.exit_code, "message": str(exc)}
+def _error(exc: Exception) -> dict[str, Any]:
+    """A ticker's failure as ``{"code", "message"}``: our errors and outside faults
+    (:func:`rnnforecast.faults.translate`); anything else is a bug and is raised again."""
+    known = translate(exc)
+    if known is None:
+        raise exc
+    return {"code": known.exit_code, "message": str(known)}
 
 
 def _run_ticker(

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast import fits, locks, metrics, pipeline, promotion, serving
 from rnnforecast.artifacts import SCHEMA_VERSION, new_run_id
 from rnnforecast.config import Config, DataConfig, RunConfig
@@ -195,7 +196,14 @@ def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any
     data, cal = config.data, config.calibration
     raw = raw_forecast(network, part.base, data, scalers, data.horizon)
     return fit_calibration(
-        raw, part.actual, part.base, data.window, cal.interval_level, cal.shrink, cal.significance
+        raw,
+        part.actual,
+        part.base,
+        data.window,
+        cal.interval_level,
+        cal.shrink,
+        cal.significance,
+        adaptive_conformal.DEFAULT,
     )
 
 
@@ -285,13 +293,33 @@ def _train_group(
     train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
     scalers, scored = _fit_pooled(config, train, val, test, progress)
     calibration = _calibrate(config, scored.network, val, scalers)
+    # Adaptive interval widths of a day depend on the member's days before it.
+    factors = {
+        m.symbol: pipeline._width_factors(scored.network, m.dataset, config, scalers, calibration)[
+            m.test
+        ]
+        for m in members
+    }
     reports = {
         m.symbol: pipeline._assess(
-            scored.network, m.part("test"), config, scalers, calibration, m.naive_scale
+            scored.network,
+            m.part("test"),
+            config,
+            scalers,
+            calibration,
+            m.naive_scale,
+            factors[m.symbol],
         )
         for m in members
     }
-    pooled = pipeline._assess(scored.network, test, config, scalers, calibration)
+    pooled = pipeline._assess(
+        scored.network,
+        test,
+        config,
+        scalers,
+        calibration,
+        width_factor=np.concatenate([factors[m.symbol] for m in members]),
+    )
     member_scores = {
         m.symbol: {"test": _period(m.part("test")), "n": r.n, **r.to_dict()}
         for m, r in zip(members, reports.values(), strict=True)
@@ -503,12 +531,13 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     scored = pipeline._scored_fit(loaded)
     reports: dict[str, Report] = {}
     parts: list[Dataset] = []
+    widths: list[np.ndarray] = []
     scores: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
     for symbol, record in members.items():
         frame = home.store.read(symbol)
         test = record["test"]
-        part, rep = pipeline._assess_period(
+        part, rep, width = pipeline._assess_period(
             loaded,
             frame,
             scored.network,
@@ -520,6 +549,7 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
         )
         reports[symbol], scores[symbol] = rep, {"test": _period(part), "n": rep.n, **rep.to_dict()}
         parts.append(part)
+        widths.append(width)
         if fingerprint(frame.loc[record["first"] : record["last"]]) != record["fingerprint"]:
             warnings.append(
                 f"the stored bars of {symbol} changed since this model was trained: scores are "
@@ -527,7 +557,12 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
             )
     pooled_part = pool(parts)
     pooled = pipeline._assess(
-        scored.network, pooled_part, config, scored.scalers, scored.calibration
+        scored.network,
+        pooled_part,
+        config,
+        scored.scalers,
+        scored.calibration,
+        width_factor=np.concatenate(widths),
     )
     return GlobalEvaluation(
         manifest["ticker"],

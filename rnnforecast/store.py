@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rnnforecast.calendars import DEFAULT as DEFAULT_CALENDAR
 from rnnforecast.config import BASE_FEATURES as COLUMNS
-from rnnforecast.errors import DataError, UsageError
+from rnnforecast.errors import DataError, EnvironmentFault, UsageError
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
     import pandas as pd
 
+    from rnnforecast.calendars import Sessions
     from rnnforecast.sources import Bars
 
 SCHEMA = """
@@ -38,8 +41,15 @@ CREATE TABLE IF NOT EXISTS tickers (
     ticker      TEXT PRIMARY KEY,
     source      TEXT NOT NULL,     -- yahoo | csv | sample
     auto_adjust INTEGER,           -- Yahoo only: 1 if prices are split/dividend adjusted
-    updated_at  TEXT NOT NULL      -- UTC, ISO 8601
+    updated_at  TEXT NOT NULL,     -- UTC, ISO 8601
+    calendar    TEXT NOT NULL DEFAULT 'XNYS'  -- exchange calendar code (exchange_calendars)
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    calendar TEXT NOT NULL,        -- exchange calendar code, e.g. XNYS, 24/7
+    date     TEXT NOT NULL,        -- YYYY-MM-DD, the session's calendar date
+    close    TEXT NOT NULL,        -- the session's close in UTC, YYYY-MM-DDTHH:MM:SSZ
+    PRIMARY KEY (calendar, date)
+) WITHOUT ROWID;
 """
 # Relative difference above which a re-fetched row counts as changed (adjustment drift).
 _CHANGE_TOLERANCE = 1e-6
@@ -56,6 +66,8 @@ class StoreResult:
     added: int
     source: str
     changed: int = 0  # rows already stored whose values the source now reports differently
+    calendar: str = DEFAULT_CALENDAR  # the ticker's exchange calendar code
+    off_calendar: int = 0  # bars of this write dated on days the calendar has no session
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +78,8 @@ class StoreResult:
             "added": self.added,
             "source": self.source,
             "changed": self.changed,
+            "calendar": self.calendar,
+            "off_calendar": self.off_calendar,
         }
 
 
@@ -77,6 +91,7 @@ class TickerInfo:
     last: str
     source: str
     auto_adjust: bool | None
+    calendar: str = DEFAULT_CALENDAR
 
 
 class Store:
@@ -87,24 +102,87 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
-        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(SCHEMA)
+        with self._translated():
+            # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            _migrate(conn)
         return conn
 
-    def write(self, ticker: str, bars: Bars, replace: bool = False) -> StoreResult:
+    def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read-only query. The database is opened read-only (``mode=ro``), so
+        that predict, evaluate and models work in a home the user cannot write; a WAL
+        database whose ``-shm`` file cannot be created there is read as immutable. Raises
+        DataError naming the file if it is not a readable rnnforecast store."""
+        uri = self.path.resolve().as_uri()
+        last: sqlite3.Error | None = None
+        for options in ("mode=ro", "mode=ro&immutable=1"):
+            try:
+                with closing(sqlite3.connect(f"{uri}?{options}", uri=True, timeout=60)) as conn:
+                    return conn.execute(sql, parameters).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    last = exc
+                    break
+                last = exc
+            except sqlite3.DatabaseError as exc:
+                last = exc
+                break
+        assert last is not None
+        raise self._fault(last) from None
+
+    def _fault(self, exc: sqlite3.Error) -> DataError:
+        if isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc):
+            return DataError(
+                f"{self.path} is not an rnnforecast data store ({exc}): move it away, "
+                "then fetch again"
+            )
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            return DataError(f"the data store {self.path} is busy ({exc}): try again later")
+        return DataError(
+            f"the data store {self.path} is corrupt or unreadable ({exc}): move it away "
+            "(or restore a backup), then fetch again"
+        )
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """sqlite3's errors as DataError naming this store; a read-only home stays an
+        OSError-like fault (exit 8) rather than a corrupt store."""
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if "readonly" in text or "unable to open" in text:
+                raise EnvironmentFault(f"cannot write the data store {self.path}: {text}") from None
+            if "disk is full" in text or "disk I/O" in text:
+                raise EnvironmentFault(f"cannot write the data store {self.path}: {text}") from None
+            raise self._fault(exc) from None
+        except sqlite3.DatabaseError as exc:
+            raise self._fault(exc) from None
+
+    def write(
+        self,
+        ticker: str,
+        bars: Bars,
+        replace: bool = False,
+        calendar: str | None = None,
+        sessions: Sessions | None = None,
+    ) -> StoreResult:
         """Add the bars' new dates for ``ticker``; rows already stored are kept as they are.
 
         With ``replace``, the ticker's rows are deleted first (in the same transaction).
+        ``calendar`` records the ticker's exchange calendar (None keeps the stored one, XNYS
+        for a new ticker); ``sessions`` replaces that calendar's stored sessions over their
+        span, in the same transaction.
         Raises UsageError if the ticker was stored from another source or adjustment mode
         (mixing them would splice two different price series) unless ``replace``.
         """
         frame = bars.frame
         dates = np.asarray(frame.index.strftime("%Y-%m-%d"), dtype=object)
         values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
-        with closing(self._connect()) as conn:
+        with closing(self._connect()) as conn, self._translated():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 meta = conn.execute(
@@ -130,29 +208,42 @@ class Store:
                 )
                 added = conn.total_changes - before
                 conn.execute(
-                    "INSERT OR REPLACE INTO tickers (ticker, source, auto_adjust, updated_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (ticker, bars.source, adjust, dt.datetime.now(dt.UTC).isoformat()),
+                    "INSERT INTO tickers (ticker, source, auto_adjust, updated_at, calendar) "
+                    "VALUES (?, ?, ?, ?, COALESCE(?, ?)) ON CONFLICT (ticker) DO UPDATE SET "
+                    "source = excluded.source, auto_adjust = excluded.auto_adjust, "
+                    "updated_at = excluded.updated_at, calendar = COALESCE(?, calendar)",
+                    (
+                        ticker,
+                        bars.source,
+                        adjust,
+                        dt.datetime.now(dt.UTC).isoformat(),
+                        calendar,
+                        DEFAULT_CALENDAR,
+                        calendar,
+                    ),
                 )
+                if sessions is not None and len(sessions.dates):
+                    _replace_sessions(conn, sessions)
                 count, first, last = conn.execute(
                     "SELECT COUNT(*), MIN(date), MAX(date) FROM bars WHERE ticker = ?", (ticker,)
+                ).fetchone()
+                (stored_calendar,) = conn.execute(
+                    "SELECT calendar FROM tickers WHERE ticker = ?", (ticker,)
                 ).fetchone()
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return StoreResult(ticker, count, first, last, added, bars.source, changed)
+        return StoreResult(ticker, count, first, last, added, bars.source, changed, stored_calendar)
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The ticker's bars as a canonical frame. Raises DataError if none are stored."""
         if not self.path.exists():
             raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
-        with closing(self._connect()) as conn:
-            rows = conn.execute(
-                "SELECT date, open, high, low, close, volume FROM bars "
-                "WHERE ticker = ? ORDER BY date",
-                (ticker,),
-            ).fetchall()
+        rows = self._query(
+            "SELECT date, open, high, low, close, volume FROM bars WHERE ticker = ? ORDER BY date",
+            (ticker,),
+        )
         if not rows:
             raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
         import pandas as pd
@@ -173,12 +264,11 @@ class Store:
         Raises DataError if none are stored."""
         found = []
         if self.path.exists():
-            with closing(self._connect()) as conn:
-                found = conn.execute(
-                    "SELECT date, open, high, low, close, volume FROM bars "
-                    "WHERE ticker = ? ORDER BY date DESC LIMIT ?",
-                    (ticker, rows),
-                ).fetchall()
+            found = self._query(
+                "SELECT date, open, high, low, close, volume FROM bars "
+                "WHERE ticker = ? ORDER BY date DESC LIMIT ?",
+                (ticker, rows),
+            )
         if not found:
             raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
         found.reverse()
@@ -194,14 +284,15 @@ class Store:
         """Every stored ticker with its row count, date range and source."""
         if not self.path.exists():
             return []
-        with closing(self._connect()) as conn:
-            rows = conn.execute(
-                "SELECT b.ticker, COUNT(*), MIN(b.date), MAX(b.date), t.source, t.auto_adjust "
-                "FROM bars b JOIN tickers t USING (ticker) GROUP BY b.ticker ORDER BY b.ticker"
-            ).fetchall()
+        calendar = "t.calendar" if self._migrated() else f"'{DEFAULT_CALENDAR}'"
+        rows = self._query(
+            "SELECT b.ticker, COUNT(*), MIN(b.date), MAX(b.date), t.source, t.auto_adjust, "
+            f"{calendar} FROM bars b JOIN tickers t USING (ticker) "
+            "GROUP BY b.ticker ORDER BY b.ticker"
+        )
         return [
-            TickerInfo(t, n, first, last, source, None if adj is None else bool(adj))
-            for t, n, first, last, source, adj in rows
+            TickerInfo(t, n, first, last, source, None if adj is None else bool(adj), cal)
+            for t, n, first, last, source, adj, cal in rows
         ]
 
     def delete(self, ticker: str) -> int:
@@ -209,7 +300,7 @@ class Store:
         number of bars deleted (0 if none were stored)."""
         if not self.path.exists():
             return 0
-        with closing(self._connect()) as conn:
+        with closing(self._connect()) as conn, self._translated():
             conn.execute("BEGIN IMMEDIATE")
             try:
                 deleted = conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,)).rowcount
@@ -219,6 +310,74 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
         return int(deleted)
+
+    def calendar(self, ticker: str) -> str | None:
+        """The exchange calendar code ``ticker`` is stored with, or None if it is not stored."""
+        if not self.path.exists():
+            return None
+        if not self._migrated():  # written by an older rnnforecast: XNYS, until its next write
+            rows = self._query("SELECT 1 FROM tickers WHERE ticker = ?", (ticker,))
+            return DEFAULT_CALENDAR if rows else None
+        rows = self._query("SELECT calendar FROM tickers WHERE ticker = ?", (ticker,))
+        return str(rows[0][0]) if rows else None
+
+    def sessions_after(
+        self, calendar: str, after: dt.date, limit: int, now: dt.datetime
+    ) -> tuple[list[dt.date], int]:
+        """The first ``limit`` stored sessions of ``calendar`` dated after ``after`` (fewer if
+        fewer are stored), and how many sessions after ``after`` had closed by the aware
+        instant ``now``. sqlite3 only, read-only: this is what predict reads instead of
+        importing exchange_calendars."""
+        if not self.path.exists() or not self._migrated():
+            return [], 0
+        instant = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        rows = self._query(
+            "SELECT date FROM sessions WHERE calendar = ? AND date > ? ORDER BY date LIMIT ?",
+            (calendar, after.isoformat(), limit),
+        )
+        [(closed,)] = self._query(
+            "SELECT COUNT(*) FROM sessions WHERE calendar = ? AND date > ? AND close <= ?",
+            (calendar, after.isoformat(), instant),
+        )
+        return [dt.date.fromisoformat(row[0]) for row in rows], int(closed)
+
+    def _migrated(self) -> bool:
+        """Whether the store has the calendar column and the sessions table: a store written
+        by an older rnnforecast gets them at its next write (:func:`_migrate`), and readers,
+        which open it read-only, make do without."""
+        columns = {row[1] for row in self._query("PRAGMA table_info(tickers)")}
+        tables = {row[0] for row in self._query("SELECT name FROM sqlite_master")}
+        return "calendar" in columns and "sessions" in tables
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older rnnforecast up to :data:`SCHEMA`: its tickers get
+    the calendar column (XNYS, the only calendar that version knew). The sessions table is
+    created by the schema script; it stays empty until the next fetch."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(tickers)")}
+    if "calendar" in columns:
+        return
+    try:
+        conn.execute(
+            f"ALTER TABLE tickers ADD COLUMN calendar TEXT NOT NULL DEFAULT '{DEFAULT_CALENDAR}'"
+        )
+    except sqlite3.OperationalError as exc:  # another process migrated it first
+        if "duplicate column" not in str(exc):
+            raise
+
+
+def _replace_sessions(conn: sqlite3.Connection, sessions: Sessions) -> None:
+    """Store ``sessions`` in place of the calendar's stored sessions over the same span (the
+    calendar data may have changed, e.g. a holiday announced since)."""
+    rows = sessions.rows()
+    conn.execute(
+        "DELETE FROM sessions WHERE calendar = ? AND date BETWEEN ? AND ?",
+        (sessions.calendar, rows[0][0], rows[-1][0]),
+    )
+    conn.executemany(
+        "INSERT INTO sessions (calendar, date, close) VALUES (?, ?, ?)",
+        [(sessions.calendar, d, c) for d, c in rows],
+    )
 
 
 def _describe(source: str, auto_adjust: int | None) -> str:

@@ -15,7 +15,8 @@ def check_ticker(ticker: str) -> str:
     Accepts Yahoo's forms (``AAPL``, ``BRK-B``, ``^GSPC``, ``EURUSD=X``, ``7203.T``); the
     symbol also names folders, so anything with a slash, space or leading dot is refused.
     """
-    symbol = ticker.strip().upper()
+    # ASCII is checked before upper-casing: Unicode's upper case of 'ß' is 'SS', of 'ﬁ' 'FI'.
+    symbol = ticker.strip().upper() if ticker.isascii() else ""
     if not _TICKER_RE.match(symbol) or ".." in symbol:
         shown = ticker if len(ticker) <= 30 else ticker[:27] + "..."
         raise UsageError(
@@ -23,6 +24,12 @@ def check_ticker(ticker: str) -> str:
             "(optionally after a leading '^')"
         )
     return symbol
+
+
+def unique_tickers(tickers: list[str]) -> list[str]:
+    """Each ticker checked and upper-cased, once, in the order first named (``GOOG goog``
+    is one ticker). Raises UsageError for the first invalid one."""
+    return list(dict.fromkeys(check_ticker(t) for t in tickers))
 
 
 GROUP_PREFIX = "@"

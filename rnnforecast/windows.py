@@ -87,16 +87,29 @@ class Split:
         return m, n_test, n_val, usable - n_val
 
     @classmethod
+    def _rows_needed(cls, low: int, data: DataConfig) -> int:
+        """The fewest rows from ``low`` on that give every part a window: a doubling then
+        bisecting search, so that its cost grows with the logarithm of the answer, not with
+        the answer (a test fraction near 1 needs billions of rows)."""
+
+        def enough(n: int) -> bool:
+            return min(cls._sizes(n, data)[1:]) >= 1
+
+        high = low
+        while not enough(high):
+            low, high = high + 1, high * 2
+        while low < high:
+            middle = (low + high) // 2
+            low, high = (low, middle) if enough(middle) else (middle + 1, high)
+        return low
+
+    @classmethod
     def plan(cls, n_rows: int, data: DataConfig) -> Split:
         """Raises DataError when ``n_rows`` is too few for a window and the three parts."""
         m, n_test, n_val, n_train = cls._sizes(n_rows, data)
         if m < MIN_WINDOWS or min(n_test, n_val, n_train) < 1:
             floor = data.lookback + data.horizon - 1 + MIN_WINDOWS
-            need = next(
-                n
-                for n in itertools.count(max(floor, n_rows + 1))
-                if min(cls._sizes(n, data)[1:]) >= 1
-            )
+            need = cls._rows_needed(max(floor, n_rows + 1), data)
             raise DataError(
                 f"not enough data: {n_rows} rows, but a window of {data.window}, a horizon "
                 f"of {data.horizon} and a train/validation/test split need at least {need}"

@@ -12,6 +12,7 @@ import pytest
 from rnnforecast.artifacts import (
     CURRENT_FILE,
     MANIFEST_FILE,
+    MANIFEST_SUM_FILE,
     MODEL_FILE,
     SCALERS_FILE,
     SCHEMA_VERSION,
@@ -69,11 +70,23 @@ def entries(folder: Path) -> list[str]:
 # --- save -----------------------------------------------------------------------------------
 
 
+def test_leftovers_of_a_killed_save_are_removed_by_the_next(repo: ModelRepository) -> None:
+    """A save killed mid-way leaves ``.tmp-RUN``; the next save (its caller holding the
+    ticker's lock, so no other save is running) removes it, and ``.del-RUN`` trash too."""
+    first = save(repo, RUN_IDS[0])
+    folder = first.parent
+    (folder / f".tmp-{RUN_IDS[1]}").mkdir()
+    (folder / f".tmp-{RUN_IDS[1]}" / MODEL_FILE).write_bytes(b"half")
+    (folder / f".del-{RUN_IDS[0]}x").mkdir()
+    save(repo, RUN_IDS[2])
+    assert entries(folder) == sorted([CURRENT_FILE, RUN_IDS[0], RUN_IDS[2]])
+
+
 def test_save_writes_the_bundle_and_sets_current(repo: ModelRepository, home: Path) -> None:
     run_id = RUN_IDS[0]
     path = save(repo, run_id)
     assert path == home / "models" / "AAPL" / run_id
-    assert entries(path) == sorted([MODEL_FILE, SCALERS_FILE, MANIFEST_FILE])
+    assert entries(path) == sorted([MODEL_FILE, SCALERS_FILE, MANIFEST_FILE, MANIFEST_SUM_FILE])
     assert (path / MODEL_FILE).read_bytes() == MODEL_BYTES
     assert json.loads((path / SCALERS_FILE).read_text()) == SCALERS.to_dict()
     written = json.loads((path / MANIFEST_FILE).read_text())
@@ -222,6 +235,8 @@ def rewrite_manifest(path: Path, change) -> Path:
     raw = json.loads(file.read_text())
     raw = change(raw)
     file.write_text(json.dumps(raw))
+    # Sealed again, as a deliberate editor would: the checks behind the checksum still hold.
+    (path / MANIFEST_SUM_FILE).write_text(sha256_file(file) + "\n")
     return file
 
 

@@ -37,6 +37,13 @@ def assert_error(result, code: int, *words: str) -> None:
         assert word in lines[0], (word, lines[0])
 
 
+def reseal(manifest: Path) -> None:
+    """Record an edited manifest's checksum, as a deliberate editor would."""
+    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+
+    (manifest.parent / MANIFEST_SUM_FILE).write_text(sha256_file(manifest) + "\n")
+
+
 def manifest_numpy_check(bundle: Path) -> dict:
     check = json.loads((bundle / "manifest.json").read_text())["numpy_check"]
     assert check["max_abs_diff"] <= check["tolerance"] == 1e-5
@@ -109,6 +116,8 @@ def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
                 "added": 2148,
                 "source": "sample",
                 "changed": 0,
+                "calendar": "XNYS",
+                "off_calendar": 0,
             }
         ]
     }
@@ -121,8 +130,8 @@ def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
     result = run("fetch", "--sample")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "ticker\trows\tfirst\tlast\tadded\tsource",
-        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample",
+        "ticker\trows\tfirst\tlast\tadded\tsource\tcalendar",
+        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample\tXNYS",
     ]
 
 
@@ -185,7 +194,7 @@ def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> No
 def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
     fake_yahoo.answers = [yahoo_frame(make_prices(60), "AAA"), ConnectionError("down")]
     result = run("fetch", "AAA", "BBB")
-    assert result.exit_code == 5
+    assert result.exit_code == 7
     assert {row[0] for row in store_rows(home)} == {"AAA"}
 
 
@@ -291,6 +300,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
         "weights.npz",
         "scalers.json",
         "manifest.json",
+        "manifest.sha256",
         "train.log",
         "scored_weights.npz",  # the scored fit, evaluated; the refit is served
     }
@@ -360,6 +370,7 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
         "intervals",
         "steps",
         "significance",
+        "risk",
         "warnings",
     }
     assert set(out["test"]) == {"start", "end", "n"}
@@ -394,7 +405,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
-    assert [line.split("\t")[0] for line in lines[1:]] == [
+    assert [line.split("\t")[0] for line in lines[1:9]] == [
         "rmse",
         "mae",
         "mape_%",
@@ -404,6 +415,8 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
         "uncalibrated_rel_mae",
         "interval_coverage (80%)",
     ]
+    # then the model's one-step intervals next to the baselines (tests/test_riskreport.py)
+    assert lines[9] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
     assert "naive" in result.stderr and "MAE / naive MAE" in result.stderr
 
 
@@ -414,7 +427,17 @@ def test_predict_json_contract(trained: dict) -> None:
     result = run("predict", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "interval_level", "forecasts"}
+    assert set(out) == {
+        "ticker",
+        "run_id",
+        "as_of",
+        "last_close",
+        "interval_level",
+        "calendar",
+        "stale_sessions",
+        "forecasts",
+        "warnings",
+    }
     last_day = trained["prices"].index[-1]
     assert out["as_of"] == str(last_day.date())
     assert out["last_close"] == pytest.approx(trained["prices"]["Close"].iloc[-1])
@@ -473,6 +496,7 @@ def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
     manifest = json.loads(path.read_text())
     manifest["window"] = manifest["config"]["data"]["window"] = 12
     path.write_text(json.dumps(manifest))
+    reseal(path)
     assert_error(
         run("predict", "TEST", home=copied["home"]), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)"
     )
@@ -480,6 +504,7 @@ def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
     (copied["bundle"] / "weights.npz").unlink()
     manifest["files"].pop("weights.npz")
     path.write_text(json.dumps(manifest))
+    reseal(path)
     assert_error(run("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
 
 

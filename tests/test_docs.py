@@ -43,8 +43,10 @@ def test_every_command_is_documented_and_has_help(command: str) -> None:
     assert "Usage" in result.stdout
 
 
-def test_readme_lists_every_exit_code() -> None:
+def test_readme_and_operations_list_every_exit_code() -> None:
+    operations = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     for code in EXIT_CODES:
+        assert re.search(rf"^\| {code} \|", operations, re.M), code
         assert re.search(rf"^\| {code} \|", README, re.M), code
 
 

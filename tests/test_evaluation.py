@@ -137,7 +137,13 @@ def test_report_keys_are_json_ready() -> None:
     assert rep.n == 3
     assert set(raw["drift"]) == {"rmse", "mae", "mape", "rel_mae", "mase"}
     assert set(raw["uncalibrated"]) == {"mae", "rel_mae", "directional_accuracy", "n_no_move"}
-    assert set(raw["intervals"]) == {"level", "coverage", "mean_width"}
+    assert set(raw["intervals"]) == {
+        "level",
+        "coverage",
+        "mean_width",
+        "kupiec_p",
+        "christoffersen_p",
+    }
     assert set(raw["lag_check"]) == {
         "corr_with_actual_change",
         "corr_with_previous_change",

@@ -406,10 +406,12 @@ def test_calibration_round_trip() -> None:
         "level": 0.8,
         "raw_val_rel_mae": [0.97, 1.02],
         "shrink_p_value": [0.001, None],
+        "adaptive": None,
     }
     assert Calibration.from_dict(raw) == cal
-    # raw_val_rel_mae and shrink_p_value are optional (bundles saved before they existed)
-    del raw["raw_val_rel_mae"], raw["shrink_p_value"]
+    # raw_val_rel_mae, shrink_p_value and adaptive are optional (bundles saved before they
+    # existed): such a bundle keeps its fixed validation widths
+    del raw["raw_val_rel_mae"], raw["shrink_p_value"], raw["adaptive"]
     assert Calibration.from_dict(raw) == Calibration((0.5, 0.25), (1.5, 2.0), 0.8)
     # manifests written before the rename call the ratio raw_val_mase
     raw["raw_val_mase"] = [0.97, 1.02]
@@ -436,6 +438,14 @@ def test_fitted_calibration_round_trip() -> None:
         {"shrink": [1.0], "halfwidth": [1.0], "level": "high"},
         {"shrink": [1.0], "halfwidth": [1.0], "level": None},
         {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "raw_val_rel_mae": 3},
+        {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "adaptive": 250},
+        {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "adaptive": {"window": 250}},
+        {
+            "shrink": [1.0],
+            "halfwidth": [1.0],
+            "level": 0.8,
+            "adaptive": {"window": 0, "gamma": 0.01, "warmup": 10},
+        },
         None,
         [],
         "shrink",

@@ -106,7 +106,7 @@ def python(code: str, *args: str, env: dict[str, str], timeout: float = 240):
     )
 
 
-CLI = "import sys; from rnnforecast.cli import main; sys.argv[0] = 'rnnforecast'; main()"
+CLI = "import sys; from rnnforecast.cli import main; sys.argv[0] = 'rnnforecast'; sys.exit(main())"
 
 
 # --- TensorFlow in the same process (item 1) --------------------------------------------------

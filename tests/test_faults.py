@@ -1,0 +1,559 @@
+"""Faults at the edge: the outside world failing (read-only home, full disk, corrupt files,
+a lost standard output, Ctrl-C) ends with a documented exit code and one line, never
+"a bug"; JSON stays valid; bundles are verified as a whole. All offline."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import TINY_CONFIG, make_prices
+from typer.testing import CliRunner
+
+from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
+from rnnforecast.cli import app
+from rnnforecast.errors import EXIT_CODES
+from rnnforecast.store import Store
+
+runner = CliRunner()
+
+
+def cli(*args: str, home: Path | None = None):
+    return runner.invoke(app, (["--home", str(home)] if home else []) + list(args))
+
+
+def one_error_line(result, code: int, *words: str) -> str:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "a bug" not in lines[0]
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def python_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(
+        [sys.executable, "-m", "rnnforecast", *args],
+        capture_output=kwargs.pop("capture_output", True),
+        env=env,
+        timeout=300,
+        **kwargs,
+    )
+
+
+# --- a real bundle, trained in a subprocess as a user would --------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A home with 300 synthetic rows of TEST and a tiny model trained by
+    ``python -m rnnforecast train`` in a subprocess whose descriptor 2 is captured."""
+    folder = tmp_path_factory.mktemp("faults")
+    home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
+    make_prices(300, seed=5).to_csv(csv)
+    config.write_text(TINY_CONFIG)
+    fetched = python_cli("--home", str(home), "fetch", "TEST", "--csv", str(csv))
+    assert fetched.returncode == 0, fetched.stderr
+    done = python_cli("--home", str(home), "train", "TEST", "--config", str(config), "--json")
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    return {
+        "home": home,
+        "csv": csv,
+        "config": config,
+        "stderr": done.stderr.decode(),
+        "bundle": home / "models" / "TEST" / run_id,
+    }
+
+
+def test_tensorflow_says_nothing_on_stderr(trained: dict) -> None:
+    """TensorFlow and absl write to descriptor 2 from C++; none of it reaches the user."""
+    assert trained["stderr"] == ""
+
+
+@pytest.fixture
+def copied(trained: dict, tmp_path: Path) -> dict:
+    import shutil
+
+    home = tmp_path / "copy"
+    shutil.copytree(trained["home"], home)
+    return {"home": home, "bundle": home / "models" / "TEST" / trained["bundle"].name}
+
+
+def edit_manifest(bundle: Path, change, reseal: bool) -> Path:
+    path = bundle / MANIFEST_FILE
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+    if reseal:
+        (bundle / MANIFEST_SUM_FILE).write_text(sha256_file(path) + "\n")
+    return path
+
+
+def test_edited_manifest_is_refused(copied: dict) -> None:
+    path = edit_manifest(
+        copied["bundle"], lambda m: m["calibration"].update(level=0.5), reseal=False
+    )
+    result = cli("predict", "TEST", home=copied["home"])
+    one_error_line(result, 4, str(path), "edited or corrupt", MANIFEST_SUM_FILE)
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda m: m["calibration"].update(halfwidth=[-5]), ["calibration.halfwidth", "-5"]),
+        (lambda m: m["calibration"].update(halfwidth=[math.nan]), ["calibration.halfwidth"]),
+        (lambda m: m["calibration"].update(shrink=[1.5]), ["calibration.shrink"]),
+        (lambda m: m["calibration"].update(level=1.0), ["calibration.level"]),
+        (lambda m: m.update(ticker="OTHER"), ["ticker 'OTHER'", "not TEST"]),
+    ],
+    ids=["negative-width", "nan-width", "shrink", "level", "ticker"],
+)
+def test_manifest_values_are_checked_even_when_resealed(copied: dict, change, words) -> None:
+    edit_manifest(copied["bundle"], change, reseal=True)
+    for command in ("predict", "evaluate"):
+        one_error_line(cli(command, "TEST", home=copied["home"]), 4, *words)
+
+
+def test_bundle_without_a_manifest_checksum_still_loads(copied: dict) -> None:
+    (copied["bundle"] / MANIFEST_SUM_FILE).unlink()
+    result = cli("predict", "TEST", "--json", home=copied["home"])
+    assert result.exit_code == 0, result.stderr
+    forecast = json.loads(result.stdout)["forecasts"][0]
+    assert forecast["low"] <= forecast["close"] <= forecast["high"]
+
+
+def test_current_pointer_in_binary_is_exit_4_and_not_echoed(copied: dict) -> None:
+    pointer = copied["home"] / "models" / "TEST" / "current"
+    pointer.write_bytes(b"\xff\xfe\x00secret-looking-bytes\x1b[31m")
+    line = one_error_line(cli("predict", "TEST", home=copied["home"]), 4, str(pointer))
+    assert "secret" not in line and "\\x" not in line
+
+
+def test_current_pointer_as_a_directory_is_exit_4(copied: dict) -> None:
+    pointer = copied["home"] / "models" / "TEST" / "current"
+    pointer.unlink()
+    pointer.mkdir()
+    for command in ("predict", "models"):
+        one_error_line(cli(command, "TEST", home=copied["home"]), 4, str(pointer))
+
+
+def test_read_only_store_serves_predict_evaluate_models(
+    copied: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers open the store with a read-only URI and never ask for a write lock: every
+    connection they make is ``mode=ro``, and none creates a lock file."""
+    from rnnforecast import store as store_module
+
+    opened: list[str] = []
+    real = sqlite3.connect
+
+    def recording(database, *args, **kwargs):
+        opened.append(str(database))
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", recording)
+    locks = copied["home"] / "locks"
+    for path in locks.iterdir():
+        path.unlink()
+    for command in ("predict", "evaluate", "models"):
+        assert cli(command, "TEST", home=copied["home"]).exit_code == 0
+    assert opened and all(name.endswith("?mode=ro") for name in opened), opened
+    assert list(locks.iterdir()) == []
+
+
+def _read_only_bind(source: Path, target: Path) -> bool:
+    """Mount ``source`` read-only at ``target`` (root only); False if this system can't."""
+    target.mkdir()
+    steps = (["mount", "--bind", str(source), str(target)],
+             ["mount", "-o", "remount,bind,ro", str(target)])  # fmt: skip
+    for step in steps:
+        if subprocess.run(step, capture_output=True).returncode != 0:
+            subprocess.run(["umount", str(target)], capture_output=True)
+            return False
+    return True
+
+
+def test_read_only_home_for_real(copied: dict, tmp_path: Path) -> None:
+    """A really read-only home: chmod where we are not root, a read-only mount where we are."""
+    home = copied["home"]
+    # No -wal/-shm files: the reader must manage without creating them.
+    with sqlite3.connect(home / "store.sqlite") as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for extra in ("store.sqlite-wal", "store.sqlite-shm"):
+        (home / extra).unlink(missing_ok=True)
+    if os.geteuid() != 0:
+        target = home
+        for path in [home, *home.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    else:
+        target = tmp_path / "ro"
+        if not _read_only_bind(home, target):
+            pytest.skip("cannot mount read-only here")
+    try:
+        for command in ("predict", "evaluate", "models"):
+            result = cli(command, "TEST", "--json", home=target)
+            assert result.exit_code == 0, (command, result.stderr)
+        one_error_line(cli("train", "TEST", home=target), 8, "Read-only file system")
+    finally:
+        if target != home:
+            subprocess.run(["umount", "--lazy", str(target)], check=True)
+        else:
+            for path in [home, *home.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+# --- the store ----------------------------------------------------------------------------
+
+
+def test_garbage_store_is_exit_3_naming_it(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "store.sqlite").write_bytes(b"not a database at all" * 50)
+    for args in (["train", "TEST"], ["fetch", "TEST", "--sample"], ["models", "TEST"]):
+        if args[0] == "models":  # listing bundles does not read the store
+            assert cli(*args).exit_code == 0
+            continue
+        one_error_line(cli(*args), 3, str(home / "store.sqlite"), "move it away")
+
+
+def test_empty_store_file_is_an_empty_store(home: Path) -> None:
+    home.mkdir(parents=True)
+    (home / "store.sqlite").write_bytes(b"")
+    one_error_line(cli("train", "TEST"), 3, str(home / "store.sqlite"), "not an rnnforecast")
+    assert cli("fetch", "--sample").exit_code == 0
+
+
+def test_truncated_store_is_exit_3_naming_it(trained: dict, home: Path) -> None:
+    home.mkdir(parents=True)
+    whole = Path(trained["home"] / "store.sqlite")
+    with sqlite3.connect(whole) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (home / "store.sqlite").write_bytes(whole.read_bytes()[:5000])
+    one_error_line(cli("train", "TEST"), 3, str(home / "store.sqlite"))
+
+
+def test_store_readers_do_not_create_the_database(tmp_path: Path) -> None:
+    store = Store(tmp_path / "none" / "store.sqlite")
+    assert store.tickers() == []
+    assert not (tmp_path / "none").exists()
+
+
+# --- outside faults at the CLI's edge ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exc", "code", "words"),
+    [
+        (PermissionError(errno.EACCES, "Permission denied", "/x/store.sqlite"), 8, ["/x"]),
+        (OSError(errno.EROFS, "Read-only file system", "/x/models"), 8, ["Read-only"]),
+        (OSError(errno.ENOSPC, "No space left on device", "/x/m"), 8, ["No space left"]),
+        (OSError(errno.ENAMETOOLONG, "File name too long", "/x/" + "a" * 300), 2, ["too long"]),
+        (MemoryError(), 4, ["model too large for memory", "model.units"]),
+        (sqlite3.DatabaseError("database disk image is malformed"), 3, ["malformed"]),
+    ],
+    ids=["eacces", "erofs", "enospc", "enametoolong", "memory", "sqlite"],
+)
+def test_outside_faults_are_mapped_once_at_the_edge(
+    monkeypatch: pytest.MonkeyPatch, exc: BaseException, code: int, words: list[str]
+) -> None:
+    from rnnforecast import pipeline
+
+    def failing(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(pipeline, "models", failing)
+    line = one_error_line(cli("models", "TEST"), code, *words)
+    assert len(line) < 200
+    result = cli("models", "TEST", "--json")
+    assert result.exit_code == code
+    error = json.loads(result.stdout)["error"]
+    assert error["code"] == code and error["message"] in line
+
+
+def test_a_path_part_too_long_is_exit_2(tmp_path: Path) -> None:
+    result = cli("fetch", "--sample", home=tmp_path / ("x" * 300))
+    one_error_line(result, 2, "name too long")
+
+
+def test_empty_home_is_refused() -> None:
+    one_error_line(cli("--home", "", "models", "TEST"), 2, "empty")
+
+
+def test_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    one_error_line(cli("models", "TEST", home=tmp_path / "file"), 2, "is a file")
+
+
+def test_every_documented_code_has_a_kind_and_a_line() -> None:
+    from rnnforecast.cli import _ERROR_KINDS
+
+    assert set(EXIT_CODES) == set(_ERROR_KINDS) | {0}
+    assert EXIT_CODES[130].startswith("interrupted")
+    assert "broken pipe" in EXIT_CODES[141]
+
+
+# --- standard output lost, Ctrl-C: real processes -----------------------------------------------
+
+
+def test_stdout_to_a_full_device_exits_141_quietly(home: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "w") as full:
+        done = python_cli("models", "TEST", "--json", stdout=full, stderr=subprocess.PIPE,
+                          capture_output=False)  # fmt: skip
+    assert done.returncode == 141
+    assert b"Traceback" not in done.stderr and b"Exception ignored" not in done.stderr
+
+
+def test_closed_stdout_exits_141_quietly(home: Path) -> None:
+    done = python_cli(
+        "models", "TEST", "--json", stdout=None, capture_output=False, stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip
+    assert done.returncode == 141
+    assert b"Traceback" not in done.stderr and b"Exception ignored" not in done.stderr
+
+
+def test_broken_pipe_exits_141_quietly(home: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader went away before a byte was written
+    try:
+        done = python_cli("models", "TEST", "--json", stdout=write_end, stderr=subprocess.PIPE,
+                          capture_output=False)  # fmt: skip
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141
+    assert done.stderr == b""
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from rnnforecast import locks
+with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_ctrl_c_exits_130(home: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(home / "locks"), "ticker-AAA"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        waiting = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rnnforecast",
+                "--home",
+                str(home),
+                "--wait",
+                "60",
+                "fetch",
+                "AAA",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        time.sleep(3)  # started and waiting for the lock
+        waiting.send_signal(signal.SIGINT)
+        out, err = waiting.communicate(timeout=60)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waiting.returncode == 130, err
+    assert err.strip().splitlines() == ["error: interrupted"]
+    assert out == ""
+
+
+# --- JSON stays valid ---------------------------------------------------------------------
+
+
+def test_constant_prices_give_null_scores_and_a_warning(tmp_path: Path, tiny_config: Path) -> None:
+    prices = make_prices(300, seed=0)
+    for column in ("Open", "High", "Low", "Close"):
+        prices[column] = 100.0
+    csv = tmp_path / "flat.csv"
+    prices.to_csv(csv)
+    assert cli("fetch", "FLAT", "--csv", str(csv)).exit_code == 0
+    result = cli("train", "FLAT", "--config", str(tiny_config), "--json")
+    assert result.exit_code == 0, result.stderr
+    # Strict parsing: NaN or Infinity would raise here.
+    document = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(c))
+    [warning] = document["warnings"]
+    assert warning.startswith("not a finite number, written as null: ")
+    assert f"warning: {warning}" in result.stderr.splitlines()
+    manifest_path = Path(document["path"]) / MANIFEST_FILE
+    json.loads(manifest_path.read_text(), parse_constant=lambda c: pytest.fail(c))
+
+
+def test_any_non_finite_number_in_output_becomes_null(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rnnforecast import serving
+
+    def forecast(*args, **kwargs) -> serving.Forecast:
+        point = {"date": "2021-01-04", "close": math.inf, "low": -math.inf, "high": math.nan}
+        return serving.Forecast("TEST", "run", "2021-01-01", 1e300 * 1e300, 0.8, [point])
+
+    monkeypatch.setattr(serving, "predict", forecast)
+    result = cli("predict", "TEST", "--json")
+    assert result.exit_code == 0
+    document = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(c))
+    assert document["last_close"] is None
+    assert document["forecasts"][0] == {"date": "2021-01-04", "close": None, "low": None,
+                                        "high": None}  # fmt: skip
+    assert document["warnings"] == [
+        "not a finite number, written as null: last_close, forecasts[0].close, "
+        "forecasts[0].low, forecasts[0].high"
+    ]
+    assert result.stderr == f"warning: {document['warnings'][0]}\n"
+
+
+# --- tickers, fetch, completion -------------------------------------------------------------
+
+
+def test_non_ascii_ticker_is_refused_not_upper_cased() -> None:
+    one_error_line(cli("fetch", "ß", "--sample"), 2, "invalid ticker", "'ß'")
+
+
+def test_same_ticker_twice_is_trained_once(trained: dict, tmp_path: Path) -> None:
+    import shutil
+
+    home = tmp_path / "home2"
+    shutil.copytree(trained["home"], home)
+    result = cli("train", "TEST", "test", "--config", str(trained["config"]), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["ticker"] == "TEST"  # the single-ticker document
+    assert len(ModelRepository(home / "models").runs("TEST")) == 2
+
+
+def test_multi_ticker_fetch_goes_on_and_exits_7(fake_yahoo, home: Path) -> None:
+    from conftest import yahoo_frame
+
+    fake_yahoo.answers = [
+        ConnectionError("down"),
+        ConnectionError("down"),
+        ConnectionError("down"),
+        ConnectionError("down"),
+        yahoo_frame(make_prices(60), "BBB"),
+    ]
+    result = cli("fetch", "AAA", "BBB", "--retries", "3", "--json")
+    assert result.exit_code == 7, result.stderr
+    document = json.loads(result.stdout)
+    aaa, bbb = document["tickers"]
+    assert aaa["ticker"] == "AAA" and aaa["error"]["code"] == 5
+    assert bbb["ticker"] == "BBB" and bbb["rows"] == 60
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("AAA: failed (exit code 5): ")
+    assert lines[-1] == "error: 1 of 2 tickers failed: AAA"
+
+
+def test_json_failure_prints_an_error_document(home: Path) -> None:
+    result = cli("train", "NONE", "--json")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout) == {
+        "error": {
+            "code": 3,
+            "kind": "data",
+            "message": "no data stored for NONE: run `rnnforecast fetch NONE` first",
+        }
+    }
+
+
+def test_json_usage_error_from_the_parser_prints_a_document() -> None:
+    result = cli("predict", "TEST", "--horizon", "0", "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["kind"] == "usage"
+
+
+def test_shell_completion_is_offered() -> None:
+    shown = cli("--show-completion", "bash")
+    assert shown.exit_code == 0
+    assert "_RNNFORECAST_COMPLETE=complete_bash" in shown.stdout
+    env = {
+        **os.environ,
+        "_RNNFORECAST_COMPLETE": "complete_bash",
+        "COMP_WORDS": "rnnforecast fe",
+        "COMP_CWORD": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnforecast"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert done.returncode == 0
+    assert done.stdout.split() == ["fetch"]
+
+
+def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A worker's full disk fails its ticker (exit 8 in its outcome), not the whole batch."""
+    from rnnforecast import executors, pipeline
+    from rnnforecast.config import Config
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "m"))
+
+    monkeypatch.setattr(pipeline, "train", full)
+    job = executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+    assert job.result is None
+    assert job.error == {
+        "code": 8,
+        "message": f"cannot read or write {tmp_path / 'm'}: No space left on device",
+    }
+
+    def bug(*args, **kwargs):
+        raise RuntimeError("a real bug")
+
+    monkeypatch.setattr(pipeline, "train", bug)
+    with pytest.raises(RuntimeError, match="a real bug"):
+        executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+
+
+def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(
+    monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    from rnnforecast import pipeline
+    from rnnforecast.config import Config, RunConfig, TickerJob
+    from rnnforecast.home import Home
+
+    def full_for_aaa(home_: Home, symbol: str, *args, **kwargs):
+        if symbol == "AAA":
+            raise OSError(errno.ENOSPC, "No space left on device", "/x/store.sqlite")
+        raise pipeline.DataError(f"{symbol}: nothing here")
+
+    monkeypatch.setattr(pipeline, "_fetch_ticker", full_for_aaa)
+    fetched = pipeline.fetch_each(Home(home), ["AAA", "BBB"])
+    assert [o.error for o in fetched] == [
+        {"code": 8, "message": "cannot read or write /x/store.sqlite: No space left on device"},
+        {"code": 3, "message": "BBB: nothing here"},
+    ]
+    monkeypatch.setattr(
+        pipeline,
+        "_run_ticker",
+        lambda home_, config, plan, job, symbol, *rest: full_for_aaa(home_, symbol),
+    )
+    plan = RunConfig((TickerJob("AAA"), TickerJob("BBB")))
+    outcomes = pipeline.run(Home(home), Config(), plan)
+    assert [o.error["code"] for o in outcomes if o.error] == [8, 3]
