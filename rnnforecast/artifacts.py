@@ -34,7 +34,10 @@ is refused. Bundles saved before it existed have none and still load."""
 WEIGHTS_FILE = "weights.npz"
 LOG_FILE = "train.log"
 CURRENT_FILE = "current"
+GROUP_FILE = "group"
+"""In a ticker's folder: the global model group (``@NAME``) that serves it, if any."""
 _RUN_ID_RE = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
+_GROUP_RE = re.compile(r"^@[A-Z0-9][A-Z0-9.=+_\-]{0,59}$")
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -170,6 +173,43 @@ class ModelRepository:
             os.fsync(handle.fileno())
         os.replace(temporary, pointer)
         _fsync_dir(folder)
+        if not ticker.startswith("@"):
+            # The ticker's own model, promoted last, serves it rather than a global model.
+            (folder / GROUP_FILE).unlink(missing_ok=True)
+
+    def set_group(self, ticker: str, group: str) -> None:
+        """Make the current model of ``group`` (``@NAME``) serve ``ticker`` (atomic write);
+        the ticker's own next promotion undoes it."""
+        folder = self.ticker_dir(ticker)
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{GROUP_FILE}.{secrets.token_hex(4)}"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(group + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, folder / GROUP_FILE)
+        _fsync_dir(folder)
+
+    def group_of(self, ticker: str) -> str | None:
+        """The group (``@NAME``) whose model serves ``ticker``, or None."""
+        pointer = self.ticker_dir(ticker) / GROUP_FILE
+        try:
+            group = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        if not _GROUP_RE.match(group):
+            raise ModelError(f"{pointer}: does not name a group (found {group[:40]!r})")
+        return group
+
+    def owner(self, ticker: str, run_id: str | None = None) -> str:
+        """The folder name holding ``ticker``'s bundle ``run_id`` (default: current): its
+        group's when a global model serves it and the run is not the ticker's own."""
+        group = None if ticker.startswith("@") else self.group_of(ticker)
+        if group is None:
+            return ticker
+        if run_id is None or not (self.ticker_dir(ticker) / run_id).is_dir():
+            return group
+        return ticker
 
     def current(self, ticker: str) -> str | None:
         """The run id ``current`` names, or None when the ticker has no model."""
@@ -248,6 +288,7 @@ class ModelRepository:
         file is missing, truncated or altered (checksum), or the manifest's schema version
         is not one this version reads.
         """
+        ticker = self.owner(ticker, run_id)
         if run_id is None:
             run_id = self.current(ticker)
             if run_id is None:

@@ -559,6 +559,21 @@ def train(
             "bar and serve that (--no-refit: serve the scored fit).",
         ),
     ] = True,
+    global_model: Annotated[
+        bool,
+        typer.Option(
+            "--global",
+            help="Train ONE network on the windows of all the tickers (split on shared "
+            "dates) and serve it for each of them.",
+        ),
+    ] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="With --global: the group name its bundle is saved under, as @NAME "
+            "(default: the sorted tickers joined by '+')."
+        ),
+    ] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -569,6 +584,10 @@ def train(
     items += [f"train.seed={seed}"] if seed is not None else []
     cfg = apply_overrides(load_config(config), items)
     tickers = unique_tickers(tickers)  # GOOG goog is one ticker, trained once
+
+    if global_model or name is not None:
+        _train_global(ctx, tickers, cfg, name, refit, quiet, as_json, workers, executor)
+        return
 
     if len(tickers) == 1 and workers == 1 and executor == "local" and address is None:
         from rnnforecast import pipeline
@@ -639,6 +658,67 @@ def train(
     failed = [j.ticker for j in jobs if j.error]
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(jobs)} tickers failed: {', '.join(failed)}")
+
+
+def _train_global(
+    ctx: typer.Context,
+    tickers: list[str],
+    cfg: Any,
+    name: str | None,
+    refit: bool,
+    quiet: bool,
+    as_json: bool,
+    workers: int,
+    executor: str,
+) -> None:
+    """train --global: one network for every ticker, then its scores per member."""
+    from rnnforecast import pooling
+
+    if name is not None and len(tickers) < 2:
+        raise UsageError("--name names the group of a --global model of two or more tickers")
+    if workers != 1 or executor != "local":
+        raise UsageError("--global trains one network in this process: drop --workers/--executor")
+    with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
+        result = pooling.train_global(
+            _home(ctx),
+            tickers,
+            cfg,
+            name=name,
+            progress=progress,
+            lock_timeout=ctx.obj.wait,
+            refit=refit,
+        )
+    if as_json:
+        _emit_json(result.to_dict())
+        return
+    _say(
+        f"trained global model {result.group} run {result.run_id} on "
+        f"{', '.join(result.members)}: {result.history['epochs_run']} epochs (best "
+        f"{result.history['best_epoch']}); saved to {result.path}"
+    )
+    _group_table(result.group, result.members, result.pool)
+
+
+def _group_table(group: str, members: dict[str, Any], pool: dict[str, Any]) -> None:
+    """One row per member and one for the pool, for people."""
+    rows = [
+        [
+            who,
+            s["test"]["start"],
+            s["test"]["end"],
+            s["n"],
+            _fmt(s["model"]["rel_mae"]),
+            _fmt(s["uncalibrated"]["rel_mae"]),
+            _fmt(s["intervals"]["coverage"]),
+            "yes" if s["beats_naive"] else "no",
+        ]
+        for who, s in [*members.items(), ("pool", pool)]
+    ]
+    _table(
+        f"global model {group}: test scores of the scored fit",
+        ["ticker", "test start", "test end", "n", "rel_mae", "uncal rel_mae", "coverage", "beats"],
+        rows,
+    )
 
 
 def _scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
@@ -722,6 +802,19 @@ def evaluate(
 
     if output is not None:
         exports.output_format(output)
+    from rnnforecast import pooling
+
+    if pooling.serves_group(_home(ctx), ticker, run):
+        if folds or plot is not None or output is not None:
+            raise UsageError("--folds, --plot and --output score one ticker's own model")
+        group_result = pooling.evaluate(_home(ctx), ticker, run)
+        for warning in group_result.warnings:
+            _say(f"warning: {warning}")
+        if as_json:
+            _emit_json(group_result.to_dict())
+        else:
+            _group_table(group_result.group, group_result.members, group_result.pool)
+        return
     with _training_progress(ctx, quiet or not folds, total=None) as progress:
         result = pipeline.evaluate(
             _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot

@@ -350,19 +350,23 @@ class RunConfig:
     ``keep``: runs kept on disk per ticker, newest first (the current one is always kept).
     ``auto_adjust``: Yahoo prices adjusted for splits and dividends.
     ``refit``: serve the recipe refitted on every bar (false: serve the scored fit).
+    ``global_model`` (TOML ``global``): train one global model over all the tickers, saved
+    under ``group`` (default: the sorted tickers; see :mod:`rnnforecast.pooling`).
     """
 
     tickers: tuple[TickerJob, ...]
     keep: int = 5
     auto_adjust: bool = True
     refit: bool = True
+    global_model: bool = False
+    group: str | None = None
 
 
 def _run_config(raw: Any, folder: Path) -> RunConfig:
     """Parse the ``[run]`` table; csv paths are relative to the config file's folder."""
     if not isinstance(raw, dict):
         raise UsageError("config section 'run' must be a table")
-    known = {"tickers", "keep", "auto_adjust", "refit"}
+    known = {"tickers", "keep", "auto_adjust", "refit", "global", "group"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise UsageError(
@@ -373,6 +377,10 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
         raise UsageError(f"run.keep must be at least 1, got {keep}")
     auto_adjust = _coerce("run.auto_adjust", raw.get("auto_adjust", True), "bool")
     refit = _coerce("run.refit", raw.get("refit", True), "bool")
+    global_model = _coerce("run.global", raw.get("global", False), "bool")
+    group = _coerce("run.group", raw["group"], "str") if "group" in raw else None
+    if group is not None and not global_model:
+        raise UsageError("run.group names the global model: set run.global = true as well")
     entries = raw.get("tickers")
     if not isinstance(entries, list) or not entries:
         raise UsageError(
@@ -413,7 +421,9 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
     names = [job.ticker for job in jobs]
     if len(set(names)) != len(names):
         raise UsageError("run.tickers lists a ticker twice")
-    return RunConfig(tuple(jobs), keep, auto_adjust, refit)
+    if global_model and len(jobs) < 2:
+        raise UsageError("run.global = true needs at least two run.tickers")
+    return RunConfig(tuple(jobs), keep, auto_adjust, refit, global_model, group)
 
 
 def load_run_config(path: Path) -> tuple[Config, RunConfig]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnforecast import locks, serving
-from rnnforecast.errors import DataError, ModelError
+from rnnforecast.errors import DataError, ModelError, UsageError
 from rnnforecast.home import Home
 from rnnforecast.tickers import check_ticker
 
@@ -69,6 +69,12 @@ def promote(
     symbol = check_ticker(ticker)
     with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
         loaded = serving.load(home, symbol, run_id)
+        if "members" in loaded.bundle.manifest:  # its current pointer is the group's
+            raise UsageError(
+                f"run {loaded.bundle.run_id} is the global model "
+                f"{loaded.bundle.manifest['ticker']}: it is promoted for its whole group by "
+                "training or running it"
+            )
         serving.network(loaded)
         previous = _current_or_none(home, symbol)
         home.models.set_current(symbol, loaded.bundle.run_id)

@@ -1147,6 +1147,15 @@ def run(
                 fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
+    if plan.global_model:  # one network over every fetched ticker
+        from rnnforecast import pooling
+
+        order = sorted(fetched)
+        grouped = pooling.run_group(
+            home, config, plan, [fetched[i] for i in order], progress, lock_timeout
+        )
+        outcomes.update(zip(order, grouped, strict=True))
+        return [outcomes[i] for i in range(len(plan.tickers))]
     for i, (symbol, stored) in fetched.items():
         try:
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
@@ -1280,4 +1289,8 @@ def models(home: Home, ticker: str) -> dict[str, Any]:
                 }
             )
         runs.append(entry)
-    return {"ticker": symbol, "current": current, "runs": runs}
+    out: dict[str, Any] = {"ticker": symbol, "current": current, "runs": runs}
+    group = repository.group_of(symbol)
+    if group is not None:  # a global model serves the ticker (see rnnforecast.pooling)
+        out["served_by"] = {"group": group, "run_id": repository.current(group)}
+    return out

@@ -26,7 +26,7 @@ from rnnforecast.forecaster import (
     one_step_scores,
 )
 from rnnforecast.home import Home
-from rnnforecast.tickers import check_ticker
+from rnnforecast.tickers import GROUP_PREFIX, check_group, check_ticker
 from rnnforecast.windows import latest_base
 
 MAX_RECURSIVE_STEPS = 260
@@ -44,12 +44,14 @@ class Loaded:
 
 
 def load(home: Home, ticker: str, run_id: str | None) -> Loaded:
-    """The bundle of ``run_id`` (default: current) for ``ticker``, checked.
+    """The bundle of ``run_id`` (default: current) for ``ticker``, checked: the ticker's own,
+    or the global model serving it; ``ticker`` may also name a group (``@NAME``).
 
     Raises UsageError (bad ticker), ModelError if the bundle is missing, corrupt, or its
     manifest disagrees with its config.
     """
-    symbol = check_ticker(ticker)
+    grouped = ticker.strip().startswith(GROUP_PREFIX)  # a global model, by its group name
+    symbol = check_group(ticker) if grouped else check_ticker(ticker)
     bundle = home.models.load(symbol, run_id)
     try:
         config = config_from_dict(bundle.manifest["config"])
@@ -215,7 +217,11 @@ def predict(
             f"--horizon must be between 1 and {limit} for this {data.strategy} model "
             f"(trained for {data.horizon} steps)"
         )
-    symbol = loaded.bundle.manifest["ticker"]
+    manifest = loaded.bundle.manifest
+    # A global model's manifest names its group and lists the tickers it serves.
+    symbol = check_ticker(ticker) if "members" in manifest else manifest["ticker"]
+    if symbol not in manifest.get("members", {symbol: None}):
+        raise UsageError(f"{symbol} is not one of the tickers run {manifest['run_id']} serves")
     adaptive = loaded.calibration.adaptive
     history = 0 if adaptive is None else adaptive.history
     dates, rows = home.store.read_last(symbol, data.lookback + history)

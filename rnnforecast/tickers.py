@@ -30,3 +30,23 @@ def unique_tickers(tickers: list[str]) -> list[str]:
     """Each ticker checked and upper-cased, once, in the order first named (``GOOG goog``
     is one ticker). Raises UsageError for the first invalid one."""
     return list(dict.fromkeys(check_ticker(t) for t in tickers))
+
+
+GROUP_PREFIX = "@"
+"""First character of a global model's group name: no ticker symbol starts with it, so a
+group's folder under ``models/`` cannot collide with a ticker's."""
+
+_GROUP_RE = re.compile(r"^@[A-Z0-9][A-Z0-9.=+_\-]{0,59}$")
+
+
+def check_group(name: str) -> str:
+    """Return ``@NAME`` upper-cased (the ``@`` is added when missing), or raise UsageError
+    if it is not 1-60 letters, digits, '.', '-', '=', '+', '_'."""
+    group = name.strip().upper()
+    group = group if group.startswith(GROUP_PREFIX) else GROUP_PREFIX + group
+    if not _GROUP_RE.match(group) or ".." in group:
+        shown = name if len(name) <= 30 else name[:27] + "..."
+        raise UsageError(
+            f"invalid group name {shown!r}: use 1-60 letters, digits, '.', '-', '=', '+', '_'"
+        )
+    return group
