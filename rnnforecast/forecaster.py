@@ -4,6 +4,11 @@ A *network* is any callable mapping scaled inputs ``(m, w, f)`` float32 to scale
 ``(m, data.outputs)``: the numpy forward pass of :mod:`rnnforecast.numpy_model`, or a Keras
 model's ``predict``. Everything else (features, scaling, decoding to prices, the recursive
 strategy, shrinkage toward the naive forecast, conformal intervals) happens here.
+
+A network with the distribution head (``model.head = "distribution"``) outputs
+``(m, 2 * data.outputs)``: each step's location, then each step's raw scale; see
+:func:`distribution`. Its intervals follow its own scale instead of the window's
+volatility.
 """
 
 from __future__ import annotations
@@ -31,19 +36,56 @@ _CLOSE, _VOLUME = 3, 4
 _SHRINK_GRID = np.linspace(0.0, 1.0, 101)
 _MIN_PRICE = 1e-9
 
+SCALE_FLOOR = 1e-6
+"""Added to the softplus of the distribution head's raw scale (scaled target units), so the
+scale is never 0; the Keras loss uses the same constant."""
+
+
+def distribution(
+    network: Network, base: np.ndarray, data: DataConfig, scalers: Scalers
+) -> tuple[np.ndarray, np.ndarray]:
+    """Location and scale ``(m, H)`` each of the next ``H`` log returns (log-return units)
+    from a distribution-head network, for OHLCV windows ``(m, L, 5)``.
+
+    The network gives ``(m, 2H)`` scaled outputs: locations ``mu_s``, then raw scales ``s``;
+    ``sigma_s = softplus(s) + SCALE_FLOOR``. The target scaler is affine
+    (``x_s = (x - min) / span``), so ``mu = min + span * mu_s`` and ``sigma = span * sigma_s``.
+    Raises ModelError if the network's width is not ``2H``.
+    """
+    outputs = np.asarray(
+        network(encode_inputs(window_features(base, data), scalers)), dtype=np.float64
+    )
+    if outputs.shape[1] != 2 * data.horizon:
+        raise ModelError(
+            f"a distribution head gives {2 * data.horizon} outputs, this network {outputs.shape[1]}"
+        )
+    mu = unscale_outputs(outputs[:, : data.horizon], scalers)
+    span = float(scalers.target.data_max[0] - scalers.target.data_min[0]) or 1.0
+    sigma = span * (np.logaddexp(0.0, outputs[:, data.horizon :]) + SCALE_FLOOR)
+    return mu, sigma
+
 
 def raw_forecast(
-    network: Network, base: np.ndarray, data: DataConfig, scalers: Scalers, steps: int
+    network: Network,
+    base: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    steps: int,
+    head: str = "point",
 ) -> np.ndarray:
     """Uncalibrated close forecasts ``(m, steps)`` for OHLCV windows ``(m, L, 5)``.
 
     ``direct``: one network call, ``steps <= data.horizon``. ``recursive``: the one-step
     network is fed its own forecast ``steps`` times; the unknown open, high and low of a
     forecast day are set to its forecast close and its volume to the last known volume.
+    ``head = "distribution"`` (direct only): the close at each step's location.
     """
     if data.strategy == "direct":
         if steps > data.horizon:
             raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
+        if head == "distribution":
+            mu, _ = distribution(network, base, data, scalers)
+            return _positive(decode_targets(mu, base, data))[:, :steps]
         outputs = network(encode_inputs(window_features(base, data), scalers))
         return _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, :steps]
     closes = []
@@ -70,7 +112,8 @@ class Calibration:
     ``halfwidth[k]`` is the conformal quantile at ``level`` of ``|log(actual / forecast)|``
     divided by the window's volatility scale (:func:`volatility`, which grows with
     ``sqrt(step)``), so ``forecast * exp(±halfwidth[k] * scale)`` is the interval: wider in
-    turbulent windows and for later steps.
+    turbulent windows and for later steps. With ``head = "distribution"`` the scale is the
+    network's own forecast scale of each step's log return (:func:`distribution`) instead.
     """
 
     shrink: tuple[float, ...]
@@ -80,6 +123,9 @@ class Calibration:
     # One-sided Diebold-Mariano p-value of the best factor's validation edge over naive
     # (None when there is none to test: the best factor is 0 or the errors are identical).
     shrink_p_value: tuple[float | None, ...] = ()
+    # "point": intervals scale with the window's volatility; "distribution": with the
+    # network's forecast scale.
+    head: str = "point"
 
     def step_values(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """``shrink`` and ``halfwidth`` for ``steps`` steps; beyond the fitted horizon (the
@@ -91,12 +137,15 @@ class Calibration:
         return shrink, width
 
     def to_dict(self) -> dict[str, object]:
+        # "head" only when it is not the default, so point bundles' manifests are unchanged.
+        head = {} if self.head == "point" else {"head": self.head}
         return {
             "shrink": list(self.shrink),
             "halfwidth": list(self.halfwidth),
             "level": self.level,
             "raw_val_mase": list(self.raw_val_mase),
             "shrink_p_value": list(self.shrink_p_value),
+            **head,
         }
 
     @classmethod
@@ -111,6 +160,7 @@ class Calibration:
                     None if v is None else float(v)
                     for v in raw.get("shrink_p_value", ())  # type: ignore[union-attr]
                 ),
+                str(raw.get("head", "point")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"calibration in the manifest is malformed: {exc}") from None
@@ -118,6 +168,8 @@ class Calibration:
             raise ModelError("calibration in the manifest is malformed: lengths differ")
         if not 0 < calibration.level < 1 or not all(0 <= f <= 1 for f in calibration.shrink):
             raise ModelError("calibration in the manifest is malformed: values out of range")
+        if calibration.head not in ("point", "distribution"):
+            raise ModelError(f"calibration in the manifest is malformed: head {calibration.head!r}")
         return calibration
 
 
@@ -144,6 +196,7 @@ def fit_calibration(
     level: float,
     shrink: bool = True,
     significance: float = 0.05,
+    scale: np.ndarray | None = None,
 ) -> Calibration:
     """Fit shrinkage and interval widths on validation forecasts ``raw`` ``(m, H)`` of the
     windows ``base`` ``(m, L, 5)`` with target closes ``actual`` ``(m, H)``.
@@ -156,10 +209,14 @@ def fit_calibration(
     by luck costs accuracy on the test period. Intervals: split conformal, the
     ``ceil((n + 1) * level) / n`` quantile of the absolute log residuals of the shrunk
     forecasts, each divided by its window's volatility scale (normalised conformal scores,
-    so widths follow volatility).
+    so widths follow volatility), or by ``scale`` ``(m, H)`` when given: the distribution
+    head's forecast scale of each step's log return (the calibration then records
+    ``head = "distribution"``).
     """
     last = base[:, -1, _CLOSE, None]
-    scale = volatility(base, window, raw.shape[1])
+    head = "point" if scale is None else "distribution"
+    if scale is None:
+        scale = volatility(base, window, raw.shape[1])
     moves = np.log(raw / last)
     steps = raw.shape[1]
     factors, widths, raw_mase, p_values = [], [], [], []
@@ -184,7 +241,7 @@ def fit_calibration(
         # Split conformal: the k-th smallest score, k = ceil((n + 1) * level).
         k_th = min(math.ceil((len(residuals) + 1) * level), len(residuals))
         widths.append(float(np.sort(residuals)[k_th - 1]))
-    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_mase), tuple(p_values))
+    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_mase), tuple(p_values), head)
 
 
 def _edge_p_value(errors: np.ndarray, naive_errors: np.ndarray, horizon: int) -> float | None:
@@ -216,8 +273,16 @@ def forecast(
     steps: int,
 ) -> Forecasts:
     """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``."""
-    raw = raw_forecast(network, base, data, scalers, steps)
     shrink, width = calibration.step_values(steps)
+    if calibration.head == "distribution":
+        if steps > data.horizon:
+            raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
+        mu, sigma = distribution(network, base, data, scalers)
+        raw = _positive(decode_targets(mu, base, data))[:, :steps]
+        scale = sigma[:, :steps]
+    else:
+        raw = raw_forecast(network, base, data, scalers, steps)
+        scale = volatility(base, data.window, steps)
     point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)
-    spread = width[None, :] * volatility(base, data.window, steps)
+    spread = width[None, :] * scale
     return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))

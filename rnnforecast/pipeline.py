@@ -22,7 +22,14 @@ from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_ru
 from rnnforecast.config import Config, RunConfig, TickerJob
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
-from rnnforecast.forecaster import Calibration, Network, fit_calibration, forecast, raw_forecast
+from rnnforecast.forecaster import (
+    Calibration,
+    Network,
+    distribution,
+    fit_calibration,
+    forecast,
+    raw_forecast,
+)
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
 from rnnforecast.windows import (
@@ -210,7 +217,12 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         def network(x: np.ndarray) -> np.ndarray:
             return np.asarray(network_module.predict(net, x))
 
-    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)
+    val_scale = None
+    if config.model.head == "distribution":
+        val_mu, val_scale = distribution(network, val_part.base, data, scalers)
+        val_raw = val_part.last_close[:, None] * np.exp(val_mu)
+    else:
+        val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)
     calibration = fit_calibration(
         val_raw,
         val_part.actual,
@@ -219,6 +231,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        scale=val_scale,
     )
     return _Fitted(
         net, network, scalers, calibration, history, dataset, check, test_x, test_keras, weights
