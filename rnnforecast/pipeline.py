@@ -190,11 +190,13 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
     train_part, val_part = dataset.select(split.train), dataset.select(split.val)
     scalers = fit_scalers(train_part, data)
     training.seed_everything(config.train.seed)
-    net = network_module.build_model(config, n_features=len(data.features))
+    y_train = scale_targets(train_part.targets, scalers, data)
+    moments = (float(y_train.mean()), float(y_train.std()))
+    net = network_module.build_model(config, n_features=len(data.features), target_moments=moments)
     history = training.fit(
         net,
         encode_inputs(train_part.features, scalers),
-        scale_targets(train_part.targets, scalers, data),
+        y_train,
         encode_inputs(val_part.features, scalers),
         scale_targets(val_part.targets, scalers, data),
         config.train,
