@@ -24,8 +24,9 @@ series' test period; they are the RECIPE below, overridable with --set.
     python benchmarks/price_files.py            # writes the real price files (once)
     python benchmarks/bench_head.py             # GOOG + every file price_files.py wrote
     python benchmarks/bench_head.py --tickers GOOG --seeds 1 --set train.epochs=3
+    python benchmarks/bench_head.py --validation --set data.window=50   # choosing settings
 
-Writes every figure to benchmarks/results/head-<timestamp>.json as well.
+Writes every figure to benchmarks/results/head-{test,validation}-<timestamp>.json as well.
 """
 
 from __future__ import annotations
@@ -247,11 +248,21 @@ def main() -> None:
     parser.add_argument("--tickers", help="comma-separated subset of the series")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument(
+        "--validation",
+        action="store_true",
+        help="score on the last test_fraction of the rows before the test period instead "
+        "(to choose settings without looking at the test period)",
+    )
     args = parser.parse_args()
     config = apply_overrides(Config(), [*RECIPE, *args.overrides])
     frames = series()
     if args.tickers:
         frames = {t: frames[t] for t in args.tickers.split(",")}
+    if args.validation:
+        for ticker, frame in frames.items():
+            first_test = Split.plan(len(frame), config.data).test.start + config.data.lookback
+            frames[ticker] = frame.iloc[:first_test]
     results = []
     for ticker, frame in frames.items():
         print(f"{ticker}: {len(frame)} rows", file=sys.stderr, flush=True)
