@@ -271,10 +271,10 @@ def main() -> None:
     print(render(summary))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = RESULTS / f"head-{stamp}.json"
-    out.write_text(
-        json.dumps({"config": config.to_dict(), "summary": summary, "results": results}, indent=1)
-    )
+    kind = "validation" if args.validation else "test"
+    out = RESULTS / f"head-{kind}-{stamp}.json"
+    document = {"period": kind, "config": config.to_dict(), "summary": summary, "results": results}
+    out.write_text(json.dumps(document, indent=1))
     print(f"wrote {out}", file=sys.stderr)
 
 
