@@ -18,8 +18,10 @@ gate keeps factor 0 (the naive forecast), so its intervals are the naive close t
 exp(+-q * sd), sd the standard deviation of the last 50 daily log returns and q the
 split-conformal quantile of |r| / sd on the same validation windows.
 
-Settings were fixed on simulated GARCH(1,1)-t prices (tests/test_head.py), not on any real
-series' test period; they are the RECIPE below, overridable with --set.
+Settings were chosen on simulated GARCH(1,1)-t prices (tests/test_head.py: tanh cells,
+patience) and on each series' validation period (--validation: the last 20% of the rows
+before the test period), never on a test period; they are configs/distribution.toml,
+overridable with --set.
 
     python benchmarks/price_files.py            # writes the real price files (once)
     python benchmarks/bench_head.py             # GOOG + every file price_files.py wrote
@@ -44,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from rnnforecast import baselines, pipeline, risk, sources
-from rnnforecast.config import Config, DataConfig, apply_overrides
+from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
 from rnnforecast.forecaster import distribution, fit_calibration, forecast
 from rnnforecast.windows import Split
 
@@ -52,19 +54,7 @@ RESULTS = Path(__file__).parent / "results"
 PRICES = RESULTS / "prices"
 LEVEL = 0.8
 POINT_WINDOW = 50  # the point head's volatility window (the default data.window)
-RECIPE = [
-    "model.head=distribution",
-    "data.target=log_return",
-    'data.features=["log_return","parkinson","garman_klass","gap","volume_change"]',
-    "data.window=20",
-    "model.units=16",
-    "model.dense_units=16",
-    # relu cells (the point head's default) died on simulated GARCH data (a constant scale);
-    # tanh cells learnt the clustering (tests/test_head.py's setting).
-    "model.activation=tanh",
-    "train.epochs=40",
-    "train.patience=8",
-]
+RECIPE = Path(__file__).parent.parent / "configs" / "distribution.toml"
 
 
 def series() -> dict[str, Any]:
@@ -255,7 +245,7 @@ def main() -> None:
         "(to choose settings without looking at the test period)",
     )
     args = parser.parse_args()
-    config = apply_overrides(Config(), [*RECIPE, *args.overrides])
+    config = apply_overrides(load_config(RECIPE), args.overrides)
     frames = series()
     if args.tickers:
         frames = {t: frames[t] for t in args.tickers.split(",")}
