@@ -66,26 +66,17 @@ def distribution(
 
 
 def raw_forecast(
-    network: Network,
-    base: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    steps: int,
-    head: str = "point",
+    network: Network, base: np.ndarray, data: DataConfig, scalers: Scalers, steps: int
 ) -> np.ndarray:
     """Uncalibrated close forecasts ``(m, steps)`` for OHLCV windows ``(m, L, 5)``.
 
     ``direct``: one network call, ``steps <= data.horizon``. ``recursive``: the one-step
     network is fed its own forecast ``steps`` times; the unknown open, high and low of a
     forecast day are set to its forecast close and its volume to the last known volume.
-    ``head = "distribution"`` (direct only): the close at each step's location.
     """
     if data.strategy == "direct":
         if steps > data.horizon:
             raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
-        if head == "distribution":
-            mu, _ = distribution(network, base, data, scalers)
-            return _positive(decode_targets(mu, base, data))[:, :steps]
         outputs = network(encode_inputs(window_features(base, data), scalers))
         return _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, :steps]
     closes = []
