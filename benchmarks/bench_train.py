@@ -40,9 +40,9 @@ Sections (``--sections``, comma-separated; all by default):
     most 50 epochs) reaches at its best epoch, as the median over seeds ("to target"), and
     each seed's own ("to own"). Time to target: fit seconds until the end of the first
     epoch whose validation loss is at or below the target. Also the whole early-stopped
-    fit (what a nightly job pays), and test MASE as rnnforecast reports it (calibrated)
-    and before calibration (``uncalibrated.mase``), as means over seeds. The validation
-    loss is comparable across variants: same windows, same scalers.
+    fit (what a nightly job pays), and test rel_mae (MAE / naive MAE) as rnnforecast
+    reports it (calibrated) and before calibration (``uncalibrated.rel_mae``), as means
+    over seeds. The validation loss is comparable across variants: same windows, same scalers.
 
     python benchmarks/bench_train.py                  # everything, about 25 min on 2 cores
     python benchmarks/bench_train.py --sections speed,peak --epochs 10 --repeats 3
@@ -461,8 +461,8 @@ def worker(spec: dict) -> None:
             fit=result.history["seconds"],
             best_epoch=result.history["best_epoch"],
             epochs_run=result.history["epochs_run"],
-            mase=result.report.scores.model["mase"],
-            raw_mase=result.report.raw["mase"],
+            rel_mae=result.report.scores.model["rel_mae"],
+            raw_rel_mae=result.report.raw["rel_mae"],
             shrink=result.calibration["shrink"][0],
         )
     print(json.dumps(out))
@@ -483,8 +483,9 @@ def converge(root: Path, names: list[str], seeds: list[int]) -> dict:
             runs[name][seed] = out
             status = out["error"] or (
                 f"best epoch {out['best_epoch']}/{out['epochs_run']} "
-                f"val {min(out['val_loss']):.3g} fit {out['fit']:.1f}s MASE {out['mase']:.3f} "
-                f"(raw {out['raw_mase']:.3f})"
+                f"val {min(out['val_loss']):.3g} fit {out['fit']:.1f}s "
+                f"MAE / naive {out['rel_mae']:.3f} "
+                f"(raw {out['raw_rel_mae']:.3f})"
             )
             print(f"  seed {seed} {name:<6} {status}", flush=True)
 
@@ -501,12 +502,12 @@ def converge(root: Path, names: list[str], seeds: list[int]) -> dict:
     print(
         f"\nCONVERGE: seeds {','.join(map(str, seeds))}; target = median over seeds of the "
         f"best validation loss of the recipe as written = {target:.4g} (per seed: "
-        f"{', '.join(f'{own[s]:.4g}' for s in seeds)}); medians over seeds, MASE means"
+        f"{', '.join(f'{own[s]:.4g}' for s in seeds)}); medians over seeds, rel_mae means"
     )
     print(
         f"{'variant':<32} {'s/epoch':>7} {'to target':>9} {'x':>5} {'hit':>3} "
         f"{'to own':>6} {'x':>5} {'fit s':>6} {'x':>5} {'process':>7} {'best:run':>17} "
-        f"{'MASE':>6} {'raw':>6}"
+        f"{'rel':>6} {'raw':>6}"
     )
     base_ttt = median([time_to(runs[recipe][s], target) for s in seeds])
     base_own = median([time_to(runs[recipe][s], own[s]) for s in seeds])
@@ -531,8 +532,8 @@ def converge(root: Path, names: list[str], seeds: list[int]) -> dict:
         print(
             f"{label:<32} {per_epoch:7.3f} {t:9.1f} {base_ttt / t:5.1f} {reached}/{len(seeds)} "
             f"{ttt_own:6.1f} {base_own / ttt_own:5.1f} {fit:6.1f} {base_fit / fit:5.1f} "
-            f"{process:7.1f} {epochs:>17} {statistics.mean(o['mase'] for o in ok):6.3f} "
-            f"{statistics.mean(o['raw_mase'] for o in ok):6.3f}"
+            f"{process:7.1f} {epochs:>17} {statistics.mean(o['rel_mae'] for o in ok):6.3f} "
+            f"{statistics.mean(o['raw_rel_mae'] for o in ok):6.3f}"
         )
     print(
         "s/epoch: steady epoch (epochs 2..); to target: fit seconds to the end of the first "
@@ -540,8 +541,8 @@ def converge(root: Path, names: list[str], seeds: list[int]) -> dict:
         "there); hit: seeds that got there; to own: the same against each seed's own recipe "
         "best; fit s: the whole early-stopped fit (patience 5), what a nightly job pays; "
         "process: whole worker process; x: the recipe's median / the variant's; best:run: "
-        "best and last epoch per seed; MASE: test MASE as reported (calibrated); raw: "
-        "uncalibrated.mase"
+        "best and last epoch per seed; rel: test rel_mae as reported (calibrated); raw: "
+        "uncalibrated.rel_mae"
     )
     return runs
 

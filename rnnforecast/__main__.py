@@ -1,6 +1,6 @@
 """``python -m rnnforecast``."""
 
-from rnnforecast.cli import main
+from rnnforecast.cli import entry_point
 
 if __name__ == "__main__":
-    main()
+    entry_point()

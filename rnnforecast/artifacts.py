@@ -181,6 +181,29 @@ class ModelRepository:
             shutil.rmtree(trash, ignore_errors=True)
         return doomed
 
+    def forget_path(self, ticker: str) -> Path:
+        """Where :meth:`forget` moves a ticker's folder before deleting it; a folder left
+        there by an interrupted forget is deleted by the next one."""
+        return self.root / f".forget-{ticker}"
+
+    def forget(self, ticker: str) -> list[str]:
+        """Delete every run of ``ticker`` and its ``current`` pointer; return the run ids.
+
+        The ticker's folder is first renamed to :meth:`forget_path` in one step, so a reader
+        sees either all the runs or none; a crash before the deletion finishes leaves only
+        that hidden folder, which the next call removes.
+        """
+        folder, trash = self.ticker_dir(ticker), self.forget_path(ticker)
+        runs = self.runs(ticker)
+        if trash.exists():
+            shutil.rmtree(trash)
+        if folder.exists():
+            os.rename(folder, trash)
+            _fsync_dir(self.root)
+        if trash.exists():
+            shutil.rmtree(trash)
+        return runs
+
     def load(self, ticker: str, run_id: str | None = None) -> Bundle:
         """Load the manifest and scalers of ``run_id`` (default: current), checking them.
 

@@ -120,10 +120,15 @@ def forecast_baselines(
         elif name == "emp250":
             variance, quantiles, params = _empirical(returns, first_test, levels_t)
         else:
-            variance, params = _har(range_variance(ohlcv), first_test)
-            quantiles = _gaussian(variance, levels_t)
+            variance, quantiles, params = _har(range_variance(ohlcv), returns, first_test, levels_t)
         result[name] = BaselineForecast(name, variance, quantiles, levels_t, params)
     return result
+
+
+def baselines_for(first_test: int) -> tuple[str, ...]:
+    """The baselines (in BASELINES order) with enough rows before ``first_test`` to be fitted:
+    a short series can still be scored against the others instead of raising DataError."""
+    return tuple(name for name in BASELINES if first_test >= MIN_RETURNS[name] + 1)
 
 
 def range_variance(ohlcv: np.ndarray) -> np.ndarray:
@@ -220,12 +225,16 @@ def _trailing(returns: np.ndarray, first_test: int, width: int) -> np.ndarray:
     return view[first_test - 1 - width : n_rows - 1 - width]
 
 
-def _har(proxy: np.ndarray, first_test: int) -> tuple[np.ndarray, dict[str, float]]:
+def _har(
+    proxy: np.ndarray, returns: np.ndarray, first_test: int, levels: tuple[float, ...]
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """HAR-RV (Corsi 2009) on the range_variance proxy, fitted by OLS on rows < first_test.
 
     RV_t = b0 + b1 RV_{t-1} + b5 mean(RV_{t-5..t-1}) + b22 mean(RV_{t-22..t-1}); row 0 is left
-    out because its proxy lacks the overnight gap. Forecasts are floored at VARIANCE_FLOOR (OLS
-    can go negative after a calm spell); quantiles are Gaussian.
+    out because its proxy lacks the overnight gap. Forecasts h_t are floored at VARIANCE_FLOOR
+    (OLS can go negative after a calm spell). Quantiles are filtered historical simulation:
+    sqrt(h_t) times the empirical quantiles of the in-sample standardized returns r_t / sqrt(h_t),
+    which corrects both the proxy's level and the Gaussian's thin tails.
     """
     n = proxy.size
     longest = HAR_LAGS[-1]
@@ -237,14 +246,15 @@ def _har(proxy: np.ndarray, first_test: int) -> tuple[np.ndarray, dict[str, floa
     )
     fit = rows < first_test
     coef, *_ = np.linalg.lstsq(design[fit], proxy[rows[fit]], rcond=None)
-    variance = np.maximum(design[~fit] @ coef, VARIANCE_FLOOR)
-    params = {
-        "b0": float(coef[0]),
-        "b1": float(coef[1]),
-        "b5": float(coef[2]),
-        "b22": float(coef[3]),
-    }
-    return variance, params
+    fitted = np.maximum(design @ coef, VARIANCE_FLOOR)
+    standardized = returns[rows[fit] - 1] / np.sqrt(fitted[fit])  # returns[t - 1] is row t's
+    z = np.quantile(standardized, levels)
+    variance = fitted[~fit]
+    quantiles = np.sqrt(variance)[:, None] * z[None, :]
+    params = {"b0": float(coef[0]), "b1": float(coef[1]), "b5": float(coef[2])}
+    params["b22"] = float(coef[3])
+    params.update({f"z@{level:g}": float(value) for level, value in zip(levels, z, strict=True)})
+    return variance, quantiles, params
 
 
 def _garch(
@@ -264,9 +274,12 @@ def _garch(
     # arch warns about scaling and optimiser exit codes; the flag is checked below instead.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        result = model.fit(disp="off", last_obs=n_fit, show_warning=False)
-        fitted = np.asarray(result.params, dtype=np.float64)
-        converged = result.convergence_flag == 0 and bool(np.all(np.isfinite(fitted)))
+        try:
+            result = model.fit(disp="off", last_obs=n_fit, show_warning=False)
+            fitted = np.asarray(result.params, dtype=np.float64)
+            converged = result.convergence_flag == 0 and bool(np.all(np.isfinite(fitted)))
+        except (ValueError, ArithmeticError):  # numpy's LinAlgError is a ValueError
+            converged = False
         if not converged:
             sample = float(np.mean(scaled[:n_fit] ** 2))
             gamma = (_FALLBACK_GAMMA,) if asym else ()
@@ -275,7 +288,8 @@ def _garch(
             fitted = np.array([omega, _FALLBACK_ALPHA, *gamma, _FALLBACK_BETA, _FALLBACK_NU])
         # Origin j uses returns[:j + 1] and forecasts returns[j + 1], i.e. row j + 2; the first
         # test row needs origin first_test - 2, and the last origin forecasts past the data.
-        forecast = result.forecast(params=fitted, horizon=1, start=first_test - 2, reindex=False)
+        fixed = model.fix(fitted, last_obs=n_fit)  # the same filter for fitted and fallback
+        forecast = fixed.forecast(horizon=1, start=first_test - 2, reindex=False)
         variance_pct = np.asarray(forecast.variance, dtype=np.float64)[:-1, 0]
         z = model.distribution.ppf(list(levels), [fitted[-1]])
     variance = np.maximum(variance_pct / _ARCH_SCALE**2, VARIANCE_FLOOR)

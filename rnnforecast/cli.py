@@ -101,9 +101,9 @@ app = typer.Typer(
 
 
 def _default_home() -> Path:
-    from platformdirs import user_data_dir
+    from rnnforecast.home import default_root
 
-    return Path(user_data_dir("rnnforecast", appauthor=False))
+    return default_root()
 
 
 def _version(value: bool) -> None:
@@ -196,17 +196,17 @@ def _table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
 
 
 def _shrink_text(calibration: dict[str, Any]) -> str:
-    """'shrink 0.00 (validation edge over naive: p = 0.35)', a value per step."""
+    """'shrink 0.00 (calibration edge over naive: p = 0.35)', a value per step."""
     text = "shrink " + ", ".join(f"{s:.2f}" for s in calibration["shrink"])
     p_values = calibration.get("shrink_p_value", [])
     if any(p is not None for p in p_values):
         shown = ", ".join("-" if p is None else f"{p:.2f}" for p in p_values)
-        text += f" (validation edge over naive: p = {shown})"
+        text += f" (calibration edge over naive: p = {shown})"
     return text
 
 
-def _fmt(value: float, digits: int = 4) -> str:
-    return f"{value:.{digits}f}"
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -246,11 +246,19 @@ def fetch(
     retries: Annotated[
         int,
         typer.Option(
-            min=0, max=10, help="Yahoo: retries after a network error (backoff 1 s, 2 s, 4 s, ...)."
+            min=0,
+            max=10,
+            help="Yahoo: retries after a network error or rate limit (backoff 1, 2, 4 s...).",
         ),
     ] = 3,
     timeout: Annotated[
-        float, typer.Option(min=1, max=300, help="Yahoo: seconds to wait for each answer.")
+        float,
+        typer.Option(
+            min=1,
+            max=300,
+            help="Yahoo: seconds for each attempt, all of its requests included. The whole "
+            "fetch of a ticker ends within (retries+1)*(timeout+0.25) + backoffs + 10 s.",
+        ),
     ] = 10.0,
     as_json: JsonOption = False,
 ) -> None:
@@ -371,6 +379,13 @@ def train(
             help="Ray cluster address, e.g. ray://head:10001 (default: start a local Ray instance)."
         ),
     ] = None,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            help="After scoring on the held-out test period, fit the recipe again on every "
+            "bar and serve that (--no-refit: serve the scored fit).",
+        ),
+    ] = True,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -386,7 +401,12 @@ def train(
 
         with _training_progress(ctx, quiet, cfg.train.epochs) as progress:
             result = pipeline.train(
-                _home(ctx), tickers[0], cfg, progress=progress, lock_timeout=ctx.obj.wait
+                _home(ctx),
+                tickers[0],
+                cfg,
+                progress=progress,
+                lock_timeout=ctx.obj.wait,
+                refit=refit,
             )
         if as_json:
             _emit_json(result.to_dict())
@@ -396,6 +416,12 @@ def train(
             f"epochs (best {result.history['best_epoch']}) in "
             f"{result.history['seconds']:.1f}s; {_shrink_text(result.calibration)}; "
             f"saved to {result.path}"
+        )
+        served = result.serving
+        _say(
+            f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
+            f"trained through {served['trained_through']}, calibrated through "
+            f"{served['calibrated_through']}; the scores below are the scored fit's"
         )
         _scores_table(result.ticker, result.test, result.report)
         return
@@ -417,18 +443,19 @@ def train(
         address=address,
         lock_timeout=ctx.obj.wait,
         on_done=done,
+        refit=refit,
     )
     if as_json:
         _emit_json({"tickers": [j.result or {"ticker": j.ticker, "error": j.error} for j in jobs]})
     else:
         _table(
             f"trained {sum(1 for j in jobs if j.result)} of {len(jobs)} tickers",
-            ["ticker", "run", "mase", "beats naive", "error"],
+            ["ticker", "run", "rel_mae", "beats naive", "error"],
             [
                 [
                     j.ticker,
                     j.result["run_id"] if j.result else "-",
-                    _fmt(j.result["model"]["mase"]) if j.result else "-",
+                    _fmt(j.result["model"]["rel_mae"]) if j.result else "-",
                     ("yes" if j.result["beats_naive"] else "no") if j.result else "-",
                     j.error["message"] if j.error else "",
                 ]
@@ -451,20 +478,21 @@ def _scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
     lag = rep.lag
     _table(
         f"{ticker} test {test['start']} to {test['end']} ({test['n']} windows, horizon "
-        f"{rep.horizon}): MASE {m['mase']:.3f}, {verdict}",
+        f"{rep.horizon}): MAE / naive MAE {m['rel_mae']:.3f}, {verdict}",
         ["metric", "model", "naive", "drift"],
         [
             ["rmse", _fmt(m["rmse"]), _fmt(n["rmse"]), _fmt(d["rmse"])],
             ["mae", _fmt(m["mae"]), _fmt(n["mae"]), _fmt(d["mae"])],
             ["mape_%", _fmt(m["mape"]), _fmt(n["mape"]), _fmt(d["mape"])],
-            ["mase", _fmt(m["mase"]), _fmt(1.0), _fmt(d["mase"])],
+            ["rel_mae", _fmt(m["rel_mae"]), _fmt(1.0), _fmt(d["rel_mae"])],
+            ["mase", _fmt(m["mase"]), _fmt(n["mase"]), _fmt(d["mase"])],
             [
-                "directional_accuracy",
+                f"directional_accuracy ({m['n_no_move']} no-move left out)",
                 _fmt(m["directional_accuracy"]),
                 "-",
                 f"always up: {rep.up_share:.4f}",
             ],
-            ["uncalibrated_mase", _fmt(rep.raw["mase"]), "-", "-"],
+            ["uncalibrated_rel_mae", _fmt(rep.raw["rel_mae"]), "-", "-"],
             [
                 f"interval_coverage ({rep.intervals['level']:.0%})",
                 _fmt(rep.intervals["coverage"]),
@@ -502,31 +530,50 @@ def evaluate(
             "--plot", help="Draw actual vs forecast vs naive and the loss curves to this PNG file."
         ),
     ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the per-day test-period forecasts (date, actual, naive, point, low, "
+            "high, raw; fold with --folds) to this .csv or .parquet file.",
+        ),
+    ] = None,
     quiet: QuietOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
     (tomorrow = today) and the drift forecast, in price units."""
-    from rnnforecast import pipeline
+    from rnnforecast import exports, pipeline
 
+    if output is not None:
+        exports.output_format(output)
     with _training_progress(ctx, quiet or not folds, total=None) as progress:
         result = pipeline.evaluate(
             _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
         )
+    if output is not None and result.days is not None:
+        exports.write_table(output, result.days.columns())
+        _say(f"{len(result.days)} daily forecasts written to {output}")
     for warning in result.warnings:
         _say(f"warning: {warning}")
     if as_json:
         _emit_json(result.to_dict())
         return
-    _say(f"{result.ticker} run {result.run_id}")
+    _say(
+        f"{result.ticker} run {result.run_id}: scored fit, trained through "
+        f"{result.fit.get('trained_through')}"
+    )
     _scores_table(result.ticker, result.test, result.report)
+    if result.risk is not None:
+        _risk_table(result.risk.to_dict())
     if result.folds:
         agg = result.to_dict()["aggregate"]
         _table(
             f"walk-forward: {len(result.folds)} folds, model beats naive in "
-            f"{agg['beats_naive']}; MASE {agg['model']['mase']['mean']:.3f} "
-            f"± {agg['model']['mase']['std']:.3f}",
-            ["fold", "test start", "test end", "n", "model mae", "naive mae", "mase", "shrink"],
+            f"{agg['beats_naive']}; MAE / naive MAE geometric mean "
+            f"{_fmt(agg['model']['rel_mae']['geometric_mean'], 3)}",
+            ["fold", "test start", "test end", "n", "model mae", "naive mae", "rel_mae", "shrink"],
             [
                 [
                     i + 1,
@@ -535,7 +582,7 @@ def evaluate(
                     f["test"]["n"],
                     _fmt(f["model"]["mae"]),
                     _fmt(f["naive"]["mae"]),
-                    _fmt(f["model"]["mase"]),
+                    _fmt(f["model"]["rel_mae"]),
                     ",".join(f"{s:.2f}" for s in f["shrink"]),
                 ]
                 for i, f in enumerate(result.folds)
@@ -543,6 +590,29 @@ def evaluate(
         )
     if plot is not None:
         _say(f"plot written to {plot}")
+
+
+def _risk_table(risk: dict[str, Any]) -> None:
+    """The model's one-step intervals and distribution next to the volatility baselines."""
+    columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
+    columns += ["qlike", "pinball"]
+    entries = [(f"model ({risk['served_intervals']})", risk["model"])]
+    entries += list(risk["baselines"].items())
+    best, dm = risk["best_baseline"], risk["dm"]
+    title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
+    if best is not None:
+        verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
+        title += f": model {verdict} the best baseline {best} on IS80"
+        if dm["p_value"] is not None:
+            title += f" (one-sided Diebold-Mariano p = {dm['p_value']:.2f})"
+    _table(
+        title,
+        ["forecast", "IS80", "cov80", "IS95", "cov95", "QLIKE", "pinball"],
+        [
+            [name, *("-" if e is None or e[c] is None else _fmt(e[c]) for c in columns)]
+            for name, e in entries
+        ],
+    )
 
 
 @app.command()
@@ -558,13 +628,26 @@ def predict(
             "more only for a recursive model).",
         ),
     ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Also write the forecasts (date, close, low, high) to this .csv or .parquet file.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval."""
-    from rnnforecast import serving
+    from rnnforecast import exports, serving
 
+    if output is not None:
+        exports.output_format(output)
     result = serving.predict(_home(ctx), ticker, run, horizon)
+    if output is not None:
+        exports.write_table(output, exports.forecast_columns(result.forecasts))
+        _say(f"{len(result.forecasts)} forecasts written to {output}")
     if as_json:
         _emit_json(result.to_dict())
         return
@@ -614,13 +697,13 @@ def run_job(
     else:
         _table(
             f"run: {len(outcomes) - len(failed)} of {len(outcomes)} tickers went through",
-            ["ticker", "added", "run", "mase", "beats naive", "promoted", "reason"],
+            ["ticker", "added", "run", "rel_mae", "beats naive", "promoted", "reason"],
             [
                 [
                     o.ticker,
                     "-" if o.rows_added is None else o.rows_added,
                     o.run_id or "-",
-                    _fmt(o.metrics["model"]["mase"]) if o.metrics else "-",
+                    _fmt(o.metrics["model"]["rel_mae"]) if o.metrics else "-",
                     "-" if o.beats_naive is None else ("yes" if o.beats_naive else "no"),
                     "yes" if o.promoted else "no",
                     o.reason or (o.error["message"] if o.error else ""),
@@ -639,18 +722,32 @@ def run_job(
 def models(
     ctx: typer.Context,
     ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
+    promote: Annotated[
+        str | None,
+        typer.Option(
+            "--promote",
+            metavar="RUN_ID",
+            help="First make this saved run the current model (roll back or forward); "
+            "it must load and verify.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the ticker's saved runs with their test scores, and which one is current."""
     from rnnforecast import pipeline
 
+    if promote is not None:
+        from rnnforecast import manage
+
+        done = manage.promote(_home(ctx), ticker, promote, lock_timeout=ctx.obj.wait)
+        _say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
     listing = pipeline.models(_home(ctx), ticker)
     if as_json:
         _emit_json(listing)
         return
     _table(
         f"{listing['ticker']}: {len(listing['runs'])} runs, current {listing['current'] or 'none'}",
-        ["run", "current", "created", "recipe", "test", "mase", "beats naive"],
+        ["run", "current", "created", "recipe", "test", "rel_mae", "beats naive"],
         [
             [
                 r["run_id"],
@@ -662,7 +759,7 @@ def models(
                     else f"error: {r['error']}"
                 ),
                 f"{r['test']['start']}..{r['test']['end']}" if "test" in r else "-",
-                _fmt(r["model"]["mase"]) if r.get("model") else "-",
+                _fmt(r["model"]["rel_mae"]) if r.get("model") else "-",
                 "-" if r.get("beats_naive") is None else ("yes" if r["beats_naive"] else "no"),
             ]
             for r in listing["runs"]
@@ -670,18 +767,71 @@ def models(
     )
 
 
-def main() -> None:
-    """Console-script entry point (also ``python -m rnnforecast``).
+@app.command("tickers")
+def list_tickers(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List the stored tickers with their date range, row count and source."""
+    from rnnforecast import manage
+
+    rows = manage.tickers(_home(ctx))
+    if as_json:
+        _emit_json({"tickers": rows})
+        return
+    extra = ["calendar"] if any("calendar" in r for r in rows) else []
+    _table(
+        f"{len(rows)} stored tickers",
+        ["ticker", "rows", "first", "last", "source", *extra],
+        [
+            [r["ticker"], r["rows"], r["first"], r["last"], r["source"]] + [r.get(k) for k in extra]
+            for r in rows
+        ],
+    )
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Really delete (without it: say what would go).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a ticker's stored bars and all its saved models."""
+    from rnnforecast import manage
+    from rnnforecast.errors import UsageError
+
+    if not yes:
+        plan = manage.forget_plan(_home(ctx), ticker)
+        raise UsageError(f"this would delete {plan.describe()}: add --yes to delete them")
+    gone = manage.forget(_home(ctx), ticker, lock_timeout=ctx.obj.wait)
+    if as_json:
+        _emit_json(gone.to_dict())
+        return
+    _say(f"deleted {gone.describe()}")
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return its exit
+    code. It never ends the process, so a notebook or another program may call it."""
+    code = typer.main.get_command(app).main(
+        args=args, prog_name="rnnforecast", standalone_mode=False
+    )
+    return code if isinstance(code, int) else 0
+
+
+def entry_point() -> None:
+    """Console-script entry point (also ``python -m rnnforecast``): :func:`main`, then end.
 
     Once the command has returned and its output is flushed, the process ends at once with
     ``os._exit``: by then every file, database connection and worker pool is closed, and
     the interpreter's orderly teardown of numpy and pandas would add 0.1 to 0.25 s to every
-    short command such as ``predict``.
+    short command such as ``predict``. Only this entry point, which owns its process, does
+    that; :func:`main` returns.
     """
-    code = typer.main.get_command(app).main(prog_name="rnnforecast", standalone_mode=False)
+    code = main()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (BrokenPipeError, ValueError):  # the reader went away: nothing more to say
         code = code or 1
-    os._exit(code if isinstance(code, int) else 0)
+    os._exit(code)

@@ -6,37 +6,48 @@ No TensorFlow here: anything that maps windows to prices can be scored.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from rnnforecast import metrics
+from rnnforecast import metrics, risk
 
 
 @dataclass(frozen=True)
 class Scores:
     """Model and naive metrics on the same points, in price units (mape in percent).
 
-    ``mase`` is the model's MAE over the naive forecast's MAE; ``beats_naive`` is
-    ``mase < 1``.
+    ``rel_mae`` is the model's MAE over the naive forecast's MAE on the same points
+    (``mase`` in manifests written before true MASE); ``mase`` is the MAE over the
+    in-sample one-step naive MAE of the training series (None when that is not known);
+    ``beats_naive`` is ``rel_mae < 1``. ``directional_accuracy`` leaves out the
+    ``n_no_move`` forecasts that equal the last close (None when all do).
     """
 
     n: int
-    model: dict[str, float]
-    naive: dict[str, float]
+    model: dict[str, Any]
+    naive: dict[str, Any]
 
     @property
     def beats_naive(self) -> bool:
-        return self.model["mase"] < 1.0
+        return bool(self.model["rel_mae"] < 1.0)
 
     def to_dict(self) -> dict[str, object]:
         return {"model": self.model, "naive": self.naive, "beats_naive": self.beats_naive}
 
 
-def score(actual: np.ndarray, predicted: np.ndarray, last_close: np.ndarray) -> Scores:
+def score(
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    last_close: np.ndarray,
+    scale: float | None = None,
+) -> Scores:
     """Score price forecasts ``(m, horizon)`` against ``actual`` ``(m, horizon)``.
 
     ``last_close`` ``(m,)`` is the last known close before each forecast: the naive forecast
-    for every step, and the base of the predicted and actual moves.
+    for every step, and the base of the predicted and actual moves. ``scale``: the
+    in-sample one-step naive MAE of the training closes (:func:`metrics.naive_scale`), the
+    denominator of ``mase``; None gives ``mase`` None.
     """
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
@@ -45,13 +56,16 @@ def score(actual: np.ndarray, predicted: np.ndarray, last_close: np.ndarray) -> 
         "rmse": metrics.rmse(actual, predicted),
         "mae": metrics.mae(actual, predicted),
         "mape": metrics.mape(actual, predicted),
-        "mase": metrics.mase(actual, predicted, naive),
+        "rel_mae": metrics.rel_mae(actual, predicted, naive),
+        "mase": None if scale is None else metrics.mase(actual, predicted, scale),
         "directional_accuracy": metrics.directional_accuracy(actual, predicted, naive),
+        "n_no_move": metrics.no_move_count(actual, predicted, naive),
     }
     baseline = {
         "rmse": metrics.rmse(actual, naive),
         "mae": metrics.mae(actual, naive),
         "mape": metrics.mape(actual, naive),
+        "mase": None if scale is None else metrics.mase(actual, naive, scale),
     }
     return Scores(len(actual), model, baseline)
 
@@ -92,13 +106,13 @@ class Report:
     n: int
     horizon: int
     scores: Scores
-    drift: dict[str, float]
+    drift: dict[str, Any]
     up_share: float
     lag: dict[str, object]
-    raw: dict[str, float]
-    intervals: dict[str, float]
+    raw: dict[str, Any]
+    intervals: dict[str, float | None]
     steps: list[dict[str, object]]
-    significance: dict[str, float | None]
+    significance: dict[str, Any]
 
     @property
     def beats_naive(self) -> bool:
@@ -127,6 +141,7 @@ def report(
     last_close: np.ndarray,
     drift: np.ndarray,
     level: float,
+    scale: float | None = None,
 ) -> Report:
     """Score calibrated forecasts ``point`` ``(m, H)`` next to the naive and drift forecasts.
 
@@ -134,21 +149,26 @@ def report(
     ``level``; ``last_close`` ``(m,)``: the last known close (the naive forecast);
     ``drift`` ``(m,)``: the drift forecast's slope (price per day). Metrics over all steps,
     and per step in ``steps``. ``up_share`` is the share of rising actual moves: the
-    directional accuracy of always saying "up". ``significance`` is the Diebold-Mariano
-    test of the one-step absolute errors against the naive forecast's.
+    directional accuracy of always saying "up". ``significance`` is the two-sided
+    Diebold-Mariano test with the Harvey-Leybourne-Newbold correction
+    (:func:`metrics.diebold_mariano`) of the one-step absolute errors against the naive
+    forecast's (None values when it cannot be computed). ``scale``: the denominator of
+    ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage) and
+    Christoffersen (independence) p-values of the one-step misses (None where the test is
+    undefined: see :mod:`rnnforecast.risk`).
     """
     m, horizon = actual.shape
     last = np.asarray(last_close, dtype=np.float64)
     naive = np.broadcast_to(last[:, None], actual.shape)
     drift_forecast = last[:, None] + np.asarray(drift)[:, None] * np.arange(1, horizon + 1)
-    scores = score(actual, point, last)
+    scores = score(actual, point, last, scale)
     inside = (actual >= low) & (actual <= high)
     statistic, p_value = metrics.diebold_mariano(
-        actual[:, 0] - point[:, 0], actual[:, 0] - last, horizon=1
+        np.abs(actual[:, 0] - point[:, 0]), np.abs(actual[:, 0] - last), horizon=1
     )
     steps = []
     for k in range(horizon):
-        step = score(actual[:, k : k + 1], point[:, k : k + 1], last)
+        step = score(actual[:, k : k + 1], point[:, k : k + 1], last, scale)
         steps.append(
             {
                 "step": k + 1,
@@ -165,20 +185,31 @@ def report(
             "rmse": metrics.rmse(actual, drift_forecast),
             "mae": metrics.mae(actual, drift_forecast),
             "mape": metrics.mape(actual, drift_forecast),
-            "mase": metrics.mase(actual, drift_forecast, naive),
+            "rel_mae": metrics.rel_mae(actual, drift_forecast, naive),
+            "mase": None if scale is None else metrics.mase(actual, drift_forecast, scale),
         },
         up_share=float(np.mean(actual > naive)),
         lag=lag_check(point[:, 0], actual[:, 0]),
         raw={
             "mae": metrics.mae(actual, raw),
-            "mase": metrics.mase(actual, raw, naive),
+            "rel_mae": metrics.rel_mae(actual, raw, naive),
             "directional_accuracy": metrics.directional_accuracy(actual, raw, naive),
+            "n_no_move": metrics.no_move_count(actual, raw, naive),
         },
         intervals={
             "level": level,
             "coverage": float(np.mean(inside)),
             "mean_width": float(np.mean(high - low)),
+            "kupiec_p": risk.kupiec_p(~inside[:, 0], level),
+            "christoffersen_p": risk.christoffersen_p(~inside[:, 0]),
         },
         steps=steps,
-        significance={"dm_statistic": statistic, "p_value": p_value},
+        significance={
+            "test": "diebold-mariano-hln",
+            "loss": "absolute error, step 1",
+            "alternative": "two-sided",
+            "n": m,
+            "dm_statistic": statistic,
+            "p_value": p_value,
+        },
     )

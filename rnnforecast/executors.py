@@ -33,7 +33,9 @@ class JobResult:
     error: dict[str, Any] | None = None
 
 
-def train_job(home: str, ticker: str, config: dict[str, Any], lock_timeout: float) -> JobResult:
+def train_job(
+    home: str, ticker: str, config: dict[str, Any], lock_timeout: float, refit: bool = True
+) -> JobResult:
     """Train one ticker in whatever process runs this; never raises our errors."""
     from rnnforecast import pipeline
     from rnnforecast.config import config_from_dict
@@ -41,7 +43,11 @@ def train_job(home: str, ticker: str, config: dict[str, Any], lock_timeout: floa
 
     try:
         result = pipeline.train(
-            Home(Path(home)), ticker, config_from_dict(config), lock_timeout=lock_timeout
+            Home(Path(home)),
+            ticker,
+            config_from_dict(config),
+            lock_timeout=lock_timeout,
+            refit=refit,
         )
     except RnnForecastError as exc:
         return JobResult(ticker, error={"code": exc.exit_code, "message": str(exc)})
@@ -75,6 +81,7 @@ def train_many(
     address: str | None = None,
     lock_timeout: float = 60.0,
     on_done: Callable[[JobResult], None] | None = None,
+    refit: bool = True,
 ) -> list[JobResult]:
     """Train each ticker with ``config``; results in the order of ``tickers``.
 
@@ -87,7 +94,7 @@ def train_many(
         raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if workers < 1:
         raise UsageError(f"--workers must be at least 1, got {workers}")
-    args = [(str(home), ticker, config.to_dict(), lock_timeout) for ticker in tickers]
+    args = [(str(home), ticker, config.to_dict(), lock_timeout, refit) for ticker in tickers]
     if executor == "ray":
         return _on_ray(args, address, on_done)
     if address is not None:
@@ -149,8 +156,8 @@ def _on_ray(
 
 
 def _ray_train_job(
-    home: str, ticker: str, config: dict[str, Any], lock_timeout: float
+    home: str, ticker: str, config: dict[str, Any], lock_timeout: float, refit: bool = True
 ) -> JobResult:
     """A Ray task: one CPU, so TensorFlow gets one thread."""
     _limit_threads(1)
-    return train_job(home, ticker, config, lock_timeout)
+    return train_job(home, ticker, config, lock_timeout, refit)

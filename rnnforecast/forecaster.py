@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast import metrics
+from rnnforecast.adaptive import Adaptive
 from rnnforecast.config import DataConfig
-from rnnforecast.errors import ModelError
+from rnnforecast.errors import DataError, ModelError
 from rnnforecast.windows import (
     Scalers,
     decode_targets,
@@ -105,15 +107,22 @@ class Calibration:
     ``sqrt(step)``), so ``forecast * exp(±halfwidth[k] * scale)`` is the interval: wider in
     turbulent windows and for later steps. With ``head = "distribution"`` the scale is the
     network's own forecast scale of each step's log return (:func:`distribution`) instead.
+
+    ``adaptive`` (None in manifests saved before it existed: fixed widths): at forecast time
+    the one-step width follows the recent normalised errors (:mod:`rnnforecast.adaptive`)
+    and every step's width is scaled by the same factor.
     """
 
     shrink: tuple[float, ...]
     halfwidth: tuple[float, ...]
     level: float
-    raw_val_mase: tuple[float, ...] = ()
+    # Validation MAE of the uncalibrated forecast over naive's, per step (``raw_val_mase``
+    # in manifests written before true MASE was added).
+    raw_val_rel_mae: tuple[float, ...] = ()
     # One-sided Diebold-Mariano p-value of the best factor's validation edge over naive
     # (None when there is none to test: the best factor is 0 or the errors are identical).
     shrink_p_value: tuple[float | None, ...] = ()
+    adaptive: Adaptive | None = None
     # "point": intervals scale with the window's volatility; "distribution": with the
     # network's forecast scale.
     head: str = "point"
@@ -134,8 +143,9 @@ class Calibration:
             "shrink": list(self.shrink),
             "halfwidth": list(self.halfwidth),
             "level": self.level,
-            "raw_val_mase": list(self.raw_val_mase),
+            "raw_val_rel_mae": list(self.raw_val_rel_mae),
             "shrink_p_value": list(self.shrink_p_value),
+            "adaptive": None if self.adaptive is None else self.adaptive.to_dict(),
             **head,
         }
 
@@ -146,11 +156,15 @@ class Calibration:
                 tuple(float(v) for v in raw["shrink"]),  # type: ignore[union-attr]
                 tuple(float(v) for v in raw["halfwidth"]),  # type: ignore[union-attr]
                 float(raw["level"]),  # type: ignore[arg-type]
-                tuple(float(v) for v in raw.get("raw_val_mase", ())),  # type: ignore[union-attr]
+                tuple(
+                    float(v)
+                    for v in raw.get("raw_val_rel_mae", raw.get("raw_val_mase", ()))  # type: ignore[union-attr]
+                ),
                 tuple(
                     None if v is None else float(v)
                     for v in raw.get("shrink_p_value", ())  # type: ignore[union-attr]
                 ),
+                _adaptive_from(raw.get("adaptive")),
                 str(raw.get("head", "point")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -162,6 +176,14 @@ class Calibration:
         if calibration.head not in ("point", "distribution"):
             raise ModelError(f"calibration in the manifest is malformed: head {calibration.head!r}")
         return calibration
+
+
+def _adaptive_from(raw: object) -> Adaptive | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise TypeError("adaptive is not a table")
+    return Adaptive.from_dict(raw)
 
 
 def volatility(base: np.ndarray, window: int, steps: int) -> np.ndarray:
@@ -179,6 +201,22 @@ def shrink_forecast(raw: np.ndarray, last_close: np.ndarray, shrink: np.ndarray)
     return last * np.exp(np.log(raw / last) * shrink[None, :])
 
 
+def conformal_rank(n: int, level: float) -> int:
+    """Split conformal: the rank ``ceil((n + 1) * level)`` of the score that bounds a new
+    one with probability ``level``, given ``n`` calibration scores.
+
+    Raises DataError when that rank exceeds ``n``: the interval would need a score beyond
+    the largest seen, and capping it would silently give a lower coverage than promised.
+    """
+    rank = math.ceil((n + 1) * level - 1e-9)  # the tolerance keeps 0.8 * 10 from being 8.0000001
+    if rank > n:
+        raise DataError(
+            f"{n} calibration windows support an interval level of at most {n / (n + 1):.4f} "
+            f"(n / (n + 1)), not {level}: lower calibration.interval_level or use more data"
+        )
+    return rank
+
+
 def fit_calibration(
     raw: np.ndarray,
     actual: np.ndarray,
@@ -187,6 +225,7 @@ def fit_calibration(
     level: float,
     shrink: bool = True,
     significance: float = 0.05,
+    adaptive: Adaptive | None = None,
     scale: np.ndarray | None = None,
 ) -> Calibration:
     """Fit shrinkage and interval widths on validation forecasts ``raw`` ``(m, H)`` of the
@@ -202,7 +241,8 @@ def fit_calibration(
     forecasts, each divided by its window's volatility scale (normalised conformal scores,
     so widths follow volatility), or by ``scale`` ``(m, H)`` when given: the distribution
     head's forecast scale of each step's log return (the calibration then records
-    ``head = "distribution"``).
+    ``head = "distribution"``). ``adaptive`` is recorded for forecast time. Raises
+    DataError if there are too few windows for ``level`` (:func:`conformal_rank`).
     """
     last = base[:, -1, _CLOSE, None]
     head = "point" if scale is None else "distribution"
@@ -210,12 +250,12 @@ def fit_calibration(
         scale = volatility(base, window, raw.shape[1])
     moves = np.log(raw / last)
     steps = raw.shape[1]
-    factors, widths, raw_mase, p_values = [], [], [], []
+    factors, widths, raw_rel_mae, p_values = [], [], [], []
     for k in range(steps):
         naive_errors = actual[:, k] - last[:, 0]
         naive_mae = float(np.mean(np.abs(naive_errors)))
         raw_mae = float(np.mean(np.abs(actual[:, k] - raw[:, k])))
-        raw_mase.append(raw_mae / naive_mae if naive_mae > 0 else 1.0)
+        raw_rel_mae.append(raw_mae / naive_mae if naive_mae > 0 else 1.0)
         if shrink:
             candidates = last * np.exp(moves[:, k, None] * _SHRINK_GRID[None, :])
             errors = np.mean(np.abs(candidates - actual[:, k, None]), axis=0)
@@ -229,19 +269,20 @@ def fit_calibration(
             factors.append(1.0)
         point = last[:, 0] * np.exp(moves[:, k] * factors[-1])
         residuals = np.abs(np.log(actual[:, k] / point)) / scale[:, k]
-        # Split conformal: the k-th smallest score, k = ceil((n + 1) * level).
-        k_th = min(math.ceil((len(residuals) + 1) * level), len(residuals))
+        k_th = conformal_rank(len(residuals), level)
         widths.append(float(np.sort(residuals)[k_th - 1]))
-    return Calibration(tuple(factors), tuple(widths), level, tuple(raw_mase), tuple(p_values), head)
+    return Calibration(
+        tuple(factors), tuple(widths), level, tuple(raw_rel_mae), tuple(p_values), adaptive, head
+    )
 
 
 def _edge_p_value(errors: np.ndarray, naive_errors: np.ndarray, horizon: int) -> float | None:
-    """One-sided Diebold-Mariano p-value that ``errors`` are smaller than ``naive_errors``
-    (absolute, price units); None when the two do not differ."""
-    statistic, two_sided = metrics.diebold_mariano(errors, naive_errors, horizon)
-    if statistic is None or two_sided is None:
-        return None
-    return two_sided / 2 if statistic < 0 else 1 - two_sided / 2
+    """One-sided Diebold-Mariano-HLN p-value that the absolute ``errors`` are smaller than
+    the absolute ``naive_errors`` (price units); None when the two do not differ."""
+    _, p_value = metrics.diebold_mariano(
+        np.abs(errors), np.abs(naive_errors), horizon, alternative="less"
+    )
+    return p_value
 
 
 @dataclass(frozen=True)
@@ -255,6 +296,26 @@ class Forecasts:
     high: np.ndarray
 
 
+def forecast_scale(
+    network: Network,
+    base: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    steps: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uncalibrated close forecasts ``(m, steps)`` and the scale ``(m, steps)`` their
+    interval widths multiply: the window's :func:`volatility`, or for a distribution-head
+    bundle (``calibration.head``) the network's own scale of each step's log return."""
+    if calibration.head != "distribution":
+        raw = raw_forecast(network, base, data, scalers, steps)
+        return raw, volatility(base, data.window, steps)
+    if steps > data.horizon:
+        raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
+    mu, sigma = distribution(network, base, data, scalers)
+    return _positive(decode_targets(mu, base, data))[:, :steps], sigma[:, :steps]
+
+
 def forecast(
     network: Network,
     base: np.ndarray,
@@ -262,18 +323,41 @@ def forecast(
     scalers: Scalers,
     calibration: Calibration,
     steps: int,
+    width_factor: np.ndarray | float = 1.0,
 ) -> Forecasts:
-    """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``."""
+    """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``; each window's
+    interval widths are multiplied by ``width_factor`` (scalar or ``(m,)``: the adaptive
+    factor of :func:`adaptive_factors`, 1 for the fixed validation widths)."""
     shrink, width = calibration.step_values(steps)
-    if calibration.head == "distribution":
-        if steps > data.horizon:
-            raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
-        mu, sigma = distribution(network, base, data, scalers)
-        raw = _positive(decode_targets(mu, base, data))[:, :steps]
-        scale = sigma[:, :steps]
-    else:
-        raw = raw_forecast(network, base, data, scalers, steps)
-        scale = volatility(base, data.window, steps)
+    raw, scale = forecast_scale(network, base, data, scalers, calibration, steps)
     point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)
-    spread = width[None, :] * scale
+    factor = np.broadcast_to(np.asarray(width_factor, dtype=np.float64), (len(base),))
+    spread = width[None, :] * scale * factor[:, None]
     return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))
+
+
+def one_step_scores(
+    network: Network,
+    base: np.ndarray,
+    next_close: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+) -> np.ndarray:
+    """Normalised one-step conformal scores ``(m,)`` of consecutive windows ``(m, L, 5)``
+    whose next closes are ``next_close`` ``(m,)``: ``|log(close / forecast)|`` over the
+    window's volatility scale (the network's own scale for a distribution head), the score
+    the validation widths were fitted on."""
+    raw, scale = forecast_scale(network, base, data, scalers, calibration, 1)
+    shrink, _ = calibration.step_values(1)
+    point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)[:, 0]
+    return np.abs(np.log(next_close / point)) / scale[:, 0]
+
+
+def adaptive_factors(scores: np.ndarray, calibration: Calibration) -> np.ndarray:
+    """Width multipliers ``(m + 1,)`` for the days after ``0..m`` of ``m`` consecutive
+    one-step ``scores``: entry ``j`` uses only ``scores[:j]``; 1 without an adaptive scheme
+    or with too little history (see :func:`rnnforecast.adaptive.factors`)."""
+    return adaptive_conformal.factors(
+        scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
+    )

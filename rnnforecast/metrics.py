@@ -1,7 +1,8 @@
 """Forecast metrics: pure functions on numpy arrays of prices (same shape, same units).
 
-``mape`` is in percent; every other error is in price units. Directional accuracy compares
-the sign of the predicted move from ``last`` with the sign of the real move.
+``mape`` is in percent; every other error is in price units; ``rel_mae`` and ``mase`` are
+ratios. Directional accuracy compares the sign of the predicted move from ``last`` with the
+sign of the real move.
 """
 
 from __future__ import annotations
@@ -39,10 +40,11 @@ def mape(actual: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.mean(np.abs((a - p) / a)) * 100.0)
 
 
-def mase(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> float:
+def rel_mae(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> float:
     """MAE of ``predicted`` over MAE of ``naive`` on the same points (< 1: beats naive).
 
-    Returns ``inf`` if the naive forecast is perfect and the model is not, ``1.0`` if both are.
+    Called ``mase`` in manifests written before true MASE was added. Returns ``inf`` if the
+    naive forecast is perfect and the model is not, ``1.0`` if both are.
     """
     model_error, naive_error = mae(actual, predicted), mae(actual, naive)
     if naive_error == 0:
@@ -50,36 +52,111 @@ def mase(actual: np.ndarray, predicted: np.ndarray, naive: np.ndarray) -> float:
     return model_error / naive_error
 
 
-def directional_accuracy(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> float:
-    """Share of points where ``predicted - last`` has the sign of ``actual - last``."""
+def naive_scale(closes: np.ndarray) -> float:
+    """In-sample one-step naive MAE of a series ``(n,)``: ``mean(|y[t] - y[t-1]|)``, the
+    denominator of MASE (Hyndman and Koehler 2006). Raises ValueError for fewer than 2."""
+    y = np.asarray(closes, dtype=np.float64)
+    if y.ndim != 1 or len(y) < 2:
+        raise ValueError("the in-sample series needs at least 2 values")
+    return float(np.mean(np.abs(np.diff(y))))
+
+
+def mase(actual: np.ndarray, predicted: np.ndarray, scale: float) -> float | None:
+    """Mean absolute scaled error (Hyndman and Koehler 2006): MAE of ``predicted`` over
+    ``scale``, the in-sample one-step naive MAE of the training series
+    (:func:`naive_scale`), in price units. None when ``scale`` is not positive."""
+    if not scale > 0:
+        return None
+    return mae(actual, predicted) / scale
+
+
+def _moves(
+    actual: np.ndarray, predicted: np.ndarray, last: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     a, p = _pair(actual, predicted)
     base = np.asarray(last, dtype=np.float64)
     if base.ndim == 1 and a.ndim == 2:
         base = base[:, None]  # one last close per row, for every step of the row
     base = np.broadcast_to(base, a.shape)
-    return float(np.mean(np.sign(p - base) == np.sign(a - base)))
+    return np.sign(a - base), np.sign(p - base)
+
+
+def directional_accuracy(
+    actual: np.ndarray, predicted: np.ndarray, last: np.ndarray
+) -> float | None:
+    """Share of points where ``predicted - last`` has the sign of ``actual - last``, over
+    the points where the forecast moves (``predicted != last``): a forecast of no move
+    calls no direction, so it is left out (see :func:`no_move_count`). None when no
+    forecast moves."""
+    real, forecast = _moves(actual, predicted, last)
+    moving = forecast != 0
+    if not moving.any():
+        return None
+    return float(np.mean(real[moving] == forecast[moving]))
+
+
+def no_move_count(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -> int:
+    """How many forecasts equal the last close (no move): left out of directional accuracy."""
+    _, forecast = _moves(actual, predicted, last)
+    return int(np.sum(forecast == 0))
+
+
+ALTERNATIVES = ("two-sided", "less", "greater")
 
 
 def diebold_mariano(
-    model_errors: np.ndarray, baseline_errors: np.ndarray, horizon: int = 1
+    loss: np.ndarray,
+    baseline_loss: np.ndarray,
+    horizon: int = 1,
+    alternative: str = "two-sided",
 ) -> tuple[float | None, float | None]:
-    """Diebold-Mariano test of equal accuracy on absolute errors ``(m,)`` of two forecasts
-    of the same points: ``(statistic, two-sided p-value)``, or ``(None, None)`` when the
-    loss differences do not vary (e.g. identical forecasts).
+    """Diebold-Mariano test with the Harvey-Leybourne-Newbold correction, as R's
+    ``forecast::dm.test(e1, e2, alternative, h, power, varestimator = "acf")``.
 
-    A negative statistic means the model's errors are smaller. The variance of the mean
-    loss difference uses ``horizon - 1`` autocovariance lags (multi-step errors overlap).
+    ``loss`` and ``baseline_loss`` ``(n,)``: per-day losses of two forecasts of the same
+    days (e.g. absolute errors, which is ``power = 1`` in R). The loss differential
+    ``d = loss - baseline_loss`` has its long-run variance estimated from ``horizon - 1``
+    autocovariance lags with equal weights (the rectangular kernel, not Newey-West's
+    Bartlett weights); if that estimate is not positive with ``horizon > 1``, one lag
+    less than needed is the lesser evil and, as R does, the test falls back to
+    ``horizon = 1``. The statistic ``mean(d) / sqrt(var / n)`` is multiplied by
+    ``sqrt((n + 1 - 2h + h(h - 1) / n) / n)`` and compared with Student's t with
+    ``n - 1`` degrees of freedom. ``alternative``: ``"less"`` (the first forecast's
+    loss is smaller), ``"greater"`` or ``"two-sided"``.
+
+    Returns ``(statistic, p_value)``, or ``(None, None)`` when there are fewer than 3 days
+    or the loss differential does not vary (e.g. identical forecasts). Raises ValueError
+    for an unknown ``alternative`` or losses of different shapes.
     """
-    d = np.abs(np.asarray(model_errors, dtype=np.float64)) - np.abs(
-        np.asarray(baseline_errors, dtype=np.float64)
-    )
+    if alternative not in ALTERNATIVES:
+        raise ValueError(f"alternative must be one of {', '.join(ALTERNATIVES)}")
+    a = np.asarray(loss, dtype=np.float64).ravel()
+    b = np.asarray(baseline_loss, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: loss {a.shape}, baseline {b.shape}")
+    d = a - b
     n = len(d)
-    centred = d - d.mean()
-    variance = float(np.dot(centred, centred)) / n
-    for lag in range(1, min(horizon, n)):
-        variance += 2 * float(np.dot(centred[lag:], centred[:-lag])) / n
-    if n < 3 or variance <= 0:
+    if n < 3:
         return None, None
-    statistic = float(d.mean() / np.sqrt(variance / n))
-    p_value = math.erfc(abs(statistic) / math.sqrt(2))
+    centred = d - d.mean()
+    autocovariance = [float(np.dot(centred, centred)) / n]
+    for lag in range(1, min(horizon, n)):
+        autocovariance.append(float(np.dot(centred[lag:], centred[:-lag])) / n)
+    variance = (autocovariance[0] + 2 * sum(autocovariance[1:])) / n
+    if variance <= 0 and horizon > 1 and autocovariance[0] > 0:
+        return diebold_mariano(a, b, 1, alternative)
+    if variance <= 0:
+        return None, None
+    h = horizon
+    correction = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    statistic = float(d.mean() / math.sqrt(variance)) * correction
+    # scipy is slow to import: only when a test is computed (never by predict)
+    from scipy.stats import t as student  # type: ignore[import-untyped]
+
+    if alternative == "less":
+        p_value = float(student.cdf(statistic, n - 1))
+    elif alternative == "greater":
+        p_value = float(student.sf(statistic, n - 1))
+    else:
+        p_value = float(2 * student.sf(abs(statistic), n - 1))
     return statistic, p_value

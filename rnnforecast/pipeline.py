@@ -7,6 +7,7 @@ functions that train a network or load one without numpy weights (``rnnforecast.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 import time
@@ -17,17 +18,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import __version__, locks, serving, sources
+from rnnforecast import __version__, fits, locks, metrics, promotion, serving, sources
+from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
-from rnnforecast.config import Config, RunConfig, TickerJob
+from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report, report
+from rnnforecast.exports import DailyForecasts
 from rnnforecast.forecaster import (
     Calibration,
+    Forecasts,
     Network,
+    adaptive_factors,
     distribution,
     fit_calibration,
     forecast,
+    one_step_scores,
     raw_forecast,
 )
 from rnnforecast.home import Home
@@ -36,6 +42,7 @@ from rnnforecast.windows import (
     Dataset,
     Scalers,
     Split,
+    base_matrix,
     build_dataset,
     encode_inputs,
     fingerprint,
@@ -44,6 +51,7 @@ from rnnforecast.windows import (
 )
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.riskreport import RiskReport
     from rnnforecast.training import Progress
 
 NUMPY_TOLERANCE = 1e-5
@@ -140,6 +148,7 @@ def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResul
             retries=options.retries,
             timeout=options.timeout,
             today=options.today,
+            cache=home.yahoo_cache,
         )
     return home.store.write(symbol, bars, replace=options.replace)
 
@@ -180,28 +189,40 @@ class _Fitted:
     weights: dict[str, np.ndarray]  # the network's weights for the numpy forward pass
 
 
-def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress | None) -> _Fitted:
-    """Fit scalers on the split's training windows, train, then calibrate on validation."""
+@dataclass
+class _Trained:
+    """A trained network with its numpy forward pass, checked against Keras."""
+
+    net: Any  # keras.Model
+    network: Network
+    history: Any  # training.FitHistory
+    numpy_check: dict[str, Any]
+    check_x: np.ndarray  # windows the check ran on, encoded: (m, window, f) float32
+    check_keras: np.ndarray  # Keras' scaled outputs on them, (m, outputs) float32
+    weights: dict[str, np.ndarray]
+
+
+def _train_network(
+    config: Config,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray | None,
+    y_val: np.ndarray | None,
+    check_x: np.ndarray,
+    progress: Progress | None,
+) -> _Trained:
+    """Build and train the recipe's network (no validation: no early stopping), then check
+    the numpy forward pass against Keras on ``check_x``."""
     from rnnforecast import model as network_module
     from rnnforecast import training
 
-    data = config.data
-    dataset = build_dataset(frame, data)
-    train_part, val_part = dataset.select(split.train), dataset.select(split.val)
-    scalers = fit_scalers(train_part, data)
     training.seed_everything(config.train.seed)
-    y_train = scale_targets(train_part.targets, scalers, data)
-    moments = (float(y_train.mean()), float(y_train.std()))
-    net = network_module.build_model(config, n_features=len(data.features), target_moments=moments)
-    history = training.fit(
-        net,
-        encode_inputs(train_part.features, scalers),
-        y_train,
-        encode_inputs(val_part.features, scalers),
-        scale_targets(val_part.targets, scalers, data),
-        config.train,
-        progress,
+    # The distribution head starts at the unconditional distribution of its targets.
+    moments = (float(np.mean(y_train)), float(np.std(y_train)))
+    net = network_module.build_model(
+        config, n_features=len(config.data.features), target_moments=moments
     )
+    history = training.fit(net, x_train, y_train, x_val, y_val, config.train, progress)
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
     # graph retracing for every new batch shape. Keras serves only if numpy disagrees.
@@ -209,9 +230,8 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
 
     weights = export_weights(net)
     numpy_network = NumpyNetwork(weights, config)
-    test_x = encode_inputs(dataset.select(split.test).features, scalers)
-    test_keras = np.asarray(network_module.predict(net, test_x))
-    check = _numpy_check(test_keras, numpy_network.predict(test_x))
+    check_keras = np.asarray(network_module.predict(net, check_x))
+    check = _numpy_check(check_keras, numpy_network.predict(check_x))
     if check["passed"]:
         network = numpy_network.predict
     else:  # pragma: no cover - only if the numpy pass ever disagrees with Keras
@@ -219,12 +239,38 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         def network(x: np.ndarray) -> np.ndarray:
             return np.asarray(network_module.predict(net, x))
 
-    val_scale = None
+    return _Trained(net, network, history, check, check_x, check_keras, weights)
+
+
+def _calibration_forecasts(
+    network: Network, part: Dataset, config: Config, scalers: Scalers
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw close forecasts ``(m, H)`` of ``part``'s windows to calibrate on, and for the
+    distribution head the network's scale ``(m, H)`` of each step's log return (None for
+    the point head: its widths follow the window's volatility)."""
+    data = config.data
     if config.model.head == "distribution":
-        val_mu, val_scale = distribution(network, val_part.base, data, scalers)
-        val_raw = val_part.last_close[:, None] * np.exp(val_mu)
-    else:
-        val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)
+        mu, scale = distribution(network, part.base, data, scalers)
+        return part.last_close[:, None] * np.exp(mu), scale
+    return raw_forecast(network, part.base, data, scalers, data.horizon), None
+
+
+def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress | None) -> _Fitted:
+    """Fit scalers on the split's training windows, train, then calibrate on validation."""
+    data = config.data
+    dataset = build_dataset(frame, data)
+    train_part, val_part = dataset.select(split.train), dataset.select(split.val)
+    scalers = fit_scalers(train_part, data)
+    trained = _train_network(
+        config,
+        encode_inputs(train_part.features, scalers),
+        scale_targets(train_part.targets, scalers, data),
+        encode_inputs(val_part.features, scalers),
+        scale_targets(val_part.targets, scalers, data),
+        encode_inputs(dataset.select(split.test).features, scalers),
+        progress,
+    )
+    val_raw, val_scale = _calibration_forecasts(trained.network, val_part, config, scalers)
     calibration = fit_calibration(
         val_raw,
         val_part.actual,
@@ -233,19 +279,122 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        adaptive_conformal.DEFAULT,
         scale=val_scale,
     )
     return _Fitted(
-        net, network, scalers, calibration, history, dataset, check, test_x, test_keras, weights
+        trained.net,
+        trained.network,
+        scalers,
+        calibration,
+        trained.history,
+        dataset,
+        trained.numpy_check,
+        trained.check_x,
+        trained.check_keras,
+        trained.weights,
     )
 
 
-def _assess(
-    network: Network, part: Dataset, config: Config, scalers: Scalers, calibration: Calibration
-) -> Report:
-    """Calibrated forecasts for the windows of ``part``, scored next to naive and drift."""
+def refit_epochs(best_epoch: int) -> int:
+    """Epochs of the refit on every window: the scored fit's best epoch, unchanged.
+
+    An epoch over all windows already makes proportionally more updates than one over the
+    training windows (same batch size), so the same number of passes over the data gives
+    the larger data set proportionally more steps; scaling the epochs up as well would
+    compound the two. No early stopping: no window is left to stop on.
+    """
+    return max(int(best_epoch), 1)
+
+
+def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | None) -> _Fitted:
+    """The recipe fitted again on every window up to the last bar: scalers on all windows,
+    ``refit_epochs`` epochs without early stopping, the same seed. Its calibration is
+    fitted on the scored fit's forecasts of the test period: the newest windows, out of
+    sample for that network (early stopping and the first calibration used validation).
+    Raises DataError if the test period has too few windows for the interval level."""
     data = config.data
-    result = forecast(network, part.base, data, scalers, calibration, data.horizon)
+    dataset = scored.dataset
+    test_part = dataset.select(split.test)
+    test_raw, test_scale = _calibration_forecasts(scored.network, test_part, config, scored.scalers)
+    calibration = fit_calibration(
+        test_raw,
+        test_part.actual,
+        test_part.base,
+        data.window,
+        config.calibration.interval_level,
+        config.calibration.shrink,
+        config.calibration.significance,
+        scale=test_scale,
+    )
+    scalers = fit_scalers(dataset, data)
+    recipe = dataclasses.replace(
+        config,
+        train=dataclasses.replace(
+            config.train, epochs=refit_epochs(scored.history.best_epoch), patience=0
+        ),
+    )
+    trained = _train_network(
+        recipe,
+        encode_inputs(dataset.features, scalers),
+        scale_targets(dataset.targets, scalers, data),
+        None,
+        None,
+        encode_inputs(test_part.features, scalers),
+        progress,
+    )
+    return _Fitted(
+        trained.net,
+        trained.network,
+        scalers,
+        calibration,
+        trained.history,
+        dataset,
+        trained.numpy_check,
+        trained.check_x,
+        trained.check_keras,
+        trained.weights,
+    )
+
+
+def _day(value: np.datetime64) -> str:
+    """YYYY-MM-DD of a datetime64."""
+    return str(value.astype("datetime64[D]"))
+
+
+def _naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
+    """In-sample one-step naive MAE of the closes of the first ``rows`` rows (the training
+    part): the denominator of MASE. None for fewer than 2 rows."""
+    closes = frame["close"].to_numpy(dtype=np.float64)[:rows]
+    return metrics.naive_scale(closes) if len(closes) >= 2 else None
+
+
+def _width_factors(
+    network: Network, dataset: Dataset, config: Config, scalers: Scalers, cal: Calibration
+) -> np.ndarray:
+    """Adaptive width factors ``(m,)`` for every window of ``dataset`` (consecutive windows
+    of one frame): window ``j``'s factor uses the one-step errors of windows before it only,
+    as predict would have on its last day."""
+    if cal.adaptive is None:
+        return np.ones(len(dataset))
+    scores = one_step_scores(network, dataset.base, dataset.actual[:, 0], config.data, scalers, cal)
+    return adaptive_factors(scores, cal)[:-1]
+
+
+def _assess(
+    network: Network,
+    part: Dataset,
+    config: Config,
+    scalers: Scalers,
+    calibration: Calibration,
+    scale: float | None = None,
+    width_factor: np.ndarray | float = 1.0,
+) -> Report:
+    """Calibrated forecasts for the windows of ``part``, scored next to naive and drift;
+    ``scale``: the in-sample naive MAE that MASE divides by; interval widths times
+    ``width_factor`` (scalar or ``(m,)``)."""
+    data = config.data
+    result = forecast(network, part.base, data, scalers, calibration, data.horizon, width_factor)
     return report(
         part.actual,
         result.point,
@@ -255,6 +404,7 @@ def _assess(
         part.last_close,
         part.drift,
         calibration.level,
+        scale,
     )
 
 
@@ -270,6 +420,7 @@ class TrainResult:
     report: Report
     history: dict[str, Any]
     calibration: dict[str, Any]
+    serving: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -283,6 +434,7 @@ class TrainResult:
             "test": self.test,
             **self.report.to_dict(),
             "calibration": self.calibration,
+            "serving": self.serving,
         }
 
 
@@ -307,7 +459,8 @@ def _training_log(symbol: str, run_id: str, config: Config, fitted: _Fitted, rep
     ]
     lines.append(
         f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {list(fitted.calibration.shrink)}; "
-        f"test mase {rep.scores.model['mase']:.4f} (uncalibrated {rep.raw['mase']:.4f})"
+        f"test rel_mae {rep.scores.model['rel_mae']:.4f} "
+        f"(uncalibrated {rep.raw['rel_mae']:.4f})"
     )
     return "\n".join(lines) + "\n"
 
@@ -319,25 +472,33 @@ def train(
     *,
     progress: Progress | None = None,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
+    refit: bool = True,
 ) -> TrainResult:
     """Train a network on the stored bars of ``ticker`` and save it as the current bundle.
 
-    Scalers are fitted on training windows only; shrinkage and intervals are calibrated on
-    the validation windows; the test period (last ``test_fraction`` of windows) is scored
-    next to the naive forecast and the scores go into the manifest. The ticker is locked
-    for the whole run. Raises UsageError (bad ticker), DataError (no or too little data),
-    LockError.
+    The scored fit: scalers fitted on training windows only; shrinkage and intervals
+    calibrated on the validation windows; the test period (last ``test_fraction`` of
+    windows) scored next to the naive forecast, the scores going into the manifest. With
+    ``refit`` (the default) the recipe is then fitted again on every window up to the last
+    bar, and that is the network the bundle serves (see :mod:`rnnforecast.fits`). The
+    ticker is locked for the whole run. Raises UsageError (bad ticker), DataError (no or
+    too little data), LockError.
     """
     symbol = sources.check_ticker(ticker)
     with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
-        return _train_ticker(home, symbol, config, progress, promote=True)
+        return _train_ticker(home, symbol, config, progress, promote=True, refit=refit)
 
 
 def _train_ticker(
-    home: Home, symbol: str, config: Config, progress: Progress | None, promote: bool
+    home: Home,
+    symbol: str,
+    config: Config,
+    progress: Progress | None,
+    promote: bool,
+    refit: bool = True,
 ) -> TrainResult:
     """Train and save one bundle (the caller holds the ticker's lock); ``promote`` makes it
-    the current model."""
+    the current model; ``refit`` serves a refit on every window."""
     started = time.perf_counter()
     frame = home.store.read(symbol)
     info = home.store.info(symbol)
@@ -345,10 +506,66 @@ def _train_ticker(
     split = Split.plan(len(frame), data)
     fitted = _fit(frame, config, split, progress)
     test_part = fitted.dataset.select(split.test)
-    rep = _assess(fitted.network, test_part, config, fitted.scalers, fitted.calibration)
+    scale = _naive_scale(frame, split.scaler_rows)
+    factors = _width_factors(
+        fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+    )
+    rep = _assess(
+        fitted.network,
+        test_part,
+        config,
+        fitted.scalers,
+        fitted.calibration,
+        scale,
+        factors[split.test],
+    )
     test_period = _period(test_part.target_dates[:, 0])
     run_id = new_run_id()
-    numpy_check = fitted.numpy_check
+    dates = fitted.dataset.target_dates
+    scored_dates = {
+        "trained_through": _day(dates[split.train][-1, -1]),
+        "calibrated_through": _day(dates[split.val][-1, -1]),
+    }
+    # The scored network is saved as numpy weights for evaluate: without them (the numpy
+    # pass disagreed with Keras, never seen so far) the bundle serves the scored fit.
+    served = fitted
+    if refit and fitted.numpy_check["passed"]:
+        served = _refit(config, fitted, split, progress)
+    refitted = served is not fitted
+    serving_dates = (
+        {
+            "trained_through": _day(dates[-1, -1]),
+            "calibrated_through": _day(dates[split.test][-1, -1]),
+        }
+        if refitted
+        else scored_dates
+    )
+    serving_record = {**serving_dates, "refit": refitted}
+    scored_fit: dict[str, Any] = {
+        **scored_dates,
+        "training": fitted.history.to_dict(),
+        "calibration": fitted.calibration.to_dict(),
+        "naive_scale": scale,
+    }
+    served_fit: dict[str, Any] = dict(serving_record)
+    if refitted:
+        scored_fit.update(
+            {
+                "weights": fits.SCORED_WEIGHTS_FILE,
+                "scalers": fitted.scalers.to_dict(),
+                "numpy_check": fitted.numpy_check,
+            }
+        )
+        served_fit.update(
+            {
+                "windows": len(fitted.dataset),
+                "epochs": served.history.epochs_run,
+                "epochs_rule": "the scored fit's best epoch, no early stopping",
+                "calibration": "the scored fit's forecasts of the test period",
+                "training": served.history.to_dict(),
+            }
+        )
+    numpy_check = served.numpy_check
     manifest = {
         "schema_version": SCHEMA_VERSION,
         "run_id": run_id,
@@ -373,21 +590,35 @@ def _train_ticker(
             "test": test_period,
         },
         "training": fitted.history.to_dict(),
-        "calibration": fitted.calibration.to_dict(),
+        "calibration": served.calibration.to_dict(),
+        "serving": serving_record,
+        "fits": {"scored": scored_fit, "served": served_fit},
         "numpy_check": numpy_check,
         "metrics": {"test": {"n": rep.n, **rep.to_dict()}},
         "versions": _library_versions(),
     }
     log = _training_log(symbol, run_id, config, fitted, rep)
+    if refitted:
+        log += "".join(
+            f"refit epoch {i + 1:3d} loss {loss:.6g}\n"
+            for i, loss in enumerate(served.history.loss)
+        )
+        log += (
+            f"refit on all {len(fitted.dataset)} windows, {served.history.epochs_run} epochs; "
+            f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
+        )
 
     def write_files(path: Path) -> None:
-        _write_bundle_files(path, fitted, numpy_check["passed"], log)
+        _write_bundle_files(path, served, numpy_check["passed"], log)
+        if refitted:
+            _save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, fitted)
 
     manifest["timings"] = {
         "fit_seconds": round(fitted.history.seconds, 3),
+        "refit_seconds": round(served.history.seconds, 3) if refitted else 0.0,
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    path = home.models.save(symbol, run_id, write_files, fitted.scalers, manifest, promote=promote)
+    path = home.models.save(symbol, run_id, write_files, served.scalers, manifest, promote=promote)
     return TrainResult(
         symbol,
         run_id,
@@ -395,7 +626,8 @@ def _train_ticker(
         test_period,
         rep,
         fitted.history.to_dict(),
-        fitted.calibration.to_dict(),
+        served.calibration.to_dict(),
+        serving_record,
     )
 
 
@@ -414,17 +646,23 @@ def _numpy_check(keras_out: np.ndarray, numpy_out: np.ndarray) -> dict[str, Any]
 def _write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str) -> None:
     """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
     from rnnforecast import model as network_module
-    from rnnforecast.numpy_model import save_weights
 
     fitted.net.save(model_path)
     again = network_module.predict(network_module.load_model(model_path), fitted.test_x)
     if not np.array_equal(again, fitted.test_keras):
         raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
     if numpy:
-        weights = dict(fitted.weights)
-        weights[serving.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
-        save_weights(model_path.parent / WEIGHTS_FILE, weights)
+        _save_numpy_weights(model_path.parent / WEIGHTS_FILE, fitted)
     (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
+
+
+def _save_numpy_weights(path: Path, fitted: _Fitted) -> None:
+    """The network's weights for the numpy forward pass, with the input shape it takes."""
+    from rnnforecast.numpy_model import save_weights
+
+    weights = dict(fitted.weights)
+    weights[serving.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
+    save_weights(path, weights)
 
 
 # --- evaluate ------------------------------------------------------------------------------
@@ -438,13 +676,22 @@ class EvaluationResult:
     report: Report
     folds: list[dict[str, Any]] | None = None
     warnings: list[str] = field(default_factory=list)
+    # One-day-ahead forecasts per test day (walk-forward folds' days with ``folds``).
+    days: DailyForecasts | None = None
+    fit: dict[str, Any] = field(default_factory=dict)
+    risk: RiskReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
             "ticker": self.ticker,
             "run_id": self.run_id,
+            # which of the bundle's fits the scores are of: always the scored one
+            "fit": "scored",
+            "trained_through": self.fit.get("trained_through"),
+            "calibrated_through": self.fit.get("calibrated_through"),
             "test": self.test,
             **self.report.to_dict(),
+            "risk": None if self.risk is None else self.risk.to_dict(),
             "warnings": self.warnings,
         }
         if self.folds is not None:
@@ -453,17 +700,34 @@ class EvaluationResult:
         return out
 
 
+_RATIOS = ("rel_mae", "mase")
+"""Fold metrics that are ratios: aggregated by geometric mean, since a ratio of 0.5 and one
+of 2 are equally far from 1 and their arithmetic mean (1.25) says the model is worse."""
+
+
 def _aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and standard deviation of every fold metric, and how many folds beat naive."""
+    """Every fold metric over the folds (those a fold could not compute are left out):
+    ratios by geometric mean and geometric standard deviation (``exp`` of the standard
+    deviation of the logs), the rest by mean and standard deviation; and how many folds
+    beat naive. A statistic that cannot be computed (no values, a ratio of 0 or inf) is
+    None."""
     out: dict[str, Any] = {"folds": len(folds), "beats_naive": sum(f["beats_naive"] for f in folds)}
     for side in ("model", "naive"):
-        out[side] = {
-            name: {
-                "mean": float(np.mean([f[side][name] for f in folds])),
-                "std": float(np.std([f[side][name] for f in folds])),
-            }
-            for name in folds[0][side]
-        }
+        out[side] = {}
+        for name in folds[0][side]:
+            values = np.array([f[side][name] for f in folds if f[side][name] is not None])
+            if name in _RATIOS:
+                finite = len(values) > 0 and bool(np.all((values > 0) & np.isfinite(values)))
+                logs = np.log(values) if finite else None
+                out[side][name] = {
+                    "geometric_mean": float(np.exp(logs.mean())) if logs is not None else None,
+                    "geometric_std": float(np.exp(logs.std())) if logs is not None else None,
+                }
+            else:
+                out[side][name] = {
+                    "mean": float(np.mean(values)) if len(values) else None,
+                    "std": float(np.std(values)) if len(values) else None,
+                }
     return out
 
 
@@ -478,7 +742,9 @@ def evaluate(
 ) -> EvaluationResult:
     """Score a saved model on its own held-out test period, next to naive and drift forecasts.
 
-    The test period is the one recorded in the manifest, taken from the bars stored now.
+    The scores are those of the bundle's scored fit (trained before the test period; see
+    :mod:`rnnforecast.fits`), never of a refit that has seen the test period. The test
+    period is the one recorded in the manifest, taken from the bars stored now.
     With ``folds`` > 0, also a walk-forward backtest: the model's recipe is re-trained on
     expanding windows and tested on ``folds`` consecutive periods covering the test period
     (scalers and calibration refitted inside each fold). ``plot`` writes a PNG of the test
@@ -488,38 +754,41 @@ def evaluate(
     manifest, config = loaded.bundle.manifest, loaded.config
     frame = home.store.read(manifest["ticker"])
     test = manifest["data"]["test"]
-    network = serving.network(loaded)
-    part, rep = _assess_period(loaded, frame, network, test["start"], test["end"])
+    scored = _scored_fit(loaded)
+    scale_rows = frame.loc[: manifest["data"]["scaler_rows"]["end"]]
+    scale = _naive_scale(scale_rows, len(scale_rows))
+    part, rep, factors = _assess_period(
+        loaded,
+        frame,
+        scored.network,
+        test["start"],
+        test["end"],
+        scalers=scored.scalers,
+        calibration=scored.calibration,
+        scale=scale,
+    )
     warnings = []
+    risk_report = None
+    try:
+        risk_report = _risk_report(loaded, frame, scored)
+    except (ValueError, DataError) as exc:
+        warnings.append(f"no distribution scores next to the baselines: {exc}")
     trained = frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
     if fingerprint(trained) != manifest["data"]["fingerprint"]:
         warnings.append(
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
         )
+    days = _daily(scored.network, part, config, scored.scalers, scored.calibration, factors)
     fold_results = None
+    fold_days: list[DailyForecasts] = []
     if folds:
         trained_frame = frame.loc[: manifest["data"]["last"]]
-        fold_results = walk_forward(trained_frame, config, folds, progress)
+        fold_results = walk_forward(trained_frame, config, folds, progress, days=fold_days)
     if plot is not None:
         from rnnforecast import plots
 
-        result = forecast(
-            network, part.base, config.data, loaded.bundle.scalers, loaded.calibration, 1
-        )
-        plots.test_period(
-            plot,
-            manifest["ticker"],
-            part.target_dates[:, 0],
-            part.actual[:, 0],
-            result.point[:, 0],
-            result.low[:, 0],
-            result.high[:, 0],
-            part.last_close,
-            manifest["training"],
-            loaded.calibration.level,
-            loaded.calibration.shrink[0],
-        )
+        plots.save_png(period_figure(loaded, days), plot)
     return EvaluationResult(
         manifest["ticker"],
         manifest["run_id"],
@@ -527,43 +796,203 @@ def evaluate(
         rep,
         fold_results,
         warnings,
+        days=DailyForecasts.concat(fold_days) if folds else days,
+        fit=fits.scored_dates(manifest),
+        risk=risk_report,
     )
 
 
+def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) -> RiskReport:
+    """Distribution scores of the bundle's test period, forecast by its scored fit, next to
+    the volatility baselines (:mod:`rnnforecast.riskreport`), on the validation and test
+    periods of its manifest."""
+    from rnnforecast import riskreport
+
+    data = loaded.config.data
+    dataset = build_dataset(frame, data)
+    first_target = dataset.target_dates[:, 0]
+    periods = loaded.bundle.manifest["data"]
+
+    def within(period: dict[str, Any]) -> np.ndarray:
+        start, end = np.datetime64(period["start"]), np.datetime64(period["end"])
+        return np.asarray((first_target >= start) & (first_target <= end))
+
+    return riskreport.assess(
+        scored.network,
+        dataset,
+        base_matrix(frame),
+        data,
+        scored.scalers,
+        scored.calibration,
+        within(periods["validation"]),
+        within(periods["test"]),
+    )
+
+
+def _daily(
+    network: Network,
+    part: Dataset,
+    config: Config,
+    scalers: Scalers,
+    calibration: Calibration,
+    width_factor: np.ndarray | float = 1.0,
+) -> DailyForecasts:
+    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes;
+    interval widths times ``width_factor`` (the adaptive factors, as scored)."""
+    result = forecast(network, part.base, config.data, scalers, calibration, 1, width_factor)
+    return DailyForecasts(
+        dates=part.target_dates[:, 0].astype("datetime64[D]"),
+        actual=part.actual[:, 0],
+        naive=part.last_close,
+        point=result.point[:, 0],
+        low=result.low[:, 0],
+        high=result.high[:, 0],
+        raw=result.raw[:, 0],
+    )
+
+
+def period_figure(loaded: serving.Loaded, days: DailyForecasts) -> Any:
+    """The test-period picture (a matplotlib Figure) of a bundle's one-day-ahead ``days``
+    (forecast by its scored fit, whose calibration the title reports)."""
+    from rnnforecast import plots
+
+    manifest = loaded.bundle.manifest
+    calibration = _scored_calibration(loaded)
+    return plots.test_period_figure(
+        manifest["ticker"],
+        days.dates,
+        days.actual,
+        days.point,
+        days.low,
+        days.high,
+        days.naive,
+        manifest["training"],
+        calibration.level,
+        calibration.shrink[0],
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A network with the scalers and calibration its forecasts need."""
+
+    network: Network
+    scalers: Scalers
+    calibration: Calibration
+
+
+def _scored_fit(loaded: serving.Loaded) -> _Model:
+    """The bundle's scored fit: its own network when it serves it (no refit, or a bundle
+    saved before refit existed), else ``scored_weights.npz`` with the scalers and
+    calibration the manifest records for it. Raises ModelError if those are unreadable."""
+    record = fits.scored_record(loaded.bundle.manifest)
+    if record is None:
+        return _Model(serving.network(loaded), loaded.bundle.scalers, loaded.calibration)
+    from rnnforecast.numpy_model import NumpyNetwork, load_weights
+
+    path = loaded.bundle.path / str(record["weights"])
+    scalers = Scalers.from_dict(record.get("scalers", {}))
+    calibration = _scored_calibration(loaded)
+    try:
+        weights = load_weights(path)
+        weights.pop(serving.INPUT_SHAPE_KEY, None)
+        network = NumpyNetwork(weights, loaded.config).predict
+    except ModelError as exc:
+        message = str(exc)
+        raise ModelError(message if str(path) in message else f"{path}: {message}") from None
+    return _Model(network, scalers, calibration)
+
+
+def _scored_calibration(loaded: serving.Loaded) -> Calibration:
+    """The calibration of the bundle's scored fit (its own when it serves that fit)."""
+    record = fits.scored_record(loaded.bundle.manifest)
+    if record is None:
+        return loaded.calibration
+    return Calibration.from_dict(record.get("calibration", {}))
+
+
+def _served_fit(loaded: serving.Loaded) -> _Model:
+    """The network the bundle serves, as ``predict`` runs it."""
+    return _Model(serving.network(loaded), loaded.bundle.scalers, loaded.calibration)
+
+
+def _select_period(
+    loaded: serving.Loaded, frame: pd.DataFrame, start: str, end: str, after: str | None = None
+) -> Dataset:
+    """The windows (of the bundle's recipe) whose first target falls in [start, end] and,
+    with ``after``, after that day; possibly none."""
+    dataset = build_dataset(frame, loaded.config.data)
+    first_target = pd.DatetimeIndex(dataset.target_dates[:, 0])
+    mask = (first_target >= pd.Timestamp(start)) & (first_target <= pd.Timestamp(end))
+    if after is not None:
+        mask &= first_target > pd.Timestamp(after)
+    return dataset.select(np.asarray(mask))
+
+
 def _assess_period(
-    loaded: serving.Loaded, frame: pd.DataFrame, network: Network, start: str, end: str
-) -> tuple[Dataset, Report]:
-    """The bundle's forecasts for the windows whose first target falls in [start, end].
+    loaded: serving.Loaded,
+    frame: pd.DataFrame,
+    network: Network,
+    start: str,
+    end: str,
+    *,
+    scalers: Scalers | None = None,
+    calibration: Calibration | None = None,
+    scale: float | None = None,
+) -> tuple[Dataset, Report, np.ndarray]:
+    """The bundle's forecasts for the windows whose first target falls in [start, end]
+    (with ``scalers`` and ``calibration``, default the bundle's served ones): the windows,
+    their report, and their adaptive interval width factors ``(m,)``.
 
     Raises DataError if the stored bars no longer cover that period.
     """
-    dataset = build_dataset(frame, loaded.config.data)
-    first_target = pd.DatetimeIndex(dataset.target_dates[:, 0])
-    mask = np.asarray((first_target >= pd.Timestamp(start)) & (first_target <= pd.Timestamp(end)))
-    if not mask.any():
+    part = _select_period(loaded, frame, start, end)
+    if not len(part):
         manifest = loaded.bundle.manifest
         raise DataError(
             f"the stored bars of {manifest['ticker']} no longer cover the period {start} to "
             f"{end} (run {manifest['run_id']})"
         )
-    part = dataset.select(mask)
-    rep = _assess(network, part, loaded.config, loaded.bundle.scalers, loaded.calibration)
-    return part, rep
+    scalers = scalers or loaded.bundle.scalers
+    calibration = calibration or loaded.calibration
+    # Adaptive widths of a day depend on the days before it: score the whole stored history.
+    dataset = build_dataset(frame, loaded.config.data)
+    first = int(np.searchsorted(dataset.target_dates[:, 0], part.target_dates[0, 0]))
+    factors = _width_factors(network, dataset, loaded.config, scalers, calibration)
+    factors = factors[first : first + len(part)]
+    rep = _assess(network, part, loaded.config, scalers, calibration, scale, factors)
+    return part, rep, factors
 
 
 def walk_forward(
-    frame: pd.DataFrame, config: Config, folds: int, progress: Progress | None = None
+    frame: pd.DataFrame,
+    config: Config,
+    folds: int,
+    progress: Progress | None = None,
+    *,
+    days: list[DailyForecasts] | None = None,
 ) -> list[dict[str, Any]]:
     """Re-train ``config`` on expanding windows and test on ``folds`` consecutive periods.
 
     Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
-    ``beats_naive``, the fold's ``shrink``. Raises DataError if the frame is too short.
+    ``beats_naive``, the fold's ``shrink``; each fold's one-day-ahead forecasts are
+    appended to ``days`` when given. Raises DataError if the frame is too short.
     """
     results = []
     for split in Split.folds(len(frame), config.data, folds):
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
-        rep = _assess(fitted.network, part, config, fitted.scalers, fitted.calibration)
+        scale = _naive_scale(frame, split.scaler_rows)
+        factors = _width_factors(
+            fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+        )[split.test]
+        rep = _assess(
+            fitted.network, part, config, fitted.scalers, fitted.calibration, scale, factors
+        )
+        if days is not None:
+            days.append(
+                _daily(fitted.network, part, config, fitted.scalers, fitted.calibration, factors)
+            )
         results.append(
             {
                 "test": _period(part.target_dates[:, 0]),
@@ -594,6 +1023,7 @@ class TickerOutcome:
     reason: str = ""
     deleted: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    serving: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -606,6 +1036,7 @@ class TickerOutcome:
             "reason": self.reason,
             "deleted": self.deleted,
             "error": self.error,
+            "serving": self.serving,
         }
 
 
@@ -618,40 +1049,53 @@ def run(
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
     today: dt.date | None = None,
 ) -> list[TickerOutcome]:
-    """The nightly job: for each ticker, fetch new bars, train a challenger, score it on the
-    newest held-out period, and make it current only if it beats the current model there.
+    """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
+    every bar unless ``plan.refit`` is off), and make it current by the rule of
+    :mod:`rnnforecast.promotion`: compared with the current model on the days that model
+    never saw, a challenger of the same recipe is promoted unless significantly worse, one
+    of a changed recipe only if it wins.
 
-    One ticker failing does not stop the others: its outcome carries the error. Each ticker
-    is locked from fetch to promotion. Old runs beyond ``plan.keep`` are deleted.
+    One ticker failing does not stop the others: its outcome carries the error. Every ticker
+    is fetched before any is trained, so that no download runs after TensorFlow is loaded
+    (Yahoo downloads also run in a child process: see rnnforecast.yahoo). Each ticker is
+    locked while it is fetched, and again from training to promotion. Old runs beyond
+    ``plan.keep`` are deleted.
     """
-    outcomes = []
-    for job in plan.tickers:
+    outcomes: dict[int, TickerOutcome] = {}
+    fetched: dict[int, tuple[str, StoreResult]] = {}
+    for i, job in enumerate(plan.tickers):
         try:
             symbol = sources.check_ticker(job.ticker)
-            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
-                outcomes.append(_run_ticker(home, config, plan, job, symbol, progress, today))
-        except RnnForecastError as exc:
-            outcomes.append(
-                TickerOutcome(job.ticker, error={"code": exc.exit_code, "message": str(exc)})
+            options = SourceOptions(
+                kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
             )
-    return outcomes
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
+        except RnnForecastError as exc:
+            outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
+    for i, (symbol, stored) in fetched.items():
+        try:
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress)
+        except RnnForecastError as exc:
+            outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
+    return [outcomes[i] for i in range(len(plan.tickers))]
+
+
+def _error(exc: RnnForecastError) -> dict[str, Any]:
+    return {"code": exc.exit_code, "message": str(exc)}
 
 
 def _run_ticker(
     home: Home,
     config: Config,
     plan: RunConfig,
-    job: TickerJob,
     symbol: str,
+    stored: StoreResult,
     progress: Progress | None,
-    today: dt.date | None,
 ) -> TickerOutcome:
-    options = SourceOptions(
-        kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
-    )
-    stored = _fetch_ticker(home, symbol, options)
     champion_id = home.models.current(symbol)
-    challenger = _train_ticker(home, symbol, config, progress, promote=False)
+    challenger = _train_ticker(home, symbol, config, progress, promote=False, refit=plan.refit)
     period = challenger.test
     mine = challenger.report.steps[0]["model"]["mae"]
     metrics = {"test": period, **challenger.report.scores.to_dict()}
@@ -659,21 +1103,18 @@ def _run_ticker(
     promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
     if champion_id is not None:
         try:
-            loaded = serving.load(home, symbol, champion_id)
+            champion = serving.load(home, symbol, champion_id)
             frame = home.store.read(symbol)
-            _, champion = _assess_period(
-                loaded, frame, serving.network(loaded), period["start"], period["end"]
+            champion_loss, challenger_loss = _unseen_losses(
+                home, symbol, challenger.run_id, champion, frame, period
             )
-            theirs = champion.steps[0]["model"]["mae"]
         except (ModelError, DataError) as exc:
             reason = f"current model {champion_id} cannot be scored ({exc}); replaced"
         else:
-            promote = mine < theirs
-            verdict = "beats" if promote else "does not beat"
-            reason = (
-                f"one-day MAE {mine:.4f} {verdict} the current model's {theirs:.4f} "
-                f"({champion_id}) {where}"
+            verdict = promotion.decide(
+                champion.config == config, challenger_loss, champion_loss, champion_id
             )
+            promote, reason = verdict.promote, verdict.reason
     if promote:
         home.models.set_current(symbol, challenger.run_id)
     deleted = home.models.prune(symbol, plan.keep)
@@ -686,6 +1127,39 @@ def _run_ticker(
         promote,
         reason,
         deleted,
+        serving=challenger.serving,
+    )
+
+
+def _unseen_losses(
+    home: Home,
+    symbol: str,
+    challenger_id: str,
+    champion: serving.Loaded,
+    frame: pd.DataFrame,
+    period: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-day absolute errors ``(n,)`` of the current model (as served) and of the
+    challenger's scored fit (out of sample there) on the days of the challenger's test
+    period that the current model never saw, matched by day. Raises ModelError or
+    DataError if a bundle cannot be loaded or run."""
+    after = fits.seen_through(champion.bundle.manifest)
+    challenger = serving.load(home, symbol, challenger_id)
+    losses: list[dict[Any, float]] = []
+    for loaded, model in ((champion, _served_fit(champion)), (challenger, _scored_fit(challenger))):
+        part = _select_period(loaded, frame, period["start"], period["end"], after)
+        if not len(part):
+            losses.append({})
+            continue
+        result: Forecasts = forecast(
+            model.network, part.base, loaded.config.data, model.scalers, model.calibration, 1
+        )
+        errors = np.abs(part.actual[:, 0] - result.point[:, 0])
+        losses.append(dict(zip(part.target_dates[:, 0].tolist(), errors.tolist(), strict=True)))
+    days = sorted(set(losses[0]) & set(losses[1]))
+    return (
+        np.array([losses[0][d] for d in days], dtype=np.float64),
+        np.array([losses[1][d] for d in days], dtype=np.float64),
     )
 
 
@@ -720,7 +1194,8 @@ def models(home: Home, ticker: str) -> dict[str, Any]:
                     },
                     "data": {"first": manifest["data"]["first"], "last": manifest["data"]["last"]},
                     "test": manifest["data"]["test"],
-                    "model": test.get("model"),
+                    "serving": fits.serving_record(manifest),
+                    "model": fits.model_metrics(test.get("model")),
                     "naive": test.get("naive"),
                     "beats_naive": test.get("beats_naive"),
                 }

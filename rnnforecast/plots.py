@@ -1,17 +1,21 @@
-"""Pictures for people: the test period and the loss curves, drawn to a PNG file.
+"""Pictures for people: the test period and the loss curves, as a matplotlib Figure.
 
-matplotlib is imported inside the function with the non-interactive Agg backend, so no
-window opens and nothing else pays its import.
+The Figure is built directly (``matplotlib.figure.Figure``, not pyplot) and saved through
+the Agg canvas, so the process's backend is never switched: a notebook keeps its own, and
+no window opens. matplotlib is imported inside the functions, so nothing else pays for it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from rnnforecast.errors import UsageError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def test_period(
@@ -27,24 +31,63 @@ def test_period(
     level: float,
     shrink: float = 1.0,
 ) -> Path:
-    """Draw actual vs forecast vs naive (with the interval band) over the test period, and
-    the training/validation loss per epoch, into ``path`` (PNG). All arrays are ``(m,)``;
-    ``shrink`` is the calibrated factor on the network's predicted move (0: naive).
+    """Draw :func:`test_period_figure` into ``path`` (PNG); see there for the arguments.
 
     Raises UsageError if ``path`` does not end in .png or cannot be written.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise UsageError(f"--plot writes a PNG file: {path} does not end in .png")
-    import matplotlib
+    _check_png(path)
+    figure = test_period_figure(
+        ticker, dates, actual, forecast, low, high, naive, training, level, shrink
+    )
+    return save_png(figure, path)
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+
+def _check_png(path: Path) -> None:
+    if Path(path).suffix.lower() != ".png":
+        raise UsageError(f"--plot writes a PNG file: {path} does not end in .png")
+
+
+def save_png(figure: Figure, path: Path) -> Path:
+    """Save ``figure`` as a PNG at ``path`` through the Agg canvas (the process's
+    matplotlib backend is left as it is). Raises UsageError if ``path`` does not end in
+    .png or cannot be written."""
+    path = Path(path)
+    _check_png(path)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(figure)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=110)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+def test_period_figure(
+    ticker: str,
+    dates: np.ndarray,
+    actual: np.ndarray,
+    forecast: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    naive: np.ndarray,
+    training: dict[str, Any],
+    level: float,
+    shrink: float = 1.0,
+) -> Figure:
+    """Actual vs forecast vs naive (with the interval band) over the test period, and the
+    training/validation loss per epoch, as a new Figure (not registered with pyplot, so
+    it is freed with its last reference). All arrays are ``(m,)``; ``training`` is the
+    manifest's training record (``loss``, ``val_loss``, ``best_epoch``); ``level`` the
+    interval level in (0, 1); ``shrink`` the calibrated factor on the network's predicted
+    move (0: naive).
+    """
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig, (top, bottom) = plt.subplots(
-        2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 1.4]}, layout="constrained"
-    )
+    fig = Figure(figsize=(11, 8), layout="constrained")
+    top, bottom = fig.subplots(2, 1, gridspec_kw={"height_ratios": [3, 1.4]})
     top.fill_between(dates, low, high, color="tab:blue", alpha=0.18, label=f"{level:.0%} interval")
     top.plot(dates, actual, color="black", linewidth=1.2, label="actual close")
     top.plot(dates, forecast, color="tab:blue", linewidth=1.0, label="forecast")
@@ -78,11 +121,4 @@ def test_period(
     bottom.set_ylabel("MSE (scaled)")
     bottom.legend(loc="upper right")
     bottom.grid(alpha=0.3)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110)
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
-    return path
+    return fig

@@ -17,7 +17,13 @@ import numpy as np
 from rnnforecast.artifacts import Bundle
 from rnnforecast.config import Config, config_from_dict
 from rnnforecast.errors import ModelError, UsageError
-from rnnforecast.forecaster import Calibration, Network, forecast
+from rnnforecast.forecaster import (
+    Calibration,
+    Network,
+    adaptive_factors,
+    forecast,
+    one_step_scores,
+)
 from rnnforecast.home import Home
 from rnnforecast.tickers import check_ticker
 from rnnforecast.windows import latest_base
@@ -154,14 +160,18 @@ def predict(
             f"(trained for {data.horizon} steps)"
         )
     symbol = loaded.bundle.manifest["ticker"]
-    dates, rows = home.store.read_last(symbol, data.lookback)
+    adaptive = loaded.calibration.adaptive
+    history = 0 if adaptive is None else adaptive.history
+    dates, rows = home.store.read_last(symbol, data.lookback + history)
+    net = network(loaded)
     result = forecast(
-        network(loaded),
+        net,
         latest_base(rows, data),
         data,
         loaded.bundle.scalers,
         loaded.calibration,
         steps,
+        recent_width_factor(net, rows, loaded) if history else 1.0,
     )
     last_day = dates[-1].item()
     return Forecast(
@@ -181,3 +191,18 @@ def predict(
             )
         ],
     )
+
+
+def recent_width_factor(net: Network, rows: np.ndarray, loaded: Loaded) -> float:
+    """The adaptive width factor for the day after OHLCV ``rows`` ``(n, 5)``: the network's
+    one-step scores on every window of ``rows`` that has a next close, then the scheme of
+    :mod:`rnnforecast.adaptive` (1.0 when fewer bars are stored than it needs)."""
+    data = loaded.config.data
+    lookback = data.lookback
+    if len(rows) <= lookback:
+        return 1.0
+    windows = np.lib.stride_tricks.sliding_window_view(rows, (lookback, rows.shape[1]))[:-1, 0]
+    scores = one_step_scores(
+        net, windows, rows[lookback:, 3], data, loaded.bundle.scalers, loaded.calibration
+    )
+    return float(adaptive_factors(scores, loaded.calibration)[-1])

@@ -3,13 +3,12 @@
 Every source returns the same canonical frame: a tz-naive ``DatetimeIndex`` named ``date``
 (one row per trading day, midnight, ascending, unique) and float64 columns
 ``open, high, low, close, volume`` (prices in the instrument's currency, volume in shares),
-validated by :func:`validate_bars`. yfinance is imported only inside :func:`download_yahoo`.
+validated by :func:`validate_bars`. yfinance runs only in a child process (rnnforecast.yahoo).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rnnforecast import yahoo
 from rnnforecast.config import BASE_FEATURES
 from rnnforecast.errors import DataError, SourceError, UsageError
 from rnnforecast.tickers import check_ticker
+from rnnforecast.yahoo import ChildDownloader, YahooDownloader, YahooRequest
 
 COLUMNS = BASE_FEATURES
 __all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
@@ -38,6 +39,7 @@ class Bars:
     frame: pd.DataFrame
     source: str  # "yahoo", "csv", or "sample"
     auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
+    exchange: str | None = None  # Yahoo only: the quote's exchange code, e.g. "NMS" (Nasdaq)
 
 
 def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -182,28 +184,9 @@ def load_sample() -> Bars:
 # --- Yahoo Finance -------------------------------------------------------------------------
 
 
-def download_yahoo(
-    symbol: str, start: str | None, end: str | None, auto_adjust: bool, timeout: float
-) -> pd.DataFrame:
-    """The one call into yfinance: daily bars as yfinance returns them (the test boundary).
-
-    Configured so that failures raise (``hide_exceptions = False``) instead of returning an
-    empty frame. ``start`` inclusive, ``end`` exclusive, as YYYY-MM-DD; ``None`` start means
-    the whole history.
-    """
-    import yfinance as yf
-
-    yf.config.debug.hide_exceptions = False
-    logging.getLogger("yfinance").setLevel(logging.CRITICAL)
-    return yf.Ticker(symbol).history(
-        period=None if start else "max",
-        start=start,
-        end=end,
-        interval="1d",
-        auto_adjust=auto_adjust,
-        actions=False,
-        timeout=timeout,
-    )
+# The one way into yfinance (the test boundary): a child process that never shares TensorFlow
+# and can be killed at a deadline (see rnnforecast.yahoo). Tests replace it with a fake.
+download_yahoo: YahooDownloader = ChildDownloader()
 
 
 def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date) -> pd.DataFrame:
@@ -244,22 +227,6 @@ def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date) -> pd.DataFr
     return validate_bars(frame, f"{symbol} (Yahoo)")
 
 
-def _is_missing_ticker(exc: BaseException) -> bool:
-    try:
-        from yfinance.exceptions import YFTickerMissingError
-    except ImportError:  # pragma: no cover - yfinance is a dependency
-        return False
-    return isinstance(exc, YFTickerMissingError)
-
-
-def _is_rate_limit(exc: BaseException) -> bool:
-    try:
-        from yfinance.exceptions import YFRateLimitError
-    except ImportError:  # pragma: no cover
-        return False
-    return isinstance(exc, YFRateLimitError)
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
@@ -267,6 +234,16 @@ def _one_line(exc: BaseException) -> str:
 
 # Indirection so that tests can fake the clock: retries sleep through this.
 _sleep: Callable[[float], None] = time.sleep
+
+
+def fetch_budget(retries: int, timeout: float, backoff: float = 1.0) -> float:
+    """The most seconds :func:`fetch_yahoo` takes: every attempt's ``timeout`` (plus
+    ``yahoo.GRACE`` to hand the answer over), the backoff sleeps between attempts, and
+    ``yahoo.STARTUP_TIMEOUT`` for starting the download process. At the defaults (3 retries,
+    10 s, backoff 1 s): 4 * 10.25 + (1 + 2 + 4) + 10 = 58 s."""
+    attempts = retries + 1
+    sleeps = backoff * (2**retries - 1)
+    return attempts * (timeout + yahoo.GRACE) + sleeps + yahoo.STARTUP_TIMEOUT
 
 
 def fetch_yahoo(
@@ -279,42 +256,68 @@ def fetch_yahoo(
     backoff: float = 1.0,
     timeout: float = 10.0,
     today: dt.date | None = None,
+    cache: Path | None = None,
+    download: YahooDownloader | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> Bars:
     """Daily bars for ``symbol`` from Yahoo, ``start`` inclusive to ``end`` inclusive.
 
     Network failures and rate limits are retried ``retries`` times with exponential backoff
-    (``backoff``, then twice that, ...), so the call ends within about
-    ``(retries + 1) * timeout + backoff * 2**retries`` seconds. Raises SourceError
-    (worth retrying later) when Yahoo cannot be reached or rate-limits us, DataError when
-    Yahoo answers but has no data (unknown or delisted symbol, empty period).
+    (``backoff``, then twice that, ...); each attempt gets ``timeout`` seconds in all, and the
+    whole call ends within :func:`fetch_budget` seconds, whatever the network does.
+    ``cache`` is yfinance's cache folder. ``download`` and ``sleep`` default to the real
+    child-process download and ``time.sleep``. Raises SourceError (worth retrying later)
+    when Yahoo cannot be reached in time or rate-limits us, DataError when Yahoo answers but
+    has no data (unknown or delisted symbol, empty period). Anything else a download raises
+    is a bug and propagates unretried.
     """
+    download = download or download_yahoo
+    sleep = sleep or _sleep
     today = today or dt.date.today()
     end_exclusive = (end + dt.timedelta(days=1)).isoformat() if end else None
+    deadline = time.monotonic() + fetch_budget(retries, timeout, backoff)
     attempt = 0
     while True:
+        request = YahooRequest(
+            symbol,
+            start.isoformat() if start else None,
+            end_exclusive,
+            auto_adjust,
+            timeout,
+            cache=cache,
+            deadline=deadline,
+        )
         try:
-            raw = download_yahoo(
-                symbol,
-                start.isoformat() if start else None,
-                end_exclusive,
-                auto_adjust,
-                timeout,
-            )
+            answer = download(request)
             break
-        except Exception as exc:  # noqa: BLE001 - yfinance raises many unrelated types
-            if _is_missing_ticker(exc):
+        except Exception as exc:  # sorted by yahoo.classify; the unforeseen (bugs) re-raised
+            kind = yahoo.classify(exc)
+            if kind is None:
+                raise
+            if kind == "missing":
                 raise DataError(
                     f"{symbol}: Yahoo has no data for this symbol (unknown or delisted?): "
                     f"{_one_line(exc)}"
                 ) from None
-            if attempt >= retries:
-                what = "rate limited by Yahoo" if _is_rate_limit(exc) else "Yahoo unreachable"
+            if kind == "local":
+                raise SourceError(
+                    f"{symbol}: cannot download from Yahoo ({_one_line(exc)})"
+                ) from None
+            pause = backoff * 2**attempt
+            if attempt >= retries or time.monotonic() + pause >= deadline:
+                what = "rate limited by Yahoo" if kind == "rate_limit" else "Yahoo unreachable"
                 raise SourceError(
                     f"{symbol}: {what} after {attempt + 1} attempts ({_one_line(exc)}); "
                     "try again later"
                 ) from None
-            _sleep(backoff * 2**attempt)
+            sleep(pause)
             attempt += 1
+    raw = answer.frame
     if raw is None or len(raw) == 0:
         raise DataError(f"{symbol}: Yahoo returned no data (unknown or delisted symbol?)")
-    return Bars(normalise_yahoo(raw, symbol, today), source="yahoo", auto_adjust=auto_adjust)
+    return Bars(
+        normalise_yahoo(raw, symbol, today),
+        source="yahoo",
+        auto_adjust=auto_adjust,
+        exchange=answer.exchange,
+    )

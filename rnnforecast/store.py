@@ -204,6 +204,22 @@ class Store:
             for t, n, first, last, source, adj in rows
         ]
 
+    def delete(self, ticker: str) -> int:
+        """Delete the ticker's bars and its source record in one transaction; returns the
+        number of bars deleted (0 if none were stored)."""
+        if not self.path.exists():
+            return 0
+        with closing(self._connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                deleted = conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,)).rowcount
+                conn.execute("DELETE FROM tickers WHERE ticker = ?", (ticker,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(deleted)
+
 
 def _describe(source: str, auto_adjust: int | None) -> str:
     if source == "yahoo":

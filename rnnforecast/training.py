@@ -68,8 +68,8 @@ def fit(
     model: keras.Model,
     x_train: np.ndarray,
     y_train: np.ndarray,
-    x_val: np.ndarray,
-    y_val: np.ndarray,
+    x_val: np.ndarray | None,
+    y_val: np.ndarray | None,
     train: TrainConfig,
     progress: Progress | None = None,
 ) -> FitHistory:
@@ -77,9 +77,11 @@ def fit(
 
     Shapes: ``x_*`` ``(m, window, f)`` float32, ``y_*`` ``(m, horizon)`` float32. Training
     windows are shuffled each epoch with the seeded generator. Keras prints nothing.
+    Without validation windows (``x_val`` None: a refit on every window) there is no early
+    stopping: ``train.epochs`` epochs run and the last weights are kept.
     """
     callbacks: list[keras.callbacks.Callback] = []
-    if train.patience > 0:
+    if train.patience > 0 and x_val is not None:
         callbacks.append(
             keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=train.patience, restore_best_weights=True
@@ -91,7 +93,9 @@ def fit(
     history = model.fit(
         x_train,
         y_train,
-        validation_data=_validation(x_val, y_val, train.batch_size),
+        validation_data=(
+            None if x_val is None or y_val is None else _validation(x_val, y_val, train.batch_size)
+        ),
         epochs=train.epochs,
         batch_size=train.batch_size,
         shuffle=True,
@@ -102,6 +106,6 @@ def fit(
     loss = [float(v) for v in history.history.get("loss", [])]
     val_loss = [float(v) for v in history.history.get("val_loss", [])]
     best = int(np.argmin(val_loss)) + 1 if val_loss else len(loss)
-    if train.patience == 0:
+    if train.patience == 0 or x_val is None:
         best = len(loss)  # no early stopping: the last weights are kept
     return FitHistory(loss, val_loss, len(loss), best, len(loss) < train.epochs, seconds)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from rnnforecast.config import DataConfig
+from rnnforecast.yahoo import YahooAnswer, YahooRequest
 
 TINY_CONFIG = """\
 [data]
@@ -109,36 +110,38 @@ def yahoo_frame(
 
 
 class FakeYahoo:
-    """Stands in for the one yfinance call (``rnnforecast.sources.download_yahoo``).
+    """Stands in for the Yahoo download (``rnnforecast.sources.download_yahoo``, the child
+    process that runs yfinance).
 
-    ``answers`` is a queue: each call pops one; a DataFrame is returned, an exception raised.
-    When one answer is left it is reused. ``calls`` records the arguments; ``sleeps`` the
-    backoff delays the code asked for (the clock is faked too: nothing really sleeps).
+    ``answers`` is a queue: each call pops one; a DataFrame is returned (with ``exchange`` as
+    the quote's exchange code), an exception raised. When one answer is left it is reused.
+    ``calls`` records the requests' fields; ``sleeps`` the backoff delays the code asked for
+    (the clock is faked too: nothing really sleeps).
     """
 
     def __init__(self) -> None:
         self.answers: list[Any] = []
         self.calls: list[dict[str, Any]] = []
         self.sleeps: list[float] = []
+        self.exchange: str | None = None
 
-    def __call__(
-        self, symbol: str, start: str | None, end: str | None, auto_adjust: bool, timeout: float
-    ) -> pd.DataFrame:
+    def __call__(self, request: YahooRequest) -> YahooAnswer:
         self.calls.append(
             {
-                "symbol": symbol,
-                "start": start,
-                "end": end,
-                "auto_adjust": auto_adjust,
-                "timeout": timeout,
+                "symbol": request.symbol,
+                "start": request.start,
+                "end": request.end,
+                "auto_adjust": request.auto_adjust,
+                "timeout": request.timeout,
+                "cache": request.cache,
             }
         )
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, BaseException):
             raise answer
         if callable(answer):
-            return answer(symbol, start, end)
-        return answer.copy()
+            answer = answer(request.symbol, request.start, request.end)
+        return YahooAnswer(answer.copy(), self.exchange)
 
 
 @pytest.fixture

@@ -292,6 +292,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
         "scalers.json",
         "manifest.json",
         "train.log",
+        "scored_weights.npz",  # the scored fit, evaluated; the refit is served
     }
     assert manifest_numpy_check(bundle)["passed"] is True
     current = (trained["home"] / "models" / "TEST" / "current").read_text().strip()
@@ -322,7 +323,7 @@ def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> 
     line = result.stderr.strip().splitlines()[0]
     match = re.fullmatch(
         r"trained P run (\S+): \d+ epochs \(best \d+\) in [\d.]+s; shrink ([\d.]+)"
-        r"(?: \(validation edge over naive: p = ([\d.]+)\))?; saved to (.+)",
+        r"(?: \(calibration edge over naive: p = ([\d.]+)\))?; saved to (.+)",
         line,
     )
     assert match, line
@@ -344,6 +345,9 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
     assert set(out) == {
         "ticker",
         "run_id",
+        "fit",
+        "trained_through",
+        "calibrated_through",
         "test",
         "horizon",
         "model",
@@ -356,39 +360,54 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
         "intervals",
         "steps",
         "significance",
+        "risk",
         "warnings",
     }
     assert set(out["test"]) == {"start", "end", "n"}
-    assert set(out["model"]) == {"rmse", "mae", "mape", "mase", "directional_accuracy"}
-    assert set(out["naive"]) == {"rmse", "mae", "mape"}
+    assert set(out["model"]) == {
+        "rmse",
+        "mae",
+        "mape",
+        "rel_mae",
+        "mase",
+        "directional_accuracy",
+        "n_no_move",
+    }
+    assert set(out["naive"]) == {"rmse", "mae", "mape", "mase"}
     assert out["run_id"] == trained["train"]["run_id"]
     assert out["test"] == trained["train"]["test"]
-    assert out["model"] == pytest.approx(trained["train"]["model"], rel=1e-6)
-    assert out["beats_naive"] == (out["model"]["mase"] < 1)
+    assert out["model"].keys() == trained["train"]["model"].keys()
+    for key, value in trained["train"]["model"].items():  # None: not computable (no moves)
+        assert out["model"][key] == (None if value is None else pytest.approx(value, rel=1e-6))
+    assert out["beats_naive"] == (out["model"]["rel_mae"] < 1)
     # The naive forecast, computed independently from the raw prices.
     close = trained["prices"]["Close"]
     days = close.loc[out["test"]["start"] : out["test"]["end"]]
     previous = close.shift(1).loc[days.index]
     assert len(days) == out["test"]["n"]
     assert out["naive"]["mae"] == pytest.approx(np.mean(np.abs(days - previous)), rel=1e-9)
-    assert out["model"]["mase"] == pytest.approx(out["model"]["mae"] / out["naive"]["mae"])
+    assert out["model"]["rel_mae"] == pytest.approx(out["model"]["mae"] / out["naive"]["mae"])
 
 
 def test_evaluate_table_when_not_json(trained: dict) -> None:
+    out = json.loads(run("evaluate", "TEST", "--json", home=trained["home"]).stdout)
     result = run("evaluate", "TEST", home=trained["home"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
-    assert [line.split("\t")[0] for line in lines[1:]] == [
+    assert [line.split("\t")[0] for line in lines[1:8]] == [
         "rmse",
         "mae",
         "mape_%",
+        "rel_mae",
         "mase",
-        "directional_accuracy",
-        "uncalibrated_mase",
+        f"directional_accuracy ({out['model']['n_no_move']} no-move left out)",
+        "uncalibrated_rel_mae",
         "interval_coverage (80%)",
     ]
-    assert "naive" in result.stderr and "MASE" in result.stderr
+    # then the model's one-step intervals next to the baselines (tests/test_riskreport.py)
+    assert lines[8] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
+    assert "naive" in result.stderr and "MAE / naive MAE" in result.stderr
 
 
 # --- predict ---------------------------------------------------------------------------------

@@ -14,9 +14,12 @@ LAST = np.array([10.0, 10.0, 12.0, 11.0])
 ACTUAL = np.array([[10.5], [12.0], [11.0], [13.0]])
 
 
-def test_naive_predictions_have_mase_one() -> None:
+def test_naive_predictions_have_rel_mae_one() -> None:
     result = score(ACTUAL, LAST[:, None], LAST)
-    assert result.model["mase"] == 1.0
+    assert result.model["rel_mae"] == 1.0
+    # the naive forecast calls no direction: all four are left out
+    assert result.model["directional_accuracy"] is None
+    assert result.model["n_no_move"] == 4
     assert result.beats_naive is False
     for key in ("rmse", "mae", "mape"):
         assert result.model[key] == result.naive[key]
@@ -24,7 +27,7 @@ def test_naive_predictions_have_mase_one() -> None:
 
 def test_perfect_predictions() -> None:
     result = score(ACTUAL, ACTUAL.copy(), LAST)
-    assert result.model["mase"] == 0.0
+    assert result.model["rel_mae"] == 0.0
     assert result.model["rmse"] == result.model["mae"] == result.model["mape"] == 0.0
     assert result.beats_naive is True
     assert result.model["directional_accuracy"] == 1.0
@@ -38,21 +41,26 @@ def test_scores_by_hand() -> None:
     # model errors 0.5, 1, 0, 2; naive errors 0.5, 2, 1, 2
     assert result.model["mae"] == pytest.approx(3.5 / 4)
     assert result.naive["mae"] == pytest.approx(5.5 / 4)
-    assert result.model["mase"] == pytest.approx(3.5 / 5.5)
+    assert result.model["rel_mae"] == pytest.approx(3.5 / 5.5)
+    assert result.model["mase"] is None  # no in-sample scale given
+    # true MASE: in-sample one-step naive MAE 0.5 -> MAE 0.875 / 0.5; naive's 1.375 / 0.5
+    scaled = score(ACTUAL, predicted, LAST, scale=0.5)
+    assert scaled.model["mase"] == pytest.approx(3.5 / 4 / 0.5)
+    assert scaled.naive["mase"] == pytest.approx(5.5 / 4 / 0.5)
     assert result.model["rmse"] == pytest.approx(np.sqrt((0.25 + 1 + 0 + 4) / 4))
     assert result.naive["rmse"] == pytest.approx(np.sqrt((0.25 + 4 + 1 + 4) / 4))
     assert result.naive["mape"] == pytest.approx((0.5 / 10.5 + 2 / 12 + 1 / 11 + 2 / 13) / 4 * 100)
     # moves from LAST: predicted +, +, -, +; actual +, +, -, +
     assert result.model["directional_accuracy"] == 1.0
     assert result.beats_naive is True
-    assert set(result.naive) == {"rmse", "mae", "mape"}
+    assert set(result.naive) == {"rmse", "mae", "mape", "mase"}
 
 
 def test_multi_step_horizon_uses_each_rows_last_close() -> None:
     last = np.array([10.0, 20.0, 30.0])
     actual = np.array([[11.0, 12.0], [19.0, 18.0], [31.0, 29.0]])
     naive = score(actual, np.repeat(last[:, None], 2, axis=1), last)
-    assert naive.model["mase"] == 1.0
+    assert naive.model["rel_mae"] == 1.0
     assert naive.naive["mae"] == pytest.approx((1 + 2 + 1 + 2 + 1 + 1) / 6)
     # predicting the right direction from each row's own last close
     predicted = last[:, None] + np.array([[0.5, 0.5], [-0.5, -0.5], [0.5, -0.5]])
@@ -61,7 +69,7 @@ def test_multi_step_horizon_uses_each_rows_last_close() -> None:
 
 def test_worse_than_naive() -> None:
     result = score(ACTUAL, ACTUAL + 5.0, LAST)
-    assert result.model["mase"] > 1.0
+    assert result.model["rel_mae"] > 1.0
     assert result.beats_naive is False
 
 
@@ -69,8 +77,16 @@ def test_to_dict_is_json_ready() -> None:
     result = score(ACTUAL, ACTUAL + 0.1, LAST)
     raw = json.loads(json.dumps(result.to_dict()))
     assert raw["beats_naive"] is True
-    assert set(raw["model"]) == {"rmse", "mae", "mape", "mase", "directional_accuracy"}
-    assert raw["model"]["mase"] == pytest.approx(result.model["mase"])
+    assert set(raw["model"]) == {
+        "rmse",
+        "mae",
+        "mape",
+        "rel_mae",
+        "mase",
+        "directional_accuracy",
+        "n_no_move",
+    }
+    assert raw["model"]["rel_mae"] == pytest.approx(result.model["rel_mae"])
     assert isinstance(result, Scores)
 
 
@@ -109,12 +125,25 @@ def test_report_keys_are_json_ready() -> None:
         "steps",
         "significance",
     }
-    assert set(raw["significance"]) == {"dm_statistic", "p_value"}
+    assert set(raw["significance"]) == {
+        "test",
+        "loss",
+        "alternative",
+        "n",
+        "dm_statistic",
+        "p_value",
+    }
     assert raw["horizon"] == rep.horizon == 2
     assert rep.n == 3
-    assert set(raw["drift"]) == {"rmse", "mae", "mape", "mase"}
-    assert set(raw["uncalibrated"]) == {"mae", "mase", "directional_accuracy"}
-    assert set(raw["intervals"]) == {"level", "coverage", "mean_width"}
+    assert set(raw["drift"]) == {"rmse", "mae", "mape", "rel_mae", "mase"}
+    assert set(raw["uncalibrated"]) == {"mae", "rel_mae", "directional_accuracy", "n_no_move"}
+    assert set(raw["intervals"]) == {
+        "level",
+        "coverage",
+        "mean_width",
+        "kupiec_p",
+        "christoffersen_p",
+    }
     assert set(raw["lag_check"]) == {
         "corr_with_actual_change",
         "corr_with_previous_change",
@@ -130,7 +159,7 @@ def test_report_overall_scores_are_score() -> None:
     # model errors 0, 1 / 0, 1 / 0, 2; naive errors 1, 3 / 1, 3 / 1, 1
     assert rep.scores.model["mae"] == pytest.approx(4 / 6)
     assert rep.scores.naive["mae"] == pytest.approx(10 / 6)
-    assert rep.scores.model["mase"] == pytest.approx(0.4)
+    assert rep.scores.model["rel_mae"] == pytest.approx(0.4)
 
 
 def test_report_per_step() -> None:
@@ -154,12 +183,12 @@ def test_report_drift_by_hand() -> None:
     assert rep.drift["mae"] == pytest.approx(4.5 / 6)
     assert rep.drift["rmse"] == pytest.approx(math.sqrt((1 + 1 + 0.25 + 4) / 6))
     assert rep.drift["mape"] == pytest.approx((1 / 13 + 1 / 17 + 0.5 / 31 + 2 / 29) / 6 * 100)
-    assert rep.drift["mase"] == pytest.approx(4.5 / 10)
+    assert rep.drift["rel_mae"] == pytest.approx(4.5 / 10)
 
 
 def test_report_drift_zero_is_naive() -> None:
     rep = report(R_ACTUAL, R_POINT, R_RAW, R_POINT, R_POINT, R_LAST, np.zeros(3), 0.8)
-    assert rep.drift["mase"] == 1.0
+    assert rep.drift["rel_mae"] == 1.0
     assert rep.drift["mae"] == rep.scores.naive["mae"]
 
 
@@ -184,13 +213,14 @@ def test_report_intervals() -> None:
 
 def test_report_uncalibrated_scores() -> None:
     rep = tiny_report()
-    # the raw forecast is the naive one: mase 1, never the right direction (no move)
+    # the raw forecast is the naive one: rel_mae 1, and it calls no direction (6 no-moves)
     assert rep.raw["mae"] == pytest.approx(10 / 6)
-    assert rep.raw["mase"] == 1.0
-    assert rep.raw["directional_accuracy"] == 0.0
+    assert rep.raw["rel_mae"] == 1.0
+    assert rep.raw["directional_accuracy"] is None
+    assert rep.raw["n_no_move"] == 6
     better = report(R_ACTUAL, R_POINT, R_POINT, R_POINT, R_POINT, R_LAST, R_DRIFT, 0.8)
     assert better.raw["mae"] == better.scores.model["mae"]
-    assert better.raw["mase"] == pytest.approx(0.4)
+    assert better.raw["rel_mae"] == pytest.approx(0.4)
     assert better.raw["directional_accuracy"] == better.scores.model["directional_accuracy"]
 
 
@@ -246,16 +276,35 @@ def test_lag_check_too_few_points() -> None:
     assert result["corr_with_actual_change"] is None
 
 
-def test_diebold_mariano() -> None:
+def test_diebold_mariano_on_simulated_errors() -> None:
     from rnnforecast.metrics import diebold_mariano
 
     rng = np.random.default_rng(0)
     noise = rng.normal(size=2000)
     # Much smaller errors: strongly significant, negative statistic.
-    statistic, p_value = diebold_mariano(noise * 0.5, noise, horizon=1)
+    statistic, p_value = diebold_mariano(np.abs(noise * 0.5), np.abs(noise), horizon=1)
     assert statistic < -10 and p_value < 1e-6
     # Two forecasts of equal quality: no evidence either way.
-    statistic, p_value = diebold_mariano(rng.normal(size=2000), rng.normal(size=2000))
+    a, b = np.abs(rng.normal(size=2000)), np.abs(rng.normal(size=2000))
+    statistic, p_value = diebold_mariano(a, b)
     assert abs(statistic) < 3 and p_value > 0.003
     # Identical errors: the test is undefined.
     assert diebold_mariano(noise, noise) == (None, None)
+
+
+def test_report_significance_is_dm_hln_on_step_one_absolute_errors() -> None:
+    """Six windows whose step-1 absolute errors are E1 and naive's are E2 of the first six
+    values of test_metrics' R series. Reference: R 4.2.2, forecast 8.20,
+    dm.test(c(0.5, -1.2, 0.3, 2.1, -0.7, 0.9), c(1.0, -1.5, 0.9, 2.4, -1.1, 0.2),
+    alternative = "two.sided", h = 1, power = 1)
+    -> DM = -1.21122494536047, p = 0.27992760501895536."""
+    e1 = np.array([0.5, -1.2, 0.3, 2.1, -0.7, 0.9])
+    e2 = np.array([1.0, -1.5, 0.9, 2.4, -1.1, 0.2])
+    last = np.full(6, 100.0)
+    actual = (last + e2)[:, None]  # naive error = actual - last = e2
+    point = actual - e1[:, None]  # model error = actual - point = e1
+    rep = report(actual, point, point, point, point, last, np.zeros(6), 0.8)
+    assert rep.significance["alternative"] == "two-sided"
+    assert rep.significance["n"] == 6
+    assert rep.significance["dm_statistic"] == pytest.approx(-1.21122494536047, rel=1e-12)
+    assert rep.significance["p_value"] == pytest.approx(0.27992760501895536, rel=1e-9)

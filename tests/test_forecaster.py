@@ -13,7 +13,7 @@ import pytest
 from conftest import canonical, recipe
 
 from rnnforecast.config import BASE_FEATURES, DERIVED_FEATURES, DataConfig
-from rnnforecast.errors import ModelError
+from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecaster import (
     Calibration,
     Forecasts,
@@ -249,7 +249,7 @@ def test_calibration_of_an_oracle() -> None:
     assert cal.shrink == (1.0, 1.0, 1.0)
     assert max(cal.halfwidth) < 1e-9
     assert cal.level == 0.8
-    assert cal.raw_val_mase == (0.0, 0.0, 0.0)
+    assert cal.raw_val_rel_mae == (0.0, 0.0, 0.0)
 
 
 def test_calibration_of_noise_falls_back_to_naive() -> None:
@@ -259,12 +259,12 @@ def test_calibration_of_noise_falls_back_to_naive() -> None:
     raw = ds.last_close[:, None] * np.exp(rng.normal(0, 0.02, ds.actual.shape))
     cal = fit_calibration(raw, ds.actual, ds.base, data.window, 0.8)
     assert all(s <= 0.1 for s in cal.shrink), cal.shrink
-    assert all(m > 1 for m in cal.raw_val_mase)  # the noise is worse than naive
+    assert all(m > 1 for m in cal.raw_val_rel_mae)  # the noise is worse than naive
     # without shrinkage the factor stays 1 and the intervals are wider
     plain = fit_calibration(raw, ds.actual, ds.base, data.window, 0.8, shrink=False)
     assert plain.shrink == (1.0, 1.0)
     assert all(p > c for p, c in zip(plain.halfwidth, cal.halfwidth, strict=True))
-    assert plain.raw_val_mase == cal.raw_val_mase
+    assert plain.raw_val_rel_mae == cal.raw_val_rel_mae
 
 
 def test_calibration_keeps_no_move_that_validation_cannot_tell_from_luck() -> None:
@@ -307,7 +307,7 @@ def test_calibration_of_a_useful_but_overconfident_forecast() -> None:
     raw = ds.last_close * np.exp(move + rng.normal(0, 0.5 * move.std(), len(move)))
     cal = fit_calibration(raw[:, None], ds.actual, ds.base, data.window, 0.8)
     assert 0.5 < cal.shrink[0] <= 1.0
-    assert cal.raw_val_mase[0] < 1
+    assert cal.raw_val_rel_mae[0] < 1
     assert cal.shrink_p_value[0] < 1e-6  # far beyond luck: kept at the default significance
 
 
@@ -378,6 +378,22 @@ def test_conformal_width_is_the_kth_smallest_score(n: int, level: float) -> None
     assert cal.halfwidth[0] == pytest.approx(scores[k - 1], rel=1e-12)
 
 
+@pytest.mark.parametrize(("n", "level", "most"), [(9, 0.95, "0.9000"), (3, 0.8, "0.7500")])
+def test_conformal_rank_beyond_the_windows_is_an_error(n: int, level: float, most: str) -> None:
+    """ceil((n + 1) * level) > n: no observed score bounds a new one at that level; the
+    error names the highest level n windows support, n / (n + 1), instead of capping."""
+    data = recipe(window=5, horizon=1)
+    ds = build_dataset(canonical(200), data).select(slice(0, n))
+    with pytest.raises(DataError, match=f"{n} calibration windows .* at most {most} "):
+        fit_calibration(ds.last_close[:, None], ds.actual, ds.base, data.window, level)
+    # at exactly n / (n + 1) the rank is n: the largest score
+    cal = fit_calibration(ds.last_close[:, None], ds.actual, ds.base, data.window, n / (n + 1))
+    scale = volatility(ds.base, data.window, 1)[:, 0]
+    assert cal.halfwidth[0] == pytest.approx(
+        np.max(np.abs(np.log(ds.actual[:, 0] / ds.last_close)) / scale), rel=1e-12
+    )
+
+
 # --- Calibration ----------------------------------------------------------------------------
 
 
@@ -388,13 +404,18 @@ def test_calibration_round_trip() -> None:
         "shrink": [0.5, 0.25],
         "halfwidth": [1.5, 2.0],
         "level": 0.8,
-        "raw_val_mase": [0.97, 1.02],
+        "raw_val_rel_mae": [0.97, 1.02],
         "shrink_p_value": [0.001, None],
+        "adaptive": None,
     }
     assert Calibration.from_dict(raw) == cal
-    # raw_val_mase and shrink_p_value are optional (bundles saved before they existed)
-    del raw["raw_val_mase"], raw["shrink_p_value"]
+    # raw_val_rel_mae, shrink_p_value and adaptive are optional (bundles saved before they
+    # existed): such a bundle keeps its fixed validation widths
+    del raw["raw_val_rel_mae"], raw["shrink_p_value"], raw["adaptive"]
     assert Calibration.from_dict(raw) == Calibration((0.5, 0.25), (1.5, 2.0), 0.8)
+    # manifests written before the rename call the ratio raw_val_mase
+    raw["raw_val_mase"] = [0.97, 1.02]
+    assert Calibration.from_dict(raw).raw_val_rel_mae == (0.97, 1.02)
 
 
 def test_fitted_calibration_round_trip() -> None:
@@ -416,7 +437,15 @@ def test_fitted_calibration_round_trip() -> None:
         {"shrink": ["x"], "halfwidth": [1.0], "level": 0.8},
         {"shrink": [1.0], "halfwidth": [1.0], "level": "high"},
         {"shrink": [1.0], "halfwidth": [1.0], "level": None},
-        {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "raw_val_mase": 3},
+        {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "raw_val_rel_mae": 3},
+        {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "adaptive": 250},
+        {"shrink": [1.0], "halfwidth": [1.0], "level": 0.8, "adaptive": {"window": 250}},
+        {
+            "shrink": [1.0],
+            "halfwidth": [1.0],
+            "level": 0.8,
+            "adaptive": {"window": 0, "gamma": 0.01, "warmup": 10},
+        },
         None,
         [],
         "shrink",
@@ -529,3 +558,15 @@ def test_forecast_of_one_latest_window() -> None:
     result = forecast(Constant(0.5, 2), base, data, scalers, cal, 2)
     assert result.point.shape == (1, 2)
     np.testing.assert_allclose(result.point, frame["close"].iloc[-1], rtol=1e-12)
+
+
+def test_shrink_gate_p_value_is_one_sided_dm_hln_with_step_lags() -> None:
+    """The gate's p-value for step 3 uses 2 autocovariance lags and the one-sided "less"
+    alternative. Reference: R 4.2.2, forecast 8.20, dm.test(e1, e2, alternative = "less",
+    h = 3, power = 1) = 0.0010783212443414749; "greater" would be 0.99892."""
+    from rnnforecast.forecaster import _edge_p_value
+
+    e1 = np.array([0.5, -1.2, 0.3, 2.1, -0.7, 0.9, -1.5, 0.4, 1.1, -0.2, 0.8, -0.6])
+    e2 = np.array([1.0, -1.5, 0.9, 2.4, -1.1, 0.2, -2.0, 1.3, 1.6, -0.9, 0.5, -1.4])
+    assert _edge_p_value(e1, e2, 3) == pytest.approx(0.0010783212443414749, rel=1e-9)
+    assert _edge_p_value(e1, e1, 3) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -106,12 +107,25 @@ def test_walk_forward_folds(homes: dict) -> None:
     # Each fold trains only on what came before its test period (expanding windows).
     for fold in folds:
         assert fold["train"]["end"] < fold["test"]["start"]
-        assert set(fold["model"]) == {"rmse", "mae", "mape", "mase", "directional_accuracy"}
+        assert set(fold["model"]) == {
+            "rmse",
+            "mae",
+            "mape",
+            "rel_mae",
+            "mase",
+            "directional_accuracy",
+            "n_no_move",
+        }
     assert folds[0]["train"]["end"] < folds[1]["train"]["end"]
     aggregate = out["aggregate"]
     assert aggregate["folds"] == 2
-    mases = [f["model"]["mase"] for f in folds]
-    assert aggregate["model"]["mase"]["mean"] == pytest.approx(sum(mases) / 2)
+    # ratios aggregate by geometric mean: 0.5 and 2 average to 1, not 1.25
+    ratios = [f["model"]["rel_mae"] for f in folds]
+    assert aggregate["model"]["rel_mae"]["geometric_mean"] == pytest.approx(
+        math.sqrt(ratios[0] * ratios[1])
+    )
+    maes = [f["model"]["mae"] for f in folds]
+    assert aggregate["model"]["mae"]["mean"] == pytest.approx(sum(maes) / 2)
 
 
 def test_plot_writes_a_png(homes: dict, tmp_path: Path) -> None:

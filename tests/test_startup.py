@@ -95,3 +95,14 @@ def test_predict_needs_neither_tensorflow_nor_pandas(trained_home: Path) -> None
 def test_evaluate_needs_no_tensorflow(trained_home: Path) -> None:
     """The single-split evaluate runs on the numpy forward pass too (pandas for the dates)."""
     assert imported(["evaluate", "T", "--json"], trained_home) == (0, {"pandas"})
+
+
+@pytest.mark.parametrize(
+    "args", [["tickers", "--json"], ["tickers", "--help"], ["forget", "--help"]]
+)
+def test_management_commands_import_nothing_heavy(home: Path, args: list[str]) -> None:
+    assert imported(args, home) == (0, set())
+
+
+def test_forget_dry_run_imports_nothing_heavy(trained_home: Path) -> None:
+    assert imported(["forget", "T"], trained_home) == (2, set())

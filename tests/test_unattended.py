@@ -14,6 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, make_prices
 from typer.testing import CliRunner
@@ -86,11 +87,14 @@ def ran_home(ran: Path, home: Path) -> Path:
 # --- run and models --------------------------------------------------------------------------
 
 
-def test_run_promotes_first_then_only_a_better_challenger(run_config: Path, home: Path) -> None:
+def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
+    run_config: Path, home: Path
+) -> None:
     first = cli("run", "--config", str(run_config), "--json", home=home)
     assert first.exit_code == 0, first.stderr
     out = json.loads(first.stdout)
     assert [t["ticker"] for t in out["tickers"]] == ["AAA", "BBB"]
+    last_day = str(make_prices(220, seed=1).index[-1].date())
     for t in out["tickers"]:
         assert set(t) == {
             "ticker",
@@ -102,29 +106,47 @@ def test_run_promotes_first_then_only_a_better_challenger(run_config: Path, home
             "reason",
             "deleted",
             "error",
+            "serving",
         }
         assert t["rows_added"] == 220 and t["promoted"] is True and t["error"] is None
         assert "no current model" in t["reason"]
         assert set(t["metrics"]) == {"test", "model", "naive", "beats_naive"}
-    # Same data, same seed: the challenger ties the current model, so it is not promoted.
+        assert t["serving"] == {
+            "trained_through": last_day,
+            "calibrated_through": last_day,
+            "refit": True,
+        }
+    # One more day in each file: the challenger (same recipe) has 1 day the current model
+    # never saw, too few to test, so the tie goes to the newer model.
+    for name, seed in (("aaa", 1), ("bbb", 2)):
+        longer = make_prices(220, seed=seed)
+        extra = make_prices(221, seed=seed + 10).iloc[-1:].copy()
+        extra.index = pd.DatetimeIndex([longer.index[-1] + pd.offsets.BDay(1)], name="Date")
+        pd.concat([longer, extra]).to_csv(run_config.parent / f"{name}.csv")
     second = json.loads(cli("run", "--config", str(run_config), "--json", home=home).stdout)
     for before, after in zip(out["tickers"], second["tickers"], strict=True):
-        assert after["rows_added"] == 0
-        assert after["promoted"] is False
-        assert "does not beat the current model" in after["reason"]
+        assert after["rows_added"] == 1
+        assert after["promoted"] is True
+        assert after["reason"] == (
+            f"same recipe; a tie: too few days unseen by the current model {before['run_id']} "
+            "to test (1 unseen day): newer model promoted"
+        )
         current = (home / "models" / after["ticker"] / "current").read_text().strip()
-        assert current == before["run_id"]
-    # A third run: keep = 2 deletes the oldest run that is not current.
+        assert current == after["run_id"]
+    # A third run on the same bars: no unseen day at all, again a tie; keep = 2 deletes the
+    # oldest run that is not current.
     third = json.loads(cli("run", "--config", str(run_config), "--json", home=home).stdout)
     aaa = third["tickers"][0]
-    assert aaa["deleted"] == [second["tickers"][0]["run_id"]]
+    assert aaa["promoted"] is True and "to test (0 unseen days)" in aaa["reason"]
+    assert aaa["deleted"] == [out["tickers"][0]["run_id"]]
     listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
-    assert listing["current"] == out["tickers"][0]["run_id"]
-    assert [r["run_id"] for r in listing["runs"]] == [out["tickers"][0]["run_id"], aaa["run_id"]]
-    assert [r["current"] for r in listing["runs"]] == [True, False]
-    assert listing["runs"][0]["model"]["mase"] == pytest.approx(
-        out["tickers"][0]["metrics"]["model"]["mase"]
+    assert listing["current"] == aaa["run_id"]
+    assert [r["run_id"] for r in listing["runs"]] == [second["tickers"][0]["run_id"], aaa["run_id"]]
+    assert [r["current"] for r in listing["runs"]] == [False, True]
+    assert listing["runs"][1]["model"]["rel_mae"] == pytest.approx(
+        aaa["metrics"]["model"]["rel_mae"]
     )
+    assert listing["runs"][1]["serving"] == aaa["serving"]
 
 
 def test_run_goes_on_after_a_failing_ticker(run_config: Path, home: Path) -> None:

@@ -1,0 +1,161 @@
+"""Per-day forecasts as a table, and tables written to CSV or Parquet files atomically.
+
+No pandas here: ``predict --output`` stays as light as ``predict``. CSV goes through the
+standard library; Parquet through pyarrow, an optional dependency (``pip install
+rnnforecast[parquet]``) imported only when a Parquet file is written.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib.util
+import os
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rnnforecast.errors import UsageError
+
+if TYPE_CHECKING:  # pandas only for the notebook API's frames
+    import pandas as pd
+
+FORMATS = {".csv": "csv", ".parquet": "parquet"}
+DAILY_COLUMNS = ("date", "actual", "naive", "point", "low", "high", "raw")
+
+
+@dataclass(frozen=True)
+class DailyForecasts:
+    """One-day-ahead forecasts over a period, one entry per forecast day; arrays ``(m,)``.
+
+    ``dates`` (datetime64[D]) are the days forecast; ``actual`` their stored close;
+    ``naive`` the previous stored close (the naive forecast); ``point`` the calibrated
+    forecast with its interval ``low``/``high``; ``raw`` the network's uncalibrated
+    forecast; all prices in the ticker's units. ``fold`` (1-based walk-forward fold, int)
+    is None for a single test period.
+    """
+
+    dates: np.ndarray
+    actual: np.ndarray
+    naive: np.ndarray
+    point: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    raw: np.ndarray
+    fold: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.dates)
+
+    def columns(self) -> dict[str, list[Any]]:
+        """Column name -> values (dates as ``datetime.date``, prices as float), in order."""
+        out: dict[str, list[Any]] = {
+            "date": [d.item() for d in np.asarray(self.dates, dtype="datetime64[D]")]
+        }
+        for name in DAILY_COLUMNS[1:]:
+            out[name] = [float(v) for v in getattr(self, name)]
+        if self.fold is not None:
+            out["fold"] = [int(v) for v in self.fold]
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """A DataFrame indexed by ``date`` (datetime64), one column per price series (and
+        ``fold`` with walk-forward folds)."""
+        import pandas as pd
+
+        columns = self.columns()
+        dates = pd.DatetimeIndex(pd.to_datetime(columns.pop("date")), name="date")
+        return pd.DataFrame(columns, index=dates)
+
+    @staticmethod
+    def concat(parts: Sequence[DailyForecasts]) -> DailyForecasts:
+        """The parts one after another, ``fold`` numbered 1, 2, ... in their order."""
+        fold = np.concatenate([np.full(len(p), i + 1, dtype=np.int64) for i, p in enumerate(parts)])
+        joined = {
+            name: np.concatenate([getattr(p, name) for p in parts]) for name in DAILY_COLUMNS[1:]
+        }
+        dates = np.concatenate([np.asarray(p.dates, dtype="datetime64[D]") for p in parts])
+        return DailyForecasts(dates=dates, fold=fold, **joined)
+
+
+def output_format(path: Path) -> str:
+    """``csv`` or ``parquet`` from the file's suffix, checked before any work is done.
+
+    Raises UsageError for another suffix, or for Parquet when pyarrow is not installed.
+    """
+    kind = FORMATS.get(Path(path).suffix.lower())
+    if kind is None:
+        raise UsageError(f"cannot write {path}: the output file must end in .csv or .parquet")
+    if kind == "parquet" and importlib.util.find_spec("pyarrow") is None:
+        raise UsageError(
+            f"cannot write {path}: Parquet needs pyarrow, which is not installed "
+            "(pip install 'rnnforecast[parquet]', or write a .csv file)"
+        )
+    return kind
+
+
+def write_table(path: Path, columns: dict[str, list[Any]]) -> Path:
+    """Write equal-length ``columns`` (name -> values) to ``path`` (.csv or .parquet).
+
+    The file is written beside its final place under a temporary name and renamed into
+    place, so a reader sees the old file or the new one, never half of one. Dates are
+    written as YYYY-MM-DD in CSV, as dates in Parquet; floats at full precision. Raises
+    UsageError for a bad suffix, missing pyarrow, or a file that cannot be written.
+    """
+    path = Path(path)
+    kind = output_format(path)
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if kind == "csv":
+            _write_csv(temporary, columns)
+        else:
+            _write_parquet(temporary, columns)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_csv(path: Path, columns: dict[str, list[Any]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(list(columns))
+        for row in zip(*columns.values(), strict=True):
+            writer.writerow([_cell(v) for v in row])
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float
+    return value
+
+
+def _write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
+    import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
+    import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
+
+    pq.write_table(pa.table(columns), path)
+
+
+def forecast_columns(forecasts: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The rows of :class:`rnnforecast.serving.Forecast` (``date``, ``close``, ``low``,
+    ``high``) as columns, dates as ``datetime.date``."""
+    return {
+        "date": [dt.date.fromisoformat(f["date"]) for f in forecasts],
+        "close": [float(f["close"]) for f in forecasts],
+        "low": [float(f["low"]) for f in forecasts],
+        "high": [float(f["high"]) for f in forecasts],
+    }

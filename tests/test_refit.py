@@ -1,0 +1,265 @@
+"""Serving a refit on every bar; evaluate keeps scoring the scored fit; old manifests still
+read. Through the CLI, with tiny networks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY_CONFIG, make_prices
+from typer.testing import CliRunner
+
+from rnnforecast.cli import app
+from rnnforecast.config import load_run_config
+from rnnforecast.errors import UsageError
+
+runner = CliRunner()
+
+
+def run(*args: str, home: Path):
+    return runner.invoke(app, ["--home", str(home), *args])
+
+
+def manifest_of(home: Path, run_id: str) -> dict:
+    return json.loads((home / "models" / "TEST" / run_id / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """300 rows of TEST, trained twice with the same seed: with refit and with --no-refit."""
+    folder = tmp_path_factory.mktemp("refit")
+    home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
+    prices = make_prices(300, seed=3)
+    prices.to_csv(csv)
+    config.write_text(TINY_CONFIG)
+    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    out = {"home": home, "prices": prices, "config": config}
+    for name, extra in (("plain", ["--no-refit"]), ("refit", [])):
+        result = run("train", "TEST", "--config", str(config), "--json", *extra, home=home)
+        assert result.exit_code == 0, result.stderr
+        out[name] = json.loads(result.stdout)
+    return out
+
+
+def test_train_serves_a_refit_through_the_last_bar(runs: dict) -> None:
+    last_day = str(runs["prices"].index[-1].date())
+    refit = runs["refit"]
+    assert refit["serving"] == {
+        "trained_through": last_day,
+        "calibrated_through": last_day,
+        "refit": True,
+    }
+    manifest = manifest_of(runs["home"], refit["run_id"])
+    assert manifest["serving"] == refit["serving"]
+    assert "scored_weights.npz" in manifest["files"]
+    scored, served = manifest["fits"]["scored"], manifest["fits"]["served"]
+    # the scored fit never saw the test period; the refit ran its best epoch, unstopped
+    assert scored["calibrated_through"] < manifest["data"]["test"]["start"]
+    assert scored["trained_through"] < scored["calibrated_through"]
+    assert served["epochs"] == manifest["training"]["best_epoch"]
+    assert served["training"]["val_loss"] == [] and not served["training"]["stopped_early"]
+    assert served["windows"] == 290  # every window of 300 rows: 300 - 10 + 1 - 1
+    # two different networks are saved
+    folder = runs["home"] / "models" / "TEST" / refit["run_id"]
+    with np.load(folder / "weights.npz") as a, np.load(folder / "scored_weights.npz") as b:
+        assert sorted(a.files) == sorted(b.files)
+        assert any(not np.array_equal(a[k], b[k]) for k in a.files if k != "input_shape")
+
+
+def test_no_refit_serves_the_scored_fit(runs: dict) -> None:
+    plain = runs["plain"]
+    manifest = manifest_of(runs["home"], plain["run_id"])
+    scored = manifest["fits"]["scored"]
+    assert plain["serving"] == {
+        "trained_through": scored["trained_through"],
+        "calibrated_through": scored["calibrated_through"],
+        "refit": False,
+    }
+    assert plain["serving"]["calibrated_through"] < manifest["data"]["test"]["start"]
+    assert "scored_weights.npz" not in manifest["files"]
+    assert manifest["calibration"] == scored["calibration"]
+
+
+def test_evaluate_scores_the_scored_fit_of_either_bundle(runs: dict) -> None:
+    """Same data and seed: both bundles hold the same scored fit, so evaluate gives the same
+    scores for both, the ones train reported, and says which fit they are of."""
+    home, prices = runs["home"], runs["prices"]
+    outs = []
+    for name in ("plain", "refit"):
+        result = run("evaluate", "TEST", "--run", runs[name]["run_id"], "--json", home=home)
+        assert result.exit_code == 0, result.stderr
+        out = json.loads(result.stdout)
+        scored = manifest_of(home, runs[name]["run_id"])["fits"]["scored"]
+        assert out["fit"] == "scored"
+        assert out["trained_through"] == scored["trained_through"]
+        assert out["calibrated_through"] == scored["calibrated_through"]
+        assert out["model"]["rel_mae"] == pytest.approx(runs[name]["model"]["rel_mae"], rel=1e-9)
+        outs.append(out)
+    assert outs[0]["model"] == outs[1]["model"]
+    assert outs[0]["intervals"] == outs[1]["intervals"]
+    # true MASE, by hand: MAE over the mean absolute daily change of the training closes
+    manifest = manifest_of(home, runs["refit"]["run_id"])
+    close = prices["Close"]
+    training = close.loc[: manifest["data"]["scaler_rows"]["end"]].to_numpy()
+    scale = np.mean(np.abs(np.diff(training)))
+    assert outs[1]["model"]["mase"] == pytest.approx(outs[1]["model"]["mae"] / scale, rel=1e-9)
+    assert outs[1]["naive"]["mase"] == pytest.approx(outs[1]["naive"]["mae"] / scale, rel=1e-9)
+
+
+def test_predict_serves_the_refit_calibration(runs: dict) -> None:
+    """The forecast's interval is the served calibration's: for the refit bundle, fitted on
+    the test period, not the validation one."""
+    home, prices = runs["home"], runs["prices"]
+    result = run("predict", "TEST", "--run", runs["refit"]["run_id"], "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    manifest = manifest_of(home, runs["refit"]["run_id"])
+    served, scored = manifest["calibration"], manifest["fits"]["scored"]["calibration"]
+    assert served != scored
+    assert out["as_of"] == str(prices.index[-1].date())
+    forecast = out["forecasts"][0]
+    # interval = close * exp(+-halfwidth * sigma), sigma: std of the last 10 log returns
+    sigma = np.std(np.diff(np.log(prices["Close"].to_numpy()[-10:])))
+    assert forecast["high"] / forecast["close"] == pytest.approx(
+        np.exp(served["halfwidth"][0] * sigma), rel=1e-9
+    )
+
+
+def make_old_format(home: Path, run_id: str, old_id: str) -> dict:
+    """A copy of a --no-refit bundle with the manifest as written before refit, rel_mae and
+    true MASE existed."""
+    folder = home / "models" / "TEST"
+    shutil.copytree(folder / run_id, folder / old_id)
+    manifest = json.loads((folder / old_id / "manifest.json").read_text())
+    manifest["run_id"] = old_id
+    for key in ("serving", "fits"):
+        del manifest[key]
+    del manifest["timings"]["refit_seconds"]
+    calibration = manifest["calibration"]
+    calibration["raw_val_mase"] = calibration.pop("raw_val_rel_mae")
+    test = manifest["metrics"]["test"]
+    for side in ("model", "naive", "drift"):
+        test[side].pop("mase", None)
+        test[side].pop("n_no_move", None)
+    test["model"]["mase"] = test["model"].pop("rel_mae")
+    test["drift"]["mase"] = test["drift"].pop("rel_mae")
+    (folder / old_id / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def test_models_evaluate_and_predict_read_an_old_format_bundle(runs: dict, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(runs["home"], home)
+    old_id = "20250101T000000Z-0a0b0c"
+    old = make_old_format(home, runs["plain"]["run_id"], old_id)
+    listing = run("models", "TEST", "--json", home=home)
+    assert listing.exit_code == 0, listing.stderr
+    entry = next(r for r in json.loads(listing.stdout)["runs"] if r["run_id"] == old_id)
+    assert "error" not in entry
+    assert entry["serving"] == {
+        "trained_through": old["data"]["train"]["end"],
+        "calibrated_through": old["data"]["validation"]["end"],
+        "refit": False,
+    }
+    assert entry["model"]["rel_mae"] == old["metrics"]["test"]["model"]["mase"]
+    assert entry["model"]["mase"] is None  # not known for a bundle saved before it existed
+    table = run("models", "TEST", home=home)
+    assert table.exit_code == 0 and old_id in table.stdout
+    evaluated = run("evaluate", "TEST", "--run", old_id, "--json", home=home)
+    assert evaluated.exit_code == 0, evaluated.stderr
+    out = json.loads(evaluated.stdout)
+    assert out["fit"] == "scored" and out["trained_through"] == old["data"]["train"]["end"]
+    assert out["model"]["rel_mae"] == pytest.approx(old["metrics"]["test"]["model"]["mase"])
+    assert run("predict", "TEST", "--run", old_id, "--json", home=home).exit_code == 0
+
+
+def test_interval_level_beyond_the_calibration_windows_is_a_data_error(
+    runs: dict, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(runs["home"], home)
+    result = run(
+        "train",
+        "TEST",
+        "--config",
+        str(runs["config"]),
+        "--set",
+        "calibration.interval_level=0.99",
+        home=home,
+    )
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    # 290 windows: 58 test, 47 validation (ceil(232 * 0.2)); 47 / 48 = 0.9792
+    assert result.stderr.strip() == (
+        "error: 47 calibration windows support an interval level of at most 0.9792 "
+        "(n / (n + 1)), not 0.99: lower calibration.interval_level or use more data"
+    )
+
+
+def test_run_refit_is_read_from_the_run_table(tmp_path: Path) -> None:
+    path = tmp_path / "nightly.toml"
+    table = '[run]\ntickers = ["AAA"]\n'
+    path.write_text(table)
+    assert load_run_config(path)[1].refit is True
+    path.write_text(table + "refit = false\n")
+    assert load_run_config(path)[1].refit is False
+    path.write_text(table + 'refit = "no"\n')
+    with pytest.raises(UsageError, match=r"run\.refit must be true or false"):
+        load_run_config(path)
+
+
+def test_run_with_refit_off_serves_the_scored_fit(tmp_path: Path) -> None:
+    make_prices(220, seed=1).to_csv(tmp_path / "aaa.csv")
+    config = tmp_path / "nightly.toml"
+    config.write_text(
+        TINY_CONFIG
+        + textwrap.dedent(
+            """
+            [run]
+            refit = false
+            tickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }]
+            """
+        )
+    )
+    home = tmp_path / "home"
+    result = run("run", "--config", str(config), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    outcome = json.loads(result.stdout)["tickers"][0]
+    assert outcome["serving"]["refit"] is False
+    manifest = json.loads(
+        (home / "models" / "AAA" / outcome["run_id"] / "manifest.json").read_text()
+    )
+    assert outcome["serving"]["trained_through"] == manifest["fits"]["scored"]["trained_through"]
+
+
+def test_run_keeps_the_current_model_against_a_changed_recipe_with_nothing_to_win_on(
+    tmp_path: Path,
+) -> None:
+    """A new seed is a new recipe: on the same bars there is no day the current model did
+    not see, so the challenger cannot win and the current model stays."""
+    make_prices(220, seed=1).to_csv(tmp_path / "aaa.csv")
+    table = textwrap.dedent(
+        """
+        [run]
+        tickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }]
+        """
+    )
+    config = tmp_path / "nightly.toml"
+    config.write_text(TINY_CONFIG + table)
+    home = tmp_path / "home"
+    first = json.loads(run("run", "--config", str(config), "--json", home=home).stdout)
+    champion = first["tickers"][0]["run_id"]
+    config.write_text(TINY_CONFIG.replace("seed = 7", "seed = 8") + table)
+    result = run("run", "--config", str(config), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    outcome = json.loads(result.stdout)["tickers"][0]
+    assert outcome["promoted"] is False
+    assert outcome["reason"] == (
+        f"changed recipe; no day unseen by the current model {champion} to compare on: "
+        "current model kept"
+    )
+    assert (home / "models" / "AAA" / "current").read_text().strip() == champion
