@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,8 +148,32 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            hidden=True,
+            help="Act as if it were this instant (ISO 8601 with a UTC offset), to replay a "
+            "past night or test the calendar rules.",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = _Settings(home or _default_home(), wait, verbose)
+    ctx.obj = _Settings(home or _default_home(), wait, verbose, _clock(now))
+
+
+def _clock(now: str | None) -> Callable[[], dt.datetime]:
+    """The system clock, or one stopped at ``now``. Raises UsageError for a bad instant."""
+    if now is None:
+        return lambda: dt.datetime.now(dt.UTC)
+    from rnnforecast.errors import UsageError
+
+    try:
+        instant = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise UsageError(f"--now {now!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise UsageError(f"--now {now!r} needs a UTC offset, e.g. {now}+00:00")
+    return lambda: instant
 
 
 @dataclass(frozen=True)
@@ -157,6 +181,7 @@ class _Settings:
     home: Path
     wait: float
     verbose: bool
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
 def _home(ctx: typer.Context) -> Home:
@@ -260,28 +285,62 @@ def fetch(
             "fetch of a ticker ends within (retries+1)*(timeout+0.25) + backoffs + 10 s.",
         ),
     ] = 10.0,
+    calendar: Annotated[
+        str | None,
+        typer.Option(
+            "--calendar",
+            help="Exchange calendar of the ticker(s), e.g. XNYS, XLON, XETR, XTSE, XTKS, "
+            "24/7 (recorded; default: the stored one, else the one the source reports, "
+            "else XNYS). Sets which days are forecast and when a bar is complete.",
+        ),
+    ] = None,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="CSV: the dates' strftime format, e.g. %d/%m/%Y (default: inferred; "
+            "needed when dates read month-first and day-first alike).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
 
-    Fetching again adds only new dates; a failed fetch changes nothing.
+    Fetching again adds only new dates; a failed fetch changes nothing. Only bars whose
+    session has closed on the exchange are stored.
     """
     from rnnforecast import pipeline
+    from rnnforecast.errors import DataError
+    from rnnforecast.sources import AmbiguousDatesError
 
-    results = pipeline.fetch(
-        _home(ctx),
-        tickers or [],
-        csv=csv,
-        sample=sample,
-        start=start.date() if start else None,
-        end=end.date() if end else None,
-        auto_adjust=auto_adjust,
-        replace=replace,
-        retries=retries,
-        timeout=timeout,
-        lock_timeout=ctx.obj.wait,
-    )
+    try:
+        results = pipeline.fetch(
+            _home(ctx),
+            tickers or [],
+            csv=csv,
+            sample=sample,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            auto_adjust=auto_adjust,
+            replace=replace,
+            retries=retries,
+            timeout=timeout,
+            calendar=calendar,
+            date_format=date_format,
+            clock=ctx.obj.clock,
+            lock_timeout=ctx.obj.wait,
+        )
+    except AmbiguousDatesError as exc:
+        raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
     for r in results:
+        # A few off-calendar bars are holidays a source filled in; a tenth (weekends) is
+        # a series that trades on another calendar.
+        if r.off_calendar and r.off_calendar >= 0.1 * max(r.added, 1):
+            _say(
+                f"warning: {r.ticker}: {r.off_calendar} bars fall on days {r.calendar} does "
+                "not trade: if the series trades then, choose its calendar with --calendar "
+                "(e.g. --calendar 24/7)"
+            )
         if r.changed:
             _say(
                 f"warning: {r.ticker}: {r.changed} stored rows differ from the source now "
@@ -292,8 +351,8 @@ def fetch(
         return
     _table(
         "Stored bars",
-        ["ticker", "rows", "first", "last", "added", "source"],
-        [[r.ticker, r.rows, r.first, r.last, r.added, r.source] for r in results],
+        ["ticker", "rows", "first", "last", "added", "source", "calendar"],
+        [[r.ticker, r.rows, r.first, r.last, r.added, r.source, r.calendar] for r in results],
     )
 
 
@@ -644,12 +703,16 @@ def predict(
 
     if output is not None:
         exports.output_format(output)
-    result = serving.predict(_home(ctx), ticker, run, horizon)
+    result = serving.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    # The core's notices name no command; the hint to cure them is the CLI's to give.
+    warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
+    for warning in warnings:
+        _say(f"warning: {warning}")
     if output is not None:
         exports.write_table(output, exports.forecast_columns(result.forecasts))
         _say(f"{len(result.forecasts)} forecasts written to {output}")
     if as_json:
-        _emit_json(result.to_dict())
+        _emit_json({**result.to_dict(), "warnings": warnings})
         return
     _say(
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
@@ -684,7 +747,12 @@ def run_job(
 
     with _training_progress(ctx, quiet, recipe.train.epochs) as progress:
         outcomes = pipeline.run(
-            _home(ctx), recipe, plan, progress=progress, lock_timeout=ctx.obj.wait
+            _home(ctx),
+            recipe,
+            plan,
+            progress=progress,
+            lock_timeout=ctx.obj.wait,
+            clock=ctx.obj.clock,
         )
     failed = [o for o in outcomes if o.error]
     for outcome in failed:

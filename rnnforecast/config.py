@@ -349,11 +349,17 @@ SOURCES = ("yahoo", "csv", "sample")
 
 @dataclass(frozen=True)
 class TickerJob:
-    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv)."""
+    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv).
+
+    ``calendar``: its exchange calendar code (checked when the job runs; None: the stored one
+    or the one the source reports); ``date_format``: strftime format of a csv's dates.
+    """
 
     ticker: str
     source: str = "yahoo"
     path: Path | None = None
+    calendar: str | None = None
+    date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -399,10 +405,11 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
             entry = {"ticker": entry}
         if not isinstance(entry, dict):
             raise UsageError(f"{where} must be a ticker or a table with ticker and source")
-        extra = sorted(set(entry) - {"ticker", "source", "path"})
+        extra = sorted(set(entry) - {"ticker", "source", "path", "calendar", "date_format"})
         if extra:
             raise UsageError(
-                f"unknown config key '{where}.{extra[0]}' (known: path, source, ticker)"
+                f"unknown config key '{where}.{extra[0]}' "
+                "(known: calendar, date_format, path, source, ticker)"
             )
         ticker = _coerce(f"{where}.ticker", entry.get("ticker"), "str").upper()
         source = _coerce(f"{where}.source", entry.get("source", "yahoo"), "str")
@@ -414,7 +421,14 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
             path = folder / Path(_coerce(f"{where}.path", entry["path"], "path"))
         elif "path" in entry:
             raise UsageError(f"{where}: path is only for a csv source")
-        jobs.append(TickerJob(ticker, source, path))
+        if "date_format" in entry and source != "csv":
+            raise UsageError(f"{where}: date_format is only for a csv source")
+        calendar, date_format = entry.get("calendar"), entry.get("date_format")
+        for name, value in (("calendar", calendar), ("date_format", date_format)):
+            # Kept as written: a strftime format is case-sensitive (%m is not %M).
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise UsageError(f"{where}.{name} must be a non-empty string, got {value!r}")
+        jobs.append(TickerJob(ticker, source, path, calendar, date_format))
     names = [job.ticker for job in jobs]
     if len(set(names)) != len(names):
         raise UsageError("run.tickers lists a ticker twice")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import __version__, fits, locks, metrics, promotion, serving, sources
+from rnnforecast import __version__, calendars, fits, locks, metrics, promotion, serving, sources
 from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.config import Config, RunConfig
@@ -72,7 +72,9 @@ class SourceOptions:
     replace: bool = False
     retries: int = 3
     timeout: float = 10.0
-    today: dt.date | None = None
+    calendar: str | None = None  # a checked calendar code; None: reported, stored or XNYS
+    date_format: str | None = None  # csv: strftime format of the dates; None: inferred
+    clock: calendars.Clock = calendars.system_clock
 
 
 def fetch(
@@ -87,7 +89,9 @@ def fetch(
     replace: bool = False,
     retries: int = 3,
     timeout: float = 10.0,
-    today: dt.date | None = None,
+    calendar: str | None = None,
+    date_format: str | None = None,
+    clock: calendars.Clock = calendars.system_clock,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> list[StoreResult]:
     """Store daily bars for each ticker; one transaction per ticker.
@@ -96,8 +100,14 @@ def fetch(
     GOOG), else Yahoo. For Yahoo without ``start``, a ticker already stored is fetched from
     a week before its last stored bar (the overlap catches late corrections; rows already
     stored are kept); ``retries`` and ``timeout`` (seconds per request) bound the wait. Each
-    ticker is locked while it is fetched and written. Raises UsageError, DataError,
-    SourceError or LockError; tickers before the failing one stay stored.
+    ticker is locked while it is fetched and written.
+
+    ``calendar`` (an exchange calendar code) is recorded for every ticker; without it a
+    ticker keeps its stored calendar, else gets the one the source reports, else XNYS. Only bars
+    whose session had closed by ``clock()`` are stored (:func:`calendars.complete_bars`),
+    with that calendar's sessions up to two years ahead, which predict reads. ``date_format``
+    fixes the csv file's date format. Raises UsageError, DataError, SourceError or
+    LockError; tickers before the failing one stay stored.
     """
     if csv is not None and sample:
         raise UsageError("--csv and --sample are two sources: choose one")
@@ -110,6 +120,8 @@ def fetch(
         symbols = [sources.SAMPLE_TICKER]
     if not symbols:
         raise UsageError("name at least one ticker")
+    if date_format is not None and csv is None:
+        raise UsageError("--date-format is for a csv source only")
     options = SourceOptions(
         kind="csv" if csv is not None else "sample" if sample else "yahoo",
         csv=csv,
@@ -119,7 +131,9 @@ def fetch(
         replace=replace,
         retries=retries,
         timeout=timeout,
-        today=today,
+        calendar=calendars.check_code(calendar) if calendar is not None else None,
+        date_format=date_format,
+        clock=clock,
     )
     results = []
     for symbol in symbols:
@@ -132,7 +146,7 @@ def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResul
     """Read one ticker's bars from its source and store them (the caller holds its lock)."""
     if options.kind == "csv":
         assert options.csv is not None
-        bars = _clip(sources.read_csv(options.csv), options.start, options.end)
+        bars = _clip(sources.read_csv(options.csv, options.date_format), options.start, options.end)
     elif options.kind == "sample":
         bars = _clip(sources.load_sample(), options.start, options.end)
     else:
@@ -147,10 +161,37 @@ def _fetch_ticker(home: Home, symbol: str, options: SourceOptions) -> StoreResul
             auto_adjust=options.auto_adjust,
             retries=options.retries,
             timeout=options.timeout,
-            today=options.today,
             cache=home.yahoo_cache,
         )
-    return home.store.write(symbol, bars, replace=options.replace)
+    return _store_complete(home, symbol, bars, options)
+
+
+def _store_complete(
+    home: Home, symbol: str, bars: sources.Bars, options: SourceOptions
+) -> StoreResult:
+    """Store the bars whose session has closed, with the ticker's calendar and its sessions
+    from the first bar to two years ahead. Raises DataError for bars before 1900 or after
+    the last closed session (a Yahoo bar whose session is still open is dropped instead)."""
+    code = calendars.choose(
+        options.calendar,
+        home.store.calendar(symbol),
+        calendars.for_yahoo_exchange(bars.exchange),
+    )
+    now = options.clock()
+    today = now.astimezone(dt.UTC).date()
+    # A bar before 1900 or in the future is refused below; the sessions span stays sane.
+    first = min(max(bars.frame.index[0].date(), calendars.EARLIEST), today)
+    ahead = today + dt.timedelta(days=calendars.SESSIONS_AHEAD_DAYS)
+    sessions = calendars.sessions(code, first, ahead)
+    origin = {"yahoo": f"{symbol} (Yahoo)", "csv": str(options.csv)}.get(options.kind, symbol)
+    frame = calendars.complete_bars(
+        bars.frame, sessions, now, origin, drop_open=options.kind == "yahoo"
+    )
+    complete = sources.Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
+    result = home.store.write(
+        symbol, complete, replace=options.replace, calendar=code, sessions=sessions
+    )
+    return dataclasses.replace(result, off_calendar=calendars.off_sessions(frame, sessions))
 
 
 def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sources.Bars:
@@ -161,7 +202,7 @@ def _clip(bars: sources.Bars, start: dt.date | None, end: dt.date | None) -> sou
         frame = frame[frame.index <= pd.Timestamp(end)]
     if frame.empty:
         raise DataError(f"no bars between {start or 'the start'} and {end or 'the end'}")
-    return sources.Bars(frame, bars.source, bars.auto_adjust)
+    return sources.Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
 
 
 # --- fitting and assessing one split -------------------------------------------------------
@@ -325,6 +366,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
         config.calibration.interval_level,
         config.calibration.shrink,
         config.calibration.significance,
+        adaptive_conformal.DEFAULT,
         scale=test_scale,
     )
     scalers = fit_scalers(dataset, data)
@@ -1047,7 +1089,7 @@ def run(
     *,
     progress: Progress | None = None,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
-    today: dt.date | None = None,
+    clock: calendars.Clock = calendars.system_clock,
 ) -> list[TickerOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
@@ -1059,15 +1101,24 @@ def run(
     is fetched before any is trained, so that no download runs after TensorFlow is loaded
     (Yahoo downloads also run in a child process: see rnnforecast.yahoo). Each ticker is
     locked while it is fetched, and again from training to promotion. Old runs beyond
-    ``plan.keep`` are deleted.
+    ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
+    unknown calendar.
     """
+    for job in plan.tickers:
+        if job.calendar is not None:
+            calendars.check_code(job.calendar)
     outcomes: dict[int, TickerOutcome] = {}
     fetched: dict[int, tuple[str, StoreResult]] = {}
     for i, job in enumerate(plan.tickers):
         try:
             symbol = sources.check_ticker(job.ticker)
             options = SourceOptions(
-                kind=job.source, csv=job.path, auto_adjust=plan.auto_adjust, today=today
+                kind=job.source,
+                csv=job.path,
+                auto_adjust=plan.auto_adjust,
+                calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
+                date_format=job.date_format,
+                clock=clock,
             )
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
                 fetched[i] = (symbol, _fetch_ticker(home, symbol, options))

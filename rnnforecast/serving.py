@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnforecast import calendars
 from rnnforecast.artifacts import Bundle
 from rnnforecast.config import Config, config_from_dict
 from rnnforecast.errors import ModelError, UsageError
@@ -114,6 +115,16 @@ def network(loaded: Loaded) -> Network:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something a forecast's reader should know. ``kind``: ``stale`` (sessions have closed
+    since the last stored bar) or ``calendar`` (forecast dates past the stored sessions are
+    guessed); both are cured by fetching the ticker again."""
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Forecast:
     ticker: str
     run_id: str
@@ -121,6 +132,9 @@ class Forecast:
     last_close: float
     level: float
     forecasts: list[dict[str, Any]]
+    calendar: str = calendars.DEFAULT
+    stale_sessions: int = 0  # sessions closed after the last stored bar, by the clock
+    notices: tuple[Notice, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,26 +143,68 @@ class Forecast:
             "as_of": self.as_of,
             "last_close": self.last_close,
             "interval_level": self.level,
+            "calendar": self.calendar,
+            "stale_sessions": self.stale_sessions,
             "forecasts": self.forecasts,
+            "warnings": [notice.message for notice in self.notices],
         }
 
 
-def next_weekdays(after: dt.date, n: int) -> list[dt.date]:
-    """The ``n`` weekdays (Mon-Fri) after ``after``; exchange holidays are not known."""
+def next_days(after: dt.date, n: int, every_day: bool) -> list[dt.date]:
+    """The ``n`` days after ``after``: every day if ``every_day``, else weekdays (Mon-Fri,
+    holidays unknown). The fallback when a calendar's sessions are not stored."""
+    if every_day:
+        return [after + dt.timedelta(days=i) for i in range(1, n + 1)]
     first = np.busday_offset(np.datetime64(after, "D"), 1, roll="forward")
     days = np.busday_offset(first, np.arange(n), roll="forward")
     return [d.item() for d in days]
 
 
+def forecast_dates(
+    home: Home, symbol: str, last_day: dt.date, steps: int, now: dt.datetime
+) -> tuple[str, list[dt.date], int, tuple[Notice, ...]]:
+    """The ticker's calendar code, the ``steps`` sessions after ``last_day`` (stored by
+    fetch; read with sqlite3, no exchange_calendars), how many sessions after ``last_day``
+    had closed by ``now``, and the notices for the reader (stale bars, guessed dates)."""
+    code = home.store.calendar(symbol) or calendars.DEFAULT
+    dates, closed = home.store.sessions_after(code, last_day, steps, now)
+    notices = []
+    if closed:
+        plural = "" if closed == 1 else "s"
+        notices.append(
+            Notice("stale", f"{symbol}: last bar {last_day} is {closed} session{plural} old")
+        )
+    if len(dates) < steps:
+        guessed = next_days(
+            dates[-1] if dates else last_day, steps - len(dates), code == calendars.ALWAYS_OPEN
+        )
+        kind = "every day" if code == calendars.ALWAYS_OPEN else "weekdays, holidays not known"
+        notices.append(
+            Notice(
+                "calendar",
+                f"{symbol}: the {code} sessions after {dates[-1] if dates else last_day} are "
+                f"not stored; forecast dates from {guessed[0]} on are {kind}",
+            )
+        )
+        dates = [*dates, *guessed]
+    return code, dates, closed, tuple(notices)
+
+
 def predict(
-    home: Home, ticker: str, run_id: str | None = None, horizon: int | None = None
+    home: Home,
+    ticker: str,
+    run_id: str | None = None,
+    horizon: int | None = None,
+    clock: calendars.Clock = calendars.system_clock,
 ) -> Forecast:
-    """Forecast the close of the next ``horizon`` trading days after the last stored bar.
+    """Forecast the close of the next ``horizon`` sessions after the last stored bar.
 
     ``horizon`` defaults to the model's; a direct model forecasts at most its trained
     horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
-    the calibrated interval level. Raises UsageError (horizon out of range), ModelError (no
-    or bad bundle), DataError (too few stored bars).
+    the calibrated interval level, and is dated by the ticker's exchange calendar. The
+    result notes when sessions have closed after the last stored bar (by ``clock()``).
+    Raises UsageError (horizon out of range), ModelError (no or bad bundle), DataError
+    (too few stored bars).
     """
     loaded = load(home, ticker, run_id)
     data = loaded.config.data
@@ -174,6 +230,7 @@ def predict(
         recent_width_factor(net, rows, loaded) if history else 1.0,
     )
     last_day = dates[-1].item()
+    code, days, closed, notices = forecast_dates(home, symbol, last_day, steps, clock())
     return Forecast(
         symbol,
         loaded.bundle.run_id,
@@ -183,13 +240,12 @@ def predict(
         [
             {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
             for d, c, lo, hi in zip(
-                next_weekdays(last_day, steps),
-                result.point[0],
-                result.low[0],
-                result.high[0],
-                strict=True,
+                days, result.point[0], result.low[0], result.high[0], strict=True
             )
         ],
+        code,
+        closed,
+        notices,
     )
 
 

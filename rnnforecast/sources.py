@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,7 +27,7 @@ from rnnforecast.yahoo import ChildDownloader, YahooDownloader, YahooRequest
 COLUMNS = BASE_FEATURES
 __all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
 SAMPLE_TICKER = "GOOG"
-_DATE_NAMES = ("date", "datetime", "timestamp", "", "unnamed: 0")
+_DATE_NAMES = ("date", "datetime", "timestamp", "time", "", "unnamed: 0")
 # Bars further apart than this (median, calendar days) are not daily bars.
 _MAX_MEDIAN_GAP_DAYS = 4
 
@@ -39,7 +39,7 @@ class Bars:
     frame: pd.DataFrame
     source: str  # "yahoo", "csv", or "sample"
     auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
-    exchange: str | None = None  # Yahoo only: the quote's exchange code, e.g. "NMS" (Nasdaq)
+    exchange: str | None = None  # the exchange code the source reports (Yahoo's "NMS"), if any
 
 
 def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -96,9 +96,38 @@ def _first_date(frame: pd.DataFrame, mask: np.ndarray) -> str:
     return str(frame.index[np.flatnonzero(mask)[0]].date())
 
 
+# Other names that exports give the columns: Nasdaq.com "Close/Last", Investing.com "Price"
+# and "Vol.". The first name a file has wins.
+_ALIASES = {"close": ("close", "close/last", "price", "last"), "volume": ("volume", "vol.", "vol")}
+# A number as exports print it: "$1,234.50", "-€3.5", "3.04M" (thousands, millions, billions).
+_NUMBER_RE = (
+    r"^(?P<sign>[-+]?)\s*[$€£¥]?\s*(?P<digits>\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d*\.?\d+)"
+    r"\s*(?P<suffix>[KMBkmb]?)$"
+)
+_SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9}
+
+
+def _exported_numbers(column: pd.Series) -> pd.Series:
+    """Values of a text column read as exports print numbers (currency sign, thousands
+    separators, K/M/B suffix); NaN where a value is not such a number."""
+    parts = column.astype(str).str.strip().str.extract(_NUMBER_RE)
+    value = pd.to_numeric(parts["digits"].str.replace(",", "", regex=False), errors="coerce")
+    scale = parts["suffix"].str.upper().map(_SUFFIXES).astype(float)
+    sign = np.where(parts["sign"] == "-", -1.0, 1.0)
+    return value * scale * sign
+
+
 def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
-    """Map columns case-insensitively to COLUMNS and make them numeric, or raise DataError."""
-    by_name = {str(c).strip().lower(): c for c in frame.columns}
+    """Map columns case-insensitively to COLUMNS (or an alias of :data:`_ALIASES`) and make
+    them numeric, reading exported numbers such as "$1,234.50" or "3.04M"; raise DataError
+    for a missing column or a value that is not a number."""
+    by_name: dict[str, Hashable] = {}
+    for label in frame.columns:
+        by_name.setdefault(str(label).strip().lower(), label)
+    for name, aliases in _ALIASES.items():
+        found = next((alias for alias in aliases if alias in by_name), None)
+        if found is not None:
+            by_name[name] = by_name[found]
     missing = [c for c in COLUMNS if c not in by_name]
     if missing:
         raise DataError(
@@ -110,6 +139,9 @@ def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
         column = frame[by_name[name]]
         numeric = pd.to_numeric(column, errors="coerce")
         bad = numeric.isna() & column.notna()
+        if bad.any() and not pd.api.types.is_numeric_dtype(column):
+            numeric = numeric.where(~bad, _exported_numbers(column))
+            bad = numeric.isna() & column.notna()
         if bad.any():
             where = frame.index[bad.to_numpy()][0]
             shown = where.date() if isinstance(where, pd.Timestamp) else where
@@ -121,13 +153,106 @@ def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     return out
 
 
-def read_csv(path: Path) -> Bars:
+class AmbiguousDatesError(DataError):
+    """Every date of a file reads both month-first and day-first: a format must be given."""
+
+
+# The date formats a file may use, one per file. A format that fits every date is the
+# file's; "ISO8601" also covers a time after the date (its UTC offset is dropped first).
+DATE_FORMATS: dict[str, str] = {
+    "ISO8601": "YYYY-MM-DD",
+    "%m/%d/%Y": "MM/DD/YYYY",
+    "%d/%m/%Y": "DD/MM/YYYY",
+    "%d.%m.%Y": "DD.MM.YYYY",
+    "%Y/%m/%d": "YYYY/MM/DD",
+    "%m-%d-%Y": "MM-DD-YYYY",
+    "%d-%m-%Y": "DD-MM-YYYY",
+    "%d-%b-%Y": "DD-Mon-YYYY",
+    "%b %d, %Y": "Mon DD, YYYY",
+    "%d %b %Y": "DD Mon YYYY",
+}
+
+
+def parse_dates(text: pd.Series, origin: str, date_format: str | None = None) -> pd.Series:
+    """Read a column of date strings with ONE format for the whole file.
+
+    ``date_format`` (strftime, e.g. ``%d/%m/%Y``) is used if given; else Unix seconds if
+    every value is 9-10 digits, else the one format of :data:`DATE_FORMATS` that reads
+    every date. Raises AmbiguousDatesError when the dates
+    read both month-first and day-first with different results (every day is 12 or less),
+    DataError (naming the first unreadable date and its line) when no format reads them all.
+    """
+    import pandas as pd
+
+    def parse(fmt: str) -> pd.Series:
+        return pd.to_datetime(text, errors="coerce", format=fmt)
+
+    if date_format is not None:
+        dates = parse(date_format)
+        _check_parsed(dates, text, origin, f"as {date_format}")
+        return dates
+    if text.str.fullmatch(r"\d{9,10}").all():
+        return _unix_dates(text)
+    tried = {fmt: parse(fmt) for fmt in DATE_FORMATS}
+    fits = [fmt for fmt, dates in tried.items() if not dates.isna().any()]
+    distinct = [fmt for fmt in fits if not tried[fmt].equals(tried[fits[0]])]
+    if distinct:
+        shown = " and ".join(DATE_FORMATS[fmt] for fmt in [fits[0], *distinct])
+        sample = text.iloc[
+            int(np.flatnonzero((tried[fits[0]] != tried[distinct[0]]).to_numpy())[0])
+        ]
+        raise AmbiguousDatesError(
+            f"{origin}: dates such as {sample!r} read as {shown} alike (no day after the "
+            "12th tells them apart)"
+        )
+    if fits:
+        return tried[fits[0]]
+    # Report against the format that reads most dates: the others are then the odd ones.
+    best = min(tried, key=lambda fmt: int(tried[fmt].isna().sum()))
+    readable = len(text) - int(tried[best].isna().sum())
+    _check_parsed(tried[best], text, origin, f"as {DATE_FORMATS[best]}" if readable else "")
+    return tried[best]  # pragma: no cover - _check_parsed raised
+
+
+def _unix_dates(text: pd.Series) -> pd.Series:
+    """Unix seconds (TradingView's ``time``) as UTC wall-clock times."""
+    import pandas as pd
+
+    return pd.to_datetime(text.astype("int64"), unit="s", utc=True).dt.tz_localize(None)
+
+
+def _daily_stamps(dates: pd.Series) -> pd.Series:
+    """Dates without their time of day when the bars are at least 20 hours apart: daily bars
+    that an export stamps at some hour (TradingView at the session's open). Closer stamps
+    are intraday bars, left as they are to be refused as such."""
+    import pandas as pd
+
+    gaps = dates.sort_values().diff().dropna()
+    if not len(gaps) or gaps.min() < pd.Timedelta(hours=20):  # one stamp tells nothing
+        return dates
+    return dates.dt.normalize()
+
+
+def _check_parsed(dates: pd.Series, text: pd.Series, origin: str, how: str) -> None:
+    if dates.isna().any():
+        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+        detail = f" (read {how}, like the other dates)" if how else ""
+        raise DataError(f"{origin}: unreadable date {text.iloc[row]!r} on line {row + 2}{detail}")
+
+
+def read_csv(path: Path, date_format: str | None = None) -> Bars:
     """Read daily bars from a CSV file.
 
-    The date is the column named Date/date/Datetime, else an unnamed first column; then
-    Open, High, Low, Close, Volume in any case and order; other columns are ignored. Rows
-    out of order are sorted. Raises UsageError if the file is missing or unreadable,
-    DataError if its content is not valid daily bars.
+    The date is the column named Date/Datetime/Timestamp/Time (any case), else an unnamed
+    first column; then Open, High, Low, Close, Volume in any case and order, or the names
+    exports use (Close/Last, Price, Vol.); other columns are ignored. Numbers may carry a
+    currency sign, thousands separators and a K/M/B suffix. Rows out of order (newest
+    first) are sorted; daily bars stamped at an hour keep their date. Dates are read with
+    one format per file (``date_format``, a strftime format, or the one that fits, see
+    :func:`parse_dates`).
+    Raises UsageError if the file is missing or unreadable, AmbiguousDatesError if its
+    dates read month-first and day-first alike, DataError if its content is not valid
+    daily bars.
     """
     path = Path(path)
     origin = str(path)
@@ -143,8 +268,8 @@ def read_csv(path: Path) -> Bars:
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
     date_column = next(
-        (c for c in raw.columns if str(c).strip().lower() in _DATE_NAMES[:3]), None
-    ) or next((c for c in raw.columns[:1] if str(c).strip().lower() in _DATE_NAMES[3:]), None)
+        (c for c in raw.columns if str(c).strip().lower() in _DATE_NAMES[:4]), None
+    ) or next((c for c in raw.columns[:1] if str(c).strip().lower() in _DATE_NAMES[4:]), None)
     if date_column is None:
         raise DataError(
             f"{origin}: no date column (name it Date, or leave the first column unnamed)"
@@ -160,12 +285,7 @@ def read_csv(path: Path) -> Bars:
             r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$", r"\1", regex=True
         )
     )
-    dates = pd.to_datetime(text, errors="coerce", format="mixed")
-    if dates.isna().any():
-        row = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise DataError(
-            f"{origin}: unreadable date {raw[date_column].iloc[row]!r} on line {row + 2}"
-        )
+    dates = _daily_stamps(parse_dates(text, origin, date_format))
     raw.index = pd.DatetimeIndex(dates)
     return Bars(validate_bars(_numeric_columns(raw, origin), origin), source="csv")
 
@@ -189,13 +309,15 @@ def load_sample() -> Bars:
 download_yahoo: YahooDownloader = ChildDownloader()
 
 
-def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date) -> pd.DataFrame:
-    """Turn yfinance's frame into canonical columns and exchange dates, without today's bar.
+def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date | None = None) -> pd.DataFrame:
+    """Turn yfinance's frame into canonical columns and exchange dates.
 
     Flattens ``yf.download``-style two-level columns (refusing a frame that holds several
     tickers), converts a timezone-aware index to the exchange's calendar dates, drops rows
-    Yahoo left empty and any bar dated ``today`` or later (today's bar is incomplete while
-    the market is open). Raises DataError if nothing usable is left.
+    Yahoo left empty and, if ``today`` is given, any bar dated ``today`` or later. (Fetch
+    drops bars whose session has not closed with :func:`rnnforecast.calendars.complete_bars`
+    instead: the machine's date is not the exchange's.) Raises DataError if nothing usable
+    is left.
     """
     frame = raw.copy()
     if isinstance(frame.columns, pd.MultiIndex):
@@ -221,7 +343,8 @@ def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date) -> pd.DataFr
     frame = frame.dropna(how="all")
     frame = _numeric_columns(frame, f"{symbol} (Yahoo)")
     frame = frame.dropna(subset=["open", "high", "low", "close"], how="all")
-    frame = frame[frame.index < pd.Timestamp(today)]
+    if today is not None:
+        frame = frame[frame.index < pd.Timestamp(today)]
     if frame.empty:
         raise DataError(f"{symbol}: Yahoo returned no daily bars for that period")
     return validate_bars(frame, f"{symbol} (Yahoo)")
@@ -273,7 +396,6 @@ def fetch_yahoo(
     """
     download = download or download_yahoo
     sleep = sleep or _sleep
-    today = today or dt.date.today()
     end_exclusive = (end + dt.timedelta(days=1)).isoformat() if end else None
     deadline = time.monotonic() + fetch_budget(retries, timeout, backoff)
     attempt = 0

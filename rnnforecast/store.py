@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rnnforecast.calendars import DEFAULT as DEFAULT_CALENDAR
 from rnnforecast.config import BASE_FEATURES as COLUMNS
 from rnnforecast.errors import DataError, UsageError
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
     import pandas as pd
 
+    from rnnforecast.calendars import Sessions
     from rnnforecast.sources import Bars
 
 SCHEMA = """
@@ -38,8 +40,15 @@ CREATE TABLE IF NOT EXISTS tickers (
     ticker      TEXT PRIMARY KEY,
     source      TEXT NOT NULL,     -- yahoo | csv | sample
     auto_adjust INTEGER,           -- Yahoo only: 1 if prices are split/dividend adjusted
-    updated_at  TEXT NOT NULL      -- UTC, ISO 8601
+    updated_at  TEXT NOT NULL,     -- UTC, ISO 8601
+    calendar    TEXT NOT NULL DEFAULT 'XNYS'  -- exchange calendar code (exchange_calendars)
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    calendar TEXT NOT NULL,        -- exchange calendar code, e.g. XNYS, 24/7
+    date     TEXT NOT NULL,        -- YYYY-MM-DD, the session's calendar date
+    close    TEXT NOT NULL,        -- the session's close in UTC, YYYY-MM-DDTHH:MM:SSZ
+    PRIMARY KEY (calendar, date)
+) WITHOUT ROWID;
 """
 # Relative difference above which a re-fetched row counts as changed (adjustment drift).
 _CHANGE_TOLERANCE = 1e-6
@@ -56,6 +65,8 @@ class StoreResult:
     added: int
     source: str
     changed: int = 0  # rows already stored whose values the source now reports differently
+    calendar: str = DEFAULT_CALENDAR  # the ticker's exchange calendar code
+    off_calendar: int = 0  # bars of this write dated on days the calendar has no session
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -66,6 +77,8 @@ class StoreResult:
             "added": self.added,
             "source": self.source,
             "changed": self.changed,
+            "calendar": self.calendar,
+            "off_calendar": self.off_calendar,
         }
 
 
@@ -77,6 +90,7 @@ class TickerInfo:
     last: str
     source: str
     auto_adjust: bool | None
+    calendar: str = DEFAULT_CALENDAR
 
 
 class Store:
@@ -92,12 +106,23 @@ class Store:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.executescript(SCHEMA)
+        _migrate(conn)
         return conn
 
-    def write(self, ticker: str, bars: Bars, replace: bool = False) -> StoreResult:
+    def write(
+        self,
+        ticker: str,
+        bars: Bars,
+        replace: bool = False,
+        calendar: str | None = None,
+        sessions: Sessions | None = None,
+    ) -> StoreResult:
         """Add the bars' new dates for ``ticker``; rows already stored are kept as they are.
 
         With ``replace``, the ticker's rows are deleted first (in the same transaction).
+        ``calendar`` records the ticker's exchange calendar (None keeps the stored one, XNYS
+        for a new ticker); ``sessions`` replaces that calendar's stored sessions over their
+        span, in the same transaction.
         Raises UsageError if the ticker was stored from another source or adjustment mode
         (mixing them would splice two different price series) unless ``replace``.
         """
@@ -130,18 +155,33 @@ class Store:
                 )
                 added = conn.total_changes - before
                 conn.execute(
-                    "INSERT OR REPLACE INTO tickers (ticker, source, auto_adjust, updated_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    (ticker, bars.source, adjust, dt.datetime.now(dt.UTC).isoformat()),
+                    "INSERT INTO tickers (ticker, source, auto_adjust, updated_at, calendar) "
+                    "VALUES (?, ?, ?, ?, COALESCE(?, ?)) ON CONFLICT (ticker) DO UPDATE SET "
+                    "source = excluded.source, auto_adjust = excluded.auto_adjust, "
+                    "updated_at = excluded.updated_at, calendar = COALESCE(?, calendar)",
+                    (
+                        ticker,
+                        bars.source,
+                        adjust,
+                        dt.datetime.now(dt.UTC).isoformat(),
+                        calendar,
+                        DEFAULT_CALENDAR,
+                        calendar,
+                    ),
                 )
+                if sessions is not None and len(sessions.dates):
+                    _replace_sessions(conn, sessions)
                 count, first, last = conn.execute(
                     "SELECT COUNT(*), MIN(date), MAX(date) FROM bars WHERE ticker = ?", (ticker,)
+                ).fetchone()
+                (stored_calendar,) = conn.execute(
+                    "SELECT calendar FROM tickers WHERE ticker = ?", (ticker,)
                 ).fetchone()
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return StoreResult(ticker, count, first, last, added, bars.source, changed)
+        return StoreResult(ticker, count, first, last, added, bars.source, changed, stored_calendar)
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The ticker's bars as a canonical frame. Raises DataError if none are stored."""
@@ -196,12 +236,13 @@ class Store:
             return []
         with closing(self._connect()) as conn:
             rows = conn.execute(
-                "SELECT b.ticker, COUNT(*), MIN(b.date), MAX(b.date), t.source, t.auto_adjust "
-                "FROM bars b JOIN tickers t USING (ticker) GROUP BY b.ticker ORDER BY b.ticker"
+                "SELECT b.ticker, COUNT(*), MIN(b.date), MAX(b.date), t.source, t.auto_adjust, "
+                "t.calendar FROM bars b JOIN tickers t USING (ticker) "
+                "GROUP BY b.ticker ORDER BY b.ticker"
             ).fetchall()
         return [
-            TickerInfo(t, n, first, last, source, None if adj is None else bool(adj))
-            for t, n, first, last, source, adj in rows
+            TickerInfo(t, n, first, last, source, None if adj is None else bool(adj), cal)
+            for t, n, first, last, source, adj, cal in rows
         ]
 
     def delete(self, ticker: str) -> int:
@@ -219,6 +260,67 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
         return int(deleted)
+
+    def calendar(self, ticker: str) -> str | None:
+        """The exchange calendar code ``ticker`` is stored with, or None if it is not stored."""
+        if not self.path.exists():
+            return None
+        with closing(self._connect()) as conn:
+            row = conn.execute(
+                "SELECT calendar FROM tickers WHERE ticker = ?", (ticker,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def sessions_after(
+        self, calendar: str, after: dt.date, limit: int, now: dt.datetime
+    ) -> tuple[list[dt.date], int]:
+        """The first ``limit`` stored sessions of ``calendar`` dated after ``after`` (fewer if
+        fewer are stored), and how many sessions after ``after`` had closed by the aware
+        instant ``now``. sqlite3 only: this is what predict reads instead of importing
+        exchange_calendars."""
+        if not self.path.exists():
+            return [], 0
+        instant = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT date FROM sessions WHERE calendar = ? AND date > ? ORDER BY date LIMIT ?",
+                (calendar, after.isoformat(), limit),
+            ).fetchall()
+            (closed,) = conn.execute(
+                "SELECT COUNT(*) FROM sessions WHERE calendar = ? AND date > ? AND close <= ?",
+                (calendar, after.isoformat(), instant),
+            ).fetchone()
+        return [dt.date.fromisoformat(row[0]) for row in rows], int(closed)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older rnnforecast up to :data:`SCHEMA`: its tickers get
+    the calendar column (XNYS, the only calendar that version knew). The sessions table is
+    created by the schema script; it stays empty until the next fetch."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(tickers)")}
+    if "calendar" in columns:
+        return
+    try:
+        conn.execute(
+            f"ALTER TABLE tickers ADD COLUMN calendar TEXT NOT NULL DEFAULT '{DEFAULT_CALENDAR}'"
+        )
+    except sqlite3.OperationalError as exc:  # another process migrated it first
+        if "duplicate column" not in str(exc):
+            raise
+
+
+def _replace_sessions(conn: sqlite3.Connection, sessions: Sessions) -> None:
+    """Store ``sessions`` in place of the calendar's stored sessions over the same span (the
+    calendar data may have changed, e.g. a holiday announced since)."""
+    rows = sessions.rows()
+    conn.execute(
+        "DELETE FROM sessions WHERE calendar = ? AND date BETWEEN ? AND ?",
+        (sessions.calendar, rows[0][0], rows[-1][0]),
+    )
+    conn.executemany(
+        "INSERT INTO sessions (calendar, date, close) VALUES (?, ?, ?)",
+        [(sessions.calendar, d, c) for d, c in rows],
+    )
 
 
 def _describe(source: str, auto_adjust: int | None) -> str:

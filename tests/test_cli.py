@@ -109,6 +109,8 @@ def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
                 "added": 2148,
                 "source": "sample",
                 "changed": 0,
+                "calendar": "XNYS",
+                "off_calendar": 0,
             }
         ]
     }
@@ -121,8 +123,8 @@ def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
     result = run("fetch", "--sample")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
-        "ticker\trows\tfirst\tlast\tadded\tsource",
-        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample",
+        "ticker\trows\tfirst\tlast\tadded\tsource\tcalendar",
+        "GOOG\t2148\t2004-08-19\t2013-03-01\t2148\tsample\tXNYS",
     ]
 
 
@@ -395,7 +397,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
-    assert [line.split("\t")[0] for line in lines[1:8]] == [
+    assert [line.split("\t")[0] for line in lines[1:9]] == [
         "rmse",
         "mae",
         "mape_%",
@@ -406,7 +408,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
         "interval_coverage (80%)",
     ]
     # then the model's one-step intervals next to the baselines (tests/test_riskreport.py)
-    assert lines[8] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
+    assert lines[9] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
     assert "naive" in result.stderr and "MAE / naive MAE" in result.stderr
 
 
@@ -417,7 +419,17 @@ def test_predict_json_contract(trained: dict) -> None:
     result = run("predict", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"ticker", "run_id", "as_of", "last_close", "interval_level", "forecasts"}
+    assert set(out) == {
+        "ticker",
+        "run_id",
+        "as_of",
+        "last_close",
+        "interval_level",
+        "calendar",
+        "stale_sessions",
+        "forecasts",
+        "warnings",
+    }
     last_day = trained["prices"].index[-1]
     assert out["as_of"] == str(last_day.date())
     assert out["last_close"] == pytest.approx(trained["prices"]["Close"].iloc[-1])

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("tensorflow", "keras", "yfinance", "pandas", "sklearn")
+HEAVY = ("tensorflow", "keras", "yfinance", "pandas", "sklearn", "exchange_calendars")
 
 PROBE = """
 import json, sys
@@ -49,7 +49,7 @@ def test_command_help_imports_nothing_heavy(home: Path, command: str) -> None:
 def test_fetch_sample_imports_no_tensorflow_nor_yfinance(home: Path) -> None:
     code, heavy = imported(["fetch", "--sample"], home)
     assert code == 0
-    assert heavy == {"pandas"}
+    assert heavy == {"pandas", "exchange_calendars"}
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from conftest import make_prices
 
 from rnnforecast import store as store_module
+from rnnforecast.calendars import Sessions
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.sources import COLUMNS, Bars
 from rnnforecast.store import Store, StoreResult, TickerInfo
@@ -75,6 +77,8 @@ def test_result_to_dict(store: Store) -> None:
         "added": 5,
         "source": "csv",
         "changed": 0,
+        "calendar": "XNYS",
+        "off_calendar": 0,
     }
 
 
@@ -286,6 +290,86 @@ def test_info_follows_writes(store: Store) -> None:
 def test_updated_at_is_recorded(store: Store) -> None:
     store.write("AAPL", bars(n=5))
     _, tickers = dump(store)
-    (ticker, source, auto_adjust, updated_at) = tickers[0]
-    assert (ticker, source, auto_adjust) == ("AAPL", "csv", None)
+    (ticker, source, auto_adjust, updated_at, calendar) = tickers[0]
+    assert (ticker, source, auto_adjust, calendar) == ("AAPL", "csv", None, "XNYS")
     assert pd.Timestamp(updated_at).tzinfo is not None
+
+
+# --- calendars and sessions -------------------------------------------------------------------
+
+OLD_SCHEMA = """
+CREATE TABLE bars (
+    ticker TEXT NOT NULL, date TEXT NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+    low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, PRIMARY KEY (ticker, date)
+) WITHOUT ROWID;
+CREATE TABLE tickers (
+    ticker TEXT PRIMARY KEY, source TEXT NOT NULL, auto_adjust INTEGER, updated_at TEXT NOT NULL
+);
+INSERT INTO bars VALUES ('OLD', '2020-01-02', 10, 11, 9, 10.5, 100);
+INSERT INTO bars VALUES ('OLD', '2020-01-03', 10.5, 11, 10, 10.7, 200);
+INSERT INTO tickers VALUES ('OLD', 'csv', NULL, '2020-01-04T00:00:00+00:00');
+"""
+
+
+def old_store(store: Store) -> None:
+    """A store as rnnforecast wrote it before calendars: no calendar column, no sessions."""
+    store.path.parent.mkdir(parents=True)
+    with sqlite3.connect(store.path) as conn:
+        conn.executescript(OLD_SCHEMA)
+
+
+def test_old_store_is_migrated_to_xnys(store: Store) -> None:
+    old_store(store)
+    assert store.info("OLD") == TickerInfo("OLD", 2, "2020-01-02", "2020-01-03", "csv", None)
+    assert store.calendar("OLD") == "XNYS"
+    with sqlite3.connect(store.path) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(tickers)")]
+        assert columns == ["ticker", "source", "auto_adjust", "updated_at", "calendar"]
+        assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
+    # no sessions stored yet: none known, none counted as closed
+    now = dt.datetime(2020, 2, 1, tzinfo=dt.UTC)
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 5, now) == ([], 0)
+    frame = store.read("OLD")
+    assert list(frame["close"]) == [10.5, 10.7]
+
+
+def test_calendar_is_recorded_and_kept_when_not_given(store: Store) -> None:
+    store.write("BP.L", bars(n=5), calendar="XLON")
+    assert store.calendar("BP.L") == "XLON"
+    store.write("BP.L", bars(n=8))  # a later fetch that names no calendar keeps it
+    assert store.calendar("BP.L") == "XLON"
+    assert store.info("BP.L").calendar == "XLON"  # type: ignore[union-attr]
+    store.write("NEW", bars(n=5))
+    assert store.calendar("NEW") == "XNYS"
+    assert store.calendar("NOPE") is None
+
+
+def sessions(calendar: str, dates: list[str], hour: int) -> Sessions:
+    days = np.array(dates, dtype="datetime64[D]")
+    return Sessions(calendar, days, days.astype("datetime64[s]") + np.timedelta64(hour, "h"))
+
+
+def test_sessions_after_counts_closed_sessions(store: Store) -> None:
+    span = sessions("XNYS", ["2020-01-06", "2020-01-07", "2020-01-08", "2020-01-10"], 21)
+    store.write("AAPL", bars(n=3), sessions=span)
+    at = dt.datetime(2020, 1, 7, 21, 0, tzinfo=dt.UTC)  # the 7th's close, to the second
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 3, at) == (
+        [dt.date(2020, 1, 6), dt.date(2020, 1, 7), dt.date(2020, 1, 8)],
+        2,
+    )
+    # the same instant in another zone is the same instant
+    tokyo = at.astimezone(dt.timezone(dt.timedelta(hours=9)))
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 3, tokyo)[1] == 2
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 8), 5, at) == ([dt.date(2020, 1, 10)], 0)
+    assert store.sessions_after("XLON", dt.date(2020, 1, 3), 5, at) == ([], 0)
+
+
+def test_sessions_are_replaced_over_their_span(store: Store) -> None:
+    store.write("AAPL", bars(n=3), sessions=sessions("XNYS", ["2020-01-06", "2020-01-07"], 21))
+    # a later fetch knows the 7th is a holiday, and one more session
+    store.write("AAPL", bars(n=3), sessions=sessions("XNYS", ["2020-01-06", "2020-01-08"], 21))
+    later = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 1), 9, later) == (
+        [dt.date(2020, 1, 6), dt.date(2020, 1, 8)],
+        2,
+    )
