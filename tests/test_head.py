@@ -281,6 +281,15 @@ def test_predict_a_distribution_bundle(garch: dict) -> None:
     shrink = manifest["calibration"]["shrink"][0]
     mu = scalers["target"]["data_min"][0] + span * raw[0]
     centre = last * math.exp(shrink * mu)
+    # The adaptive factor (tested in test_adaptive.py) scales the width of every head alike.
+    from rnnforecast import serving
+    from rnnforecast.home import Home
+
+    loaded = serving.load(Home(garch["home"]), "SIM", None)
+    needed = loaded.config.data.lookback + loaded.calibration.adaptive.history
+    rows = frame[["Open", "High", "Low", "Close", "Volume"]].to_numpy()[-needed:]
+    factor = serving.recent_width_factor(serving.network(loaded), rows, loaded)
+    assert factor > 0
     assert day["close"] == pytest.approx(centre, rel=1e-6)
-    assert day["low"] == pytest.approx(centre * math.exp(-q * sigma), rel=1e-5)
-    assert day["high"] == pytest.approx(centre * math.exp(q * sigma), rel=1e-5)
+    assert day["low"] == pytest.approx(centre * math.exp(-q * sigma * factor), rel=1e-5)
+    assert day["high"] == pytest.approx(centre * math.exp(q * sigma * factor), rel=1e-5)
