@@ -16,13 +16,19 @@ from rnnforecast.errors import UsageError
 
 BASE_FEATURES = ("open", "high", "low", "close", "volume")
 """Raw daily bar columns, as stored."""
-DERIVED_FEATURES = ("log_return", "range", "volume_change")
+DERIVED_FEATURES = ("log_return", "range", "volume_change", "parkinson", "garman_klass", "gap")
 """Computed per row: log(close / previous close), (high - low) / close,
-log(1 + volume) - log(1 + previous volume)."""
+log(1 + volume) - log(1 + previous volume), the Parkinson range variance
+ln(high / low)^2 / (4 ln 2), the Garman-Klass variance
+0.5 ln(high / low)^2 - (2 ln 2 - 1) ln(close / open)^2, and the overnight gap
+log(open / previous close). All are scale-free (ratios of prices of one row or two
+neighbouring rows), so they need no per-window normalisation."""
 FEATURES = BASE_FEATURES + DERIVED_FEATURES
 TARGETS = ("close", "log_return")
 NORMALISATIONS = ("global", "window")
 STRATEGIES = ("direct", "recursive")
+
+HEADS = ("point", "distribution")
 
 CELLS = ("lstm", "gru", "simple_rnn")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
@@ -63,7 +69,7 @@ class DataConfig:
     def lookback(self) -> int:
         """Rows one window reads: one more than ``window`` when a feature needs the row
         before (returns, volume change)."""
-        needs_previous = {"log_return", "volume_change"} & set(self.features)
+        needs_previous = {"log_return", "volume_change", "gap"} & set(self.features)
         return self.window + (1 if needs_previous else 0)
 
     @property
@@ -106,6 +112,11 @@ class ModelConfig:
     ``Input((window, n_features)) -> cell(units, activation) x layers -> Dropout(dropout)
     -> Dense(dense_units, activation) -> Dense(horizon)``; ``dense_units = 0`` drops the
     hidden dense layer.
+
+    ``head = "distribution"``: the last layer gives two outputs per step, the location and
+    the (softplus-transformed) scale of the next log return, trained on the Gaussian negative
+    log-likelihood; intervals then follow the network's own scale (needs
+    ``data.target = "log_return"`` and the direct strategy).
     """
 
     cell: str = "lstm"
@@ -114,9 +125,11 @@ class ModelConfig:
     activation: str = "relu"
     dense_units: int = 32
     dropout: float = 0.0
+    head: str = "point"
 
     def validate(self) -> None:
         _choice("model.cell", self.cell, CELLS)
+        _choice("model.head", self.head, HEADS)
         _choice("model.activation", self.activation, ACTIVATIONS)
         _bounded("model.units", self.units, 1, MAX_UNITS)
         _bounded("model.layers", self.layers, 1, MAX_LAYERS)
@@ -182,10 +195,29 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
+    @property
+    def network_outputs(self) -> int:
+        """Width of the network's last layer: ``data.outputs``, twice that for the
+        distribution head (the locations of the steps, then their raw scales)."""
+        return self.data.outputs * (2 if self.model.head == "distribution" else 1)
+
     def validate(self) -> Config:
         """Check every section; return self. Raises UsageError naming the bad key."""
         self.data.validate()
         self.model.validate()
+        if self.model.head == "distribution":
+            # The scale is that of tomorrow's log return; a level target has no such scale,
+            # and a recursive forecast would have to feed a distribution back in.
+            if self.data.target != "log_return":
+                raise UsageError(
+                    "model.head = distribution needs data.target = log_return, "
+                    f"got {self.data.target!r}"
+                )
+            if self.data.strategy != "direct":
+                raise UsageError(
+                    "model.head = distribution needs data.strategy = direct, "
+                    f"got {self.data.strategy!r}"
+                )
         self.train.validate()
         self.calibration.validate()
         return self

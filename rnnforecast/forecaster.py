@@ -4,6 +4,11 @@ A *network* is any callable mapping scaled inputs ``(m, w, f)`` float32 to scale
 ``(m, data.outputs)``: the numpy forward pass of :mod:`rnnforecast.numpy_model`, or a Keras
 model's ``predict``. Everything else (features, scaling, decoding to prices, the recursive
 strategy, shrinkage toward the naive forecast, conformal intervals) happens here.
+
+A network with the distribution head (``model.head = "distribution"``) outputs
+``(m, 2 * data.outputs)``: each step's location, then each step's raw scale; see
+:func:`distribution`. Its intervals follow its own scale instead of the window's
+volatility.
 """
 
 from __future__ import annotations
@@ -32,6 +37,34 @@ Network = Callable[[np.ndarray], np.ndarray]
 _CLOSE, _VOLUME = 3, 4
 _SHRINK_GRID = np.linspace(0.0, 1.0, 101)
 _MIN_PRICE = 1e-9
+
+SCALE_FLOOR = 1e-6
+"""Added to the softplus of the distribution head's raw scale (scaled target units), so the
+scale is never 0; the Keras loss uses the same constant."""
+
+
+def distribution(
+    network: Network, base: np.ndarray, data: DataConfig, scalers: Scalers
+) -> tuple[np.ndarray, np.ndarray]:
+    """Location and scale ``(m, H)`` each of the next ``H`` log returns (log-return units)
+    from a distribution-head network, for OHLCV windows ``(m, L, 5)``.
+
+    The network gives ``(m, 2H)`` scaled outputs: locations ``mu_s``, then raw scales ``s``;
+    ``sigma_s = softplus(s) + SCALE_FLOOR``. The target scaler is affine
+    (``x_s = (x - min) / span``), so ``mu = min + span * mu_s`` and ``sigma = span * sigma_s``.
+    Raises ModelError if the network's width is not ``2H``.
+    """
+    outputs = np.asarray(
+        network(encode_inputs(window_features(base, data), scalers)), dtype=np.float64
+    )
+    if outputs.shape[1] != 2 * data.horizon:
+        raise ModelError(
+            f"a distribution head gives {2 * data.horizon} outputs, this network {outputs.shape[1]}"
+        )
+    mu = unscale_outputs(outputs[:, : data.horizon], scalers)
+    span = float(scalers.target.data_max[0] - scalers.target.data_min[0]) or 1.0
+    sigma = span * (np.logaddexp(0.0, outputs[:, data.horizon :]) + SCALE_FLOOR)
+    return mu, sigma
 
 
 def raw_forecast(
@@ -72,7 +105,8 @@ class Calibration:
     ``halfwidth[k]`` is the conformal quantile at ``level`` of ``|log(actual / forecast)|``
     divided by the window's volatility scale (:func:`volatility`, which grows with
     ``sqrt(step)``), so ``forecast * exp(±halfwidth[k] * scale)`` is the interval: wider in
-    turbulent windows and for later steps.
+    turbulent windows and for later steps. With ``head = "distribution"`` the scale is the
+    network's own forecast scale of each step's log return (:func:`distribution`) instead.
 
     ``adaptive`` (None in manifests saved before it existed: fixed widths): at forecast time
     the one-step width follows the recent normalised errors (:mod:`rnnforecast.adaptive`)
@@ -89,6 +123,9 @@ class Calibration:
     # (None when there is none to test: the best factor is 0 or the errors are identical).
     shrink_p_value: tuple[float | None, ...] = ()
     adaptive: Adaptive | None = None
+    # "point": intervals scale with the window's volatility; "distribution": with the
+    # network's forecast scale.
+    head: str = "point"
 
     def step_values(self, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """``shrink`` and ``halfwidth`` for ``steps`` steps; beyond the fitted horizon (the
@@ -100,6 +137,8 @@ class Calibration:
         return shrink, width
 
     def to_dict(self) -> dict[str, object]:
+        # "head" only when it is not the default, so point bundles' manifests are unchanged.
+        head = {} if self.head == "point" else {"head": self.head}
         return {
             "shrink": list(self.shrink),
             "halfwidth": list(self.halfwidth),
@@ -107,6 +146,7 @@ class Calibration:
             "raw_val_rel_mae": list(self.raw_val_rel_mae),
             "shrink_p_value": list(self.shrink_p_value),
             "adaptive": None if self.adaptive is None else self.adaptive.to_dict(),
+            **head,
         }
 
     @classmethod
@@ -125,6 +165,7 @@ class Calibration:
                     for v in raw.get("shrink_p_value", ())  # type: ignore[union-attr]
                 ),
                 _adaptive_from(raw.get("adaptive")),
+                str(raw.get("head", "point")),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ModelError(f"calibration in the manifest is malformed: {exc}") from None
@@ -132,6 +173,8 @@ class Calibration:
             raise ModelError("calibration in the manifest is malformed: lengths differ")
         if not 0 < calibration.level < 1 or not all(0 <= f <= 1 for f in calibration.shrink):
             raise ModelError("calibration in the manifest is malformed: values out of range")
+        if calibration.head not in ("point", "distribution"):
+            raise ModelError(f"calibration in the manifest is malformed: head {calibration.head!r}")
         return calibration
 
 
@@ -183,6 +226,7 @@ def fit_calibration(
     shrink: bool = True,
     significance: float = 0.05,
     adaptive: Adaptive | None = None,
+    scale: np.ndarray | None = None,
 ) -> Calibration:
     """Fit shrinkage and interval widths on validation forecasts ``raw`` ``(m, H)`` of the
     windows ``base`` ``(m, L, 5)`` with target closes ``actual`` ``(m, H)``.
@@ -195,11 +239,15 @@ def fit_calibration(
     by luck costs accuracy on the test period. Intervals: split conformal, the
     ``ceil((n + 1) * level) / n`` quantile of the absolute log residuals of the shrunk
     forecasts, each divided by its window's volatility scale (normalised conformal scores,
-    so widths follow volatility). ``adaptive`` is recorded for forecast time. Raises
+    so widths follow volatility), or by ``scale`` ``(m, H)`` when given: the distribution
+    head's forecast scale of each step's log return (the calibration then records
+    ``head = "distribution"``). ``adaptive`` is recorded for forecast time. Raises
     DataError if there are too few windows for ``level`` (:func:`conformal_rank`).
     """
     last = base[:, -1, _CLOSE, None]
-    scale = volatility(base, window, raw.shape[1])
+    head = "point" if scale is None else "distribution"
+    if scale is None:
+        scale = volatility(base, window, raw.shape[1])
     moves = np.log(raw / last)
     steps = raw.shape[1]
     factors, widths, raw_rel_mae, p_values = [], [], [], []
@@ -224,7 +272,7 @@ def fit_calibration(
         k_th = conformal_rank(len(residuals), level)
         widths.append(float(np.sort(residuals)[k_th - 1]))
     return Calibration(
-        tuple(factors), tuple(widths), level, tuple(raw_rel_mae), tuple(p_values), adaptive
+        tuple(factors), tuple(widths), level, tuple(raw_rel_mae), tuple(p_values), adaptive, head
     )
 
 
@@ -248,6 +296,26 @@ class Forecasts:
     high: np.ndarray
 
 
+def forecast_scale(
+    network: Network,
+    base: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    steps: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uncalibrated close forecasts ``(m, steps)`` and the scale ``(m, steps)`` their
+    interval widths multiply: the window's :func:`volatility`, or for a distribution-head
+    bundle (``calibration.head``) the network's own scale of each step's log return."""
+    if calibration.head != "distribution":
+        raw = raw_forecast(network, base, data, scalers, steps)
+        return raw, volatility(base, data.window, steps)
+    if steps > data.horizon:
+        raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
+    mu, sigma = distribution(network, base, data, scalers)
+    return _positive(decode_targets(mu, base, data))[:, :steps], sigma[:, :steps]
+
+
 def forecast(
     network: Network,
     base: np.ndarray,
@@ -260,11 +328,11 @@ def forecast(
     """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``; each window's
     interval widths are multiplied by ``width_factor`` (scalar or ``(m,)``: the adaptive
     factor of :func:`adaptive_factors`, 1 for the fixed validation widths)."""
-    raw = raw_forecast(network, base, data, scalers, steps)
     shrink, width = calibration.step_values(steps)
+    raw, scale = forecast_scale(network, base, data, scalers, calibration, steps)
     point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)
     factor = np.broadcast_to(np.asarray(width_factor, dtype=np.float64), (len(base),))
-    spread = width[None, :] * volatility(base, data.window, steps) * factor[:, None]
+    spread = width[None, :] * scale * factor[:, None]
     return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))
 
 
@@ -278,11 +346,12 @@ def one_step_scores(
 ) -> np.ndarray:
     """Normalised one-step conformal scores ``(m,)`` of consecutive windows ``(m, L, 5)``
     whose next closes are ``next_close`` ``(m,)``: ``|log(close / forecast)|`` over the
-    window's volatility scale, the score the validation widths were fitted on."""
-    raw = raw_forecast(network, base, data, scalers, 1)
+    window's volatility scale (the network's own scale for a distribution head), the score
+    the validation widths were fitted on."""
+    raw, scale = forecast_scale(network, base, data, scalers, calibration, 1)
     shrink, _ = calibration.step_values(1)
     point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)[:, 0]
-    return np.abs(np.log(next_close / point)) / volatility(base, data.window, 1)[:, 0]
+    return np.abs(np.log(next_close / point)) / scale[:, 0]
 
 
 def adaptive_factors(scores: np.ndarray, calibration: Calibration) -> np.ndarray:

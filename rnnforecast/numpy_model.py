@@ -237,7 +237,8 @@ class NumpyNetwork:
     ``weights`` maps the names in the module docstring to arrays (as from
     :func:`export_weights` or :func:`load_weights`); ``config`` is the Config the network
     was built from (``config.model`` for its shape, ``config.data`` for window, feature
-    count and ``outputs``: ``horizon`` for the direct strategy, 1 for the recursive one).
+    count and ``outputs``: ``horizon`` for the direct strategy, 1 for the recursive one,
+    twice that for the distribution head).
     Weights are copied to float64 once; all arithmetic is float64.
 
     Raises :class:`ModelError` if the weights do not fit the config: a name missing or
@@ -254,7 +255,8 @@ class NumpyNetwork:
         self.cell: str = m.cell
         self.window: int = d.window
         self.n_features: int = len(d.features)
-        self.outputs: int = d.outputs
+        # The distribution head has two outputs per step (location, raw scale).
+        self.outputs: int = config.network_outputs
         self._activation = _ACTIVATIONS[m.activation]
 
         gates, units = _GATES[m.cell], m.units
@@ -270,12 +272,12 @@ class NumpyNetwork:
             expected["dense/kernel"] = (units, m.dense_units)
             expected["dense/bias"] = (m.dense_units,)
             head_in = m.dense_units
-        expected["forecast/kernel"] = (head_in, d.outputs)
-        expected["forecast/bias"] = (d.outputs,)
+        expected["forecast/kernel"] = (head_in, self.outputs)
+        expected["forecast/bias"] = (self.outputs,)
 
         shape_of = (
             f"model.cell={m.cell}, units={units}, layers={m.layers}, dense_units="
-            f"{m.dense_units}; {self.n_features} features; outputs={d.outputs}"
+            f"{m.dense_units}; {self.n_features} features; outputs={self.outputs}"
         )
         missing = [name for name in expected if name not in weights]
         if missing:

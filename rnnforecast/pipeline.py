@@ -31,6 +31,7 @@ from rnnforecast.forecaster import (
     Forecasts,
     Network,
     adaptive_factors,
+    distribution,
     fit_calibration,
     forecast,
     one_step_scores,
@@ -299,7 +300,11 @@ def _train_network(
     from rnnforecast import training
 
     training.seed_everything(config.train.seed)
-    net = network_module.build_model(config, n_features=len(config.data.features))
+    # The distribution head starts at the unconditional distribution of its targets.
+    moments = (float(np.mean(y_train)), float(np.std(y_train)))
+    net = network_module.build_model(
+        config, n_features=len(config.data.features), target_moments=moments
+    )
     history = training.fit(net, x_train, y_train, x_val, y_val, config.train, progress)
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
@@ -320,6 +325,19 @@ def _train_network(
     return _Trained(net, network, history, check, check_x, check_keras, weights)
 
 
+def _calibration_forecasts(
+    network: Network, part: Dataset, config: Config, scalers: Scalers
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw close forecasts ``(m, H)`` of ``part``'s windows to calibrate on, and for the
+    distribution head the network's scale ``(m, H)`` of each step's log return (None for
+    the point head: its widths follow the window's volatility)."""
+    data = config.data
+    if config.model.head == "distribution":
+        mu, scale = distribution(network, part.base, data, scalers)
+        return part.last_close[:, None] * np.exp(mu), scale
+    return raw_forecast(network, part.base, data, scalers, data.horizon), None
+
+
 def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress | None) -> _Fitted:
     """Fit scalers on the split's training windows, train, then calibrate on validation."""
     data = config.data
@@ -335,7 +353,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         encode_inputs(dataset.select(split.test).features, scalers),
         progress,
     )
-    val_raw = raw_forecast(trained.network, val_part.base, data, scalers, data.horizon)
+    val_raw, val_scale = _calibration_forecasts(trained.network, val_part, config, scalers)
     calibration = fit_calibration(
         val_raw,
         val_part.actual,
@@ -345,6 +363,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         config.calibration.shrink,
         config.calibration.significance,
         adaptive_conformal.DEFAULT,
+        scale=val_scale,
     )
     return _Fitted(
         trained.net,
@@ -380,7 +399,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
     data = config.data
     dataset = scored.dataset
     test_part = dataset.select(split.test)
-    test_raw = raw_forecast(scored.network, test_part.base, data, scored.scalers, data.horizon)
+    test_raw, test_scale = _calibration_forecasts(scored.network, test_part, config, scored.scalers)
     calibration = fit_calibration(
         test_raw,
         test_part.actual,
@@ -390,6 +409,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
         config.calibration.shrink,
         config.calibration.significance,
         adaptive_conformal.DEFAULT,
+        scale=test_scale,
     )
     scalers = fit_scalers(dataset, data)
     recipe = dataclasses.replace(

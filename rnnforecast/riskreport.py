@@ -37,7 +37,13 @@ import numpy as np
 from rnnforecast import metrics, risk
 from rnnforecast.adaptive import factors as adaptive_factors
 from rnnforecast.config import DataConfig
-from rnnforecast.forecaster import Calibration, Network, forecast, one_step_scores, volatility
+from rnnforecast.forecaster import (
+    Calibration,
+    Network,
+    forecast,
+    forecast_scale,
+    one_step_scores,
+)
 from rnnforecast.windows import Dataset, Scalers
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
@@ -258,7 +264,7 @@ def assess(
     model = model_forecasts(
         point,
         part.last_close,
-        volatility(part.base, data.window, 1)[:, 0],
+        forecast_scale(network, part.base, data, scalers, calibration, 1)[1][:, 0],
         (calibration.level, np.log(served.high[:, 0] / point)),
         all_scores,
         validation,

@@ -104,10 +104,10 @@ def network(loaded: Loaded) -> Network:
         raise ModelError(f"{path}: cannot be loaded ({type(exc).__name__})") from None
     expected_in = (None, data.window, len(data.features))
     shapes = (tuple(keras_net.input_shape), tuple(keras_net.output_shape))
-    if shapes != (expected_in, (None, data.outputs)):
+    if shapes != (expected_in, (None, loaded.config.network_outputs)):
         raise ModelError(
             f"{path}: network takes {shapes[0]} -> {shapes[1]}, but the manifest says "
-            f"{expected_in} -> {(None, data.outputs)}"
+            f"{expected_in} -> {(None, loaded.config.network_outputs)}"
         )
 
     def keras_network(x: np.ndarray) -> np.ndarray:

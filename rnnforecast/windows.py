@@ -14,8 +14,10 @@ whose first input row's close is ``c0``:
 - ``log_return``: ``log(close / c)``, the log move from the last known close.
 
 Inputs under ``window`` normalisation: prices divided by ``c0`` minus 1, volume divided by
-the window's mean volume minus 1; derived features (returns, range, volume change) as they
-are. Then every feature is min-max scaled with a scaler fitted on training windows only.
+the window's mean volume minus 1; derived features (returns, range, volume change, range
+variances, overnight gap) as they are: each is a ratio of prices within one row or two
+neighbouring rows, so it is already free of the price level.
+Then every feature is min-max scaled with a scaler fitted on training windows only.
 """
 
 from __future__ import annotations
@@ -255,6 +257,15 @@ def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
             column = np.log(close[:, 1:] / close[:, :-1])[:, -w:]
         elif name == "range":
             column = ((base[:, :, 1] - base[:, :, 2]) / close)[:, -w:]
+        elif name in ("parkinson", "garman_klass"):
+            high_low = np.log(base[:, -w:, 1] / base[:, -w:, 2]) ** 2
+            if name == "parkinson":
+                column = high_low / (4.0 * math.log(2.0))
+            else:
+                open_close = np.log(close[:, -w:] / base[:, -w:, 0]) ** 2
+                column = 0.5 * high_low - (2.0 * math.log(2.0) - 1.0) * open_close
+        elif name == "gap":
+            column = np.log(base[:, 1:, 0] / close[:, :-1])[:, -w:]
         else:  # volume_change
             logged = np.log1p(volume)
             column = (logged[:, 1:] - logged[:, :-1])[:, -w:]

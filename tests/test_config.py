@@ -412,7 +412,14 @@ def test_new_data_keys_wrong_type(tmp_path: Path, line: str, key: str) -> None:
 
 
 def test_derived_features_are_accepted() -> None:
-    assert DERIVED_FEATURES == ("log_return", "range", "volume_change")
+    assert DERIVED_FEATURES == (
+        "log_return",
+        "range",
+        "volume_change",
+        "parkinson",
+        "garman_klass",
+        "gap",
+    )
     assert FEATURES == BASE_FEATURES + DERIVED_FEATURES
     config = config_from_dict({"data": {"features": list(FEATURES)}})
     assert config.data.features == FEATURES

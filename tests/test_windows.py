@@ -557,9 +557,18 @@ def test_derived_features_by_hand(normalise: str) -> None:
                 math.log(now["close"] / before["close"]),
                 (now["high"] - now["low"]) / now["close"],
                 math.log(1 + now["volume"]) - math.log(1 + before["volume"]),
+                math.log(now["high"] / now["low"]) ** 2 / (4 * math.log(2)),
+                0.5 * math.log(now["high"] / now["low"]) ** 2
+                - (2 * math.log(2) - 1) * math.log(now["close"] / now["open"]) ** 2,
+                math.log(now["open"] / before["close"]),
             ]
         )
     np.testing.assert_allclose(ds.features[i], expected, rtol=1e-12, atol=1e-15)
+
+
+def test_gap_alone_reads_the_row_before() -> None:
+    assert recipe(window=5, features=("gap",)).lookback == 6
+    assert recipe(window=5, features=("parkinson", "garman_klass")).lookback == 5
 
 
 @pytest.mark.parametrize(
