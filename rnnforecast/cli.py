@@ -1052,15 +1052,8 @@ def list_tickers(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         _emit_json({"tickers": rows})
         return
-    extra = ["calendar"] if any("calendar" in r for r in rows) else []
-    _table(
-        f"{len(rows)} stored tickers",
-        ["ticker", "rows", "first", "last", "source", *extra],
-        [
-            [r["ticker"], r["rows"], r["first"], r["last"], r["source"]] + [r.get(k) for k in extra]
-            for r in rows
-        ],
-    )
+    columns = ["ticker", "rows", "first", "last", "source", "calendar"]
+    _table(f"{len(rows)} stored tickers", columns, [[r[c] for c in columns] for r in rows])
 
 
 @app.command()

@@ -19,21 +19,19 @@ from rnnforecast.tickers import check_ticker
 def tickers(home: Home) -> list[dict[str, Any]]:
     """Every stored ticker, sorted: ``ticker``, ``rows``, ``first`` and ``last`` date
     (YYYY-MM-DD), ``source`` (yahoo, csv, sample), ``auto_adjust`` (Yahoo only, else None),
-    and ``calendar`` when the store records one per ticker."""
-    out = []
-    for info in home.store.tickers():
-        entry: dict[str, Any] = {
+    and the exchange ``calendar`` code."""
+    return [
+        {
             "ticker": info.ticker,
             "rows": info.rows,
             "first": info.first,
             "last": info.last,
             "source": info.source,
             "auto_adjust": info.auto_adjust,
+            "calendar": info.calendar,
         }
-        if hasattr(info, "calendar"):  # stores that record a trading calendar per ticker
-            entry["calendar"] = info.calendar
-        out.append(entry)
-    return out
+        for info in home.store.tickers()
+    ]
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ def test_tickers_json_lists_each_stored_ticker(trained: dict) -> None:
                 "last": f"{days[-1]:%Y-%m-%d}",
                 "source": "csv",
                 "auto_adjust": None,
+                "calendar": "XNYS",
             }
         )
     assert json.loads(result.stdout) == {"tickers": expected}
@@ -102,7 +103,7 @@ def test_tickers_table_in_a_pipe(trained: dict) -> None:
     result = run(trained["home"], "tickers")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
-    assert lines[0] == "ticker\trows\tfirst\tlast\tsource"
+    assert lines[0] == "ticker\trows\tfirst\tlast\tsource\tcalendar"
     assert [line.split("\t")[:2] for line in lines[1:]] == [["OTHER", "120"], ["TEST", "300"]]
 
 
