@@ -315,7 +315,10 @@ class Store:
         """The exchange calendar code ``ticker`` is stored with, or None if it is not stored."""
         if not self.path.exists():
             return None
-        if not self._migrated():  # written by an older rnnforecast: XNYS, until its next write
+        tables, columns = self._schema()
+        if "tickers" not in tables:  # an empty file: an empty store
+            return None
+        if "calendar" not in columns:  # written by an older rnnforecast: XNYS, until written
             rows = self._query("SELECT 1 FROM tickers WHERE ticker = ?", (ticker,))
             return DEFAULT_CALENDAR if rows else None
         rows = self._query("SELECT calendar FROM tickers WHERE ticker = ?", (ticker,))
@@ -345,9 +348,15 @@ class Store:
         """Whether the store has the calendar column and the sessions table: a store written
         by an older rnnforecast gets them at its next write (:func:`_migrate`), and readers,
         which open it read-only, make do without."""
-        columns = {row[1] for row in self._query("PRAGMA table_info(tickers)")}
-        tables = {row[0] for row in self._query("SELECT name FROM sqlite_master")}
+        tables, columns = self._schema()
         return "calendar" in columns and "sessions" in tables
+
+    def _schema(self) -> tuple[set[str], set[str]]:
+        """The store's table names and the columns of its tickers table (read-only)."""
+        tables = {row[0] for row in self._query("SELECT name FROM sqlite_master")}
+        if "tickers" not in tables:
+            return tables, set()
+        return tables, {row[1] for row in self._query("PRAGMA table_info(tickers)")}
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

@@ -148,6 +148,8 @@ def make_old_format(home: Path, run_id: str, old_id: str) -> dict:
     test["model"]["mase"] = test["model"].pop("rel_mae")
     test["drift"]["mase"] = test["drift"].pop("rel_mae")
     (folder / old_id / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    # bundles saved before manifests were sealed have no manifest.sha256
+    (folder / old_id / "manifest.sha256").unlink()
     return manifest
 
 
