@@ -331,19 +331,22 @@ class RunConfig:
     ``keep``: runs kept on disk per ticker, newest first (the current one is always kept).
     ``auto_adjust``: Yahoo prices adjusted for splits and dividends.
     ``refit``: serve the recipe refitted on every bar (false: serve the scored fit).
+    ``warm_start``: fine-tune the current model on the new bars when its recipe is the
+    challenger's, instead of training from scratch (rnnforecast.warm).
     """
 
     tickers: tuple[TickerJob, ...]
     keep: int = 5
     auto_adjust: bool = True
     refit: bool = True
+    warm_start: bool = False
 
 
 def _run_config(raw: Any, folder: Path) -> RunConfig:
     """Parse the ``[run]`` table; csv paths are relative to the config file's folder."""
     if not isinstance(raw, dict):
         raise UsageError("config section 'run' must be a table")
-    known = {"tickers", "keep", "auto_adjust", "refit"}
+    known = {"tickers", "keep", "auto_adjust", "refit", "warm_start"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise UsageError(
@@ -354,6 +357,7 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
         raise UsageError(f"run.keep must be at least 1, got {keep}")
     auto_adjust = _coerce("run.auto_adjust", raw.get("auto_adjust", True), "bool")
     refit = _coerce("run.refit", raw.get("refit", True), "bool")
+    warm_start = _coerce("run.warm_start", raw.get("warm_start", False), "bool")
     entries = raw.get("tickers")
     if not isinstance(entries, list) or not entries:
         raise UsageError(
@@ -386,7 +390,7 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
     names = [job.ticker for job in jobs]
     if len(set(names)) != len(names):
         raise UsageError("run.tickers lists a ticker twice")
-    return RunConfig(tuple(jobs), keep, auto_adjust, refit)
+    return RunConfig(tuple(jobs), keep, auto_adjust, refit, warm_start)
 
 
 def load_run_config(path: Path) -> tuple[Config, RunConfig]:
