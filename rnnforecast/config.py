@@ -384,6 +384,8 @@ class RunConfig:
     ``refit``: serve the recipe refitted on every bar (false: serve the scored fit).
     ``global_model`` (TOML ``global``): train one global model over all the tickers, saved
     under ``group`` (default: the sorted tickers; see :mod:`rnnforecast.pooling`).
+    ``warm_start``: fine-tune the current model on the new bars when its recipe is the
+    challenger's, instead of training from scratch (rnnforecast.warm).
     """
 
     tickers: tuple[TickerJob, ...]
@@ -392,13 +394,14 @@ class RunConfig:
     refit: bool = True
     global_model: bool = False
     group: str | None = None
+    warm_start: bool = False
 
 
 def _run_config(raw: Any, folder: Path) -> RunConfig:
     """Parse the ``[run]`` table; csv paths are relative to the config file's folder."""
     if not isinstance(raw, dict):
         raise UsageError("config section 'run' must be a table")
-    known = {"tickers", "keep", "auto_adjust", "refit", "global", "group"}
+    known = {"tickers", "keep", "auto_adjust", "refit", "global", "group", "warm_start"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise UsageError(
@@ -413,6 +416,7 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
     group = _coerce("run.group", raw["group"], "str") if "group" in raw else None
     if group is not None and not global_model:
         raise UsageError("run.group names the global model: set run.global = true as well")
+    warm_start = _coerce("run.warm_start", raw.get("warm_start", False), "bool")
     entries = raw.get("tickers")
     if not isinstance(entries, list) or not entries:
         raise UsageError(
@@ -455,7 +459,15 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
         raise UsageError("run.tickers lists a ticker twice")
     if global_model and len(jobs) < 2:
         raise UsageError("run.global = true needs at least two run.tickers")
-    return RunConfig(tuple(jobs), keep, auto_adjust, refit, global_model, group)
+    return RunConfig(
+        tuple(jobs),
+        keep,
+        auto_adjust,
+        refit,
+        global_model=global_model,
+        group=group,
+        warm_start=warm_start,
+    )
 
 
 def load_run_config(path: Path) -> tuple[Config, RunConfig]:

@@ -55,6 +55,7 @@ from rnnforecast.windows import (
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.riskreport import RiskReport
     from rnnforecast.training import Progress
+    from rnnforecast.warm import WarmStart
 
 NUMPY_TOLERANCE = 1e-5
 """Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
@@ -293,9 +294,11 @@ def _train_network(
     y_val: np.ndarray | None,
     check_x: np.ndarray,
     progress: Progress | None,
+    initial: dict[str, np.ndarray] | None = None,
 ) -> _Trained:
-    """Build and train the recipe's network (no validation: no early stopping), then check
-    the numpy forward pass against Keras on ``check_x``."""
+    """Build and train the recipe's network (no validation: no early stopping), starting
+    from ``initial`` weights when given (a warm start), then check the numpy forward pass
+    against Keras on ``check_x``. Raises ModelError if ``initial`` does not fit."""
     from rnnforecast import model as network_module
     from rnnforecast import training
 
@@ -305,6 +308,8 @@ def _train_network(
     net = network_module.build_model(
         config, n_features=len(config.data.features), target_moments=moments
     )
+    if initial is not None:
+        training.set_weights(net, initial)
     history = training.fit(net, x_train, y_train, x_val, y_val, config.train, progress)
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
@@ -338,12 +343,24 @@ def _calibration_forecasts(
     return raw_forecast(network, part.base, data, scalers, data.horizon), None
 
 
-def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress | None) -> _Fitted:
-    """Fit scalers on the split's training windows, train, then calibrate on validation."""
+def _fit(
+    frame: pd.DataFrame,
+    config: Config,
+    split: Split,
+    progress: Progress | None,
+    warm_start: WarmStart | None = None,
+) -> _Fitted:
+    """Fit scalers on the split's training windows, train, then calibrate on validation.
+    With ``warm_start``: its scored fit's scalers and weights, ``warm_start.epochs`` epochs
+    (still early-stopped on validation)."""
     data = config.data
     dataset = build_dataset(frame, data)
     train_part, val_part = dataset.select(split.train), dataset.select(split.val)
-    scalers = fit_scalers(train_part, data)
+    scalers = fit_scalers(train_part, data) if warm_start is None else warm_start.scored.scalers
+    if warm_start is not None:
+        config = dataclasses.replace(
+            config, train=dataclasses.replace(config.train, epochs=warm_start.epochs)
+        )
     trained = _train_network(
         config,
         encode_inputs(train_part.features, scalers),
@@ -352,6 +369,7 @@ def _fit(frame: pd.DataFrame, config: Config, split: Split, progress: Progress |
         scale_targets(val_part.targets, scalers, data),
         encode_inputs(dataset.select(split.test).features, scalers),
         progress,
+        None if warm_start is None else warm_start.scored.weights,
     )
     val_raw, val_scale = _calibration_forecasts(trained.network, val_part, config, scalers)
     calibration = fit_calibration(
@@ -390,12 +408,19 @@ def refit_epochs(best_epoch: int) -> int:
     return max(int(best_epoch), 1)
 
 
-def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | None) -> _Fitted:
+def _refit(
+    config: Config,
+    scored: _Fitted,
+    split: Split,
+    progress: Progress | None,
+    warm_start: WarmStart | None = None,
+) -> _Fitted:
     """The recipe fitted again on every window up to the last bar: scalers on all windows,
     ``refit_epochs`` epochs without early stopping, the same seed. Its calibration is
     fitted on the scored fit's forecasts of the test period: the newest windows, out of
     sample for that network (early stopping and the first calibration used validation).
-    Raises DataError if the test period has too few windows for the interval level."""
+    With ``warm_start``: from its served fit's weights and scalers, ``warm_start.epochs``
+    epochs. Raises DataError if the test period has too few windows for the interval level."""
     data = config.data
     dataset = scored.dataset
     test_part = dataset.select(split.test)
@@ -411,12 +436,10 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
         adaptive_conformal.DEFAULT,
         scale=test_scale,
     )
-    scalers = fit_scalers(dataset, data)
+    scalers = fit_scalers(dataset, data) if warm_start is None else warm_start.served.scalers
+    epochs = refit_epochs(scored.history.best_epoch) if warm_start is None else warm_start.epochs
     recipe = dataclasses.replace(
-        config,
-        train=dataclasses.replace(
-            config.train, epochs=refit_epochs(scored.history.best_epoch), patience=0
-        ),
+        config, train=dataclasses.replace(config.train, epochs=epochs, patience=0)
     )
     trained = _train_network(
         recipe,
@@ -426,6 +449,7 @@ def _refit(config: Config, scored: _Fitted, split: Split, progress: Progress | N
         None,
         encode_inputs(test_part.features, scalers),
         progress,
+        None if warm_start is None else warm_start.served.weights,
     )
     return _Fitted(
         trained.net,
@@ -580,15 +604,17 @@ def _train_ticker(
     progress: Progress | None,
     promote: bool,
     refit: bool = True,
+    warm_start: WarmStart | None = None,
 ) -> TrainResult:
     """Train and save one bundle (the caller holds the ticker's lock); ``promote`` makes it
-    the current model; ``refit`` serves a refit on every window."""
+    the current model; ``refit`` serves a refit on every window; ``warm_start`` fine-tunes
+    the current model's fits instead of training from scratch."""
     started = time.perf_counter()
     frame = home.store.read(symbol)
     info = home.store.info(symbol)
     data = config.data
     split = Split.plan(len(frame), data)
-    fitted = _fit(frame, config, split, progress)
+    fitted = _fit(frame, config, split, progress, warm_start)
     test_part = fitted.dataset.select(split.test)
     scale = _naive_scale(frame, split.scaler_rows)
     factors = _width_factors(
@@ -614,7 +640,7 @@ def _train_ticker(
     # pass disagreed with Keras, never seen so far) the bundle serves the scored fit.
     served = fitted
     if refit and fitted.numpy_check["passed"]:
-        served = _refit(config, fitted, split, progress)
+        served = _refit(config, fitted, split, progress, warm_start)
     refitted = served is not fitted
     serving_dates = (
         {
@@ -644,7 +670,9 @@ def _train_ticker(
             {
                 "windows": len(fitted.dataset),
                 "epochs": served.history.epochs_run,
-                "epochs_rule": "the scored fit's best epoch, no early stopping",
+                "epochs_rule": "the scored fit's best epoch, no early stopping"
+                if warm_start is None
+                else "warm start: a share of the recipe's best epoch, no early stopping",
                 "calibration": "the scored fit's forecasts of the test period",
                 "training": served.history.to_dict(),
             }
@@ -677,6 +705,7 @@ def _train_ticker(
         "calibration": served.calibration.to_dict(),
         "serving": serving_record,
         "fits": {"scored": scored_fit, "served": served_fit},
+        "warm_start": None if warm_start is None else warm_start.record(),
         "numpy_check": numpy_check,
         "metrics": {"test": {"n": rep.n, **rep.to_dict()}},
         "versions": _library_versions(),
@@ -1109,6 +1138,9 @@ class TickerOutcome:
     deleted: list[str] = field(default_factory=list)
     error: dict[str, Any] | None = None
     serving: dict[str, Any] | None = None
+    # the manifest's warm_start record, or None with why the challenger trained from scratch
+    warm_start: dict[str, Any] | None = None
+    from_scratch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1122,6 +1154,8 @@ class TickerOutcome:
             "deleted": self.deleted,
             "error": self.error,
             "serving": self.serving,
+            "warm_start": self.warm_start,
+            "from_scratch": self.from_scratch,
         }
 
 
@@ -1133,6 +1167,7 @@ def run(
     progress: Progress | None = None,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
     clock: calendars.Clock = calendars.system_clock,
+    warm_epochs: int | None = None,
 ) -> list[TickerOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
@@ -1145,7 +1180,9 @@ def run(
     (Yahoo downloads also run in a child process: see rnnforecast.yahoo). Each ticker is
     locked while it is fetched, and again from training to promotion. Old runs beyond
     ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
-    unknown calendar.
+    unknown calendar. With ``plan.warm_start`` a challenger of the current model's recipe
+    is that model fine-tuned (:mod:`rnnforecast.warm`; ``warm_epochs`` overrides its epoch
+    budget).
     """
     for job in plan.tickers:
         if job.calendar is not None:
@@ -1179,7 +1216,7 @@ def run(
     for i, (symbol, stored) in fetched.items():
         try:
             with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
-                outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress)
+                outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
     return [outcomes[i] for i in range(len(plan.tickers))]
@@ -1201,9 +1238,17 @@ def _run_ticker(
     symbol: str,
     stored: StoreResult,
     progress: Progress | None,
+    warm_epochs: int | None = None,
 ) -> TickerOutcome:
     champion_id = home.models.current(symbol)
-    challenger = _train_ticker(home, symbol, config, progress, promote=False, refit=plan.refit)
+    warm_start, from_scratch = None, "warm start is off"
+    if plan.warm_start:
+        from rnnforecast import warm
+
+        warm_start, from_scratch = warm.plan(home, symbol, champion_id, config, warm_epochs)
+    challenger = _train_ticker(
+        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=warm_start
+    )
     period = challenger.test
     mine = challenger.report.steps[0]["model"]["mae"]
     metrics = {"test": period, **challenger.report.scores.to_dict()}
@@ -1236,6 +1281,8 @@ def _run_ticker(
         reason,
         deleted,
         serving=challenger.serving,
+        warm_start=None if warm_start is None else warm_start.record(),
+        from_scratch=None if warm_start is not None else from_scratch,
     )
 
 
@@ -1303,6 +1350,7 @@ def models(home: Home, ticker: str) -> dict[str, Any]:
                     "data": {"first": manifest["data"]["first"], "last": manifest["data"]["last"]},
                     "test": manifest["data"]["test"],
                     "serving": fits.serving_record(manifest),
+                    "warm_start": manifest.get("warm_start"),
                     "model": fits.model_metrics(test.get("model")),
                     "naive": test.get("naive"),
                     "beats_naive": test.get("beats_naive"),

@@ -109,3 +109,33 @@ def fit(
     if train.patience == 0 or x_val is None:
         best = len(loss)  # no early stopping: the last weights are kept
     return FitHistory(loss, val_loss, len(loss), best, len(loss) < train.epochs, seconds)
+
+
+def set_weights(model: keras.Model, weights: dict[str, np.ndarray]) -> None:
+    """Set a network built by :func:`rnnforecast.model.build_model` to ``weights``, named as
+    :func:`rnnforecast.numpy_model.export_weights` names them (``{cell}_{i}/kernel``,
+    ``dense/bias``, ``forecast/kernel``...: the Keras layer names of build_model).
+
+    Raises ModelError if a name is missing or unexpected or a shape differs; the network is
+    then left partly set and should be dropped.
+    """
+    from rnnforecast.errors import ModelError
+
+    variables: dict[str, keras.Variable] = {}
+    for layer in model.layers:
+        owner = getattr(layer, "cell", layer)  # recurrent layers keep weights on their cell
+        for attribute in ("kernel", "recurrent_kernel", "bias"):
+            variable = getattr(owner, attribute, None)
+            if variable is not None:
+                variables[f"{layer.name}/{attribute}"] = variable
+    if set(variables) != set(weights):
+        missing = sorted(set(variables) - set(weights))
+        extra = sorted(set(weights) - set(variables))
+        raise ModelError(f"weights do not fit the network (missing {missing}, unexpected {extra})")
+    for name, variable in variables.items():
+        value = np.asarray(weights[name], dtype=np.float32)
+        if tuple(value.shape) != tuple(variable.shape):
+            raise ModelError(
+                f"weight {name} has shape {value.shape}, the network {tuple(variable.shape)}"
+            )
+        variable.assign(value)

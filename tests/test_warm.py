@@ -1,0 +1,165 @@
+"""Warm start of the nightly job: the current model fine-tuned on the new bars when the recipe
+is the same. Through the CLI (and the library's run for the epoch seam), tiny networks."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY_CONFIG, make_prices
+from typer.testing import CliRunner
+
+from rnnforecast import pipeline
+from rnnforecast.cli import app
+from rnnforecast.config import config_from_dict, load_run_config
+from rnnforecast.errors import UsageError
+from rnnforecast.home import Home
+
+runner = CliRunner()
+TABLE = textwrap.dedent(
+    """
+    [run]
+    warm_start = true
+    tickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }]
+    """
+)
+
+
+def cli(*args: str, home: Path):
+    return runner.invoke(app, ["--home", str(home), *args])
+
+
+def nightly(folder: Path, home: Path, rows: int, recipe: str = TINY_CONFIG) -> dict:
+    """Write the first ``rows`` bars of one price series and run the nightly job on them."""
+    make_prices(rows, seed=5).to_csv(folder / "aaa.csv")
+    (folder / "nightly.toml").write_text(recipe + TABLE)
+    result = cli("run", "--config", str(folder / "nightly.toml"), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)["tickers"][0]
+
+
+def manifest_of(home: Path, run_id: str) -> dict:
+    return json.loads((home / "models" / "AAA" / run_id / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Two nights with warm_start on: 215 bars (no current model), then 220 bars."""
+    folder = tmp_path_factory.mktemp("warm")
+    home = folder / "home"
+    first = nightly(folder, home, 215)
+    second = nightly(folder, home, 220)
+    return {"folder": folder, "home": home, "first": first, "second": second}
+
+
+def test_warm_start_is_read_from_the_run_table(tmp_path: Path) -> None:
+    path = tmp_path / "nightly.toml"
+    table = '[run]\ntickers = ["AAA"]\n'
+    path.write_text(table)
+    assert load_run_config(path)[1].warm_start is False
+    path.write_text(table + "warm_start = true\n")
+    assert load_run_config(path)[1].warm_start is True
+    path.write_text(table + "warm_start = 1\n")
+    with pytest.raises(UsageError, match=r"run\.warm_start must be true or false"):
+        load_run_config(path)
+
+
+def test_first_night_trains_from_scratch_for_want_of_a_current_model(nights: dict) -> None:
+    first = nights["first"]
+    assert first["warm_start"] is None
+    assert first["from_scratch"] == "no current model"
+    assert manifest_of(nights["home"], first["run_id"])["warm_start"] is None
+
+
+def test_second_night_fine_tunes_the_current_model(nights: dict) -> None:
+    first, second = nights["first"], nights["second"]
+    assert second["from_scratch"] is None
+    # TINY_CONFIG runs 2 epochs: the best is 1 or 2, and a fifth of it rounds up to 1
+    best = manifest_of(nights["home"], first["run_id"])["training"]["best_epoch"]
+    assert second["warm_start"] == {"from_run": first["run_id"], "epochs": 1,
+                                    "scratch_best_epoch": best}  # fmt: skip
+    manifest = manifest_of(nights["home"], second["run_id"])
+    assert manifest["warm_start"] == second["warm_start"]
+    assert manifest["fits"]["served"]["epochs"] == 1
+    assert manifest["fits"]["scored"]["training"]["epochs_run"] == 1
+    # the current model's scalers are kept, not refitted on the longer history
+    assert (
+        manifest["fits"]["scored"]["scalers"]
+        == (manifest_of(nights["home"], first["run_id"])["fits"]["scored"]["scalers"])
+    )
+    listed = json.loads(cli("models", "AAA", "--json", home=nights["home"]).stdout)
+    by_id = {entry["run_id"]: entry for entry in listed["runs"]}
+    assert by_id[first["run_id"]]["warm_start"] is None
+    assert by_id[second["run_id"]]["warm_start"] == second["warm_start"]
+
+
+def test_warm_start_off_trains_from_scratch(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    make_prices(215, seed=5).to_csv(tmp_path / "aaa.csv")
+    (tmp_path / "nightly.toml").write_text(TINY_CONFIG + TABLE.replace("true", "false"))
+    for _ in range(2):
+        result = cli("run", "--config", str(tmp_path / "nightly.toml"), "--json", home=home)
+        assert result.exit_code == 0, result.stderr
+    outcome = json.loads(result.stdout)["tickers"][0]
+    assert outcome["warm_start"] is None
+    assert outcome["from_scratch"] == "warm start is off"
+
+
+def test_a_changed_recipe_trains_from_scratch(nights: dict, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = nightly(tmp_path, home, 215)
+    outcome = nightly(tmp_path, home, 220, TINY_CONFIG.replace("seed = 7", "seed = 8"))
+    assert outcome["warm_start"] is None
+    assert outcome["from_scratch"] == f"changed recipe (current model {first['run_id']})"
+    assert manifest_of(home, outcome["run_id"])["warm_start"] is None
+
+
+@pytest.mark.parametrize("broken", ["weights.npz", "scored_weights.npz"])
+def test_a_corrupt_current_model_falls_back_to_scratch(tmp_path: Path, broken: str) -> None:
+    home = tmp_path / "home"
+    first = nightly(tmp_path, home, 215)
+    path = home / "models" / "AAA" / first["run_id"] / broken
+    path.write_bytes(b"not a zip archive")
+    outcome = nightly(tmp_path, home, 220)
+    assert outcome["warm_start"] is None
+    # the bundle's checksums catch either file
+    assert outcome["from_scratch"] == (
+        f"current model {first['run_id']} cannot be loaded "
+        f"({path}: corrupt (checksum does not match the manifest))"
+    )
+    assert outcome["promoted"] is True  # the current model cannot be scored either
+
+
+def test_zero_fine_tune_epochs_start_from_the_current_weights(tmp_path: Path) -> None:
+    """With no fine-tuning the challenger's networks are the current model's: its Keras
+    model.keras (saved by Keras) and the challenger's numpy weights give the same outputs."""
+    import keras
+
+    from rnnforecast.numpy_model import NumpyNetwork, load_weights
+
+    home = Home(tmp_path / "home")
+    first = nightly(tmp_path, tmp_path / "home", 215)
+    make_prices(220, seed=5).to_csv(tmp_path / "aaa.csv")
+    config, plan = load_run_config(tmp_path / "nightly.toml")
+    (outcome,) = pipeline.run(home, config, plan, warm_epochs=0)
+    assert outcome.warm_start is not None and outcome.warm_start["epochs"] == 0
+    current = tmp_path / "home" / "models" / "AAA" / first["run_id"]
+    challenger = tmp_path / "home" / "models" / "AAA" / str(outcome.run_id)
+    recipe = config_from_dict(json.loads((challenger / "manifest.json").read_text())["config"])
+    x = np.random.default_rng(0).uniform(0, 1, (7, 10, len(recipe.data.features)))
+    x = x.astype(np.float32)
+    served = keras.models.load_model(current / "model.keras", compile=False)
+    weights = load_weights(challenger / "weights.npz")
+    weights.pop("input_shape")
+    np.testing.assert_allclose(
+        NumpyNetwork(weights, recipe).predict(x), served.predict(x, verbose=0), atol=1e-5
+    )
+    # the scored fit starts from the current scored fit: same weights, byte for byte
+    before = load_weights(current / "scored_weights.npz")
+    after = load_weights(challenger / "scored_weights.npz")
+    assert sorted(before) == sorted(after)
+    for name in before:
+        np.testing.assert_array_equal(before[name], after[name])
