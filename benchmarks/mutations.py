@@ -336,6 +336,24 @@ MUTATIONS: tuple[Mutation, ...] = (
         ("tests/test_baselines.py",),
         "the EWMA baseline's seed variance reads the test period's returns",
     ),
+    Mutation(
+        "same-recipe-worse-promoted",
+        "rnnforecast/promotion.py",
+        "        if p_value is not None and p_value < alpha:\n",
+        "        if p_value is not None and p_value < 0:\n",
+        ("tests/test_promotion.py",),
+        "a significantly worse model of the same recipe still replaces the current one",
+    ),
+    Mutation(
+        "tie-keeps-current",
+        "rnnforecast/promotion.py",
+        "        if p_value is not None and p_value < alpha:\n",
+        "        if p_value is None or p_value < alpha:\n",
+        (
+            "tests/test_unattended.py::test_run_promotes_first_then_a_newer_model_of_the_same_recipe",
+        ),
+        "a tie (too few unseen days) keeps the current model instead of the newer",
+    ),
 )
 
 
