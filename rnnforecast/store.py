@@ -313,7 +313,9 @@ class Store:
 
     def calendar(self, ticker: str) -> str | None:
         """The exchange calendar code ``ticker`` is stored with, or None if it is not stored."""
-        if not self.path.exists():
+        # fetch asks before its first write: a 0-byte file is an empty SQLite database, which
+        # that write turns into a store, so it holds no ticker rather than being refused.
+        if not self.path.exists() or self.path.stat().st_size == 0:
             return None
         if not self._migrated():  # written by an older rnnforecast: XNYS, until its next write
             rows = self._query("SELECT 1 FROM tickers WHERE ticker = ?", (ticker,))
