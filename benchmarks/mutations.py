@@ -71,8 +71,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "run-never-promotes",
         "rnnforecast/pipeline.py",
-        "promote = mine < theirs",
-        "promote = False",
+        "promote, reason = verdict.promote, verdict.reason",
+        "promote, reason = False, verdict.reason",
         (f"{PROMOTION}::test_a_strictly_better_challenger_is_promoted",),
         "run never promotes once a current model exists",
     ),
@@ -88,10 +88,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "dm-p-halved",
         "rnnforecast/metrics.py",
-        "p_value = math.erfc(abs(statistic) / math.sqrt(2))",
-        "p_value = math.erfc(abs(statistic) / math.sqrt(2)) / 2",
-        ("tests/test_dm_size.py", "tests/test_evaluation.py", "tests/test_forecaster.py"),
-        "the 5 % gate becomes 10 %",
+        "p_value = float(student.cdf(statistic, n - 1))",
+        "p_value = float(student.cdf(statistic, n - 1)) / 2",
+        ("tests/test_dm_size.py", "tests/test_metrics.py", "tests/test_forecaster.py"),
+        "the one-sided 5 % gate (the shrink gate's) becomes 10 %",
     ),
     Mutation(
         "dm-no-lags",
@@ -104,8 +104,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "dm-arguments-swapped",
         "rnnforecast/evaluation.py",
-        "actual[:, 0] - point[:, 0], actual[:, 0] - last, horizon=1",
-        "actual[:, 0] - last, actual[:, 0] - point[:, 0], horizon=1",
+        "np.abs(actual[:, 0] - point[:, 0]), np.abs(actual[:, 0] - last), horizon=1",
+        "np.abs(actual[:, 0] - last), np.abs(actual[:, 0] - point[:, 0]), horizon=1",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
         "the report's DM statistic has its sign flipped",
     ),
@@ -132,10 +132,10 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "lock-without-flock",
         "rnnforecast/locks.py",
-        "fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)",
-        "pass",
+        "            lock.acquire(blocking=False)\n            break\n",
+        "            break\n",
         (f"{EXITS}::test_a_second_holder_waits_the_whole_timeout_then_exits_6",),
-        "no flock: every holder gets the lock",
+        "no file lock taken: every holder gets the lock",
     ),
     Mutation(
         "lock-exit-code",
@@ -156,8 +156,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "conformal-floor",
         "rnnforecast/forecaster.py",
-        "k_th = min(math.ceil((len(residuals) + 1) * level), len(residuals))",
-        "k_th = min(math.floor(len(residuals) * level), len(residuals))",
+        "rank = math.ceil((n + 1) * level - 1e-9)",
+        "rank = max(math.floor(n * level), 1)",
         ("tests/test_forecaster.py",),
         "conformal rank floor(n * level)",
     ),
@@ -205,18 +205,18 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "challenger-saved-as-current",
         "rnnforecast/pipeline.py",
-        "write_files, fitted.scalers, manifest, promote=promote)",
-        "write_files, fitted.scalers, manifest, promote=True)",
+        "challenger = _train_ticker(home, symbol, config, progress, promote=False, refit=",
+        "challenger = _train_ticker(home, symbol, config, progress, promote=True, refit=",
         (f"{PROMOTION}::test_a_strictly_worse_challenger_is_kept_out",),
         "every challenger becomes current when saved",
     ),
     Mutation(
         "promotion-inverted",
-        "rnnforecast/pipeline.py",
-        "promote = mine < theirs",
-        "promote = mine > theirs",
+        "rnnforecast/promotion.py",
+        "    wins = mae_mine < mae_theirs\n",
+        "    wins = mae_mine > mae_theirs\n",
         (PROMOTION,),
-        "the worse model wins",
+        "the worse model wins (changed recipe)",
     ),
     Mutation(
         "unscorable-champion-kept",
@@ -271,8 +271,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "lock-never-released",
         "rnnforecast/locks.py",
-        "        os.close(fd)  # closing the descriptor releases the flock\n",
-        "        pass\n",
+        "        lock.release()\n",
+        "        globals().setdefault('_kept', []).append(lock)\n",
         (f"{EXITS}::test_a_second_holder_waits_the_whole_timeout_then_exits_6",),
         "a lock outlives its with block",
     ),
@@ -287,12 +287,72 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "calibration-on-training-windows",
         "rnnforecast/pipeline.py",
-        "    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)\n",
-        "    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)\n"
+        "    val_raw = raw_forecast(trained.network, val_part.base, data, scalers, data.horizon)\n",
         "    val_part = train_part\n"
-        "    val_raw = raw_forecast(network, val_part.base, data, scalers, data.horizon)\n",
+        "    val_raw = raw_forecast(trained.network, val_part.base, data, scalers, data.horizon)\n",
         (f"{E2E}::test_calibration_is_fitted_on_the_validation_windows",),
         "shrinkage and intervals calibrated on the training windows",
+    ),
+    # --- code that landed since: refit, adaptive intervals, calendars, sealed manifests,
+    # risk baselines -----------------------------------------------------------------------
+    Mutation(
+        "refit-keeps-scored-calibration",
+        "rnnforecast/pipeline.py",
+        "    scalers = fit_scalers(dataset, data)\n    recipe = dataclasses.replace(\n",
+        "    calibration = scored.calibration\n"
+        "    scalers = fit_scalers(dataset, data)\n    recipe = dataclasses.replace(\n",
+        ("tests/test_refit.py::test_predict_serves_the_refit_calibration",),
+        "the refit is served with the scored fit's validation calibration, not the test period's",
+    ),
+    Mutation(
+        "adaptive-look-ahead",
+        "rnnforecast/pipeline.py",
+        "    return adaptive_factors(scores, cal)[:-1]\n",
+        "    return adaptive_factors(scores, cal)[1:]\n",
+        ("tests/test_adaptive.py",),
+        "a day's adaptive width factor uses that day's own error",
+    ),
+    Mutation(
+        "bar-complete-at-midnight",
+        "rnnforecast/calendars.py",
+        'closed = int(np.searchsorted(self.closes, instant, side="right"))',
+        'closed = int(np.searchsorted(self.closes.astype("datetime64[D]"), instant, side="right"))',
+        ("tests/test_calendars.py",),
+        "a bar counts as complete from midnight UTC of its session day, before the close",
+    ),
+    Mutation(
+        "manifest-checksum-unverified",
+        "rnnforecast/artifacts.py",
+        "    if sha256_file(manifest) != expected:\n",
+        "    if False:\n",
+        ("tests/test_faults.py", "tests/test_artifacts.py"),
+        "an edited manifest loads as if sealed",
+    ),
+    Mutation(
+        "ewma-seeded-on-test-rows",
+        "rnnforecast/baselines.py",
+        "seed = float(np.mean(returns[: first_test - 1] ** 2))",
+        "seed = float(np.mean(returns**2))",
+        ("tests/test_baselines.py",),
+        "the EWMA baseline's seed variance reads the test period's returns",
+    ),
+    Mutation(
+        "same-recipe-worse-promoted",
+        "rnnforecast/promotion.py",
+        "        if p_value is not None and p_value < alpha:\n",
+        "        if p_value is not None and p_value < 0:\n",
+        ("tests/test_promotion.py",),
+        "a significantly worse model of the same recipe still replaces the current one",
+    ),
+    Mutation(
+        "tie-keeps-current",
+        "rnnforecast/promotion.py",
+        "        if p_value is not None and p_value < alpha:\n",
+        "        if p_value is None or p_value < alpha:\n",
+        (
+            "tests/test_unattended.py::test_run_promotes_first_then_a_newer_model_of_the_same_recipe",
+        ),
+        "a tie (too few unseen days) keeps the current model instead of the newer",
     ),
 )
 

@@ -94,6 +94,14 @@ class _GuardedStdout:
         except (OSError, ValueError, AttributeError) as exc:
             raise _OutputLost(exc) from None
 
+    def isatty(self) -> bool:
+        # A closed descriptor 1 leaves sys.stdout None: not a terminal, and the first write
+        # then ends the command with 141 instead of failing here as a bug.
+        try:
+            return bool(self._stream.isatty())
+        except (OSError, ValueError, AttributeError):
+            return False
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 

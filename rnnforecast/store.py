@@ -316,7 +316,9 @@ class Store:
         if not self.path.exists():
             return None
         tables, columns = self._schema()
-        if "tickers" not in tables:  # an empty file: an empty store
+        # fetch asks before its first write: an empty file (a 0-byte SQLite database) holds
+        # no ticker yet, and that write turns it into a store
+        if "tickers" not in tables:
             return None
         if "calendar" not in columns:  # written by an older rnnforecast: XNYS, until written
             rows = self._query("SELECT 1 FROM tickers WHERE ticker = ?", (ticker,))

@@ -215,10 +215,17 @@ def cli(*args: str, home: Path | None = None) -> Result:
     return CliRunner().invoke(app, (["--home", str(home)] if home else []) + list(args))
 
 
+def reseal(manifest: Path) -> None:
+    """Record an edited manifest's checksum, as a deliberate editor would."""
+    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+
+    (manifest.parent / MANIFEST_SUM_FILE).write_text(sha256_file(manifest) + "\n")
+
+
 @pytest.fixture(scope="session")
 def learned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A home with 500 rows of ``learnable_prices()`` as ticker LRN and a model trained on
-    them with ``LEARNABLE_CONFIG`` (trained once per session: copy it with
+    them with ``LEARNABLE_CONFIG`` and ``--no-refit`` (trained once per session: copy it with
     ``learned_home`` before changing anything). Keys: home, csv, config, prices, train
     (the ``train --json`` document)."""
     folder = tmp_path_factory.mktemp("learned")
@@ -228,7 +235,9 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     config.write_text(LEARNABLE_CONFIG)
     fetched = cli("fetch", "LRN", "--csv", str(csv), home=home)
     assert fetched.exit_code == 0, fetched.stderr
-    trained = cli("train", "LRN", "--config", str(config), "--json", home=home)
+    # --no-refit: the bundle serves the scored fit, whose weights, scalers and calibration the
+    # end-to-end tests recompute from the training and validation rows.
+    trained = cli("train", "LRN", "--config", str(config), "--no-refit", "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
     return {
         "home": home,

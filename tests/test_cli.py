@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, make_prices, yahoo_frame
+from conftest import TINY_CONFIG, make_prices, reseal, yahoo_frame
 from typer.testing import CliRunner
 
 from rnnforecast.cli import app
@@ -36,13 +36,6 @@ def assert_error(result, code: int, *words: str) -> None:
     assert "Traceback" not in result.stderr
     for word in words:
         assert word in lines[0], (word, lines[0])
-
-
-def reseal(manifest: Path) -> None:
-    """Record an edited manifest's checksum, as a deliberate editor would."""
-    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
-
-    (manifest.parent / MANIFEST_SUM_FILE).write_text(sha256_file(manifest) + "\n")
 
 
 def manifest_numpy_check(bundle: Path) -> dict:

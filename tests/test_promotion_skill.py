@@ -1,6 +1,9 @@
 """Promotion in the nightly `run`, decided by models that really differ: a champion with skill
 on a learnable series against a challenger that has learnt nothing (one epoch at a tiny
-learning rate, used raw: shrinkage off), and the other way round."""
+learning rate, used raw: shrinkage off), and the other way round. The two recipes differ, so
+the challenger must beat the current model on days that model never saw; the runs serve
+their scored fits (``refit = false``) so that the challenger's test days are such days (a
+refit sees every bar: tests/test_refit.py covers a changed recipe with nothing to win on)."""
 
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ def run_config(folder: Path, recipe: str, csv: Path, name: str) -> Path:
             f"""
             [run]
             keep = 5
+            refit = false
             tickers = [{{ ticker = "LRN", source = "csv", path = "{csv.as_posix()}" }}]
             """
         )
@@ -77,15 +81,17 @@ def weak_then_strong(learned: dict, tmp_path_factory: pytest.TempPathFactory) ->
 def test_first_run_promotes_even_a_model_without_skill(weak_then_strong: dict) -> None:
     weak = weak_then_strong["weak"]
     assert weak["promoted"] is True and "no current model" in weak["reason"]
-    assert weak["metrics"]["model"]["mase"] > 1.1  # it has learnt nothing
+    assert weak["metrics"]["model"]["rel_mae"] > 1.1  # it has learnt nothing
 
 
 def test_a_strictly_better_challenger_is_promoted(weak_then_strong: dict) -> None:
     weak, strong = weak_then_strong["weak"], weak_then_strong["strong"]
     assert strong["rows_added"] == 0
     assert strong["metrics"]["test"] == weak["metrics"]["test"]  # scored on the same days
-    assert strong["metrics"]["model"]["mase"] < 0.9
+    assert strong["metrics"]["model"]["rel_mae"] < 0.9
     assert strong["promoted"] is True
+    assert strong["reason"].startswith("changed recipe; one-day MAE ")
+    assert "beats the current model's" in strong["reason"] and weak["run_id"] in strong["reason"]
     assert current(weak_then_strong["home"]) == strong["run_id"]
     listing = json.loads(cli("models", "LRN", "--json", home=weak_then_strong["home"]).stdout)
     assert [r["run_id"] for r in listing["runs"]] == [weak["run_id"], strong["run_id"]]
@@ -96,9 +102,11 @@ def test_a_strictly_worse_challenger_is_kept_out(learned: dict, learned_home: Pa
     champion = current(learned_home)
     before = json.loads(cli("predict", "LRN", "--json", home=learned_home).stdout)
     weak = nightly(run_config(learned_home.parent, UNTRAINED, learned["csv"], "weak"), learned_home)
-    assert weak["metrics"]["model"]["mase"] > 1.1
+    assert weak["metrics"]["model"]["rel_mae"] > 1.1
     assert weak["promoted"] is False
-    assert champion in weak["reason"]
+    assert weak["reason"].startswith("changed recipe; one-day MAE ")
+    assert "does not beat the current model's" in weak["reason"] and champion in weak["reason"]
+    assert weak["reason"].endswith(": current model kept")
     assert current(learned_home) == champion
     assert json.loads(cli("predict", "LRN", "--json", home=learned_home).stdout) == before
     # The challenger is kept on disk, listed but not current.

@@ -320,8 +320,9 @@ def old_store(store: Store) -> None:
         conn.executescript(OLD_SCHEMA)
 
 
-def test_old_store_is_migrated_to_xnys(store: Store) -> None:
+def test_old_store_reads_as_xnys_and_is_migrated_by_the_next_write(store: Store) -> None:
     old_store(store)
+    written = store.path.read_bytes()
     assert store.info("OLD") == TickerInfo("OLD", 2, "2020-01-02", "2020-01-03", "csv", None)
     assert store.calendar("OLD") == "XNYS"
     # no sessions stored yet: none known, none counted as closed
@@ -329,19 +330,14 @@ def test_old_store_is_migrated_to_xnys(store: Store) -> None:
     assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 5, now) == ([], 0)
     frame = store.read("OLD")
     assert list(frame["close"]) == [10.5, 10.7]
-    # readers open the store read-only (a read-only home must serve predict): the file is
-    # migrated by the next write, not by them
-    with sqlite3.connect(store.path) as conn:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(tickers)")]
-        assert columns == ["ticker", "source", "auto_adjust", "updated_at"]
-    assert store.delete("NOT-STORED") == 0
+    assert store.path.read_bytes() == written  # readers open it read-only
+    store.write("NEW", bars(n=5))
     with sqlite3.connect(store.path) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(tickers)")]
         assert columns == ["ticker", "source", "auto_adjust", "updated_at", "calendar"]
         assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (0,)
-        calendars = conn.execute("SELECT calendar FROM tickers").fetchall()
-        assert calendars == [("XNYS",)]
     assert store.calendar("OLD") == "XNYS"
+    assert list(store.read("OLD")["close"]) == [10.5, 10.7]
 
 
 def test_calendar_is_recorded_and_kept_when_not_given(store: Store) -> None:
