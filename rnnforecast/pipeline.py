@@ -272,6 +272,24 @@ class _Fitted:
     test_keras: np.ndarray  # Keras' scaled outputs on them, (m, outputs) float32
     weights: dict[str, np.ndarray]  # the network's weights for the numpy forward pass
 
+    @classmethod
+    def of(
+        cls, trained: _Trained, scalers: Scalers, calibration: Calibration, dataset: Dataset
+    ) -> _Fitted:
+        """A trained network with the scalers, calibration and windows it was fitted with."""
+        return cls(
+            trained.net,
+            trained.network,
+            scalers,
+            calibration,
+            trained.history,
+            dataset,
+            trained.numpy_check,
+            trained.check_x,
+            trained.check_keras,
+            trained.weights,
+        )
+
 
 @dataclass
 class _Trained:
@@ -383,18 +401,7 @@ def _fit(
         adaptive_conformal.DEFAULT,
         scale=val_scale,
     )
-    return _Fitted(
-        trained.net,
-        trained.network,
-        scalers,
-        calibration,
-        trained.history,
-        dataset,
-        trained.numpy_check,
-        trained.check_x,
-        trained.check_keras,
-        trained.weights,
-    )
+    return _Fitted.of(trained, scalers, calibration, dataset)
 
 
 def refit_epochs(best_epoch: int) -> int:
@@ -451,18 +458,7 @@ def _refit(
         progress,
         None if warm_start is None else warm_start.served.weights,
     )
-    return _Fitted(
-        trained.net,
-        trained.network,
-        scalers,
-        calibration,
-        trained.history,
-        dataset,
-        trained.numpy_check,
-        trained.check_x,
-        trained.check_keras,
-        trained.weights,
-    )
+    return _Fitted.of(trained, scalers, calibration, dataset)
 
 
 def _day(value: np.datetime64) -> str:
@@ -535,15 +531,22 @@ class TrainResult:
             "ticker": self.ticker,
             "run_id": self.run_id,
             "path": str(self.path),
-            "epochs_run": self.history["epochs_run"],
-            "best_epoch": self.history["best_epoch"],
-            "stopped_early": self.history["stopped_early"],
-            "train_seconds": self.history["seconds"],
+            **training_summary(self.history),
             "test": self.test,
             **self.report.to_dict(),
             "calibration": self.calibration,
             "serving": self.serving,
         }
+
+
+def training_summary(history: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a fit's history that ``train --json`` reports at its top level."""
+    return {
+        "epochs_run": history["epochs_run"],
+        "best_epoch": history["best_epoch"],
+        "stopped_early": history["stopped_early"],
+        "train_seconds": history["seconds"],
+    }
 
 
 def _library_versions() -> dict[str, str]:

@@ -180,10 +180,7 @@ class GlobalTrainResult:
             "group": self.group,
             "run_id": self.run_id,
             "path": str(self.path),
-            "epochs_run": self.history["epochs_run"],
-            "best_epoch": self.history["best_epoch"],
-            "stopped_early": self.history["stopped_early"],
-            "train_seconds": self.history["seconds"],
+            **pipeline.training_summary(self.history),
             "split": self.split,
             "members": self.members,
             "pool": self.pool,
@@ -416,18 +413,7 @@ def _train_group(
 
 def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> Any:
     """A pipeline ``_Fitted`` for the bundle writers."""
-    return pipeline._Fitted(
-        trained.net,
-        trained.network,
-        scalers,
-        calibration,
-        trained.history,
-        test,
-        trained.numpy_check,
-        trained.check_x,
-        trained.check_keras,
-        trained.weights,
-    )
+    return pipeline._Fitted.of(trained, scalers, calibration, test)
 
 
 def _combined_fingerprint(members: list[_Member]) -> str:

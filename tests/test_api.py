@@ -196,3 +196,11 @@ def test_the_python_api_page_runs(
     assert (tmp_path / "goog-test-period.png").read_bytes()[:4] == b"\x89PNG"
     assert isinstance(namespace["days"], pd.DataFrame) and len(namespace["days"]) > 100
     assert matplotlib.get_backend() == svg_backend
+
+
+def test_the_package_offers_exactly_the_api_names() -> None:
+    """rnnforecast lists the API's names itself, so that importing it stays light."""
+    import rnnforecast
+    import rnnforecast.api
+
+    assert list(rnnforecast._API) == rnnforecast.api.__all__
