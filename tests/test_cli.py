@@ -12,18 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, make_prices, reseal, yahoo_frame
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices, reseal, yahoo_frame
 
-from rnnforecast.cli import app
 from rnnforecast.errors import EXIT_CODES
-
-runner = CliRunner()
-
-
-def run(*args: str, home: Path | None = None):
-    argv = (["--home", str(home)] if home else []) + list(args)
-    return runner.invoke(app, argv)
 
 
 def assert_error(result, code: int, *words: str) -> None:
@@ -65,8 +56,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     prices = make_prices(300, seed=3)
     prices.to_csv(csv)
     config.write_text(TINY_CONFIG)
-    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
-    result = run("train", "TEST", "--config", str(config), "--json", home=home)
+    assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = cli("train", "TEST", "--config", str(config), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     return {"home": home, "prices": prices, "config": config, "train": json.loads(result.stdout)}
 
@@ -75,7 +66,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_help_lists_every_command_and_the_exit_codes() -> None:
-    result = run("--help")
+    result = cli("--help")
     assert result.exit_code == 0
     for command in ("fetch", "train", "evaluate", "predict"):
         assert command in result.stdout
@@ -85,12 +76,12 @@ def test_help_lists_every_command_and_the_exit_codes() -> None:
 
 
 def test_no_arguments_shows_help() -> None:
-    result = run()
+    result = cli()
     assert "Usage" in result.stdout + result.stderr
 
 
 def test_version() -> None:
-    result = run("--version")
+    result = cli("--version")
     assert result.exit_code == 0
     assert result.stdout.startswith("rnnforecast ")
 
@@ -99,7 +90,7 @@ def test_version() -> None:
 
 
 def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
-    first = run("fetch", "--sample", "--json")
+    first = cli("fetch", "--sample", "--json")
     assert first.exit_code == 0, first.stderr
     assert json.loads(first.stdout) == {
         "tickers": [
@@ -116,13 +107,13 @@ def test_fetch_sample_then_again_adds_nothing(home: Path) -> None:
             }
         ]
     }
-    again = run("fetch", "--sample", "--json")
+    again = cli("fetch", "--sample", "--json")
     assert json.loads(again.stdout)["tickers"][0]["added"] == 0
     assert len(store_rows(home)) == 2148
 
 
 def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
-    result = run("fetch", "--sample")
+    result = cli("fetch", "--sample")
     assert result.exit_code == 0
     assert result.stdout.splitlines() == [
         "ticker\trows\tfirst\tlast\tadded\tsource\tcalendar",
@@ -131,7 +122,7 @@ def test_fetch_plain_output_is_tab_separated_when_not_a_terminal() -> None:
 
 
 def test_fetch_csv_with_start_and_end(prices_csv: Path) -> None:
-    result = run(
+    result = cli(
         "fetch",
         "ABC",
         "--csv",
@@ -150,14 +141,14 @@ def test_fetch_csv_with_start_and_end(prices_csv: Path) -> None:
 def test_fetch_yahoo_through_the_fake(fake_yahoo, home: Path) -> None:
     prices = make_prices(120)
     fake_yahoo.answers = [yahoo_frame(prices, "MSFT")]
-    result = run("fetch", "msft", "--json")
+    result = cli("fetch", "msft", "--json")
     assert result.exit_code == 0, result.stderr
     row = json.loads(result.stdout)["tickers"][0]
     assert (row["ticker"], row["rows"], row["added"], row["source"]) == ("MSFT", 120, 120, "yahoo")
     assert row["first"] == str(prices.index[0].date())
     assert fake_yahoo.calls[0]["auto_adjust"] is True
     # Fetching again asks only for the last week onwards and adds nothing new.
-    again = run("fetch", "MSFT", "--json")
+    again = cli("fetch", "MSFT", "--json")
     assert json.loads(again.stdout)["tickers"][0]["added"] == 0
     assert fake_yahoo.calls[1]["start"] is not None
 
@@ -182,13 +173,13 @@ def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> No
         else answer
     )
     fake_yahoo.answers = [answer]
-    assert_error(run("fetch", "ZZZZ"), code, "ZZZZ", *words)
+    assert_error(cli("fetch", "ZZZZ"), code, "ZZZZ", *words)
     assert store_rows(home) == []
 
 
 def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
     fake_yahoo.answers = [yahoo_frame(make_prices(60), "AAA"), ConnectionError("down")]
-    result = run("fetch", "AAA", "BBB")
+    result = cli("fetch", "AAA", "BBB")
     assert result.exit_code == 7
     assert {row[0] for row in store_rows(home)} == {"AAA"}
 
@@ -215,13 +206,13 @@ def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -
     ],
 )
 def test_bad_usage_exits_2(args: list[str], words: list[str]) -> None:
-    assert_error(run(*args), 2, *words)
+    assert_error(cli(*args), 2, *words)
 
 
 def test_invalid_toml_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\nunits = 3")
-    assert_error(run("train", "GOOG", "--config", str(bad)), 2, "not valid TOML")
+    assert_error(cli("train", "GOOG", "--config", str(bad)), 2, "not valid TOML")
 
 
 @pytest.mark.parametrize(
@@ -241,23 +232,23 @@ def test_invalid_toml_exits_2(tmp_path: Path) -> None:
 def test_bad_csv_exits_3_and_stores_nothing(tmp_path: Path, home: Path, content, words) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(content)
-    assert_error(run("fetch", "BAD", "--csv", str(path)), 3, *words)
+    assert_error(cli("fetch", "BAD", "--csv", str(path)), 3, *words)
     assert store_rows(home) == []
 
 
 def test_bad_csv_leaves_existing_rows_untouched(tmp_path: Path, prices_csv: Path, home) -> None:
-    assert run("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
+    assert cli("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
     before = store_rows(home)
     bad = tmp_path / "bad.csv"
     bad.write_text("Date,Open,High,Low,Close,Volume\n2030-01-02,1,2,0.5,abc,10\n")
-    assert run("fetch", "ABC", "--csv", str(bad)).exit_code == 3
+    assert cli("fetch", "ABC", "--csv", str(bad)).exit_code == 3
     assert store_rows(home) == before
 
 
 def test_other_source_for_stored_ticker_needs_replace(prices_csv: Path) -> None:
-    assert run("fetch", "GOOG", "--csv", str(prices_csv)).exit_code == 0
-    assert_error(run("fetch", "--sample"), 2, "--replace")
-    replaced = run("fetch", "--sample", "--replace", "--json")
+    assert cli("fetch", "GOOG", "--csv", str(prices_csv)).exit_code == 0
+    assert_error(cli("fetch", "--sample"), 2, "--replace")
+    replaced = cli("fetch", "--sample", "--replace", "--json")
     assert json.loads(replaced.stdout)["tickers"][0]["rows"] == 2148
 
 
@@ -265,14 +256,14 @@ def test_other_source_for_stored_ticker_needs_replace(prices_csv: Path) -> None:
 
 
 def test_train_without_data_exits_3(tiny_config: Path) -> None:
-    assert_error(run("train", "NODATA", "--config", str(tiny_config)), 3, "NODATA", "fetch")
+    assert_error(cli("train", "NODATA", "--config", str(tiny_config)), 3, "NODATA", "fetch")
 
 
 def test_train_with_too_few_rows_exits_3(tmp_path: Path, tiny_config: Path) -> None:
     csv = tmp_path / "short.csv"
     make_prices(15).to_csv(csv)
-    assert run("fetch", "SHORT", "--csv", str(csv)).exit_code == 0
-    assert_error(run("train", "SHORT", "--config", str(tiny_config)), 3, "not enough data", "15")
+    assert cli("fetch", "SHORT", "--csv", str(csv)).exit_code == 0
+    assert_error(cli("train", "SHORT", "--config", str(tiny_config)), 3, "not enough data", "15")
 
 
 def test_train_json_contract_and_bundle(trained: dict) -> None:
@@ -322,8 +313,8 @@ def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> 
     (not a terminal)."""
     csv = tmp_path / "p.csv"
     make_prices(300, seed=4).to_csv(csv)
-    assert run("fetch", "P", "--csv", str(csv)).exit_code == 0
-    result = run("train", "P", "--config", str(tiny_config))
+    assert cli("fetch", "P", "--csv", str(csv)).exit_code == 0
+    result = cli("train", "P", "--config", str(tiny_config))
     assert result.exit_code == 0, result.stderr
     line = result.stderr.strip().splitlines()[0]
     match = re.fullmatch(
@@ -344,7 +335,7 @@ def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> 
 
 
 def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
-    result = run("evaluate", "TEST", "--json", home=trained["home"])
+    result = cli("evaluate", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {
@@ -395,8 +386,8 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
 
 
 def test_evaluate_table_when_not_json(trained: dict) -> None:
-    out = json.loads(run("evaluate", "TEST", "--json", home=trained["home"]).stdout)
-    result = run("evaluate", "TEST", home=trained["home"])
+    out = json.loads(cli("evaluate", "TEST", "--json", home=trained["home"]).stdout)
+    result = cli("evaluate", "TEST", home=trained["home"])
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
@@ -419,7 +410,7 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
 
 
 def test_predict_json_contract(trained: dict) -> None:
-    result = run("predict", "TEST", "--json", home=trained["home"])
+    result = cli("predict", "TEST", "--json", home=trained["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {
@@ -444,24 +435,24 @@ def test_predict_json_contract(trained: dict) -> None:
     assert forecast["low"] < forecast["close"] < forecast["high"]
     assert out["interval_level"] == 0.8
     # A second, independent load of the bundle gives the very same forecast.
-    again = json.loads(run("predict", "TEST", "--json", home=trained["home"]).stdout)
+    again = json.loads(cli("predict", "TEST", "--json", home=trained["home"]).stdout)
     assert again == out
 
 
 def test_predict_named_run(trained: dict) -> None:
     run_id = trained["train"]["run_id"]
-    result = run("predict", "TEST", "--run", run_id, "--json", home=trained["home"])
+    result = cli("predict", "TEST", "--run", run_id, "--json", home=trained["home"])
     assert json.loads(result.stdout)["run_id"] == run_id
 
 
 def test_predict_without_model_exits_4(prices_csv: Path) -> None:
-    assert run("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
-    assert_error(run("predict", "ABC"), 4, "no model for ABC", "train")
+    assert cli("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
+    assert_error(cli("predict", "ABC"), 4, "no model for ABC", "train")
 
 
 def test_predict_unknown_run_exits_4(trained: dict) -> None:
     assert_error(
-        run("predict", "TEST", "--run", "20990101T000000Z-abcdef", home=trained["home"]),
+        cli("predict", "TEST", "--run", "20990101T000000Z-abcdef", home=trained["home"]),
         4,
         "no run",
     )
@@ -479,8 +470,8 @@ def copied(trained: dict, tmp_path: Path) -> dict:
 def test_corrupt_model_file_exits_4_with_path(copied: dict) -> None:
     model = copied["bundle"] / "model.keras"
     model.write_bytes(model.read_bytes()[:100])
-    assert_error(run("predict", "TEST", home=copied["home"]), 4, str(model), "corrupt")
-    assert_error(run("evaluate", "TEST", home=copied["home"]), 4, str(model))
+    assert_error(cli("predict", "TEST", home=copied["home"]), 4, str(model), "corrupt")
+    assert_error(cli("evaluate", "TEST", home=copied["home"]), 4, str(model))
 
 
 def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
@@ -493,19 +484,19 @@ def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
     path.write_text(json.dumps(manifest))
     reseal(path)
     assert_error(
-        run("predict", "TEST", home=copied["home"]), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)"
+        cli("predict", "TEST", home=copied["home"]), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)"
     )
     # Without numpy weights, the Keras network itself is checked.
     (copied["bundle"] / "weights.npz").unlink()
     manifest["files"].pop("weights.npz")
     path.write_text(json.dumps(manifest))
     reseal(path)
-    assert_error(run("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
+    assert_error(cli("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
 
 
 def test_garbage_current_pointer_exits_4(copied: dict) -> None:
     (copied["home"] / "models" / "TEST" / "current").write_text("../../etc\n")
-    assert_error(run("predict", "TEST", home=copied["home"]), 4, "current")
+    assert_error(cli("predict", "TEST", home=copied["home"]), 4, "current")
 
 
 def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) -> None:
@@ -515,7 +506,7 @@ def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) ->
         raise RuntimeError("boom")
 
     monkeypatch.setattr(serving, "predict", broken)
-    result = run("predict", "TEST", home=trained["home"])
+    result = cli("predict", "TEST", home=trained["home"])
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "internal error: RuntimeError: boom (a bug; set RNNFORECAST_DEBUG=1 for the traceback)"
@@ -528,8 +519,8 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
     home = tmp_path / "again"
     csv = tmp_path / "p.csv"
     trained["prices"].to_csv(csv)
-    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
-    result = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
+    assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = cli("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
     out = json.loads(result.stdout)
     assert out["model"] == trained["train"]["model"]
     assert out["uncalibrated"] == trained["train"]["uncalibrated"]
@@ -547,13 +538,13 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
 
 def test_sample_end_to_end_with_smoke_config() -> None:
     smoke = Path(__file__).parent.parent / "configs" / "smoke.toml"
-    assert run("fetch", "--sample").exit_code == 0
-    trained = run("train", "GOOG", "--config", str(smoke), "--epochs", "1", "--json")
+    assert cli("fetch", "--sample").exit_code == 0
+    trained = cli("train", "GOOG", "--config", str(smoke), "--epochs", "1", "--json")
     assert trained.exit_code == 0, trained.stderr
-    evaluated = json.loads(run("evaluate", "GOOG", "--json").stdout)
+    evaluated = json.loads(cli("evaluate", "GOOG", "--json").stdout)
     assert evaluated["test"] == {"start": "2011-06-29", "end": "2013-03-01", "n": 420}
     assert evaluated["naive"]["mae"] == pytest.approx(7.2453, abs=1e-4)
-    forecast = json.loads(run("predict", "GOOG", "--json").stdout)
+    forecast = json.loads(cli("predict", "GOOG", "--json").stdout)
     assert forecast["as_of"] == "2013-03-01"
     assert forecast["forecasts"][0]["date"] == "2013-03-04"  # a Friday's next weekday
 
@@ -562,14 +553,14 @@ def test_verbose_prints_epoch_lines_on_stderr_when_not_a_terminal(trained: dict,
     home = tmp_path / "verbose"
     csv = tmp_path / "p.csv"
     trained["prices"].to_csv(csv)
-    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
-    result = run(
+    assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = cli(
         "--verbose", "train", "TEST", "--config", str(trained["config"]), "--json", home=home
     )
     assert result.exit_code == 0
     assert "epoch 1/2 loss " in result.stderr and "val_loss" in result.stderr
     json.loads(result.stdout)  # stdout stays one JSON document
-    quiet = run("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
+    quiet = cli("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
     assert quiet.stderr == ""
 
 
@@ -577,7 +568,7 @@ def test_dates_out_of_order_are_sorted(tmp_path: Path, home: Path) -> None:
     prices = make_prices(30)
     path = tmp_path / "shuffled.csv"
     prices.sample(frac=1.0, random_state=1).to_csv(path)
-    result = run("fetch", "SHUF", "--csv", str(path), "--json")
+    result = cli("fetch", "SHUF", "--csv", str(path), "--json")
     assert result.exit_code == 0, result.stderr
     dates = [row[1] for row in store_rows(home)]
     assert dates == sorted(dates) and len(dates) == 30
@@ -588,20 +579,20 @@ def test_weekly_bars_are_refused(tmp_path: Path, home: Path) -> None:
     weekly.index = pd.date_range("2020-01-03", periods=30, freq="W-FRI", name="Date")
     path = tmp_path / "weekly.csv"
     weekly.to_csv(path)
-    assert_error(run("fetch", "WEEK", "--csv", str(path)), 3, "weekly or monthly", "daily")
+    assert_error(cli("fetch", "WEEK", "--csv", str(path)), 3, "weekly or monthly", "daily")
     assert store_rows(home) == []
 
 
 def test_config_value_of_the_wrong_type_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "typed.toml"
     path.write_text('[model]\nunits = "many"\n')
-    assert_error(run("train", "GOOG", "--config", str(path)), 2, "model.units", "integer")
+    assert_error(cli("train", "GOOG", "--config", str(path)), 2, "model.units", "integer")
 
 
 def test_delisted_yahoo_symbol_exits_3(fake_yahoo, home: Path) -> None:
     from yfinance.exceptions import YFTzMissingError
 
     fake_yahoo.answers = [YFTzMissingError("GONE")]
-    assert_error(run("fetch", "GONE"), 3, "GONE", "delisted")
+    assert_error(cli("fetch", "GONE"), 3, "GONE", "delisted")
     assert len(fake_yahoo.calls) == 1  # no retry: asking again will not bring it back
     assert store_rows(home) == []

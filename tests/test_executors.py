@@ -6,18 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast.cli import app
 from rnnforecast.executors import threads_per_worker
 
-runner = CliRunner()
 TICKERS = ["AAA", "BBB"]
-
-
-def cli(*args: str, home: Path):
-    return runner.invoke(app, ["--home", str(home), *args])
 
 
 def stocked_home(folder: Path) -> Path:

@@ -16,19 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices
 
 from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
-from rnnforecast.cli import app
 from rnnforecast.errors import EXIT_CODES
 from rnnforecast.store import Store
-
-runner = CliRunner()
-
-
-def cli(*args: str, home: Path | None = None):
-    return runner.invoke(app, (["--home", str(home)] if home else []) + list(args))
 
 
 def one_error_line(result, code: int, *words: str) -> str:

@@ -11,18 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast.cli import app
-
-runner = CliRunner()
 WINDOW = 10  # TINY_CONFIG's window; the default features need no extra row
 GROUP = "@AAA+BBB+CCC"
-
-
-def run(*args: str, home: Path):
-    return runner.invoke(app, ["--home", str(home), *args])
 
 
 def assert_error(result, code: int, *words: str) -> None:
@@ -53,8 +45,8 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for ticker, frame in prices.items():
         csv = folder / f"{ticker}.csv"
         frame.to_csv(csv)
-        assert run("fetch", ticker, "--csv", str(csv), home=home).exit_code == 0
-    result = run(
+        assert cli("fetch", ticker, "--csv", str(csv), home=home).exit_code == 0
+    result = cli(
         "train", "ccc", "AAA", "BBB", "--global", "--config", str(config), "--json", home=home
     )
     assert result.exit_code == 0, result.stderr
@@ -97,7 +89,7 @@ def test_layout_and_manifest(group: dict) -> None:
     assert members["CCC"]["rows"] == 260
     assert all(m["fingerprint"].startswith("sha256:") for m in members.values())
     assert manifest["serving"]["refit"] is True
-    listing = json.loads(run("models", "BBB", "--json", home=home).stdout)
+    listing = json.loads(cli("models", "BBB", "--json", home=home).stdout)
     assert listing["runs"] == []
     assert listing["served_by"] == {"group": GROUP, "run_id": trained["run_id"]}
 
@@ -143,7 +135,7 @@ def test_predict_each_member_numpy_and_keras_agree(group: dict, tmp_path: Path) 
     shutil.copytree(group["home"], home)
     numpy_answers = {}
     for ticker in ("AAA", "BBB", "CCC"):
-        result = run("predict", ticker, "--json", home=home)
+        result = cli("predict", ticker, "--json", home=home)
         assert result.exit_code == 0, result.stderr
         answer = json.loads(result.stdout)
         assert answer["ticker"] == ticker
@@ -160,7 +152,7 @@ def test_predict_each_member_numpy_and_keras_agree(group: dict, tmp_path: Path) 
 
     (bundle / MANIFEST_SUM_FILE).write_text(sha256_file(bundle / "manifest.json") + "\n")
     for ticker, answer in numpy_answers.items():
-        result = run("predict", ticker, "--json", home=home)
+        result = cli("predict", ticker, "--json", home=home)
         assert result.exit_code == 0, result.stderr
         keras = json.loads(result.stdout)
         for mine, theirs in zip(answer["forecasts"], keras["forecasts"], strict=True):
@@ -171,7 +163,7 @@ def test_predict_each_member_numpy_and_keras_agree(group: dict, tmp_path: Path) 
 
 def test_evaluate_scores_members_and_pool(group: dict) -> None:
     for target in ("BBB", GROUP):
-        result = run("evaluate", target, "--json", home=group["home"])
+        result = cli("evaluate", target, "--json", home=group["home"])
         assert result.exit_code == 0, result.stderr
         out = json.loads(result.stdout)
         assert out["group"] == GROUP and out["fit"] == "scored"
@@ -184,7 +176,7 @@ def test_evaluate_scores_members_and_pool(group: dict) -> None:
         ratios = [m["model"]["rel_mae"] for m in members.values()]
         geo = float(np.exp(np.mean(np.log(ratios))))
         assert pool["members_rel_mae_geometric_mean"] == pytest.approx(geo, rel=1e-9)
-    table = run("evaluate", "AAA", home=group["home"])
+    table = cli("evaluate", "AAA", home=group["home"])
     assert table.exit_code == 0
     assert [line.split("\t")[0] for line in table.stdout.splitlines()[-4:]] == [
         "AAA",
@@ -196,11 +188,11 @@ def test_evaluate_scores_members_and_pool(group: dict) -> None:
 
 def test_bad_combinations(group: dict) -> None:
     home, config = group["home"], str(group["config"])
-    assert_error(run("train", "AAA", "--global", "--config", config, home=home), 2, "two")
-    assert_error(run("train", "AAA", "aaa", "--global", "--config", config, home=home), 2, "two")
-    assert_error(run("train", "AAA", "ZZZ", "--global", "--config", config, home=home), 3, "ZZZ")
+    assert_error(cli("train", "AAA", "--global", "--config", config, home=home), 2, "two")
+    assert_error(cli("train", "AAA", "aaa", "--global", "--config", config, home=home), 2, "two")
+    assert_error(cli("train", "AAA", "ZZZ", "--global", "--config", config, home=home), 3, "ZZZ")
     assert_error(
-        run(
+        cli(
             "train",
             "AAA",
             "BBB",
@@ -215,32 +207,32 @@ def test_bad_combinations(group: dict) -> None:
         "data.normalise",
     )
     assert_error(
-        run("train", "AAA", "BBB", "--global", "--name", "a/b", "--config", config, home=home),
+        cli("train", "AAA", "BBB", "--global", "--name", "a/b", "--config", config, home=home),
         2,
         "group name",
     )
     assert_error(
-        run("train", "AAA", "BBB", "--global", "--workers", "2", "--config", config, home=home),
+        cli("train", "AAA", "BBB", "--global", "--workers", "2", "--config", config, home=home),
         2,
         "--workers",
     )
-    assert_error(run("evaluate", "AAA", "--folds", "2", home=home), 2, "--folds")
+    assert_error(cli("evaluate", "AAA", "--folds", "2", home=home), 2, "--folds")
     group_run = group["train"]["run_id"]
-    assert_error(run("models", "AAA", "--promote", group_run, home=home), 2, "global model")
-    assert_error(run("predict", GROUP, home=home), 2, "ticker")
+    assert_error(cli("models", "AAA", "--promote", group_run, home=home), 2, "global model")
+    assert_error(cli("predict", GROUP, home=home), 2, "ticker")
 
 
 def test_own_model_trained_later_serves_the_ticker(group: dict, tmp_path: Path) -> None:
     home = tmp_path / "home"
     shutil.copytree(group["home"], home)
-    own = run("train", "AAA", "--config", str(group["config"]), "--json", home=home)
+    own = cli("train", "AAA", "--config", str(group["config"]), "--json", home=home)
     assert own.exit_code == 0, own.stderr
     run_id = json.loads(own.stdout)["run_id"]
-    assert json.loads(run("predict", "AAA", "--json", home=home).stdout)["run_id"] == run_id
-    served = json.loads(run("predict", "BBB", "--json", home=home).stdout)["run_id"]
+    assert json.loads(cli("predict", "AAA", "--json", home=home).stdout)["run_id"] == run_id
+    served = json.loads(cli("predict", "BBB", "--json", home=home).stdout)["run_id"]
     assert served == group["train"]["run_id"]
     # The global model still scores all its members.
-    assert run("evaluate", GROUP, "--json", home=home).exit_code == 0
+    assert cli("evaluate", GROUP, "--json", home=home).exit_code == 0
 
 
 def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
@@ -257,7 +249,7 @@ def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
         )
         + "]\n"
     )
-    first = run("run", "--config", str(config), "--json", home=home)
+    first = cli("run", "--config", str(config), "--json", home=home)
     assert first.exit_code == 0, first.stderr
     outcomes = json.loads(first.stdout)["tickers"]
     assert [o["ticker"] for o in outcomes] == ["AAA", "BBB", "CCC"]
@@ -266,9 +258,9 @@ def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
     assert all(o["reason"].startswith("global model @TRIO: no current model") for o in outcomes)
     run_id = outcomes[0]["run_id"]
     assert (home / "models" / "@TRIO" / "current").read_text().strip() == run_id
-    assert json.loads(run("predict", "CCC", "--json", home=home).stdout)["run_id"] == run_id
+    assert json.loads(cli("predict", "CCC", "--json", home=home).stdout)["run_id"] == run_id
     # The next night, the same recipe on the same bars: no unseen day for the current model.
-    second = run("run", "--config", str(config), "--json", home=home)
+    second = cli("run", "--config", str(config), "--json", home=home)
     assert second.exit_code == 0, second.stderr
     again = json.loads(second.stdout)["tickers"]
     assert all(o["rows_added"] == 0 for o in again)
@@ -286,4 +278,4 @@ def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
 def test_bad_global_run_config_exits_2(tmp_path: Path, table: str, words: list[str]) -> None:
     path = tmp_path / "bad.toml"
     path.write_text("[run]\n" + table)
-    assert_error(run("run", "--config", str(path), home=tmp_path / "home"), 2, *words)
+    assert_error(cli("run", "--config", str(path), home=tmp_path / "home"), 2, *words)

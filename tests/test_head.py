@@ -11,14 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from conftest import cli
 
-from rnnforecast.cli import app
 from rnnforecast.config import config_from_dict
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.forecaster import Calibration
-
-runner = CliRunner()
 
 # GARCH(1,1) with standardized Student-t innovations: persistence 0.97, unconditional daily
 # volatility 1.3%, nu = 6 (kurtosis 6, like equity returns).
@@ -92,10 +89,6 @@ def simulate_garch_t(
     return frame, returns, variance
 
 
-def run(*args: str, home: Path):
-    return runner.invoke(app, ["--home", str(home), *args])
-
-
 def qlike(variance: np.ndarray, proxy: np.ndarray) -> float:
     ratio = proxy / variance
     return float(np.mean(ratio - np.log(ratio) - 1))
@@ -130,8 +123,8 @@ def test_train_refuses_a_distribution_head_on_closes(tmp_path: Path) -> None:
     csv = tmp_path / "bars.csv"
     simulate_garch_t(300)[0].to_csv(csv)
     home = tmp_path / "home"
-    assert run("fetch", "SIM", "--csv", str(csv), home=home).exit_code == 0
-    result = run(
+    assert cli("fetch", "SIM", "--csv", str(csv), home=home).exit_code == 0
+    result = cli(
         "train", "SIM", "--set", "model.head=distribution", "--set", "data.target=close", home=home
     )
     assert result.exit_code == 2
@@ -181,8 +174,8 @@ def garch(tmp_path_factory: pytest.TempPathFactory) -> dict:
     csv, config, home = folder / "bars.csv", folder / "head.toml", folder / "home"
     frame.to_csv(csv)
     config.write_text(HEAD_CONFIG)
-    assert run("fetch", "SIM", "--csv", str(csv), home=home).exit_code == 0
-    result = run("train", "SIM", "--config", str(config), "--json", home=home)
+    assert cli("fetch", "SIM", "--csv", str(csv), home=home).exit_code == 0
+    result = cli("train", "SIM", "--config", str(config), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     return {
         "home": home,
@@ -251,7 +244,7 @@ def test_distribution_bundle_reloads_to_the_numpy_pass(garch: dict) -> None:
 def test_predict_a_distribution_bundle(garch: dict) -> None:
     from rnnforecast.model import load_model
 
-    result = run("predict", "SIM", "--json", home=garch["home"])
+    result = cli("predict", "SIM", "--json", home=garch["home"])
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     frame = garch["frame"]

@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
-
-from rnnforecast.cli import app
-
-runner = CliRunner()
-
-
-def cli(*args: str, home: Path):
-    return runner.invoke(app, ["--home", str(home), *args])
+from conftest import TINY_CONFIG, cli, make_prices
 
 
 @pytest.fixture(scope="module")

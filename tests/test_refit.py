@@ -10,18 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast.cli import app
 from rnnforecast.config import load_run_config
 from rnnforecast.errors import UsageError
-
-runner = CliRunner()
-
-
-def run(*args: str, home: Path):
-    return runner.invoke(app, ["--home", str(home), *args])
 
 
 def manifest_of(home: Path, run_id: str) -> dict:
@@ -36,10 +28,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     prices = make_prices(300, seed=3)
     prices.to_csv(csv)
     config.write_text(TINY_CONFIG)
-    assert run("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
     out = {"home": home, "prices": prices, "config": config}
     for name, extra in (("plain", ["--no-refit"]), ("refit", [])):
-        result = run("train", "TEST", "--config", str(config), "--json", *extra, home=home)
+        result = cli("train", "TEST", "--config", str(config), "--json", *extra, home=home)
         assert result.exit_code == 0, result.stderr
         out[name] = json.loads(result.stdout)
     return out
@@ -90,7 +82,7 @@ def test_evaluate_scores_the_scored_fit_of_either_bundle(runs: dict) -> None:
     home, prices = runs["home"], runs["prices"]
     outs = []
     for name in ("plain", "refit"):
-        result = run("evaluate", "TEST", "--run", runs[name]["run_id"], "--json", home=home)
+        result = cli("evaluate", "TEST", "--run", runs[name]["run_id"], "--json", home=home)
         assert result.exit_code == 0, result.stderr
         out = json.loads(result.stdout)
         scored = manifest_of(home, runs[name]["run_id"])["fits"]["scored"]
@@ -114,7 +106,7 @@ def test_predict_serves_the_refit_calibration(runs: dict) -> None:
     """The forecast's interval is the served calibration's: for the refit bundle, fitted on
     the test period, not the validation one."""
     home, prices = runs["home"], runs["prices"]
-    result = run("predict", "TEST", "--run", runs["refit"]["run_id"], "--json", home=home)
+    result = cli("predict", "TEST", "--run", runs["refit"]["run_id"], "--json", home=home)
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     manifest = manifest_of(home, runs["refit"]["run_id"])
@@ -158,7 +150,7 @@ def test_models_evaluate_and_predict_read_an_old_format_bundle(runs: dict, tmp_p
     shutil.copytree(runs["home"], home)
     old_id = "20250101T000000Z-0a0b0c"
     old = make_old_format(home, runs["plain"]["run_id"], old_id)
-    listing = run("models", "TEST", "--json", home=home)
+    listing = cli("models", "TEST", "--json", home=home)
     assert listing.exit_code == 0, listing.stderr
     entry = next(r for r in json.loads(listing.stdout)["runs"] if r["run_id"] == old_id)
     assert "error" not in entry
@@ -169,14 +161,14 @@ def test_models_evaluate_and_predict_read_an_old_format_bundle(runs: dict, tmp_p
     }
     assert entry["model"]["rel_mae"] == old["metrics"]["test"]["model"]["mase"]
     assert entry["model"]["mase"] is None  # not known for a bundle saved before it existed
-    table = run("models", "TEST", home=home)
+    table = cli("models", "TEST", home=home)
     assert table.exit_code == 0 and old_id in table.stdout
-    evaluated = run("evaluate", "TEST", "--run", old_id, "--json", home=home)
+    evaluated = cli("evaluate", "TEST", "--run", old_id, "--json", home=home)
     assert evaluated.exit_code == 0, evaluated.stderr
     out = json.loads(evaluated.stdout)
     assert out["fit"] == "scored" and out["trained_through"] == old["data"]["train"]["end"]
     assert out["model"]["rel_mae"] == pytest.approx(old["metrics"]["test"]["model"]["mase"])
-    assert run("predict", "TEST", "--run", old_id, "--json", home=home).exit_code == 0
+    assert cli("predict", "TEST", "--run", old_id, "--json", home=home).exit_code == 0
 
 
 def test_interval_level_beyond_the_calibration_windows_is_a_data_error(
@@ -184,7 +176,7 @@ def test_interval_level_beyond_the_calibration_windows_is_a_data_error(
 ) -> None:
     home = tmp_path / "home"
     shutil.copytree(runs["home"], home)
-    result = run(
+    result = cli(
         "train",
         "TEST",
         "--config",
@@ -228,7 +220,7 @@ def test_run_with_refit_off_serves_the_scored_fit(tmp_path: Path) -> None:
         )
     )
     home = tmp_path / "home"
-    result = run("run", "--config", str(config), "--json", home=home)
+    result = cli("run", "--config", str(config), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)["tickers"][0]
     assert outcome["serving"]["refit"] is False
@@ -253,10 +245,10 @@ def test_run_keeps_the_current_model_against_a_changed_recipe_with_nothing_to_wi
     config = tmp_path / "nightly.toml"
     config.write_text(TINY_CONFIG + table)
     home = tmp_path / "home"
-    first = json.loads(run("run", "--config", str(config), "--json", home=home).stdout)
+    first = json.loads(cli("run", "--config", str(config), "--json", home=home).stdout)
     champion = first["tickers"][0]["run_id"]
     config.write_text(TINY_CONFIG.replace("seed = 7", "seed = 8") + table)
-    result = run("run", "--config", str(config), "--json", home=home)
+    result = cli("run", "--config", str(config), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)["tickers"][0]
     assert outcome["promoted"] is False

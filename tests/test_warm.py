@@ -9,16 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices
 
 from rnnforecast import pipeline
-from rnnforecast.cli import app
 from rnnforecast.config import config_from_dict, load_run_config
 from rnnforecast.errors import UsageError
 from rnnforecast.home import Home
 
-runner = CliRunner()
 TABLE = textwrap.dedent(
     """
     [run]
@@ -26,10 +23,6 @@ TABLE = textwrap.dedent(
     tickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }]
     """
 )
-
-
-def cli(*args: str, home: Path):
-    return runner.invoke(app, ["--home", str(home), *args])
 
 
 def nightly(folder: Path, home: Path, rows: int, recipe: str = TINY_CONFIG) -> dict:
