@@ -1075,7 +1075,6 @@ def forget(
 ) -> None:
     """Delete a ticker's stored bars and all its saved models."""
     from rnnforecast import manage
-    from rnnforecast.errors import UsageError
 
     if not yes:
         plan = manage.forget_plan(_home(ctx), ticker)

@@ -18,30 +18,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def test_period(
-    path: Path,
-    ticker: str,
-    dates: np.ndarray,
-    actual: np.ndarray,
-    forecast: np.ndarray,
-    low: np.ndarray,
-    high: np.ndarray,
-    naive: np.ndarray,
-    training: dict[str, Any],
-    level: float,
-    shrink: float = 1.0,
-) -> Path:
-    """Draw :func:`test_period_figure` into ``path`` (PNG); see there for the arguments.
-
-    Raises UsageError if ``path`` does not end in .png or cannot be written.
-    """
-    _check_png(path)
-    figure = test_period_figure(
-        ticker, dates, actual, forecast, low, high, naive, training, level, shrink
-    )
-    return save_png(figure, path)
-
-
 def _check_png(path: Path) -> None:
     if Path(path).suffix.lower() != ".png":
         raise UsageError(f"--plot writes a PNG file: {path} does not end in .png")
