@@ -205,8 +205,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "challenger-saved-as-current",
         "rnnforecast/pipeline.py",
-        "challenger = _train_ticker(home, symbol, config, progress, promote=False, refit=",
-        "challenger = _train_ticker(home, symbol, config, progress, promote=True, refit=",
+        "        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=",
+        "        home, symbol, config, progress, promote=True, refit=plan.refit, warm_start=",
         (f"{PROMOTION}::test_a_strictly_worse_challenger_is_kept_out",),
         "every challenger becomes current when saved",
     ),
@@ -287,9 +287,11 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "calibration-on-training-windows",
         "rnnforecast/pipeline.py",
-        "    val_raw = raw_forecast(trained.network, val_part.base, data, scalers, data.horizon)\n",
+        "    val_raw, val_scale = _calibration_forecasts("
+        "trained.network, val_part, config, scalers)\n",
         "    val_part = train_part\n"
-        "    val_raw = raw_forecast(trained.network, val_part.base, data, scalers, data.horizon)\n",
+        "    val_raw, val_scale = _calibration_forecasts("
+        "trained.network, val_part, config, scalers)\n",
         (f"{E2E}::test_calibration_is_fitted_on_the_validation_windows",),
         "shrinkage and intervals calibrated on the training windows",
     ),
@@ -298,9 +300,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "refit-keeps-scored-calibration",
         "rnnforecast/pipeline.py",
-        "    scalers = fit_scalers(dataset, data)\n    recipe = dataclasses.replace(\n",
+        "    scalers = fit_scalers(dataset, data) if warm_start is None else",
         "    calibration = scored.calibration\n"
-        "    scalers = fit_scalers(dataset, data)\n    recipe = dataclasses.replace(\n",
+        "    scalers = fit_scalers(dataset, data) if warm_start is None else",
         ("tests/test_refit.py::test_predict_serves_the_refit_calibration",),
         "the refit is served with the scored fit's validation calibration, not the test period's",
     ),
