@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import metrics, pipeline
+from rnnforecast import nightly as nightly_job
 from rnnforecast.config import Config, RunConfig, TickerJob, apply_overrides
 from rnnforecast.home import Home
 
@@ -70,7 +71,7 @@ def garch_prices(n: int, seed: int) -> pd.DataFrame:
 
 def nightly(home: Home, config: Config, csv: Path, ticker: str, warm: bool) -> dict[str, Any]:
     plan = RunConfig((TickerJob(ticker, "csv", csv),), keep=5, warm_start=warm)
-    (outcome,) = pipeline.run(home, config, plan)
+    (outcome,) = nightly_job.run(home, config, plan)
     if outcome.error:
         raise SystemExit(f"{ticker}: {outcome.error}")
     manifest = json.loads(

@@ -70,7 +70,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "run-never-promotes",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/nightly.py",
         "promote, reason = verdict.promote, verdict.reason",
         "promote, reason = False, verdict.reason",
         (f"{PROMOTION}::test_a_strictly_better_challenger_is_promoted",),
@@ -204,7 +204,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "challenger-saved-as-current",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/nightly.py",
         "        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=",
         "        home, symbol, config, progress, promote=True, refit=plan.refit, warm_start=",
         (f"{PROMOTION}::test_a_strictly_worse_challenger_is_kept_out",),
@@ -220,7 +220,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "unscorable-champion-kept",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/nightly.py",
         '            reason = f"current model {champion_id} cannot be scored',
         '            promote = False\n            reason = f"current model {champion_id} '
         "cannot be scored",

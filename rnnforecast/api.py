@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rnnforecast import locks, manage, pipeline, serving
+from rnnforecast import listing, locks, manage, pipeline, serving
 from rnnforecast.config import Config, config_from_dict, load_config
 from rnnforecast.errors import RnnForecastError
 from rnnforecast.home import Home, default_root
@@ -169,7 +169,7 @@ def list_models(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
     """The ticker's saved runs, oldest first, one row each: ``run_id``, ``current``,
     ``created_at``, ``test_start``, ``test_end``, ``mase``, ``beats_naive``, ``error``
     (a run whose bundle does not load)."""
-    listing = pipeline.models(_home(home), ticker)
+    runs = listing.models(_home(home), ticker)
     rows = [
         {
             "run_id": r["run_id"],
@@ -181,7 +181,7 @@ def list_models(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
             "beats_naive": r.get("beats_naive"),
             "error": r.get("error"),
         }
-        for r in listing["runs"]
+        for r in runs["runs"]
     ]
     return pd.DataFrame(rows, columns=list(_MODEL_COLUMNS))
 

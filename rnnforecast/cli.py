@@ -959,10 +959,10 @@ def run_job(
     """
     recipe, plan = load_run_config(config)
 
-    from rnnforecast import pipeline
+    from rnnforecast import nightly
 
     with _training_progress(ctx, quiet, recipe.train.epochs) as progress:
-        outcomes = pipeline.run(
+        outcomes = nightly.run(
             _home(ctx),
             recipe,
             plan,
@@ -1018,14 +1018,14 @@ def models(
     as_json: JsonOption = False,
 ) -> None:
     """List the ticker's saved runs with their test scores, and which one is current."""
-    from rnnforecast import pipeline
+    from rnnforecast import listing as runs
 
     if promote is not None:
         from rnnforecast import manage
 
         done = manage.promote(_home(ctx), ticker, promote, lock_timeout=ctx.obj.wait)
         _say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
-    listing = pipeline.models(_home(ctx), ticker)
+    listing = runs.models(_home(ctx), ticker)
     if as_json:
         _emit_json(listing)
         return

@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import fits, locks, metrics, pipeline, promotion, serving
+from rnnforecast import fits, locks, metrics, nightly, pipeline, promotion, serving
 from rnnforecast.artifacts import SCHEMA_VERSION, new_run_id
 from rnnforecast.config import Config, DataConfig, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report
+from rnnforecast.faults import failure
 from rnnforecast.forecaster import fit_calibration, raw_forecast
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
@@ -569,7 +570,7 @@ def run_group(
     fetched: list[tuple[str, StoreResult]],
     progress: Progress | None,
     lock_timeout: float,
-) -> list[pipeline.TickerOutcome]:
+) -> list[nightly.TickerOutcome]:
     """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
     promote it for the group by :func:`rnnforecast.promotion.decide` on the pooled unseen
     days of every member (each member's errors divided by its in-sample naive MAE, so that
@@ -601,14 +602,14 @@ def run_group(
             deleted = home.models.prune(group, plan.keep)
     except RnnForecastError as exc:
         return [
-            pipeline.TickerOutcome(symbol, stored.added, error=pipeline._error(exc))
+            nightly.TickerOutcome(symbol, stored.added, error=failure(exc))
             for symbol, stored in fetched
         ]
     outcomes = []
     for symbol, stored in fetched:
         scores = challenger.members[symbol]
         outcomes.append(
-            pipeline.TickerOutcome(
+            nightly.TickerOutcome(
                 symbol,
                 stored.added,
                 challenger.run_id,
@@ -636,7 +637,7 @@ def _promote(
         mine_all, theirs_all = [], []
         for symbol, record in challenger.members.items():
             frame = home.store.read(symbol)
-            theirs, mine = pipeline._unseen_losses(
+            theirs, mine = nightly._unseen_losses(
                 home, group, challenger.run_id, champion, frame, record["test"]
             )
             scale = _naive_scale_of(home, group, challenger.run_id, symbol)

@@ -18,7 +18,7 @@ import typer
 from conftest import FakeYahoo, cli, make_prices, yahoo_frame
 from typer.testing import Result
 
-from rnnforecast import locks, pipeline
+from rnnforecast import listing, locks
 from rnnforecast.cli import app
 from rnnforecast.errors import EXIT_CODES, LockError
 
@@ -31,7 +31,7 @@ def code_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) ->
     def bug(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a planted bug")
 
-    monkeypatch.setattr(pipeline, "models", bug)
+    monkeypatch.setattr(listing, "models", bug)
     return cli("models", "AAPL")
 
 
@@ -84,7 +84,7 @@ def code_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "models", interrupted)
+    monkeypatch.setattr(listing, "models", interrupted)
     return cli("models", "AAPL")
 
 
@@ -236,7 +236,7 @@ def test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar(
 # --- tracebacks: for bugs, and only when asked ---------------------------------------------
 
 BUGGY = (
-    "import sys; import rnnforecast.pipeline as p; p.models = lambda *a, **k: 1 / 0; "
+    "import sys; import rnnforecast.listing as p; p.models = lambda *a, **k: 1 / 0; "
     "from rnnforecast.cli import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; "
     "raise SystemExit(main())"
 )

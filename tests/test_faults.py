@@ -259,12 +259,12 @@ def test_store_readers_do_not_create_the_database(tmp_path: Path) -> None:
 def test_outside_faults_are_mapped_once_at_the_edge(
     monkeypatch: pytest.MonkeyPatch, exc: BaseException, code: int, words: list[str]
 ) -> None:
-    from rnnforecast import pipeline
+    from rnnforecast import listing
 
     def failing(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(pipeline, "models", failing)
+    monkeypatch.setattr(listing, "models", failing)
     line = one_error_line(cli("models", "TEST"), code, *words)
     assert len(line) < 200
     result = cli("models", "TEST", "--json")
@@ -526,7 +526,7 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
 def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(
     monkeypatch: pytest.MonkeyPatch, home: Path
 ) -> None:
-    from rnnforecast import pipeline
+    from rnnforecast import nightly, pipeline
     from rnnforecast.config import Config, RunConfig, TickerJob
     from rnnforecast.home import Home
 
@@ -541,11 +541,12 @@ def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(
         {"code": 8, "message": "cannot read or write /x/store.sqlite: No space left on device"},
         {"code": 3, "message": "BBB: nothing here"},
     ]
+    monkeypatch.setattr(nightly, "_fetch_ticker", full_for_aaa)
     monkeypatch.setattr(
-        pipeline,
+        nightly,
         "_run_ticker",
         lambda home_, config, plan, job, symbol, *rest: full_for_aaa(home_, symbol),
     )
     plan = RunConfig((TickerJob("AAA"), TickerJob("BBB")))
-    outcomes = pipeline.run(Home(home), Config(), plan)
+    outcomes = nightly.run(Home(home), Config(), plan)
     assert [o.error["code"] for o in outcomes if o.error] == [8, 3]

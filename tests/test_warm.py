@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast import pipeline
+from rnnforecast import nightly as nightly_job
 from rnnforecast.config import config_from_dict, load_run_config
 from rnnforecast.errors import UsageError
 from rnnforecast.home import Home
@@ -137,7 +137,7 @@ def test_zero_fine_tune_epochs_start_from_the_current_weights(tmp_path: Path) ->
     first = nightly(tmp_path, tmp_path / "home", 215)
     make_prices(220, seed=5).to_csv(tmp_path / "aaa.csv")
     config, plan = load_run_config(tmp_path / "nightly.toml")
-    (outcome,) = pipeline.run(home, config, plan, warm_epochs=0)
+    (outcome,) = nightly_job.run(home, config, plan, warm_epochs=0)
     assert outcome.warm_start is not None and outcome.warm_start["epochs"] == 0
     current = tmp_path / "home" / "models" / "AAA" / first["run_id"]
     challenger = tmp_path / "home" / "models" / "AAA" / str(outcome.run_id)

@@ -1,0 +1,216 @@
+"""The nightly job: fetch every ticker of a ``[run]`` plan, train a challenger for each, make
+it current by the rule of :mod:`rnnforecast.promotion`, and delete runs beyond the plan's
+``keep``. One ticker failing does not stop the others. Never prints or exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast import calendars, fits, locks, promotion, serving, sources
+from rnnforecast.config import Config, RunConfig
+from rnnforecast.errors import DataError, ModelError
+from rnnforecast.faults import failure as _error
+from rnnforecast.forecaster import Forecasts, forecast
+from rnnforecast.home import Home
+from rnnforecast.pipeline import (
+    SourceOptions,
+    _fetch_ticker,
+    _scored_fit,
+    _select_period,
+    _served_fit,
+    _train_ticker,
+)
+from rnnforecast.store import StoreResult
+
+if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.training import Progress
+
+
+@dataclass(frozen=True)
+class TickerOutcome:
+    """What ``run`` did for one ticker. ``error`` is ``{"code", "message"}`` if it failed."""
+
+    ticker: str
+    rows_added: int | None = None
+    run_id: str | None = None
+    metrics: dict[str, Any] | None = None
+    beats_naive: bool | None = None
+    promoted: bool = False
+    reason: str = ""
+    deleted: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    serving: dict[str, Any] | None = None
+    # the manifest's warm_start record, or None with why the challenger trained from scratch
+    warm_start: dict[str, Any] | None = None
+    from_scratch: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticker": self.ticker,
+            "rows_added": self.rows_added,
+            "run_id": self.run_id,
+            "metrics": self.metrics,
+            "beats_naive": self.beats_naive,
+            "promoted": self.promoted,
+            "reason": self.reason,
+            "deleted": self.deleted,
+            "error": self.error,
+            "serving": self.serving,
+            "warm_start": self.warm_start,
+            "from_scratch": self.from_scratch,
+        }
+
+
+def run(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    *,
+    progress: Progress | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
+    clock: calendars.Clock = calendars.system_clock,
+    warm_epochs: int | None = None,
+) -> list[TickerOutcome]:
+    """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
+    every bar unless ``plan.refit`` is off), and make it current by the rule of
+    :mod:`rnnforecast.promotion`: compared with the current model on the days that model
+    never saw, a challenger of the same recipe is promoted unless significantly worse, one
+    of a changed recipe only if it wins.
+
+    One ticker failing does not stop the others: its outcome carries the error. Every ticker
+    is fetched before any is trained, so that no download runs after TensorFlow is loaded
+    (Yahoo downloads also run in a child process: see rnnforecast.yahoo). Each ticker is
+    locked while it is fetched, and again from training to promotion. Old runs beyond
+    ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
+    unknown calendar. With ``plan.warm_start`` a challenger of the current model's recipe
+    is that model fine-tuned (:mod:`rnnforecast.warm`; ``warm_epochs`` overrides its epoch
+    budget).
+    """
+    for job in plan.tickers:
+        if job.calendar is not None:
+            calendars.check_code(job.calendar)
+    outcomes: dict[int, TickerOutcome] = {}
+    fetched: dict[int, tuple[str, StoreResult]] = {}
+    for i, job in enumerate(plan.tickers):
+        try:
+            symbol = sources.check_ticker(job.ticker)
+            options = SourceOptions(
+                kind=job.source,
+                csv=job.path,
+                auto_adjust=plan.auto_adjust,
+                calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
+                date_format=job.date_format,
+                clock=clock,
+            )
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
+            outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
+    if plan.global_model:  # one network over every fetched ticker
+        from rnnforecast import pooling
+
+        order = sorted(fetched)
+        grouped = pooling.run_group(
+            home, config, plan, [fetched[i] for i in order], progress, lock_timeout
+        )
+        outcomes.update(zip(order, grouped, strict=True))
+        return [outcomes[i] for i in range(len(plan.tickers))]
+    for i, (symbol, stored) in fetched.items():
+        try:
+            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+                outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
+            outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
+    return [outcomes[i] for i in range(len(plan.tickers))]
+
+
+def _run_ticker(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    symbol: str,
+    stored: StoreResult,
+    progress: Progress | None,
+    warm_epochs: int | None = None,
+) -> TickerOutcome:
+    champion_id = home.models.current(symbol)
+    warm_start, from_scratch = None, "warm start is off"
+    if plan.warm_start:
+        from rnnforecast import warm
+
+        warm_start, from_scratch = warm.plan(home, symbol, champion_id, config, warm_epochs)
+    challenger = _train_ticker(
+        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=warm_start
+    )
+    period = challenger.test
+    mine = challenger.report.steps[0]["model"]["mae"]
+    metrics = {"test": period, **challenger.report.scores.to_dict()}
+    where = f"on {period['start']} to {period['end']} ({period['n']} days)"
+    promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
+    if champion_id is not None:
+        try:
+            champion = serving.load(home, symbol, champion_id)
+            frame = home.store.read(symbol)
+            champion_loss, challenger_loss = _unseen_losses(
+                home, symbol, challenger.run_id, champion, frame, period
+            )
+        except (ModelError, DataError) as exc:
+            reason = f"current model {champion_id} cannot be scored ({exc}); replaced"
+        else:
+            verdict = promotion.decide(
+                champion.config == config, challenger_loss, champion_loss, champion_id
+            )
+            promote, reason = verdict.promote, verdict.reason
+    if promote:
+        home.models.set_current(symbol, challenger.run_id)
+    deleted = home.models.prune(symbol, plan.keep)
+    return TickerOutcome(
+        symbol,
+        stored.added,
+        challenger.run_id,
+        metrics,
+        challenger.report.beats_naive,
+        promote,
+        reason,
+        deleted,
+        serving=challenger.serving,
+        warm_start=None if warm_start is None else warm_start.record(),
+        from_scratch=None if warm_start is not None else from_scratch,
+    )
+
+
+def _unseen_losses(
+    home: Home,
+    symbol: str,
+    challenger_id: str,
+    champion: serving.Loaded,
+    frame: pd.DataFrame,
+    period: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-day absolute errors ``(n,)`` of the current model (as served) and of the
+    challenger's scored fit (out of sample there) on the days of the challenger's test
+    period that the current model never saw, matched by day. Raises ModelError or
+    DataError if a bundle cannot be loaded or run."""
+    after = fits.seen_through(champion.bundle.manifest)
+    challenger = serving.load(home, symbol, challenger_id)
+    losses: list[dict[Any, float]] = []
+    for loaded, model in ((champion, _served_fit(champion)), (challenger, _scored_fit(challenger))):
+        part = _select_period(loaded, frame, period["start"], period["end"], after)
+        if not len(part):
+            losses.append({})
+            continue
+        result: Forecasts = forecast(
+            model.network, part.base, loaded.config.data, model.scalers, model.calibration, 1
+        )
+        errors = np.abs(part.actual[:, 0] - result.point[:, 0])
+        losses.append(dict(zip(part.target_dates[:, 0].tolist(), errors.tolist(), strict=True)))
+    days = sorted(set(losses[0]) & set(losses[1]))
+    return (
+        np.array([losses[0][d] for d in days], dtype=np.float64),
+        np.array([losses[1][d] for d in days], dtype=np.float64),
+    )
