@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnnforecast import pipeline, sources
+from rnnforecast import fitting, pipeline, sources
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.home import Home
 from rnnforecast.windows import build_dataset, fit_scalers
@@ -97,14 +97,14 @@ def run_variant(
         else:
             pipeline.fetch(home, [ticker], csv=frame_csv)
         if leaky:
-            pipeline.fit_scalers = leaky_scalers(home.store.read(ticker))
+            fitting.fit_scalers = leaky_scalers(home.store.read(ticker))
         try:
             started = time.perf_counter()
             # the scores are the scored fit's either way: the refit would only add time
             result = pipeline.train(home, ticker, config, refit=False)
             seconds = time.perf_counter() - started
         finally:
-            pipeline.fit_scalers = fit_scalers
+            fitting.fit_scalers = fit_scalers
     rep = result.report
     return {
         "seed": seed,

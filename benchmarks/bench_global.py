@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import pipeline, pooling, sources
+from rnnforecast import fitting, pipeline, pooling, sources
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.home import Home
 
@@ -58,9 +58,9 @@ def scores(config: Config, network: Any, scalers: Any, calibration: Any, member:
     from rnnforecast.forecaster import forecast
 
     part = member.part("test")
-    width = pipeline._width_factors(network, member.dataset, config, scalers, calibration)
+    width = fitting._width_factors(network, member.dataset, config, scalers, calibration)
     width = width[member.test]
-    rep = pipeline._assess(network, part, config, scalers, calibration, None, width)
+    rep = fitting._assess(network, part, config, scalers, calibration, None, width)
     one = forecast(network, part.base, config.data, scalers, calibration, 1, width)
     return {
         "rel_mae": rep.scores.model["rel_mae"],

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import baselines, pipeline, risk, sources
+from rnnforecast import baselines, fitting, risk, sources
 from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
 from rnnforecast.forecaster import distribution, fit_calibration, forecast
 from rnnforecast.windows import Split
@@ -128,7 +128,7 @@ def run_series(ticker: str, frame: Any, config: Config, seeds: list[int]) -> dic
     for seed in seeds:
         seeded = apply_overrides(config, [f"train.seed={seed}"])
         started = time.perf_counter()
-        fitted = pipeline._fit(frame, seeded, split, None)
+        fitted = fitting._fit(frame, seeded, split, None)
         part = fitted.dataset.select(split.test)
         result = forecast(fitted.network, part.base, data, fitted.scalers, fitted.calibration, 1)
         last = part.last_close

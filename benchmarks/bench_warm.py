@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import metrics, pipeline
+from rnnforecast import metrics, scoring
 from rnnforecast import nightly as nightly_job
 from rnnforecast.config import Config, RunConfig, TickerJob, apply_overrides
 from rnnforecast.home import Home
@@ -77,7 +77,7 @@ def nightly(home: Home, config: Config, csv: Path, ticker: str, warm: bool) -> d
     manifest = json.loads(
         (home.root / "models" / ticker / str(outcome.run_id) / "manifest.json").read_text()
     )
-    days = pipeline.evaluate(home, ticker, outcome.run_id).days
+    days = scoring.evaluate(home, ticker, outcome.run_id).days
     assert days is not None
     test = manifest["metrics"]["test"]
     return {

@@ -54,7 +54,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- the 13 bugs of issue 13 ---------------------------------------------------------
     Mutation(
         "scalers-fit-on-all-windows",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/fitting.py",
         "scalers = fit_scalers(train_part, data)",
         "scalers = fit_scalers(dataset, data)",
         (f"{E2E}::test_scalers_are_fitted_on_the_training_rows_only",),
@@ -78,7 +78,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "walk-forward-single-split",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/fitting.py",
         "        fitted = _fit(frame, config, split, progress)\n        part = fitted",
         "        fitted = _fit(frame, config, Split.plan(len(frame), config.data), progress)\n"
         "        part = fitted",
@@ -147,7 +147,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "seed-random",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/fitting.py",
         "training.seed_everything(config.train.seed)",
         "training.seed_everything(time.time_ns() % 2**31)",
         (f"{E2E}::test_test_rows_change_nothing_that_was_fitted",),
@@ -286,7 +286,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "calibration-on-training-windows",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/fitting.py",
         "    val_raw, val_scale = _calibration_forecasts("
         "trained.network, val_part, config, scalers)\n",
         "    val_part = train_part\n"
@@ -299,7 +299,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # risk baselines -----------------------------------------------------------------------
     Mutation(
         "refit-keeps-scored-calibration",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/fitting.py",
         "    scalers = fit_scalers(dataset, data) if warm_start is None else",
         "    calibration = scored.calibration\n"
         "    scalers = fit_scalers(dataset, data) if warm_start is None else",
@@ -308,7 +308,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "adaptive-look-ahead",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/fitting.py",
         "    return adaptive_factors(scores, cal)[:-1]\n",
         "    return adaptive_factors(scores, cal)[1:]\n",
         ("tests/test_adaptive.py",),

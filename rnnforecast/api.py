@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rnnforecast import listing, locks, manage, pipeline, serving
+from rnnforecast import listing, locks, manage, pipeline, scoring, serving
 from rnnforecast.config import Config, config_from_dict, load_config
 from rnnforecast.errors import RnnForecastError
 from rnnforecast.home import Home, default_root
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from rnnforecast.manage import Forgotten, Promotion
-    from rnnforecast.pipeline import EvaluationResult, TrainResult
+    from rnnforecast.pipeline import TrainResult
+    from rnnforecast.scoring import EvaluationResult
 
 PathLike = str | os.PathLike[str]
 
@@ -231,7 +232,7 @@ class Evaluation:
 def evaluate(ticker: str, run: str | None = None, *, home: PathLike | None = None) -> Evaluation:
     """Score run ``run`` (default: the current model) on its held-out test period next to
     the naive and drift forecasts. Raises ModelError (no or bad model), DataError."""
-    result = pipeline.evaluate(_home(home), ticker, run)
+    result = scoring.evaluate(_home(home), ticker, run)
     assert result.days is not None
     return Evaluation(result, result.days.to_frame())
 
@@ -257,7 +258,7 @@ def backtest(
 
     if not 1 <= folds <= 50:
         raise UsageError(f"folds must be between 1 and 50, not {folds}")
-    result = pipeline.evaluate(_home(home), ticker, run, folds=folds)
+    result = scoring.evaluate(_home(home), ticker, run, folds=folds)
     assert result.folds is not None and result.days is not None
     table = pd.json_normalize(result.folds, sep="_")
     return Backtest(table, result.days.to_frame(), result.to_dict()["aggregate"])
@@ -295,9 +296,9 @@ def plot_test_period(
     left alone; save it with ``figure.savefig("file.png")`` or let a notebook show it.
     Raises ModelError, DataError."""
     where = _home(home)
-    result = pipeline.evaluate(where, ticker, run)
+    result = scoring.evaluate(where, ticker, run)
     assert result.days is not None
-    return pipeline.period_figure(serving.load(where, result.ticker, result.run_id), result.days)
+    return scoring.period_figure(serving.load(where, result.ticker, result.run_id), result.days)
 
 
 # --- the same, bound to one home -----------------------------------------------------------

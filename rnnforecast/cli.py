@@ -806,7 +806,7 @@ def evaluate(
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
     (tomorrow = today) and the drift forecast, in price units."""
-    from rnnforecast import exports, pipeline
+    from rnnforecast import exports, scoring
 
     if output is not None:
         exports.output_format(output)
@@ -824,7 +824,7 @@ def evaluate(
             _group_table(group_result.group, group_result.members, group_result.pool)
         return
     with _training_progress(ctx, quiet or not folds, total=None) as progress:
-        result = pipeline.evaluate(
+        result = scoring.evaluate(
             _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
         )
     if output is not None and result.days is not None:

@@ -17,14 +17,8 @@ from rnnforecast.errors import DataError, ModelError
 from rnnforecast.faults import failure as _error
 from rnnforecast.forecaster import Forecasts, forecast
 from rnnforecast.home import Home
-from rnnforecast.pipeline import (
-    SourceOptions,
-    _fetch_ticker,
-    _scored_fit,
-    _select_period,
-    _served_fit,
-    _train_ticker,
-)
+from rnnforecast.pipeline import SourceOptions, _fetch_ticker, _train_ticker
+from rnnforecast.scoring import _scored_fit, _select_period, _served_fit
 from rnnforecast.store import StoreResult
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here

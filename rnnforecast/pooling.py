@@ -29,7 +29,17 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import fits, locks, metrics, nightly, pipeline, promotion, serving
+from rnnforecast import (
+    fits,
+    fitting,
+    locks,
+    metrics,
+    nightly,
+    pipeline,
+    promotion,
+    scoring,
+    serving,
+)
 from rnnforecast.artifacts import SCHEMA_VERSION, new_run_id
 from rnnforecast.config import Config, DataConfig, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
@@ -211,7 +221,7 @@ def _fit_pooled(
     """Scalers on the pooled ``train`` windows, then the network: (scalers, _Trained)."""
     data = config.data
     scalers = fit_scalers(train, data)
-    trained = pipeline._train_network(
+    trained = fitting._train_network(
         config,
         encode_inputs(train.features, scalers),
         scale_targets(train.targets, scalers, data),
@@ -225,7 +235,7 @@ def _fit_pooled(
 
 def _period(part: Dataset) -> dict[str, Any]:
     """First and last first-target day and number of windows (pooled ones are unsorted)."""
-    return pipeline._period(np.sort(part.target_dates[:, 0]))
+    return fitting._period(np.sort(part.target_dates[:, 0]))
 
 
 def _pool_scores(reports: dict[str, Report], pooled: Report) -> dict[str, Any]:
@@ -293,13 +303,13 @@ def _train_group(
     calibration = _calibrate(config, scored.network, val, scalers)
     # Adaptive interval widths of a day depend on the member's days before it.
     factors = {
-        m.symbol: pipeline._width_factors(scored.network, m.dataset, config, scalers, calibration)[
+        m.symbol: fitting._width_factors(scored.network, m.dataset, config, scalers, calibration)[
             m.test
         ]
         for m in members
     }
     reports = {
-        m.symbol: pipeline._assess(
+        m.symbol: fitting._assess(
             scored.network,
             m.part("test"),
             config,
@@ -310,7 +320,7 @@ def _train_group(
         )
         for m in members
     }
-    pooled = pipeline._assess(
+    pooled = fitting._assess(
         scored.network,
         test,
         config,
@@ -332,7 +342,7 @@ def _train_group(
         recipe = dataclasses.replace(
             config,
             train=dataclasses.replace(
-                config.train, epochs=pipeline.refit_epochs(scored.history.best_epoch), patience=0
+                config.train, epochs=fitting.refit_epochs(scored.history.best_epoch), patience=0
             ),
         )
         served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
@@ -414,7 +424,7 @@ def _train_group(
 
 def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> Any:
     """A pipeline ``_Fitted`` for the bundle writers."""
-    return pipeline._Fitted.of(trained, scalers, calibration, test)
+    return fitting._Fitted.of(trained, scalers, calibration, test)
 
 
 def _combined_fingerprint(members: list[_Member]) -> str:
@@ -515,7 +525,7 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     members = manifest.get("members")
     if not isinstance(members, dict) or not members:
         raise ModelError(f"{loaded.bundle.path}: not a global model (lists no members)")
-    scored = pipeline._scored_fit(loaded)
+    scored = scoring._scored_fit(loaded)
     reports: dict[str, Report] = {}
     parts: list[Dataset] = []
     widths: list[np.ndarray] = []
@@ -524,7 +534,7 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     for symbol, record in members.items():
         frame = home.store.read(symbol)
         test = record["test"]
-        part, rep, width = pipeline._assess_period(
+        part, rep, width = scoring._assess_period(
             loaded,
             frame,
             scored.network,
@@ -543,7 +553,7 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
                 "on the bars stored now"
             )
     pooled_part = pool(parts)
-    pooled = pipeline._assess(
+    pooled = fitting._assess(
         scored.network,
         pooled_part,
         config,

@@ -112,7 +112,7 @@ def test_evaluate_reports_the_coverage_tests(adaptive_home: dict) -> None:
 def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None:
     """Predict on a store cut after day e gives, for day e + 1, the interval that evaluate's
     walk gives the window ending on day e: same factor from the same earlier days."""
-    from rnnforecast import pipeline, serving
+    from rnnforecast import fitting, serving
     from rnnforecast.forecaster import forecast
     from rnnforecast.home import Home
     from rnnforecast.windows import build_dataset
@@ -123,7 +123,7 @@ def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None
     config, scalers, cal = loaded.config, loaded.bundle.scalers, loaded.calibration
     frame = Home(home).store.read("TEST")
     dataset = build_dataset(frame, config.data)
-    factors = pipeline._width_factors(net, dataset, config, scalers, cal)
+    factors = fitting._width_factors(net, dataset, config, scalers, cal)
     assert cal.adaptive == DEFAULT
     history = config.data.lookback + DEFAULT.history
     assert np.all(factors[: DEFAULT.history] == 1.0)  # too little history: the fixed width

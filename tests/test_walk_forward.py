@@ -1,4 +1,4 @@
-"""Walk-forward backtests (`evaluate --folds`, pipeline.walk_forward): each fold is fitted on
+"""Walk-forward backtests (`evaluate --folds`, fitting.walk_forward): each fold is fitted on
 its own expanding past, and never on a row after its test period starts."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from conftest import LEARNABLE_CONFIG, learnable_prices
 from test_network_e2e import expected_scalers
 
-from rnnforecast import pipeline
+from rnnforecast import fitting
 from rnnforecast.config import Config, config_from_dict
 
 pytestmark = pytest.mark.slow
@@ -40,7 +40,7 @@ def day(frame: pd.DataFrame, row: int) -> str:
 
 def test_each_fold_fits_on_its_own_past_and_never_sees_its_future() -> None:
     frame = learnable_frame()
-    folds = pipeline.walk_forward(frame, recipe(), 2)
+    folds = fitting.walk_forward(frame, recipe(), 2)
     # The documented rule, worked out by hand: m windows, the last ceil(20 %) are the test
     # period, cut in two; fold k trains on the windows before its part, less its own 20 %
     # validation tail. Window i's target is row i + 11.
@@ -70,7 +70,7 @@ def test_each_fold_fits_on_its_own_past_and_never_sees_its_future() -> None:
     # factor), only the second fold's test scores move.
     changed = frame.copy()
     changed.iloc[int(bounds[1]) + LOOKBACK :, :4] *= 1.5
-    again = pipeline.walk_forward(changed, recipe(), 2)
+    again = fitting.walk_forward(changed, recipe(), 2)
     assert again[0] == folds[0]
     assert again[1]["shrink"] == folds[1]["shrink"]
     assert again[1]["scalers"] == folds[1]["scalers"]
