@@ -1,7 +1,7 @@
 """One global network over several tickers against one network per ticker, same test dates.
 
 Every series is clipped to the span all of them cover, then split once by calendar date
-(rnnforecast.pooling.DateSplit), so the global network and each per-ticker network are
+(rnnforecast.groups.DateSplit), so the global network and each per-ticker network are
 trained on the same training days, early-stopped and calibrated on the same validation
 days, and scored on the same test days. The recipe is fixed in advance (the defaults
 with a smaller network, below); nothing is chosen on the test period.
@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import fitting, pipeline, pooling, sources
+from rnnforecast import fitting, groups, pipeline, pooling, sources
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.home import Home
 
@@ -93,13 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         pipeline.fetch(home, ["GOOG"], sample=True, start=start, end=end)
         for ticker, path in files.items():
             pipeline.fetch(home, [ticker], csv=path, start=start, end=end)
-        members, split = pooling._members(home, symbols, config.data)
+        members, split = groups._members(home, symbols, config.data)
         print(f"{', '.join(symbols)}: {start} to {end}; split {split.to_dict()}", flush=True)
         runs = []
         for seed in range(1, args.seeds + 1):
             cfg = apply_overrides(config, [f"train.seed={seed}"])
             started = time.perf_counter()
-            pooled = [pooling.pool([m.part(p) for m in members]) for p in ("train", "val", "test")]
+            pooled = [groups.pool([m.part(p) for m in members]) for p in ("train", "val", "test")]
             net, scalers, calibration = fit(cfg, *pooled)
             row: dict[str, Any] = {"seed": seed, "global": {}, "single": {}}
             for m in members:

@@ -10,35 +10,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from rnnforecast import __version__, calendars, fits, locks, serving, sources
-from rnnforecast.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
+from rnnforecast import bundles, calendars, locks, sources
 from rnnforecast.config import Config
-from rnnforecast.errors import DataError, ModelError, UsageError
+from rnnforecast.errors import DataError, UsageError
 from rnnforecast.evaluation import Report
 from rnnforecast.faults import failure as _error  # fetch_each's name for it
 from rnnforecast.fitting import (
     _assess,
-    _day,
     _fit,
-    _Fitted,
     _naive_scale,
-    _period,
     _refit,
     _width_factors,
 )
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
 from rnnforecast.tickers import unique_tickers
-from rnnforecast.windows import Split, fingerprint
+from rnnforecast.windows import Split
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.training import Progress
@@ -269,33 +263,6 @@ def training_summary(history: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _library_versions() -> dict[str, str]:
-    from rnnforecast import model as network_module
-
-    return {
-        "rnnforecast": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        **network_module.versions(),
-    }
-
-
-def _training_log(symbol: str, run_id: str, config: Config, fitted: _Fitted, rep: Report) -> str:
-    h = fitted.history
-    lines = [f"rnnforecast {__version__} train {symbol} run {run_id}", f"config {config.to_dict()}"]
-    lines += [
-        f"epoch {i + 1:3d} loss {loss:.6g} val_loss {val:.6g}"
-        for i, (loss, val) in enumerate(zip(h.loss, h.val_loss, strict=False))
-    ]
-    lines.append(
-        f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {list(fitted.calibration.shrink)}; "
-        f"test rel_mae {rep.scores.model['rel_mae']:.4f} "
-        f"(uncalibrated {rep.raw['rel_mae']:.4f})"
-    )
-    return "\n".join(lines) + "\n"
-
-
 def train(
     home: Home,
     ticker: str,
@@ -334,9 +301,7 @@ def _train_ticker(
     the current model's fits instead of training from scratch."""
     started = time.perf_counter()
     frame = home.store.read(symbol)
-    info = home.store.info(symbol)
-    data = config.data
-    split = Split.plan(len(frame), data)
+    split = Split.plan(len(frame), config.data)
     fitted = _fit(frame, config, split, progress, warm_start)
     test_part = fitted.dataset.select(split.test)
     scale = _naive_scale(frame, split.scaler_rows)
@@ -352,138 +317,22 @@ def _train_ticker(
         scale,
         factors[split.test],
     )
-    test_period = _period(test_part.target_dates[:, 0])
-    run_id = new_run_id()
-    dates = fitted.dataset.target_dates
-    scored_dates = {
-        "trained_through": _day(dates[split.train][-1, -1]),
-        "calibrated_through": _day(dates[split.val][-1, -1]),
-    }
     # The scored network is saved as numpy weights for evaluate: without them (the numpy
     # pass disagreed with Keras, never seen so far) the bundle serves the scored fit.
     served = fitted
     if refit and fitted.numpy_check["passed"]:
         served = _refit(config, fitted, split, progress, warm_start)
-    refitted = served is not fitted
-    serving_dates = (
-        {
-            "trained_through": _day(dates[-1, -1]),
-            "calibrated_through": _day(dates[split.test][-1, -1]),
-        }
-        if refitted
-        else scored_dates
+    run = bundles.TickerRun(
+        frame, home.store.info(symbol), split, fitted, served, rep, scale, warm_start
     )
-    serving_record = {**serving_dates, "refit": refitted}
-    scored_fit: dict[str, Any] = {
-        **scored_dates,
-        "training": fitted.history.to_dict(),
-        "calibration": fitted.calibration.to_dict(),
-        "naive_scale": scale,
-    }
-    served_fit: dict[str, Any] = dict(serving_record)
-    if refitted:
-        scored_fit.update(
-            {
-                "weights": fits.SCORED_WEIGHTS_FILE,
-                "scalers": fitted.scalers.to_dict(),
-                "numpy_check": fitted.numpy_check,
-            }
-        )
-        served_fit.update(
-            {
-                "windows": len(fitted.dataset),
-                "epochs": served.history.epochs_run,
-                "epochs_rule": "the scored fit's best epoch, no early stopping"
-                if warm_start is None
-                else "warm start: a share of the recipe's best epoch, no early stopping",
-                "calibration": "the scored fit's forecasts of the test period",
-                "training": served.history.to_dict(),
-            }
-        )
-    numpy_check = served.numpy_check
-    manifest = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "ticker": symbol,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "config": config.to_dict(),
-        "features": list(data.features),
-        "target": data.target,
-        "window": data.window,
-        "horizon": data.horizon,
-        "seed": config.train.seed,
-        "data": {
-            "source": info.source if info else None,
-            "auto_adjust": info.auto_adjust if info else None,
-            "rows": len(frame),
-            "first": str(frame.index[0].date()),
-            "last": str(frame.index[-1].date()),
-            "fingerprint": fingerprint(frame),
-            "scaler_rows": _period(frame.index.to_numpy()[: split.scaler_rows]),
-            "train": _period(fitted.dataset.target_dates[split.train, 0]),
-            "validation": _period(fitted.dataset.target_dates[split.val, 0]),
-            "test": test_period,
-        },
-        "training": fitted.history.to_dict(),
-        "calibration": served.calibration.to_dict(),
-        "serving": serving_record,
-        "fits": {"scored": scored_fit, "served": served_fit},
-        "warm_start": None if warm_start is None else warm_start.record(),
-        "numpy_check": numpy_check,
-        "metrics": {"test": {"n": rep.n, **rep.to_dict()}},
-        "versions": _library_versions(),
-    }
-    log = _training_log(symbol, run_id, config, fitted, rep)
-    if refitted:
-        log += "".join(
-            f"refit epoch {i + 1:3d} loss {loss:.6g}\n"
-            for i, loss in enumerate(served.history.loss)
-        )
-        log += (
-            f"refit on all {len(fitted.dataset)} windows, {served.history.epochs_run} epochs; "
-            f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
-        )
-
-    def write_files(path: Path) -> None:
-        _write_bundle_files(path, served, numpy_check["passed"], log)
-        if refitted:
-            _save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, fitted)
-
-    manifest["timings"] = {
-        "fit_seconds": round(fitted.history.seconds, 3),
-        "refit_seconds": round(served.history.seconds, 3) if refitted else 0.0,
-        "total_seconds": round(time.perf_counter() - started, 3),
-    }
-    path = home.models.save(symbol, run_id, write_files, served.scalers, manifest, promote=promote)
+    run_id, path = bundles.save_ticker(home.models, symbol, config, run, started, promote)
     return TrainResult(
         symbol,
         run_id,
         path,
-        test_period,
+        run.test_period,
         rep,
         fitted.history.to_dict(),
         served.calibration.to_dict(),
-        serving_record,
+        run.serving_record(),
     )
-
-
-def _write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str) -> None:
-    """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
-    from rnnforecast import model as network_module
-
-    fitted.net.save(model_path)
-    again = network_module.predict(network_module.load_model(model_path), fitted.test_x)
-    if not np.array_equal(again, fitted.test_keras):
-        raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
-    if numpy:
-        _save_numpy_weights(model_path.parent / WEIGHTS_FILE, fitted)
-    (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
-
-
-def _save_numpy_weights(path: Path, fitted: _Fitted) -> None:
-    """The network's weights for the numpy forward pass, with the input shape it takes."""
-    from rnnforecast.numpy_model import save_weights
-
-    weights = dict(fitted.weights)
-    weights[serving.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
-    save_weights(path, weights)

@@ -9,50 +9,35 @@ period covers the same days. Scalers are fitted on the pooled training windows o
 The bundle is saved under the group's name, ``models/@NAME/RUN_ID`` (no ticker symbol
 starts with ``@``), and each member's folder gets a ``group`` file naming it, so
 ``predict T`` finds the global model; a later promotion of the ticker's own model removes
-that file (see :class:`rnnforecast.artifacts.ModelRepository`). TensorFlow is imported
-only by the training functions of :mod:`rnnforecast.pipeline` this module calls.
+that file (see :class:`rnnforecast.artifacts.ModelRepository`). The members and their shared
+split are read by :mod:`rnnforecast.groups`, the bundle assembled by :mod:`rnnforecast.bundles`.
+TensorFlow is imported only by the training functions of :mod:`rnnforecast.fitting`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
-import hashlib
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import (
-    fits,
-    fitting,
-    locks,
-    metrics,
-    nightly,
-    pipeline,
-    promotion,
-    scoring,
-    serving,
-)
-from rnnforecast.artifacts import SCHEMA_VERSION, new_run_id
-from rnnforecast.config import Config, DataConfig, RunConfig
+from rnnforecast import bundles, fitting, locks, nightly, pipeline, promotion, scoring, serving
+from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report
 from rnnforecast.faults import failure
 from rnnforecast.forecaster import fit_calibration, raw_forecast
+from rnnforecast.groups import _members, _period, group_name, pool
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
-from rnnforecast.tickers import check_group, check_ticker
+from rnnforecast.tickers import check_ticker
 from rnnforecast.windows import (
-    MIN_WINDOWS,
     Dataset,
-    build_dataset,
     encode_inputs,
     fingerprint,
     fit_scalers,
@@ -61,114 +46,6 @@ from rnnforecast.windows import (
 
 if TYPE_CHECKING:
     from rnnforecast.training import Progress
-
-
-def group_name(tickers: list[str], name: str | None = None) -> str:
-    """The group of a global model: ``@NAME``, or ``@`` and the sorted symbols joined by
-    ``+`` when no name is given. Raises UsageError for a bad name."""
-    return check_group(name if name else "+".join(sorted(tickers)))
-
-
-@dataclass(frozen=True)
-class DateSplit:
-    """Cut dates shared by every member, on the first target day of each window.
-
-    Training windows: first target day <= ``train_end``; validation: in
-    [``val_start``, ``val_end``]; test: >= ``test_start``. Days are YYYY-MM-DD.
-    """
-
-    train_end: str
-    val_start: str
-    val_end: str
-    test_start: str
-
-    @classmethod
-    def plan(cls, days: np.ndarray, data: DataConfig) -> DateSplit:
-        """Cut the sorted union ``days`` (datetime64, the first target days of every
-        member's windows) as :class:`rnnforecast.windows.Split` cuts windows: the last
-        ``test_fraction`` of days for test, the last ``val_fraction`` of the rest for
-        validation, ``horizon - 1`` days dropped before each. Raises DataError if a part
-        would be empty."""
-        union = np.unique(np.asarray(days).astype("datetime64[D]"))
-        gap = data.horizon - 1
-        m = len(union)
-        n_test = math.ceil(m * data.test_fraction) if m else 0
-        usable = m - n_test - 2 * gap
-        n_val = math.ceil(usable * data.val_fraction) if usable > 0 else 0
-        n_train = usable - n_val
-        if m < MIN_WINDOWS or min(n_test, n_val, n_train) < 1:
-            raise DataError(
-                f"not enough data: the members' windows cover {m} days, too few for a "
-                "train/validation/test split"
-            )
-        return cls(
-            train_end=str(union[n_train - 1]),
-            val_start=str(union[n_train + gap]),
-            val_end=str(union[n_train + gap + n_val - 1]),
-            test_start=str(union[m - n_test]),
-        )
-
-    def masks(self, first_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boolean (train, validation, test) masks over windows with first target days
-        ``first_target`` ``(m,)`` datetime64."""
-        day = np.asarray(first_target).astype("datetime64[D]")
-        return (
-            day <= np.datetime64(self.train_end),
-            (day >= np.datetime64(self.val_start)) & (day <= np.datetime64(self.val_end)),
-            day >= np.datetime64(self.test_start),
-        )
-
-    def to_dict(self) -> dict[str, str]:
-        return dataclasses.asdict(self)
-
-
-def pool(parts: list[Dataset]) -> Dataset:
-    """The windows of ``parts`` one after another, as one Dataset."""
-    return Dataset(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in _FIELDS))
-
-
-_FIELDS = dataclasses.fields(Dataset)
-
-
-@dataclass(frozen=True)
-class _Member:
-    """One member ticker's bars, windows and their parts under the shared split."""
-
-    symbol: str
-    frame: pd.DataFrame
-    dataset: Dataset
-    train: np.ndarray  # boolean masks over the member's windows
-    val: np.ndarray
-    test: np.ndarray
-
-    def part(self, which: str) -> Dataset:
-        return self.dataset.select(getattr(self, which))
-
-    @property
-    def naive_scale(self) -> float | None:
-        """In-sample naive MAE of the closes up to the last training target (MASE)."""
-        last = self.dataset.target_dates[self.train][-1, -1]
-        closes = self.frame.loc[: pd.Timestamp(last), "close"].to_numpy(dtype=np.float64)
-        return metrics.naive_scale(closes) if len(closes) >= 2 else None
-
-
-def _members(home: Home, symbols: list[str], data: DataConfig) -> tuple[list[_Member], DateSplit]:
-    """Read and window every member, then split them all on the same dates. Raises
-    DataError if a member has no bars or no window in a part."""
-    frames = {s: home.store.read(s) for s in symbols}
-    datasets = {s: build_dataset(frames[s], data) for s in symbols}
-    split = DateSplit.plan(np.concatenate([d.target_dates[:, 0] for d in datasets.values()]), data)
-    members = []
-    for symbol in symbols:
-        train, val, test = split.masks(datasets[symbol].target_dates[:, 0])
-        for name, mask in (("training", train), ("validation", val), ("test", test)):
-            if not mask.any():
-                raise DataError(
-                    f"{symbol} has no {name} windows in the shared split "
-                    f"({split.to_dict()}): its bars do not cover that period"
-                )
-        members.append(_Member(symbol, frames[symbol], datasets[symbol], train, val, test))
-    return members, split
 
 
 # --- train ---------------------------------------------------------------------------------
@@ -231,11 +108,6 @@ def _fit_pooled(
         progress,
     )
     return scalers, trained
-
-
-def _period(part: Dataset) -> dict[str, Any]:
-    """First and last first-target day and number of windows (pooled ones are unsorted)."""
-    return fitting._period(np.sort(part.target_dates[:, 0]))
 
 
 def _pool_scores(reports: dict[str, Report], pooled: Report) -> dict[str, Any]:
@@ -346,66 +218,21 @@ def _train_group(
             ),
         )
         served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
-    last_day = max(str(m.frame.index[-1].date()) for m in members)
-    scored_dates = {"trained_through": split.train_end, "calibrated_through": split.val_end}
-    serving_record = {
-        **(
-            {"trained_through": last_day, "calibrated_through": last_day}
-            if refitted
-            else scored_dates
-        ),
-        "refit": refitted,
-    }
-    run_id = new_run_id()
-    manifest = _manifest(
-        group, run_id, config, members, split, test, train, val, scored, calibration
-    )
-    manifest.update(
-        {
-            "calibration": served_calibration.to_dict(),
-            "serving": serving_record,
-            "numpy_check": served.numpy_check,
-            "metrics": {"test": {"members": member_scores, "pool": pool_scores}},
-        }
-    )
-    scored_fit: dict[str, Any] = {
-        **scored_dates,
-        "training": scored.history.to_dict(),
-        "calibration": calibration.to_dict(),
-    }
-    if refitted:
-        scored_fit.update(
-            {
-                "weights": fits.SCORED_WEIGHTS_FILE,
-                "scalers": scalers.to_dict(),
-                "numpy_check": scored.numpy_check,
-            }
-        )
-    manifest["fits"] = {
-        "scored": scored_fit,
-        "served": {**serving_record, "training": served.history.to_dict()},
-    }
+    scored_fit = _as_fitted(scored, scalers, calibration, test)
     served_fit = _as_fitted(served, served_scalers, served_calibration, test)
-    scored_as_fitted = _as_fitted(scored, scalers, calibration, test)
-    log = (
-        f"global model {group} run {run_id} over {', '.join(symbols)}\n"
-        f"config {config.to_dict()}\nsplit {split.to_dict()}\n"
-        + "".join(
-            f"epoch {i + 1:3d} loss {loss:.6g} val_loss {v:.6g}\n"
-            for i, (loss, v) in enumerate(
-                zip(scored.history.loss, scored.history.val_loss, strict=False)
-            )
-        )
-        + "".join(f"{s} test rel_mae {r.scores.model['rel_mae']:.4f}\n" for s, r in reports.items())
+    run = bundles.GroupRun(
+        members,
+        split,
+        train,
+        val,
+        test,
+        scored_fit,
+        served_fit if refitted else scored_fit,
+        reports,
+        member_scores,
+        pool_scores,
     )
-
-    def write_files(path: Path) -> None:
-        pipeline._write_bundle_files(path, served_fit, served.numpy_check["passed"], log)
-        if refitted:
-            pipeline._save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, scored_as_fitted)
-
-    manifest["timings"] = {"total_seconds": round(time.perf_counter() - started, 3)}
-    path = home.models.save(group, run_id, write_files, served_scalers, manifest, promote=promote)
+    run_id, path = bundles.save_group(home.models, group, config, run, started, promote)
     if promote:
         for symbol in symbols:
             home.models.set_group(symbol, group)
@@ -418,70 +245,13 @@ def _train_group(
         pool_scores,
         scored.history.to_dict(),
         served_calibration.to_dict(),
-        serving_record,
+        run.serving_record(),
     )
 
 
 def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> Any:
     """A pipeline ``_Fitted`` for the bundle writers."""
     return fitting._Fitted.of(trained, scalers, calibration, test)
-
-
-def _combined_fingerprint(members: list[_Member]) -> str:
-    digest = hashlib.sha256()
-    for m in members:
-        digest.update(f"{m.symbol}={fingerprint(m.frame)};".encode())
-    return "sha256:" + digest.hexdigest()
-
-
-def _manifest(
-    group: str,
-    run_id: str,
-    config: Config,
-    members: list[_Member],
-    split: DateSplit,
-    test: Dataset,
-    train: Dataset,
-    val: Dataset,
-    scored: Any,
-    calibration: Any,
-) -> dict[str, Any]:
-    data = config.data
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "ticker": group,
-        "members": {
-            m.symbol: {
-                "rows": len(m.frame),
-                "first": str(m.frame.index[0].date()),
-                "last": str(m.frame.index[-1].date()),
-                "fingerprint": fingerprint(m.frame),
-                "naive_scale": m.naive_scale,
-                "test": _period(m.part("test")),
-            }
-            for m in members
-        },
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "config": config.to_dict(),
-        "features": list(data.features),
-        "target": data.target,
-        "window": data.window,
-        "horizon": data.horizon,
-        "seed": config.train.seed,
-        "data": {
-            "rows": sum(len(m.frame) for m in members),
-            "first": min(str(m.frame.index[0].date()) for m in members),
-            "last": max(str(m.frame.index[-1].date()) for m in members),
-            "fingerprint": _combined_fingerprint(members),
-            "split": split.to_dict(),
-            "train": _period(train),
-            "validation": _period(val),
-            "test": _period(test),
-        },
-        "training": scored.history.to_dict(),
-        "versions": pipeline._library_versions(),
-    }
 
 
 # --- evaluate ------------------------------------------------------------------------------
