@@ -4,14 +4,20 @@
 ``HOME/locks/`` the lock files of running jobs, ``HOME/cache/yfinance/`` yfinance's caches
 (time zones, cookies). The CLI
 chooses the folder (``--home``, ``RNNFORECAST_HOME``, or the platform's user data folder);
-the core only receives it.
+the core only receives it. A job that writes a ticker's rows or models holds the ticker's
+lock (:meth:`Home.lock`) while it does.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+DEFAULT_WAIT = 60.0
+"""Seconds a job waits for another process's lock on a ticker before it gives up."""
 
 if TYPE_CHECKING:  # imported on use, so the CLI can ask for default_root() cheaply
     from rnnforecast.artifacts import ModelRepository
@@ -49,3 +55,24 @@ class Home:
     @property
     def yahoo_cache(self) -> Path:
         return self.root / "cache" / "yfinance"
+
+    @contextlib.contextmanager
+    def lock(self, name: str, wait: float = DEFAULT_WAIT) -> Iterator[str]:
+        """Check the ticker (or ``@GROUP``) ``name`` and hold its lock for the ``with``
+        block, waiting up to ``wait`` seconds (0: try once) for another holder; yields the
+        checked symbol. Raises UsageError for a bad name, LockError when the wait runs out
+        (see :mod:`rnnforecast.locks`), OSError if the locks folder cannot be written."""
+        from rnnforecast import locks
+        from rnnforecast.tickers import GROUP_PREFIX, check_group, check_ticker
+
+        symbol = check_group(name) if name.startswith(GROUP_PREFIX) else check_ticker(name)
+        with locks.hold(self.locks, f"ticker-{symbol}", wait):
+            yield symbol
+
+    @contextlib.contextmanager
+    def lock_all(self, names: Iterable[str], wait: float = DEFAULT_WAIT) -> Iterator[None]:
+        """:meth:`lock` on every one of ``names`` in turn, for one ``with`` block."""
+        with contextlib.ExitStack() as stack:
+            for name in names:
+                stack.enter_context(self.lock(name, wait))
+            yield

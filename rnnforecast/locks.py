@@ -19,8 +19,9 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from rnnforecast.errors import LockError
+from rnnforecast.home import DEFAULT_WAIT
 
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = DEFAULT_WAIT
 _POLL_SECONDS = 0.1
 
 # Indirection so that tests can fake the clock.

@@ -64,8 +64,7 @@ def promote(
     itself), so ``current`` never points at a bundle that cannot forecast. Raises
     UsageError (bad ticker), ModelError (no such run, or it does not load), LockError.
     """
-    symbol = check_ticker(ticker)
-    with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+    with home.lock(ticker, lock_timeout) as symbol:
         loaded = serving.load(home, symbol, run_id)
         if "members" in loaded.bundle.manifest:  # its current pointer is the group's
             raise UsageError(
@@ -146,8 +145,7 @@ def forget(home: Home, ticker: str, *, lock_timeout: float = locks.DEFAULT_TIMEO
     or a hidden folder of models: each is what a second call finishes. Raises UsageError
     (bad ticker), DataError (nothing stored), LockError.
     """
-    symbol = check_ticker(ticker)
-    with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+    with home.lock(ticker, lock_timeout) as symbol:
         plan = forget_plan(home, symbol)
         home.models.forget(symbol)
         home.store.delete(symbol)

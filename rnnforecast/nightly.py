@@ -101,7 +101,7 @@ def run(
                 date_format=job.date_format,
                 clock=clock,
             )
-            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+            with home.lock(symbol, lock_timeout):
                 fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
@@ -116,7 +116,7 @@ def run(
         return [outcomes[i] for i in range(len(plan.tickers))]
     for i, (symbol, stored) in fetched.items():
         try:
-            with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+            with home.lock(symbol, lock_timeout):
                 outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))

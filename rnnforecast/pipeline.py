@@ -282,8 +282,7 @@ def train(
     ticker is locked for the whole run. Raises UsageError (bad ticker), DataError (no or
     too little data), LockError.
     """
-    symbol = sources.check_ticker(ticker)
-    with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+    with home.lock(ticker, lock_timeout) as symbol:
         return _train_ticker(home, symbol, config, progress, promote=True, refit=refit)
 
 

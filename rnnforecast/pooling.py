@@ -16,7 +16,6 @@ TensorFlow is imported only by the training functions of :mod:`rnnforecast.fitti
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -152,9 +151,7 @@ def train_global(
             'scale; a global model needs data.normalise = "window"'
         )
     group = group_name(symbols, name)
-    with contextlib.ExitStack() as stack:
-        for lock in [group, *symbols]:
-            stack.enter_context(locks.hold(home.locks, f"ticker-{lock}", lock_timeout))
+    with home.lock_all([group, *symbols], lock_timeout):
         return _train_group(home, group, symbols, config, progress, refit, promote)
 
 
@@ -371,9 +368,7 @@ def run_group(
             refit=plan.refit,
             promote=False,
         )
-        with contextlib.ExitStack() as stack:
-            for lock in [group, *sorted(symbols)]:
-                stack.enter_context(locks.hold(home.locks, f"ticker-{lock}", lock_timeout))
+        with home.lock_all([group, *sorted(symbols)], lock_timeout):
             promote, reason = _promote(home, group, config, champion_id, challenger)
             if promote:
                 home.models.set_current(group, challenger.run_id)
