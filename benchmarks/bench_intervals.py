@@ -37,6 +37,7 @@ from rnnforecast.adaptive import Adaptive, factors
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.forecaster import forecast, one_step_scores
 from rnnforecast.home import Home
+from rnnforecast.manifest import Period
 from rnnforecast.windows import base_matrix, build_dataset
 
 RESULTS = Path(__file__).parent / "results"
@@ -79,10 +80,10 @@ def prepare(home: Home, name: str, csv: Path | None, config: Config, retrain: bo
     frame = home.store.read(name)
     dataset = build_dataset(frame, data)
     dates = dataset.target_dates[:, 0]
-    manifest = loaded.bundle.manifest["data"]
+    manifest = loaded.bundle.manifest
 
-    def between(period: dict) -> np.ndarray:
-        return (dates >= np.datetime64(period["start"])) & (dates <= np.datetime64(period["end"]))
+    def between(period: Period) -> np.ndarray:
+        return (dates >= np.datetime64(period.start)) & (dates <= np.datetime64(period.end))
 
     scores = one_step_scores(net, dataset.base, dataset.actual[:, 0], data, scalers, cal)
     fixed = forecast(net, dataset.base, data, scalers, cal, 1)
@@ -91,8 +92,8 @@ def prepare(home: Home, name: str, csv: Path | None, config: Config, retrain: bo
         name,
         scores,
         cal.halfwidth[0],
-        between(manifest["validation"]),
-        between(manifest["test"]),
+        between(manifest.period("validation")),
+        between(manifest.period("test")),
         dataset.actual[:, 0],
         dataset.last_close,
         point,

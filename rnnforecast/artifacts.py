@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -22,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from rnnforecast.errors import ModelError
+from rnnforecast.manifest import Manifest
 from rnnforecast.windows import Scalers
+
+__all__ = ["Bundle", "Manifest", "ModelRepository", "new_run_id"]
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.keras"
@@ -81,12 +83,12 @@ class Bundle:
     """A loaded bundle's description; the network itself is loaded on demand."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     scalers: Scalers
 
     @property
     def run_id(self) -> str:
-        return str(self.manifest["run_id"])
+        return self.manifest.run_id
 
     @property
     def model_path(self) -> Path:
@@ -95,7 +97,7 @@ class Bundle:
     @property
     def weights_path(self) -> Path | None:
         """The numpy weights, if this bundle has them (and passed the numpy check)."""
-        return self.path / WEIGHTS_FILE if WEIGHTS_FILE in self.manifest["files"] else None
+        return self.path / WEIGHTS_FILE if WEIGHTS_FILE in self.manifest.files else None
 
 
 class ModelRepository:
@@ -113,7 +115,7 @@ class ModelRepository:
         run_id: str,
         write_model: Callable[[Path], None],
         scalers: Scalers,
-        manifest: dict[str, Any],
+        manifest: Manifest,
         promote: bool = True,
     ) -> Path:
         """Write a complete bundle atomically and (``promote``) point ``current`` at it.
@@ -133,11 +135,8 @@ class ModelRepository:
         try:
             write_model(staging / MODEL_FILE)
             _write_json(staging / SCALERS_FILE, scalers.to_dict())
-            manifest = dict(manifest)
-            manifest["files"] = {
-                p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file()
-            }
-            _write_json(staging / MANIFEST_FILE, manifest)
+            files = {p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file()}
+            _write_json(staging / MANIFEST_FILE, manifest.with_files(files).to_json())
             with open(staging / MANIFEST_SUM_FILE, "w", encoding="utf-8") as handle:
                 handle.write(sha256_file(staging / MANIFEST_FILE) + "\n")
                 handle.flush()
@@ -301,14 +300,14 @@ class ModelRepository:
         if not path.is_dir():
             raise ModelError(f"no run {run_id} for {ticker} (looked in {path})")
         _check_manifest_sum(path)
-        manifest = _read_json(path / MANIFEST_FILE)
-        if not isinstance(manifest, dict) or manifest.get("schema_version") != SCHEMA_VERSION:
-            found = manifest.get("schema_version") if isinstance(manifest, dict) else None
+        document = _read_json(path / MANIFEST_FILE)
+        if not isinstance(document, dict) or document.get("schema_version") != SCHEMA_VERSION:
+            found = document.get("schema_version") if isinstance(document, dict) else None
             raise ModelError(
                 f"{path / MANIFEST_FILE}: manifest schema version {found!r}, "
                 f"this rnnforecast reads {SCHEMA_VERSION}"
             )
-        files = manifest.get("files")
+        files = document.get("files")
         if not isinstance(files, dict):
             raise ModelError(f"{path / MANIFEST_FILE}: manifest lists no files")
         for name, expected in files.items():
@@ -317,15 +316,12 @@ class ModelRepository:
                 raise ModelError(f"{file}: missing")
             if sha256_file(file) != expected:
                 raise ModelError(f"{file}: corrupt (checksum does not match the manifest)")
-        for key in ("run_id", "ticker", "config", "features", "window", "horizon", "data"):
-            if key not in manifest:
-                raise ModelError(f"{path / MANIFEST_FILE}: manifest has no {key!r}")
-        _check_manifest_values(path / MANIFEST_FILE, manifest, ticker, run_id)
+        manifest = Manifest.from_json(document, path / MANIFEST_FILE, ticker, run_id)
         scalers = Scalers.from_dict(_read_json(path / SCALERS_FILE))
-        if len(scalers.features.data_min) != len(manifest["features"]):
+        if len(scalers.features.data_min) != len(manifest.features):
             raise ModelError(
                 f"{path / SCALERS_FILE}: {len(scalers.features.data_min)} feature scalers "
-                f"for {len(manifest['features'])} features"
+                f"for {len(manifest.features)} features"
             )
         return Bundle(path, manifest, scalers)
 
@@ -361,60 +357,4 @@ def _check_manifest_sum(path: Path) -> None:
         raise ModelError(
             f"{manifest}: edited or corrupt (checksum does not match {MANIFEST_SUM_FILE}); "
             "train again to get a sound bundle"
-        )
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _finite_list(value: Any, low: float, high: float) -> bool:
-    """True if ``value`` is a non-empty list of finite numbers within [low, high]."""
-    return (
-        isinstance(value, list)
-        and len(value) > 0
-        and all(
-            isinstance(v, (int, float))
-            and not isinstance(v, bool)
-            and math.isfinite(v)
-            and low <= v <= high
-            for v in value
-        )
-    )
-
-
-def _check_manifest_values(where: Path, manifest: dict[str, Any], ticker: str, run_id: str) -> None:
-    """The values a forecast relies on, checked against their bounds: the ticker and run id
-    match the bundle's folders (a copied bundle would forecast another ticker's bars), the
-    calibration's shrink factors lie in [0, 1], its interval half-widths are finite and
-    non-negative (else low > high), its level in (0, 1).
-
-    Raises ModelError naming the manifest and the value.
-    """
-    if manifest.get("ticker") != ticker:
-        raise ModelError(f"{where}: names ticker {manifest.get('ticker')!r}, not {ticker}")
-    if manifest.get("run_id") != run_id:
-        raise ModelError(f"{where}: names run {manifest.get('run_id')!r}, not {run_id}")
-    calibration = manifest.get("calibration")
-    if calibration is None:
-        return
-    if not isinstance(calibration, dict):
-        raise ModelError(f"{where}: calibration is not a table")
-    level = calibration.get("level")
-    if (
-        not isinstance(level, (int, float))
-        or isinstance(level, bool)
-        or not (math.isfinite(level) and 0 < level < 1)
-    ):
-        raise ModelError(f"{where}: calibration.level must be in (0, 1), found {_shown(level)}")
-    if not _finite_list(calibration.get("shrink"), 0.0, 1.0):
-        raise ModelError(
-            f"{where}: calibration.shrink must be numbers in [0, 1], "
-            f"found {_shown(calibration.get('shrink'))}"
-        )
-    if not _finite_list(calibration.get("halfwidth"), 0.0, math.inf):
-        raise ModelError(
-            f"{where}: calibration.halfwidth must be finite numbers of 0 or more, "
-            f"found {_shown(calibration.get('halfwidth'))}"
         )

@@ -23,6 +23,7 @@ from rnnforecast.config import Config
 from rnnforecast.errors import ModelError
 from rnnforecast.evaluation import Report
 from rnnforecast.fitting import _day, _Fitted, _period
+from rnnforecast.manifest import Manifest
 from rnnforecast.windows import Dataset, Split, fingerprint
 
 if TYPE_CHECKING:
@@ -208,7 +209,8 @@ def save_ticker(
         "refit_seconds": round(served.history.seconds, 3) if run.refitted else 0.0,
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    path = models.save(symbol, run_id, write_files, served.scalers, manifest, promote=promote)
+    saved = Manifest.new(manifest)
+    path = models.save(symbol, run_id, write_files, served.scalers, saved, promote=promote)
     return run_id, path
 
 
@@ -342,7 +344,8 @@ def save_group(
             save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, scored)
 
     manifest["timings"] = {"total_seconds": round(time.perf_counter() - started, 3)}
-    path = models.save(group, run_id, write_files, served.scalers, manifest, promote=promote)
+    saved = Manifest.new(manifest)
+    path = models.save(group, run_id, write_files, served.scalers, saved, promote=promote)
     return run_id, path
 
 

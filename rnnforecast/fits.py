@@ -12,7 +12,8 @@ A bundle trained with refit holds two networks of the same recipe:
 
 Without refit the two are one network. Manifests written before refit existed have no
 ``fits`` or ``serving`` entries, and call the MAE ratio ``mase``; the readers here give
-them the current shape. No TensorFlow, no pandas.
+them the current shape, for :class:`rnnforecast.manifest.Manifest` (which every other
+module reads). No TensorFlow, no pandas.
 """
 
 from __future__ import annotations

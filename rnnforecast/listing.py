@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from rnnforecast import fits, sources
-from rnnforecast.errors import ModelError
+from rnnforecast.config import config_from_dict
+from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.home import Home
+from rnnforecast.manifest import Manifest
 
 
 def models(home: Home, ticker: str) -> dict[str, Any]:
@@ -19,34 +21,41 @@ def models(home: Home, ticker: str) -> dict[str, Any]:
     for run_id in repository.runs(symbol):
         entry: dict[str, Any] = {"run_id": run_id, "current": run_id == current}
         try:
-            manifest = repository.load(symbol, run_id).manifest
+            entry.update(_describe(repository.load(symbol, run_id).manifest))
         except ModelError as exc:
             entry["error"] = str(exc)
-        else:
-            test = manifest.get("metrics", {}).get("test", {})
-            cfg = manifest["config"]
-            entry.update(
-                {
-                    "created_at": manifest.get("created_at"),
-                    "recipe": {
-                        "cell": cfg["model"]["cell"],
-                        "target": cfg["data"]["target"],
-                        "normalise": cfg["data"]["normalise"],
-                        "window": cfg["data"]["window"],
-                        "horizon": cfg["data"]["horizon"],
-                    },
-                    "data": {"first": manifest["data"]["first"], "last": manifest["data"]["last"]},
-                    "test": manifest["data"]["test"],
-                    "serving": fits.serving_record(manifest),
-                    "warm_start": manifest.get("warm_start"),
-                    "model": fits.model_metrics(test.get("model")),
-                    "naive": test.get("naive"),
-                    "beats_naive": test.get("beats_naive"),
-                }
-            )
         runs.append(entry)
     out: dict[str, Any] = {"ticker": symbol, "current": current, "runs": runs}
     group = repository.group_of(symbol)
     if group is not None:  # a global model serves the ticker (see rnnforecast.pooling)
         out["served_by"] = {"group": group, "run_id": repository.current(group)}
     return out
+
+
+def _describe(manifest: Manifest) -> dict[str, Any]:
+    """A run's entry in the listing. Raises ModelError if its recipe is unreadable here or
+    its manifest records no test period."""
+    try:
+        recipe = config_from_dict(manifest.config)
+    except UsageError as exc:
+        raise ModelError(
+            f"run {manifest.run_id}: manifest config is not readable here: {exc}"
+        ) from None
+    test = manifest.test_scores
+    return {
+        "created_at": manifest.created_at,
+        "recipe": {
+            "cell": recipe.model.cell,
+            "target": recipe.data.target,
+            "normalise": recipe.data.normalise,
+            "window": recipe.data.window,
+            "horizon": recipe.data.horizon,
+        },
+        "data": {"first": manifest.data.first, "last": manifest.data.last},
+        "test": manifest.period("test").to_dict(),
+        "serving": manifest.serving.to_dict(),
+        "warm_start": manifest.warm_start,
+        "model": fits.model_metrics(test.get("model")),
+        "naive": test.get("naive"),
+        "beats_naive": test.get("beats_naive"),
+    }

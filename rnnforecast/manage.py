@@ -66,10 +66,10 @@ def promote(
     """
     with home.lock(ticker, lock_timeout) as symbol:
         loaded = serving.load(home, symbol, run_id)
-        if "members" in loaded.bundle.manifest:  # its current pointer is the group's
+        if loaded.bundle.manifest.members is not None:  # its current pointer is the group's
             raise UsageError(
                 f"run {loaded.bundle.run_id} is the global model "
-                f"{loaded.bundle.manifest['ticker']}: it is promoted for its whole group by "
+                f"{loaded.bundle.manifest.ticker}: it is promoted for its whole group by "
                 "training or running it"
             )
         serving.network(loaded)

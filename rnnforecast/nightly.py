@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import calendars, fits, locks, promotion, serving, sources
+from rnnforecast import calendars, locks, promotion, serving, sources
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.faults import failure as _error
@@ -190,7 +190,7 @@ def _unseen_losses(
     challenger's scored fit (out of sample there) on the days of the challenger's test
     period that the current model never saw, matched by day. Raises ModelError or
     DataError if a bundle cannot be loaded or run."""
-    after = fits.seen_through(champion.bundle.manifest)
+    after = champion.bundle.manifest.serving.seen_through
     challenger = serving.load(home, symbol, challenger_id)
     losses: list[dict[Any, float]] = []
     for loaded, model in ((champion, _served_fit(champion)), (challenger, _scored_fit(challenger))):

@@ -289,8 +289,8 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     """
     loaded = serving.load(home, target, run_id)
     manifest, config = loaded.bundle.manifest, loaded.config
-    members = manifest.get("members")
-    if not isinstance(members, dict) or not members:
+    members = manifest.members
+    if not members:
         raise ModelError(f"{loaded.bundle.path}: not a global model (lists no members)")
     scored = scoring._scored_fit(loaded)
     reports: dict[str, Report] = {}
@@ -300,21 +300,23 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     warnings: list[str] = []
     for symbol, record in members.items():
         frame = home.store.read(symbol)
-        test = record["test"]
+        test = record.test
+        if test is None:
+            raise ModelError(f"{loaded.bundle.path}: member {symbol} has no test period")
         part, rep, width = scoring._assess_period(
             loaded,
             frame,
             scored.network,
-            test["start"],
-            test["end"],
+            test.start,
+            test.end,
             scalers=scored.scalers,
             calibration=scored.calibration,
-            scale=record.get("naive_scale"),
+            scale=record.naive_scale,
         )
         reports[symbol], scores[symbol] = rep, {"test": _period(part), "n": rep.n, **rep.to_dict()}
         parts.append(part)
         widths.append(width)
-        if fingerprint(frame.loc[record["first"] : record["last"]]) != record["fingerprint"]:
+        if fingerprint(frame.loc[record.first : record.last]) != record.fingerprint:
             warnings.append(
                 f"the stored bars of {symbol} changed since this model was trained: scores are "
                 "on the bars stored now"
@@ -329,8 +331,8 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
         width_factor=np.concatenate(widths),
     )
     return GlobalEvaluation(
-        manifest["ticker"],
-        manifest["run_id"],
+        manifest.ticker,
+        manifest.run_id,
         scores,
         {"test": _period(pooled_part), **_pool_scores(reports, pooled)},
         warnings,
@@ -408,7 +410,7 @@ def _promote(
         return True, f"no current model; pooled one-day MAE {pool_mae:.4f}"
     try:
         champion = serving.load(home, group, champion_id)
-        members = champion.bundle.manifest.get("members", {})
+        members = champion.bundle.manifest.members or {}
         mine_all, theirs_all = [], []
         for symbol, record in challenger.members.items():
             frame = home.store.read(symbol)
@@ -429,6 +431,6 @@ def _promote(
 
 def _naive_scale_of(home: Home, group: str, run_id: str, symbol: str) -> float:
     """A member's in-sample naive MAE recorded by run ``run_id`` (1 when unknown)."""
-    record = home.models.load(group, run_id).manifest["members"][symbol]
-    scale = record.get("naive_scale")
+    members = home.models.load(group, run_id).manifest.members or {}
+    scale = members[symbol].naive_scale if symbol in members else None
     return float(scale) if scale else 1.0

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import fits, serving
+from rnnforecast import serving
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.evaluation import Report
 from rnnforecast.exports import DailyForecasts
@@ -29,6 +29,7 @@ from rnnforecast.forecaster import (
     Network,
 )
 from rnnforecast.home import Home
+from rnnforecast.manifest import Period
 from rnnforecast.windows import (
     Dataset,
     Scalers,
@@ -126,17 +127,17 @@ def evaluate(
     """
     loaded = serving.load(home, ticker, run_id)
     manifest, config = loaded.bundle.manifest, loaded.config
-    frame = home.store.read(manifest["ticker"])
-    test = manifest["data"]["test"]
+    frame = home.store.read(manifest.ticker)
+    test = manifest.period("test")
     scored = _scored_fit(loaded)
-    scale_rows = frame.loc[: manifest["data"]["scaler_rows"]["end"]]
+    scale_rows = frame.loc[: manifest.period("scaler_rows").end]
     scale = _naive_scale(scale_rows, len(scale_rows))
     part, rep, factors = _assess_period(
         loaded,
         frame,
         scored.network,
-        test["start"],
-        test["end"],
+        test.start,
+        test.end,
         scalers=scored.scalers,
         calibration=scored.calibration,
         scale=scale,
@@ -147,8 +148,8 @@ def evaluate(
         risk_report = _risk_report(loaded, frame, scored)
     except (ValueError, DataError) as exc:
         warnings.append(f"no distribution scores next to the baselines: {exc}")
-    trained = frame.loc[manifest["data"]["first"] : manifest["data"]["last"]]
-    if fingerprint(trained) != manifest["data"]["fingerprint"]:
+    trained = frame.loc[manifest.data.first : manifest.data.last]
+    if fingerprint(trained) != manifest.data.fingerprint:
         warnings.append(
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
@@ -157,21 +158,21 @@ def evaluate(
     fold_results = None
     fold_days: list[DailyForecasts] = []
     if folds:
-        trained_frame = frame.loc[: manifest["data"]["last"]]
+        trained_frame = frame.loc[: manifest.data.last]
         fold_results = walk_forward(trained_frame, config, folds, progress, days=fold_days)
     if plot is not None:
         from rnnforecast import plots
 
         plots.save_png(period_figure(loaded, days), plot)
     return EvaluationResult(
-        manifest["ticker"],
-        manifest["run_id"],
+        manifest.ticker,
+        manifest.run_id,
         _period(part.target_dates[:, 0]),
         rep,
         fold_results,
         warnings,
         days=DailyForecasts.concat(fold_days) if folds else days,
-        fit=fits.scored_dates(manifest),
+        fit=manifest.scored.dates(),
         risk=risk_report,
     )
 
@@ -185,10 +186,10 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
     data = loaded.config.data
     dataset = build_dataset(frame, data)
     first_target = dataset.target_dates[:, 0]
-    periods = loaded.bundle.manifest["data"]
+    manifest = loaded.bundle.manifest
 
-    def within(period: dict[str, Any]) -> np.ndarray:
-        start, end = np.datetime64(period["start"]), np.datetime64(period["end"])
+    def within(period: Period) -> np.ndarray:
+        start, end = np.datetime64(period.start), np.datetime64(period.end)
         return np.asarray((first_target >= start) & (first_target <= end))
 
     return riskreport.assess(
@@ -198,8 +199,8 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
         data,
         scored.scalers,
         scored.calibration,
-        within(periods["validation"]),
-        within(periods["test"]),
+        within(manifest.period("validation")),
+        within(manifest.period("test")),
     )
 
 
@@ -211,14 +212,14 @@ def period_figure(loaded: serving.Loaded, days: DailyForecasts) -> Any:
     manifest = loaded.bundle.manifest
     calibration = _scored_calibration(loaded)
     return plots.test_period_figure(
-        manifest["ticker"],
+        manifest.ticker,
         days.dates,
         days.actual,
         days.point,
         days.low,
         days.high,
         days.naive,
-        manifest["training"],
+        manifest.training,
         calibration.level,
         calibration.shrink[0],
     )
@@ -237,13 +238,13 @@ def _scored_fit(loaded: serving.Loaded) -> _Model:
     """The bundle's scored fit: its own network when it serves it (no refit, or a bundle
     saved before refit existed), else ``scored_weights.npz`` with the scalers and
     calibration the manifest records for it. Raises ModelError if those are unreadable."""
-    record = fits.scored_record(loaded.bundle.manifest)
-    if record is None:
+    record = loaded.bundle.manifest.scored
+    if record.weights is None:
         return _Model(serving.network(loaded), loaded.bundle.scalers, loaded.calibration)
     from rnnforecast.numpy_model import NumpyNetwork, load_weights
 
-    path = loaded.bundle.path / str(record["weights"])
-    scalers = Scalers.from_dict(record.get("scalers", {}))
+    path = loaded.bundle.path / record.weights
+    scalers = Scalers.from_dict(record.scalers)
     calibration = _scored_calibration(loaded)
     try:
         weights = load_weights(path)
@@ -257,10 +258,10 @@ def _scored_fit(loaded: serving.Loaded) -> _Model:
 
 def _scored_calibration(loaded: serving.Loaded) -> Calibration:
     """The calibration of the bundle's scored fit (its own when it serves that fit)."""
-    record = fits.scored_record(loaded.bundle.manifest)
-    if record is None:
+    record = loaded.bundle.manifest.scored
+    if record.weights is None:
         return loaded.calibration
-    return Calibration.from_dict(record.get("calibration", {}))
+    return Calibration.from_dict(record.calibration)
 
 
 def _served_fit(loaded: serving.Loaded) -> _Model:
@@ -302,8 +303,8 @@ def _assess_period(
     if not len(part):
         manifest = loaded.bundle.manifest
         raise DataError(
-            f"the stored bars of {manifest['ticker']} no longer cover the period {start} to "
-            f"{end} (run {manifest['run_id']})"
+            f"the stored bars of {manifest.ticker} no longer cover the period {start} to "
+            f"{end} (run {manifest.run_id})"
         )
     scalers = scalers or loaded.bundle.scalers
     calibration = calibration or loaded.calibration

@@ -54,17 +54,17 @@ def load(home: Home, ticker: str, run_id: str | None) -> Loaded:
     symbol = check_group(ticker) if grouped else check_ticker(ticker)
     bundle = home.models.load(symbol, run_id)
     try:
-        config = config_from_dict(bundle.manifest["config"])
+        config = config_from_dict(bundle.manifest.config)
     except UsageError as exc:
         raise ModelError(f"{bundle.path}: manifest config is not readable here: {exc}") from None
     manifest = bundle.manifest
     if (
-        list(config.data.features) != list(manifest["features"])
-        or config.data.window != manifest["window"]
-        or config.data.horizon != manifest["horizon"]
+        tuple(config.data.features) != manifest.features
+        or config.data.window != manifest.window
+        or config.data.horizon != manifest.horizon
     ):
         raise ModelError(f"{bundle.path}: manifest features/window disagree with its config")
-    calibration = Calibration.from_dict(manifest.get("calibration", {}))
+    calibration = Calibration.from_dict(manifest.calibration or {})
     return Loaded(bundle, config, calibration)
 
 
@@ -219,9 +219,9 @@ def predict(
         )
     manifest = loaded.bundle.manifest
     # A global model's manifest names its group and lists the tickers it serves.
-    symbol = check_ticker(ticker) if "members" in manifest else manifest["ticker"]
-    if symbol not in manifest.get("members", {symbol: None}):
-        raise UsageError(f"{symbol} is not one of the tickers run {manifest['run_id']} serves")
+    symbol = check_ticker(ticker) if manifest.members is not None else manifest.ticker
+    if manifest.members is not None and symbol not in manifest.members:
+        raise UsageError(f"{symbol} is not one of the tickers run {manifest.run_id} serves")
     adaptive = loaded.calibration.adaptive
     history = 0 if adaptive is None else adaptive.history
     dates, rows = home.store.read_last(symbol, data.lookback + history)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import fits, serving
+from rnnforecast import serving
 from rnnforecast.config import Config
 from rnnforecast.errors import ModelError
 from rnnforecast.home import Home
@@ -101,19 +101,21 @@ def plan(
         if bundle.weights_path is None:
             raise ModelError(f"{bundle.path}: no numpy weights")
         served = Start(_weights(bundle.weights_path, config), bundle.scalers)
-        record = fits.scored_record(manifest)
-        if record is None:  # the bundle serves its scored fit
+        record = manifest.scored
+        if record.weights is None:  # the bundle serves its scored fit
             scored = served
         else:
             scored = Start(
-                _weights(bundle.path / str(record["weights"]), config),
-                Scalers.from_dict(record.get("scalers", {})),
+                _weights(bundle.path / record.weights, config),
+                Scalers.from_dict(record.scalers),
             )
-        previous = manifest.get("warm_start")
-        if isinstance(previous, dict):
+        previous = manifest.warm_start
+        if isinstance(previous, dict):  # this module's own record (WarmStart.record)
             best = int(previous["scratch_best_epoch"])
+        elif manifest.best_epoch is None:
+            raise ValueError("its manifest records no best epoch")
         else:
-            best = int(manifest["training"]["best_epoch"])
+            best = manifest.best_epoch
     except (ModelError, KeyError, TypeError, ValueError) as exc:
         return None, f"current model {run_id} cannot be warm-started from ({exc})"
     if epochs is None:

@@ -16,6 +16,7 @@ from rnnforecast.artifacts import (
     MODEL_FILE,
     SCALERS_FILE,
     SCHEMA_VERSION,
+    Manifest,
     ModelRepository,
     new_run_id,
     sha256_file,
@@ -59,7 +60,7 @@ def save(repo: ModelRepository, run_id: str, ticker: str = "AAPL", **kwargs) -> 
         run_id,
         kwargs.get("write_model", write_model),
         kwargs.get("scalers", SCALERS),
-        kwargs.get("manifest", manifest(run_id, ticker)),
+        Manifest.new(kwargs.get("manifest", manifest(run_id, ticker))),
     )
 
 
@@ -103,9 +104,11 @@ def test_save_writes_the_bundle_and_sets_current(repo: ModelRepository, home: Pa
 
 
 def test_save_does_not_change_the_callers_manifest(repo: ModelRepository) -> None:
-    given = manifest(RUN_IDS[0])
-    save(repo, RUN_IDS[0], manifest=given)
-    assert "files" not in given
+    given = Manifest.new(manifest(RUN_IDS[0]))
+    repo.save("AAPL", RUN_IDS[0], write_model, SCALERS, given)
+    assert "files" not in given.to_json()
+    assert given.files == {}
+    assert repo.load("AAPL").manifest.files.keys() == {MODEL_FILE, SCALERS_FILE}
 
 
 def test_save_then_load(repo: ModelRepository) -> None:
@@ -114,7 +117,9 @@ def test_save_then_load(repo: ModelRepository) -> None:
     assert bundle.run_id == RUN_IDS[0]
     assert bundle.scalers == SCALERS
     assert bundle.model_path == repo.ticker_dir("AAPL") / RUN_IDS[0] / MODEL_FILE
-    assert bundle.manifest["window"] == 10
+    assert bundle.manifest.window == 10
+    assert bundle.manifest.features == ("open", "high", "low", "close", "volume")
+    assert bundle.manifest.data.source == "csv"
     assert repo.load("AAPL", RUN_IDS[0]).path == bundle.path
 
 
@@ -298,7 +303,7 @@ def test_tickers_are_kept_apart(repo: ModelRepository) -> None:
     save(repo, RUN_IDS[1], ticker="MSFT")
     assert repo.runs("AAPL") == [RUN_IDS[0]]
     assert repo.current("MSFT") == RUN_IDS[1]
-    assert repo.load("MSFT").manifest["ticker"] == "MSFT"
+    assert repo.load("MSFT").manifest.ticker == "MSFT"
 
 
 def test_new_run_id_format() -> None:
