@@ -31,7 +31,7 @@ from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageErr
 from rnnforecast.evaluation import Report
 from rnnforecast.faults import failure
 from rnnforecast.forecaster import fit_calibration, raw_forecast
-from rnnforecast.groups import _members, _period, group_name, pool
+from rnnforecast.groups import _Member, _members, _period, group_name, pool
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
 from rnnforecast.tickers import check_ticker
@@ -164,12 +164,61 @@ def _train_group(
     refit: bool,
     promote: bool,
 ) -> GlobalTrainResult:
+    """Train, score and save the group's bundle (the caller holds every lock)."""
     started = time.perf_counter()
-    data = config.data
-    members, split = _members(home, symbols, data)
+    members, split = _members(home, symbols, config.data)
     train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
     scalers, scored = _fit_pooled(config, train, val, test, progress)
     calibration = _calibrate(config, scored.network, val, scalers)
+    scored_fit = _as_fitted(scored, scalers, calibration, test)
+    reports, member_scores, pool_scores = _score_members(config, members, test, scored_fit)
+    served_fit = scored_fit
+    if refit and scored.numpy_check["passed"]:
+        everything = pool([m.dataset for m in members])
+        served_calibration = _calibrate(config, scored.network, test, scalers)
+        recipe = dataclasses.replace(
+            config,
+            train=dataclasses.replace(
+                config.train, epochs=fitting.refit_epochs(scored.history.best_epoch), patience=0
+            ),
+        )
+        served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
+        served_fit = _as_fitted(served, served_scalers, served_calibration, test)
+    run = bundles.GroupRun(
+        members,
+        split,
+        train,
+        val,
+        test,
+        scored_fit,
+        served_fit,
+        reports,
+        member_scores,
+        pool_scores,
+    )
+    run_id, path = bundles.save_group(home.models, group, config, run, started, promote)
+    if promote:
+        for symbol in symbols:
+            home.models.set_group(symbol, group)
+    return GlobalTrainResult(
+        group,
+        run_id,
+        path,
+        split.to_dict(),
+        member_scores,
+        pool_scores,
+        scored.history.to_dict(),
+        served_fit.calibration.to_dict(),
+        run.serving_record(),
+    )
+
+
+def _score_members(
+    config: Config, members: list[_Member], test: Dataset, scored: fitting._Fitted
+) -> tuple[dict[str, Report], dict[str, dict[str, Any]], dict[str, Any]]:
+    """The scored fit's reports on each member's test windows, and the members' and the
+    pool's test scores as the manifest records them."""
+    scalers, calibration = scored.scalers, scored.calibration
     # Adaptive interval widths of a day depend on the member's days before it.
     factors = {
         m.symbol: fitting._width_factors(scored.network, m.dataset, config, scalers, calibration)[
@@ -202,48 +251,7 @@ def _train_group(
         for m, r in zip(members, reports.values(), strict=True)
     }
     pool_scores = {"test": _period(test), **_pool_scores(reports, pooled)}
-
-    served_scalers, served, served_calibration = scalers, scored, calibration
-    refitted = refit and scored.numpy_check["passed"]
-    if refitted:
-        everything = pool([m.dataset for m in members])
-        served_calibration = _calibrate(config, scored.network, test, scalers)
-        recipe = dataclasses.replace(
-            config,
-            train=dataclasses.replace(
-                config.train, epochs=fitting.refit_epochs(scored.history.best_epoch), patience=0
-            ),
-        )
-        served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
-    scored_fit = _as_fitted(scored, scalers, calibration, test)
-    served_fit = _as_fitted(served, served_scalers, served_calibration, test)
-    run = bundles.GroupRun(
-        members,
-        split,
-        train,
-        val,
-        test,
-        scored_fit,
-        served_fit if refitted else scored_fit,
-        reports,
-        member_scores,
-        pool_scores,
-    )
-    run_id, path = bundles.save_group(home.models, group, config, run, started, promote)
-    if promote:
-        for symbol in symbols:
-            home.models.set_group(symbol, group)
-    return GlobalTrainResult(
-        group,
-        run_id,
-        path,
-        split.to_dict(),
-        member_scores,
-        pool_scores,
-        scored.history.to_dict(),
-        served_calibration.to_dict(),
-        run.serving_record(),
-    )
+    return reports, member_scores, pool_scores
 
 
 def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> Any:
