@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,11 +115,7 @@ class Serving:
         return max(days) if days else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "trained_through": self.trained_through,
-            "calibrated_through": self.calibrated_through,
-            "refit": self.refit,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ it current by the rule of :mod:`rnnforecast.promotion`, and delete runs beyond t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,20 +45,7 @@ class TickerOutcome:
     from_scratch: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "ticker": self.ticker,
-            "rows_added": self.rows_added,
-            "run_id": self.run_id,
-            "metrics": self.metrics,
-            "beats_naive": self.beats_naive,
-            "promoted": self.promoted,
-            "reason": self.reason,
-            "deleted": self.deleted,
-            "error": self.error,
-            "serving": self.serving,
-            "warm_start": self.warm_start,
-            "from_scratch": self.from_scratch,
-        }
+        return dataclasses.asdict(self)
 
 
 def run(
