@@ -207,8 +207,11 @@ class Manifest:
                 raise ModelError(f"{where}: manifest has no {key!r}")
         if check_values:
             _check_values(where, document, ticker, run_id)
-        scored = fits.scored_record(document) or {}
-        dates = fits.scored_dates(document)
+        # The readers of old and new shapes in fits expect tables where tables belong.
+        tables = {key: _table(document.get(key)) for key in ("data", "fits")}
+        shaped = {**document, **tables}
+        scored = fits.scored_record(shaped) or {}
+        dates = fits.scored_dates(shaped)
         members = document.get("members")
         features = document["features"]
         return cls(
@@ -219,7 +222,7 @@ class Manifest:
             window=document["window"],
             horizon=document["horizon"],
             data=DataRecord.read(document["data"]),
-            serving=Serving(**fits.serving_record(document)),
+            serving=Serving(**fits.serving_record(shaped)),
             scored=ScoredFit(
                 dates["trained_through"],
                 dates["calibrated_through"],

@@ -73,6 +73,9 @@ def test_a_missing_period_is_a_model_error_when_it_is_read() -> None:
     assert manifest.data.test is None
     with pytest.raises(ModelError, match=f"run {RUN} of AAPL: manifest has no data.test"):
         manifest.period("test")
+    garbled = Manifest.from_json({**BEFORE_REFIT, "data": "x", "fits": 3}, "m.json")
+    assert garbled.data.test is None and garbled.scored.weights is None
+    assert garbled.serving == Serving(None, None, refit=False)
 
 
 @pytest.mark.parametrize(
