@@ -255,7 +255,7 @@ def _score_members(
 
 
 def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> Any:
-    """A pipeline ``_Fitted`` for the bundle writers."""
+    """A ``fitting._Fitted`` for the bundle writers."""
     return fitting._Fitted.of(trained, scalers, calibration, test)
 
 

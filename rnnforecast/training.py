@@ -1,5 +1,6 @@
 """Fitting a network: seeded, early-stopped, silent unless a progress callback is given.
-Imports TensorFlow; the pipeline imports this module only inside the functions that train."""
+Imports TensorFlow; :mod:`rnnforecast.fitting` imports this module only inside the functions
+that train."""
 
 from __future__ import annotations
 
