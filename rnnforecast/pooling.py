@@ -31,6 +31,7 @@ from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageErr
 from rnnforecast.evaluation import Report
 from rnnforecast.faults import failure
 from rnnforecast.forecaster import fit_calibration, raw_forecast
+from rnnforecast.groups import DateSplit as DateSplit  # read here by callers before groups.py
 from rnnforecast.groups import _Member, _members, _period, group_name, pool
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
