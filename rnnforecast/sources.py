@@ -309,15 +309,14 @@ def load_sample() -> Bars:
 download_yahoo: YahooDownloader = ChildDownloader()
 
 
-def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date | None = None) -> pd.DataFrame:
+def normalise_yahoo(raw: pd.DataFrame, symbol: str) -> pd.DataFrame:
     """Turn yfinance's frame into canonical columns and exchange dates.
 
     Flattens ``yf.download``-style two-level columns (refusing a frame that holds several
-    tickers), converts a timezone-aware index to the exchange's calendar dates, drops rows
-    Yahoo left empty and, if ``today`` is given, any bar dated ``today`` or later. (Fetch
-    drops bars whose session has not closed with :func:`rnnforecast.calendars.complete_bars`
-    instead: the machine's date is not the exchange's.) Raises DataError if nothing usable
-    is left.
+    tickers), converts a timezone-aware index to the exchange's calendar dates and drops rows
+    Yahoo left empty. (Fetch drops bars whose session has not closed with
+    :func:`rnnforecast.calendars.complete_bars`: the machine's date is not the exchange's.)
+    Raises DataError if nothing usable is left.
     """
     frame = raw.copy()
     if isinstance(frame.columns, pd.MultiIndex):
@@ -343,8 +342,6 @@ def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date | None = None
     frame = frame.dropna(how="all")
     frame = _numeric_columns(frame, f"{symbol} (Yahoo)")
     frame = frame.dropna(subset=["open", "high", "low", "close"], how="all")
-    if today is not None:
-        frame = frame[frame.index < pd.Timestamp(today)]
     if frame.empty:
         raise DataError(f"{symbol}: Yahoo returned no daily bars for that period")
     return validate_bars(frame, f"{symbol} (Yahoo)")
@@ -378,7 +375,6 @@ def fetch_yahoo(
     retries: int = 3,
     backoff: float = 1.0,
     timeout: float = 10.0,
-    today: dt.date | None = None,
     cache: Path | None = None,
     download: YahooDownloader | None = None,
     sleep: Callable[[float], None] | None = None,
@@ -438,7 +434,7 @@ def fetch_yahoo(
     if raw is None or len(raw) == 0:
         raise DataError(f"{symbol}: Yahoo returned no data (unknown or delisted symbol?)")
     return Bars(
-        normalise_yahoo(raw, symbol, today),
+        normalise_yahoo(raw, symbol),
         source="yahoo",
         auto_adjust=auto_adjust,
         exchange=answer.exchange,
