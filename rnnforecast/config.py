@@ -12,10 +12,11 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from rnnforecast.bars import COLUMNS
 from rnnforecast.errors import UsageError
 
-BASE_FEATURES = ("open", "high", "low", "close", "volume")
-"""Raw daily bar columns, as stored."""
+BASE_FEATURES = COLUMNS
+"""Raw daily bar columns, as stored (:mod:`rnnforecast.bars`)."""
 DERIVED_FEATURES = ("log_return", "range", "volume_change", "parkinson", "garman_klass", "gap")
 """Computed per row: log(close / previous close), (high - low) / close,
 log(1 + volume) - log(1 + previous volume), the Parkinson range variance

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -19,27 +18,16 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast import yahoo
-from rnnforecast.config import BASE_FEATURES
+from rnnforecast.bars import COLUMNS, HIGH, LOW, PRICES, VOLUME, Bars
 from rnnforecast.errors import DataError, SourceError, UsageError
 from rnnforecast.tickers import check_ticker
 from rnnforecast.yahoo import ChildDownloader, YahooDownloader, YahooRequest
 
-COLUMNS = BASE_FEATURES
 __all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
 SAMPLE_TICKER = "GOOG"
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "", "unnamed: 0")
 # Bars further apart than this (median, calendar days) are not daily bars.
 _MAX_MEDIAN_GAP_DAYS = 4
-
-
-@dataclass(frozen=True)
-class Bars:
-    """A validated canonical frame and where it came from (recorded in the store)."""
-
-    frame: pd.DataFrame
-    source: str  # "yahoo", "csv", or "sample"
-    auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
-    exchange: str | None = None  # the exchange code the source reports (Yahoo's "NMS"), if any
 
 
 def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -74,7 +62,7 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
                 "monthly bars, and rnnforecast works on daily bars only"
             )
     values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
-    prices, volume = values[:, :4], values[:, 4]
+    prices, volume = values[:, :VOLUME], values[:, VOLUME]
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise DataError(f"{origin}: missing or non-finite value on {_first_date(frame, bad)}")
@@ -84,7 +72,7 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     bad = volume < 0
     if bad.any():
         raise DataError(f"{origin}: negative volume on {_first_date(frame, bad)}")
-    bad = prices[:, 1] < prices[:, 2]
+    bad = prices[:, HIGH] < prices[:, LOW]
     if bad.any():
         raise DataError(f"{origin}: High below Low on {_first_date(frame, bad)}")
     clean = pd.DataFrame(values, index=frame.index, columns=list(COLUMNS))
@@ -341,7 +329,7 @@ def normalise_yahoo(raw: pd.DataFrame, symbol: str) -> pd.DataFrame:
     frame.index = index.normalize()
     frame = frame.dropna(how="all")
     frame = _numeric_columns(frame, f"{symbol} (Yahoo)")
-    frame = frame.dropna(subset=["open", "high", "low", "close"], how="all")
+    frame = frame.dropna(subset=list(PRICES), how="all")
     if frame.empty:
         raise DataError(f"{symbol}: Yahoo returned no daily bars for that period")
     return validate_bars(frame, f"{symbol} (Yahoo)")

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rnnforecast.bars import COLUMNS
 from rnnforecast.calendars import DEFAULT as DEFAULT_CALENDAR
-from rnnforecast.config import BASE_FEATURES as COLUMNS
 from rnnforecast.errors import DataError, EnvironmentFault, UsageError
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
