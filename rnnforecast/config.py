@@ -10,10 +10,14 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnforecast.bars import COLUMNS
 from rnnforecast.errors import UsageError
+
+if TYPE_CHECKING:  # sources import pandas: built only when a [run] table is read
+    from rnnforecast.sources import Source
+    from rnnforecast.yahoo_source import YahooSource
 
 BASE_FEATURES = COLUMNS
 """Raw daily bar columns, as stored (:mod:`rnnforecast.bars`)."""
@@ -363,17 +367,15 @@ SOURCES = ("yahoo", "csv", "sample")
 
 @dataclass(frozen=True)
 class TickerJob:
-    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv).
+    """One ticker of a ``run``: its symbol and where its bars come from.
 
     ``calendar``: its exchange calendar code (checked when the job runs; None: the stored one
-    or the one the source reports); ``date_format``: strftime format of a csv's dates.
+    or the one the source reports).
     """
 
     ticker: str
-    source: str = "yahoo"
-    path: Path | None = None
+    source: Source
     calendar: str | None = None
-    date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -398,8 +400,11 @@ class RunConfig:
     warm_start: bool = False
 
 
-def _run_config(raw: Any, folder: Path) -> RunConfig:
-    """Parse the ``[run]`` table; csv paths are relative to the config file's folder."""
+def _run_config(raw: Any, folder: Path, yahoo: YahooSource) -> RunConfig:
+    """Parse the ``[run]`` table; csv paths are relative to the config file's folder, Yahoo
+    tickers read through ``yahoo`` with ``run.auto_adjust``."""
+    from rnnforecast.sources import CsvSource, SampleSource
+
     if not isinstance(raw, dict):
         raise UsageError("config section 'run' must be a table")
     known = {"tickers", "keep", "auto_adjust", "refit", "global", "group", "warm_start"}
@@ -454,7 +459,14 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
             # Kept as written: a strftime format is case-sensitive (%m is not %M).
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise UsageError(f"{where}.{name} must be a non-empty string, got {value!r}")
-        jobs.append(TickerJob(ticker, source, path, calendar, date_format))
+        made: Source
+        if path is not None:
+            made = CsvSource(path, date_format)
+        elif source == "sample":
+            made = SampleSource()
+        else:
+            made = dataclasses.replace(yahoo, auto_adjust=auto_adjust)
+        jobs.append(TickerJob(ticker, made, calendar))
     names = [job.ticker for job in jobs]
     if len(set(names)) != len(names):
         raise UsageError("run.tickers lists a ticker twice")
@@ -471,13 +483,17 @@ def _run_config(raw: Any, folder: Path) -> RunConfig:
     )
 
 
-def load_run_config(path: Path) -> tuple[Config, RunConfig]:
+def load_run_config(path: Path, yahoo: YahooSource | None = None) -> tuple[Config, RunConfig]:
     """Read a ``run`` config: the recipe tables plus a ``[run]`` table naming the tickers.
 
-    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
+    Yahoo tickers are read through ``yahoo`` (None: a default :class:`YahooSource`), with
+    the table's ``auto_adjust``. Raises UsageError if the file is missing, not valid TOML,
+    or not a valid config.
     """
+    from rnnforecast.yahoo_source import YahooSource
+
     raw = _read_toml(path)
     if "run" not in raw:
         raise UsageError(f"config file {path} has no [run] table naming the tickers")
-    run = _run_config(raw.pop("run"), Path(path).resolve().parent)
+    run = _run_config(raw.pop("run"), Path(path).resolve().parent, yahoo or YahooSource())
     return config_from_dict(raw), run
