@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from rnnforecast import __version__
-from rnnforecast.config import apply_overrides, load_config, load_run_config
+from rnnforecast.config import apply_overrides, load_config
 from rnnforecast.errors import (
     EXIT_CODES,
     INTERRUPTED,
@@ -31,6 +31,7 @@ from rnnforecast.errors import (
     PartialFailure,
     UsageError,
 )
+from rnnforecast.runconfig import load_run_config
 from rnnforecast.tickers import unique_tickers
 
 if TYPE_CHECKING:

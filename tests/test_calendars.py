@@ -394,7 +394,7 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
 
 
 def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
-    from rnnforecast.config import load_run_config
+    from rnnforecast.runconfig import load_run_config
 
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
     config = tmp_path / "run.toml"

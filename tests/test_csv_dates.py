@@ -130,8 +130,8 @@ def test_date_format_is_for_csv_only(home: Path) -> None:
 
 
 def test_run_config_date_format_per_csv_ticker(tmp_path: Path) -> None:
-    from rnnforecast.config import load_run_config
     from rnnforecast.errors import UsageError
+    from rnnforecast.runconfig import load_run_config
     from rnnforecast.sources import CsvSource
 
     config = tmp_path / "run.toml"
