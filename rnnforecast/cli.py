@@ -450,6 +450,7 @@ def fetch(
     from rnnforecast import ingest
     from rnnforecast.errors import DataError
     from rnnforecast.sources import AmbiguousDatesError
+    from rnnforecast.store import SourceChanged
 
     source = _source(ctx, csv, sample, date_format, auto_adjust, retries, timeout)
     if (csv is not None or sample) and len(unique_tickers(tickers or [])) > 1:
@@ -470,6 +471,11 @@ def fetch(
         )
     except AmbiguousDatesError as exc:
         raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
+    except SourceChanged as exc:
+        raise UsageError(
+            f"{exc.ticker} is stored from {exc.stored}, not {exc.incoming}: use --replace to "
+            "start it afresh"
+        ) from None
     results = [o.stored for o in outcomes if o.stored is not None]
     failed = [o for o in outcomes if o.error is not None]
     for r in results:

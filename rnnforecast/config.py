@@ -361,7 +361,7 @@ def parse_override(item: str) -> tuple[str, str, Any]:
     """
     dotted, sep, text = item.partition("=")
     if not sep or "." not in dotted:
-        raise UsageError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
+        raise UsageError(f"a setting must be given as SECTION.KEY=VALUE, got {item!r}")
     section, _, key = dotted.strip().partition(".")
     text = text.strip()
     try:

@@ -190,9 +190,8 @@ class Store:
                 ).fetchone()
                 adjust = None if bars.auto_adjust is None else int(bars.auto_adjust)
                 if meta and not replace and (meta[0], meta[1]) != (bars.source, adjust):
-                    raise UsageError(
-                        f"{ticker} is stored from {_describe(meta[0], meta[1])}, not "
-                        f"{_describe(bars.source, adjust)}: use --replace to start it afresh"
+                    raise SourceChanged(
+                        ticker, _describe(meta[0], meta[1]), _describe(bars.source, adjust)
                     )
                 if replace:
                     conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,))
@@ -389,6 +388,18 @@ def _replace_sessions(conn: sqlite3.Connection, sessions: Sessions) -> None:
         "INSERT INTO sessions (calendar, date, close) VALUES (?, ?, ?)",
         [(sessions.calendar, d, c) for d, c in rows],
     )
+
+
+class SourceChanged(UsageError):
+    """A ticker stored from one source (or Yahoo setting) was written from another: mixing
+    them would splice two series. ``stored`` and ``incoming`` describe the two."""
+
+    def __init__(self, ticker: str, stored: str, incoming: str) -> None:
+        super().__init__(
+            f"{ticker} is stored from {stored}, not {incoming}: replace its stored bars to "
+            "start it afresh"
+        )
+        self.ticker, self.stored, self.incoming = ticker, stored, incoming
 
 
 def _describe(source: str, auto_adjust: int | None) -> str:

@@ -247,7 +247,12 @@ def test_bad_csv_leaves_existing_rows_untouched(tmp_path: Path, prices_csv: Path
 
 def test_other_source_for_stored_ticker_needs_replace(prices_csv: Path) -> None:
     assert cli("fetch", "GOOG", "--csv", str(prices_csv)).exit_code == 0
-    assert_error(cli("fetch", "--sample"), 2, "--replace")
+    refused = cli("fetch", "--sample")
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: GOOG is stored from a CSV file, not the bundled sample: use --replace to "
+        "start it afresh\n"
+    )
     replaced = cli("fetch", "--sample", "--replace", "--json")
     assert json.loads(replaced.stdout)["tickers"][0]["rows"] == 2148
 
