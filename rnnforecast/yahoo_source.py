@@ -95,18 +95,13 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
 def fetch_budget(retries: int, timeout: float, backoff: float = 1.0) -> float:
     """The most seconds :meth:`YahooSource.bars` takes: every attempt's ``timeout`` (plus
     ``yahoo.GRACE`` to hand the answer over), the backoff sleeps between attempts, and
     ``yahoo.STARTUP_TIMEOUT`` for starting the download process. At the defaults (3 retries,
     10 s, backoff 1 s): 4 * 10.25 + (1 + 2 + 4) + 10 = 58 s."""
     attempts = retries + 1
-    sleeps = backoff * (2**retries - 1)
+    sleeps = backoff * float(2**retries - 1)
     return attempts * (timeout + yahoo.GRACE) + sleeps + yahoo.STARTUP_TIMEOUT
 
 
