@@ -259,11 +259,9 @@ def learnable_prices(
 def cli(*args: str, home: Path | None = None, yahoo: FakeYahoo | None = None) -> Result:
     """``rnnforecast [--home HOME] ARGS`` run in-process as a user would; stdout and stderr
     apart in the result. ``yahoo``: a fake that Yahoo downloads go to."""
-    return CliRunner().invoke(
-        app,
-        (["--home", str(home)] if home else []) + list(args),
-        obj=yahoo.seams if yahoo is not None else None,
-    )
+    # obj only when there is one: an explicit obj=None changes how Click ends --show-completion.
+    seams = {"obj": yahoo.seams} if yahoo is not None else {}
+    return CliRunner().invoke(app, (["--home", str(home)] if home else []) + list(args), **seams)
 
 
 def reseal(manifest: Path) -> None:

@@ -28,7 +28,8 @@ NY_1000 = "2013-03-01T15:00:00+00:00"
 
 
 def cli(home: Path, *args: str, yahoo: FakeYahoo | None = None):
-    return runner.invoke(app, ["--home", str(home), *args], obj=yahoo.seams if yahoo else None)
+    seams = {"obj": yahoo.seams} if yahoo is not None else {}
+    return runner.invoke(app, ["--home", str(home), *args], **seams)
 
 
 def prices_until(last: str, n: int = 120, every_day: bool = False) -> pd.DataFrame:
