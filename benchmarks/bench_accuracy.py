@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnnforecast import fitting, pipeline, sources
+from rnnforecast import fitting, ingest, pipeline, sources
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.home import Home
 from rnnforecast.windows import build_dataset, fit_scalers
@@ -93,9 +93,9 @@ def run_variant(
     with tempfile.TemporaryDirectory() as folder:
         home = Home(Path(folder))
         if frame_csv is None:
-            pipeline.fetch(home, [], sample=True)
+            ingest.fetch(home, [], sources.SampleSource())
         else:
-            pipeline.fetch(home, [ticker], csv=frame_csv)
+            ingest.fetch(home, [ticker], sources.CsvSource(frame_csv))
         if leaky:
             fitting.fit_scalers = leaky_scalers(home.store.read(ticker))
         try:

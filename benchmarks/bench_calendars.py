@@ -36,8 +36,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
 
-    from rnnforecast import calendars, pipeline, serving
+    from rnnforecast import calendars, ingest, serving
     from rnnforecast.home import Home
+    from rnnforecast.sources import SampleSource
 
     probe = "import time; t = time.perf_counter(); import exchange_calendars; "
     probe += "print(time.perf_counter() - t)"
@@ -71,7 +72,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         home = Home(Path(folder))
-        pipeline.fetch(home, [], sample=True)
+        ingest.fetch(home, [], SampleSource())
         now = dt.datetime.now(dt.UTC)
         read = median_ms(
             lambda: serving.forecast_dates(home, "GOOG", dt.date(2013, 3, 1), 5, now),

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import fitting, groups, pipeline, pooling, sources
+from rnnforecast import fitting, groups, ingest, pooling, sources
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.home import Home
 
@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
         end = min(b.frame.index[-1] for b in bars.values()).date()
         symbols = list(bars)
         # every series on the span all of them cover
-        pipeline.fetch(home, ["GOOG"], sample=True, start=start, end=end)
+        ingest.fetch(home, ["GOOG"], sources.SampleSource(), start=start, end=end)
         for ticker, path in files.items():
-            pipeline.fetch(home, [ticker], csv=path, start=start, end=end)
+            ingest.fetch(home, [ticker], sources.CsvSource(path), start=start, end=end)
         members, split = groups._members(home, symbols, config.data)
         print(f"{', '.join(symbols)}: {start} to {end}; split {split.to_dict()}", flush=True)
         runs = []

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import pipeline, risk, riskreport, serving, sources
+from rnnforecast import ingest, pipeline, risk, riskreport, serving, sources
 from rnnforecast.adaptive import Adaptive, factors
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.forecaster import forecast, one_step_scores
@@ -68,9 +68,9 @@ class Series:
 def prepare(home: Home, name: str, csv: Path | None, config: Config, retrain: bool) -> Series:
     if retrain or home.models.current(name) is None:
         if csv is None:
-            pipeline.fetch(home, [name], sample=True)
+            ingest.fetch(home, [name], sources.SampleSource())
         else:
-            pipeline.fetch(home, [name], csv=csv, replace=True)
+            ingest.fetch(home, [name], sources.CsvSource(csv), replace=True)
         started = time.perf_counter()
         pipeline.train(home, name, config)
         print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)

@@ -8,7 +8,7 @@ for 100 tickers. Then, ticker by ticker, times:
     pandas.read_csv(path, dtype=str, ...)         the parse call sources.read_csv makes
     sources.validate_bars(frame)                  validation alone, on the parsed frame
     sources.read_csv(path)                        parse, dates, numbers and validation
-    pipeline.fetch(Home(tmp), [ticker], csv=path) the import: the above + lock + SQLite
+    ingest.fetch(Home(tmp), [ticker], CsvSource(path)) the import: the above + lock + SQLite
 
 then fetches every ticker again (nothing new to add: the write finds every date stored and
 compares the stored rows with the file's), and reads each ticker back with
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnforecast import pipeline, sources
+from rnnforecast import ingest, sources
 from rnnforecast.home import Home
 
 
@@ -90,11 +90,11 @@ def main() -> None:
             seconds, bars = timed(sources.read_csv, path)
             times["source"].append(seconds)
             times["validate"].append(timed(sources.validate_bars, bars.frame, str(path))[0])
-            seconds, results = timed(pipeline.fetch, home, [ticker], csv=path)
+            seconds, results = timed(ingest.fetch, home, [ticker], sources.CsvSource(path))
             times["fetch"].append(seconds)
             assert results[0].added == args.rows, results
         for ticker in tickers:
-            seconds, results = timed(pipeline.fetch, home, [ticker], csv=paths[ticker])
+            seconds, results = timed(ingest.fetch, home, [ticker], sources.CsvSource(paths[ticker]))
             times["refetch"].append(seconds)
             assert results[0].added == 0 and results[0].changed == 0, results
         for ticker in tickers:
@@ -110,8 +110,8 @@ def main() -> None:
         ("parse", "pandas.read_csv(path, dtype=str, ...)"),
         ("validate", "sources.validate_bars(frame)"),
         ("source", "sources.read_csv(path)"),
-        ("fetch", "pipeline.fetch(..., csv=path), first"),
-        ("refetch", "pipeline.fetch(..., csv=path), again"),
+        ("fetch", "ingest.fetch(..., CsvSource(path)), first"),
+        ("refetch", "ingest.fetch(..., CsvSource(path)), again"),
         ("read", "Store.read(ticker)"),
     ]
     print(

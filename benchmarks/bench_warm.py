@@ -39,6 +39,7 @@ from rnnforecast import metrics, scoring
 from rnnforecast import nightly as nightly_job
 from rnnforecast.config import Config, RunConfig, TickerJob, apply_overrides
 from rnnforecast.home import Home
+from rnnforecast.sources import CsvSource
 
 # Small enough for a shared 2-core machine: 20 tickers x 3 trainings in minutes.
 SMALL = ["model.units=16", "model.dense_units=16", "data.window=20"]
@@ -70,7 +71,7 @@ def garch_prices(n: int, seed: int) -> pd.DataFrame:
 
 
 def nightly(home: Home, config: Config, csv: Path, ticker: str, warm: bool) -> dict[str, Any]:
-    plan = RunConfig((TickerJob(ticker, "csv", csv),), keep=5, warm_start=warm)
+    plan = RunConfig((TickerJob(ticker, CsvSource(csv)),), keep=5, warm_start=warm)
     (outcome,) = nightly_job.run(home, config, plan)
     if outcome.error:
         raise SystemExit(f"{ticker}: {outcome.error}")

@@ -3,7 +3,7 @@
 A local server accepts every connection and never answers; it is the HTTP(S) proxy of a
 fresh `python -m rnnforecast fetch AAPL ...` process (fresh home, HOME in a temporary folder,
 no NO_PROXY). Printed: the wall time of the whole command (interpreter start included), its
-exit code, its last stderr line, and the bound from ``sources.fetch_budget``.
+exit code, its last stderr line, and the bound from ``yahoo_source.fetch_budget``.
 
     python benchmarks/bench_yahoo_stall.py                          # --retries 0 --timeout 1
     python benchmarks/bench_yahoo_stall.py --retries 3 --timeout 10 # the defaults
@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from rnnforecast.sources import fetch_budget
+from rnnforecast.yahoo_source import fetch_budget
 
 
 def stalled_server() -> tuple[socket.socket, int]:

@@ -111,9 +111,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "refetch-ten-years",
-        "rnnforecast/pipeline.py",
-        "dt.timedelta(days=7)",
-        "dt.timedelta(days=3650)",
+        "rnnforecast/ingest.py",
+        "REFETCH_OVERLAP = dt.timedelta(days=7)",
+        "REFETCH_OVERLAP = dt.timedelta(days=3650)",
         (f"{EXITS}::test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar",),
         "a repeat Yahoo fetch starts ten years back instead of a week",
     ),
@@ -172,7 +172,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "shrink-ignored",
         "rnnforecast/forecaster.py",
-        "    point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)\n",
+        "    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)\n",
         "    point = raw\n",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
         "calibrated forecasts ignore the shrink factor",
@@ -180,8 +180,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "decode-wrong-base",
         "rnnforecast/windows.py",
-        "return base[:, -1, _CLOSE, None] * np.exp(values)",
-        "return base[:, -2, _CLOSE, None] * np.exp(values)",
+        "return base[:, -1, CLOSE, None] * np.exp(values)",
+        "return base[:, -2, CLOSE, None] * np.exp(values)",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
         "log returns decoded from the close before the last",
     ),
@@ -229,7 +229,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "predict-last-close-from-open",
         "rnnforecast/serving.py",
-        "float(rows[-1, 3]),",
+        "float(rows[-1, CLOSE]),",
         "float(rows[-1, 0]),",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
         "predict reports the last open as the last close",

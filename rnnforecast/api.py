@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from rnnforecast.manage import Forgotten, Promotion
     from rnnforecast.pipeline import TrainResult
     from rnnforecast.scoring import EvaluationResult
+    from rnnforecast.sources import Source
 
 PathLike = str | os.PathLike[str]
 
@@ -83,19 +84,31 @@ def fetch(
     Returns one row per ticker: ``ticker``, ``rows`` stored, ``first``, ``last``,
     ``added``, ``source``, ``changed``. Raises UsageError, DataError, SourceError, LockError.
     """
+    from rnnforecast import ingest
+
     names = [tickers] if isinstance(tickers, str) else list(tickers)
-    results = pipeline.fetch(
+    results = ingest.fetch(
         _home(home),
         names,
-        csv=Path(csv) if csv is not None else None,
-        sample=sample,
+        _source(csv, sample, auto_adjust),
         start=_date(start),
         end=_date(end),
-        auto_adjust=auto_adjust,
         replace=replace,
         lock_timeout=lock_timeout,
     )
     return pd.DataFrame([r.to_dict() for r in results])
+
+
+def _source(csv: PathLike | None, sample: bool, auto_adjust: bool) -> Source:
+    from rnnforecast.errors import UsageError
+    from rnnforecast.sources import CsvSource, SampleSource
+    from rnnforecast.yahoo_source import YahooSource
+
+    if csv is not None and sample:
+        raise UsageError("csv and sample are two sources: choose one")
+    if csv is not None:
+        return CsvSource(Path(csv))
+    return SampleSource() if sample else YahooSource(auto_adjust=auto_adjust)
 
 
 def _date(value: dt.date | str | None) -> dt.date | None:

@@ -22,6 +22,7 @@ from statistics import NormalDist
 
 import numpy as np
 
+from rnnforecast.bars import CLOSE
 from rnnforecast.errors import DataError, UsageError
 
 BASELINES: tuple[str, ...] = ("garch_t", "gjr_t", "ewma", "hist50", "emp250", "har")
@@ -104,7 +105,7 @@ def forecast_baselines(
                 f"baseline {name} needs at least {need} rows before the test span "
                 f"({MIN_RETURNS[name]} returns), got {first_test}"
             )
-    returns = np.diff(np.log(ohlcv[:, 3]))  # returns[j] is the return of row j + 1
+    returns = np.diff(np.log(ohlcv[:, CLOSE]))  # returns[j] is the return of row j + 1
     result = {}
     for name in names:
         if name in ("garch_t", "gjr_t"):

@@ -23,7 +23,7 @@ import typer
 from typer.core import TyperGroup
 
 from rnnforecast import __version__
-from rnnforecast.config import apply_overrides, load_config, load_run_config
+from rnnforecast.config import apply_overrides, load_config
 from rnnforecast.errors import (
     EXIT_CODES,
     INTERRUPTED,
@@ -31,11 +31,15 @@ from rnnforecast.errors import (
     PartialFailure,
     UsageError,
 )
+from rnnforecast.runconfig import load_run_config
 from rnnforecast.tickers import unique_tickers
 
 if TYPE_CHECKING:
     from rnnforecast.home import Home
+    from rnnforecast.sources import Source
     from rnnforecast.training import Progress
+    from rnnforecast.yahoo import YahooDownloader
+    from rnnforecast.yahoo_source import RetryClock, YahooSource
 
 DEBUG_ENV = "RNNFORECAST_DEBUG"
 HOME_ENV = "RNNFORECAST_HOME"
@@ -261,7 +265,8 @@ def _root(
     folder = Path(home) if home is not None else _default_home()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--home {folder} is a file, not a folder")
-    ctx.obj = _Settings(folder, wait, verbose, _clock(now))
+    seams = ctx.obj if isinstance(ctx.obj, Seams) else Seams()
+    ctx.obj = _Settings(folder, wait, verbose, _clock(now), seams)
 
 
 def _clock(now: str | None) -> Callable[[], dt.datetime]:
@@ -278,11 +283,32 @@ def _clock(now: str | None) -> Callable[[], dt.datetime]:
 
 
 @dataclass(frozen=True)
+class Seams:
+    """The outside world the commands reach, for a caller to replace (tests do, with
+    ``CliRunner().invoke(app, args, obj=Seams(...))``): the Yahoo download and the clock
+    its retries wait on. None: the real ones."""
+
+    yahoo_downloader: YahooDownloader | None = None
+    retry_clock: RetryClock | None = None
+
+
+@dataclass(frozen=True)
 class _Settings:
     home: Path
     wait: float
     verbose: bool
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    seams: Seams = Seams()
+
+
+def _yahoo(ctx: typer.Context, **options: Any) -> YahooSource:
+    """A YahooSource with ``options`` and the downloader and retry clock of the seams."""
+    from rnnforecast.yahoo_source import YahooSource
+
+    seams: Seams = ctx.obj.seams
+    if seams.retry_clock is not None:
+        options["clock"] = seams.retry_clock
+    return YahooSource(downloader=seams.yahoo_downloader, **options)
 
 
 def _home(ctx: typer.Context) -> Home:
@@ -421,29 +447,35 @@ def fetch(
     Fetching again adds only new dates; a failed fetch changes nothing. Only bars whose
     session has closed on the exchange are stored.
     """
-    from rnnforecast import pipeline
+    from rnnforecast import ingest
     from rnnforecast.errors import DataError
     from rnnforecast.sources import AmbiguousDatesError
+    from rnnforecast.store import SourceChanged
 
+    source = _source(ctx, csv, sample, date_format, auto_adjust, retries, timeout)
+    if (csv is not None or sample) and len(unique_tickers(tickers or [])) > 1:
+        raise UsageError("--csv and --sample load one ticker at a time")
+    if start and end and start > end:
+        raise UsageError(f"--start {start.date()} is after --end {end.date()}")
     try:
-        outcomes = pipeline.fetch_each(
+        outcomes = ingest.fetch_each(
             _home(ctx),
             tickers or [],
-            csv=csv,
-            sample=sample,
+            source,
             start=start.date() if start else None,
             end=end.date() if end else None,
-            auto_adjust=auto_adjust,
             replace=replace,
-            retries=retries,
-            timeout=timeout,
             calendar=calendar,
-            date_format=date_format,
             clock=ctx.obj.clock,
             lock_timeout=ctx.obj.wait,
         )
     except AmbiguousDatesError as exc:
         raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
+    except SourceChanged as exc:
+        raise UsageError(
+            f"{exc.ticker} is stored from {exc.stored}, not {exc.incoming}: use --replace to "
+            "start it afresh"
+        ) from None
     results = [o.stored for o in outcomes if o.stored is not None]
     failed = [o for o in outcomes if o.error is not None]
     for r in results:
@@ -476,6 +508,29 @@ def fetch(
             f"{len(failed)} of {len(outcomes)} tickers failed: "
             + ", ".join(o.ticker for o in failed)
         )
+
+
+def _source(
+    ctx: typer.Context,
+    csv: Path | None,
+    sample: bool,
+    date_format: str | None,
+    auto_adjust: bool,
+    retries: int,
+    timeout: float,
+) -> Source:
+    """The source ``fetch``'s options name. Raises UsageError for options that clash."""
+    from rnnforecast.sources import CsvSource, SampleSource
+
+    if csv is not None and sample:
+        raise UsageError("--csv and --sample are two sources: choose one")
+    if date_format is not None and csv is None:
+        raise UsageError("--date-format is for a csv source only")
+    if csv is not None:
+        return CsvSource(csv, date_format)
+    if sample:
+        return SampleSource()
+    return _yahoo(ctx, retries=retries, timeout=timeout, auto_adjust=auto_adjust)
 
 
 @contextmanager
@@ -957,7 +1012,7 @@ def run_job(
 
     One ticker failing does not stop the others; the exit code is then 7.
     """
-    recipe, plan = load_run_config(config)
+    recipe, plan = load_run_config(config, yahoo=_yahoo(ctx))
 
     from rnnforecast import nightly
 

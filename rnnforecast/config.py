@@ -10,12 +10,16 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from rnnforecast.bars import COLUMNS
 from rnnforecast.errors import UsageError
 
-BASE_FEATURES = ("open", "high", "low", "close", "volume")
-"""Raw daily bar columns, as stored."""
+if TYPE_CHECKING:  # sources import pandas: built only when a [run] table is read
+    from rnnforecast.sources import Source
+
+BASE_FEATURES = COLUMNS
+"""Raw daily bar columns, as stored (:mod:`rnnforecast.bars`)."""
 DERIVED_FEATURES = ("log_return", "range", "volume_change", "parkinson", "garman_klass", "gap")
 """Computed per row: log(close / previous close), (high - low) / close,
 log(1 + volume) - log(1 + previous volume), the Parkinson range variance
@@ -87,11 +91,11 @@ class DataConfig:
             )
         if len(set(self.features)) != len(self.features):
             raise UsageError("data.features lists a feature twice")
-        _choice("data.target", self.target, TARGETS)
+        choice("data.target", self.target, TARGETS)
         if self.target == "close" and "close" not in self.features:
             raise UsageError("data.features must include close to predict the close")
-        _choice("data.normalise", self.normalise, NORMALISATIONS)
-        _choice("data.strategy", self.strategy, STRATEGIES)
+        choice("data.normalise", self.normalise, NORMALISATIONS)
+        choice("data.strategy", self.strategy, STRATEGIES)
         _bounded("data.window", self.window, 2, MAX_WINDOW)
         _bounded("data.horizon", self.horizon, 1, MAX_HORIZON)
         # Each part keeps at least a tenth of what is left, so none is starved of windows.
@@ -128,9 +132,9 @@ class ModelConfig:
     head: str = "point"
 
     def validate(self) -> None:
-        _choice("model.cell", self.cell, CELLS)
-        _choice("model.head", self.head, HEADS)
-        _choice("model.activation", self.activation, ACTIVATIONS)
+        choice("model.cell", self.cell, CELLS)
+        choice("model.head", self.head, HEADS)
+        choice("model.activation", self.activation, ACTIVATIONS)
         _bounded("model.units", self.units, 1, MAX_UNITS)
         _bounded("model.layers", self.layers, 1, MAX_LAYERS)
         _bounded("model.dense_units", self.dense_units, 0, MAX_UNITS)
@@ -244,13 +248,16 @@ def _bounded(key: str, value: int, low: int, high: int) -> None:
         raise UsageError(f"{key} must be between {low} and {high}, got {value}")
 
 
-def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+def choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    """Raise UsageError naming ``key`` unless ``value`` is one of ``allowed``."""
     if value not in allowed:
         raise UsageError(f"{key} must be one of {', '.join(allowed)}; got {value!r}")
 
 
-def _coerce(key: str, value: Any, annotation: str) -> Any:
-    """Check ``value`` against a dataclass field's annotation (a string, PEP 563)."""
+def coerce(key: str, value: Any, annotation: str) -> Any:
+    """Check ``value`` against a dataclass field's annotation (a string, PEP 563); a field
+    that may be None takes the type before ``| None`` (TOML has no null)."""
+    annotation = annotation.removesuffix(" | None")
     if annotation == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise UsageError(f"{key} must be an integer, got {value!r}")
@@ -267,15 +274,44 @@ def _coerce(key: str, value: Any, annotation: str) -> Any:
         if not isinstance(value, str):
             raise UsageError(f"{key} must be a string, got {value!r}")
         return value.lower()
-    if annotation == "path":
+    if annotation == "Text":
+        if not isinstance(value, str) or not value.strip():
+            raise UsageError(f"{key} must be a non-empty string, got {value!r}")
+        return value
+    if annotation == "Path":
         if not isinstance(value, str) or not value.strip():
             raise UsageError(f"{key} must be a file path, got {value!r}")
-        return value
+        return Path(value)
     if annotation == "tuple[str, ...]":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise UsageError(f"{key} must be a list of strings, got {value!r}")
         return tuple(v.lower() for v in value)
     raise AssertionError(f"unhandled config type {annotation} for {key}")  # pragma: no cover
+
+
+Text = str
+"""A string kept as written (case-sensitive, such as a strftime format), not empty."""
+
+
+def read_table(name: str, values: Any, section: Any, apart: tuple[str, ...] = ()) -> Any:
+    """``section`` (a frozen dataclass) with the TOML table ``values`` applied, each value
+    checked against its field's type; keys in ``apart`` are known but left to the caller. A
+    field's ``metadata["toml"]`` is its key in the table when the two differ. Raises
+    UsageError for a value that is not a table, an unknown key or a wrong type.
+    """
+    if not isinstance(values, dict):
+        raise UsageError(f"config section {name!r} must be a table")
+    types = {f.metadata.get("toml", f.name): (f.name, str(f.type)) for f in fields(section)}
+    changes = {}
+    for key, value in values.items():
+        if key not in types:
+            raise UsageError(
+                f"unknown config key '{name}.{key}' (known: {', '.join(sorted(types))})"
+            )
+        if key not in apart:
+            field_name, annotation = types[key]
+            changes[field_name] = coerce(f"{name}.{key}", value, annotation)
+    return dataclasses.replace(section, **changes)
 
 
 def config_from_dict(raw: dict[str, Any], base: Config | None = None) -> Config:
@@ -288,22 +324,11 @@ def config_from_dict(raw: dict[str, Any], base: Config | None = None) -> Config:
     for name, values in raw.items():
         if name not in _SECTIONS:
             raise UsageError(f"unknown config section {name!r} (known: {', '.join(_SECTIONS)})")
-        if not isinstance(values, dict):
-            raise UsageError(f"config section {name!r} must be a table")
-        section = getattr(base, name)
-        types = {f.name: f.type for f in fields(section)}
-        changes = {}
-        for key, value in values.items():
-            if key not in types:
-                raise UsageError(
-                    f"unknown config key '{name}.{key}' (known: {', '.join(sorted(types))})"
-                )
-            changes[key] = _coerce(f"{name}.{key}", value, str(types[key]))
-        sections[name] = dataclasses.replace(section, **changes)
+        sections[name] = read_table(name, values, getattr(base, name))
     return dataclasses.replace(base, **sections).validate()
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -324,7 +349,7 @@ def load_config(path: Path | None) -> Config:
     """
     if path is None:
         return Config().validate()
-    raw = _read_toml(path)
+    raw = read_toml(path)
     raw.pop("run", None)
     return config_from_dict(raw)
 
@@ -336,7 +361,7 @@ def parse_override(item: str) -> tuple[str, str, Any]:
     """
     dotted, sep, text = item.partition("=")
     if not sep or "." not in dotted:
-        raise UsageError(f"--set expects SECTION.KEY=VALUE, got {item!r}")
+        raise UsageError(f"a setting must be given as SECTION.KEY=VALUE, got {item!r}")
     section, _, key = dotted.strip().partition(".")
     text = text.strip()
     try:
@@ -357,22 +382,18 @@ def apply_overrides(config: Config, items: list[str]) -> Config:
 
 # --- the nightly job -------------------------------------------------------------------------
 
-SOURCES = ("yahoo", "csv", "sample")
-
 
 @dataclass(frozen=True)
 class TickerJob:
-    """One ticker of a ``run``: its symbol and where its bars come from (``path`` for csv).
+    """One ticker of a ``run``: its symbol and where its bars come from.
 
     ``calendar``: its exchange calendar code (checked when the job runs; None: the stored one
-    or the one the source reports); ``date_format``: strftime format of a csv's dates.
+    or the one the source reports).
     """
 
     ticker: str
-    source: str = "yahoo"
-    path: Path | None = None
+    source: Source
     calendar: str | None = None
-    date_format: str | None = None
 
 
 @dataclass(frozen=True)
@@ -388,95 +409,28 @@ class RunConfig:
     challenger's, instead of training from scratch (rnnforecast.warm).
     """
 
-    tickers: tuple[TickerJob, ...]
+    tickers: tuple[TickerJob, ...] = ()
     keep: int = 5
     auto_adjust: bool = True
     refit: bool = True
-    global_model: bool = False
+    global_model: bool = field(default=False, metadata={"toml": "global"})
     group: str | None = None
     warm_start: bool = False
 
-
-def _run_config(raw: Any, folder: Path) -> RunConfig:
-    """Parse the ``[run]`` table; csv paths are relative to the config file's folder."""
-    if not isinstance(raw, dict):
-        raise UsageError("config section 'run' must be a table")
-    known = {"tickers", "keep", "auto_adjust", "refit", "global", "group", "warm_start"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise UsageError(
-            f"unknown config key 'run.{unknown[0]}' (known: {', '.join(sorted(known))})"
-        )
-    keep = _coerce("run.keep", raw.get("keep", 5), "int")
-    if keep < 1:
-        raise UsageError(f"run.keep must be at least 1, got {keep}")
-    auto_adjust = _coerce("run.auto_adjust", raw.get("auto_adjust", True), "bool")
-    refit = _coerce("run.refit", raw.get("refit", True), "bool")
-    global_model = _coerce("run.global", raw.get("global", False), "bool")
-    group = _coerce("run.group", raw["group"], "str") if "group" in raw else None
-    if group is not None and not global_model:
-        raise UsageError("run.group names the global model: set run.global = true as well")
-    warm_start = _coerce("run.warm_start", raw.get("warm_start", False), "bool")
-    entries = raw.get("tickers")
-    if not isinstance(entries, list) or not entries:
-        raise UsageError(
-            "run.tickers must list at least one ticker, e.g. "
-            'tickers = [{ ticker = "AAPL" }, { ticker = "GOOG", source = "sample" }]'
-        )
-    jobs = []
-    for number, entry in enumerate(entries, 1):
-        where = f"run.tickers[{number}]"
-        if isinstance(entry, str):
-            entry = {"ticker": entry}
-        if not isinstance(entry, dict):
-            raise UsageError(f"{where} must be a ticker or a table with ticker and source")
-        extra = sorted(set(entry) - {"ticker", "source", "path", "calendar", "date_format"})
-        if extra:
+    def validate(self) -> RunConfig:
+        """Check the settings that go together; return self. Raises UsageError."""
+        if self.keep < 1:
+            raise UsageError(f"run.keep must be at least 1, got {self.keep}")
+        if self.group is not None and not self.global_model:
+            raise UsageError("run.group names the global model: set run.global = true as well")
+        if not self.tickers:
             raise UsageError(
-                f"unknown config key '{where}.{extra[0]}' "
-                "(known: calendar, date_format, path, source, ticker)"
+                "run.tickers must list at least one ticker, e.g. "
+                'tickers = [{ ticker = "AAPL" }, { ticker = "GOOG", source = "sample" }]'
             )
-        ticker = _coerce(f"{where}.ticker", entry.get("ticker"), "str").upper()
-        source = _coerce(f"{where}.source", entry.get("source", "yahoo"), "str")
-        _choice(f"{where}.source", source, SOURCES)
-        path = None
-        if source == "csv":
-            if "path" not in entry:
-                raise UsageError(f"{where}: a csv source needs a path")
-            path = folder / Path(_coerce(f"{where}.path", entry["path"], "path"))
-        elif "path" in entry:
-            raise UsageError(f"{where}: path is only for a csv source")
-        if "date_format" in entry and source != "csv":
-            raise UsageError(f"{where}: date_format is only for a csv source")
-        calendar, date_format = entry.get("calendar"), entry.get("date_format")
-        for name, value in (("calendar", calendar), ("date_format", date_format)):
-            # Kept as written: a strftime format is case-sensitive (%m is not %M).
-            if value is not None and (not isinstance(value, str) or not value.strip()):
-                raise UsageError(f"{where}.{name} must be a non-empty string, got {value!r}")
-        jobs.append(TickerJob(ticker, source, path, calendar, date_format))
-    names = [job.ticker for job in jobs]
-    if len(set(names)) != len(names):
-        raise UsageError("run.tickers lists a ticker twice")
-    if global_model and len(jobs) < 2:
-        raise UsageError("run.global = true needs at least two run.tickers")
-    return RunConfig(
-        tuple(jobs),
-        keep,
-        auto_adjust,
-        refit,
-        global_model=global_model,
-        group=group,
-        warm_start=warm_start,
-    )
-
-
-def load_run_config(path: Path) -> tuple[Config, RunConfig]:
-    """Read a ``run`` config: the recipe tables plus a ``[run]`` table naming the tickers.
-
-    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
-    """
-    raw = _read_toml(path)
-    if "run" not in raw:
-        raise UsageError(f"config file {path} has no [run] table naming the tickers")
-    run = _run_config(raw.pop("run"), Path(path).resolve().parent)
-    return config_from_dict(raw), run
+        names = [job.ticker for job in self.tickers]
+        if len(set(names)) != len(names):
+            raise UsageError("run.tickers lists a ticker twice")
+        if self.global_model and len(self.tickers) < 2:
+            raise UsageError("run.global = true needs at least two run.tickers")
+        return self

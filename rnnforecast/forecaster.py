@@ -22,6 +22,7 @@ import numpy as np
 from rnnforecast import adaptive as adaptive_conformal
 from rnnforecast import metrics
 from rnnforecast.adaptive import Adaptive
+from rnnforecast.bars import CLOSE, VOLUME
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.windows import (
@@ -34,7 +35,6 @@ from rnnforecast.windows import (
 
 Network = Callable[[np.ndarray], np.ndarray]
 
-_CLOSE, _VOLUME = 3, 4
 _SHRINK_GRID = np.linspace(0.0, 1.0, 101)
 _MIN_PRICE = 1e-9
 
@@ -86,7 +86,7 @@ def raw_forecast(
         outputs = network(encode_inputs(window_features(base, data), scalers))
         close = _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, 0]
         closes.append(close)
-        row = np.stack([close, close, close, close, base[:, -1, _VOLUME]], axis=-1)
+        row = np.stack([close, close, close, close, base[:, -1, VOLUME]], axis=-1)
         base = np.concatenate([base[:, 1:], row[:, None, :]], axis=1)
     return np.stack(closes, axis=1)
 
@@ -189,7 +189,7 @@ def _adaptive_from(raw: object) -> Adaptive | None:
 def volatility(base: np.ndarray, window: int, steps: int) -> np.ndarray:
     """Scale of each window's forecast error ``(m, steps)``: the standard deviation of the
     daily log returns of its last ``window`` closes, times ``sqrt(step)``."""
-    closes = base[:, -window:, _CLOSE]
+    closes = base[:, -window:, CLOSE]
     sigma = np.std(np.diff(np.log(closes), axis=1), axis=1)
     sigma = np.where(sigma > 0, sigma, 1e-6)
     return sigma[:, None] * np.sqrt(np.arange(1, steps + 1))[None, :]
@@ -244,7 +244,7 @@ def fit_calibration(
     ``head = "distribution"``). ``adaptive`` is recorded for forecast time. Raises
     DataError if there are too few windows for ``level`` (:func:`conformal_rank`).
     """
-    last = base[:, -1, _CLOSE, None]
+    last = base[:, -1, CLOSE, None]
     head = "point" if scale is None else "distribution"
     if scale is None:
         scale = volatility(base, window, raw.shape[1])
@@ -330,7 +330,7 @@ def forecast(
     factor of :func:`adaptive_factors`, 1 for the fixed validation widths)."""
     shrink, width = calibration.step_values(steps)
     raw, scale = forecast_scale(network, base, data, scalers, calibration, steps)
-    point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)
+    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)
     factor = np.broadcast_to(np.asarray(width_factor, dtype=np.float64), (len(base),))
     spread = width[None, :] * scale * factor[:, None]
     return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))
@@ -350,7 +350,7 @@ def one_step_scores(
     the validation widths were fitted on."""
     raw, scale = forecast_scale(network, base, data, scalers, calibration, 1)
     shrink, _ = calibration.step_values(1)
-    point = shrink_forecast(raw, base[:, -1, _CLOSE], shrink)[:, 0]
+    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)[:, 0]
     return np.abs(np.log(next_close / point)) / scale[:, 0]
 
 

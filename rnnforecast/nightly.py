@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import calendars, locks, promotion, serving, sources
+from rnnforecast import calendars, ingest, locks, promotion, serving, sources
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.faults import failure as _error
 from rnnforecast.forecaster import Forecasts, forecast
 from rnnforecast.home import Home
-from rnnforecast.pipeline import SourceOptions, _fetch_ticker, _train_ticker
+from rnnforecast.pipeline import _train_ticker
 from rnnforecast.scoring import _scored_fit, _select_period, _served_fit
 from rnnforecast.store import StoreResult
 
@@ -81,16 +81,12 @@ def run(
     for i, job in enumerate(plan.tickers):
         try:
             symbol = sources.check_ticker(job.ticker)
-            options = SourceOptions(
-                kind=job.source,
-                csv=job.path,
-                auto_adjust=plan.auto_adjust,
+            options = ingest.FetchOptions(
                 calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
-                date_format=job.date_format,
                 clock=clock,
             )
             with home.lock(symbol, lock_timeout):
-                fetched[i] = (symbol, _fetch_ticker(home, symbol, options))
+                fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
     if plan.global_model:  # one network over every fetched ticker

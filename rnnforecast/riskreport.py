@@ -36,6 +36,7 @@ import numpy as np
 
 from rnnforecast import metrics, risk
 from rnnforecast.adaptive import factors as adaptive_factors
+from rnnforecast.bars import CLOSE
 from rnnforecast.config import DataConfig
 from rnnforecast.forecaster import (
     Calibration,
@@ -168,7 +169,7 @@ def baseline_forecasts(
     """Each baseline's forecasts of rows ``first_test..last_test`` of ``ohlcv`` ``(n, 5)``,
     fitted on rows before ``first_test`` and centred on the last close."""
     rows = ohlcv[: last_test + 1]
-    last = rows[first_test - 1 : last_test, 3]
+    last = rows[first_test - 1 : last_test, CLOSE]
     out = {}
     for name, fc in fn(rows, first_test, _LEVELS, names).items():
         q = last[:, None] * np.exp(np.asarray(fc.quantiles, dtype=np.float64))
@@ -214,8 +215,8 @@ def compare(
     usable = baselines.baselines_for(first_test) if names is None else tuple(names)
     m = len(model.median)
     last_test = first_test + m - 1
-    actual = ohlcv[first_test : last_test + 1, 3]
-    last = ohlcv[first_test - 1 : last_test, 3]
+    actual = ohlcv[first_test : last_test + 1, CLOSE]
+    last = ohlcv[first_test - 1 : last_test, CLOSE]
     proxy = baselines.range_variance(ohlcv[: last_test + 1])[first_test:]
     model_scores, model_is = scores(actual, last, model, proxy)
     table: dict[str, dict[str, float | None] | None] = dict.fromkeys(baselines.BASELINES)

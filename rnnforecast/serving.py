@@ -16,6 +16,7 @@ import numpy as np
 
 from rnnforecast import calendars
 from rnnforecast.artifacts import Bundle
+from rnnforecast.bars import CLOSE
 from rnnforecast.config import Config, config_from_dict
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.forecaster import (
@@ -241,7 +242,7 @@ def predict(
         symbol,
         loaded.bundle.run_id,
         str(last_day),
-        float(rows[-1, 3]),
+        float(rows[-1, CLOSE]),
         loaded.calibration.level,
         [
             {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
@@ -265,6 +266,6 @@ def recent_width_factor(net: Network, rows: np.ndarray, loaded: Loaded) -> float
         return 1.0
     windows = np.lib.stride_tricks.sliding_window_view(rows, (lookback, rows.shape[1]))[:-1, 0]
     scores = one_step_scores(
-        net, windows, rows[lookback:, 3], data, loaded.bundle.scalers, loaded.calibration
+        net, windows, rows[lookback:, CLOSE], data, loaded.bundle.scalers, loaded.calibration
     )
     return float(adaptive_factors(scores, loaded.calibration)[-1])

@@ -1,45 +1,80 @@
-"""Where daily bars come from: Yahoo Finance (through yfinance), a local CSV, the bundled sample.
+"""Where daily bars come from: the :class:`Source` protocol, a local CSV, the bundled sample.
 
 Every source returns the same canonical frame: a tz-naive ``DatetimeIndex`` named ``date``
 (one row per trading day, midnight, ascending, unique) and float64 columns
 ``open, high, low, close, volume`` (prices in the instrument's currency, volume in shares),
-validated by :func:`validate_bars`. yfinance runs only in a child process (rnnforecast.yahoo).
+validated by :func:`validate_bars`. Yahoo Finance is :class:`rnnforecast.yahoo_source.YahooSource`
+(yfinance runs only in a child process, :mod:`rnnforecast.yahoo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
 
-from rnnforecast import yahoo
-from rnnforecast.config import BASE_FEATURES
-from rnnforecast.errors import DataError, SourceError, UsageError
+from rnnforecast.bars import COLUMNS, HIGH, LOW, VOLUME, Bars
+from rnnforecast.errors import DataError, UsageError
 from rnnforecast.tickers import check_ticker
-from rnnforecast.yahoo import ChildDownloader, YahooDownloader, YahooRequest
 
-COLUMNS = BASE_FEATURES
-__all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
+__all__ = [
+    "COLUMNS",
+    "SAMPLE_TICKER",
+    "Bars",
+    "CsvSource",
+    "SampleSource",
+    "Source",
+    "check_ticker",
+    "read_csv",
+]
 SAMPLE_TICKER = "GOOG"
 _DATE_NAMES = ("date", "datetime", "timestamp", "time", "", "unnamed: 0")
 # Bars further apart than this (median, calendar days) are not daily bars.
 _MAX_MEDIAN_GAP_DAYS = 4
 
 
-@dataclass(frozen=True)
-class Bars:
-    """A validated canonical frame and where it came from (recorded in the store)."""
+class Source(Protocol):
+    """Where a ticker's daily bars come from (Yahoo, a CSV file, the sample; a fake in tests).
 
-    frame: pd.DataFrame
-    source: str  # "yahoo", "csv", or "sample"
-    auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
-    exchange: str | None = None  # the exchange code the source reports (Yahoo's "NMS"), if any
+    ``name`` is recorded in the store with the bars. ``one_ticker``: the source holds one
+    series (a file), so a fetch from it names one ticker, ``default_ticker`` if none.
+    ``live``: its newest bar may still be trading; such a bar is dropped until its session
+    has closed, where any other source's is refused. ``incremental``: a ticker stored from
+    this source is fetched again from shortly before its last stored bar.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def one_ticker(self) -> bool: ...
+    @property
+    def default_ticker(self) -> str | None: ...
+    @property
+    def live(self) -> bool: ...
+    @property
+    def incremental(self) -> bool: ...
+
+    def origin(self, symbol: str) -> str:
+        """How messages name the place ``symbol``'s bars came from."""
+        ...
+
+    def bars(
+        self,
+        symbol: str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        cache: Path | None = None,
+    ) -> Bars:
+        """Validated bars of ``symbol`` from ``start`` to ``end`` inclusive (None: from the
+        first, to the last). ``cache`` is a folder of the home the source may keep caches
+        in. Raises UsageError, DataError or SourceError."""
+        ...
 
 
 def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
@@ -74,7 +109,7 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
                 "monthly bars, and rnnforecast works on daily bars only"
             )
     values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
-    prices, volume = values[:, :4], values[:, 4]
+    prices, volume = values[:, :VOLUME], values[:, VOLUME]
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
         raise DataError(f"{origin}: missing or non-finite value on {_first_date(frame, bad)}")
@@ -84,7 +119,7 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     bad = volume < 0
     if bad.any():
         raise DataError(f"{origin}: negative volume on {_first_date(frame, bad)}")
-    bad = prices[:, 1] < prices[:, 2]
+    bad = prices[:, HIGH] < prices[:, LOW]
     if bad.any():
         raise DataError(f"{origin}: High below Low on {_first_date(frame, bad)}")
     clean = pd.DataFrame(values, index=frame.index, columns=list(COLUMNS))
@@ -117,7 +152,7 @@ def _exported_numbers(column: pd.Series) -> pd.Series:
     return value * scale * sign
 
 
-def _numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
+def numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Map columns case-insensitively to COLUMNS (or an alias of :data:`_ALIASES`) and make
     them numeric, reading exported numbers such as "$1,234.50" or "3.04M"; raise DataError
     for a missing column or a value that is not a number."""
@@ -287,7 +322,7 @@ def read_csv(path: Path, date_format: str | None = None) -> Bars:
     )
     dates = _daily_stamps(parse_dates(text, origin, date_format))
     raw.index = pd.DatetimeIndex(dates)
-    return Bars(validate_bars(_numeric_columns(raw, origin), origin), source="csv")
+    return Bars(validate_bars(numeric_columns(raw, origin), origin), source=CsvSource.name)
 
 
 def sample_path() -> Path:
@@ -298,148 +333,68 @@ def sample_path() -> Path:
 def load_sample() -> Bars:
     """The bundled sample as canonical bars (ticker :data:`SAMPLE_TICKER`)."""
     bars = read_csv(sample_path())
-    return Bars(bars.frame, source="sample")
+    return Bars(bars.frame, source=SampleSource.name)
 
 
-# --- Yahoo Finance -------------------------------------------------------------------------
-
-
-# The one way into yfinance (the test boundary): a child process that never shares TensorFlow
-# and can be killed at a deadline (see rnnforecast.yahoo). Tests replace it with a fake.
-download_yahoo: YahooDownloader = ChildDownloader()
-
-
-def normalise_yahoo(raw: pd.DataFrame, symbol: str, today: dt.date | None = None) -> pd.DataFrame:
-    """Turn yfinance's frame into canonical columns and exchange dates.
-
-    Flattens ``yf.download``-style two-level columns (refusing a frame that holds several
-    tickers), converts a timezone-aware index to the exchange's calendar dates, drops rows
-    Yahoo left empty and, if ``today`` is given, any bar dated ``today`` or later. (Fetch
-    drops bars whose session has not closed with :func:`rnnforecast.calendars.complete_bars`
-    instead: the machine's date is not the exchange's.) Raises DataError if nothing usable
-    is left.
-    """
-    frame = raw.copy()
-    if isinstance(frame.columns, pd.MultiIndex):
-        price_level = next(
-            (
-                i
-                for i in range(frame.columns.nlevels)
-                if {"close", "open"} <= {str(v).lower() for v in frame.columns.get_level_values(i)}
-            ),
-            None,
-        )
-        if price_level is None or frame.columns.nlevels != 2:
-            raise DataError(f"{symbol}: Yahoo's answer has columns rnnforecast cannot read")
-        others = set(frame.columns.get_level_values(1 - price_level))
-        if len(others) > 1:
-            raise DataError(f"{symbol}: Yahoo's answer holds several tickers: {sorted(others)}")
-        frame.columns = frame.columns.get_level_values(price_level)
-    index = pd.DatetimeIndex(frame.index)
-    if index.tz is not None:
-        # yfinance stamps daily bars at midnight exchange time: keep that calendar date.
-        index = index.tz_localize(None)
-    frame.index = index.normalize()
-    frame = frame.dropna(how="all")
-    frame = _numeric_columns(frame, f"{symbol} (Yahoo)")
-    frame = frame.dropna(subset=["open", "high", "low", "close"], how="all")
-    if today is not None:
-        frame = frame[frame.index < pd.Timestamp(today)]
+def clip(bars: Bars, start: dt.date | None, end: dt.date | None) -> Bars:
+    """``bars`` from ``start`` to ``end`` inclusive (None: unbounded). Raises DataError if
+    none are left."""
+    frame = bars.frame
+    if start:
+        frame = frame[frame.index >= pd.Timestamp(start)]
+    if end:
+        frame = frame[frame.index <= pd.Timestamp(end)]
     if frame.empty:
-        raise DataError(f"{symbol}: Yahoo returned no daily bars for that period")
-    return validate_bars(frame, f"{symbol} (Yahoo)")
+        raise DataError(f"no bars between {start or 'the start'} and {end or 'the end'}")
+    return Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
+@dataclass(frozen=True)
+class CsvSource:
+    """One ticker's bars from a CSV file (see :func:`read_csv`); ``date_format`` is the
+    dates' strftime format (None: the one format that reads them all)."""
+
+    path: Path
+    date_format: str | None = None
+
+    name: ClassVar[str] = "csv"
+    one_ticker: ClassVar[bool] = True
+    default_ticker: ClassVar[str | None] = None
+    live: ClassVar[bool] = False
+    incremental: ClassVar[bool] = False
+
+    def origin(self, symbol: str) -> str:
+        return str(self.path)
+
+    def bars(
+        self,
+        symbol: str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        cache: Path | None = None,
+    ) -> Bars:
+        return clip(read_csv(self.path, self.date_format), start, end)
 
 
-# Indirection so that tests can fake the clock: retries sleep through this.
-_sleep: Callable[[float], None] = time.sleep
+@dataclass(frozen=True)
+class SampleSource:
+    """The bundled GOOG daily prices (:func:`load_sample`), as ticker :data:`SAMPLE_TICKER`
+    unless a fetch names another."""
 
+    name: ClassVar[str] = "sample"
+    one_ticker: ClassVar[bool] = True
+    default_ticker: ClassVar[str | None] = SAMPLE_TICKER
+    live: ClassVar[bool] = False
+    incremental: ClassVar[bool] = False
 
-def fetch_budget(retries: int, timeout: float, backoff: float = 1.0) -> float:
-    """The most seconds :func:`fetch_yahoo` takes: every attempt's ``timeout`` (plus
-    ``yahoo.GRACE`` to hand the answer over), the backoff sleeps between attempts, and
-    ``yahoo.STARTUP_TIMEOUT`` for starting the download process. At the defaults (3 retries,
-    10 s, backoff 1 s): 4 * 10.25 + (1 + 2 + 4) + 10 = 58 s."""
-    attempts = retries + 1
-    sleeps = backoff * (2**retries - 1)
-    return attempts * (timeout + yahoo.GRACE) + sleeps + yahoo.STARTUP_TIMEOUT
+    def origin(self, symbol: str) -> str:
+        return symbol
 
-
-def fetch_yahoo(
-    symbol: str,
-    start: dt.date | None = None,
-    end: dt.date | None = None,
-    *,
-    auto_adjust: bool = True,
-    retries: int = 3,
-    backoff: float = 1.0,
-    timeout: float = 10.0,
-    today: dt.date | None = None,
-    cache: Path | None = None,
-    download: YahooDownloader | None = None,
-    sleep: Callable[[float], None] | None = None,
-) -> Bars:
-    """Daily bars for ``symbol`` from Yahoo, ``start`` inclusive to ``end`` inclusive.
-
-    Network failures and rate limits are retried ``retries`` times with exponential backoff
-    (``backoff``, then twice that, ...); each attempt gets ``timeout`` seconds in all, and the
-    whole call ends within :func:`fetch_budget` seconds, whatever the network does.
-    ``cache`` is yfinance's cache folder. ``download`` and ``sleep`` default to the real
-    child-process download and ``time.sleep``. Raises SourceError (worth retrying later)
-    when Yahoo cannot be reached in time or rate-limits us, DataError when Yahoo answers but
-    has no data (unknown or delisted symbol, empty period). Anything else a download raises
-    is a bug and propagates unretried.
-    """
-    download = download or download_yahoo
-    sleep = sleep or _sleep
-    end_exclusive = (end + dt.timedelta(days=1)).isoformat() if end else None
-    deadline = time.monotonic() + fetch_budget(retries, timeout, backoff)
-    attempt = 0
-    while True:
-        request = YahooRequest(
-            symbol,
-            start.isoformat() if start else None,
-            end_exclusive,
-            auto_adjust,
-            timeout,
-            cache=cache,
-            deadline=deadline,
-        )
-        try:
-            answer = download(request)
-            break
-        except Exception as exc:  # sorted by yahoo.classify; the unforeseen (bugs) re-raised
-            kind = yahoo.classify(exc)
-            if kind is None:
-                raise
-            if kind == "missing":
-                raise DataError(
-                    f"{symbol}: Yahoo has no data for this symbol (unknown or delisted?): "
-                    f"{_one_line(exc)}"
-                ) from None
-            if kind == "local":
-                raise SourceError(
-                    f"{symbol}: cannot download from Yahoo ({_one_line(exc)})"
-                ) from None
-            pause = backoff * 2**attempt
-            if attempt >= retries or time.monotonic() + pause >= deadline:
-                what = "rate limited by Yahoo" if kind == "rate_limit" else "Yahoo unreachable"
-                raise SourceError(
-                    f"{symbol}: {what} after {attempt + 1} attempts ({_one_line(exc)}); "
-                    "try again later"
-                ) from None
-            sleep(pause)
-            attempt += 1
-    raw = answer.frame
-    if raw is None or len(raw) == 0:
-        raise DataError(f"{symbol}: Yahoo returned no data (unknown or delisted symbol?)")
-    return Bars(
-        normalise_yahoo(raw, symbol, today),
-        source="yahoo",
-        auto_adjust=auto_adjust,
-        exchange=answer.exchange,
-    )
+    def bars(
+        self,
+        symbol: str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        cache: Path | None = None,
+    ) -> Bars:
+        return clip(load_sample(), start, end)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rnnforecast.bars import COLUMNS
 from rnnforecast.calendars import DEFAULT as DEFAULT_CALENDAR
-from rnnforecast.config import BASE_FEATURES as COLUMNS
 from rnnforecast.errors import DataError, EnvironmentFault, UsageError
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
@@ -190,9 +190,8 @@ class Store:
                 ).fetchone()
                 adjust = None if bars.auto_adjust is None else int(bars.auto_adjust)
                 if meta and not replace and (meta[0], meta[1]) != (bars.source, adjust):
-                    raise UsageError(
-                        f"{ticker} is stored from {_describe(meta[0], meta[1])}, not "
-                        f"{_describe(bars.source, adjust)}: use --replace to start it afresh"
+                    raise SourceChanged(
+                        ticker, _describe(meta[0], meta[1]), _describe(bars.source, adjust)
                     )
                 if replace:
                     conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,))
@@ -389,6 +388,18 @@ def _replace_sessions(conn: sqlite3.Connection, sessions: Sessions) -> None:
         "INSERT INTO sessions (calendar, date, close) VALUES (?, ?, ?)",
         [(sessions.calendar, d, c) for d, c in rows],
     )
+
+
+class SourceChanged(UsageError):
+    """A ticker stored from one source (or Yahoo setting) was written from another: mixing
+    them would splice two series. ``stored`` and ``incoming`` describe the two."""
+
+    def __init__(self, ticker: str, stored: str, incoming: str) -> None:
+        super().__init__(
+            f"{ticker} is stored from {stored}, not {incoming}: replace its stored bars to "
+            "start it afresh"
+        )
+        self.ticker, self.stored, self.incoming = ticker, stored, incoming
 
 
 def _describe(source: str, auto_adjust: int | None) -> str:

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from rnnforecast.config import BASE_FEATURES, DataConfig
+from rnnforecast.bars import CLOSE, COLUMNS, HIGH, INDEX, LOW, OPEN, PRICES, VOLUME
+from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError, ModelError
 
 if TYPE_CHECKING:  # frames come in, but predicting must not pay for importing pandas
@@ -39,9 +40,6 @@ if TYPE_CHECKING:  # frames come in, but predicting must not pay for importing p
 
 MIN_WINDOWS = 10
 """Fewest windows a split accepts."""
-
-_PRICE_COLUMNS = {"open": 0, "high": 1, "low": 2, "close": 3}
-_CLOSE, _VOLUME = 3, 4
 
 
 def make_windows(
@@ -231,7 +229,7 @@ class Scalers:
 
 def base_matrix(frame: pd.DataFrame) -> np.ndarray:
     """``(n, 5)`` float64 open, high, low, close, volume."""
-    return frame.loc[:, list(BASE_FEATURES)].to_numpy(dtype=np.float64)
+    return frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
 
 
 def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
@@ -241,11 +239,11 @@ def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
     when one is configured. Applies ``window`` normalisation when configured.
     """
     w = data.window
-    close, volume = base[:, :, _CLOSE], base[:, :, _VOLUME]
+    close, volume = base[:, :, CLOSE], base[:, :, VOLUME]
     columns = []
     for name in data.features:
-        if name in _PRICE_COLUMNS:
-            column = base[:, -w:, _PRICE_COLUMNS[name]]
+        if name in PRICES:
+            column = base[:, -w:, INDEX[name]]
             if data.normalise == "window":
                 column = column / close[:, -w, None] - 1.0
         elif name == "volume":
@@ -256,16 +254,16 @@ def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
         elif name == "log_return":
             column = np.log(close[:, 1:] / close[:, :-1])[:, -w:]
         elif name == "range":
-            column = ((base[:, :, 1] - base[:, :, 2]) / close)[:, -w:]
+            column = ((base[:, :, HIGH] - base[:, :, LOW]) / close)[:, -w:]
         elif name in ("parkinson", "garman_klass"):
-            high_low = np.log(base[:, -w:, 1] / base[:, -w:, 2]) ** 2
+            high_low = np.log(base[:, -w:, HIGH] / base[:, -w:, LOW]) ** 2
             if name == "parkinson":
                 column = high_low / (4.0 * math.log(2.0))
             else:
-                open_close = np.log(close[:, -w:] / base[:, -w:, 0]) ** 2
+                open_close = np.log(close[:, -w:] / base[:, -w:, OPEN]) ** 2
                 column = 0.5 * high_low - (2.0 * math.log(2.0) - 1.0) * open_close
         elif name == "gap":
-            column = np.log(base[:, 1:, 0] / close[:, :-1])[:, -w:]
+            column = np.log(base[:, 1:, OPEN] / close[:, :-1])[:, -w:]
         else:  # volume_change
             logged = np.log1p(volume)
             column = (logged[:, 1:] - logged[:, :-1])[:, -w:]
@@ -276,9 +274,9 @@ def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
 def encode_targets(prices: np.ndarray, base: np.ndarray, data: DataConfig) -> np.ndarray:
     """Target prices ``(m, k)`` -> target units, relative to each window ``(m, L, 5)``."""
     if data.target == "log_return":
-        return np.log(prices / base[:, -1, _CLOSE, None])
+        return np.log(prices / base[:, -1, CLOSE, None])
     if data.normalise == "window":
-        return prices / base[:, -data.window, _CLOSE, None] - 1.0
+        return prices / base[:, -data.window, CLOSE, None] - 1.0
     return np.asarray(prices, dtype=np.float64)
 
 
@@ -286,9 +284,9 @@ def decode_targets(values: np.ndarray, base: np.ndarray, data: DataConfig) -> np
     """Inverse of :func:`encode_targets`: target units ``(m, k)`` -> prices ``(m, k)``."""
     values = np.asarray(values, dtype=np.float64)
     if data.target == "log_return":
-        return base[:, -1, _CLOSE, None] * np.exp(values)
+        return base[:, -1, CLOSE, None] * np.exp(values)
     if data.normalise == "window":
-        return base[:, -data.window, _CLOSE, None] * (1.0 + values)
+        return base[:, -data.window, CLOSE, None] * (1.0 + values)
     return values
 
 
@@ -335,7 +333,7 @@ def build_dataset(frame: pd.DataFrame, data: DataConfig) -> Dataset:
     """
     lookback, horizon = data.lookback, data.horizon
     base_rows = base_matrix(frame)
-    closes = base_rows[:, _CLOSE]
+    closes = base_rows[:, CLOSE]
     base, actual = make_windows(base_rows, closes, lookback, horizon)
     _, target_dates = make_windows(base_rows[:, :1], frame.index.to_numpy(), lookback, horizon)
     m = len(base)

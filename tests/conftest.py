@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-from rnnforecast.cli import app
+from rnnforecast.bars import Bars
+from rnnforecast.cli import Seams, app
 from rnnforecast.config import DataConfig
 from rnnforecast.yahoo import YahooAnswer, YahooRequest
+from rnnforecast.yahoo_source import YahooSource
 
 TINY_CONFIG = """\
 [data]
@@ -113,21 +116,46 @@ def yahoo_frame(
     return frame
 
 
+class FakeClock:
+    """A retry clock (``rnnforecast.yahoo_source.RetryClock``) that only pretends to sleep:
+    ``sleeps`` records the pauses asked for, and time moves on by them."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class FakeYahoo:
-    """Stands in for the Yahoo download (``rnnforecast.sources.download_yahoo``, the child
-    process that runs yfinance).
+    """Stands in for the Yahoo download (a ``rnnforecast.yahoo.YahooDownloader``; the real
+    one is the child process that runs yfinance), with a fake clock for the retries.
 
     ``answers`` is a queue: each call pops one; a DataFrame is returned (with ``exchange`` as
     the quote's exchange code), an exception raised. When one answer is left it is reused.
-    ``calls`` records the requests' fields; ``sleeps`` the backoff delays the code asked for
-    (the clock is faked too: nothing really sleeps).
+    ``calls`` records the requests' fields; ``sleeps`` the backoff delays the code asked for.
+    :meth:`source` is a YahooSource that downloads through this fake; ``seams`` hands it to
+    the command line (``cli(..., yahoo=fake)``).
     """
 
     def __init__(self) -> None:
         self.answers: list[Any] = []
         self.calls: list[dict[str, Any]] = []
-        self.sleeps: list[float] = []
+        self.clock = FakeClock()
+        self.sleeps = self.clock.sleeps
         self.exchange: str | None = None
+
+    def source(self, **options: Any) -> YahooSource:
+        return YahooSource(clock=self.clock, downloader=self, **options)
+
+    @property
+    def seams(self) -> Seams:
+        return Seams(yahoo_downloader=self, retry_clock=self.clock)
 
     def __call__(self, request: YahooRequest) -> YahooAnswer:
         self.calls.append(
@@ -149,13 +177,32 @@ class FakeYahoo:
 
 
 @pytest.fixture
-def fake_yahoo(monkeypatch: pytest.MonkeyPatch) -> FakeYahoo:
-    from rnnforecast import sources
+def fake_yahoo() -> FakeYahoo:
+    return FakeYahoo()
 
-    fake = FakeYahoo()
-    monkeypatch.setattr(sources, "download_yahoo", fake)
-    monkeypatch.setattr(sources, "_sleep", fake.sleeps.append)
-    return fake
+
+@dataclass(frozen=True)
+class FakeSource:
+    """A source (``rnnforecast.sources.Source``) that hands over ``frames[symbol]`` (a
+    canonical frame) or raises ``errors[symbol]``; ``asked`` records (symbol, start, end)."""
+
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    errors: dict[str, Exception] = field(default_factory=dict)
+    asked: list[tuple[str, Any, Any]] = field(default_factory=list)
+    name: str = "fake"
+    one_ticker: bool = False
+    default_ticker: str | None = None
+    live: bool = False
+    incremental: bool = False
+
+    def origin(self, symbol: str) -> str:
+        return f"{symbol} (fake)"
+
+    def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
+        self.asked.append((symbol, start, end))
+        if symbol in self.errors:
+            raise self.errors[symbol]
+        return Bars(self.frames[symbol], self.name)
 
 
 # --- a series a tiny network can learn -------------------------------------------------------
@@ -209,10 +256,12 @@ def learnable_prices(
     )
 
 
-def cli(*args: str, home: Path | None = None) -> Result:
+def cli(*args: str, home: Path | None = None, yahoo: FakeYahoo | None = None) -> Result:
     """``rnnforecast [--home HOME] ARGS`` run in-process as a user would; stdout and stderr
-    apart in the result."""
-    return CliRunner().invoke(app, (["--home", str(home)] if home else []) + list(args))
+    apart in the result. ``yahoo``: a fake that Yahoo downloads go to."""
+    # obj only when there is one: an explicit obj=None changes how Click ends --show-completion.
+    seams = {"obj": yahoo.seams} if yahoo is not None else {}
+    return CliRunner().invoke(app, (["--home", str(home)] if home else []) + list(args), **seams)
 
 
 def reseal(manifest: Path) -> None:

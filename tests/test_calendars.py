@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, make_prices, yahoo_frame
+from conftest import TINY_CONFIG, FakeYahoo, make_prices, yahoo_frame
 from typer.testing import CliRunner
 
 from rnnforecast import calendars
@@ -27,8 +27,9 @@ NY_1630 = "2013-03-01T21:30:00+00:00"
 NY_1000 = "2013-03-01T15:00:00+00:00"
 
 
-def cli(home: Path, *args: str):
-    return runner.invoke(app, ["--home", str(home), *args])
+def cli(home: Path, *args: str, yahoo: FakeYahoo | None = None):
+    seams = {"obj": yahoo.seams} if yahoo is not None else {}
+    return runner.invoke(app, ["--home", str(home), *args], **seams)
 
 
 def prices_until(last: str, n: int = 120, every_day: bool = False) -> pd.DataFrame:
@@ -206,7 +207,7 @@ def test_yahoo_fetch_stores_the_bar_once_its_session_closed(
     fake_yahoo, tokyo, home: Path, now: str, last: str
 ) -> None:
     fake_yahoo.answers = [yahoo_frame(prices_until("2013-03-01"))]
-    result = cli(home, "--now", now, "fetch", "AAPL", "--json")
+    result = cli(home, "--now", now, "fetch", "AAPL", "--json", yahoo=fake_yahoo)
     assert result.exit_code == 0, result.stderr
     (stored,) = json.loads(result.stdout)["tickers"]
     assert stored["last"] == last
@@ -394,7 +395,7 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
 
 
 def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
-    from rnnforecast.config import load_run_config
+    from rnnforecast.runconfig import load_run_config
 
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
     config = tmp_path / "run.toml"

@@ -141,14 +141,14 @@ def test_fetch_csv_with_start_and_end(prices_csv: Path) -> None:
 def test_fetch_yahoo_through_the_fake(fake_yahoo, home: Path) -> None:
     prices = make_prices(120)
     fake_yahoo.answers = [yahoo_frame(prices, "MSFT")]
-    result = cli("fetch", "msft", "--json")
+    result = cli("fetch", "msft", "--json", yahoo=fake_yahoo)
     assert result.exit_code == 0, result.stderr
     row = json.loads(result.stdout)["tickers"][0]
     assert (row["ticker"], row["rows"], row["added"], row["source"]) == ("MSFT", 120, 120, "yahoo")
     assert row["first"] == str(prices.index[0].date())
     assert fake_yahoo.calls[0]["auto_adjust"] is True
     # Fetching again asks only for the last week onwards and adds nothing new.
-    again = cli("fetch", "MSFT", "--json")
+    again = cli("fetch", "MSFT", "--json", yahoo=fake_yahoo)
     assert json.loads(again.stdout)["tickers"][0]["added"] == 0
     assert fake_yahoo.calls[1]["start"] is not None
 
@@ -173,13 +173,13 @@ def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> No
         else answer
     )
     fake_yahoo.answers = [answer]
-    assert_error(cli("fetch", "ZZZZ"), code, "ZZZZ", *words)
+    assert_error(cli("fetch", "ZZZZ", yahoo=fake_yahoo), code, "ZZZZ", *words)
     assert store_rows(home) == []
 
 
 def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
     fake_yahoo.answers = [yahoo_frame(make_prices(60), "AAA"), ConnectionError("down")]
-    result = cli("fetch", "AAA", "BBB")
+    result = cli("fetch", "AAA", "BBB", yahoo=fake_yahoo)
     assert result.exit_code == 7
     assert {row[0] for row in store_rows(home)} == {"AAA"}
 
@@ -247,7 +247,12 @@ def test_bad_csv_leaves_existing_rows_untouched(tmp_path: Path, prices_csv: Path
 
 def test_other_source_for_stored_ticker_needs_replace(prices_csv: Path) -> None:
     assert cli("fetch", "GOOG", "--csv", str(prices_csv)).exit_code == 0
-    assert_error(cli("fetch", "--sample"), 2, "--replace")
+    refused = cli("fetch", "--sample")
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        "error: GOOG is stored from a CSV file, not the bundled sample: use --replace to "
+        "start it afresh\n"
+    )
     replaced = cli("fetch", "--sample", "--replace", "--json")
     assert json.loads(replaced.stdout)["tickers"][0]["rows"] == 2148
 
@@ -593,6 +598,6 @@ def test_delisted_yahoo_symbol_exits_3(fake_yahoo, home: Path) -> None:
     from yfinance.exceptions import YFTzMissingError
 
     fake_yahoo.answers = [YFTzMissingError("GONE")]
-    assert_error(cli("fetch", "GONE"), 3, "GONE", "delisted")
+    assert_error(cli("fetch", "GONE", yahoo=fake_yahoo), 3, "GONE", "delisted")
     assert len(fake_yahoo.calls) == 1  # no retry: asking again will not bring it back
     assert store_rows(home) == []

@@ -130,8 +130,9 @@ def test_date_format_is_for_csv_only(home: Path) -> None:
 
 
 def test_run_config_date_format_per_csv_ticker(tmp_path: Path) -> None:
-    from rnnforecast.config import load_run_config
     from rnnforecast.errors import UsageError
+    from rnnforecast.runconfig import load_run_config
+    from rnnforecast.sources import CsvSource
 
     config = tmp_path / "run.toml"
     config.write_text(
@@ -139,7 +140,7 @@ def test_run_config_date_format_per_csv_ticker(tmp_path: Path) -> None:
         'date_format = "%d/%m/%Y" }]\n'
     )
     _, plan = load_run_config(config)
-    assert plan.tickers[0].date_format == "%d/%m/%Y"  # kept as written: %m is not %M
+    assert plan.tickers[0].source == CsvSource(tmp_path.resolve() / "t.csv", "%d/%m/%Y")
     config.write_text('[run]\ntickers = [{ ticker = "T", date_format = "%d/%m/%Y" }]\n')
     with pytest.raises(UsageError, match=r"^run.tickers\[1\]: date_format is only for a csv"):
         load_run_config(config)

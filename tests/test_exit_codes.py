@@ -49,7 +49,7 @@ def code_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) ->
 
 def code_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) -> Result:
     yahoo.answers = [ConnectionError("network is unreachable")]
-    return cli("fetch", "AAPL", "--retries", "0")
+    return cli("fetch", "AAPL", "--retries", "0", yahoo=yahoo)
 
 
 def code_6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) -> Result:
@@ -224,9 +224,9 @@ def test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar(
 ) -> None:
     prices = make_prices(120)
     fake_yahoo.answers = [yahoo_frame(prices, "MSFT")]
-    assert cli("fetch", "MSFT").exit_code == 0
+    assert cli("fetch", "MSFT", yahoo=fake_yahoo).exit_code == 0
     assert fake_yahoo.calls[0]["start"] is None  # a new ticker: all its history
-    again = cli("fetch", "MSFT", "--json")
+    again = cli("fetch", "MSFT", "--json", yahoo=fake_yahoo)
     assert again.exit_code == 0, again.stderr
     last = prices.index[-1].date()
     assert fake_yahoo.calls[1]["start"] == (last - dt.timedelta(days=7)).isoformat()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, FakeSource, cli, make_prices
 
 from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
 from rnnforecast.errors import EXIT_CODES
@@ -447,7 +447,7 @@ def test_multi_ticker_fetch_goes_on_and_exits_7(fake_yahoo, home: Path) -> None:
         ConnectionError("down"),
         yahoo_frame(make_prices(60), "BBB"),
     ]
-    result = cli("fetch", "AAA", "BBB", "--retries", "3", "--json")
+    result = cli("fetch", "AAA", "BBB", "--retries", "3", "--json", yahoo=fake_yahoo)
     assert result.exit_code == 7, result.stderr
     document = json.loads(result.stdout)
     aaa, bbb = document["tickers"]
@@ -523,30 +523,24 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
         executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
 
 
-def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(
-    monkeypatch: pytest.MonkeyPatch, home: Path
-) -> None:
-    from rnnforecast import nightly, pipeline
+def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:
+    from rnnforecast import ingest, nightly
     from rnnforecast.config import Config, RunConfig, TickerJob
+    from rnnforecast.errors import DataError
     from rnnforecast.home import Home
 
-    def full_for_aaa(home_: Home, symbol: str, *args, **kwargs):
-        if symbol == "AAA":
-            raise OSError(errno.ENOSPC, "No space left on device", "/x/store.sqlite")
-        raise pipeline.DataError(f"{symbol}: nothing here")
-
-    monkeypatch.setattr(pipeline, "_fetch_ticker", full_for_aaa)
-    fetched = pipeline.fetch_each(Home(home), ["AAA", "BBB"])
+    failing = FakeSource(
+        errors={
+            "AAA": OSError(errno.ENOSPC, "No space left on device", "/x/store.sqlite"),
+            "BBB": DataError("BBB: nothing here"),
+        }
+    )
+    fetched = ingest.fetch_each(Home(home), ["AAA", "BBB"], failing)
     assert [o.error for o in fetched] == [
         {"code": 8, "message": "cannot read or write /x/store.sqlite: No space left on device"},
         {"code": 3, "message": "BBB: nothing here"},
     ]
-    monkeypatch.setattr(nightly, "_fetch_ticker", full_for_aaa)
-    monkeypatch.setattr(
-        nightly,
-        "_run_ticker",
-        lambda home_, config, plan, job, symbol, *rest: full_for_aaa(home_, symbol),
-    )
-    plan = RunConfig((TickerJob("AAA"), TickerJob("BBB")))
+    plan = RunConfig((TickerJob("AAA", failing), TickerJob("BBB", failing)))
     outcomes = nightly.run(Home(home), Config(), plan)
     assert [o.error["code"] for o in outcomes if o.error] == [8, 3]
+    assert [symbol for symbol, _, _ in failing.asked] == ["AAA", "BBB", "AAA", "BBB"]

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast.config import load_run_config
 from rnnforecast.errors import UsageError
+from rnnforecast.runconfig import load_run_config
 
 
 def manifest_of(home: Path, run_id: str) -> dict:

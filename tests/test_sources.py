@@ -17,7 +17,6 @@ from rnnforecast.errors import DataError, SourceError, UsageError
 from rnnforecast.sources import COLUMNS, check_ticker, read_csv
 
 SAMPLE_SHA256 = "60e961a567490b157f71888df9e6afb36190a34a40a6286aa38988e2343f1b1a"
-TODAY = dt.date(2030, 1, 1)  # after every synthetic bar unless a test says otherwise
 
 
 def write_text(tmp_path: Path, text: str, name: str = "bars.csv") -> Path:
@@ -355,7 +354,7 @@ def test_sample_file_checksum() -> None:
 @pytest.mark.parametrize("tz", ["America/New_York", "Asia/Tokyo"])
 def test_yahoo_multi_level_frame(fake_yahoo, prices: pd.DataFrame, tz: str) -> None:
     fake_yahoo.answers = [yahoo_frame(prices, ticker="AAPL", tz=tz)]
-    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    bars = fake_yahoo.source().bars("AAPL")
     assert bars.source == "yahoo"
     assert bars.auto_adjust is True
     assert_canonical(bars.frame)
@@ -373,34 +372,19 @@ def test_yahoo_tokyo_dates_would_shift_in_utc(prices: pd.DataFrame) -> None:
 
 def test_yahoo_flat_history_frame(fake_yahoo, prices: pd.DataFrame) -> None:
     fake_yahoo.answers = [yahoo_frame(prices, multi_level=False)]
-    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    bars = fake_yahoo.source().bars("AAPL")
     assert_canonical(bars.frame)
     assert (bars.frame.index == prices.index).all()
     np.testing.assert_array_equal(bars.frame.to_numpy(), canonical(prices).to_numpy())
-
-
-def test_yahoo_drops_todays_bar(fake_yahoo, prices: pd.DataFrame) -> None:
-    fake_yahoo.answers = [yahoo_frame(prices)]
-    last = prices.index[-1].date()
-    bars = sources.fetch_yahoo("AAPL", today=last)
-    assert len(bars.frame) == len(prices) - 1
-    assert bars.frame.index[-1] == prices.index[-2]
-    assert pd.Timestamp(last) not in bars.frame.index
 
 
 def test_yahoo_drops_rows_yahoo_left_empty(fake_yahoo, prices: pd.DataFrame) -> None:
     frame = yahoo_frame(prices, multi_level=False)
     frame.iloc[5, :4] = np.nan
     fake_yahoo.answers = [frame]
-    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    bars = fake_yahoo.source().bars("AAPL")
     assert len(bars.frame) == len(prices) - 1
     assert prices.index[5] not in bars.frame.index
-
-
-def test_yahoo_only_todays_bar_is_no_data(fake_yahoo, prices: pd.DataFrame) -> None:
-    fake_yahoo.answers = [yahoo_frame(prices.iloc[-1:])]
-    with pytest.raises(DataError, match="AAPL"):
-        sources.fetch_yahoo("AAPL", today=prices.index[-1].date())
 
 
 def test_yahoo_several_tickers(fake_yahoo, prices: pd.DataFrame) -> None:
@@ -409,21 +393,21 @@ def test_yahoo_several_tickers(fake_yahoo, prices: pd.DataFrame) -> None:
     )
     fake_yahoo.answers = [both]
     with pytest.raises(DataError, match="several tickers") as info:
-        sources.fetch_yahoo("AAPL", today=TODAY)
+        fake_yahoo.source().bars("AAPL")
     assert "MSFT" in str(info.value)
 
 
 def test_yahoo_empty_frame(fake_yahoo) -> None:
     fake_yahoo.answers = [pd.DataFrame()]
     with pytest.raises(DataError, match="XYZ"):
-        sources.fetch_yahoo("XYZ", today=TODAY)
+        fake_yahoo.source().bars("XYZ")
     assert len(fake_yahoo.calls) == 1
 
 
 def test_yahoo_missing_columns(fake_yahoo, prices: pd.DataFrame) -> None:
     fake_yahoo.answers = [yahoo_frame(prices, multi_level=False).drop(columns=["Volume"])]
     with pytest.raises(DataError, match="Volume"):
-        sources.fetch_yahoo("AAPL", today=TODAY)
+        fake_yahoo.source().bars("AAPL")
 
 
 @pytest.mark.parametrize(
@@ -432,7 +416,7 @@ def test_yahoo_missing_columns(fake_yahoo, prices: pd.DataFrame) -> None:
 def test_yahoo_missing_ticker_is_data_error_without_retry(fake_yahoo, error) -> None:
     fake_yahoo.answers = [error]
     with pytest.raises(DataError, match="XYZ"):
-        sources.fetch_yahoo("XYZ", today=TODAY)
+        fake_yahoo.source().bars("XYZ")
     assert len(fake_yahoo.calls) == 1
     assert fake_yahoo.sleeps == []
 
@@ -440,7 +424,7 @@ def test_yahoo_missing_ticker_is_data_error_without_retry(fake_yahoo, error) -> 
 def test_yahoo_rate_limited_every_time(fake_yahoo) -> None:
     fake_yahoo.answers = [YFRateLimitError()]
     with pytest.raises(SourceError, match="rate limited") as info:
-        sources.fetch_yahoo("AAPL", today=TODAY)
+        fake_yahoo.source().bars("AAPL")
     assert "4 attempts" in str(info.value)
     assert len(fake_yahoo.calls) == 4  # retries (3) + 1
     assert fake_yahoo.sleeps == [1, 2, 4]
@@ -449,7 +433,7 @@ def test_yahoo_rate_limited_every_time(fake_yahoo) -> None:
 def test_yahoo_retry_settings(fake_yahoo) -> None:
     fake_yahoo.answers = [ConnectionError("down")]
     with pytest.raises(SourceError, match="unreachable"):
-        sources.fetch_yahoo("AAPL", retries=2, backoff=0.5, today=TODAY)
+        fake_yahoo.source(retries=2, backoff=0.5).bars("AAPL")
     assert len(fake_yahoo.calls) == 3
     assert fake_yahoo.sleeps == [0.5, 1.0]
 
@@ -457,14 +441,14 @@ def test_yahoo_retry_settings(fake_yahoo) -> None:
 def test_yahoo_no_retries(fake_yahoo) -> None:
     fake_yahoo.answers = [OSError("down")]
     with pytest.raises(SourceError):
-        sources.fetch_yahoo("AAPL", retries=0, today=TODAY)
+        fake_yahoo.source(retries=0).bars("AAPL")
     assert len(fake_yahoo.calls) == 1
     assert fake_yahoo.sleeps == []
 
 
 def test_yahoo_recovers_after_network_errors(fake_yahoo, prices: pd.DataFrame) -> None:
     fake_yahoo.answers = [ConnectionError("reset"), OSError("timed out"), yahoo_frame(prices)]
-    bars = sources.fetch_yahoo("AAPL", today=TODAY)
+    bars = fake_yahoo.source().bars("AAPL")
     assert len(fake_yahoo.calls) == 3
     assert fake_yahoo.sleeps == [1, 2]
     assert len(bars.frame) == len(prices)
@@ -475,14 +459,8 @@ def test_yahoo_arguments_reach_the_call(
     fake_yahoo, prices: pd.DataFrame, auto_adjust: bool
 ) -> None:
     fake_yahoo.answers = [yahoo_frame(prices)]
-    bars = sources.fetch_yahoo(
-        "AAPL",
-        dt.date(2020, 1, 1),
-        dt.date(2020, 12, 31),
-        auto_adjust=auto_adjust,
-        timeout=3.0,
-        today=TODAY,
-    )
+    source = fake_yahoo.source(auto_adjust=auto_adjust, timeout=3.0)
+    bars = source.bars("AAPL", dt.date(2020, 1, 1), dt.date(2020, 12, 31))
     (call,) = fake_yahoo.calls
     assert call["symbol"] == "AAPL"
     assert call["start"] == "2020-01-01"
@@ -495,7 +473,7 @@ def test_yahoo_arguments_reach_the_call(
 
 def test_yahoo_whole_history_by_default(fake_yahoo, prices: pd.DataFrame) -> None:
     fake_yahoo.answers = [yahoo_frame(prices)]
-    sources.fetch_yahoo("AAPL", today=TODAY)
+    fake_yahoo.source().bars("AAPL")
     (call,) = fake_yahoo.calls
     assert call["start"] is None
     assert call["end"] is None

@@ -12,9 +12,10 @@ import pytest
 from conftest import TINY_CONFIG, cli, make_prices
 
 from rnnforecast import nightly as nightly_job
-from rnnforecast.config import config_from_dict, load_run_config
+from rnnforecast.config import config_from_dict
 from rnnforecast.errors import UsageError
 from rnnforecast.home import Home
+from rnnforecast.runconfig import load_run_config
 
 TABLE = textwrap.dedent(
     """

@@ -21,7 +21,6 @@ import pytest
 from conftest import TINY_CONFIG, FakeYahoo, make_prices, yahoo_frame
 from typer.testing import CliRunner
 
-from rnnforecast import sources
 from rnnforecast.cli import app
 from rnnforecast.errors import SourceError
 from rnnforecast.home import Home
@@ -33,6 +32,7 @@ from rnnforecast.yahoo import (
     classify,
     failure_behind_empty_frame,
 )
+from rnnforecast.yahoo_source import YahooSource, fetch_budget
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
 
@@ -154,7 +154,9 @@ def test_run_fetches_every_ticker_before_training_any(
             """
         )
     )
-    result = CliRunner().invoke(app, ["run", "--config", str(config), "--json"])
+    result = CliRunner().invoke(
+        app, ["run", "--config", str(config), "--json"], obj=fake_yahoo.seams
+    )
     assert result.exit_code == 0, result.output
     aaa, aapl = json.loads(result.stdout)["tickers"]
     assert aaa["error"] is None and aapl["error"] is None
@@ -175,7 +177,7 @@ def test_stalled_server_ends_a_fetch_at_its_timeout(
     downloader.start(cache)  # the child's start-up (importing yfinance) is not network time
     began = time.monotonic()
     with pytest.raises(SourceError) as caught:
-        sources.fetch_yahoo("AAPL", retries=0, timeout=1, cache=cache, download=downloader)
+        YahooSource(retries=0, timeout=1, downloader=downloader).bars("AAPL", cache=cache)
     elapsed = time.monotonic() - began
     assert str(caught.value) == (
         "AAPL: Yahoo unreachable after 1 attempts (no answer within 1 s (connection "
@@ -192,12 +194,11 @@ def test_stalled_server_with_retries_keeps_to_the_budget(
     downloader.start(cache)
     began = time.monotonic()
     with pytest.raises(SourceError, match="after 2 attempts"):
-        sources.fetch_yahoo(
-            "AAPL", retries=1, timeout=1, backoff=0.5, cache=cache, download=downloader
-        )
+        source = YahooSource(retries=1, timeout=1, backoff=0.5, downloader=downloader)
+        source.bars("AAPL", cache=cache)
     elapsed = time.monotonic() - began
     # Two attempts of 1 s and a 0.5 s pause; the second child starts during the pause.
-    assert 2.5 <= elapsed < sources.fetch_budget(retries=1, timeout=1, backoff=0.5)
+    assert 2.5 <= elapsed < fetch_budget(retries=1, timeout=1, backoff=0.5)
 
 
 def test_fetch_command_against_a_stalled_server_exits_5_within_its_bound(
@@ -216,14 +217,14 @@ def test_fetch_command_against_a_stalled_server_exits_5_within_its_bound(
     ]
     # Was 71 s. The bound: 1 s + 0.25 s hand-over + at most 10 s to start the download
     # process (about 1.5 s on an idle machine), plus this interpreter's own start.
-    assert elapsed < sources.fetch_budget(retries=0, timeout=1) + 5
+    assert elapsed < fetch_budget(retries=0, timeout=1) + 5
     assert not (tmp_path / "user" / ".cache").exists()
 
 
 def test_the_budget_at_the_defaults_is_under_a_minute() -> None:
     # 4 attempts * (10 s + 0.25 s) + backoff 1 + 2 + 4 s + 10 s to start the child.
-    assert sources.fetch_budget(retries=3, timeout=10.0) == 58.0
-    assert sources.fetch_budget(retries=0, timeout=1.0) == 11.25
+    assert fetch_budget(retries=3, timeout=10.0) == 58.0
+    assert fetch_budget(retries=0, timeout=1.0) == 11.25
 
 
 # --- what is retried (item 4) -----------------------------------------------------------------
@@ -232,7 +233,7 @@ def test_the_budget_at_the_defaults_is_under_a_minute() -> None:
 def test_a_programming_error_is_not_retried_nor_called_unreachable(fake_yahoo: FakeYahoo) -> None:
     fake_yahoo.answers = [TypeError("unsupported operand")]
     with pytest.raises(TypeError, match="unsupported operand"):
-        sources.fetch_yahoo("AAPL")
+        fake_yahoo.source().bars("AAPL")
     assert len(fake_yahoo.calls) == 1
     assert fake_yahoo.sleeps == []
 
@@ -242,7 +243,7 @@ def test_fetch_command_reports_a_bug_as_an_internal_error(
     fake_yahoo: FakeYahoo, error: Exception
 ) -> None:
     fake_yahoo.answers = [error]
-    result = CliRunner().invoke(app, ["fetch", "AAPL"])
+    result = CliRunner().invoke(app, ["fetch", "AAPL"], obj=fake_yahoo.seams)
     assert result.exit_code == 1
     assert "internal error" in result.stderr
     assert "Yahoo unreachable" not in result.stderr
@@ -263,7 +264,7 @@ def test_a_bug_in_the_child_comes_back_as_a_crash_with_its_traceback(
 def test_a_local_failure_is_not_retried(fake_yahoo: FakeYahoo) -> None:
     fake_yahoo.answers = [DownloadFailure("local", "the download process did not start")]
     with pytest.raises(SourceError, match="cannot download from Yahoo"):
-        sources.fetch_yahoo("AAPL")
+        fake_yahoo.source().bars("AAPL")
     assert len(fake_yahoo.calls) == 1
 
 
@@ -309,9 +310,9 @@ def test_an_empty_frame_after_a_logged_failure_is_that_failure() -> None:
 def test_yahoo_bars_carry_the_exchange_code(fake_yahoo: FakeYahoo) -> None:
     fake_yahoo.answers = [yahoo_frame(make_prices(60))]
     fake_yahoo.exchange = "NMS"
-    assert sources.fetch_yahoo("AAPL").exchange == "NMS"
+    assert fake_yahoo.source().bars("AAPL").exchange == "NMS"
     fake_yahoo.exchange = None
-    assert sources.fetch_yahoo("AAPL").exchange is None
+    assert fake_yahoo.source().bars("AAPL").exchange is None
 
 
 def test_exchange_code_from_history_metadata() -> None:

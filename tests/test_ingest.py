@@ -1,0 +1,121 @@
+"""Ingest: a source's bars into the store, through a FakeSource handed in (no Yahoo, no files)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import FakeSource, canonical
+
+from rnnforecast import ingest
+from rnnforecast.errors import DataError, UsageError
+from rnnforecast.home import Home
+
+# 2020-12-31 21:30 UTC: New York's session of that Thursday has closed.
+AFTER_CLOSE = dt.datetime(2020, 12, 31, 21, 30, tzinfo=dt.UTC)
+
+
+def clock() -> dt.datetime:
+    return AFTER_CLOSE
+
+
+def bars_until(last: str, n: int = 60):
+    """``n`` canonical weekday bars ending on ``last``."""
+    frame = canonical(n=n)
+    frame.index = frame.index + (dt.date.fromisoformat(last) - frame.index[-1].date())
+    return frame
+
+
+def test_fetch_stores_the_bars_under_the_source_name(home: Path) -> None:
+    frame = bars_until("2020-12-31")
+    source = FakeSource(frames={"ABC": frame})
+    [stored] = ingest.fetch(Home(home), ["abc"], source, clock=clock)
+    assert (stored.ticker, stored.rows, stored.added) == ("ABC", 60, 60)
+    assert (stored.first, stored.last) == (str(frame.index[0].date()), "2020-12-31")
+    assert (stored.source, stored.calendar) == ("fake", "XNYS")
+    assert source.asked == [("ABC", None, None)]
+    assert Home(home).store.info("ABC").source == "fake"
+
+
+def test_fetch_passes_the_period_to_the_source(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")})
+    start, end = dt.date(2020, 11, 2), dt.date(2020, 12, 1)
+    ingest.fetch(Home(home), ["ABC"], source, start=start, end=end, clock=clock)
+    assert source.asked == [("ABC", start, end)]
+
+
+def test_an_incremental_source_is_asked_from_a_week_before_the_last_stored_bar(
+    home: Path,
+) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")}, incremental=True)
+    ingest.fetch(Home(home), ["ABC"], source, clock=clock)
+    ingest.fetch(Home(home), ["ABC"], source, clock=clock)
+    ingest.fetch(Home(home), ["ABC"], source, replace=True, clock=clock)
+    assert [start for _, start, _ in source.asked] == [None, dt.date(2020, 12, 24), None]
+
+
+def test_a_source_of_another_name_is_asked_for_everything(home: Path) -> None:
+    frame = bars_until("2020-12-31")
+    ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": frame}), clock=clock)
+    other = FakeSource(frames={"ABC": frame}, name="other", incremental=True)
+    with pytest.raises(UsageError, match=r"^ABC is stored from fake, not other"):
+        ingest.fetch(Home(home), ["ABC"], other, clock=clock)  # no mix of two sources
+    assert other.asked == [("ABC", None, None)]
+
+
+def test_a_one_ticker_source_takes_one_ticker_or_its_default(home: Path) -> None:
+    source = FakeSource(frames={"DEF": bars_until("2020-12-31")}, one_ticker=True)
+    with pytest.raises(UsageError) as raised:
+        ingest.fetch(Home(home), ["ABC", "DEF"], source, clock=clock)
+    assert str(raised.value) == "a fake source loads one ticker at a time"
+    with pytest.raises(UsageError, match=r"^name at least one ticker$"):
+        ingest.fetch(Home(home), [], source, clock=clock)
+    defaulted = dataclasses.replace(source, default_ticker="DEF")
+    assert [r.ticker for r in ingest.fetch(Home(home), [], defaulted, clock=clock)] == ["DEF"]
+    assert source.asked == [("DEF", None, None)]  # the refused fetches asked for nothing
+
+
+def test_the_start_after_the_end_is_refused_before_the_source_is_asked(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")})
+    with pytest.raises(UsageError) as raised:
+        ingest.fetch_each(
+            Home(home), ["ABC", "DEF"], source, start=dt.date(2020, 2, 1), end=dt.date(2020, 1, 1)
+        )
+    assert str(raised.value) == "the start 2020-02-01 is after the end 2020-01-01"
+    assert source.asked == []
+
+
+@pytest.mark.parametrize(("live", "stored"), [(True, "2020-12-30"), (False, None)])
+def test_a_bar_of_an_open_session_is_dropped_from_a_live_source_only(
+    home: Path, live: bool, stored: str | None
+) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")}, live=True)
+    source = dataclasses.replace(source, live=live)
+    during = dt.datetime(2020, 12, 31, 15, 0, tzinfo=dt.UTC)  # 10:00 in New York
+    if stored is None:
+        with pytest.raises(DataError, match=r"^ABC \(fake\): .*2020-12-31"):
+            ingest.fetch(Home(home), ["ABC"], source, clock=lambda: during)
+        return
+    [result] = ingest.fetch(Home(home), ["ABC"], source, clock=lambda: during)
+    assert result.last == stored
+
+
+def test_fetch_each_goes_on_after_a_failed_ticker(home: Path) -> None:
+    source = FakeSource(
+        frames={"GHI": bars_until("2020-12-31")},
+        errors={"ABC": DataError("ABC: nothing here")},
+    )
+    outcomes = ingest.fetch_each(Home(home), ["ABC", "ghi", "GHI"], source, clock=clock)
+    assert [(o.ticker, o.error) for o in outcomes] == [
+        ("ABC", {"code": 3, "message": "ABC: nothing here"}),
+        ("GHI", None),
+    ]
+    assert outcomes[1].stored is not None and outcomes[1].stored.rows == 60
+
+
+def test_a_bug_in_a_source_is_raised_not_reported_as_a_failed_ticker(home: Path) -> None:
+    source = FakeSource(errors={"ABC": TypeError("a bug")})
+    with pytest.raises(TypeError, match="a bug"):
+        ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
