@@ -1,11 +1,12 @@
 """The command line: options -> config -> one core call -> a table for people or JSON.
 
-This is the only module that reads environment variables, and each command is a thin
-function: it checks its options, makes one call into the core and hands the result to
-:mod:`rnnforecast.render` (tables, stderr lines) or prints it as JSON. Errors become one
-stderr line and an exit code in :mod:`rnnforecast.exitpolicy`. It imports nothing heavy at
-start-up: pandas, TensorFlow and yfinance load inside the commands that need them, so
-``--help`` and ``fetch`` stay fast.
+Each command is a thin function: it checks its options (declared in
+:mod:`rnnforecast.options`) before any work, makes one call into the core and hands the
+result to :mod:`rnnforecast.render` (tables, stderr lines) or prints it as JSON. Errors
+become one stderr line and an exit code in :mod:`rnnforecast.exitpolicy`; the two are the
+only modules that read environment variables. Nothing heavy is imported at start-up:
+pandas, TensorFlow and yfinance load inside the commands that need them, so ``--help`` and
+``fetch`` stay fast.
 """
 
 from __future__ import annotations
@@ -14,35 +15,27 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import typer
 
-from rnnforecast import __version__, exitpolicy, render
+from rnnforecast import exitpolicy, options, render
 from rnnforecast.config import apply_overrides, load_config, load_run_config
-from rnnforecast.errors import EXIT_CODES, PartialFailure, UsageError
+from rnnforecast.errors import PartialFailure, UsageError
 from rnnforecast.exitpolicy import emit_json, say
+from rnnforecast.options import HOME_ENV
 from rnnforecast.tickers import unique_tickers
 
 if TYPE_CHECKING:
     from rnnforecast.config import Config
     from rnnforecast.home import Home
 
-HOME_ENV = "RNNFORECAST_HOME"
-
-_EXIT_HELP = (
-    "Exit codes: "
-    + "; ".join(f"{code} {text.split(' (')[0]}" for code, text in EXIT_CODES.items())
-    + "."
-)
-
-
 app = typer.Typer(
     cls=exitpolicy.App,
     name="rnnforecast",
     help="Forecast daily stock prices with recurrent neural networks, next to the naive "
     "forecast. Fetch bars into a local store, train, evaluate, predict.",
-    epilog=_EXIT_HELP,
+    epilog=options.EXIT_HELP,
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -51,68 +44,21 @@ app = typer.Typer(
 )
 
 
-def _default_home() -> Path:
-    from rnnforecast.home import default_root
-
-    return default_root()
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"rnnforecast {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
 def _root(
     ctx: typer.Context,
-    home: Annotated[
-        str | None,
-        typer.Option(
-            "--home",
-            envvar=HOME_ENV,
-            metavar="DIR",
-            help=f"Folder for the data store and models [env {HOME_ENV}; default: the "
-            "platform's user data folder, e.g. ~/.local/share/rnnforecast].",
-        ),
-    ] = None,
-    wait: Annotated[
-        float,
-        typer.Option(
-            "--wait",
-            min=0,
-            max=86400,
-            help="Seconds to wait for another rnnforecast process working on the same "
-            "ticker before giving up with exit code 6.",
-        ),
-    ] = 60.0,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose",
-            "-v",
-            help="Per-epoch lines on stderr even when it is not a "
-            "terminal, and tracebacks of internal errors.",
-        ),
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
-    ] = False,
-    now: Annotated[
-        str | None,
-        typer.Option(
-            "--now",
-            hidden=True,
-            help="Act as if it were this instant (ISO 8601 with a UTC offset), to replay a "
-            "past night or test the calendar rules.",
-        ),
-    ] = None,
+    home: options.Home = None,
+    wait: options.Wait = 60.0,
+    verbose: options.Verbose = False,
+    version: options.Version = False,
+    now: options.Now = None,
 ) -> None:
     if home is not None and not home.strip():
         # An empty --home would silently mean the current folder.
         raise UsageError(f"--home (or {HOME_ENV}) is empty: name a folder")
-    folder = Path(home) if home is not None else _default_home()
+    from rnnforecast.home import default_root
+
+    folder = Path(home) if home is not None else default_root()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--home {folder} is a file, not a folder")
     ctx.obj = _Settings(folder, wait, verbose, _clock(now))
@@ -145,87 +91,27 @@ def _home(ctx: typer.Context) -> Home:
     return Home(ctx.obj.home.expanduser())
 
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-RunOption = Annotated[
-    str | None, typer.Option("--run", help="Run id of the model (default: the current one).")
-]
-
-
 def _partial_failure(failed: list[str], total: int) -> None:
     """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
     if failed:
         raise PartialFailure(f"{len(failed)} of {total} tickers failed: {', '.join(failed)}")
 
 
-RetriesOption = Annotated[
-    int,
-    typer.Option(
-        min=0,
-        max=10,
-        help="Yahoo: retries after a network error or rate limit (backoff 1, 2, 4 s...).",
-    ),
-]
-TimeoutOption = Annotated[
-    float,
-    typer.Option(
-        min=1,
-        max=300,
-        help="Yahoo: seconds for each attempt, all of its requests included. The whole "
-        "fetch of a ticker ends within (retries+1)*(timeout+0.25) + backoffs + 10 s.",
-    ),
-]
-CalendarOption = Annotated[
-    str | None,
-    typer.Option(
-        "--calendar",
-        help="Exchange calendar of the ticker(s), e.g. XNYS, XLON, XETR, XTSE, XTKS, "
-        "24/7 (recorded; default: the stored one, else the one the source reports, "
-        "else XNYS). Sets which days are forecast and when a bar is complete.",
-    ),
-]
-DateFormatOption = Annotated[
-    str | None,
-    typer.Option(
-        "--date-format",
-        help="CSV: the dates' strftime format, e.g. %d/%m/%Y (default: inferred; "
-        "needed when dates read month-first and day-first alike).",
-    ),
-]
-
-
 @app.command()
 def fetch(
     ctx: typer.Context,
-    tickers: Annotated[
-        list[str] | None, typer.Argument(help="Ticker symbols, e.g. AAPL MSFT ^GSPC.")
-    ] = None,
-    start: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First day (YYYY-MM-DD).")
-    ] = None,
-    end: Annotated[
-        dt.datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Last day, inclusive (YYYY-MM-DD)."),
-    ] = None,
-    csv: Annotated[
-        Path | None,
-        typer.Option("--csv", help="Import one ticker from a local CSV file instead of Yahoo."),
-    ] = None,
-    sample: Annotated[
-        bool, typer.Option("--sample", help="Load the bundled GOOG sample (2004-2013).")
-    ] = False,
-    auto_adjust: Annotated[
-        bool,
-        typer.Option(help="Yahoo: prices adjusted for splits and dividends (recorded)."),
-    ] = True,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Delete the ticker's stored bars first.")
-    ] = False,
-    retries: RetriesOption = 3,
-    timeout: TimeoutOption = 10.0,
-    calendar: CalendarOption = None,
-    date_format: DateFormatOption = None,
-    as_json: JsonOption = False,
+    tickers: options.NewTickers = None,
+    start: options.Start = None,
+    end: options.End = None,
+    csv: options.Csv = None,
+    sample: options.Sample = False,
+    auto_adjust: options.AutoAdjust = True,
+    replace: options.Replace = False,
+    retries: options.Retries = 3,
+    timeout: options.Timeout = 10.0,
+    calendar: options.Calendar = None,
+    date_format: options.DateFormat = None,
+    as_json: options.Json = False,
 ) -> None:
     """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
 
@@ -266,60 +152,19 @@ def fetch(
 @app.command()
 def train(
     ctx: typer.Context,
-    tickers: Annotated[list[str], typer.Argument(help="Ticker symbols with stored bars.")],
-    config: Annotated[
-        Path | None, typer.Option("--config", help="TOML config (default: built-in default).")
-    ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a config key, e.g. --set model.units=64."),
-    ] = None,
-    epochs: Annotated[
-        int | None, typer.Option(min=1, help="Maximum epochs (train.epochs).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(min=0, help="Random seed (train.seed).")] = None,
-    workers: Annotated[
-        int,
-        typer.Option(
-            min=1,
-            max=256,
-            help="Train this many tickers at once, in separate "
-            "processes (each with its share of the cores).",
-        ),
-    ] = 1,
-    executor: Annotated[
-        str, typer.Option(help="local (processes on this machine) or ray (a Ray cluster).")
-    ] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(
-            help="Ray cluster address, e.g. ray://head:10001 (default: start a local Ray instance)."
-        ),
-    ] = None,
-    refit: Annotated[
-        bool,
-        typer.Option(
-            help="After scoring on the held-out test period, fit the recipe again on every "
-            "bar and serve that (--no-refit: serve the scored fit).",
-        ),
-    ] = True,
-    global_model: Annotated[
-        bool,
-        typer.Option(
-            "--global",
-            help="Train ONE network on the windows of all the tickers (split on shared "
-            "dates) and serve it for each of them.",
-        ),
-    ] = False,
-    name: Annotated[
-        str | None,
-        typer.Option(
-            help="With --global: the group name its bundle is saved under, as @NAME "
-            "(default: the sorted tickers joined by '+')."
-        ),
-    ] = None,
-    quiet: QuietOption = False,
-    as_json: JsonOption = False,
+    tickers: options.StoredTickers,
+    config: options.Config = None,
+    overrides: options.Overrides = None,
+    epochs: options.Epochs = None,
+    seed: options.Seed = None,
+    workers: options.Workers = 1,
+    executor: options.Executor = "local",
+    address: options.Address = None,
+    refit: options.Refit = True,
+    global_model: options.GlobalModel = False,
+    name: options.Name = None,
+    quiet: options.Quiet = False,
+    as_json: options.Json = False,
 ) -> None:
     """Train a network on the stored bars of each ticker and save it, with scalers and
     manifest, as that ticker's current model."""
@@ -434,35 +279,13 @@ def _train_global(
 @app.command()
 def evaluate(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument(help="Ticker symbol with a trained model.")],
-    run: RunOption = None,
-    folds: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            max=50,
-            help="Walk-forward backtest: re-train on expanding "
-            "windows and test on this many consecutive periods (slow: one training "
-            "per fold).",
-        ),
-    ] = 0,
-    plot: Annotated[
-        Path | None,
-        typer.Option(
-            "--plot", help="Draw actual vs forecast vs naive and the loss curves to this PNG file."
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Write the per-day test-period forecasts (date, actual, naive, point, low, "
-            "high, raw; fold with --folds) to this .csv or .parquet file.",
-        ),
-    ] = None,
-    quiet: QuietOption = False,
-    as_json: JsonOption = False,
+    ticker: options.TrainedTicker,
+    run: options.Run = None,
+    folds: options.Folds = 0,
+    plot: options.Plot = None,
+    output: options.EvaluateOutput = None,
+    quiet: options.Quiet = False,
+    as_json: options.Json = False,
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
     (tomorrow = today) and the drift forecast, in price units."""
@@ -503,25 +326,11 @@ def evaluate(
 @app.command()
 def predict(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument(help="Ticker symbol with a trained model.")],
-    run: RunOption = None,
-    horizon: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="Trading days to forecast (default: the model's horizon; "
-            "more only for a recursive model).",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Also write the forecasts (date, close, low, high) to this .csv or .parquet file.",
-        ),
-    ] = None,
-    as_json: JsonOption = False,
+    ticker: options.TrainedTicker,
+    run: options.Run = None,
+    horizon: options.Horizon = None,
+    output: options.PredictOutput = None,
+    as_json: options.Json = False,
 ) -> None:
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval."""
@@ -546,11 +355,9 @@ def predict(
 @app.command("run")
 def run_job(
     ctx: typer.Context,
-    config: Annotated[
-        Path, typer.Option("--config", help="TOML config with a [run] table naming the tickers.")
-    ],
-    quiet: QuietOption = False,
-    as_json: JsonOption = False,
+    config: options.RunConfig,
+    quiet: options.Quiet = False,
+    as_json: options.Json = False,
 ) -> None:
     """The nightly job: for each ticker in the config, fetch new bars, train a challenger,
     and make it current only if it beats the current model on the newest held-out period.
@@ -583,17 +390,9 @@ def run_job(
 @app.command()
 def models(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
-    promote: Annotated[
-        str | None,
-        typer.Option(
-            "--promote",
-            metavar="RUN_ID",
-            help="First make this saved run the current model (roll back or forward); "
-            "it must load and verify.",
-        ),
-    ] = None,
-    as_json: JsonOption = False,
+    ticker: options.AnyTicker,
+    promote: options.Promote = None,
+    as_json: options.Json = False,
 ) -> None:
     """List the ticker's saved runs with their test scores, and which one is current."""
     from rnnforecast import pipeline
@@ -611,7 +410,7 @@ def models(
 
 
 @app.command("tickers")
-def list_tickers(ctx: typer.Context, as_json: JsonOption = False) -> None:
+def list_tickers(ctx: typer.Context, as_json: options.Json = False) -> None:
     """List the stored tickers with their date range, row count and source."""
     from rnnforecast import manage
 
@@ -625,11 +424,9 @@ def list_tickers(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @app.command()
 def forget(
     ctx: typer.Context,
-    ticker: Annotated[str, typer.Argument(help="Ticker symbol.")],
-    yes: Annotated[
-        bool, typer.Option("--yes", help="Really delete (without it: say what would go).")
-    ] = False,
-    as_json: JsonOption = False,
+    ticker: options.AnyTicker,
+    yes: options.Yes = False,
+    as_json: options.Json = False,
 ) -> None:
     """Delete a ticker's stored bars and all its saved models."""
     from rnnforecast import manage
