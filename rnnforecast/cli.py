@@ -11,9 +11,6 @@ pandas, TensorFlow and yfinance load inside the commands that need them, so ``--
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -61,28 +58,7 @@ def _root(
     folder = Path(home) if home is not None else default_root()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--home {folder} is a file, not a folder")
-    ctx.obj = _Settings(folder, wait, verbose, _clock(now))
-
-
-def _clock(now: str | None) -> Callable[[], dt.datetime]:
-    """The system clock, or one stopped at ``now``. Raises UsageError for a bad instant."""
-    if now is None:
-        return lambda: dt.datetime.now(dt.UTC)
-    try:
-        instant = dt.datetime.fromisoformat(now)
-    except ValueError:
-        raise UsageError(f"--now {now!r} is not an ISO 8601 instant") from None
-    if instant.tzinfo is None:
-        raise UsageError(f"--now {now!r} needs a UTC offset, e.g. {now}+00:00")
-    return lambda: instant
-
-
-@dataclass(frozen=True)
-class _Settings:
-    home: Path
-    wait: float
-    verbose: bool
-    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    ctx.obj = options.Settings(folder, wait, verbose, options.clock(now))
 
 
 def _home(ctx: typer.Context) -> Home:
@@ -158,7 +134,7 @@ def train(
     epochs: options.Epochs = None,
     seed: options.Seed = None,
     workers: options.Workers = 1,
-    executor: options.Executor = "local",
+    executor: options.Executor = options.ExecutorName.local,
     address: options.Address = None,
     refit: options.Refit = True,
     global_model: options.GlobalModel = False,
@@ -168,14 +144,33 @@ def train(
 ) -> None:
     """Train a network on the stored bars of each ticker and save it, with scalers and
     manifest, as that ticker's current model."""
-    cfg = _train_config(config, overrides, epochs, seed)
     tickers = unique_tickers(tickers)  # GOOG goog is one ticker, trained once
-    if global_model or name is not None:
-        _train_global(ctx, tickers, cfg, name, refit, quiet, as_json, workers, executor)
+    grouped = global_model or name is not None
+    _check_train_options(tickers, grouped, name, workers, executor, address)
+    cfg = _train_config(config, overrides, epochs, seed)
+    if grouped:
+        _train_global(ctx, tickers, cfg, name, refit, quiet, as_json)
     elif len(tickers) == 1 and workers == 1 and executor == "local" and address is None:
         _train_one(ctx, tickers[0], cfg, refit, quiet, as_json)
     else:
-        _train_many(ctx, tickers, cfg, refit, quiet, as_json, workers, executor, address)
+        _train_many(ctx, tickers, cfg, refit, quiet, as_json, workers, executor.value, address)
+
+
+def _check_train_options(
+    tickers: list[str],
+    grouped: bool,
+    name: str | None,
+    workers: int,
+    executor: options.ExecutorName,
+    address: str | None,
+) -> None:
+    """The combinations train refuses, before it reads a config or a bar."""
+    if grouped and name is not None and len(tickers) < 2:
+        raise UsageError("--name names the group of a --global model of two or more tickers")
+    if grouped and (workers != 1 or executor != "local"):
+        raise UsageError("--global trains one network in this process: drop --workers/--executor")
+    if address is not None and executor != "ray":
+        raise UsageError("--address is for --executor ray")
 
 
 def _train_config(
@@ -250,16 +245,10 @@ def _train_global(
     refit: bool,
     quiet: bool,
     as_json: bool,
-    workers: int,
-    executor: str,
 ) -> None:
     """train --global: one network for every ticker, then its scores per member."""
     from rnnforecast import pooling
 
-    if name is not None and len(tickers) < 2:
-        raise UsageError("--name names the group of a --global model of two or more tickers")
-    if workers != 1 or executor != "local":
-        raise UsageError("--global trains one network in this process: drop --workers/--executor")
     with render.training_progress(ctx.obj.verbose, quiet, cfg.train.epochs) as progress:
         result = pooling.train_global(
             _home(ctx),
@@ -289,12 +278,12 @@ def evaluate(
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
     (tomorrow = today) and the drift forecast, in price units."""
-    from rnnforecast import exports, pipeline
+    from rnnforecast import exports, pipeline, plots, pooling
 
     if output is not None:
         exports.output_format(output)
-    from rnnforecast import pooling
-
+    if plot is not None:  # before a walk-forward that may take minutes
+        plots.check_png(plot)
     if pooling.serves_group(_home(ctx), ticker, run):
         if folds or plot is not None or output is not None:
             raise UsageError("--folds, --plot and --output score one ticker's own model")

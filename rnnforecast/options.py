@@ -1,4 +1,5 @@
-"""The command line's options and arguments, declared once: name, type, bounds, help text.
+"""The command line's options and arguments, declared once: name, type, bounds, help text;
+and the root options' meaning (:class:`Settings`, :func:`clock`).
 
 :mod:`rnnforecast.cli` annotates each command's parameters with these, so a command reads as
 its options, one core call and its rendering. The flag's name comes from the parameter's
@@ -9,13 +10,16 @@ help texts (``python tools/gen_cli_docs.py``).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from rnnforecast import __version__
-from rnnforecast.errors import EXIT_CODES
+from rnnforecast.errors import EXIT_CODES, UsageError
 
 HOME_ENV = "RNNFORECAST_HOME"
 
@@ -26,10 +30,41 @@ EXIT_HELP = (
 )
 
 
+class ExecutorName(StrEnum):
+    """Where train runs one job per ticker (the names :data:`rnnforecast.executors.EXECUTORS`
+    accepts; the enum lives here so that parsing the options imports no worker pools)."""
+
+    local = "local"
+    ray = "ray"
+
+
 def _print_version(value: bool) -> None:
     if value:
         typer.echo(f"rnnforecast {__version__}")
         raise typer.Exit()
+
+
+def clock(now: str | None) -> Callable[[], dt.datetime]:
+    """The system clock, or one stopped at ``now``. Raises UsageError for a bad instant."""
+    if now is None:
+        return lambda: dt.datetime.now(dt.UTC)
+    try:
+        instant = dt.datetime.fromisoformat(now)
+    except ValueError:
+        raise UsageError(f"--now {now!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise UsageError(f"--now {now!r} needs a UTC offset, e.g. {now}+00:00")
+    return lambda: instant
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The root options, as every command finds them in ``ctx.obj``."""
+
+    home: Path
+    wait: float
+    verbose: bool
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
 
 # Shared by several commands.
@@ -160,7 +195,7 @@ Workers = Annotated[
     ),
 ]
 Executor = Annotated[
-    str, typer.Option(help="local (processes on this machine) or ray (a Ray cluster).")
+    ExecutorName, typer.Option(help="local (processes on this machine) or ray (a Ray cluster).")
 ]
 Address = Annotated[
     str | None,

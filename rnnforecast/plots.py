@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _check_png(path: Path) -> None:
+def check_png(path: Path) -> None:
+    """Raises UsageError unless ``path`` ends in .png (any case)."""
     if Path(path).suffix.lower() != ".png":
         raise UsageError(f"--plot writes a PNG file: {path} does not end in .png")
 
@@ -28,7 +29,7 @@ def save_png(figure: Figure, path: Path) -> Path:
     matplotlib backend is left as it is). Raises UsageError if ``path`` does not end in
     .png or cannot be written."""
     path = Path(path)
-    _check_png(path)
+    check_png(path)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)
