@@ -297,7 +297,10 @@ def plot_test_period(
     where = _home(home)
     result = pipeline.evaluate(where, ticker, run)
     assert result.days is not None
-    return pipeline.period_figure(serving.load(where, result.ticker, result.run_id), result.days)
+    figure: Figure = pipeline.period_figure(
+        serving.load(where, result.ticker, result.run_id), result.days
+    )
+    return figure
 
 
 # --- the same, bound to one home -----------------------------------------------------------

@@ -111,7 +111,7 @@ class Report:
     lag: dict[str, object]
     raw: dict[str, Any]
     intervals: dict[str, float | None]
-    steps: list[dict[str, object]]
+    steps: list[dict[str, Any]]
     significance: dict[str, Any]
 
     @property

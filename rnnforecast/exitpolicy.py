@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import typer
@@ -135,12 +136,20 @@ class App(TyperGroup):
             message = f"{type(exc).__name__}: {exc} (a bug; set {DEBUG_ENV}=1 for the traceback)"
             raise typer.Exit(fail(1, message, prefix="internal error")) from None
 
-    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
-        argv = args[0] if args else kwargs.get("args")
-        _Run.json = wants_json(list(argv) if argv is not None else sys.argv[1:])
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        _Run.json = wants_json(list(args) if args is not None else sys.argv[1:])
         _Run.json_written = False
         try:
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            # Never click's standalone mode: its usage errors would print a panel and exit.
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.TyperException as exc:  # click's usage errors: one line, not a panel
             command = getattr(getattr(exc, "ctx", None), "command_path", "rnnforecast")
             code = fail(
@@ -220,7 +229,7 @@ def entry_point(app: typer.Typer) -> NoReturn:
     if not loud:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         quiet_native_stderr()
-    sys.stdout = GuardedStdout(sys.stdout)  # type: ignore[assignment]
+    sys.stdout = GuardedStdout(sys.stdout)
     code = main(app)
     try:
         sys.stdout.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 # TensorFlow's C++ start-up chatter (oneDNN notices, CPU feature hints) is not for our users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -22,8 +23,9 @@ tf.get_logger().setLevel("ERROR")
 _CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
 
 
-@keras.saving.register_keras_serializable(package="rnnforecast")
-def gaussian_nll(y_true, y_pred):
+# keras ships no type information: its decorator is untyped to mypy.
+@keras.saving.register_keras_serializable(package="rnnforecast")  # type: ignore[untyped-decorator]
+def gaussian_nll(y_true: Any, y_pred: Any) -> Any:
     """Gaussian negative log-likelihood (without its constant) per window, for the
     distribution head: ``y_true`` ``(m, H)`` scaled targets, ``y_pred`` ``(m, 2H)`` the
     locations then the raw scales, ``sigma = softplus(raw) + SCALE_FLOOR``.
@@ -87,9 +89,9 @@ def load_model(path: os.PathLike[str] | str) -> keras.Model:
     return keras.models.load_model(path, compile=False)
 
 
-def predict(model: keras.Model, x, batch_size: int = 1024):
+def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Scaled outputs ``(m, horizon)`` float32 for inputs ``(m, window, f)``."""
-    return model.predict(x, batch_size=batch_size, verbose=0)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
 def versions() -> dict[str, str]:

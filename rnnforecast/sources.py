@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ from rnnforecast.config import BASE_FEATURES
 from rnnforecast.errors import DataError, SourceError, UsageError
 from rnnforecast.tickers import check_ticker
 from rnnforecast.yahoo import ChildDownloader, YahooDownloader, YahooRequest
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 COLUMNS = BASE_FEATURES
 __all__ = ["COLUMNS", "SAMPLE_TICKER", "Bars", "check_ticker", "fetch_yahoo", "read_csv"]
@@ -92,7 +96,7 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     return clean
 
 
-def _first_date(frame: pd.DataFrame, mask: np.ndarray) -> str:
+def _first_date(frame: pd.DataFrame, mask: npt.ArrayLike) -> str:
     return str(frame.index[np.flatnonzero(mask)[0]].date())
 
 
@@ -230,7 +234,8 @@ def _daily_stamps(dates: pd.Series) -> pd.Series:
     gaps = dates.sort_values().diff().dropna()
     if not len(gaps) or gaps.min() < pd.Timedelta(hours=20):  # one stamp tells nothing
         return dates
-    return dates.dt.normalize()
+    normalised: pd.Series = dates.dt.normalize()
+    return normalised
 
 
 def _check_parsed(dates: pd.Series, text: pd.Series, origin: str, how: str) -> None:
@@ -365,7 +370,7 @@ def fetch_budget(retries: int, timeout: float, backoff: float = 1.0) -> float:
     ``yahoo.STARTUP_TIMEOUT`` for starting the download process. At the defaults (3 retries,
     10 s, backoff 1 s): 4 * 10.25 + (1 + 2 + 4) + 10 = 58 s."""
     attempts = retries + 1
-    sleeps = backoff * (2**retries - 1)
+    sleeps = backoff * (2.0**retries - 1)
     return attempts * (timeout + yahoo.GRACE) + sleeps + yahoo.STARTUP_TIMEOUT
 
 

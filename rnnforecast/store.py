@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -180,7 +180,8 @@ class Store:
         (mixing them would splice two different price series) unless ``replace``.
         """
         frame = bars.frame
-        dates = np.asarray(frame.index.strftime("%Y-%m-%d"), dtype=object)
+        index = cast("pd.DatetimeIndex", frame.index)  # canonical bars (sources.validate_bars)
+        dates = index.strftime("%Y-%m-%d").to_numpy(dtype=object)
         values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
         with closing(self._connect()) as conn, self._translated():
             conn.execute("BEGIN IMMEDIATE")
