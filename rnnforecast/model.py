@@ -23,8 +23,6 @@ tf.get_logger().setLevel("ERROR")
 _CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
 
 
-# keras ships no type information: its decorator is untyped to mypy.
-@keras.saving.register_keras_serializable(package="rnnforecast")  # type: ignore[untyped-decorator]
 def gaussian_nll(y_true: Any, y_pred: Any) -> Any:
     """Gaussian negative log-likelihood (without its constant) per window, for the
     distribution head: ``y_true`` ``(m, H)`` scaled targets, ``y_pred`` ``(m, 2H)`` the
@@ -39,6 +37,12 @@ def gaussian_nll(y_true: Any, y_pred: Any) -> Any:
     sigma = keras.ops.softplus(raw) + SCALE_FLOOR
     z = (keras.ops.cast(y_true, y_pred.dtype) - mu) / sigma
     return keras.ops.mean(keras.ops.log(sigma) + 0.5 * keras.ops.square(z), axis=-1)
+
+
+# Registered by a call rather than as a decorator: keras is untyped, and its decorator would
+# leave the function untyped to mypy. It returns the function itself, registered under
+# "rnnforecast>gaussian_nll", the name saved models refer to.
+keras.saving.register_keras_serializable(package="rnnforecast")(gaussian_nll)
 
 
 def build_model(
