@@ -10,7 +10,7 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -70,17 +70,7 @@ class StoreResult:
     off_calendar: int = 0  # bars of this write dated on days the calendar has no session
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "ticker": self.ticker,
-            "rows": self.rows,
-            "first": self.first,
-            "last": self.last,
-            "added": self.added,
-            "source": self.source,
-            "changed": self.changed,
-            "calendar": self.calendar,
-            "off_calendar": self.off_calendar,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
