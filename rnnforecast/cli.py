@@ -282,8 +282,8 @@ def evaluate(
 
     if output is not None:
         exports.output_format(output)
-    if plot is not None:  # before a walk-forward that may take minutes
-        plots.check_png(plot)
+    if plot is not None and not plots.is_png(plot):  # before a walk-forward of minutes
+        raise UsageError(f"--plot writes a PNG file: {plot} does not end in .png")
     if pooling.serves_group(_home(ctx), ticker, run):
         if folds or plot is not None or output is not None:
             raise UsageError("--folds, --plot and --output score one ticker's own model")

@@ -107,3 +107,35 @@ def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> No
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from rnnforecast import render\n    import rnnforecast.cli\n")
     assert _imports(module) == {"render", "cli"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"executor": "spark"}, "the executor must be one of local, ray; got 'spark'"),
+        ({"workers": 0}, "workers must be at least 1, got 0"),
+        ({"address": "ray://head:10001"}, "an address is for the ray executor"),
+    ],
+)
+def test_executors_speak_no_flags(tmp_path: Path, changes: dict, message: str) -> None:
+    from rnnforecast.config import Config
+    from rnnforecast.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        executors.train_many(tmp_path, ["AAA"], Config(), **changes)
+    assert str(caught.value) == message
+
+
+def test_saving_a_plot_speaks_no_flags(tmp_path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    from rnnforecast import plots
+    from rnnforecast.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        plots.save_png(Figure(), tmp_path / "out.jpg")
+    assert (
+        str(caught.value)
+        == f"a plot is saved as a PNG file: {tmp_path / 'out.jpg'} does not end in .png"
+    )
+    assert not (tmp_path / "out.jpg").exists()
