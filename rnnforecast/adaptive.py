@@ -16,7 +16,7 @@ and evaluate reproduces predict's width for every test day using only earlier da
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class Adaptive:
         return self.window + self.warmup
 
     def to_dict(self) -> dict[str, object]:
-        return {"window": self.window, "gamma": self.gamma, "warmup": self.warmup}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, raw: dict[str, object]) -> Adaptive:

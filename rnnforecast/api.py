@@ -311,7 +311,10 @@ def plot_test_period(
     where = _home(home)
     result = scoring.evaluate(where, ticker, run)
     assert result.days is not None
-    return scoring.period_figure(serving.load(where, result.ticker, result.run_id), result.days)
+    figure: Figure = scoring.period_figure(
+        serving.load(where, result.ticker, result.run_id), result.days
+    )
+    return figure
 
 
 # --- the same, bound to one home -----------------------------------------------------------

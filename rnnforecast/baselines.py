@@ -151,7 +151,8 @@ def range_variance(ohlcv: np.ndarray) -> np.ndarray:
     intraday = 0.5 * hl**2 - (2 * math.log(2) - 1) * co**2
     gap = np.zeros_like(close)
     gap[1:] = np.log(open_[1:] / close[:-1]) ** 2
-    return np.maximum(intraday + gap, VARIANCE_FLOOR)
+    variance: np.ndarray = np.maximum(intraday + gap, VARIANCE_FLOOR)
+    return variance
 
 
 def _checked_levels(levels: Sequence[float]) -> tuple[float, ...]:
@@ -177,7 +178,8 @@ def _checked_ohlcv(ohlcv: np.ndarray) -> np.ndarray:
 
 def _gaussian(variance: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
     z = np.array([NormalDist().inv_cdf(level) for level in levels])
-    return np.sqrt(variance)[:, None] * z[None, :]
+    quantiles: np.ndarray = np.sqrt(variance)[:, None] * z[None, :]
+    return quantiles
 
 
 def _ewma(returns: np.ndarray, first_test: int) -> tuple[np.ndarray, dict[str, float]]:

@@ -111,7 +111,7 @@ class Report:
     lag: dict[str, object]
     raw: dict[str, Any]
     intervals: dict[str, float | None]
-    steps: list[dict[str, object]]
+    steps: list[dict[str, Any]]
     significance: dict[str, Any]
 
     @property
@@ -130,6 +130,19 @@ class Report:
             "steps": self.steps,
             "significance": self.significance,
         }
+
+
+def _drift_scores(
+    actual: np.ndarray, forecast: np.ndarray, naive: np.ndarray, scale: float | None
+) -> dict[str, Any]:
+    """The drift forecast's errors ``forecast`` ``(m, H)``, in price units (mape in %)."""
+    return {
+        "rmse": metrics.rmse(actual, forecast),
+        "mae": metrics.mae(actual, forecast),
+        "mape": metrics.mape(actual, forecast),
+        "rel_mae": metrics.rel_mae(actual, forecast, naive),
+        "mase": None if scale is None else metrics.mase(actual, forecast, scale),
+    }
 
 
 def report(
@@ -181,13 +194,7 @@ def report(
         n=m,
         horizon=horizon,
         scores=scores,
-        drift={
-            "rmse": metrics.rmse(actual, drift_forecast),
-            "mae": metrics.mae(actual, drift_forecast),
-            "mape": metrics.mape(actual, drift_forecast),
-            "rel_mae": metrics.rel_mae(actual, drift_forecast, naive),
-            "mase": None if scale is None else metrics.mase(actual, drift_forecast, scale),
-        },
+        drift=_drift_scores(actual, drift_forecast, naive, scale),
         up_share=float(np.mean(actual > naive)),
         lag=lag_check(point[:, 0], actual[:, 0]),
         raw={

@@ -96,14 +96,14 @@ def train_many(
     fails does not stop the others. Raises UsageError for a bad executor or a missing Ray.
     """
     if executor not in EXECUTORS:
-        raise UsageError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+        raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {workers}")
+        raise UsageError(f"workers must be at least 1, got {workers}")
     args = [(str(home), ticker, config.to_dict(), lock_timeout, refit) for ticker in tickers]
     if executor == "ray":
         return _on_ray(args, address, on_done)
     if address is not None:
-        raise UsageError("--address is for --executor ray")
+        raise UsageError("an address is for the ray executor")
     if workers == 1:
         results = []
         for arg in args:
@@ -132,7 +132,7 @@ def _on_ray(
     try:
         import ray
     except ImportError:
-        raise UsageError('--executor ray needs Ray: pip install "rnnforecast[ray]"') from None
+        raise UsageError('the ray executor needs Ray: pip install "rnnforecast[ray]"') from None
     started_here = not ray.is_initialized()
     if started_here:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,8 @@ def raw_forecast(
 def _positive(prices: np.ndarray) -> np.ndarray:
     """A level model can output a price at or below zero; clamp it to a tiny positive one
     so that moves stay finite (and shrinkage then rightly falls back to naive)."""
-    return np.maximum(prices, _MIN_PRICE)
+    positive: np.ndarray = np.maximum(prices, _MIN_PRICE)
+    return positive
 
 
 @dataclass(frozen=True)
@@ -150,20 +152,16 @@ class Calibration:
         }
 
     @classmethod
-    def from_dict(cls, raw: dict[str, object]) -> Calibration:
+    def from_dict(cls, raw: dict[str, Any]) -> Calibration:
+        """The calibration of a manifest (its JSON values, hence Any: each is converted and
+        checked here). Raises ModelError if it is malformed."""
         try:
             calibration = cls(
-                tuple(float(v) for v in raw["shrink"]),  # type: ignore[union-attr]
-                tuple(float(v) for v in raw["halfwidth"]),  # type: ignore[union-attr]
-                float(raw["level"]),  # type: ignore[arg-type]
-                tuple(
-                    float(v)
-                    for v in raw.get("raw_val_rel_mae", raw.get("raw_val_mase", ()))  # type: ignore[union-attr]
-                ),
-                tuple(
-                    None if v is None else float(v)
-                    for v in raw.get("shrink_p_value", ())  # type: ignore[union-attr]
-                ),
+                tuple(float(v) for v in raw["shrink"]),
+                tuple(float(v) for v in raw["halfwidth"]),
+                float(raw["level"]),
+                tuple(float(v) for v in raw.get("raw_val_rel_mae", raw.get("raw_val_mase", ()))),
+                tuple(None if v is None else float(v) for v in raw.get("shrink_p_value", ())),
                 _adaptive_from(raw.get("adaptive")),
                 str(raw.get("head", "point")),
             )
@@ -198,7 +196,8 @@ def volatility(base: np.ndarray, window: int, steps: int) -> np.ndarray:
 def shrink_forecast(raw: np.ndarray, last_close: np.ndarray, shrink: np.ndarray) -> np.ndarray:
     """Scale each step's log move from ``last_close`` ``(m,)`` by ``shrink`` ``(k,)``."""
     last = np.asarray(last_close, dtype=np.float64)[:, None]
-    return last * np.exp(np.log(raw / last) * shrink[None, :])
+    shrunk: np.ndarray = last * np.exp(np.log(raw / last) * shrink[None, :])
+    return shrunk
 
 
 def conformal_rank(n: int, level: float) -> int:
@@ -351,7 +350,8 @@ def one_step_scores(
     raw, scale = forecast_scale(network, base, data, scalers, calibration, 1)
     shrink, _ = calibration.step_values(1)
     point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)[:, 0]
-    return np.abs(np.log(next_close / point)) / scale[:, 0]
+    scores: np.ndarray = np.abs(np.log(next_close / point)) / scale[:, 0]
+    return scores
 
 
 def adaptive_factors(scores: np.ndarray, calibration: Calibration) -> np.ndarray:

@@ -151,7 +151,7 @@ def diebold_mariano(
     correction = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     statistic = float(d.mean() / math.sqrt(variance)) * correction
     # scipy is slow to import: only when a test is computed (never by predict)
-    from scipy.stats import t as student  # type: ignore[import-untyped]
+    from scipy.stats import t as student
 
     if alternative == "less":
         p_value = float(student.cdf(statistic, n - 1))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
 
 # TensorFlow's C++ start-up chatter (oneDNN notices, CPU feature hints) is not for our users.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -22,8 +23,7 @@ tf.get_logger().setLevel("ERROR")
 _CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "simple_rnn": keras.layers.SimpleRNN}
 
 
-@keras.saving.register_keras_serializable(package="rnnforecast")
-def gaussian_nll(y_true, y_pred):
+def gaussian_nll(y_true: Any, y_pred: Any) -> Any:
     """Gaussian negative log-likelihood (without its constant) per window, for the
     distribution head: ``y_true`` ``(m, H)`` scaled targets, ``y_pred`` ``(m, 2H)`` the
     locations then the raw scales, ``sigma = softplus(raw) + SCALE_FLOOR``.
@@ -37,6 +37,12 @@ def gaussian_nll(y_true, y_pred):
     sigma = keras.ops.softplus(raw) + SCALE_FLOOR
     z = (keras.ops.cast(y_true, y_pred.dtype) - mu) / sigma
     return keras.ops.mean(keras.ops.log(sigma) + 0.5 * keras.ops.square(z), axis=-1)
+
+
+# Registered by a call rather than as a decorator: keras is untyped, and its decorator would
+# leave the function untyped to mypy. It returns the function itself, registered under
+# "rnnforecast>gaussian_nll", the name saved models refer to.
+keras.saving.register_keras_serializable(package="rnnforecast")(gaussian_nll)
 
 
 def build_model(
@@ -87,9 +93,9 @@ def load_model(path: os.PathLike[str] | str) -> keras.Model:
     return keras.models.load_model(path, compile=False)
 
 
-def predict(model: keras.Model, x, batch_size: int = 1024):
+def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Scaled outputs ``(m, horizon)`` float32 for inputs ``(m, window, f)``."""
-    return model.predict(x, batch_size=batch_size, verbose=0)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0))
 
 
 def versions() -> dict[str, str]:

@@ -72,7 +72,7 @@ def _gelu(x: Array) -> Array:
     # (as TensorFlow's own implementation also avoids).
     if x.size == 0:
         return x.copy()
-    return 0.5 * x * _erfc(x * -math.sqrt(0.5)).astype(np.float64)
+    return 0.5 * x * np.asarray(_erfc(x * -math.sqrt(0.5)), dtype=np.float64)
 
 
 def _linear(x: Array) -> Array:
@@ -190,7 +190,8 @@ def save_weights(path: os.PathLike[str] | str, arrays: Mapping[str, Array]) -> N
     file cannot be written.
     """
     path = Path(path)
-    checked = {}
+    # Any, not ndarray: to numpy's stubs a str-keyed dict could also fill savez's allow_pickle.
+    checked: dict[str, Any] = {}
     for name, value in arrays.items():
         array = np.asarray(value)
         if array.dtype.kind not in "fiu":
@@ -330,7 +331,7 @@ class NumpyNetwork:
         last = len(self._layers) - 1
         for index, (kernel, recurrent_kernel, bias) in enumerate(self._layers):
             seq = self._step(seq, kernel, recurrent_kernel, bias, index < last)
-        out = seq
+        out: Array = seq
         if self._dense is not None:
             out = self._activation(out @ self._dense[0] + self._dense[1])
         out = out @ self._forecast[0] + self._forecast[1]

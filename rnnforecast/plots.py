@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 
-def _check_png(path: Path) -> None:
-    if Path(path).suffix.lower() != ".png":
-        raise UsageError(f"--plot writes a PNG file: {path} does not end in .png")
+def is_png(path: Path) -> bool:
+    """Whether ``path`` ends in .png (any case): the only format :func:`save_png` writes."""
+    return Path(path).suffix.lower() == ".png"
 
 
 def save_png(figure: Figure, path: Path) -> Path:
@@ -28,7 +28,8 @@ def save_png(figure: Figure, path: Path) -> Path:
     matplotlib backend is left as it is). Raises UsageError if ``path`` does not end in
     .png or cannot be written."""
     path = Path(path)
-    _check_png(path)
+    if not is_png(path):
+        raise UsageError(f"a plot is saved as a PNG file: {path} does not end in .png")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(figure)

@@ -125,7 +125,8 @@ def pinball_per_day(
     if q.ndim != 2 or q.shape != (len(y), len(tau)):
         raise ValueError(f"quantiles {q.shape} do not fit {len(y)} days x {len(tau)} levels")
     diff = y[:, None] - q
-    return np.mean(np.maximum(tau * diff, (tau - 1.0) * diff), axis=1)
+    per_day: np.ndarray = np.mean(np.maximum(tau * diff, (tau - 1.0) * diff), axis=1)
+    return per_day
 
 
 def pinball(actual: np.ndarray, quantiles: np.ndarray, levels: tuple[float, ...]) -> float:
@@ -143,7 +144,8 @@ def crps_gaussian(actual: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.nd
     z = (np.asarray(actual, dtype=np.float64) - np.asarray(mean, dtype=np.float64)) / s
     cdf = 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
     pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-    return s * (z * (2.0 * cdf - 1.0) + 2.0 * pdf - 1.0 / _SQRT_PI)
+    crps: np.ndarray = s * (z * (2.0 * cdf - 1.0) + 2.0 * pdf - 1.0 / _SQRT_PI)
+    return crps
 
 
 def qlike_per_day(variance: np.ndarray, proxy: np.ndarray) -> np.ndarray:

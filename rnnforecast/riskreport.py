@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -85,14 +85,7 @@ class RiskReport:
     served_intervals: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "baselines": self.baselines,
-            "best_baseline": self.best_baseline,
-            "beats_best_baseline": self.beats_best_baseline,
-            "dm": self.dm,
-            "served_intervals": self.served_intervals,
-        }
+        return asdict(self)
 
 
 def _finite(value: float | None) -> float | None:

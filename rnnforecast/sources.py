@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ import pandas as pd
 from rnnforecast.bars import COLUMNS, HIGH, LOW, VOLUME, Bars
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.tickers import check_ticker
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 __all__ = [
     "COLUMNS",
@@ -127,7 +130,7 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     return clean
 
 
-def _first_date(frame: pd.DataFrame, mask: np.ndarray) -> str:
+def _first_date(frame: pd.DataFrame, mask: npt.ArrayLike) -> str:
     return str(frame.index[np.flatnonzero(mask)[0]].date())
 
 
@@ -265,7 +268,8 @@ def _daily_stamps(dates: pd.Series) -> pd.Series:
     gaps = dates.sort_values().diff().dropna()
     if not len(gaps) or gaps.min() < pd.Timedelta(hours=20):  # one stamp tells nothing
         return dates
-    return dates.dt.normalize()
+    normalised: pd.Series = dates.dt.normalize()
+    return normalised
 
 
 def _check_parsed(dates: pd.Series, text: pd.Series, origin: str, how: str) -> None:

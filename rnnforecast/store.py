@@ -10,9 +10,9 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -70,17 +70,7 @@ class StoreResult:
     off_calendar: int = 0  # bars of this write dated on days the calendar has no session
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "ticker": self.ticker,
-            "rows": self.rows,
-            "first": self.first,
-            "last": self.last,
-            "added": self.added,
-            "source": self.source,
-            "changed": self.changed,
-            "calendar": self.calendar,
-            "off_calendar": self.off_calendar,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -180,7 +170,8 @@ class Store:
         (mixing them would splice two different price series) unless ``replace``.
         """
         frame = bars.frame
-        dates = np.asarray(frame.index.strftime("%Y-%m-%d"), dtype=object)
+        index = cast("pd.DatetimeIndex", frame.index)  # canonical bars (sources.validate_bars)
+        dates = index.strftime("%Y-%m-%d").to_numpy(dtype=object)
         values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
         with closing(self._connect()) as conn, self._translated():
             conn.execute("BEGIN IMMEDIATE")

@@ -47,7 +47,9 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-class _ProgressCallback(keras.callbacks.Callback):
+# keras ships no type information: to mypy its Callback is Any, which strict mode refuses
+# to subclass.
+class _ProgressCallback(keras.callbacks.Callback):  # type: ignore[misc]
     def __init__(self, progress: Progress, epochs: int) -> None:
         super().__init__()
         self._progress, self._epochs = progress, epochs

@@ -26,7 +26,7 @@ import hashlib
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -36,6 +36,7 @@ from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError, ModelError
 
 if TYPE_CHECKING:  # frames come in, but predicting must not pay for importing pandas
+    import numpy.typing as npt
     import pandas as pd
 
 MIN_WINDOWS = 10
@@ -173,8 +174,8 @@ class MinMaxScaler:
         return cls(tuple(map(float, rows.min(axis=0))), tuple(map(float, rows.max(axis=0))))
 
     @property
-    def _scale(self) -> np.ndarray:
-        span = np.asarray(self.data_max) - np.asarray(self.data_min)
+    def _scale(self) -> npt.NDArray[np.float64]:
+        span = np.asarray(self.data_max, dtype=np.float64) - np.asarray(self.data_min)
         return 1.0 / np.where(span == 0, 1.0, span)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -273,21 +274,22 @@ def window_features(base: np.ndarray, data: DataConfig) -> np.ndarray:
 
 def encode_targets(prices: np.ndarray, base: np.ndarray, data: DataConfig) -> np.ndarray:
     """Target prices ``(m, k)`` -> target units, relative to each window ``(m, L, 5)``."""
+    targets: np.ndarray = np.asarray(prices, dtype=np.float64)
     if data.target == "log_return":
-        return np.log(prices / base[:, -1, CLOSE, None])
-    if data.normalise == "window":
-        return prices / base[:, -data.window, CLOSE, None] - 1.0
-    return np.asarray(prices, dtype=np.float64)
+        targets = np.log(prices / base[:, -1, CLOSE, None])
+    elif data.normalise == "window":
+        targets = prices / base[:, -data.window, CLOSE, None] - 1.0
+    return targets
 
 
 def decode_targets(values: np.ndarray, base: np.ndarray, data: DataConfig) -> np.ndarray:
     """Inverse of :func:`encode_targets`: target units ``(m, k)`` -> prices ``(m, k)``."""
-    values = np.asarray(values, dtype=np.float64)
+    prices: np.ndarray = np.asarray(values, dtype=np.float64)
     if data.target == "log_return":
-        return base[:, -1, CLOSE, None] * np.exp(values)
-    if data.normalise == "window":
-        return base[:, -data.window, CLOSE, None] * (1.0 + values)
-    return values
+        prices = base[:, -1, CLOSE, None] * np.exp(prices)
+    elif data.normalise == "window":
+        prices = base[:, -data.window, CLOSE, None] * (1.0 + prices)
+    return prices
 
 
 @dataclass(frozen=True)
@@ -389,6 +391,7 @@ def unscale_outputs(outputs: np.ndarray, scalers: Scalers) -> np.ndarray:
 def fingerprint(frame: pd.DataFrame) -> str:
     """sha256 of the rows' dates and values: equal frames, equal fingerprints."""
     digest = hashlib.sha256()
-    digest.update(frame.index.strftime("%Y-%m-%d").str.cat(sep=",").encode())
+    dates = cast("pd.DatetimeIndex", frame.index)  # a canonical frame's (sources.validate_bars)
+    digest.update(dates.strftime("%Y-%m-%d").str.cat(sep=",").encode())
     digest.update(np.ascontiguousarray(frame.to_numpy(dtype=np.float64)).tobytes())
     return "sha256:" + digest.hexdigest()

@@ -105,9 +105,9 @@ def classify(exc: BaseException) -> Kind | None:
     if isinstance(exc, DownloadFailure):
         return exc.kind
     try:
-        from yfinance import exceptions as yfe  # type: ignore[import-untyped]
+        from yfinance import exceptions as yfe
     except ImportError:  # pragma: no cover - yfinance is a dependency
-        yfe = None  # type: ignore[assignment]
+        yfe = None
     if yfe is not None:
         if isinstance(exc, yfe.YFTickerMissingError):
             return "missing"

@@ -288,9 +288,9 @@ def test_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_every_documented_code_has_a_kind_and_a_line() -> None:
-    from rnnforecast.cli import _ERROR_KINDS
+    from rnnforecast.exitpolicy import ERROR_KINDS
 
-    assert set(EXIT_CODES) == set(_ERROR_KINDS) | {0}
+    assert set(EXIT_CODES) == set(ERROR_KINDS) | {0}
     assert EXIT_CODES[130].startswith("interrupted")
     assert "broken pipe" in EXIT_CODES[141]
 
