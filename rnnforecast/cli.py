@@ -622,7 +622,8 @@ def train(
         _say(
             f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
             f"trained through {served['trained_through']}, calibrated through "
-            f"{served['calibrated_through']}; the scores below are the scored fit's"
+            f"{served['calibrated_through']}; intervals from {served['interval_method']}; "
+            "the scores below are the scored fit's"
         )
         _scores_table(result.ticker, result.test, result.report)
         return
@@ -934,7 +935,7 @@ def predict(
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
     )
     _table(
-        f"{result.ticker} forecast ({result.level:.0%} interval)",
+        f"{result.ticker} forecast ({result.level:.0%} interval from {result.interval_method})",
         ["date", "close", "low", "high"],
         [
             [f["date"], f"{f['close']:.2f}", f"{f['low']:.2f}", f"{f['high']:.2f}"]

@@ -53,6 +53,7 @@ from rnnforecast.windows import (
 )
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.intervals import IntervalRecord
     from rnnforecast.riskreport import RiskReport
     from rnnforecast.training import Progress
     from rnnforecast.warm import WarmStart
@@ -645,6 +646,20 @@ def _train_ticker(
     if refit and fitted.numpy_check["passed"]:
         served = _refit(config, fitted, split, progress, warm_start)
     refitted = served is not fitted
+    from rnnforecast import intervals  # what predict serves: the network's or a baseline's
+
+    served_intervals = intervals.for_fit(
+        config,
+        fitted.network,
+        fitted.dataset,
+        fitted.scalers,
+        fitted.calibration,
+        split.val,
+        split.test,
+        base_matrix(frame),
+        frame.index.to_numpy(),
+        refitted,
+    )
     serving_dates = (
         {
             "trained_through": _day(dates[-1, -1]),
@@ -724,8 +739,10 @@ def _train_ticker(
             f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
         )
 
+    log += f"intervals served: {served_intervals.method}; {served_intervals.choice['reason']}\n"
+
     def write_files(path: Path) -> None:
-        _write_bundle_files(path, served, numpy_check["passed"], log)
+        _write_bundle_files(path, served, numpy_check["passed"], log, served_intervals)
         if refitted:
             _save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, fitted)
 
@@ -743,7 +760,12 @@ def _train_ticker(
         rep,
         fitted.history.to_dict(),
         served.calibration.to_dict(),
-        serving_record,
+        {
+            **serving_record,
+            "interval_method": intervals.served_name(
+                served_intervals, served.calibration.adaptive is not None
+            ),
+        },
     )
 
 
@@ -759,8 +781,15 @@ def _numpy_check(keras_out: np.ndarray, numpy_out: np.ndarray) -> dict[str, Any]
     }
 
 
-def _write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str) -> None:
-    """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
+def _write_bundle_files(
+    model_path: Path,
+    fitted: _Fitted,
+    numpy: bool,
+    log: str,
+    served_intervals: IntervalRecord | None = None,
+) -> None:
+    """model.keras (checked to reload to the same predictions), weights.npz, train.log,
+    and intervals.json (what predict serves) when given."""
     from rnnforecast import model as network_module
 
     fitted.net.save(model_path)
@@ -770,6 +799,10 @@ def _write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str
     if numpy:
         _save_numpy_weights(model_path.parent / WEIGHTS_FILE, fitted)
     (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
+    if served_intervals is not None:
+        from rnnforecast import intervals
+
+        intervals.save(model_path.parent, served_intervals)
 
 
 def _save_numpy_weights(path: Path, fitted: _Fitted) -> None:
@@ -933,7 +966,7 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
         start, end = np.datetime64(period["start"]), np.datetime64(period["end"])
         return np.asarray((first_target >= start) & (first_target <= end))
 
-    return riskreport.assess(
+    report = riskreport.assess(
         scored.network,
         dataset,
         base_matrix(frame),
@@ -943,6 +976,12 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
         within(periods["validation"]),
         within(periods["test"]),
     )
+    # the bundle may serve a baseline's intervals (rnnforecast.intervals), not its network's
+    from rnnforecast import intervals
+
+    served = intervals.load(loaded.bundle.path)
+    name = intervals.served_name(served, loaded.calibration.adaptive is not None)
+    return dataclasses.replace(report, served_intervals=name)
 
 
 def _daily(

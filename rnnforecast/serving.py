@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import calendars
+from rnnforecast import calendars, intervals
 from rnnforecast.artifacts import Bundle
 from rnnforecast.config import Config, config_from_dict
 from rnnforecast.errors import ModelError, UsageError
@@ -137,6 +137,7 @@ class Forecast:
     calendar: str = calendars.DEFAULT
     stale_sessions: int = 0  # sessions closed after the last stored bar, by the clock
     notices: tuple[Notice, ...] = ()
+    interval_method: str = "conformal"  # who made low/high: see rnnforecast.intervals
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -145,6 +146,7 @@ class Forecast:
             "as_of": self.as_of,
             "last_close": self.last_close,
             "interval_level": self.level,
+            "interval_method": self.interval_method,
             "calendar": self.calendar,
             "stale_sessions": self.stale_sessions,
             "forecasts": self.forecasts,
@@ -203,7 +205,8 @@ def predict(
 
     ``horizon`` defaults to the model's; a direct model forecasts at most its trained
     horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
-    the calibrated interval level, and is dated by the ticker's exchange calendar. The
+    the calibrated interval level (the network's, or the baseline's the bundle serves: see
+    :mod:`rnnforecast.intervals`), and is dated by the ticker's exchange calendar. The
     result notes when sessions have closed after the last stored bar (by ``clock()``).
     Raises UsageError (horizon out of range), ModelError (no or bad bundle), DataError
     (too few stored bars).
@@ -223,8 +226,13 @@ def predict(
     if symbol not in manifest.get("members", {symbol: None}):
         raise UsageError(f"{symbol} is not one of the tickers run {manifest['run_id']} serves")
     adaptive = loaded.calibration.adaptive
-    history = 0 if adaptive is None else adaptive.history
-    dates, rows = home.store.read_last(symbol, data.lookback + history)
+    served = intervals.load(loaded.bundle.path)
+    baseline = served is not None and served.serves_baseline
+    # a served baseline needs no adaptive factor, but a long history for its filter
+    history = 0 if adaptive is None or baseline else adaptive.history
+    need = data.lookback + history
+    dates, all_rows = home.store.read_last(symbol, max(need, intervals.SERVE_ROWS * baseline))
+    rows = all_rows[-need:]
     net = network(loaded)
     result = forecast(
         net,
@@ -235,6 +243,9 @@ def predict(
         steps,
         recent_width_factor(net, rows, loaded) if history else 1.0,
     )
+    low, high = result.low[0], result.high[0]
+    if served is not None and served.serves_baseline:
+        low, high = intervals.bounds(served, all_rows, result.point[0])
     last_day = dates[-1].item()
     code, days, closed, notices = forecast_dates(home, symbol, last_day, steps, clock())
     return Forecast(
@@ -242,16 +253,15 @@ def predict(
         loaded.bundle.run_id,
         str(last_day),
         float(rows[-1, 3]),
-        loaded.calibration.level,
+        served.level if served is not None else loaded.calibration.level,
         [
             {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
-            for d, c, lo, hi in zip(
-                days, result.point[0], result.low[0], result.high[0], strict=True
-            )
+            for d, c, lo, hi in zip(days, result.point[0], low, high, strict=True)
         ],
         code,
         closed,
         notices,
+        intervals.served_name(served, adaptive is not None),
     )
 
 
