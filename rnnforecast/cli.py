@@ -932,7 +932,8 @@ def predict(
         _emit_json({**result.to_dict(), "warnings": warnings})
         return
     _say(
-        f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
+        f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on "
+        f"{result.as_of}; {result.level:.0%} intervals from {result.interval_method}"
     )
     _table(
         f"{result.ticker} forecast ({result.level:.0%} interval from {result.interval_method})",
