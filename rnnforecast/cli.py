@@ -622,7 +622,7 @@ def train(
         _say(
             f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
             f"trained through {served['trained_through']}, calibrated through "
-            f"{served['calibrated_through']}; intervals from {served['interval_method']}; "
+            f"{served['calibrated_through']}; intervals from {result.interval_method}; "
             "the scores below are the scored fit's"
         )
         _scores_table(result.ticker, result.test, result.report)

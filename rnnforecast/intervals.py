@@ -173,18 +173,26 @@ def _check_params(method: str, p: Mapping[str, float]) -> None:
 # --- saving and loading ----------------------------------------------------------------------
 
 
-def save(folder: Path, record: IntervalRecord) -> None:
-    """Write ``record`` to ``folder/intervals.json`` (inside a bundle being saved, so the
-    bundle's checksums cover it)."""
+def file_name(member: str | None = None) -> str:
+    """``intervals.json``; a global model's member ``T`` has its own ``intervals.T.json``."""
+    return INTERVALS_FILE if member is None else f"intervals.{member}.json"
+
+
+def save(folder: Path, record: IntervalRecord, member: str | None = None) -> None:
+    """Write ``record`` to ``folder/intervals.json`` (``intervals.MEMBER.json`` for a global
+    model's member), inside a bundle being saved, so the bundle's checksums cover it."""
     text = json.dumps(record.to_json(), indent=2, allow_nan=False)
-    (Path(folder) / INTERVALS_FILE).write_text(text + "\n", encoding="utf-8")
+    (Path(folder) / file_name(member)).write_text(text + "\n", encoding="utf-8")
 
 
-def load(folder: Path) -> IntervalRecord | None:
-    """The record of the bundle in ``folder``, or None for a bundle saved without one (it
-    serves the network's intervals). Raises ModelError (with the path) if the file is
-    unreadable or not a valid record."""
-    path = Path(folder) / INTERVALS_FILE
+def load(folder: Path, member: str | None = None) -> IntervalRecord | None:
+    """The record of the bundle in ``folder`` (``member``'s own, if the bundle is a global
+    model's with one), or None for a bundle saved without one (it serves the network's
+    intervals). Raises ModelError (with the path) if the file is unreadable or not a valid
+    record."""
+    path = Path(folder) / file_name(member)
+    if member is not None and not path.is_file():
+        path = Path(folder) / INTERVALS_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -273,7 +281,7 @@ def select(
     significance: float,
     level: float,
     ohlcv: np.ndarray,
-    dates: Sequence[str],
+    dates: Sequence[str] | np.ndarray,
     fit_rows: int,
     assess: Any,
 ) -> tuple[IntervalRecord, RiskReport | None]:
@@ -305,8 +313,8 @@ def for_fit(
     dataset: Dataset,
     scalers: Scalers,
     calibration: Calibration,
-    val: slice,
-    test: slice,
+    val: slice | np.ndarray,
+    test: slice | np.ndarray,
     ohlcv: np.ndarray,
     dates: np.ndarray,
     refitted: bool,

@@ -526,6 +526,7 @@ class TrainResult:
     history: dict[str, Any]
     calibration: dict[str, Any]
     serving: dict[str, Any] = field(default_factory=dict)
+    interval_method: str = "conformal"  # whose intervals predict serves (rnnforecast.intervals)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -537,6 +538,7 @@ class TrainResult:
             **self.report.to_dict(),
             "calibration": self.calibration,
             "serving": self.serving,
+            "interval_method": self.interval_method,
         }
 
 
@@ -760,12 +762,8 @@ def _train_ticker(
         rep,
         fitted.history.to_dict(),
         served.calibration.to_dict(),
-        {
-            **serving_record,
-            "interval_method": intervals.served_name(
-                served_intervals, served.calibration.adaptive is not None
-            ),
-        },
+        serving_record,
+        intervals.served_name(served_intervals, served.calibration.adaptive is not None),
     )
 
 
@@ -1183,6 +1181,7 @@ class TickerOutcome:
     # the manifest's warm_start record, or None with why the challenger trained from scratch
     warm_start: dict[str, Any] | None = None
     from_scratch: str | None = None
+    interval_method: str | None = None  # the challenger's (None if it failed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1198,6 +1197,7 @@ class TickerOutcome:
             "serving": self.serving,
             "warm_start": self.warm_start,
             "from_scratch": self.from_scratch,
+            "interval_method": self.interval_method,
         }
 
 
@@ -1325,6 +1325,7 @@ def _run_ticker(
         serving=challenger.serving,
         warm_start=None if warm_start is None else warm_start.record(),
         from_scratch=None if warm_start is not None else from_scratch,
+        interval_method=challenger.interval_method,
     )
 
 

@@ -41,6 +41,7 @@ from rnnforecast.tickers import check_group, check_ticker
 from rnnforecast.windows import (
     MIN_WINDOWS,
     Dataset,
+    base_matrix,
     build_dataset,
     encode_inputs,
     fingerprint,
@@ -174,6 +175,7 @@ class GlobalTrainResult:
     history: dict[str, Any]
     calibration: dict[str, Any]
     serving: dict[str, Any] = field(default_factory=dict)
+    interval_method: dict[str, str] = field(default_factory=dict)  # per member
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -186,6 +188,7 @@ class GlobalTrainResult:
             "pool": self.pool,
             "calibration": self.calibration,
             "serving": self.serving,
+            "interval_method": self.interval_method,
         }
 
 
@@ -335,6 +338,23 @@ def _train_group(
             ),
         )
         served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
+    from rnnforecast import intervals  # each member's served intervals, chosen as for one ticker
+
+    member_intervals = {
+        m.symbol: intervals.for_fit(
+            config,
+            scored.network,
+            m.dataset,
+            scalers,
+            calibration,
+            m.val,
+            m.test,
+            base_matrix(m.frame),
+            m.frame.index.to_numpy(),
+            refitted,
+        )
+        for m in members
+    }
     last_day = max(str(m.frame.index[-1].date()) for m in members)
     scored_dates = {"trained_through": split.train_end, "calibrated_through": split.val_end}
     serving_record = {
@@ -390,6 +410,8 @@ def _train_group(
 
     def write_files(path: Path) -> None:
         pipeline._write_bundle_files(path, served_fit, served.numpy_check["passed"], log)
+        for symbol, record in member_intervals.items():
+            intervals.save(path.parent, record, symbol)
         if refitted:
             pipeline._save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, scored_as_fitted)
 
@@ -408,6 +430,10 @@ def _train_group(
         scored.history.to_dict(),
         served_calibration.to_dict(),
         serving_record,
+        {
+            s: intervals.served_name(r, served_calibration.adaptive is not None)
+            for s, r in member_intervals.items()
+        },
     )
 
 
@@ -618,6 +644,7 @@ def run_group(
                 f"global model {group}: {reason}",
                 deleted,
                 serving=challenger.serving,
+                interval_method=challenger.interval_method.get(symbol),
             )
         )
     return outcomes

@@ -226,7 +226,7 @@ def predict(
     if symbol not in manifest.get("members", {symbol: None}):
         raise UsageError(f"{symbol} is not one of the tickers run {manifest['run_id']} serves")
     adaptive = loaded.calibration.adaptive
-    served = intervals.load(loaded.bundle.path)
+    served = intervals.load(loaded.bundle.path, symbol)
     baseline = served is not None and served.serves_baseline
     # a served baseline needs no adaptive factor, but a long history for its filter
     history = 0 if adaptive is None or baseline else adaptive.history

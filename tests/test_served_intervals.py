@@ -225,7 +225,8 @@ def garch_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     prices.iloc[:TRAIN_ROWS].to_csv(folder / "first.csv")
     prices.to_csv(folder / "all.csv")
     assert cli("fetch", "G", "--csv", str(folder / "first.csv"), home=home).exit_code == 0
-    trained = cli("train", "G", "--config", str(config), "--json", home=home)
+    auto = ["--set", "calibration.intervals=auto"]  # TINY_CONFIG pins the network's
+    trained = cli("train", "G", "--config", str(config), *auto, "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
     assert cli("fetch", "G", "--csv", str(folder / "all.csv"), home=home).exit_code == 0
     return {"home": home, "config": config, "train": json.loads(trained.stdout)}
@@ -274,7 +275,7 @@ def test_garch_series_serves_a_baseline_that_covers(garch_home: dict[str, Any]) 
     baseline, and walked over the 600 days after training its 80% intervals cover 80% of the
     closes, within the binomial range of a correct 80% interval."""
     home = garch_home["home"]
-    method = garch_home["train"]["serving"]["interval_method"]
+    method = garch_home["train"]["interval_method"]
     assert method in BASELINES
 
     predicted = cli("predict", "G", "--json", home=home)
@@ -296,7 +297,7 @@ def test_garch_series_serves_a_baseline_that_covers(garch_home: dict[str, Any]) 
 
 
 def test_human_predict_names_the_method(garch_home: dict[str, Any]) -> None:
-    method = garch_home["train"]["serving"]["interval_method"]
+    method = garch_home["train"]["interval_method"]
     result = cli("predict", "G", home=garch_home["home"])
     assert result.exit_code == 0, result.stderr
     assert f"; 80% intervals from {method}\n" in result.stderr
@@ -306,7 +307,7 @@ def test_evaluate_names_the_served_baseline(garch_home: dict[str, Any]) -> None:
     result = cli("evaluate", "G", "--json", home=garch_home["home"])
     assert result.exit_code == 0, result.stderr
     risk = json.loads(result.stdout)["risk"]
-    assert risk["served_intervals"] == garch_home["train"]["serving"]["interval_method"]
+    assert risk["served_intervals"] == garch_home["train"]["interval_method"]
     assert risk["served_intervals"] == risk["best_baseline"]
 
 
@@ -349,7 +350,7 @@ def pinned_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     args = ["--set", "calibration.intervals=model", "--json"]
     trained = cli("train", "T", "--config", str(config), *args, home=home)
     assert trained.exit_code == 0, trained.stderr
-    assert json.loads(trained.stdout)["serving"]["interval_method"] == "adaptive_conformal"
+    assert json.loads(trained.stdout)["interval_method"] == "adaptive_conformal"
     return home
 
 
@@ -437,3 +438,39 @@ def test_tampered_intervals_file_is_a_model_error(
     assert str(path) in result.stderr
     expected = "not a valid intervals record" if resealed else "corrupt (checksum"
     assert expected in result.stderr
+
+
+# --- a global model: each member its own -----------------------------------------------------
+
+
+def test_global_model_serves_each_member_its_own(tmp_path: Path, home: Path) -> None:
+    """Three GARCH-t series in one network: each member's intervals are chosen and fitted on
+    its own bars, saved in its own file, and predict serves and names that member's."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    for seed, ticker in enumerate(("AAA", "BBB", "CCC")):
+        garch_prices(700, seed=seed).to_csv(tmp_path / f"{ticker}.csv")
+        assert cli("fetch", ticker, "--csv", str(tmp_path / f"{ticker}.csv")).exit_code == 0
+    auto = ["--set", "calibration.intervals=auto"]
+    trained = cli(
+        "train", "AAA", "BBB", "CCC", "--global", "--config", str(config), *auto, "--json"
+    )
+    assert trained.exit_code == 0, trained.stderr
+    out = json.loads(trained.stdout)
+    methods = out["interval_method"]
+    assert set(methods) == {"AAA", "BBB", "CCC"}
+    bundle = Path(out["path"])
+    for ticker, method in methods.items():
+        record = intervals.load(bundle, ticker)
+        assert record is not None
+        assert (bundle / f"intervals.{ticker}.json").is_file()
+        assert intervals.served_name(record, True) == method
+        assert method in (*BASELINES, "adaptive_conformal")
+        predicted = cli("predict", ticker, "--json")
+        assert predicted.exit_code == 0, predicted.stderr
+        assert json.loads(predicted.stdout)["interval_method"] == method
+    assert not (bundle / intervals.INTERVALS_FILE).exists()
+    # each member's baseline is fitted on its own bars: different parameters
+    records = [intervals.load(bundle, t) for t in methods]
+    fitted = [r.params for r in records if r is not None and r.serves_baseline]
+    assert len(fitted) == len({json.dumps(p, sort_keys=True) for p in fitted})

@@ -100,6 +100,7 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
             "serving",
             "warm_start",
             "from_scratch",
+            "interval_method",
         }
         assert t["rows_added"] == 220 and t["promoted"] is True and t["error"] is None
         assert "no current model" in t["reason"]
