@@ -268,7 +268,7 @@ def fit(
     extended = np.vstack([rows, rows[-1:]])
     tails = ((1 - level) / 2, (1 + level) / 2)
     fc = forecast_baselines(extended, through, tails, [method])[method]
-    params = {k: v for k, v in fc.params.items() if k in _PARAMS[method]}
+    params = dict(fc.params)  # with GARCH's "converged" (0: arch failed, typical values used)
     z = None
     if method != "emp250":
         sd = math.sqrt(float(fc.variance[0]))
