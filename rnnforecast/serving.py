@@ -231,7 +231,9 @@ def predict(
     # a served baseline needs no adaptive factor, but a long history for its filter
     history = 0 if adaptive is None or baseline else adaptive.history
     need = data.lookback + history
-    dates, all_rows = home.store.read_last(symbol, max(need, intervals.SERVE_ROWS * baseline))
+    dates, all_rows = home.store.read_last(
+        symbol, max(need, intervals.SERVE_ROWS if baseline else 0)
+    )
     rows = all_rows[-need:]
     net = network(loaded)
     result = forecast(
@@ -244,7 +246,7 @@ def predict(
         recent_width_factor(net, rows, loaded) if history else 1.0,
     )
     low, high = result.low[0], result.high[0]
-    if served is not None and served.serves_baseline:
+    if baseline and served is not None:
         low, high = intervals.bounds(served, all_rows, result.point[0])
     last_day = dates[-1].item()
     code, days, closed, notices = forecast_dates(home, symbol, last_day, steps, clock())
