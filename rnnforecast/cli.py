@@ -872,8 +872,10 @@ def _risk_table(risk: dict[str, Any]) -> None:
     """The model's one-step intervals and distribution next to the volatility baselines."""
     columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
     columns += ["qlike", "pinball"]
-    entries = [(f"model ({risk['served_intervals']})", risk["model"])]
-    entries += list(risk["baselines"].items())
+    served = risk["served_intervals"]
+    # the row of the method predict serves says so: the network's, or a baseline's
+    entries = [("model" if served in risk["baselines"] else f"model ({served})", risk["model"])]
+    entries += [(f"{k} (served)" if k == served else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
     if best is not None:

@@ -309,6 +309,11 @@ def test_evaluate_names_the_served_baseline(garch_home: dict[str, Any]) -> None:
     risk = json.loads(result.stdout)["risk"]
     assert risk["served_intervals"] == garch_home["train"]["interval_method"]
     assert risk["served_intervals"] == risk["best_baseline"]
+    human = cli("evaluate", "G", home=garch_home["home"])
+    assert human.exit_code == 0, human.stderr
+    rows = [line.split("\t")[0] for line in human.stdout.splitlines()]
+    assert "model" in rows
+    assert f"{risk['served_intervals']} (served)" in rows
 
 
 PROBE = """
