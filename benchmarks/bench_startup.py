@@ -133,6 +133,10 @@ def prepare(cli: list[str], root: Path, config: Path) -> tuple[Path, Path]:
     manifest = json.loads((bundle / "manifest.json").read_text())
     del manifest["files"]["weights.npz"]
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    # the manifest's own checksum, as a deliberate editor would record it
+    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+
+    (bundle / MANIFEST_SUM_FILE).write_text(sha256_file(bundle / "manifest.json") + "\n")
     return home, keras_home
 
 

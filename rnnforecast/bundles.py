@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +29,7 @@ from rnnforecast.windows import Dataset, Split, fingerprint
 if TYPE_CHECKING:
     from rnnforecast.artifacts import ModelRepository
     from rnnforecast.groups import DateSplit, _Member
+    from rnnforecast.intervals import IntervalRecord
     from rnnforecast.store import TickerInfo
     from rnnforecast.warm import WarmStart
 
@@ -46,6 +47,7 @@ class TickerRun:
     report: Report
     naive_scale: float | None
     warm_start: WarmStart | None = None
+    intervals: IntervalRecord | None = None  # what predict serves (rnnforecast.intervals)
 
     @property
     def refitted(self) -> bool:
@@ -198,9 +200,15 @@ def save_ticker(
             f"refit on all {len(fitted.dataset)} windows, {served.history.epochs_run} epochs; "
             f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
         )
+    if run.intervals is not None:
+        log += f"intervals served: {run.intervals.method}; {run.intervals.choice['reason']}\n"
 
     def write_files(path: Path) -> None:
         write_bundle_files(path, served, served.numpy_check["passed"], log)
+        if run.intervals is not None:
+            from rnnforecast import intervals
+
+            intervals.save(path.parent, run.intervals)
         if run.refitted:
             save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, fitted)
 
@@ -230,6 +238,8 @@ class GroupRun:
     reports: dict[str, Report]
     member_scores: dict[str, dict[str, Any]]
     pool_scores: dict[str, Any]
+    # each member's served intervals (rnnforecast.intervals), saved as intervals.TICKER.json
+    intervals: dict[str, IntervalRecord] = field(default_factory=dict)
 
     @property
     def refitted(self) -> bool:
@@ -340,6 +350,11 @@ def save_group(
 
     def write_files(path: Path) -> None:
         write_bundle_files(path, served, served.numpy_check["passed"], log)
+        if run.intervals:
+            from rnnforecast import intervals
+
+            for symbol, record in run.intervals.items():
+                intervals.save(path.parent, record, symbol)
         if run.refitted:
             save_numpy_weights(path.parent / fits.SCORED_WEIGHTS_FILE, scored)
 

@@ -35,6 +35,8 @@ STRATEGIES = ("direct", "recursive")
 HEADS = ("point", "distribution")
 
 CELLS = ("lstm", "gru", "simple_rnn")
+# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.baselines
+INTERVAL_METHODS = ("auto", "model", "garch_t", "gjr_t", "ewma", "hist50", "emp250", "har")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
 
 # Upper bounds, so that no setting can make a run hang, loop or exhaust memory before a
@@ -175,11 +177,15 @@ class CalibrationConfig:
     ``significance``: a factor above 0 is kept only if the shrunk forecast beats the naive
     one on validation with a one-sided Diebold-Mariano p-value below this, in (0, 1]
     (1 keeps the factor with the lowest validation MAE, however small its edge).
+    ``intervals``: what predict serves: ``auto`` (the network's intervals only if they beat
+    the best volatility baseline's on the test period with a p-value below ``significance``,
+    else that baseline's), ``model``, or a baseline's name (see rnnforecast.intervals).
     """
 
     shrink: bool = True
     interval_level: float = 0.8
     significance: float = 0.05
+    intervals: str = "auto"
 
     def validate(self) -> None:
         if not 0 < self.interval_level < 1:
@@ -188,6 +194,7 @@ class CalibrationConfig:
             )
         if not 0 < self.significance <= 1:
             raise UsageError(f"calibration.significance must be in (0, 1], got {self.significance}")
+        choice("calibration.intervals", self.intervals, INTERVAL_METHODS)
 
 
 @dataclass(frozen=True)

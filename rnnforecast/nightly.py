@@ -43,6 +43,7 @@ class TickerOutcome:
     # the manifest's warm_start record, or None with why the challenger trained from scratch
     warm_start: dict[str, Any] | None = None
     from_scratch: str | None = None
+    interval_method: str | None = None  # the challenger's (None if it failed)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -159,6 +160,7 @@ def _run_ticker(
         serving=challenger.serving,
         warm_start=None if warm_start is None else warm_start.record(),
         from_scratch=None if warm_start is not None else from_scratch,
+        interval_method=challenger.interval_method,
     )
 
 

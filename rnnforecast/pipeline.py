@@ -24,7 +24,7 @@ from rnnforecast.fitting import (
     _width_factors,
 )
 from rnnforecast.home import Home
-from rnnforecast.windows import Split
+from rnnforecast.windows import Split, base_matrix
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.training import Progress
@@ -43,6 +43,7 @@ class TrainResult:
     history: dict[str, Any]
     calibration: dict[str, Any]
     serving: dict[str, Any] = field(default_factory=dict)
+    interval_method: str = "conformal"  # whose intervals predict serves (rnnforecast.intervals)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class TrainResult:
             **self.report.to_dict(),
             "calibration": self.calibration,
             "serving": self.serving,
+            "interval_method": self.interval_method,
         }
 
 
@@ -125,8 +127,30 @@ def _train_ticker(
     served = fitted
     if refit and fitted.numpy_check["passed"]:
         served = _refit(config, fitted, split, progress, warm_start)
+    from rnnforecast import intervals  # what predict serves: the network's or a baseline's
+
+    served_intervals = intervals.for_fit(
+        config,
+        fitted.network,
+        fitted.dataset,
+        fitted.scalers,
+        fitted.calibration,
+        split.val,
+        split.test,
+        base_matrix(frame),
+        frame.index.to_numpy(),
+        served is not fitted,
+    )
     run = bundles.TickerRun(
-        frame, home.store.info(symbol), split, fitted, served, rep, scale, warm_start
+        frame,
+        home.store.info(symbol),
+        split,
+        fitted,
+        served,
+        rep,
+        scale,
+        warm_start,
+        served_intervals,
     )
     run_id, path = bundles.save_ticker(home.models, symbol, config, run, started, promote)
     return TrainResult(
@@ -138,6 +162,7 @@ def _train_ticker(
         fitted.history.to_dict(),
         served.calibration.to_dict(),
         run.serving_record(),
+        intervals.served_name(served_intervals, served.calibration.adaptive is not None),
     )
 
 

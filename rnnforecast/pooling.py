@@ -38,6 +38,7 @@ from rnnforecast.store import StoreResult
 from rnnforecast.tickers import check_ticker
 from rnnforecast.windows import (
     Dataset,
+    base_matrix,
     encode_inputs,
     fingerprint,
     fit_scalers,
@@ -62,6 +63,7 @@ class GlobalTrainResult:
     history: dict[str, Any]
     calibration: dict[str, Any]
     serving: dict[str, Any] = field(default_factory=dict)
+    interval_method: dict[str, str] = field(default_factory=dict)  # per member
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,7 @@ class GlobalTrainResult:
             "pool": self.pool,
             "calibration": self.calibration,
             "serving": self.serving,
+            "interval_method": self.interval_method,
         }
 
 
@@ -185,6 +188,23 @@ def _train_group(
         )
         served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
         served_fit = _as_fitted(served, served_scalers, served_calibration, test)
+    from rnnforecast import intervals  # each member's served intervals, chosen as for one ticker
+
+    member_intervals = {
+        m.symbol: intervals.for_fit(
+            config,
+            scored.network,
+            m.dataset,
+            scalers,
+            calibration,
+            m.val,
+            m.test,
+            base_matrix(m.frame),
+            m.frame.index.to_numpy(),
+            served_fit is not scored_fit,
+        )
+        for m in members
+    }
     run = bundles.GroupRun(
         members,
         split,
@@ -196,6 +216,7 @@ def _train_group(
         reports,
         member_scores,
         pool_scores,
+        member_intervals,
     )
     run_id, path = bundles.save_group(home.models, group, config, run, started, promote)
     if promote:
@@ -211,6 +232,10 @@ def _train_group(
         scored.history.to_dict(),
         served_fit.calibration.to_dict(),
         run.serving_record(),
+        {
+            s: intervals.served_name(r, served_fit.calibration.adaptive is not None)
+            for s, r in member_intervals.items()
+        },
     )
 
 
@@ -405,6 +430,7 @@ def run_group(
                 f"global model {group}: {reason}",
                 deleted,
                 serving=challenger.serving,
+                interval_method=challenger.interval_method.get(symbol),
             )
         )
     return outcomes

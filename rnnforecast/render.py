@@ -181,8 +181,10 @@ def risk_table(risk: dict[str, Any]) -> None:
     """The model's one-step intervals and distribution next to the volatility baselines."""
     columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
     columns += ["qlike", "pinball"]
-    entries = [(f"model ({risk['served_intervals']})", risk["model"])]
-    entries += list(risk["baselines"].items())
+    served = risk["served_intervals"]
+    # the row of the method predict serves says so: the network's, or a baseline's
+    entries = [("model" if served in risk["baselines"] else f"model ({served})", risk["model"])]
+    entries += [(f"{k} (served)" if k == served else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
     if best is not None:
@@ -248,7 +250,8 @@ def trained(result: TrainResult) -> None:
     say(
         f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
         f"trained through {served['trained_through']}, calibrated through "
-        f"{served['calibrated_through']}; the scores below are the scored fit's"
+        f"{served['calibrated_through']}; intervals from {result.interval_method}; "
+        "the scores below are the scored fit's"
     )
     scores_table(result.ticker, result.test, result.report)
 
@@ -332,10 +335,11 @@ def folds_table(folds: list[dict[str, Any]], agg: dict[str, Any]) -> None:
 def forecast(result: Forecast) -> None:
     """predict: the last close, then one row per forecast day."""
     say(
-        f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on {result.as_of}"
+        f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on "
+        f"{result.as_of}; {result.level:.0%} intervals from {result.interval_method}"
     )
     table(
-        f"{result.ticker} forecast ({result.level:.0%} interval)",
+        f"{result.ticker} forecast ({result.level:.0%} interval from {result.interval_method})",
         ["date", "close", "low", "high"],
         [
             [f["date"], f"{f['close']:.2f}", f"{f['low']:.2f}", f"{f['high']:.2f}"]

@@ -5,6 +5,7 @@ reading a bundle's scored and served fits back as networks. Never prints or exit
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -192,7 +193,7 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
         start, end = np.datetime64(period.start), np.datetime64(period.end)
         return np.asarray((first_target >= start) & (first_target <= end))
 
-    return riskreport.assess(
+    report = riskreport.assess(
         scored.network,
         dataset,
         base_matrix(frame),
@@ -202,6 +203,12 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
         within(manifest.period("validation")),
         within(manifest.period("test")),
     )
+    # the bundle may serve a baseline's intervals (rnnforecast.intervals), not its network's
+    from rnnforecast import intervals
+
+    served = intervals.load(loaded.bundle.path)
+    name = intervals.served_name(served, loaded.calibration.adaptive is not None)
+    return dataclasses.replace(report, served_intervals=name)
 
 
 def period_figure(loaded: serving.Loaded, days: DailyForecasts) -> Any:

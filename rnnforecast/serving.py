@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import calendars
+from rnnforecast import calendars, intervals
 from rnnforecast.artifacts import Bundle
 from rnnforecast.bars import CLOSE
 from rnnforecast.config import Config, config_from_dict
@@ -138,6 +138,7 @@ class Forecast:
     calendar: str = calendars.DEFAULT
     stale_sessions: int = 0  # sessions closed after the last stored bar, by the clock
     notices: tuple[Notice, ...] = ()
+    interval_method: str = "conformal"  # who made low/high: see rnnforecast.intervals
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +147,7 @@ class Forecast:
             "as_of": self.as_of,
             "last_close": self.last_close,
             "interval_level": self.level,
+            "interval_method": self.interval_method,
             "calendar": self.calendar,
             "stale_sessions": self.stale_sessions,
             "forecasts": self.forecasts,
@@ -204,7 +206,8 @@ def predict(
 
     ``horizon`` defaults to the model's; a direct model forecasts at most its trained
     horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
-    the calibrated interval level, and is dated by the ticker's exchange calendar. The
+    the calibrated interval level (the network's, or the baseline's the bundle serves: see
+    :mod:`rnnforecast.intervals`), and is dated by the ticker's exchange calendar. The
     result notes when sessions have closed after the last stored bar (by ``clock()``).
     Raises UsageError (horizon out of range), ModelError (no or bad bundle), DataError
     (too few stored bars).
@@ -224,8 +227,15 @@ def predict(
     if manifest.members is not None and symbol not in manifest.members:
         raise UsageError(f"{symbol} is not one of the tickers run {manifest.run_id} serves")
     adaptive = loaded.calibration.adaptive
-    history = 0 if adaptive is None else adaptive.history
-    dates, rows = home.store.read_last(symbol, data.lookback + history)
+    served = intervals.load(loaded.bundle.path, symbol)
+    baseline = served is not None and served.serves_baseline
+    # a served baseline needs no adaptive factor, but a long history for its filter
+    history = 0 if adaptive is None or baseline else adaptive.history
+    need = data.lookback + history
+    dates, all_rows = home.store.read_last(
+        symbol, max(need, intervals.SERVE_ROWS if baseline else 0)
+    )
+    rows = all_rows[-need:]
     net = network(loaded)
     result = forecast(
         net,
@@ -236,6 +246,9 @@ def predict(
         steps,
         recent_width_factor(net, rows, loaded) if history else 1.0,
     )
+    low, high = result.low[0], result.high[0]
+    if baseline and served is not None:
+        low, high = intervals.bounds(served, all_rows, result.point[0])
     last_day = dates[-1].item()
     code, days, closed, notices = forecast_dates(home, symbol, last_day, steps, clock())
     return Forecast(
@@ -243,16 +256,15 @@ def predict(
         loaded.bundle.run_id,
         str(last_day),
         float(rows[-1, CLOSE]),
-        loaded.calibration.level,
+        served.level if served is not None else loaded.calibration.level,
         [
             {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
-            for d, c, lo, hi in zip(
-                days, result.point[0], result.low[0], result.high[0], strict=True
-            )
+            for d, c, lo, hi in zip(days, result.point[0], low, high, strict=True)
         ],
         code,
         closed,
         notices,
+        intervals.served_name(served, adaptive is not None),
     )
 
 

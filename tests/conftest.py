@@ -35,6 +35,11 @@ epochs = 2
 batch_size = 64
 patience = 1
 seed = 7
+
+[calibration]
+# the network's own intervals, whose arithmetic these tests check (and no GARCH fits in every
+# training test); the default "auto" is tested in tests/test_served_intervals.py
+intervals = "model"
 """
 
 
@@ -224,6 +229,9 @@ batch_size = 8
 learning_rate = 0.01
 patience = 8
 seed = 7
+
+[calibration]
+intervals = "model"  # as TINY_CONFIG
 """
 """A tiny recipe that learns :func:`learnable_prices` in a few seconds: the log return is an
 input, and batch 8 gives the few epochs enough gradient steps. Trained on 500 rows of

@@ -294,6 +294,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
         "manifest.sha256",
         "train.log",
         "scored_weights.npz",  # the scored fit, evaluated; the refit is served
+        "intervals.json",  # whose intervals predict serves
     }
     assert manifest_numpy_check(bundle)["passed"] is True
     current = (trained["home"] / "models" / "TEST" / "current").read_text().strip()
@@ -424,6 +425,7 @@ def test_predict_json_contract(trained: dict) -> None:
         "as_of",
         "last_close",
         "interval_level",
+        "interval_method",
         "calendar",
         "stale_sessions",
         "forecasts",

@@ -560,5 +560,10 @@ def test_new_keys_round_trip() -> None:
     ).validate()
     raw = json.loads(json.dumps(config.to_dict()))
     assert raw["data"]["features"] == ["close", "log_return", "volume_change"]
-    assert raw["calibration"] == {"shrink": False, "interval_level": 0.9, "significance": 0.1}
+    assert raw["calibration"] == {
+        "shrink": False,
+        "interval_level": 0.9,
+        "significance": 0.1,
+        "intervals": "auto",
+    }
     assert config_from_dict(raw) == config

@@ -43,6 +43,9 @@ epochs = 20
 batch_size = 64
 patience = 5
 seed = 3
+
+[calibration]
+intervals = "model"  # the head's own intervals are under test here, not the served ones
 """
 # The network first fits a constant scale (a plateau of the validation loss for a few epochs)
 # and only then learns the clustering: patience 3 stops on the plateau. relu cells stay on it.
