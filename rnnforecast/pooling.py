@@ -34,7 +34,7 @@ from rnnforecast.artifacts import SCHEMA_VERSION, new_run_id
 from rnnforecast.config import Config, DataConfig, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report
-from rnnforecast.forecaster import fit_calibration, raw_forecast
+from rnnforecast.forecaster import fit_calibration
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
 from rnnforecast.tickers import check_group, check_ticker
@@ -190,8 +190,10 @@ class GlobalTrainResult:
 
 
 def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any:
+    """Shrinkage and interval widths on ``part``'s windows, as for one ticker: a
+    distribution head's widths scale with its own forecast scale."""
     data, cal = config.data, config.calibration
-    raw = raw_forecast(network, part.base, data, scalers, data.horizon)
+    raw, scale = pipeline._calibration_forecasts(network, part, config, scalers)
     return fit_calibration(
         raw,
         part.actual,
@@ -201,6 +203,7 @@ def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any
         cal.shrink,
         cal.significance,
         adaptive_conformal.DEFAULT,
+        scale=scale,
     )
 
 
