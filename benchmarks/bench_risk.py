@@ -75,6 +75,9 @@ LEVEL = 0.8
 POINT_DATA = DataConfig(features=("close",), window=50)  # the default recipe's 50-day window
 PROXIES = ("r2", "range")
 REFERENCES = ("garch_t", "har")
+# QLIKE of the variance read off the served 80% interval (as evaluate reports it), and of
+# the network's own sigma^2 before calibration (distribution heads only)
+VARIANCES = ("qlike", "qlike_sigma2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,7 +274,9 @@ def summarise(results: dict[str, dict], tickers: list[str]) -> dict[str, Any]:
                 "interval_score": mean_of(runs, "interval_score") / base[best_is]["interval_score"],
                 "pinball": mean_of(runs, "pinball") / base[best_pin]["pinball"],
                 **{
-                    f"qlike_{p}_vs_{ref}": mean_of(runs, "qlike", p) / base[ref]["qlike"][p]
+                    f"{kind}_{p}_vs_{ref}": mean_of(runs, kind, p) / base[ref]["qlike"][p]
+                    for kind in VARIANCES
+                    if kind in runs[0]
                     for p in PROXIES
                     for ref in REFERENCES
                 },
@@ -317,15 +322,32 @@ def pooled(results: dict[str, dict], tickers: list[str]) -> dict[str, Any]:
             )
             / days
         )
-        for p in PROXIES:
-            for ref in REFERENCES:
-                entry[f"qlike_{p}_vs_{ref}"] = geomean(
-                    [
-                        mean_of(method_runs(results[t], method), "qlike", p)
-                        / results[t]["baselines"][ref]["qlike"][p]
-                        for t in members
-                    ]
+        for kind in VARIANCES:
+            if kind not in method_runs(results[members[0]], method)[0]:
+                continue
+            for p in PROXIES:
+                for ref in REFERENCES:
+                    entry[f"{kind}_{p}_vs_{ref}"] = geomean(
+                        [
+                            mean_of(method_runs(results[t], method), kind, p)
+                            / results[t]["baselines"][ref]["qlike"][p]
+                            for t in members
+                        ]
+                    )
+        if method != "point":  # the pooled interval score of each seed's networks
+            reference = sum(
+                results[t]["baselines"][best["interval_score"]]["interval_score"]
+                * results[t]["test"]["n"]
+                for t in members
+            )
+            entry["interval_score_per_seed"] = [
+                sum(
+                    method_runs(results[t], method)[i]["interval_score"] * results[t]["test"]["n"]
+                    for t in members
                 )
+                / reference
+                for i in range(len(method_runs(results[members[0]], method)))
+            ]
         out[method] = entry
     return out
 
@@ -379,7 +401,38 @@ def render(summary: dict[str, Any], pools: dict[str, dict]) -> str:
         lines.append(f"| {t} | " + " | ".join(_cell(row, k) for k in keys) + " |")
     for name, pool in pools.items():
         lines.append(f"| pooled, {name} | " + " | ".join(_cell(pool, k) for k in keys) + " |")
+    nets = ("adaptive", "global")
+    lines += [
+        "",
+        "| series | network sigma^2: QLIKE r2 / GARCH-t (a / c) | QLIKE r2 / HAR "
+        "| QLIKE range / GARCH-t | QLIKE range / HAR |",
+        "|---|---|---|---|---|",
+    ]
+    sigma_keys = [f"qlike_sigma2_{p}_vs_{ref}" for p in PROXIES for ref in REFERENCES]
+    for t, row in [*series.items(), *((f"pooled, {n}", p) for n, p in pools.items())]:
+        cells = [
+            " / ".join(f"{row[m][k]:.3f}" if k in row.get(m, {}) else "–" for m in nets)
+            for k in sigma_keys
+        ]
+        lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines += ["", "| pool | IS80 / best, per seed: (a) | (b) | (c) |", "|---|---|---|---|"]
+    for name, pool in pools.items():
+        cells = [
+            ", ".join(f"{v:.3f}" for v in pool[m]["interval_score_per_seed"]) if m in pool else "–"
+            for m in ("adaptive", "fixed", "global")
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def tables(results: dict[str, dict], tuned: list[str]) -> tuple[dict, dict[str, dict]]:
+    """The summary of every series and the pools: the untuned series, and all."""
+    tickers = list(results)
+    untuned = [t for t in tickers if t not in tuned]
+    summary = summarise(results, tickers)
+    pools = {f"untuned ({len(untuned)})": pooled(results, untuned)} if untuned else {}
+    pools[f"all ({len(tickers)})"] = summary["pooled"]
+    return summary, pools
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -387,7 +440,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickers", help="comma-separated subset of the series")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument(
+        "--from", dest="saved", type=Path, help="render the tables of a saved risk-*.json again"
+    )
     args = parser.parse_args(argv)
+    if args.saved:
+        saved = json.loads(args.saved.read_text())
+        print(render(*tables(saved["results"], saved["tuned"])))
+        return 0
     config = apply_overrides(load_config(RECIPE), args.overrides)
     chosen = args.tickers.split(",") if args.tickers else None
     all_frames = frames()
@@ -400,11 +460,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         group = group_series(members, all_frames, config.data)
         results.update(run_group(group, config, seeds))
-    tickers = list(results)
-    untuned = [t for t in tickers if t not in TUNED]
-    summary = summarise(results, tickers)
-    pools = {f"untuned ({len(untuned)})": pooled(results, untuned)} if untuned else {}
-    pools[f"all ({len(tickers)})"] = summary["pooled"]
+    summary, pools = tables(results, list(TUNED))
     print(render(summary, pools))
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -45,7 +45,7 @@ RESULTS = {
             "har": _scores(0.03, 0.001, 0.8, 1.0),
         },
         "point": _scores(0.02, 0.001, 0.8, 1.0),
-        "seeds": [{"adaptive": _scores(0.021, 0.001, 0.8, 2.0)}],
+        "seeds": [{"adaptive": _scores(0.021, 0.001, 0.8, 2.0)}] * 2,
     },
 }
 
@@ -57,6 +57,9 @@ def test_pooled_figures() -> None:
     assert adaptive["interval_score"] == pytest.approx((100 * 0.045 + 300 * 0.021) / 11)
     assert adaptive["pinball"] == pytest.approx((100 * 0.003 + 300 * 0.001) / 0.7)
     assert adaptive["coverage"] == pytest.approx((100 * 0.75 + 300 * 0.8) / 400)
+    assert adaptive["interval_score_per_seed"] == pytest.approx(
+        [(100 * 0.044 + 300 * 0.021) / 11, (100 * 0.046 + 300 * 0.021) / 11]
+    )
     # 1.0 / 2.0 on A and 2.0 / 1.0 on B: geometric mean 1
     assert adaptive["qlike_r2_vs_garch_t"] == pytest.approx(1.0)
     assert adaptive["qlike_r2_vs_har"] == pytest.approx(2.0**0.5)
@@ -75,4 +78,4 @@ def test_per_series_ratios_against_each_series_best() -> None:
     assert a["adaptive"]["coverage"] == [0.7, 0.8]
     assert b["point"]["pinball"] == pytest.approx(1.0)
     table = bench_risk.render(summary, {"all (2)": summary["pooled"]})
-    assert "| B | 300 | 0.800 | – | – | 0.800 | 0.800 |" in table
+    assert "| B | 300 | 0.800, 0.800 | – | – | 0.800 | 0.800 |" in table
