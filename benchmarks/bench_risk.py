@@ -57,7 +57,7 @@ from bench_global import fit
 from bench_head import PRICES, RECIPE
 from bench_head import series as first_series
 
-from rnnforecast import adaptive, baselines, pooling, risk, riskreport, sources
+from rnnforecast import adaptive, baselines, metrics, pooling, risk, riskreport, sources
 from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
 from rnnforecast.forecaster import distribution, fit_calibration, volatility
 from rnnforecast.windows import base_matrix, build_dataset
@@ -160,10 +160,12 @@ def day_scores(s: Series, day: riskreport.DayForecasts, variance: np.ndarray | N
         "r2": np.maximum(r**2, baselines.VARIANCE_FLOOR),
         "range": baselines.range_variance(s.ohlcv)[s.first_test : s.first_test + m],
     }
+    per_day = risk.interval_score(r, low, high, LEVEL)
     return {
         "n": m,
         "coverage": 1.0 - float(np.mean(risk.outside(r, low, high))),
-        "interval_score": float(np.mean(risk.interval_score(r, low, high, LEVEL))),
+        "interval_score": float(np.mean(per_day)),
+        "interval_score_days": [float(f"{v:.9g}") for v in per_day],
         "pinball": float(np.mean(risk.pinball_per_day(r, quantiles, risk.QUANTILE_LEVELS))),
         "qlike": {k: risk.qlike(h, p) for k, p in proxies.items()},
     }
@@ -204,6 +206,7 @@ def run_group(group: list[Series], config: Config, seeds: list[int]) -> dict[str
                 "first": str(s.member.frame.index[s.first_test].date()),
                 "last": str(s.member.frame.index[-1].date()),
                 "n": len(s.ohlcv) - s.first_test,
+                "dates": [str(d.date()) for d in s.member.frame.index[s.first_test :]],
             },
             "baselines": {name: day_scores(s, day) for name, day in classical.items()},
             "point": day_scores(s, point_forecasts(s)),
@@ -273,6 +276,7 @@ def summarise(results: dict[str, dict], tickers: list[str]) -> dict[str, Any]:
                 "coverage": [r["coverage"] for r in runs],
                 "interval_score": mean_of(runs, "interval_score") / base[best_is]["interval_score"],
                 "pinball": mean_of(runs, "pinball") / base[best_pin]["pinball"],
+                "dm_p": dm_p(results, [t], method, {t: best_is}),
                 **{
                     f"{kind}_{p}_vs_{ref}": mean_of(runs, kind, p) / base[ref]["qlike"][p]
                     for kind in VARIANCES
@@ -283,6 +287,31 @@ def summarise(results: dict[str, dict], tickers: list[str]) -> dict[str, Any]:
             }
         rows[t] = row
     return {"series": rows, "pooled": pooled(results, tickers)}
+
+
+def dm_p(
+    results: dict[str, dict], tickers: list[str], method: str, reference: dict[str, str]
+) -> float | None:
+    """One-sided Diebold-Mariano (HLN) p-value that the method's 80% interval scores are
+    smaller than those of each series' ``reference`` baseline: the per-day scores (mean over
+    seeds) summed over the series on each calendar day, so that series tested on the same
+    days count as one day's loss, not as independent days. None without per-day scores."""
+    model: dict[str, float] = {}
+    base: dict[str, float] = {}
+    for t in tickers:
+        runs = method_runs(results[t], method)
+        if "interval_score_days" not in runs[0]:
+            return None
+        days = np.mean([r["interval_score_days"] for r in runs], axis=0)
+        ref = results[t]["baselines"][reference[t]]["interval_score_days"]
+        for day, a, b in zip(results[t]["test"]["dates"], days, ref, strict=True):
+            model[day] = model.get(day, 0.0) + float(a)
+            base[day] = base.get(day, 0.0) + float(b)
+    dates = sorted(model)
+    _, p = metrics.diebold_mariano(
+        np.array([model[d] for d in dates]), np.array([base[d] for d in dates]), 1, "less"
+    )
+    return p
 
 
 def pooled(results: dict[str, dict], tickers: list[str]) -> dict[str, Any]:
@@ -314,6 +343,9 @@ def pooled(results: dict[str, dict], tickers: list[str]) -> dict[str, Any]:
                 results[t]["baselines"][best[key]][key] * results[t]["test"]["n"] for t in members
             )
             entry[key] = model / reference
+        entry["dm_p"] = dm_p(
+            results, members, method, dict.fromkeys(members, best["interval_score"])
+        )
         days = sum(results[t]["test"]["n"] for t in members)
         entry["coverage"] = (
             sum(
@@ -356,6 +388,14 @@ def _cell(row: dict, key: str) -> str:
     return " / ".join(f"{row[m][key]:.3f}" if m in row else "–" for m in METHODS)
 
 
+def _p_cell(row: dict) -> str:
+    def one(m: str) -> str:
+        p = row[m].get("dm_p") if m in row else None
+        return "–" if p is None else f"{p:.3g}"
+
+    return " / ".join(one(m) for m in METHODS)
+
+
 def render(summary: dict[str, Any], pools: dict[str, dict]) -> str:
     """Markdown tables: coverage; interval score and pinball; QLIKE. Cells with four
     figures are (a) adaptive / (b) fixed / (c) global / (d) point."""
@@ -376,19 +416,20 @@ def render(summary: dict[str, Any], pools: dict[str, dict]) -> str:
         lines.append(f"| pooled, {name} | | " + " | ".join(covs) + " | |")
     lines += [
         "",
-        "| series | IS80 / best (a / b / c / d) | best | pinball / best (a / b / c / d) | best |",
-        "|---|---|---|---|---|",
+        "| series | IS80 / best (a / b / c / d) | best | DM p (a / b / c / d) "
+        "| pinball / best (a / b / c / d) | best |",
+        "|---|---|---|---|---|---|",
     ]
     for t, row in series.items():
         lines.append(
             f"| {t} | {_cell(row, 'interval_score')} | {row['best_interval_score']} "
-            f"| {_cell(row, 'pinball')} | {row['best_pinball']} |"
+            f"| {_p_cell(row)} | {_cell(row, 'pinball')} | {row['best_pinball']} |"
         )
     for name, pool in pools.items():
         best = pool["best"]
         lines.append(
             f"| pooled, {name} | {_cell(pool, 'interval_score')} | {best['interval_score']} "
-            f"| {_cell(pool, 'pinball')} | {best['pinball']} |"
+            f"| {_p_cell(pool)} | {_cell(pool, 'pinball')} | {best['pinball']} |"
         )
     keys = [f"qlike_{p}_vs_{ref}" for p in PROXIES for ref in REFERENCES]
     lines += [
