@@ -164,30 +164,3 @@ def _train_ticker(
         run.serving_record(),
         intervals.served_name(served_intervals, served.calibration.adaptive is not None),
     )
-
-
-# --- names that moved ----------------------------------------------------------------------
-
-_MOVED = {
-    "EvaluationResult": "scoring",
-    "evaluate": "scoring",
-    "period_figure": "scoring",
-    "walk_forward": "fitting",
-    "refit_epochs": "fitting",
-    "_calibration_forecasts": "fitting",
-    "TickerOutcome": "nightly",
-    "run": "nightly",
-    "models": "listing",
-}
-"""Names this module had before fitting, scoring, the nightly job and the listing moved to
-their own modules, and where they live now: read through :func:`__getattr__` by callers
-written before the move. New code imports them from their new home."""
-
-
-def __getattr__(name: str) -> Any:
-    home = _MOVED.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(f"rnnforecast.{home}"), name)

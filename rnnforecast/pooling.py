@@ -30,8 +30,7 @@ from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
 from rnnforecast.evaluation import Report
 from rnnforecast.faults import failure
-from rnnforecast.forecaster import fit_calibration, raw_forecast
-from rnnforecast.groups import DateSplit as DateSplit  # read here by callers before groups.py
+from rnnforecast.forecaster import fit_calibration
 from rnnforecast.groups import _Member, _members, _period, group_name, pool
 from rnnforecast.home import Home
 from rnnforecast.store import StoreResult
@@ -81,8 +80,10 @@ class GlobalTrainResult:
 
 
 def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any:
+    """Shrinkage and interval widths on ``part``'s windows, as for one ticker: a
+    distribution head's widths scale with its own forecast scale."""
     data, cal = config.data, config.calibration
-    raw = raw_forecast(network, part.base, data, scalers, data.horizon)
+    raw, scale = fitting._calibration_forecasts(network, part, config, scalers)
     return fit_calibration(
         raw,
         part.actual,
@@ -92,6 +93,7 @@ def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any
         cal.shrink,
         cal.significance,
         adaptive_conformal.DEFAULT,
+        scale=scale,
     )
 
 

@@ -226,6 +226,44 @@ def compare(
     return RiskReport(model_scores, table, best, beats, dm, served)
 
 
+def served_forecasts(
+    network: Network,
+    dataset: Dataset,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    validation: np.ndarray,
+    test: np.ndarray,
+) -> DayForecasts:
+    """A bundle's one-step forecasts of its ``test`` windows, as it serves them (adapted
+    widths if ``calibration.adaptive``), with the other levels of :func:`model_forecasts`.
+
+    ``dataset``: every window of one ticker's bars; ``validation`` and ``test`` ``(M,)``
+    masks over its windows. Raises ValueError without validation or test windows.
+    """
+    if not test.any():
+        raise ValueError("no test windows to score")
+    all_scores = one_step_scores(
+        network, dataset.base, dataset.actual[:, 0], data, scalers, calibration
+    )
+    factor = adaptive_factors(
+        all_scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
+    )[:-1]
+    part = dataset.select(test)
+    served = forecast(network, part.base, data, scalers, calibration, 1, factor[test])
+    point = served.point[:, 0]
+    return model_forecasts(
+        point,
+        part.last_close,
+        forecast_scale(network, part.base, data, scalers, calibration, 1)[1][:, 0],
+        (calibration.level, np.log(served.high[:, 0] / point)),
+        all_scores,
+        validation,
+        test,
+        calibration.adaptive,
+    )
+
+
 def assess(
     network: Network,
     dataset: Dataset,
@@ -244,27 +282,7 @@ def assess(
     each one contiguous span. Raises ValueError without validation or test windows, and
     DataError from the baselines (e.g. bad bars).
     """
-    if not test.any():
-        raise ValueError("no test windows to score")
-    all_scores = one_step_scores(
-        network, dataset.base, dataset.actual[:, 0], data, scalers, calibration
-    )
-    factor = adaptive_factors(
-        all_scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
-    )[:-1]
-    part = dataset.select(test)
-    served = forecast(network, part.base, data, scalers, calibration, 1, factor[test])
-    point = served.point[:, 0]
-    model = model_forecasts(
-        point,
-        part.last_close,
-        forecast_scale(network, part.base, data, scalers, calibration, 1)[1][:, 0],
-        (calibration.level, np.log(served.high[:, 0] / point)),
-        all_scores,
-        validation,
-        test,
-        calibration.adaptive,
-    )
+    model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
     first_test = int(np.argmax(test)) + data.lookback
     name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
     return compare(ohlcv, first_test, model, name, forecast_baselines)

@@ -235,6 +235,25 @@ def test_own_model_trained_later_serves_the_ticker(group: dict, tmp_path: Path) 
     assert cli("evaluate", GROUP, "--json", home=home).exit_code == 0
 
 
+def test_a_distribution_head_global_model_scales_by_its_own_sigma(
+    group: dict, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(group["home"], home)
+    result = cli(
+        "train", "AAA", "BBB", "CCC", "--global", "--name", "dist", "--no-refit",
+        "--config", str(group["config"]), "--set", "model.head=distribution", "--json",
+        home=home,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((Path(json.loads(result.stdout)["path"]) / "manifest.json").read_text())
+    # Widths calibrated on the network's scale, as for one ticker; a "point" calibration
+    # would make evaluate and predict scale them by the 50-day SD instead.
+    assert manifest["calibration"]["head"] == "distribution"
+    assert manifest["fits"]["scored"]["calibration"]["head"] == "distribution"
+    assert cli("evaluate", "@DIST", "--json", home=home).exit_code == 0
+
+
 def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
     home = tmp_path / "home"
     for ticker, frame in _prices().items():
