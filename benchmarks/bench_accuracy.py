@@ -141,6 +141,10 @@ def run_variant(
         "n": rep.n,
         "points": rep.n * rep.horizon,
         "shrink": list(result.calibration["shrink"]),
+        # the shrink gate: validation rel_mae of the network alone, and the one-sided DM-HLN
+        # p-value of the best factor's edge over naive (None: no edge to test)
+        "raw_val_rel_mae": list(result.calibration["raw_val_rel_mae"]),
+        "shrink_p_value": list(result.calibration["shrink_p_value"]),
         "epochs": result.history["epochs_run"],
         "seconds": round(seconds, 1),
         "test": result.test,
