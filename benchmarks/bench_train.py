@@ -8,15 +8,18 @@ the tables show medians and ratios of medians.
 Sections (``--sections``, comma-separated; all by default):
 
 ``speed``
-    (a) ``rnnforecast train GOOG --set train.patience=0 --epochs N`` on a temporary home
-    holding the bundled sample, (b) ``python benchmarks/plain_keras.py --epochs N`` (the
+    (a) ``rnnforecast train GOOG --no-refit --set train.patience=0 --epochs N`` on a
+    temporary home holding the bundled sample (the scored fit only: the same work as the
+    plain script), (b) ``python benchmarks/plain_keras.py --epochs N`` (the
     same network on the same windows, nothing else, validation as numpy arrays as a plain
     script hands them over) and (c) the same with ``--pipeline valdata`` (validation as a
     batched tf.data Dataset, as the tool hands it over); all at the same batch size and
     learning rate (``--batch-size``/``--lr``, default: the default config's). Whole-process
     seconds, seconds per epoch (tool: ``timings.fit_seconds`` / ``len(training.loss)`` of
     the bundle's manifest.json; plain: fit seconds / epochs, the same definition), windows
-    per second and the ratios tool / plain.
+    per second and the ratios tool / plain. A fourth arm, (d) the same ``train`` with its
+    default refit on every bar (what ``train`` and ``run`` pay), gives the whole process and
+    the refit's own seconds (``timings.refit_seconds``).
 ``peak``
     Share of the machine's arithmetic peak. Peak: GFLOP/s of a float32 ``a @ b`` with
     2048 x 2048 numpy arrays (``2 * 2048**3`` FLOPs, best of 10 after a warm-up), measured
@@ -189,12 +192,12 @@ def gflops_per_second(train: int, val: int, seconds_per_epoch: float) -> float:
 # --- speed and peak: tool vs plain Keras ----------------------------------------------------
 
 
-def tool_run(home: Path, epochs: int, batch: int, lr: float) -> dict:
+def tool_run(home: Path, epochs: int, batch: int, lr: float, refit: bool = False) -> dict:
     sets = ["train.patience=0", f"train.batch_size={batch}", f"train.learning_rate={lr}"]
     seconds, stdout = run(
         [RNNFORECAST, "--home", str(home), "train", TICKER, "--quiet", "--json"]
         + [item for key in sets for item in ("--set", key)]
-        + ["--epochs", str(epochs)]
+        + ["--epochs", str(epochs), "--refit" if refit else "--no-refit"]
     )
     result = json.loads(stdout)
     manifest = json.loads((Path(result["path"]) / "manifest.json").read_text())
@@ -203,6 +206,7 @@ def tool_run(home: Path, epochs: int, batch: int, lr: float) -> dict:
     return {
         "process": seconds,
         "fit": fit,
+        "refit": manifest["timings"]["refit_seconds"],
         "per_epoch": fit / n_epochs,
         "epochs": n_epochs,
         "train": manifest["data"]["train"]["n"],
@@ -238,6 +242,7 @@ def speed(root: Path, epochs: int, repeats: int, with_peak: bool, batch: int, lr
         "tool": lambda: tool_run(home, epochs, batch, lr),
         "plain": lambda: plain_run(epochs, hyper),
         "plain+valdata": lambda: plain_run(epochs, [*hyper, "--pipeline", "valdata"]),
+        "tool+refit": lambda: tool_run(home, epochs, batch, lr, refit=True),
     }
     results: dict[str, list[dict]] = {name: [] for name in arms}
     peaks: list[float] = []
@@ -279,6 +284,12 @@ def speed(root: Path, epochs: int, repeats: int, with_peak: bool, batch: int, lr
     print(
         f"{'windows per second':<22} {t_wps:8.0f} {p_wps:8.0f} {t_wps / p_wps:10.2f} "
         f"{v_wps:13.0f} {t_wps / v_wps:9.2f}"
+    )
+    refit = results["tool+refit"]
+    print(
+        f"tool with its default refit on every bar: whole process {med(refit, 'process'):.3f}s "
+        f"({med(refit, 'process') / med(tool, 'process'):.2f} x the scored fit alone), "
+        f"fit {med(refit, 'fit'):.3f}s + refit {med(refit, 'refit'):.3f}s"
     )
     for name in ("plain", "plain+valdata"):
         rows = results[name]
