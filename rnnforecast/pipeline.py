@@ -46,6 +46,7 @@ from rnnforecast.windows import (
     Split,
     base_matrix,
     build_dataset,
+    check_batches,
     encode_inputs,
     fingerprint,
     fit_scalers,
@@ -617,6 +618,7 @@ def _train_ticker(
     info = home.store.info(symbol)
     data = config.data
     split = Split.plan(len(frame), data)
+    check_batches(split.sizes(), config.train.batch_size)
     fitted = _fit(frame, config, split, progress, warm_start)
     test_part = fitted.dataset.select(split.test)
     scale = _naive_scale(frame, split.scaler_rows)
@@ -1092,10 +1094,14 @@ def walk_forward(
 
     Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
     ``beats_naive``, the fold's ``shrink``; each fold's one-day-ahead forecasts are
-    appended to ``days`` when given. Raises DataError if the frame is too short.
+    appended to ``days`` when given. Raises DataError if the frame is too short or a fold's
+    part holds fewer windows than one batch.
     """
+    splits = Split.folds(len(frame), config.data, folds)
+    for number, split in enumerate(splits, start=1):  # every fold, before any training
+        check_batches(split.sizes(), config.train.batch_size, f"fold {number} of {folds}: ")
     results = []
-    for split in Split.folds(len(frame), config.data, folds):
+    for split in splits:
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
         scale = _naive_scale(frame, split.scaler_rows)

@@ -42,6 +42,7 @@ from rnnforecast.windows import (
     MIN_WINDOWS,
     Dataset,
     build_dataset,
+    check_batches,
     encode_inputs,
     fingerprint,
     fit_scalers,
@@ -288,6 +289,10 @@ def _train_group(
     data = config.data
     members, split = _members(home, symbols, data)
     train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
+    check_batches(
+        {"training": len(train), "validation": len(val), "test": len(test)},
+        config.train.batch_size,
+    )
     scalers, scored = _fit_pooled(config, train, val, test, progress)
     calibration = _calibrate(config, scored.network, val, scalers)
     # Adaptive interval widths of a day depend on the member's days before it.

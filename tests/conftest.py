@@ -29,7 +29,7 @@ dense_units = 4
 
 [train]
 epochs = 2
-batch_size = 64
+batch_size = 16
 patience = 1
 seed = 7
 """
