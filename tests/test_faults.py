@@ -50,7 +50,8 @@ def python_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A home with 300 synthetic rows of TEST and a tiny model trained by
-    ``python -m rnnforecast train`` in a subprocess whose descriptor 2 is captured."""
+    ``python -m rnnforecast train`` in a subprocess whose descriptor 2 is captured (not
+    conftest's trained home: what TensorFlow writes to descriptor 2 is under test)."""
     folder = tmp_path_factory.mktemp("faults")
     home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
     make_prices(300, seed=5).to_csv(csv)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -57,22 +56,6 @@ def write_run_config(folder: Path) -> Path:
 @pytest.fixture
 def run_config(tmp_path: Path) -> Path:
     return write_run_config(tmp_path)
-
-
-@pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home after one nightly `run` (trained once per module; tests copy it)."""
-    folder = tmp_path_factory.mktemp("ran")
-    home = folder / "home"
-    assert cli("run", "--config", str(write_run_config(folder)), home=home).exit_code == 0
-    return home
-
-
-@pytest.fixture
-def ran_home(ran: Path, home: Path) -> Path:
-    """This test's own copy of the home after one nightly run."""
-    shutil.copytree(ran, home)
-    return home
 
 
 # --- run and models --------------------------------------------------------------------------
@@ -183,11 +166,11 @@ def test_models_of_unknown_ticker_lists_nothing(home: Path) -> None:
     assert json.loads(result.stdout) == {"ticker": "NONE", "current": None, "runs": []}
 
 
-def test_models_lists_a_damaged_run_with_its_error(ran_home: Path) -> None:
-    home = ran_home
-    run_id = (home / "models" / "AAA" / "current").read_text().strip()
-    (home / "models" / "AAA" / run_id / "scalers.json").write_text("{")
-    listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
+def test_models_lists_a_damaged_run_with_its_error(trained_home: Path) -> None:
+    home = trained_home
+    run_id = (home / "models" / "TEST" / "current").read_text().strip()
+    (home / "models" / "TEST" / run_id / "scalers.json").write_text("{")
+    listing = json.loads(cli("models", "TEST", "--json", home=home).stdout)
     assert "corrupt" in listing["runs"][0]["error"]
 
 
@@ -195,13 +178,13 @@ def test_models_lists_a_damaged_run_with_its_error(ran_home: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["model.keras", "weights.npz", "scalers.json", "manifest.json"])
-def test_truncated_bundle_file_exits_4_with_its_path(ran_home: Path, name: str) -> None:
-    home = ran_home
-    run_id = (home / "models" / "AAA" / "current").read_text().strip()
-    path = home / "models" / "AAA" / run_id / name
+def test_truncated_bundle_file_exits_4_with_its_path(trained_home: Path, name: str) -> None:
+    home = trained_home
+    run_id = (home / "models" / "TEST" / "current").read_text().strip()
+    path = home / "models" / "TEST" / run_id / name
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     for command in ("predict", "evaluate"):
-        result = cli(command, "AAA", home=home)
+        result = cli(command, "TEST", home=home)
         assert result.exit_code == 4, result.stderr
         (line,) = result.stderr.strip().splitlines()
         assert str(path) in line and "Traceback" not in result.stderr
