@@ -81,6 +81,7 @@ def test_train_refuses_a_part_smaller_than_a_batch(
     assert not (home / "models").exists()
 
 
+@pytest.mark.slow  # trains
 def test_one_full_batch_per_part_is_enough(stored: Path, home: Path) -> None:
     # the smallest part, validation, holds 47 windows: batch 47 passes the check (and
     # trains), so the bound is "fewer than", not "at most"

@@ -398,6 +398,7 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
     assert [f["date"] for f in out["forecasts"]] == ["2013-03-28", "2013-04-01", "2013-04-02"]
 
 
+@pytest.mark.slow  # trains
 def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
     from rnnforecast.config import load_run_config
 

@@ -289,6 +289,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
     assert manifest["data"]["validation"]["end"] < manifest["data"]["test"]["start"]
 
 
+@pytest.mark.slow  # trains
 def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> None:
     """Without --json: one line on stderr (epochs, seconds, the shrink factor and the p-value
     of its validation edge, where it was saved), the scores as tab-separated lines on stdout
@@ -509,6 +510,7 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
 # --- the bundled sample end to end -----------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_sample_end_to_end_with_smoke_config() -> None:
     smoke = Path(__file__).parent.parent / "configs" / "smoke.toml"
     assert cli("fetch", "--sample").exit_code == 0

@@ -381,6 +381,7 @@ def test_ctrl_c_exits_130(home: Path) -> None:
 # --- JSON stays valid ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_constant_prices_give_null_scores_and_a_warning(tmp_path: Path, tiny_config: Path) -> None:
     prices = make_prices(300, seed=0)
     for column in ("Open", "High", "Low", "Close"):

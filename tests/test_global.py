@@ -235,6 +235,7 @@ def test_own_model_trained_later_serves_the_ticker(group: dict, tmp_path: Path) 
     assert cli("evaluate", GROUP, "--json", home=home).exit_code == 0
 
 
+@pytest.mark.slow  # trains
 def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
     home = tmp_path / "home"
     for ticker, frame in _prices().items():

@@ -61,6 +61,7 @@ def run_config(tmp_path: Path) -> Path:
 # --- run and models --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
     run_config: Path, home: Path
 ) -> None:
@@ -125,6 +126,7 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
     assert listing["runs"][1]["serving"] == aaa["serving"]
 
 
+@pytest.mark.slow  # trains
 def test_run_goes_on_after_a_failing_ticker(run_config: Path, home: Path) -> None:
     (run_config.parent / "aaa.csv").write_text("Date,Open,High,Low,Close,Volume\n")
     result = cli("run", "--config", str(run_config), "--json", home=home)
@@ -248,6 +250,7 @@ def test_second_process_waits_then_exits_6(home: Path) -> None:
     assert again.exit_code == 0, again.stderr
 
 
+@pytest.mark.slow  # trains
 def test_run_waits_for_the_lock_and_goes_on(run_config: Path, home: Path) -> None:
     holder = hold_lock(home, "ticker-AAA")
     try:
