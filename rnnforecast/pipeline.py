@@ -1098,8 +1098,11 @@ def walk_forward(
     part holds fewer windows than one batch.
     """
     splits = Split.folds(len(frame), config.data, folds)
-    for number, split in enumerate(splits, start=1):  # every fold, before any training
-        check_batches(split.sizes(), config.train.batch_size, f"fold {number} of {folds}: ")
+    sizes = [split.sizes() for split in splits]
+    fits_all = min(min(part.values()) for part in sizes)
+    for number, part in enumerate(sizes, start=1):  # every fold, before any training
+        where = f"fold {number} of {folds}: "
+        check_batches(part, config.train.batch_size, where, fits_all)
     results = []
     for split in splits:
         fitted = _fit(frame, config, split, progress)

@@ -38,6 +38,9 @@ def test_check_batches_names_the_first_short_part() -> None:
         "fold 2 of 3: the validation part holds 12 windows, fewer than one batch "
         "(train.batch_size = 16): lower train.batch_size to at most 9, or store more rows"
     )
+    # walk-forward passes the smallest part over every fold: one retry is enough
+    with pytest.raises(DataError, match=r"at most 7, or store more rows$"):
+        check_batches({"training": 40, "validation": 12, "test": 9}, 16, "fold 1 of 3: ", 7)
 
 
 @pytest.fixture
