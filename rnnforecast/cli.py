@@ -62,6 +62,7 @@ def _root(
     folder = Path(home) if home is not None else default_root()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--home {folder} is a file, not a folder")
+    exitpolicy.caches_inside(folder)
     seams = ctx.obj if isinstance(ctx.obj, options.Seams) else options.Seams()
     ctx.obj = options.Settings(folder, wait, verbose, options.clock(now), seams)
 

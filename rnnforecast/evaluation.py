@@ -72,6 +72,7 @@ def score(
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     """Pearson correlation, or None when either side does not vary (e.g. naive forecasts)."""
+    a, b = metrics.scaled(a)[0], metrics.scaled(b)[0]  # no overflow for huge prices
     if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
         return None
     return float(np.corrcoef(a, b)[0, 1])

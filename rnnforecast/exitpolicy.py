@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
@@ -90,6 +91,25 @@ class _Run:
 
     json = False
     json_written = False
+    owns_process = False  # set by entry_point: the process is the CLI's, not a notebook's
+
+
+CACHE_FOLDERS = {"KERAS_HOME": "keras", "MPLCONFIGDIR": "matplotlib"}
+"""Environment variables of the libraries that write to the user's home folder on import
+(Keras: ~/.keras/keras.json; matplotlib: its font cache in ~/.cache/matplotlib), and their
+folder under HOME/.cache."""
+
+
+def caches_inside(home: Path) -> None:
+    """Point Keras's and matplotlib's folders inside the rnnforecast ``home``, unless the
+    user set the variables, when the process is the CLI's own (:func:`entry_point`): then
+    nothing is written outside the home. Both libraries read them once, on import, so the
+    root command calls this before any command imports them."""
+    if not _Run.owns_process:
+        return
+    for name, sub in CACHE_FOLDERS.items():
+        if not os.environ.get(name):
+            os.environ[name] = str(home.expanduser().absolute() / ".cache" / sub)
 
 
 def wants_json(args: list[str]) -> bool:
@@ -218,12 +238,14 @@ def entry_point(app: typer.Typer) -> NoReturn:
 
     Sets up the process it owns once: TensorFlow's logging level and its native stderr
     silenced unless ``--verbose`` (or RNNFORECAST_DEBUG=1), standard output guarded so that
-    a closed or full one ends with exit 141. Once the command has returned and its output is
+    a closed or full one ends with exit 141, Keras's and matplotlib's folders inside the
+    home (:data:`CACHE_FOLDERS`, unless set). Once the command has returned and its output is
     flushed, the process ends at once with ``os._exit``: by then every file, database
     connection and worker pool is closed, and the interpreter's orderly teardown of numpy
     and pandas would add 0.1 to 0.25 s to every short command such as ``predict``.
     :func:`main` does none of this and returns.
     """
+    _Run.owns_process = True
     argv = sys.argv[1:]
     loud = os.environ.get(DEBUG_ENV) == "1" or any(a in ("--verbose", "-v") for a in argv)
     if not loud:

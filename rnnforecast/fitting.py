@@ -35,6 +35,7 @@ from rnnforecast.windows import (
     Scalers,
     Split,
     build_dataset,
+    check_batches,
     encode_inputs,
     fit_scalers,
     scale_targets,
@@ -355,10 +356,17 @@ def walk_forward(
 
     Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
     ``beats_naive``, the fold's ``shrink``; each fold's one-day-ahead forecasts are
-    appended to ``days`` when given. Raises DataError if the frame is too short.
+    appended to ``days`` when given. Raises DataError if the frame is too short or a fold's
+    part holds fewer windows than one batch.
     """
+    splits = Split.folds(len(frame), config.data, folds)
+    sizes = [split.sizes() for split in splits]
+    fits_all = min(min(parts.values()) for parts in sizes)
+    for number, parts in enumerate(sizes, start=1):  # every fold, before any training
+        where = f"fold {number} of {folds}: "
+        check_batches(parts, config.train.batch_size, where, fits_all)
     results = []
-    for split in Split.folds(len(frame), config.data, folds):
+    for split in splits:
         fitted = _fit(frame, config, split, progress)
         part = fitted.dataset.select(split.test)
         scale = _naive_scale(frame, split.scaler_rows)

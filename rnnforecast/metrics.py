@@ -22,10 +22,23 @@ def _pair(actual: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray, np.nda
     return a, p
 
 
+def scaled(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(x / unit, unit)`` with ``unit`` the power of two just above the largest finite
+    magnitude in ``x`` (1.0 if there is none). Dividing by a power of two is exact, so a
+    statistic computed on the scaled values and scaled back is the same to the bit, but
+    squares and products of prices as large as 1e300 no longer overflow."""
+    x = np.asarray(x, dtype=np.float64)
+    finite = np.abs(x[np.isfinite(x)])
+    top = float(finite.max()) if finite.size else 0.0
+    unit = math.ldexp(1.0, math.frexp(top)[1]) if top > 0 else 1.0
+    return x / unit, unit
+
+
 def rmse(actual: np.ndarray, predicted: np.ndarray) -> float:
     """Root mean squared error, in price units."""
     a, p = _pair(actual, predicted)
-    return float(np.sqrt(np.mean((a - p) ** 2)))
+    errors, unit = scaled(a - p)
+    return float(np.sqrt(np.mean(errors**2))) * unit
 
 
 def mae(actual: np.ndarray, predicted: np.ndarray) -> float:
@@ -134,7 +147,7 @@ def diebold_mariano(
     b = np.asarray(baseline_loss, dtype=np.float64).ravel()
     if a.shape != b.shape:
         raise ValueError(f"shapes differ: loss {a.shape}, baseline {b.shape}")
-    d = a - b
+    d = scaled(a - b)[0]  # the statistic does not depend on the unit of the losses
     n = len(d)
     if n < 3:
         return None, None

@@ -24,7 +24,7 @@ from rnnforecast.fitting import (
     _width_factors,
 )
 from rnnforecast.home import Home
-from rnnforecast.windows import Split, base_matrix
+from rnnforecast.windows import Split, base_matrix, check_batches
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.training import Progress
@@ -107,6 +107,7 @@ def _train_ticker(
     started = time.perf_counter()
     frame = home.store.read(symbol)
     split = Split.plan(len(frame), config.data)
+    check_batches(split.sizes(), config.train.batch_size)
     fitted = _fit(frame, config, split, progress, warm_start)
     test_part = fitted.dataset.select(split.test)
     scale = _naive_scale(frame, split.scaler_rows)

@@ -38,6 +38,7 @@ from rnnforecast.tickers import check_ticker
 from rnnforecast.windows import (
     Dataset,
     base_matrix,
+    check_batches,
     encode_inputs,
     fingerprint,
     fit_scalers,
@@ -174,6 +175,10 @@ def _train_group(
     started = time.perf_counter()
     members, split = _members(home, symbols, config.data)
     train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
+    check_batches(
+        {"training": len(train), "validation": len(val), "test": len(test)},
+        config.train.batch_size,
+    )
     scalers, scored = _fit_pooled(config, train, val, test, progress)
     calibration = _calibrate(config, scored.network, val, scalers)
     scored_fit = _as_fitted(scored, scalers, calibration, test)

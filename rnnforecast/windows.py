@@ -124,6 +124,15 @@ class Split:
             scaler_rows=n_train + data.lookback + data.horizon - 1,
         )
 
+    def sizes(self) -> dict[str, int]:
+        """Windows in each part: ``{"training": ..., "validation": ..., "test": ...}``."""
+        every = range(self.windows)
+        return {
+            "training": len(every[self.train]),
+            "validation": len(every[self.val]),
+            "test": len(every[self.test]),
+        }
+
     @classmethod
     def folds(cls, n_rows: int, data: DataConfig, k: int) -> list[Split]:
         """Walk-forward splits: the single split's test windows cut into ``k`` consecutive
@@ -154,6 +163,28 @@ class Split:
                 )
             )
         return folds
+
+
+def check_batches(
+    sizes: dict[str, int], batch_size: int, where: str = "", fits_all: int | None = None
+) -> None:
+    """Refuse a split whose training, validation or test part holds fewer windows than one
+    batch: such a part would train or stop on a single partial batch per epoch.
+
+    ``sizes`` maps a part's name to its window count (:meth:`Split.sizes`); ``where`` is
+    put before the part's name (``"fold 2 of 3: "``); ``fits_all`` is the largest batch size
+    every part of every split in question holds (default: the smallest of ``sizes``). Raises
+    DataError naming the first short part, its count, ``train.batch_size`` and ``fits_all``.
+    """
+    short = [(name, count) for name, count in sizes.items() if count < batch_size]
+    if short:
+        name, count = short[0]
+        fits_all = min(sizes.values()) if fits_all is None else fits_all
+        raise DataError(
+            f"{where}the {name} part holds {count} windows, fewer than one batch "
+            f"(train.batch_size = {batch_size}): lower train.batch_size to at most "
+            f"{fits_all}, or store more rows"
+        )
 
 
 @dataclass(frozen=True)

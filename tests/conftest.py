@@ -32,7 +32,7 @@ dense_units = 4
 
 [train]
 epochs = 2
-batch_size = 64
+batch_size = 16
 patience = 1
 seed = 7
 
@@ -73,11 +73,35 @@ def recipe(**changes: object) -> DataConfig:
     return DataConfig(**{"target": "close", "normalise": "global", **changes})  # type: ignore[arg-type]
 
 
-def canonical(n: int = 300, seed: int = 0) -> pd.DataFrame:
-    frame = make_prices(n=n, seed=seed)
+def canonical(
+    prices: pd.DataFrame | int = 300, seed: int = 0, start: str = "2020-01-01"
+) -> pd.DataFrame:
+    """Bars as every source returns them (lower-case float64 columns, a DatetimeIndex named
+    date): ``prices`` shaped like :func:`make_prices`' output, or a row count for
+    ``make_prices(prices, seed, start)``."""
+    frame = make_prices(prices, seed, start) if isinstance(prices, int) else prices.copy()
     frame.columns = [c.lower() for c in frame.columns]
-    frame.index.name = "date"
-    return frame
+    frame.index = pd.DatetimeIndex(frame.index, name="date")
+    return frame.astype(np.float64)
+
+
+def random_walk(n: int = 200, sigma: float = 0.01, seed: int = 3) -> pd.DataFrame:
+    """``n`` bars (canonical columns, weekdays from 2000-01-03) whose log closes are a
+    Gaussian random walk with daily sd ``sigma``: no forecast beats the last close."""
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0.0, sigma, n)))
+    volume = rng.integers(1_000_000, 2_000_000, n).astype(float)
+    index = pd.bdate_range("2000-01-03", periods=n, name="date")
+    return pd.DataFrame(
+        {
+            "open": close,
+            "high": close * 1.001,
+            "low": close * 0.999,
+            "close": close,
+            "volume": volume,
+        },
+        index=index,
+    )
 
 
 @pytest.fixture
@@ -312,17 +336,55 @@ def learned_home(learned: dict[str, Any], home: Path) -> Path:
     return home
 
 
-# Fixtures that train a network: a test that uses one (directly or through another fixture)
-# is marked slow, so `pytest -m "not slow"` runs the quick part of the suite.
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A home with 300 rows of ``make_prices(300, seed=3)`` as ticker TEST and one tiny model
+    trained on them with ``TINY_CONFIG`` (trained once per session and never changed: a test
+    works on its own copy from ``trained_home``). Keys: home, csv, config, prices, train (the
+    ``train --json`` document; its ``path`` is in this home, the copy's bundle is at
+    ``trained_home / "models" / "TEST" / run_id``)."""
+    folder = tmp_path_factory.mktemp("trained")
+    home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
+    prices = make_prices(300, seed=3)
+    prices.to_csv(csv)
+    config.write_text(TINY_CONFIG)
+    fetched = cli("fetch", "TEST", "--csv", str(csv), home=home)
+    assert fetched.exit_code == 0, fetched.stderr
+    result = cli("train", "TEST", "--config", str(config), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    return {
+        "home": home,
+        "csv": csv,
+        "config": config,
+        "prices": prices,
+        "train": json.loads(result.stdout),
+    }
+
+
+@pytest.fixture
+def trained_home(trained: dict[str, Any], home: Path) -> Path:
+    """This test's own copy of the ``trained`` home (at the usual ``home`` path, so the CLI
+    finds it without ``--home``)."""
+    shutil.copytree(trained["home"], home)
+    return home
+
+
+# Fixtures that train a network: a test that uses one (directly or through another fixture:
+# pytest lists those too, so trained_home, learned_home, copy... need no entry) is marked
+# slow, so `pytest -m "not slow"` runs the quick part of the suite.
 TRAINING_FIXTURES = {
-    "trained",
-    "trained_home",
-    "copied",
-    "ran",
-    "ran_home",
+    "trained",  # conftest's, and test_api's, test_faults' and test_numpy_model's own
     "learned",
-    "learned_home",
     "weak_then_strong",
+    "managed",  # test_manage
+    "recursive_model",  # test_calendars
+    "adaptive_model",  # test_adaptive
+    "one_by_one",  # test_executors
+    "group",  # test_global
+    "garch",  # test_head
+    "homes",  # test_horizons
+    "runs",  # test_refit
+    "nights",  # test_warm
 }
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import TINY_CONFIG, cli, make_prices
 
 from rnnforecast.adaptive import DEFAULT, Adaptive, factors, widths
 from rnnforecast.forecaster import Calibration
@@ -71,32 +74,31 @@ def test_calibration_round_trip_with_adaptive() -> None:
 
 
 @pytest.fixture(scope="module")
-def adaptive_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def adaptive_model(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """700 synthetic rows of TEST and a tiny model: its test windows have the 100 + 250
-    scored days before them that the default scheme needs."""
-    from conftest import TINY_CONFIG, make_prices
+    scored days before them that the default scheme needs (conftest's trained home has 300
+    rows, too few)."""
 
     folder = tmp_path_factory.mktemp("adaptive")
     home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
     prices = make_prices(700, seed=5)
     prices.to_csv(csv)
     config.write_text(TINY_CONFIG)
-    assert run_cli(home, "fetch", "TEST", "--csv", str(csv)).exit_code == 0
-    result = run_cli(home, "train", "TEST", "--config", str(config), "--json")
+    assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
+    result = cli("train", "TEST", "--config", str(config), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     return {"home": home, "prices": prices, "folder": folder}
 
 
-def run_cli(home, *args: str):
-    from typer.testing import CliRunner
-
-    from rnnforecast.cli import app
-
-    return CliRunner().invoke(app, ["--home", str(home), *args])
+@pytest.fixture
+def adaptive_home(adaptive_model: dict, home: Path) -> dict:
+    """This test's own copy of ``adaptive_model``'s home (at the usual ``home`` path)."""
+    shutil.copytree(adaptive_model["home"], home)
+    return {**adaptive_model, "home": home}
 
 
 def test_evaluate_reports_the_coverage_tests(adaptive_home: dict) -> None:
-    result = run_cli(adaptive_home["home"], "evaluate", "TEST", "--json")
+    result = cli("evaluate", "TEST", "--json", home=adaptive_home["home"])
     assert result.exit_code == 0, result.stderr
     intervals = json.loads(result.stdout)["intervals"]
     assert set(intervals) == {
@@ -134,8 +136,8 @@ def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None
         end = j + config.data.lookback  # rows up to and including the window's last day
         cut = adaptive_home["folder"] / f"cut{j}.csv"
         prices.iloc[:end].to_csv(cut)
-        assert run_cli(home, "fetch", "TEST", "--csv", str(cut), "--replace").exit_code == 0
-        result = run_cli(home, "predict", "TEST", "--json")
+        assert cli("fetch", "TEST", "--csv", str(cut), "--replace", home=home).exit_code == 0
+        result = cli("predict", "TEST", "--json", home=home)
         assert result.exit_code == 0, result.stderr
         served = json.loads(result.stdout)["forecasts"][0]
         scored = forecast(net, dataset.base[j : j + 1], config.data, scalers, cal, 1, factors[j])

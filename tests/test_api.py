@@ -29,6 +29,8 @@ ROOT = Path(__file__).parent.parent
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Not conftest's trained home: this one is fetched and trained through the Python API,
+    the path under test."""
     folder = tmp_path_factory.mktemp("api")
     home, csv, config = folder / "home", folder / "p.csv", folder / "tiny.toml"
     make_prices(300, seed=4).to_csv(csv)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -14,22 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, FakeYahoo, make_prices, yahoo_frame
-from typer.testing import CliRunner
+from conftest import TINY_CONFIG, cli, make_prices, yahoo_frame
 
 from rnnforecast import calendars
-from rnnforecast.cli import app
 from rnnforecast.errors import DataError, UsageError
 
-runner = CliRunner()
 # 2013-03-01 was a Friday; New York was on EST (UTC-5).
 NY_1630 = "2013-03-01T21:30:00+00:00"
 NY_1000 = "2013-03-01T15:00:00+00:00"
-
-
-def cli(home: Path, *args: str, yahoo: FakeYahoo | None = None):
-    seams = {"obj": yahoo.seams} if yahoo is not None else {}
-    return runner.invoke(app, ["--home", str(home), *args], **seams)
 
 
 def prices_until(last: str, n: int = 120, every_day: bool = False) -> pd.DataFrame:
@@ -207,7 +200,7 @@ def test_yahoo_fetch_stores_the_bar_once_its_session_closed(
     fake_yahoo, tokyo, home: Path, now: str, last: str
 ) -> None:
     fake_yahoo.answers = [yahoo_frame(prices_until("2013-03-01"))]
-    result = cli(home, "--now", now, "fetch", "AAPL", "--json", yahoo=fake_yahoo)
+    result = cli("--now", now, "fetch", "AAPL", "--json", home=home, yahoo=fake_yahoo)
     assert result.exit_code == 0, result.stderr
     (stored,) = json.loads(result.stdout)["tickers"]
     assert stored["last"] == last
@@ -259,7 +252,7 @@ def test_csv_bars_out_of_range_are_refused(
         dates[-1] = pd.Timestamp(bad)
     frame.index = pd.DatetimeIndex(dates, name="Date")
     csv = write_csv(tmp_path, "t.csv", frame)
-    result = cli(home, "--now", NY_1630, "fetch", "T", "--csv", str(csv))
+    result = cli("--now", NY_1630, "fetch", "T", "--csv", str(csv), home=home)
     assert result.exit_code == 3, result.stderr
     assert result.stdout == ""
     line = result.stderr.strip()
@@ -275,7 +268,7 @@ def stored_tickers(home: Path) -> dict[str, str]:
 
 def test_unknown_calendar_exits_2_naming_it(tmp_path: Path, home: Path) -> None:
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
-    result = cli(home, "fetch", "T", "--csv", str(csv), "--calendar", "XNOPE")
+    result = cli("fetch", "T", "--csv", str(csv), "--calendar", "XNOPE", home=home)
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr.startswith("error: unknown exchange calendar 'XNOPE' (examples:")
@@ -283,7 +276,7 @@ def test_unknown_calendar_exits_2_naming_it(tmp_path: Path, home: Path) -> None:
 
 
 def test_bad_now_exits_2(home: Path) -> None:
-    result = cli(home, "--now", "2013-03-01T21:30:00", "fetch", "--sample")
+    result = cli("--now", "2013-03-01T21:30:00", "fetch", "--sample", home=home)
     assert result.exit_code == 2
     assert result.stderr == (
         "error: --now '2013-03-01T21:30:00' needs a UTC offset, e.g. 2013-03-01T21:30:00+00:00\n"
@@ -292,9 +285,9 @@ def test_bad_now_exits_2(home: Path) -> None:
 
 def test_fetch_records_the_calendar_and_later_fetches_keep_it(tmp_path: Path, home: Path) -> None:
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
-    assert cli(home, "fetch", "T", "--csv", str(csv), "--calendar", "xlon").exit_code == 0
-    assert cli(home, "fetch", "U", "--csv", str(csv)).exit_code == 0
-    again = cli(home, "fetch", "T", "--csv", str(csv), "--json")
+    assert cli("fetch", "T", "--csv", str(csv), "--calendar", "xlon", home=home).exit_code == 0
+    assert cli("fetch", "U", "--csv", str(csv), home=home).exit_code == 0
+    again = cli("fetch", "T", "--csv", str(csv), "--json", home=home)
     assert json.loads(again.stdout)["tickers"][0]["calendar"] == "XLON"
     assert stored_tickers(home) == {"T": "XLON", "U": "XNYS"}
 
@@ -303,27 +296,38 @@ def test_fetch_records_the_calendar_and_later_fetches_keep_it(tmp_path: Path, ho
 
 
 @pytest.fixture(scope="module")
-def model_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def recursive_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ticker T with a tiny recursive model (so it forecasts any number of days), trained
-    on weekday bars; each test then stores the bars it needs with fetch --replace."""
+    on weekday bars up to 2013-03-27. Not conftest's trained home: these tests need the
+    recursive strategy and bars around Good Friday 2013."""
     folder = tmp_path_factory.mktemp("calendars")
     home, config = folder / "home", folder / "tiny.toml"
     config.write_text(TINY_CONFIG)
     csv = write_csv(folder, "t.csv", prices_until("2013-03-27", n=200))
-    assert cli(home, "fetch", "T", "--csv", str(csv)).exit_code == 0
-    trained = cli(home, "train", "T", "--config", str(config), "--set", "data.strategy=recursive")
+    assert cli("fetch", "T", "--csv", str(csv), home=home).exit_code == 0
+    trained = cli(
+        "train", "T", "--config", str(config), "--set", "data.strategy=recursive", home=home
+    )
     assert trained.exit_code == 0, trained.stderr
+    return home
+
+
+@pytest.fixture
+def model_home(recursive_model: Path, home: Path) -> Path:
+    """This test's own copy of ``recursive_model``; the test stores the bars it needs with
+    fetch --replace."""
+    shutil.copytree(recursive_model, home)
     return home
 
 
 def store_bars(home: Path, folder: Path, frame: pd.DataFrame, calendar: str = "XNYS") -> None:
     csv = write_csv(folder, "bars.csv", frame)
-    result = cli(home, "fetch", "T", "--csv", str(csv), "--replace", "--calendar", calendar)
+    result = cli("fetch", "T", "--csv", str(csv), "--replace", "--calendar", calendar, home=home)
     assert result.exit_code == 0, result.stderr
 
 
 def predict(home: Path, now: str, horizon: int) -> tuple[dict, str]:
-    result = cli(home, "--now", now, "predict", "T", "--horizon", str(horizon), "--json")
+    result = cli("--now", now, "predict", "T", "--horizon", str(horizon), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout), result.stderr
 
@@ -394,6 +398,7 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
     assert [f["date"] for f in out["forecasts"]] == ["2013-03-28", "2013-04-01", "2013-04-02"]
 
 
+@pytest.mark.slow  # trains
 def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
     from rnnforecast.runconfig import load_run_config
 
@@ -408,7 +413,7 @@ def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
     _, plan = load_run_config(config)
     assert [(j.ticker, j.calendar) for j in plan.tickers] == [("T", "XLON"), ("U", None)]
     config.write_text(config.read_text().replace('"XLON"', '"XNOPE"'))
-    result = cli(home, "run", "--config", str(config))
+    result = cli("run", "--config", str(config), home=home)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: unknown exchange calendar 'XNOPE'")
     assert not (home / "store.sqlite").exists()  # refused before any ticker was fetched
@@ -417,7 +422,7 @@ def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
 def test_fetch_warns_when_many_bars_fall_off_the_calendar(tmp_path: Path, home: Path) -> None:
     """Every-day bars (crypto) stored on XNYS: the weekends give the calendar away."""
     csv = write_csv(tmp_path, "btc.csv", prices_until("2021-05-08", n=69, every_day=True))
-    result = cli(home, "fetch", "BTC-USD", "--csv", str(csv), "--json")
+    result = cli("fetch", "BTC-USD", "--csv", str(csv), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     (stored,) = json.loads(result.stdout)["tickers"]
     # 69 days from Monday 2021-03-01: 19 weekend days and Good Friday (2021-04-02)
@@ -426,7 +431,7 @@ def test_fetch_warns_when_many_bars_fall_off_the_calendar(tmp_path: Path, home: 
         "warning: BTC-USD: 20 bars fall on days XNYS does not trade: if the series trades "
         "then, choose its calendar with --calendar (e.g. --calendar 24/7)\n"
     )
-    again = cli(home, "fetch", "BTC-USD", "--csv", str(csv), "--calendar", "24/7", "--json")
+    again = cli("fetch", "BTC-USD", "--csv", str(csv), "--calendar", "24/7", "--json", home=home)
     assert json.loads(again.stdout)["tickers"][0]["off_calendar"] == 0
     assert again.stderr == ""
 
@@ -434,7 +439,7 @@ def test_fetch_warns_when_many_bars_fall_off_the_calendar(tmp_path: Path, home: 
 def test_a_few_holidays_in_the_data_are_not_worth_a_warning(tmp_path: Path, home: Path) -> None:
     # weekdays from 2013-01-14: Martin Luther King Day, Presidents' Day, Good Friday
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-04-05", n=60))
-    result = cli(home, "fetch", "T", "--csv", str(csv), "--json")
+    result = cli("fetch", "T", "--csv", str(csv), "--json", home=home)
     assert json.loads(result.stdout)["tickers"][0]["off_calendar"] == 3
     assert result.stderr == ""
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, reseal, yahoo_frame
+from conftest import cli, make_prices, reseal, yahoo_frame
 
 from rnnforecast.errors import EXIT_CODES
 
@@ -43,23 +42,6 @@ def store_rows(home: Path) -> list[tuple]:
         return []
     with sqlite3.connect(path) as conn:
         return conn.execute("SELECT * FROM bars ORDER BY ticker, date").fetchall()
-
-
-# --- a trained home shared by the read-only tests ---------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A home with 300 synthetic rows of TEST and a tiny trained model."""
-    folder = tmp_path_factory.mktemp("trained")
-    home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
-    prices = make_prices(300, seed=3)
-    prices.to_csv(csv)
-    config.write_text(TINY_CONFIG)
-    assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
-    result = cli("train", "TEST", "--config", str(config), "--json", home=home)
-    assert result.exit_code == 0, result.stderr
-    return {"home": home, "prices": prices, "config": config, "train": json.loads(result.stdout)}
 
 
 # --- help, version ---------------------------------------------------------------------------
@@ -313,6 +295,7 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
     assert manifest["data"]["validation"]["end"] < manifest["data"]["test"]["start"]
 
 
+@pytest.mark.slow  # trains
 def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> None:
     """Without --json: one line on stderr (epochs, seconds, the shrink factor and the p-value
     of its validation edge, where it was saved), the scores as tab-separated lines on stdout
@@ -340,8 +323,8 @@ def test_train_tells_a_person_what_it_did(tmp_path: Path, tiny_config: Path) -> 
 # --- evaluate --------------------------------------------------------------------------------
 
 
-def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
-    result = cli("evaluate", "TEST", "--json", home=trained["home"])
+def test_evaluate_json_contract_and_naive_scores(trained: dict, trained_home: Path) -> None:
+    result = cli("evaluate", "TEST", "--json")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {
@@ -391,9 +374,9 @@ def test_evaluate_json_contract_and_naive_scores(trained: dict) -> None:
     assert out["model"]["rel_mae"] == pytest.approx(out["model"]["mae"] / out["naive"]["mae"])
 
 
-def test_evaluate_table_when_not_json(trained: dict) -> None:
-    out = json.loads(cli("evaluate", "TEST", "--json", home=trained["home"]).stdout)
-    result = cli("evaluate", "TEST", home=trained["home"])
+def test_evaluate_table_when_not_json(trained_home: Path) -> None:
+    out = json.loads(cli("evaluate", "TEST", "--json").stdout)
+    result = cli("evaluate", "TEST")
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "metric\tmodel\tnaive\tdrift"
@@ -415,8 +398,8 @@ def test_evaluate_table_when_not_json(trained: dict) -> None:
 # --- predict ---------------------------------------------------------------------------------
 
 
-def test_predict_json_contract(trained: dict) -> None:
-    result = cli("predict", "TEST", "--json", home=trained["home"])
+def test_predict_json_contract(trained: dict, trained_home: Path) -> None:
+    result = cli("predict", "TEST", "--json")
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out) == {
@@ -442,13 +425,13 @@ def test_predict_json_contract(trained: dict) -> None:
     assert forecast["low"] < forecast["close"] < forecast["high"]
     assert out["interval_level"] == 0.8
     # A second, independent load of the bundle gives the very same forecast.
-    again = json.loads(cli("predict", "TEST", "--json", home=trained["home"]).stdout)
+    again = json.loads(cli("predict", "TEST", "--json").stdout)
     assert again == out
 
 
-def test_predict_named_run(trained: dict) -> None:
+def test_predict_named_run(trained: dict, trained_home: Path) -> None:
     run_id = trained["train"]["run_id"]
-    result = cli("predict", "TEST", "--run", run_id, "--json", home=trained["home"])
+    result = cli("predict", "TEST", "--run", run_id, "--json")
     assert json.loads(result.stdout)["run_id"] == run_id
 
 
@@ -457,63 +440,54 @@ def test_predict_without_model_exits_4(prices_csv: Path) -> None:
     assert_error(cli("predict", "ABC"), 4, "no model for ABC", "train")
 
 
-def test_predict_unknown_run_exits_4(trained: dict) -> None:
-    assert_error(
-        cli("predict", "TEST", "--run", "20990101T000000Z-abcdef", home=trained["home"]),
-        4,
-        "no run",
-    )
+def test_predict_unknown_run_exits_4(trained_home: Path) -> None:
+    assert_error(cli("predict", "TEST", "--run", "20990101T000000Z-abcdef"), 4, "no run")
 
 
 @pytest.fixture
-def copied(trained: dict, tmp_path: Path) -> dict:
-    """A private copy of the trained home, for tests that damage it."""
-    home = tmp_path / "copy"
-    shutil.copytree(trained["home"], home)
-    bundle = home / "models" / "TEST" / trained["train"]["run_id"]
-    return {"home": home, "bundle": bundle}
+def bundle(trained: dict, trained_home: Path) -> Path:
+    """The current bundle in this test's copy of the trained home, for tests that damage it."""
+    return trained_home / "models" / "TEST" / trained["train"]["run_id"]
 
 
-def test_corrupt_model_file_exits_4_with_path(copied: dict) -> None:
-    model = copied["bundle"] / "model.keras"
+def test_corrupt_model_file_exits_4_with_path(bundle: Path) -> None:
+    model = bundle / "model.keras"
     model.write_bytes(model.read_bytes()[:100])
-    assert_error(cli("predict", "TEST", home=copied["home"]), 4, str(model), "corrupt")
-    assert_error(cli("evaluate", "TEST", home=copied["home"]), 4, str(model))
+    assert_error(cli("predict", "TEST"), 4, str(model), "corrupt")
+    assert_error(cli("evaluate", "TEST"), 4, str(model))
 
 
-def test_manifest_that_disagrees_with_the_network_exits_4(copied: dict) -> None:
+def test_manifest_that_disagrees_with_the_network_exits_4(bundle: Path) -> None:
     """A manifest edited to another window (checksums fixed up) is still refused."""
     from rnnforecast.artifacts import MANIFEST_FILE
 
-    path = copied["bundle"] / MANIFEST_FILE
+    path = bundle / MANIFEST_FILE
     manifest = json.loads(path.read_text())
     manifest["window"] = manifest["config"]["data"]["window"] = 12
     path.write_text(json.dumps(manifest))
     reseal(path)
-    assert_error(
-        cli("predict", "TEST", home=copied["home"]), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)"
-    )
+    assert_error(cli("predict", "TEST"), 4, "weights.npz", "(m, 10, 5)", "(m, 12, 5)")
     # Without numpy weights, the Keras network itself is checked.
-    (copied["bundle"] / "weights.npz").unlink()
+    (bundle / "weights.npz").unlink()
     manifest["files"].pop("weights.npz")
     path.write_text(json.dumps(manifest))
     reseal(path)
-    assert_error(cli("predict", "TEST", home=copied["home"]), 4, "model.keras", "(None, 12, 5)")
+    assert_error(cli("predict", "TEST"), 4, "model.keras", "(None, 12, 5)")
 
 
-def test_garbage_current_pointer_exits_4(copied: dict) -> None:
-    (copied["home"] / "models" / "TEST" / "current").write_text("../../etc\n")
-    assert_error(cli("predict", "TEST", home=copied["home"]), 4, "current")
+def test_garbage_current_pointer_exits_4(trained_home: Path) -> None:
+    (trained_home / "models" / "TEST" / "current").write_text("../../etc\n")
+    assert_error(cli("predict", "TEST"), 4, "current")
 
 
-def test_internal_errors_exit_1_without_traceback(monkeypatch, trained: dict) -> None:
+def test_internal_errors_exit_1_without_traceback(monkeypatch, trained_home: Path) -> None:
     from rnnforecast import serving
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(serving, "predict", broken)
-    result = cli("predict", "TEST", home=trained["home"])
+    result = cli("predict", "TEST")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [
         "internal error: RuntimeError: boom (a bug; set RNNFORECAST_DEBUG=1 for the traceback)"
@@ -543,6 +517,7 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
 # --- the bundled sample end to end -----------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_sample_end_to_end_with_smoke_config() -> None:
     smoke = Path(__file__).parent.parent / "configs" / "smoke.toml"
     assert cli("fetch", "--sample").exit_code == 0

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import random_walk
 
 from rnnforecast.evaluation import Report, Scores, lag_check, report, score
 
@@ -238,12 +239,8 @@ def test_report_lag_check_uses_step_one() -> None:
 # --- lag_check ------------------------------------------------------------------------------
 
 
-def random_walk(n: int = 200, seed: int = 3) -> np.ndarray:
-    return 100 + np.cumsum(np.random.default_rng(seed).normal(0, 1, n))
-
-
 def test_lag_check_flags_yesterdays_close() -> None:
-    closes = random_walk()
+    closes = random_walk()["close"].to_numpy()
     actual = closes[1:]  # the close of each forecast day
     predicted = closes[:-1]  # ... forecast as the close of the day before
     result = lag_check(predicted, actual)
@@ -253,7 +250,7 @@ def test_lag_check_flags_yesterdays_close() -> None:
 
 
 def test_lag_check_perfect_forecast() -> None:
-    actual = random_walk()[1:]
+    actual = random_walk()["close"].to_numpy()[1:]
     result = lag_check(actual.copy(), actual)
     assert result["corr_with_actual_change"] == pytest.approx(1.0)
     assert abs(result["corr_with_previous_change"]) < 0.3
@@ -261,7 +258,7 @@ def test_lag_check_perfect_forecast() -> None:
 
 
 def test_lag_check_constant_forecast() -> None:
-    actual = random_walk()[1:]
+    actual = random_walk()["close"].to_numpy()[1:]
     result = lag_check(np.full(len(actual), 100.0), actual)
     assert result == {
         "corr_with_actual_change": None,

@@ -50,7 +50,8 @@ def python_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A home with 300 synthetic rows of TEST and a tiny model trained by
-    ``python -m rnnforecast train`` in a subprocess whose descriptor 2 is captured."""
+    ``python -m rnnforecast train`` in a subprocess whose descriptor 2 is captured (not
+    conftest's trained home: what TensorFlow writes to descriptor 2 is under test)."""
     folder = tmp_path_factory.mktemp("faults")
     home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
     make_prices(300, seed=5).to_csv(csv)
@@ -380,6 +381,7 @@ def test_ctrl_c_exits_130(home: Path) -> None:
 # --- JSON stays valid ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_constant_prices_give_null_scores_and_a_warning(tmp_path: Path, tiny_config: Path) -> None:
     prices = make_prices(300, seed=0)
     for column in ("Open", "High", "Low", "Close"):

@@ -8,9 +8,8 @@ import json
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import canonical, recipe
+from conftest import canonical, random_walk, recipe
 
 from rnnforecast.config import BASE_FEATURES, DERIVED_FEATURES, DataConfig
 from rnnforecast.errors import DataError, ModelError
@@ -33,24 +32,6 @@ from rnnforecast.windows import (
 )
 
 DERIVED = DERIVED_FEATURES
-
-
-def random_walk(n: int, sigma: float, seed: int) -> pd.DataFrame:
-    """Bars whose log closes are a Gaussian random walk with daily sd ``sigma``."""
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0.0, sigma, n)))
-    volume = rng.integers(1_000_000, 2_000_000, n).astype(float)
-    index = pd.bdate_range("2000-01-03", periods=n, name="date")
-    return pd.DataFrame(
-        {
-            "open": close,
-            "high": close * 1.001,
-            "low": close * 0.999,
-            "close": close,
-            "volume": volume,
-        },
-        index=index,
-    )
 
 
 def scalers_for(data: DataConfig, target: MinMaxScaler) -> Scalers:

@@ -254,6 +254,7 @@ def test_a_distribution_head_global_model_scales_by_its_own_sigma(
     assert cli("evaluate", "@DIST", "--json", home=home).exit_code == 0
 
 
+@pytest.mark.slow  # trains
 def test_run_trains_and_promotes_a_global_model(tmp_path: Path) -> None:
     home = tmp_path / "home"
     for ticker, frame in _prices().items():

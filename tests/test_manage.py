@@ -15,17 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, make_prices
-from typer.testing import CliRunner
+from conftest import cli, make_prices
 
 from rnnforecast import locks
-from rnnforecast.cli import app
-
-runner = CliRunner()
-
-
-def run(home: Path, *args: str):
-    return runner.invoke(app, ["--home", str(home), *args])
 
 
 def assert_error(result, code: int, *words: str) -> None:
@@ -52,38 +44,36 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A home with TEST (300 rows, two tiny runs) and OTHER (120 rows, no model)."""
+def managed(trained: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """conftest's trained home (TEST: 300 rows, one tiny run) with a second run of TEST and
+    OTHER (120 rows, no model) added: promotion needs two runs, listing two tickers. Tests
+    work on their own copy (``copy``)."""
     folder = tmp_path_factory.mktemp("manage")
-    home, config = folder / "home", folder / "tiny.toml"
-    config.write_text(TINY_CONFIG)
-    for ticker, n, seed in (("TEST", 300, 5), ("OTHER", 120, 6)):
-        make_prices(n, seed=seed).to_csv(folder / f"{ticker}.csv")
-        assert run(home, "fetch", ticker, "--csv", str(folder / f"{ticker}.csv")).exit_code == 0
-    runs = []
-    for _ in range(2):
-        result = run(home, "train", "TEST", "--config", str(config), "--json")
-        assert result.exit_code == 0, result.stderr
-        runs.append(json.loads(result.stdout)["run_id"])
-    return {"home": home, "runs": runs, "folder": folder}
+    home = folder / "home"
+    shutil.copytree(trained["home"], home)
+    make_prices(120, seed=6).to_csv(folder / "OTHER.csv")
+    assert cli("fetch", "OTHER", "--csv", str(folder / "OTHER.csv"), home=home).exit_code == 0
+    result = cli("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    runs = [trained["train"]["run_id"], json.loads(result.stdout)["run_id"]]
+    return {"home": home, "runs": runs}
 
 
 @pytest.fixture
-def copy(trained: dict, tmp_path: Path) -> Path:
-    """A private copy of the trained home, for tests that change it."""
-    home = tmp_path / "copy"
-    shutil.copytree(trained["home"], home)
+def copy(managed: dict, home: Path) -> Path:
+    """This test's own copy of the managed home (at the usual ``home`` path)."""
+    shutil.copytree(managed["home"], home)
     return home
 
 
 # --- tickers -------------------------------------------------------------------------------
 
 
-def test_tickers_json_lists_each_stored_ticker(trained: dict) -> None:
-    result = run(trained["home"], "tickers", "--json")
+def test_tickers_json_lists_each_stored_ticker(copy: Path) -> None:
+    result = cli("tickers", "--json", home=copy)
     assert result.exit_code == 0, result.stderr
     expected = []
-    for ticker, n, seed in (("OTHER", 120, 6), ("TEST", 300, 5)):
+    for ticker, n, seed in (("OTHER", 120, 6), ("TEST", 300, 3)):
         days = make_prices(n, seed=seed).index
         expected.append(
             {
@@ -99,8 +89,8 @@ def test_tickers_json_lists_each_stored_ticker(trained: dict) -> None:
     assert json.loads(result.stdout) == {"tickers": expected}
 
 
-def test_tickers_table_in_a_pipe(trained: dict) -> None:
-    result = run(trained["home"], "tickers")
+def test_tickers_table_in_a_pipe(copy: Path) -> None:
+    result = cli("tickers", home=copy)
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0] == "ticker\trows\tfirst\tlast\tsource\tcalendar"
@@ -108,7 +98,7 @@ def test_tickers_table_in_a_pipe(trained: dict) -> None:
 
 
 def test_tickers_of_an_empty_home(home: Path) -> None:
-    result = run(home, "tickers", "--json")
+    result = cli("tickers", "--json", home=home)
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"tickers": []}
 
@@ -117,10 +107,10 @@ def test_tickers_of_an_empty_home(home: Path) -> None:
 
 
 def test_evaluate_output_csv_holds_stored_closes_and_previous_closes(
-    trained: dict, tmp_path: Path
+    copy: Path, tmp_path: Path
 ) -> None:
-    home, out = trained["home"], tmp_path / "days.csv"
-    result = run(home, "evaluate", "TEST", "--output", str(out), "--json")
+    home, out = copy, tmp_path / "days.csv"
+    result = cli("evaluate", "TEST", "--output", str(out), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     assert f"written to {out}" in result.stderr
     test = json.loads(result.stdout)["test"]
@@ -137,9 +127,9 @@ def test_evaluate_output_csv_holds_stored_closes_and_previous_closes(
     assert not list(tmp_path.glob(".*tmp"))  # the temporary file was renamed away
 
 
-def test_evaluate_output_with_folds_has_a_fold_column(trained: dict, tmp_path: Path) -> None:
-    home, out = trained["home"], tmp_path / "folds.csv"
-    result = run(home, "evaluate", "TEST", "--folds", "2", "--output", str(out), "--json")
+def test_evaluate_output_with_folds_has_a_fold_column(copy: Path, tmp_path: Path) -> None:
+    home, out = copy, tmp_path / "folds.csv"
+    result = cli("evaluate", "TEST", "--folds", "2", "--output", str(out), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     folds = json.loads(result.stdout)["folds"]
     rows = read_csv(out)
@@ -160,9 +150,9 @@ def test_evaluate_output_with_folds_has_a_fold_column(trained: dict, tmp_path: P
     assert len(rows) == sum(f["test"]["n"] for f in folds)
 
 
-def test_parquet_output_needs_pyarrow(trained: dict, tmp_path: Path) -> None:
+def test_parquet_output_needs_pyarrow(copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "days.parquet"
-    result = run(trained["home"], "evaluate", "TEST", "--output", str(out))
+    result = cli("evaluate", "TEST", "--output", str(out), home=copy)
     if importlib.util.find_spec("pyarrow") is None:
         assert_error(result, 2, "pyarrow", "days.parquet")
         assert not out.exists()
@@ -171,7 +161,7 @@ def test_parquet_output_needs_pyarrow(trained: dict, tmp_path: Path) -> None:
 
         assert result.exit_code == 0, result.stderr
         frame = pd.read_parquet(out)
-        closes = stored_closes(trained["home"], "TEST")
+        closes = stored_closes(copy, "TEST")
         assert [closes[f"{d:%Y-%m-%d}"] for d in frame["date"]] == frame["actual"].tolist()
 
 
@@ -180,27 +170,28 @@ def test_unknown_output_suffix_is_exit_2_before_any_work(
     home: Path, tmp_path: Path, command: str
 ) -> None:
     # NOMODEL has no model: exit 2 (not 4) shows the file name is checked first.
-    result = run(home, command, "NOMODEL", "--output", str(tmp_path / "out.xlsx"))
+    result = cli(command, "NOMODEL", "--output", str(tmp_path / "out.xlsx"), home=home)
     assert_error(result, 2, "out.xlsx", ".csv or .parquet")
 
 
 def test_output_that_cannot_be_written_is_exit_2_and_leaves_no_temporary_file(
-    trained: dict, tmp_path: Path
+    copy: Path, tmp_path: Path
 ) -> None:
-    target = tmp_path / "taken.csv"
-    target.mkdir()  # a folder where the file should go
-    result = run(trained["home"], "predict", "TEST", "--output", str(target))
+    folder = tmp_path / "out"
+    target = folder / "taken.csv"
+    target.mkdir(parents=True)  # a folder where the file should go
+    result = cli("predict", "TEST", "--output", str(target), home=copy)
     assert result.exit_code == 2, result.stderr
     assert "cannot write" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["taken.csv"]
 
 
-def test_predict_output_csv(trained: dict, tmp_path: Path) -> None:
+def test_predict_output_csv(copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "next.csv"
-    result = run(trained["home"], "predict", "TEST", "--output", str(out), "--json")
+    result = cli("predict", "TEST", "--output", str(out), "--json", home=copy)
     assert result.exit_code == 0, result.stderr
     rows = read_csv(out)
-    last = max(stored_closes(trained["home"], "TEST"))
+    last = max(stored_closes(copy, "TEST"))
     following = np.busday_offset(np.datetime64(last), 1, roll="forward")
     assert [r["date"] for r in rows] == [str(following)]
     forecast = json.loads(result.stdout)["forecasts"][0]
@@ -215,84 +206,84 @@ def current(home: Path, ticker: str = "TEST") -> str:
     return (home / "models" / ticker / "current").read_text().strip()
 
 
-def test_promote_rolls_back_and_forward(trained: dict, copy: Path) -> None:
-    first, second = trained["runs"]
+def test_promote_rolls_back_and_forward(managed: dict, copy: Path) -> None:
+    first, second = managed["runs"]
     assert current(copy) == second
-    result = run(copy, "models", "TEST", "--promote", first, "--json")
+    result = cli("models", "TEST", "--promote", first, "--json", home=copy)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.strip() == f"TEST: current model is now {first} (was {second})"
     listing = json.loads(result.stdout)
     assert listing["current"] == first == current(copy)
     assert [r["current"] for r in listing["runs"]] == [True, False]
-    predicted = json.loads(run(copy, "predict", "TEST", "--json").stdout)
+    predicted = json.loads(cli("predict", "TEST", "--json", home=copy).stdout)
     assert predicted["run_id"] == first
-    assert run(copy, "models", "TEST", "--promote", second).exit_code == 0
+    assert cli("models", "TEST", "--promote", second, home=copy).exit_code == 0
     assert current(copy) == second
 
 
-def test_promote_unknown_run_is_exit_4_and_changes_nothing(trained: dict, copy: Path) -> None:
-    result = run(copy, "models", "TEST", "--promote", "20200101T000000Z-abcdef")
+def test_promote_unknown_run_is_exit_4_and_changes_nothing(managed: dict, copy: Path) -> None:
+    result = cli("models", "TEST", "--promote", "20200101T000000Z-abcdef", home=copy)
     assert_error(result, 4, "20200101T000000Z-abcdef")
-    assert current(copy) == trained["runs"][1]
+    assert current(copy) == managed["runs"][1]
 
 
-def test_promote_a_corrupt_run_is_exit_4_and_changes_nothing(trained: dict, copy: Path) -> None:
-    first, second = trained["runs"]
+def test_promote_a_corrupt_run_is_exit_4_and_changes_nothing(managed: dict, copy: Path) -> None:
+    first, second = managed["runs"]
     weights = copy / "models" / "TEST" / first / "weights.npz"
     weights.write_bytes(weights.read_bytes()[:-10])
-    result = run(copy, "models", "TEST", "--promote", first)
+    result = cli("models", "TEST", "--promote", first, home=copy)
     assert_error(result, 4, "weights.npz", "corrupt")
     assert current(copy) == second
 
 
-def test_promote_waits_for_the_ticker_lock(trained: dict, copy: Path) -> None:
+def test_promote_waits_for_the_ticker_lock(managed: dict, copy: Path) -> None:
     with locks.hold(copy / "locks", "ticker-TEST", timeout=0):
-        result = run(copy, "--wait", "0", "models", "TEST", "--promote", trained["runs"][0])
+        result = cli("--wait", "0", "models", "TEST", "--promote", managed["runs"][0], home=copy)
     assert_error(result, 6, "TEST")
-    assert current(copy) == trained["runs"][1]
+    assert current(copy) == managed["runs"][1]
 
 
 # --- forget ----------------------------------------------------------------------------------
 
 
 def test_forget_without_yes_says_what_would_go_and_deletes_nothing(
-    trained: dict, copy: Path
+    managed: dict, copy: Path
 ) -> None:
-    result = run(copy, "forget", "TEST")
-    days = make_prices(300, seed=5).index
+    result = cli("forget", "TEST", home=copy)
+    days = make_prices(300, seed=3).index
     assert_error(
         result, 2, f"300 bars ({days[0]:%Y-%m-%d} to {days[-1]:%Y-%m-%d})", "2 saved runs", "--yes"
     )
     assert len(stored_closes(copy, "TEST")) == 300
     assert sorted(p.name for p in (copy / "models" / "TEST").iterdir()) == sorted(
-        [*trained["runs"], "current"]
+        [*managed["runs"], "current"]
     )
 
 
-def test_forget_yes_deletes_bars_and_models_only_of_that_ticker(trained: dict, copy: Path) -> None:
-    result = run(copy, "forget", "test", "--yes", "--json")
+def test_forget_yes_deletes_bars_and_models_only_of_that_ticker(managed: dict, copy: Path) -> None:
+    result = cli("forget", "test", "--yes", "--json", home=copy)
     assert result.exit_code == 0, result.stderr
-    days = make_prices(300, seed=5).index
+    days = make_prices(300, seed=3).index
     assert json.loads(result.stdout) == {
         "ticker": "TEST",
         "rows": 300,
         "first": f"{days[0]:%Y-%m-%d}",
         "last": f"{days[-1]:%Y-%m-%d}",
-        "runs": trained["runs"],
+        "runs": managed["runs"],
     }
     assert stored_closes(copy, "TEST") == {}
     assert sorted(p.name for p in (copy / "models").iterdir()) == []
     assert len(stored_closes(copy, "OTHER")) == 120
     with sqlite3.connect(copy / "store.sqlite") as conn:
         assert conn.execute("SELECT ticker FROM tickers").fetchall() == [("OTHER",)]
-    assert_error(run(copy, "forget", "TEST", "--yes"), 3, "nothing stored for TEST")
-    assert_error(run(copy, "predict", "TEST"), 4, "no model for TEST")
+    assert_error(cli("forget", "TEST", "--yes", home=copy), 3, "nothing stored for TEST")
+    assert_error(cli("predict", "TEST", home=copy), 4, "no model for TEST")
 
 
 def test_forget_finishes_after_a_crash_between_models_and_bars(copy: Path) -> None:
     # A forget killed after moving the models aside but before deleting them and the bars.
     (copy / "models" / "TEST").rename(copy / "models" / ".forget-TEST")
-    result = run(copy, "forget", "TEST", "--yes", "--json")
+    result = cli("forget", "TEST", "--yes", "--json", home=copy)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["rows"] == 300
     assert stored_closes(copy, "TEST") == {}
@@ -304,7 +295,7 @@ def test_forget_finishes_a_crash_that_left_only_hidden_models(copy: Path) -> Non
     with sqlite3.connect(copy / "store.sqlite") as conn:
         conn.execute("DELETE FROM bars WHERE ticker = 'TEST'")
         conn.execute("DELETE FROM tickers WHERE ticker = 'TEST'")
-    result = run(copy, "forget", "TEST", "--yes", "--json")
+    result = cli("forget", "TEST", "--yes", "--json", home=copy)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == {
         "ticker": "TEST",
@@ -318,10 +309,10 @@ def test_forget_finishes_a_crash_that_left_only_hidden_models(copy: Path) -> Non
 
 def test_forget_holds_the_ticker_lock(copy: Path) -> None:
     with locks.hold(copy / "locks", "ticker-TEST", timeout=0):
-        result = run(copy, "--wait", "0", "forget", "TEST", "--yes")
+        result = cli("--wait", "0", "forget", "TEST", "--yes", home=copy)
     assert_error(result, 6, "TEST")
     assert len(stored_closes(copy, "TEST")) == 300
 
 
 def test_forget_an_invalid_ticker_is_exit_2(home: Path) -> None:
-    assert_error(run(home, "forget", "../x", "--yes"), 2, "invalid ticker")
+    assert_error(cli("forget", "../x", "--yes", home=home), 2, "invalid ticker")

@@ -206,6 +206,7 @@ def test_run_refit_is_read_from_the_run_table(tmp_path: Path) -> None:
         load_run_config(path)
 
 
+@pytest.mark.slow  # trains
 def test_run_with_refit_off_serves_the_scored_fit(tmp_path: Path) -> None:
     make_prices(220, seed=1).to_csv(tmp_path / "aaa.csv")
     config = tmp_path / "nightly.toml"
@@ -230,6 +231,7 @@ def test_run_with_refit_off_serves_the_scored_fit(tmp_path: Path) -> None:
     assert outcome["serving"]["trained_through"] == manifest["fits"]["scored"]["trained_through"]
 
 
+@pytest.mark.slow  # trains
 def test_run_keeps_the_current_model_against_a_changed_recipe_with_nothing_to_win_on(
     tmp_path: Path,
 ) -> None:

@@ -94,6 +94,7 @@ def test_the_model_variance_reads_the_80_percent_half_width_as_gaussian() -> Non
 # --- evaluate --json -------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_evaluate_json_has_risk_scores_and_no_nan(tmp_path) -> None:
     from conftest import TINY_CONFIG, make_prices
     from typer.testing import CliRunner

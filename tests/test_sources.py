@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_prices, yahoo_frame
+from conftest import canonical, make_prices, yahoo_frame
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
 
 from rnnforecast import sources
@@ -35,14 +35,6 @@ GOOD_ROWS = [
     "2020-01-06,11,12,10.5,11.5,900",
     "2020-01-07,11.5,12,11,11.2,800",
 ]
-
-
-def canonical(prices: pd.DataFrame) -> pd.DataFrame:
-    """``make_prices`` output as the canonical frame every source returns."""
-    frame = prices.copy()
-    frame.columns = [c.lower() for c in frame.columns]
-    frame.index = pd.DatetimeIndex(frame.index, name="date")
-    return frame.astype(np.float64)
 
 
 def assert_canonical(frame: pd.DataFrame) -> None:

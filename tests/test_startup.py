@@ -69,32 +69,14 @@ def test_error_paths_import_no_tensorflow(home: Path, args: list[str], code: int
     assert not heavy & {"tensorflow", "keras", "yfinance", "sklearn"}
 
 
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import TINY_CONFIG, make_prices
-    from typer.testing import CliRunner
-
-    from rnnforecast.cli import app
-
-    folder = tmp_path_factory.mktemp("startup")
-    csv, config, home = folder / "p.csv", folder / "tiny.toml", folder / "home"
-    make_prices(200).to_csv(csv)
-    config.write_text(TINY_CONFIG)
-    runner = CliRunner()
-    assert runner.invoke(app, ["--home", str(home), "fetch", "T", "--csv", str(csv)]).exit_code == 0
-    result = runner.invoke(app, ["--home", str(home), "train", "T", "--config", str(config)])
-    assert result.exit_code == 0, result.stderr
-    return home
-
-
 def test_predict_needs_neither_tensorflow_nor_pandas(trained_home: Path) -> None:
     """The numpy forward pass on the last stored rows: nothing heavy at all."""
-    assert imported(["predict", "T", "--json"], trained_home) == (0, set())
+    assert imported(["predict", "TEST", "--json"], trained_home) == (0, set())
 
 
 def test_evaluate_needs_no_tensorflow(trained_home: Path) -> None:
     """The single-split evaluate runs on the numpy forward pass too (pandas for the dates)."""
-    assert imported(["evaluate", "T", "--json"], trained_home) == (0, {"pandas"})
+    assert imported(["evaluate", "TEST", "--json"], trained_home) == (0, {"pandas"})
 
 
 @pytest.mark.parametrize(
@@ -105,4 +87,4 @@ def test_management_commands_import_nothing_heavy(home: Path, args: list[str]) -
 
 
 def test_forget_dry_run_imports_nothing_heavy(trained_home: Path) -> None:
-    assert imported(["forget", "T"], trained_home) == (2, set())
+    assert imported(["forget", "TEST"], trained_home) == (2, set())

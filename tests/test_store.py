@@ -9,20 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_prices
+from conftest import canonical, make_prices
 
 from rnnforecast import store as store_module
 from rnnforecast.calendars import Sessions
 from rnnforecast.errors import DataError, EnvironmentFault, UsageError
 from rnnforecast.sources import COLUMNS, Bars
 from rnnforecast.store import Store, StoreResult, TickerInfo
-
-
-def canonical(prices: pd.DataFrame) -> pd.DataFrame:
-    frame = prices.copy()
-    frame.columns = [c.lower() for c in frame.columns]
-    frame.index = pd.DatetimeIndex(frame.index, name="date")
-    return frame.astype(np.float64)
 
 
 def bars(n: int = 50, seed: int = 0, start: str = "2020-01-01", **kwargs) -> Bars:

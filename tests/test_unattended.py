@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -59,25 +58,10 @@ def run_config(tmp_path: Path) -> Path:
     return write_run_config(tmp_path)
 
 
-@pytest.fixture(scope="module")
-def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home after one nightly `run` (trained once per module; tests copy it)."""
-    folder = tmp_path_factory.mktemp("ran")
-    home = folder / "home"
-    assert cli("run", "--config", str(write_run_config(folder)), home=home).exit_code == 0
-    return home
-
-
-@pytest.fixture
-def ran_home(ran: Path, home: Path) -> Path:
-    """This test's own copy of the home after one nightly run."""
-    shutil.copytree(ran, home)
-    return home
-
-
 # --- run and models --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # trains
 def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
     run_config: Path, home: Path
 ) -> None:
@@ -144,6 +128,7 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
     assert listing["runs"][1]["serving"] == aaa["serving"]
 
 
+@pytest.mark.slow  # trains
 def test_run_goes_on_after_a_failing_ticker(run_config: Path, home: Path) -> None:
     (run_config.parent / "aaa.csv").write_text("Date,Open,High,Low,Close,Volume\n")
     result = cli("run", "--config", str(run_config), "--json", home=home)
@@ -185,11 +170,11 @@ def test_models_of_unknown_ticker_lists_nothing(home: Path) -> None:
     assert json.loads(result.stdout) == {"ticker": "NONE", "current": None, "runs": []}
 
 
-def test_models_lists_a_damaged_run_with_its_error(ran_home: Path) -> None:
-    home = ran_home
-    run_id = (home / "models" / "AAA" / "current").read_text().strip()
-    (home / "models" / "AAA" / run_id / "scalers.json").write_text("{")
-    listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
+def test_models_lists_a_damaged_run_with_its_error(trained_home: Path) -> None:
+    home = trained_home
+    run_id = (home / "models" / "TEST" / "current").read_text().strip()
+    (home / "models" / "TEST" / run_id / "scalers.json").write_text("{")
+    listing = json.loads(cli("models", "TEST", "--json", home=home).stdout)
     assert "corrupt" in listing["runs"][0]["error"]
 
 
@@ -197,13 +182,13 @@ def test_models_lists_a_damaged_run_with_its_error(ran_home: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["model.keras", "weights.npz", "scalers.json", "manifest.json"])
-def test_truncated_bundle_file_exits_4_with_its_path(ran_home: Path, name: str) -> None:
-    home = ran_home
-    run_id = (home / "models" / "AAA" / "current").read_text().strip()
-    path = home / "models" / "AAA" / run_id / name
+def test_truncated_bundle_file_exits_4_with_its_path(trained_home: Path, name: str) -> None:
+    home = trained_home
+    run_id = (home / "models" / "TEST" / "current").read_text().strip()
+    path = home / "models" / "TEST" / run_id / name
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
     for command in ("predict", "evaluate"):
-        result = cli(command, "AAA", home=home)
+        result = cli(command, "TEST", home=home)
         assert result.exit_code == 4, result.stderr
         (line,) = result.stderr.strip().splitlines()
         assert str(path) in line and "Traceback" not in result.stderr
@@ -267,6 +252,7 @@ def test_second_process_waits_then_exits_6(home: Path) -> None:
     assert again.exit_code == 0, again.stderr
 
 
+@pytest.mark.slow  # trains
 def test_run_waits_for_the_lock_and_goes_on(run_config: Path, home: Path) -> None:
     holder = hold_lock(home, "ticker-AAA")
     try:

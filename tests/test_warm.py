@@ -90,6 +90,7 @@ def test_second_night_fine_tunes_the_current_model(nights: dict) -> None:
     assert by_id[second["run_id"]]["warm_start"] == second["warm_start"]
 
 
+@pytest.mark.slow  # trains
 def test_warm_start_off_trains_from_scratch(tmp_path: Path) -> None:
     home = tmp_path / "home"
     make_prices(215, seed=5).to_csv(tmp_path / "aaa.csv")

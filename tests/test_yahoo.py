@@ -131,6 +131,7 @@ def test_fetch_after_tensorflow_is_imported_reports_the_network_error(
     assert list((tmp_path / "user").rglob("*yfinance*")) == []
 
 
+@pytest.mark.slow  # trains
 def test_run_fetches_every_ticker_before_training_any(
     tmp_path: Path, home: Path, fake_yahoo: FakeYahoo
 ) -> None:
