@@ -2,17 +2,15 @@
 
 Each command is a thin function: it checks its options (declared in
 :mod:`rnnforecast.options`) before any work, makes one call into the core and hands the
-result to :mod:`rnnforecast.render` (tables, stderr lines) or prints it as JSON. Errors
-become one stderr line and an exit code in :mod:`rnnforecast.exitpolicy`; the two are the
-only modules that read environment variables. Nothing heavy is imported at start-up:
-pandas, TensorFlow and yfinance load inside the commands that need them, so ``--help`` and
-``fetch`` stay fast.
+result to :mod:`rnnforecast.render` or prints it as JSON. Errors become one stderr line and
+an exit code in :mod:`rnnforecast.exitpolicy`. Nothing heavy is imported at start-up:
+pandas, TensorFlow and yfinance load inside the commands that need them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -21,15 +19,12 @@ from rnnforecast.config import apply_overrides, load_config
 from rnnforecast.errors import PartialFailure, UsageError
 from rnnforecast.exitpolicy import emit_json, say
 from rnnforecast.options import HOME_ENV
-from rnnforecast.options import Seams as Seams  # for callers handing in fakes
 from rnnforecast.runconfig import load_run_config
 from rnnforecast.tickers import unique_tickers
 
 if TYPE_CHECKING:
     from rnnforecast.config import Config
     from rnnforecast.home import Home
-    from rnnforecast.sources import Source
-    from rnnforecast.yahoo_source import YahooSource
 
 app = typer.Typer(
     cls=exitpolicy.App,
@@ -73,39 +68,6 @@ def _home(ctx: typer.Context) -> Home:
     return Home(ctx.obj.home.expanduser())
 
 
-def _yahoo(ctx: typer.Context, **settings: Any) -> YahooSource:
-    """A YahooSource with ``settings`` and the downloader and retry clock of the seams."""
-    from rnnforecast.yahoo_source import YahooSource
-
-    seams: options.Seams = ctx.obj.seams
-    if seams.retry_clock is not None:
-        settings["clock"] = seams.retry_clock
-    return YahooSource(downloader=seams.yahoo_downloader, **settings)
-
-
-def _source(
-    ctx: typer.Context,
-    csv: Path | None,
-    sample: bool,
-    date_format: str | None,
-    auto_adjust: bool,
-    retries: int,
-    timeout: float,
-) -> Source:
-    """The source ``fetch``'s options name. Raises UsageError for options that clash."""
-    from rnnforecast.sources import CsvSource, SampleSource
-
-    if csv is not None and sample:
-        raise UsageError("--csv and --sample are two sources: choose one")
-    if date_format is not None and csv is None:
-        raise UsageError("--date-format is for a csv source only")
-    if csv is not None:
-        return CsvSource(csv, date_format)
-    if sample:
-        return SampleSource()
-    return _yahoo(ctx, retries=retries, timeout=timeout, auto_adjust=auto_adjust)
-
-
 def _partial_failure(failed: list[str], total: int) -> None:
     """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
     if failed:
@@ -138,7 +100,7 @@ def fetch(
     from rnnforecast.sources import AmbiguousDatesError
     from rnnforecast.store import SourceChanged
 
-    source = _source(ctx, csv, sample, date_format, auto_adjust, retries, timeout)
+    source = ctx.obj.source(csv, sample, date_format, auto_adjust, retries, timeout)
     if (csv is not None or sample) and len(unique_tickers(tickers or [])) > 1:
         raise UsageError("--csv and --sample load one ticker at a time")
     if start and end and start > end:
@@ -398,7 +360,7 @@ def run_job(
 
     One ticker failing does not stop the others; the exit code is then 7.
     """
-    recipe, plan = load_run_config(config, yahoo=_yahoo(ctx))
+    recipe, plan = load_run_config(config, yahoo=ctx.obj.yahoo())
 
     from rnnforecast import nightly
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import calendars, ingest, locks, promotion, serving, sources
+from rnnforecast import calendars, groups, ingest, locks, pooling, promotion, serving, sources
 from rnnforecast.config import Config, RunConfig
-from rnnforecast.errors import DataError, ModelError
+from rnnforecast.errors import DataError, ModelError, RnnForecastError
 from rnnforecast.faults import failure as _error
 from rnnforecast.forecaster import Forecasts, forecast
 from rnnforecast.home import Home
@@ -91,12 +91,8 @@ def run(
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
     if plan.global_model:  # one network over every fetched ticker
-        from rnnforecast import pooling
-
         order = sorted(fetched)
-        grouped = pooling.run_group(
-            home, config, plan, [fetched[i] for i in order], progress, lock_timeout
-        )
+        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress, lock_timeout)
         outcomes.update(zip(order, grouped, strict=True))
         return [outcomes[i] for i in range(len(plan.tickers))]
     for i, (symbol, stored) in fetched.items():
@@ -194,3 +190,104 @@ def _unseen_losses(
         np.array([losses[0][d] for d in days], dtype=np.float64),
         np.array([losses[1][d] for d in days], dtype=np.float64),
     )
+
+
+# --- a global model's nightly job --------------------------------------------------------
+
+
+def run_group(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    fetched: list[tuple[str, StoreResult]],
+    progress: Progress | None,
+    lock_timeout: float,
+) -> list[TickerOutcome]:
+    """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
+    promote it for the group by :func:`rnnforecast.promotion.decide` on the pooled unseen
+    days of every member (each member's errors divided by its in-sample naive MAE, so that
+    no ticker outweighs the others by its price level). A change of members counts as a
+    change of recipe. Returns one outcome per fetched ticker, in order; a failure of the
+    group is every member's error."""
+    symbols = [symbol for symbol, _ in fetched]
+    try:
+        group = groups.group_name(symbols, plan.group)
+        champion_id = home.models.current(group) if len(symbols) >= 2 else None
+        challenger = pooling.train_global(
+            home,
+            symbols,
+            config,
+            name=plan.group,
+            progress=progress,
+            lock_timeout=lock_timeout,
+            refit=plan.refit,
+            promote=False,
+        )
+        with home.lock_all([group, *sorted(symbols)], lock_timeout):
+            promote, reason = _promote(home, group, config, champion_id, challenger)
+            if promote:
+                home.models.set_current(group, challenger.run_id)
+                for symbol in symbols:
+                    home.models.set_group(symbol, group)
+            deleted = home.models.prune(group, plan.keep)
+    except RnnForecastError as exc:
+        return [
+            TickerOutcome(symbol, stored.added, error=_error(exc)) for symbol, stored in fetched
+        ]
+    outcomes = []
+    for symbol, stored in fetched:
+        scores = challenger.members[symbol]
+        outcomes.append(
+            TickerOutcome(
+                symbol,
+                stored.added,
+                challenger.run_id,
+                {"test": scores["test"], "model": scores["model"], "naive": scores["naive"]},
+                scores["beats_naive"],
+                promote,
+                f"global model {group}: {reason}",
+                deleted,
+                serving=challenger.serving,
+                interval_method=challenger.interval_method.get(symbol),
+            )
+        )
+    return outcomes
+
+
+def _promote(
+    home: Home,
+    group: str,
+    config: Config,
+    champion_id: str | None,
+    challenger: pooling.GlobalTrainResult,
+) -> tuple[bool, str]:
+    """(promote, reason) for the group's challenger against its current model."""
+    if champion_id is None:
+        pool_mae = challenger.pool["model"]["mae"]
+        return True, f"no current model; pooled one-day MAE {pool_mae:.4f}"
+    try:
+        champion = serving.load(home, group, champion_id)
+        members = champion.bundle.manifest.members or {}
+        mine_all, theirs_all = [], []
+        for symbol, record in challenger.members.items():
+            frame = home.store.read(symbol)
+            theirs, mine = _unseen_losses(
+                home, group, challenger.run_id, champion, frame, record["test"]
+            )
+            scale = _naive_scale_of(home, group, challenger.run_id, symbol)
+            mine_all.append(mine / scale)
+            theirs_all.append(theirs / scale)
+    except (ModelError, DataError) as exc:
+        return True, f"current model {champion_id} cannot be scored ({exc}); replaced"
+    same = champion.config == config and sorted(members) == sorted(challenger.members)
+    verdict = promotion.decide(
+        same, np.concatenate(mine_all), np.concatenate(theirs_all), champion_id
+    )
+    return verdict.promote, verdict.reason
+
+
+def _naive_scale_of(home: Home, group: str, run_id: str, symbol: str) -> float:
+    """A member's in-sample naive MAE recorded by run ``run_id`` (1 when unknown)."""
+    members = home.models.load(group, run_id).manifest.members or {}
+    scale = members[symbol].naive_scale if symbol in members else None
+    return float(scale) if scale else 1.0

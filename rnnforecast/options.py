@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,8 +22,9 @@ from rnnforecast import __version__
 from rnnforecast.errors import EXIT_CODES, UsageError
 
 if TYPE_CHECKING:
+    from rnnforecast.sources import Source
     from rnnforecast.yahoo import YahooDownloader
-    from rnnforecast.yahoo_source import RetryClock
+    from rnnforecast.yahoo_source import RetryClock, YahooSource
 
 HOME_ENV = "RNNFORECAST_HOME"
 
@@ -80,6 +81,36 @@ class Settings:
     verbose: bool
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     seams: Seams = Seams()
+
+    def yahoo(self, **settings: Any) -> YahooSource:
+        """A YahooSource with ``settings`` and the downloader and retry clock of the seams."""
+        from rnnforecast.yahoo_source import YahooSource
+
+        if self.seams.retry_clock is not None:
+            settings["clock"] = self.seams.retry_clock
+        return YahooSource(downloader=self.seams.yahoo_downloader, **settings)
+
+    def source(
+        self,
+        csv: Path | None,
+        sample: bool,
+        date_format: str | None,
+        auto_adjust: bool,
+        retries: int,
+        timeout: float,
+    ) -> Source:
+        """The source ``fetch``'s options name. Raises UsageError for options that clash."""
+        from rnnforecast.sources import CsvSource, SampleSource
+
+        if csv is not None and sample:
+            raise UsageError("--csv and --sample are two sources: choose one")
+        if date_format is not None and csv is None:
+            raise UsageError("--date-format is for a csv source only")
+        if csv is not None:
+            return CsvSource(csv, date_format)
+        if sample:
+            return SampleSource()
+        return self.yahoo(retries=retries, timeout=timeout, auto_adjust=auto_adjust)
 
 
 # Shared by several commands.

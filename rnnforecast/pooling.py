@@ -25,15 +25,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import bundles, fitting, locks, nightly, pipeline, promotion, scoring, serving
-from rnnforecast.config import Config, RunConfig
-from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
+from rnnforecast import bundles, fitting, locks, pipeline, scoring, serving
+from rnnforecast.config import Config
+from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.evaluation import Report
-from rnnforecast.faults import failure
 from rnnforecast.forecaster import fit_calibration
 from rnnforecast.groups import _Member, _members, _period, group_name, pool
 from rnnforecast.home import Home
-from rnnforecast.store import StoreResult
 from rnnforecast.tickers import check_ticker
 from rnnforecast.windows import (
     Dataset,
@@ -378,101 +376,3 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
         {"test": _period(pooled_part), **_pool_scores(reports, pooled)},
         warnings,
     )
-
-
-# --- run: the nightly job ------------------------------------------------------------------
-
-
-def run_group(
-    home: Home,
-    config: Config,
-    plan: RunConfig,
-    fetched: list[tuple[str, StoreResult]],
-    progress: Progress | None,
-    lock_timeout: float,
-) -> list[nightly.TickerOutcome]:
-    """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
-    promote it for the group by :func:`rnnforecast.promotion.decide` on the pooled unseen
-    days of every member (each member's errors divided by its in-sample naive MAE, so that
-    no ticker outweighs the others by its price level). A change of members counts as a
-    change of recipe. Returns one outcome per fetched ticker, in order; a failure of the
-    group is every member's error."""
-    symbols = [symbol for symbol, _ in fetched]
-    try:
-        group = group_name(symbols, plan.group)
-        champion_id = home.models.current(group) if len(symbols) >= 2 else None
-        challenger = train_global(
-            home,
-            symbols,
-            config,
-            name=plan.group,
-            progress=progress,
-            lock_timeout=lock_timeout,
-            refit=plan.refit,
-            promote=False,
-        )
-        with home.lock_all([group, *sorted(symbols)], lock_timeout):
-            promote, reason = _promote(home, group, config, champion_id, challenger)
-            if promote:
-                home.models.set_current(group, challenger.run_id)
-                for symbol in symbols:
-                    home.models.set_group(symbol, group)
-            deleted = home.models.prune(group, plan.keep)
-    except RnnForecastError as exc:
-        return [
-            nightly.TickerOutcome(symbol, stored.added, error=failure(exc))
-            for symbol, stored in fetched
-        ]
-    outcomes = []
-    for symbol, stored in fetched:
-        scores = challenger.members[symbol]
-        outcomes.append(
-            nightly.TickerOutcome(
-                symbol,
-                stored.added,
-                challenger.run_id,
-                {"test": scores["test"], "model": scores["model"], "naive": scores["naive"]},
-                scores["beats_naive"],
-                promote,
-                f"global model {group}: {reason}",
-                deleted,
-                serving=challenger.serving,
-                interval_method=challenger.interval_method.get(symbol),
-            )
-        )
-    return outcomes
-
-
-def _promote(
-    home: Home, group: str, config: Config, champion_id: str | None, challenger: GlobalTrainResult
-) -> tuple[bool, str]:
-    """(promote, reason) for the group's challenger against its current model."""
-    if champion_id is None:
-        pool_mae = challenger.pool["model"]["mae"]
-        return True, f"no current model; pooled one-day MAE {pool_mae:.4f}"
-    try:
-        champion = serving.load(home, group, champion_id)
-        members = champion.bundle.manifest.members or {}
-        mine_all, theirs_all = [], []
-        for symbol, record in challenger.members.items():
-            frame = home.store.read(symbol)
-            theirs, mine = nightly._unseen_losses(
-                home, group, challenger.run_id, champion, frame, record["test"]
-            )
-            scale = _naive_scale_of(home, group, challenger.run_id, symbol)
-            mine_all.append(mine / scale)
-            theirs_all.append(theirs / scale)
-    except (ModelError, DataError) as exc:
-        return True, f"current model {champion_id} cannot be scored ({exc}); replaced"
-    same = champion.config == config and sorted(members) == sorted(challenger.members)
-    verdict = promotion.decide(
-        same, np.concatenate(mine_all), np.concatenate(theirs_all), champion_id
-    )
-    return verdict.promote, verdict.reason
-
-
-def _naive_scale_of(home: Home, group: str, run_id: str, symbol: str) -> float:
-    """A member's in-sample naive MAE recorded by run ``run_id`` (1 when unknown)."""
-    members = home.models.load(group, run_id).manifest.members or {}
-    scale = members[symbol].naive_scale if symbol in members else None
-    return float(scale) if scale else 1.0

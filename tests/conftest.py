@@ -15,8 +15,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from rnnforecast.bars import Bars
-from rnnforecast.cli import Seams, app
+from rnnforecast.cli import app
 from rnnforecast.config import DataConfig
+from rnnforecast.options import Seams
 from rnnforecast.yahoo import YahooAnswer, YahooRequest
 from rnnforecast.yahoo_source import YahooSource
 
