@@ -343,7 +343,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     trained on them with ``TINY_CONFIG`` (trained once per session and never changed: a test
     works on its own copy from ``trained_home``). Keys: home, csv, config, prices, train (the
     ``train --json`` document; its ``path`` is in this home, the copy's bundle is at
-    ``trained_home / "models" / "TEST" / run_id``)."""
+    ``trained_home / "models" / "TEST" / run_id``), stderr (what that training printed)."""
     folder = tmp_path_factory.mktemp("trained")
     home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
     prices = make_prices(300, seed=3)
@@ -359,6 +359,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "config": config,
         "prices": prices,
         "train": json.loads(result.stdout),
+        "stderr": result.stderr,
     }
 
 
