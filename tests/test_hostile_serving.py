@@ -180,3 +180,23 @@ def test_gjr_fitted_on_its_constraint_is_served() -> None:
         intervals.IntervalRecord.from_json(gjr_record(0.1, -0.2, 0.5))
     with pytest.raises(ValueError, match="not stationary"):
         intervals.IntervalRecord.from_json(gjr_record(0.05, 0.0, 0.96))
+
+
+def test_recursive_forecast_of_prices_times_1e_minus_300(tmp_path: Path, tiny_config: Path) -> None:
+    """Before: the forecast close was floored at 1e-9 in absolute terms, so the second
+    recursive step saw a jump of 290 orders of magnitude: NaN closes written as null, with
+    numpy's 'invalid value' warning on stderr. The floor is now relative to the last close."""
+    prices = make_prices(400, seed=7)
+    prices[["Open", "High", "Low", "Close"]] *= 1e-300
+    prices.to_csv(tmp_path / "small.csv")
+    assert cli("fetch", "S", "--csv", str(tmp_path / "small.csv")).exit_code == 0
+    recursive = ["--set", "data.strategy=recursive"]
+    trained = cli("train", "S", "--config", str(tiny_config), *recursive)
+    assert trained.exit_code == 0, trained.stderr
+    result = cli("predict", "S", "--horizon", "260", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert all(line.startswith("warning: S: last bar") for line in result.stderr.splitlines())
+    out = strict_json(result.stdout)
+    assert out["warnings"] == [result.stderr.strip().removeprefix("warning: ")]
+    for day in out["forecasts"]:
+        assert 0 < day["low"] < day["close"] < day["high"] < 1e-290
