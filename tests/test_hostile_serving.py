@@ -200,3 +200,25 @@ def test_recursive_forecast_of_prices_times_1e_minus_300(tmp_path: Path, tiny_co
     assert out["warnings"] == [result.stderr.strip().removeprefix("warning: ")]
     for day in out["forecasts"]:
         assert 0 < day["low"] < day["close"] < day["high"] < 1e-290
+
+
+# --- fetch from paths that are not CSV files -------------------------------------------------
+
+
+def test_fetch_from_a_folder_a_fifo_or_a_device_says_what_it_is(tmp_path: Path) -> None:
+    """Before: 'CSV file not found' for a folder that is there. A FIFO is never opened
+    (it would block until a writer came)."""
+    import os
+
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path, words in (
+        (tmp_path, "is a folder, not a CSV file"),
+        (fifo, "is not a regular file (a pipe or a device)"),
+        (Path("/dev/null"), "is not a regular file (a pipe or a device)"),
+        (tmp_path / "missing.csv", "CSV file not found"),
+    ):
+        result = cli("fetch", "X", "--csv", str(path))
+        assert result.exit_code == 2, (path, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert lines == [f"error: {path} {words}"] or lines == [f"error: {words}: {path}"]
