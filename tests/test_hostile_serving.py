@@ -222,3 +222,51 @@ def test_fetch_from_a_folder_a_fifo_or_a_device_says_what_it_is(tmp_path: Path) 
         assert result.exit_code == 2, (path, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert lines == [f"error: {path} {words}"] or lines == [f"error: {words}: {path}"]
+
+
+# --- a read-only home -------------------------------------------------------------------------
+
+
+def test_evaluate_in_a_read_only_home_says_nothing_of_matplotlib(
+    garch_served: Path, tmp_path: Path
+) -> None:
+    """evaluate imports arch, which imports matplotlib. Before: in a read-only home, two
+    lines of matplotlib's warning about its cache folder on stderr (and a temporary folder
+    left behind by each run). Now the folder is pointed inside the home only if writable."""
+    import os
+    import subprocess
+    import sys
+
+    from test_faults import _read_only_bind
+
+    home = tmp_path / "home"
+    shutil.copytree(garch_served, home)
+    if os.geteuid() != 0:
+        target = home
+        for path in [home, *home.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    else:
+        target = tmp_path / "ro"
+        if not _read_only_bind(home, target):
+            pytest.skip("cannot mount read-only here")
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "KERAS_HOME")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    try:
+        for command in (["predict", "G"], ["evaluate", "G"], ["models", "G"]):
+            done = subprocess.run(
+                [sys.executable, "-m", "rnnforecast", "--home", str(target), *command, "--json"],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=300,
+            )
+            assert done.returncode == 0, (command, done.stderr)
+            strict_json(done.stdout)
+            for line in done.stderr.splitlines():
+                assert line.startswith("warning: G: last bar"), (command, line)
+    finally:
+        if target != home:
+            subprocess.run(["umount", "--lazy", str(target)], check=True)
+        else:
+            for path in [home, *home.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
