@@ -108,8 +108,19 @@ def caches_inside(home: Path) -> None:
     if not _Run.owns_process:
         return
     for name, sub in CACHE_FOLDERS.items():
-        if not os.environ.get(name):
-            os.environ[name] = str(home.expanduser().absolute() / ".cache" / sub)
+        folder = home.expanduser().absolute() / ".cache" / sub
+        # A read-only home (predict, evaluate and models still serve from one) would make
+        # matplotlib warn on stderr and leave a temporary folder behind on every run: the
+        # library's own default folder is the lesser harm.
+        if not os.environ.get(name) and _writable(folder):
+            os.environ[name] = str(folder)
+
+
+def _writable(folder: Path) -> bool:
+    """Whether ``folder`` can be written, or created under its nearest existing parent."""
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK)
 
 
 def wants_json(args: list[str]) -> bool:

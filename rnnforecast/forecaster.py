@@ -38,6 +38,8 @@ Network = Callable[[np.ndarray], np.ndarray]
 
 _SHRINK_GRID = np.linspace(0.0, 1.0, 101)
 _MIN_PRICE = 1e-9
+"""The least forecast close, as a fraction of the window's last close (scale-free: an
+absolute floor would lift prices of 1e-300 by 290 orders of magnitude)."""
 
 SCALE_FLOOR = 1e-6
 """Added to the softplus of the distribution head's raw scale (scaled target units), so the
@@ -81,21 +83,24 @@ def raw_forecast(
         if steps > data.horizon:
             raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
         outputs = network(encode_inputs(window_features(base, data), scalers))
-        return _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, :steps]
+        return _positive(decode_targets(unscale_outputs(outputs, scalers), base, data), base)[
+            :, :steps
+        ]
     closes = []
     for _ in range(steps):
         outputs = network(encode_inputs(window_features(base, data), scalers))
-        close = _positive(decode_targets(unscale_outputs(outputs, scalers), base, data))[:, 0]
+        close = _positive(decode_targets(unscale_outputs(outputs, scalers), base, data), base)[:, 0]
         closes.append(close)
         row = np.stack([close, close, close, close, base[:, -1, VOLUME]], axis=-1)
         base = np.concatenate([base[:, 1:], row[:, None, :]], axis=1)
     return np.stack(closes, axis=1)
 
 
-def _positive(prices: np.ndarray) -> np.ndarray:
-    """A level model can output a price at or below zero; clamp it to a tiny positive one
-    so that moves stay finite (and shrinkage then rightly falls back to naive)."""
-    positive: np.ndarray = np.maximum(prices, _MIN_PRICE)
+def _positive(prices: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """A level model can output a price at or below zero; clamp forecasts ``(m, k)`` to a
+    tiny positive fraction of each window's last close (``base`` ``(m, L, 5)``) so that
+    moves stay finite (and shrinkage then rightly falls back to naive)."""
+    positive: np.ndarray = np.maximum(prices, base[:, -1, CLOSE][:, None] * _MIN_PRICE)
     return positive
 
 
@@ -312,7 +317,7 @@ def forecast_scale(
     if steps > data.horizon:
         raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
     mu, sigma = distribution(network, base, data, scalers)
-    return _positive(decode_targets(mu, base, data))[:, :steps], sigma[:, :steps]
+    return _positive(decode_targets(mu, base, data), base)[:, :steps], sigma[:, :steps]
 
 
 def forecast(

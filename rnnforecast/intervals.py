@@ -70,6 +70,10 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "har": ("b0", "b1", "b5", "b22"),
 }
 _SCHEMA = 1
+_SLACK = 1e-6
+"""How far a fitted GARCH may sit past its constraints (alpha + gamma >= 0, persistence <= 1):
+arch's optimiser meets them only to its tolerance (a fitted gamma of -alpha - 1e-12 is usual),
+and a persistence of 1 + 1e-6 grows a variance by 0.03% over 260 steps."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,7 @@ def _check_params(method: str, p: Mapping[str, float]) -> None:
         gamma = p.get("gamma", 0.0)
         if not (p["omega"] > 0 and p["alpha"] >= 0 and p["beta"] >= 0 and p["nu"] > 2):
             raise ValueError(f"{method} params out of range: {dict(p)}")
-        if p["alpha"] + gamma < 0 or p["alpha"] + gamma / 2 + p["beta"] >= 1:
+        if p["alpha"] + gamma < -_SLACK or p["alpha"] + gamma / 2 + p["beta"] > 1 + _SLACK:
             raise ValueError(f"{method} params are not stationary: {dict(p)}")
     elif method == "ewma":
         if not (0 < p["lambda"] < 1 and p["seed_variance"] > 0):
@@ -256,7 +260,9 @@ def fit(
     """Fit ``method`` on rows ``[0, through)`` of ``ohlcv`` ``(n, 5)`` for intervals at
     ``level``: the parameters of :func:`rnnforecast.baselines.forecast_baselines` and the
     standardized quantiles of its forecast of the day after row ``through - 1``.
-    ``last_date``: that row's date. Raises DataError if there are too few rows for ``method``.
+    ``last_date``: that row's date. Raises DataError if there are too few rows for ``method``,
+    or if the fitted record would fail :meth:`IntervalRecord.from_json` (closes that never
+    move give GARCH, EWMA and HAR no variance), so that predict can read what train saves.
     """
     if method == MODEL:
         return IntervalRecord(MODEL, level, choice=dict(choice or {}))
@@ -273,7 +279,12 @@ def fit(
     if method != "emp250":
         sd = math.sqrt(float(fc.variance[0]))
         z = (float(fc.quantiles[0, 0]) / sd, float(fc.quantiles[0, 1]) / sd)
-    return IntervalRecord(method, level, params, z, last_date, dict(choice or {}))
+    record = IntervalRecord(method, level, params, z, last_date, dict(choice or {}))
+    try:
+        IntervalRecord.from_json(record.to_json())
+    except ValueError as exc:
+        raise DataError(f"{method} intervals cannot be served for these bars ({exc})") from None
+    return record
 
 
 def select(
@@ -299,11 +310,12 @@ def select(
     method, choice = choose(report, pinned, significance)
     try:
         record = fit(method, ohlcv, fit_rows, level, str(dates[fit_rows - 1]), choice)
-    except DataError:
+    except DataError as exc:
         if pinned != "auto":
             raise
-        # the test period was scored but the fitting rows are too few: keep the network
-        record = fit(MODEL, ohlcv, fit_rows, level, "", {**choice, "reason": "too few rows"})
+        # the test period was scored but the fitting rows are too few (or cannot be served,
+        # as constant closes): keep the network
+        record = fit(MODEL, ohlcv, fit_rows, level, "", {**choice, "reason": str(exc)})
     return record, report
 
 
@@ -434,7 +446,16 @@ def bounds(
     record: IntervalRecord, rows: np.ndarray, centre: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(low, high)`` ``(steps,)`` price bounds around the served point forecasts ``centre``
-    ``(steps,)``: ``centre * exp(quantile)`` of :func:`cumulative_quantiles`."""
+    ``(steps,)``: ``centre * exp(quantile)`` of :func:`cumulative_quantiles`. Raises
+    ModelError if a bound is not finite: parameters that pass the record's checks can still
+    be absurd (an omega of 1e300, a HAR that explodes when iterated)."""
     centre = np.asarray(centre, dtype=np.float64)
-    q = cumulative_quantiles(record, rows, len(centre))
-    return centre * np.exp(q[:, 0]), centre * np.exp(q[:, 1])
+    # overflow is checked below, as one error instead of numpy's warnings
+    with np.errstate(over="ignore", invalid="ignore"):
+        q = cumulative_quantiles(record, rows, len(centre))
+        low, high = centre * np.exp(q[:, 0]), centre * np.exp(q[:, 1])
+    bad = ~(np.isfinite(low) & np.isfinite(high))
+    if bad.any():
+        step = int(np.flatnonzero(bad)[0]) + 1
+        raise ModelError(f"the {record.method} interval is not finite from step {step} on")
+    return low, high

@@ -248,7 +248,11 @@ def predict(
     )
     low, high = result.low[0], result.high[0]
     if baseline and served is not None:
-        low, high = intervals.bounds(served, all_rows, result.point[0])
+        try:
+            low, high = intervals.bounds(served, all_rows, result.point[0])
+        except ModelError as exc:
+            path = loaded.bundle.path / intervals.file_name(symbol if manifest.members else None)
+            raise ModelError(f"{path}: {exc}") from None
     last_day = dates[-1].item()
     code, days, closed, notices = forecast_dates(home, symbol, last_day, steps, clock())
     return Forecast(

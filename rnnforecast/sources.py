@@ -295,8 +295,12 @@ def read_csv(path: Path, date_format: str | None = None) -> Bars:
     """
     path = Path(path)
     origin = str(path)
-    if not path.is_file():
+    if not path.exists():
         raise UsageError(f"CSV file not found: {path}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder, not a CSV file")
+    if not path.is_file():  # a FIFO would block the read; a device has no end
+        raise UsageError(f"{path} is not a regular file (a pipe or a device)")
     try:
         raw = pd.read_csv(path, dtype=str, skipinitialspace=True)
     except pd.errors.EmptyDataError:
