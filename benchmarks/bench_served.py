@@ -12,6 +12,12 @@ store read through a seam that hides later bars), and score what it served: the 
     python benchmarks/bench_served.py                       # GOOG sample, plus any price files
     python benchmarks/price_files.py                        # first, for MSFT, IBM, GSPC, IXIC
     python benchmarks/bench_served.py --only-sample --set train.epochs=10
+    nice -n 5 python benchmarks/bench_served.py --more --config configs/distribution.toml
+
+``--more`` adds the series benchmarks/price_files.py writes to prices/more/; ``--tickers``
+keeps the named ones; ``--seeds 42,1,2`` trains once per seed. Each walk also scores the
+80% interval on log prices (``interval_score_80_log``, a scale-free Winkler score), so that
+series at different price levels can be pooled by summing over their days.
 
 Writes every figure to benchmarks/results/served-<timestamp>.json as well.
 """
@@ -36,6 +42,7 @@ from rnnforecast.store import Store
 
 RESULTS = Path(__file__).parent / "results"
 PRICE_FILES = RESULTS / "prices"  # written by benchmarks/price_files.py
+MORE_FILES = PRICE_FILES / "more"
 DEFAULT_CONFIG = Path(__file__).parent.parent / "configs" / "default.toml"
 
 
@@ -78,20 +85,27 @@ def cli(home: Path, *args: str) -> dict[str, Any]:
 
 def walk(home: Path, ticker: str, closes: np.ndarray, first: int) -> dict[str, float]:
     """Predict after each row ``first - 1 .. n - 2`` and score the served 80% interval."""
-    inside, scores, widths = [], [], []
+    inside, scores, log_scores, widths = [], [], [], []
     for last in range(first - 1, len(closes) - 1):
         day = serving.predict(_HomeAsOf(home, last), ticker, horizon=1).forecasts[0]
         actual, low, high = closes[last + 1], day["low"], day["high"]
-        miss = max(low - actual, 0.0) + max(actual - high, 0.0)
         inside.append(low <= actual <= high)
-        scores.append(high - low + miss / 0.1)  # Winkler at 80%: 2 / (1 - 0.8)
+        scores.append(winkler(low, high, actual))
+        log_scores.append(winkler(np.log(low), np.log(high), np.log(actual)))
         widths.append(high - low)
     return {
         "days": len(inside),
         "coverage_80": float(np.mean(inside)),
         "interval_score_80": float(np.mean(scores)),
+        "interval_score_80_log": float(np.mean(log_scores)),
         "mean_width": float(np.mean(widths)),
     }
+
+
+def winkler(low: float, high: float, actual: float) -> float:
+    """The Winkler score of one 80% interval: its width plus 2 / (1 - 0.8) times the miss."""
+    miss = max(low - actual, 0.0) + max(actual - high, 0.0)
+    return float(high - low + miss / 0.1)
 
 
 def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict[str, Any]:
@@ -108,12 +122,17 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
     method = trained["interval_method"]
     model_is = risk["model"]["interval_score_80"]
     baseline = risk["baselines"].get(method) or {}
+    best = risk["baselines"].get(risk["best_baseline"]) or {}
+    best_is = best.get("interval_score_80")
     return {
         "interval_method": method,
         "best_baseline": risk["best_baseline"],
         "dm_p_value": risk["dm"]["p_value"],
+        "test_start": trained["test"]["start"],
         "served_walk": served,
         "served_is80_over_model": served["interval_score_80"] / model_is,
+        "served_is80_over_best": None if best_is is None else served["interval_score_80"] / best_is,
+        "best_in_risk": {k: best.get(k) for k in ("interval_score_80", "coverage_80")},
         "model": {k: risk["model"][k] for k in ("interval_score_80", "coverage_80")},
         "served_in_risk": {k: baseline.get(k) for k in ("interval_score_80", "coverage_80")},
     }
@@ -125,31 +144,50 @@ def main() -> None:
     parser.add_argument("--only-sample", action="store_true", help="GOOG only")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--more", action="store_true", help="also the files in prices/more/")
+    parser.add_argument("--tickers", help="comma-separated: only these series")
+    parser.add_argument("--seeds", help="comma-separated train.seed values (default: the recipe's)")
     args = parser.parse_args()
     paths = {"GOOG": sources.sample_path()}
     if not args.only_sample:
         paths.update({p.stem.upper(): p for p in sorted(PRICE_FILES.glob("*.csv"))})
+        if args.more:
+            paths.update({p.stem.upper(): p for p in sorted(MORE_FILES.glob("*.csv"))})
     for item in args.csv:
         ticker, _, file = item.partition("=")
         paths[ticker.upper()] = Path(file)
-    results = {}
-    print("series  served    best      DM p    walk cov80  walk IS80/model  risk IS80 (served)")
+    if args.tickers:
+        keep = {t.strip().upper() for t in args.tickers.split(",")}
+        paths = {t: p for t, p in paths.items() if t in keep}
+    seeds: list[int | None] = [int(s) for s in args.seeds.split(",")] if args.seeds else [None]
+    results: dict[str, Any] = {}
+    print(
+        "series     seed served             best    DM p   walk cov80  IS80/model  IS80/best"
+        "  IS80 log"
+    )
     for ticker, path in paths.items():
-        out = measure(ticker, path, args.config, args.set)
-        results[ticker] = out
-        walk_ = out["served_walk"]
-        p = out["dm_p_value"]
-        print(
-            f"{ticker:7s} {out['interval_method']:9s} {out['best_baseline']!s:9s} "
-            f"{'-' if p is None else f'{p:.3f}':7s} {walk_['coverage_80']:.3f}       "
-            f"{out['served_is80_over_model']:.3f}            "
-            f"{walk_['interval_score_80']:.4f} ({out['served_in_risk']['interval_score_80']})"
-        )
+        for seed in seeds:
+            sets = args.set if seed is None else [*args.set, f"train.seed={seed}"]
+            out = measure(ticker, path, args.config, sets)
+            results[ticker if seed is None else f"{ticker}@{seed}"] = out
+            walk_ = out["served_walk"]
+            p, best = out["dm_p_value"], out["served_is80_over_best"]
+            print(
+                f"{ticker:10s} {'-' if seed is None else seed!s:4s} "
+                f"{out['interval_method']:18s} {out['best_baseline']!s:7s} "
+                f"{'-' if p is None else f'{p:.3f}':6s} {walk_['coverage_80']:.3f}       "
+                f"{out['served_is80_over_model']:.3f}       "
+                f"{'-' if best is None else f'{best:.3f}':9s}  "
+                f"{walk_['interval_score_80_log']:.5f}",
+                flush=True,
+            )
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = RESULTS / f"served-{stamp}.json"
     target.write_text(
-        json.dumps({"config": str(args.config), "set": args.set, **results}, indent=2)
+        json.dumps(
+            {"config": str(args.config), "set": args.set, "seeds": seeds, **results}, indent=2
+        )
     )
     print(f"written to {target}")
 
