@@ -17,7 +17,9 @@ store read through a seam that hides later bars), and score what it served: the 
 ``--more`` adds the series benchmarks/price_files.py writes to prices/more/; ``--tickers``
 keeps the named ones; ``--seeds 42,1,2`` trains once per seed. Each walk also scores the
 80% interval on log prices (``interval_score_80_log``, a scale-free Winkler score), so that
-series at different price levels can be pooled by summing over their days.
+series at different price levels can be pooled by summing over their days. ``--compare
+BASE.json OTHER.json`` reads two written results and prints, per series and pooled (all,
+and the untuned series of prices/more/), coverage and the log score ratio on common days.
 
 Writes every figure to benchmarks/results/served-<timestamp>.json as well.
 """
@@ -83,13 +85,18 @@ def cli(home: Path, *args: str) -> dict[str, Any]:
     return json.loads(done.stdout) if "--json" in args else {}
 
 
-def walk(home: Path, ticker: str, closes: np.ndarray, first: int) -> dict[str, float]:
-    """Predict after each row ``first - 1 .. n - 2`` and score the served 80% interval."""
+def walk(home: Path, ticker: str, frame: Any, first: int) -> dict[str, Any]:
+    """Predict after each row ``first - 1 .. n - 2`` and score the served 80% interval.
+
+    ``per_day`` keeps each scored day's date, whether the close fell inside and the log-price
+    Winkler score, so that two recipes can be compared on the days both scored."""
+    closes = frame["close"].to_numpy(dtype=np.float64)
+    dates = frame.index.strftime("%Y-%m-%d").tolist()
     inside, scores, log_scores, widths = [], [], [], []
     for last in range(first - 1, len(closes) - 1):
         day = serving.predict(_HomeAsOf(home, last), ticker, horizon=1).forecasts[0]
         actual, low, high = closes[last + 1], day["low"], day["high"]
-        inside.append(low <= actual <= high)
+        inside.append(bool(low <= actual <= high))
         scores.append(winkler(low, high, actual))
         log_scores.append(winkler(np.log(low), np.log(high), np.log(actual)))
         widths.append(high - low)
@@ -99,6 +106,11 @@ def walk(home: Path, ticker: str, closes: np.ndarray, first: int) -> dict[str, f
         "interval_score_80": float(np.mean(scores)),
         "interval_score_80_log": float(np.mean(log_scores)),
         "mean_width": float(np.mean(widths)),
+        "per_day": {
+            "date": dates[first : len(closes)],
+            "inside": inside,
+            "interval_score_80_log": log_scores,
+        },
     }
 
 
@@ -116,9 +128,8 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
         trained = cli(home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json")
         risk = cli(home, "evaluate", ticker, "--json")["risk"]
         frame = sources.read_csv(path).frame
-        dates = frame.index.strftime("%Y-%m-%d").tolist()
-        first = dates.index(trained["test"]["start"])
-        served = walk(home, ticker, frame["close"].to_numpy(dtype=np.float64), first)
+        first = frame.index.strftime("%Y-%m-%d").tolist().index(trained["test"]["start"])
+        served = walk(home, ticker, frame, first)
     method = trained["interval_method"]
     model_is = risk["model"]["interval_score_80"]
     baseline = risk["baselines"].get(method) or {}
@@ -138,6 +149,55 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
     }
 
 
+def compare(base_file: Path, other_file: Path, untuned: set[str]) -> None:
+    """Print, per series and pooled, what two runs served on the days both scored.
+
+    Pooled: coverage over all those days, and the sum of the log-price Winkler scores of
+    ``other`` over ``base``'s (so series at different price levels add up)."""
+
+    def runs(file: Path) -> dict[str, Any]:
+        written = json.loads(file.read_text())
+        return {k: v for k, v in written.items() if isinstance(v, dict) and "served_walk" in v}
+
+    other = runs(other_file)
+    # base: one run per series (its first seed); other: every seed, each pooled as it comes
+    base: dict[str, Any] = {}
+    for key, run in runs(base_file).items():
+        base.setdefault(key.split("@")[0], run)
+    keys = list(other)
+    print(
+        "series       served (other / base)                  days  cov80 other  base"
+        "   IS80 log other/base"
+    )
+    pools: dict[str, list[float]] = {"all": [0, 0, 0, 0, 0], "untuned": [0, 0, 0, 0, 0]}
+    for key in keys:
+        ticker = key.split("@")[0]
+        if ticker not in base:
+            continue
+        a, b = other[key]["served_walk"]["per_day"], base[ticker]["served_walk"]["per_day"]
+        common = sorted(set(a["date"]) & set(b["date"]))
+        ia = {d: i for i, d in enumerate(a["date"])}
+        ib = {d: i for i, d in enumerate(b["date"])}
+        cov_a = sum(a["inside"][ia[d]] for d in common)
+        cov_b = sum(b["inside"][ib[d]] for d in common)
+        is_a = sum(a["interval_score_80_log"][ia[d]] for d in common)
+        is_b = sum(b["interval_score_80_log"][ib[d]] for d in common)
+        for name in ("all", "untuned") if ticker in untuned else ("all",):
+            for i, v in enumerate((len(common), cov_a, cov_b, is_a, is_b)):
+                pools[name][i] += v
+        methods = f"{other[key]['interval_method']} / {base[ticker]['interval_method']}"
+        print(
+            f"{key:12s} {methods:38s} {len(common):5d}  {cov_a / len(common):.3f}"
+            f"        {cov_b / len(common):.3f}  {is_a / is_b:.4f}"
+        )
+    for name, (n, cov_a, cov_b, is_a, is_b) in pools.items():
+        if n:
+            print(
+                f"pool {name:7s} {'':38s} {int(n):5d}  {cov_a / n:.3f}        {cov_b / n:.3f}"
+                f"  {is_a / is_b:.4f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv", action="append", default=[], metavar="TICKER=FILE")
@@ -147,7 +207,18 @@ def main() -> None:
     parser.add_argument("--more", action="store_true", help="also the files in prices/more/")
     parser.add_argument("--tickers", help="comma-separated: only these series")
     parser.add_argument("--seeds", help="comma-separated train.seed values (default: the recipe's)")
+    parser.add_argument(
+        "--compare",
+        nargs=2,
+        type=Path,
+        metavar=("BASE.json", "OTHER.json"),
+        help="no runs: compare two written results on the days both scored",
+    )
     args = parser.parse_args()
+    if args.compare:
+        untuned = {p.stem.upper() for p in MORE_FILES.glob("*.csv")}
+        compare(*args.compare, untuned=untuned)
+        return
     paths = {"GOOG": sources.sample_path()}
     if not args.only_sample:
         paths.update({p.stem.upper(): p for p in sorted(PRICE_FILES.glob("*.csv"))})
