@@ -40,6 +40,7 @@ import numpy as np
 
 from rnnforecast import serving, sources
 from rnnforecast.home import Home
+from rnnforecast.metrics import diebold_mariano
 from rnnforecast.store import Store
 
 RESULTS = Path(__file__).parent / "results"
@@ -153,7 +154,10 @@ def compare(base_file: Path, other_file: Path, untuned: set[str]) -> None:
     """Print, per series and pooled, what two runs served on the days both scored.
 
     Pooled: coverage over all those days, and the sum of the log-price Winkler scores of
-    ``other`` over ``base``'s (so series at different price levels add up)."""
+    ``other`` over ``base``'s (so series at different price levels add up). DM p: one-sided
+    DM-HLN that ``other``'s per-day log score is smaller; pooled, the scores of the series
+    (and seeds) scored on the same calendar day are added first, so that correlated series
+    do not count as independent days."""
 
     def runs(file: Path) -> dict[str, Any]:
         written = json.loads(file.read_text())
@@ -164,38 +168,52 @@ def compare(base_file: Path, other_file: Path, untuned: set[str]) -> None:
     base: dict[str, Any] = {}
     for key, run in runs(base_file).items():
         base.setdefault(key.split("@")[0], run)
-    keys = list(other)
     print(
         "series       served (other / base)                  days  cov80 other  base"
-        "   IS80 log other/base"
+        "   IS80 log other/base  DM p"
     )
-    pools: dict[str, list[float]] = {"all": [0, 0, 0, 0, 0], "untuned": [0, 0, 0, 0, 0]}
-    for key in keys:
+    pools: dict[str, dict[str, list[float]]] = {"all": {}, "untuned": {}}
+    for key, run in other.items():
         ticker = key.split("@")[0]
         if ticker not in base:
             continue
-        a, b = other[key]["served_walk"]["per_day"], base[ticker]["served_walk"]["per_day"]
-        common = sorted(set(a["date"]) & set(b["date"]))
+        a, b = run["served_walk"]["per_day"], base[ticker]["served_walk"]["per_day"]
         ia = {d: i for i, d in enumerate(a["date"])}
         ib = {d: i for i, d in enumerate(b["date"])}
-        cov_a = sum(a["inside"][ia[d]] for d in common)
-        cov_b = sum(b["inside"][ib[d]] for d in common)
-        is_a = sum(a["interval_score_80_log"][ia[d]] for d in common)
-        is_b = sum(b["interval_score_80_log"][ib[d]] for d in common)
-        for name in ("all", "untuned") if ticker in untuned else ("all",):
-            for i, v in enumerate((len(common), cov_a, cov_b, is_a, is_b)):
-                pools[name][i] += v
-        methods = f"{other[key]['interval_method']} / {base[ticker]['interval_method']}"
-        print(
-            f"{key:12s} {methods:38s} {len(common):5d}  {cov_a / len(common):.3f}"
-            f"        {cov_b / len(common):.3f}  {is_a / is_b:.4f}"
-        )
-    for name, (n, cov_a, cov_b, is_a, is_b) in pools.items():
-        if n:
-            print(
-                f"pool {name:7s} {'':38s} {int(n):5d}  {cov_a / n:.3f}        {cov_b / n:.3f}"
-                f"  {is_a / is_b:.4f}"
+        common = sorted(set(ia) & set(ib))
+        rows = [
+            (
+                a["inside"][ia[d]],
+                b["inside"][ib[d]],
+                a["interval_score_80_log"][ia[d]],
+                b["interval_score_80_log"][ib[d]],
             )
+            for d in common
+        ]
+        for name in ("all", "untuned") if ticker in untuned else ("all",):
+            for day, row in zip(common, rows, strict=True):
+                total = pools[name].setdefault(day, [0.0, 0.0, 0.0, 0.0, 0.0])
+                for i, v in enumerate((1, *row)):
+                    total[i] += v
+        print(line(key, f"{run['interval_method']} / {base[ticker]['interval_method']}", rows))
+    for name, days in pools.items():
+        if days:
+            totals = [v[1:] for _, v in sorted(days.items())]
+            n = int(sum(v[0] for v in days.values()))
+            print(line(f"pool {name}", "", totals, n))
+
+
+def line(name: str, methods: str, rows: list[Any], n: int | None = None) -> str:
+    """One row of :func:`compare`: ``rows`` of (inside, inside, score, score) per day."""
+    cov_a, cov_b, is_a, is_b = (np.sum([r[i] for r in rows]) for i in range(4))
+    days = len(rows) if n is None else n
+    p = diebold_mariano(
+        np.array([r[2] for r in rows]), np.array([r[3] for r in rows]), alternative="less"
+    )[1]
+    return (
+        f"{name:12s} {methods:38s} {days:5d}  {cov_a / days:.3f}        {cov_b / days:.3f}"
+        f"  {is_a / is_b:.4f}               {'-' if p is None else f'{p:.3f}'}"
+    )
 
 
 def main() -> None:
