@@ -18,7 +18,7 @@ store read through a seam that hides later bars), and score what it served: the 
 keeps the named ones; ``--seeds 42,1,2`` trains once per seed. Each walk also scores the
 80% interval on log prices (``interval_score_80_log``, a scale-free Winkler score), so that
 series at different price levels can be pooled by summing over their days. ``--compare
-BASE.json OTHER.json`` reads two written results and prints, per series and pooled (all,
+BASE.json OTHER.json...`` reads written results and prints, per series and pooled (all,
 and the untuned series of prices/more/), coverage and the log score ratio on common days.
 
 Writes every figure to benchmarks/results/served-<timestamp>.json as well.
@@ -150,8 +150,9 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
     }
 
 
-def compare(base_file: Path, other_file: Path, untuned: set[str]) -> None:
-    """Print, per series and pooled, what two runs served on the days both scored.
+def compare(base_file: Path, other_files: list[Path], untuned: set[str]) -> None:
+    """Print, per series and pooled, what two recipes served on the days both scored
+    (``other_files``: one or more runs of the second recipe, e.g. one per seed).
 
     Pooled: coverage over all those days, and the sum of the log-price Winkler scores of
     ``other`` over ``base``'s (so series at different price levels add up). DM p: one-sided
@@ -163,7 +164,7 @@ def compare(base_file: Path, other_file: Path, untuned: set[str]) -> None:
         written = json.loads(file.read_text())
         return {k: v for k, v in written.items() if isinstance(v, dict) and "served_walk" in v}
 
-    other = runs(other_file)
+    other = {k: v for file in other_files for k, v in runs(file).items()}
     # base: one run per series (its first seed); other: every seed, each pooled as it comes
     base: dict[str, Any] = {}
     for key, run in runs(base_file).items():
@@ -227,15 +228,17 @@ def main() -> None:
     parser.add_argument("--seeds", help="comma-separated train.seed values (default: the recipe's)")
     parser.add_argument(
         "--compare",
-        nargs=2,
+        nargs="+",
         type=Path,
-        metavar=("BASE.json", "OTHER.json"),
-        help="no runs: compare two written results on the days both scored",
+        metavar="BASE.json OTHER.json",
+        help="no runs: compare written results (a base, then one or more) on common days",
     )
     args = parser.parse_args()
     if args.compare:
         untuned = {p.stem.upper() for p in MORE_FILES.glob("*.csv")}
-        compare(*args.compare, untuned=untuned)
+        if len(args.compare) < 2:
+            parser.error("--compare needs BASE.json and at least one OTHER.json")
+        compare(args.compare[0], args.compare[1:], untuned=untuned)
         return
     paths = {"GOOG": sources.sample_path()}
     if not args.only_sample:
