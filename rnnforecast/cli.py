@@ -65,7 +65,7 @@ def _root(
 def _home(ctx: typer.Context) -> Home:
     from rnnforecast.home import Home
 
-    return Home(ctx.obj.home.expanduser())
+    return Home(ctx.obj.home.expanduser(), ctx.obj.wait)
 
 
 def _partial_failure(failed: list[str], total: int) -> None:
@@ -115,7 +115,6 @@ def fetch(
             replace=replace,
             calendar=calendar,
             clock=ctx.obj.clock,
-            lock_timeout=ctx.obj.wait,
         )
     except AmbiguousDatesError as exc:
         raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
@@ -202,7 +201,6 @@ def _train_one(
             ticker,
             cfg,
             progress=progress,
-            lock_timeout=ctx.obj.wait,
             refit=refit,
         )
     if as_json:
@@ -227,13 +225,12 @@ def _train_many(
     from rnnforecast import executors
 
     jobs = executors.train_many(
-        _home(ctx).root,
+        _home(ctx),
         tickers,
         cfg,
         workers=workers,
         executor=executor,
         address=address,
-        lock_timeout=ctx.obj.wait,
         on_done=render.job_done(quiet),
         refit=refit,
     )
@@ -263,7 +260,6 @@ def _train_global(
             cfg,
             name=name,
             progress=progress,
-            lock_timeout=ctx.obj.wait,
             refit=refit,
         )
     if as_json:
@@ -370,7 +366,6 @@ def run_job(
             recipe,
             plan,
             progress=progress,
-            lock_timeout=ctx.obj.wait,
             clock=ctx.obj.clock,
         )
     for outcome in outcomes:
@@ -396,7 +391,7 @@ def models(
     if promote is not None:
         from rnnforecast import manage
 
-        done = manage.promote(_home(ctx), ticker, promote, lock_timeout=ctx.obj.wait)
+        done = manage.promote(_home(ctx), ticker, promote)
         say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
     listing = runs.models(_home(ctx), ticker)
     if as_json:
@@ -430,7 +425,7 @@ def forget(
     if not yes:
         plan = manage.forget_plan(_home(ctx), ticker)
         raise UsageError(f"this would delete {plan.describe()}: add --yes to delete them")
-    gone = manage.forget(_home(ctx), ticker, lock_timeout=ctx.obj.wait)
+    gone = manage.forget(_home(ctx), ticker)
     if as_json:
         emit_json(gone.to_dict())
         return

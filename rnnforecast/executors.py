@@ -15,11 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 from typing import Any
 
 from rnnforecast.config import Config
 from rnnforecast.errors import UsageError
+from rnnforecast.home import Home
 
 EXECUTORS = ("local", "ray")
 
@@ -33,22 +33,14 @@ class JobResult:
     error: dict[str, Any] | None = None
 
 
-def train_job(
-    home: str, ticker: str, config: dict[str, Any], lock_timeout: float, refit: bool = True
-) -> JobResult:
-    """Train one ticker in whatever process runs this; never raises our errors."""
+def train_job(home: Home, ticker: str, config: dict[str, Any], refit: bool = True) -> JobResult:
+    """Train one ticker in whatever process runs this (``home`` and ``config`` travel by
+    pickle; the home carries the lock wait); never raises our errors."""
     from rnnforecast import pipeline
     from rnnforecast.config import config_from_dict
-    from rnnforecast.home import Home
 
     try:
-        result = pipeline.train(
-            Home(Path(home)),
-            ticker,
-            config_from_dict(config),
-            lock_timeout=lock_timeout,
-            refit=refit,
-        )
+        result = pipeline.train(home, ticker, config_from_dict(config), refit=refit)
     except Exception as exc:  # ours, and outside faults, become the ticker's error
         from rnnforecast.faults import translate
 
@@ -77,14 +69,13 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def train_many(
-    home: Path,
+    home: Home,
     tickers: list[str],
     config: Config,
     *,
     workers: int = 1,
     executor: str = "local",
     address: str | None = None,
-    lock_timeout: float = 60.0,
     on_done: Callable[[JobResult], None] | None = None,
     refit: bool = True,
 ) -> list[JobResult]:
@@ -99,7 +90,7 @@ def train_many(
         raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
-    args = [(str(home), ticker, config.to_dict(), lock_timeout, refit) for ticker in tickers]
+    args = [(home, ticker, config.to_dict(), refit) for ticker in tickers]
     if executor == "ray":
         return _on_ray(args, address, on_done)
     if address is not None:
@@ -161,8 +152,8 @@ def _on_ray(
 
 
 def _ray_train_job(
-    home: str, ticker: str, config: dict[str, Any], lock_timeout: float, refit: bool = True
+    home: Home, ticker: str, config: dict[str, Any], refit: bool = True
 ) -> JobResult:
     """A Ray task: one CPU, so TensorFlow gets one thread."""
     _limit_threads(1)
-    return train_job(home, ticker, config, lock_timeout, refit)
+    return train_job(home, ticker, config, refit)

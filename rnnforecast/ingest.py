@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from rnnforecast import calendars, locks
+from rnnforecast import calendars
 from rnnforecast.bars import Bars
 from rnnforecast.errors import UsageError
 from rnnforecast.faults import failure
@@ -53,7 +53,6 @@ def fetch(
     replace: bool = False,
     calendar: str | None = None,
     clock: calendars.Clock = calendars.system_clock,
-    lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> list[StoreResult]:
     """Store ``source``'s daily bars for each ticker; one transaction per ticker.
 
@@ -84,7 +83,7 @@ def fetch(
     )
     results = []
     for symbol in symbols:
-        with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+        with home.lock(symbol):
             results.append(fetch_ticker(home, symbol, source, options))
     return results
 

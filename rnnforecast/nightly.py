@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import calendars, groups, ingest, locks, pooling, promotion, serving, sources
+from rnnforecast import calendars, groups, ingest, pooling, promotion, serving, sources
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
 from rnnforecast.faults import failure as _error
@@ -55,7 +55,6 @@ def run(
     plan: RunConfig,
     *,
     progress: Progress | None = None,
-    lock_timeout: float = locks.DEFAULT_TIMEOUT,
     clock: calendars.Clock = calendars.system_clock,
     warm_epochs: int | None = None,
 ) -> list[TickerOutcome]:
@@ -86,18 +85,18 @@ def run(
                 calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
                 clock=clock,
             )
-            with home.lock(symbol, lock_timeout):
+            with home.lock(symbol):
                 fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
     if plan.global_model:  # one network over every fetched ticker
         order = sorted(fetched)
-        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress, lock_timeout)
+        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress)
         outcomes.update(zip(order, grouped, strict=True))
         return [outcomes[i] for i in range(len(plan.tickers))]
     for i, (symbol, stored) in fetched.items():
         try:
-            with home.lock(symbol, lock_timeout):
+            with home.lock(symbol):
                 outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
             outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
@@ -201,7 +200,6 @@ def run_group(
     plan: RunConfig,
     fetched: list[tuple[str, StoreResult]],
     progress: Progress | None,
-    lock_timeout: float,
 ) -> list[TickerOutcome]:
     """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
     promote it for the group by :func:`rnnforecast.promotion.decide` on the pooled unseen
@@ -219,11 +217,10 @@ def run_group(
             config,
             name=plan.group,
             progress=progress,
-            lock_timeout=lock_timeout,
             refit=plan.refit,
             promote=False,
         )
-        with home.lock_all([group, *sorted(symbols)], lock_timeout):
+        with home.lock_all([group, *sorted(symbols)]):
             promote, reason = _promote(home, group, config, champion_id, challenger)
             if promote:
                 home.models.set_current(group, challenger.run_id)

@@ -505,12 +505,13 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
     """A worker's full disk fails its ticker (exit 8 in its outcome), not the whole batch."""
     from rnnforecast import executors, pipeline
     from rnnforecast.config import Config
+    from rnnforecast.home import Home
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "m"))
 
     monkeypatch.setattr(pipeline, "train", full)
-    job = executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+    job = executors.train_job(Home(tmp_path, 0.0), "AAA", Config().to_dict())
     assert job.result is None
     assert job.error == {
         "code": 8,
@@ -522,7 +523,7 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
 
     monkeypatch.setattr(pipeline, "train", bug)
     with pytest.raises(RuntimeError, match="a real bug"):
-        executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+        executors.train_job(Home(tmp_path, 0.0), "AAA", Config().to_dict())
 
 
 def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:

@@ -23,7 +23,7 @@ def clock() -> dt.datetime:
 
 def bars_until(last: str, n: int = 60):
     """``n`` canonical weekday bars ending on ``last``."""
-    frame = canonical(n=n)
+    frame = canonical(n)
     frame.index = frame.index + (dt.date.fromisoformat(last) - frame.index[-1].date())
     return frame
 
