@@ -10,7 +10,7 @@ pandas, TensorFlow and yfinance load inside the commands that need them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -25,6 +25,7 @@ from rnnforecast.tickers import unique_tickers
 if TYPE_CHECKING:
     from rnnforecast.config import Config
     from rnnforecast.home import Home
+    from rnnforecast.outcomes import TickerOutcome
 
 app = typer.Typer(
     cls=exitpolicy.App,
@@ -68,10 +69,13 @@ def _home(ctx: typer.Context) -> Home:
     return Home(ctx.obj.home.expanduser(), ctx.obj.wait)
 
 
-def _partial_failure(failed: list[str], total: int) -> None:
+def _partial_failure(outcomes: list[TickerOutcome[Any]]) -> None:
     """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
+    failed = [o.ticker for o in outcomes if o.failed]
     if failed:
-        raise PartialFailure(f"{len(failed)} of {total} tickers failed: {', '.join(failed)}")
+        raise PartialFailure(
+            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}"
+        )
 
 
 @app.command()
@@ -128,7 +132,7 @@ def fetch(
         emit_json({"tickers": [o.to_dict() for o in outcomes]})
     else:
         render.fetched_table(outcomes)
-    _partial_failure([o.ticker for o in outcomes if o.error is not None], len(outcomes))
+    _partial_failure(outcomes)
 
 
 @app.command()
@@ -235,10 +239,10 @@ def _train_many(
         refit=refit,
     )
     if as_json:
-        emit_json({"tickers": [j.result or {"ticker": j.ticker, "error": j.error} for j in jobs]})
+        emit_json({"tickers": [j.to_dict() for j in jobs]})
     else:
         render.jobs_table(jobs)
-    _partial_failure([j.ticker for j in jobs if j.error], len(jobs))
+    _partial_failure(jobs)
 
 
 def _train_global(
@@ -369,13 +373,12 @@ def run_job(
             clock=ctx.obj.clock,
         )
     for outcome in outcomes:
-        if outcome.error:
-            render.failure(outcome.ticker, outcome.error)
+        render.failure(outcome)
     if as_json:
         emit_json({"tickers": [o.to_dict() for o in outcomes]})
     else:
         render.run_outcomes(outcomes)
-    _partial_failure([o.ticker for o in outcomes if o.error], len(outcomes))
+    _partial_failure(outcomes)
 
 
 @app.command()
