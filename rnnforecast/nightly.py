@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import calendars, groups, ingest, pooling, promotion, serving, sources
+from rnnforecast import calendars, groups, ingest, pooling, promotion, serving
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
 from rnnforecast.forecaster import Forecasts, forecast
@@ -93,12 +93,11 @@ def run(
     fetched: dict[int, tuple[str, StoreResult]] = {}
     for i, job in enumerate(plan.tickers):
         try:
-            symbol = sources.check_ticker(job.ticker)
             options = ingest.FetchOptions(
                 calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
                 clock=clock,
             )
-            with home.lock(symbol):
+            with home.lock(job.ticker) as symbol:
                 fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
             outcomes[i] = _failed(job.ticker, exc)
