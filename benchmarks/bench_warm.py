@@ -72,9 +72,10 @@ def garch_prices(n: int, seed: int) -> pd.DataFrame:
 
 def nightly(home: Home, config: Config, csv: Path, ticker: str, warm: bool) -> dict[str, Any]:
     plan = RunConfig((TickerJob(ticker, CsvSource(csv)),), keep=5, warm_start=warm)
-    (outcome,) = nightly_job.run(home, config, plan)
-    if outcome.error:
-        raise SystemExit(f"{ticker}: {outcome.error}")
+    (done,) = nightly_job.run(home, config, plan)
+    if done.error is not None or done.result is None:
+        raise SystemExit(f"{ticker}: {done.error}")
+    outcome = done.result
     manifest = json.loads(
         (home.root / "models" / ticker / str(outcome.run_id) / "manifest.json").read_text()
     )

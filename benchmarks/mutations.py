@@ -120,7 +120,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "train-without-lock",
         "rnnforecast/pipeline.py",
-        "    with home.lock(ticker, lock_timeout) as symbol:\n        return _train_ticker(",
+        "    with home.lock(ticker) as symbol:\n        return _train_ticker(",
         "    if symbol := sources.check_ticker(ticker):\n        return _train_ticker(",
         (
             "tests/test_kills.py::test_train_holds_the_lock_and_a_kill_after_an_epoch_keeps_the_"

@@ -59,8 +59,8 @@ def default_home() -> Path:
     return default_root()
 
 
-def _home(home: PathLike | None) -> Home:
-    return Home(Path(home).expanduser() if home is not None else default_root())
+def _home(home: PathLike | None, wait: float = locks.DEFAULT_TIMEOUT) -> Home:
+    return Home(Path(home).expanduser() if home is not None else default_root(), wait)
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -88,13 +88,12 @@ def fetch(
 
     names = [tickers] if isinstance(tickers, str) else list(tickers)
     results = ingest.fetch(
-        _home(home),
+        _home(home, lock_timeout),
         names,
         _source(csv, sample, auto_adjust),
         start=_date(start),
         end=_date(end),
         replace=replace,
-        lock_timeout=lock_timeout,
     )
     return pd.DataFrame([r.to_dict() for r in results])
 
@@ -136,7 +135,7 @@ def forget(
 ) -> Forgotten:
     """Delete the ticker's stored bars and saved models; returns what was deleted.
     Raises UsageError (bad ticker), DataError (nothing stored), LockError."""
-    return manage.forget(_home(home), ticker, lock_timeout=lock_timeout)
+    return manage.forget(_home(home, lock_timeout), ticker)
 
 
 # --- models --------------------------------------------------------------------------------
@@ -176,7 +175,7 @@ def train(
     Raises UsageError, DataError, LockError.
     """
     cfg = make_config(config, overrides)
-    return pipeline.train(_home(home), ticker, cfg, lock_timeout=lock_timeout)
+    return pipeline.train(_home(home, lock_timeout), ticker, cfg)
 
 
 def list_models(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
@@ -221,7 +220,7 @@ def promote(
 ) -> Promotion:
     """Make the saved run ``run_id`` the ticker's current model (it must load and verify).
     Raises ModelError, LockError."""
-    return manage.promote(_home(home), ticker, run_id, lock_timeout=lock_timeout)
+    return manage.promote(_home(home, lock_timeout), ticker, run_id)
 
 
 # --- evaluate, backtest, predict -----------------------------------------------------------

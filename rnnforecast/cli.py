@@ -10,7 +10,7 @@ pandas, TensorFlow and yfinance load inside the commands that need them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -25,6 +25,7 @@ from rnnforecast.tickers import unique_tickers
 if TYPE_CHECKING:
     from rnnforecast.config import Config
     from rnnforecast.home import Home
+    from rnnforecast.outcomes import TickerOutcome
 
 app = typer.Typer(
     cls=exitpolicy.App,
@@ -65,13 +66,16 @@ def _root(
 def _home(ctx: typer.Context) -> Home:
     from rnnforecast.home import Home
 
-    return Home(ctx.obj.home.expanduser())
+    return Home(ctx.obj.home.expanduser(), ctx.obj.wait)
 
 
-def _partial_failure(failed: list[str], total: int) -> None:
+def _partial_failure(outcomes: list[TickerOutcome[Any]]) -> None:
     """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
+    failed = [o.ticker for o in outcomes if o.failed]
     if failed:
-        raise PartialFailure(f"{len(failed)} of {total} tickers failed: {', '.join(failed)}")
+        raise PartialFailure(
+            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}"
+        )
 
 
 @app.command()
@@ -115,7 +119,6 @@ def fetch(
             replace=replace,
             calendar=calendar,
             clock=ctx.obj.clock,
-            lock_timeout=ctx.obj.wait,
         )
     except AmbiguousDatesError as exc:
         raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
@@ -129,7 +132,7 @@ def fetch(
         emit_json({"tickers": [o.to_dict() for o in outcomes]})
     else:
         render.fetched_table(outcomes)
-    _partial_failure([o.ticker for o in outcomes if o.error is not None], len(outcomes))
+    _partial_failure(outcomes)
 
 
 @app.command()
@@ -202,7 +205,6 @@ def _train_one(
             ticker,
             cfg,
             progress=progress,
-            lock_timeout=ctx.obj.wait,
             refit=refit,
         )
     if as_json:
@@ -227,21 +229,20 @@ def _train_many(
     from rnnforecast import executors
 
     jobs = executors.train_many(
-        _home(ctx).root,
+        _home(ctx),
         tickers,
         cfg,
         workers=workers,
         executor=executor,
         address=address,
-        lock_timeout=ctx.obj.wait,
         on_done=render.job_done(quiet),
         refit=refit,
     )
     if as_json:
-        emit_json({"tickers": [j.result or {"ticker": j.ticker, "error": j.error} for j in jobs]})
+        emit_json({"tickers": [j.to_dict() for j in jobs]})
     else:
         render.jobs_table(jobs)
-    _partial_failure([j.ticker for j in jobs if j.error], len(jobs))
+    _partial_failure(jobs)
 
 
 def _train_global(
@@ -263,7 +264,6 @@ def _train_global(
             cfg,
             name=name,
             progress=progress,
-            lock_timeout=ctx.obj.wait,
             refit=refit,
         )
     if as_json:
@@ -370,17 +370,15 @@ def run_job(
             recipe,
             plan,
             progress=progress,
-            lock_timeout=ctx.obj.wait,
             clock=ctx.obj.clock,
         )
     for outcome in outcomes:
-        if outcome.error:
-            render.failure(outcome.ticker, outcome.error)
+        render.failure(outcome)
     if as_json:
         emit_json({"tickers": [o.to_dict() for o in outcomes]})
     else:
         render.run_outcomes(outcomes)
-    _partial_failure([o.ticker for o in outcomes if o.error], len(outcomes))
+    _partial_failure(outcomes)
 
 
 @app.command()
@@ -396,7 +394,7 @@ def models(
     if promote is not None:
         from rnnforecast import manage
 
-        done = manage.promote(_home(ctx), ticker, promote, lock_timeout=ctx.obj.wait)
+        done = manage.promote(_home(ctx), ticker, promote)
         say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
     listing = runs.models(_home(ctx), ticker)
     if as_json:
@@ -430,7 +428,7 @@ def forget(
     if not yes:
         plan = manage.forget_plan(_home(ctx), ticker)
         raise UsageError(f"this would delete {plan.describe()}: add --yes to delete them")
-    gone = manage.forget(_home(ctx), ticker, lock_timeout=ctx.obj.wait)
+    gone = manage.forget(_home(ctx), ticker)
     if as_json:
         emit_json(gone.to_dict())
         return

@@ -13,50 +13,34 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rnnforecast.config import Config
 from rnnforecast.errors import UsageError
+from rnnforecast.home import Home
+from rnnforecast.outcomes import Failure, TickerOutcome
+
+if TYPE_CHECKING:  # pipeline is imported by the job that trains
+    from rnnforecast.pipeline import TrainResult
 
 EXECUTORS = ("local", "ray")
 
 
-@dataclass(frozen=True)
-class JobResult:
-    """One ticker's outcome: ``result`` (a JSON-ready dict) or ``error`` {code, message}."""
-
-    ticker: str
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-
-
 def train_job(
-    home: str, ticker: str, config: dict[str, Any], lock_timeout: float, refit: bool = True
-) -> JobResult:
-    """Train one ticker in whatever process runs this; never raises our errors."""
+    home: Home, ticker: str, config: dict[str, Any], refit: bool = True
+) -> TickerOutcome[TrainResult]:
+    """Train one ticker in whatever process runs this (``home`` and ``config`` travel by
+    pickle, and so does the outcome; the home carries the lock wait); never raises our
+    errors or outside faults: they are the outcome's failure."""
     from rnnforecast import pipeline
     from rnnforecast.config import config_from_dict
-    from rnnforecast.home import Home
 
     try:
-        result = pipeline.train(
-            Home(Path(home)),
-            ticker,
-            config_from_dict(config),
-            lock_timeout=lock_timeout,
-            refit=refit,
-        )
-    except Exception as exc:  # ours, and outside faults, become the ticker's error
-        from rnnforecast.faults import translate
-
-        known = translate(exc)
-        if known is None:
-            raise
-        return JobResult(ticker, error={"code": known.exit_code, "message": str(known)})
-    return JobResult(ticker, result=result.to_dict())
+        result = pipeline.train(home, ticker, config_from_dict(config), refit=refit)
+    except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+        return TickerOutcome(ticker, error=Failure.of(exc))
+    return TickerOutcome(ticker, result)
 
 
 def _limit_threads(threads: int) -> None:
@@ -77,17 +61,16 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
 
 
 def train_many(
-    home: Path,
+    home: Home,
     tickers: list[str],
     config: Config,
     *,
     workers: int = 1,
     executor: str = "local",
     address: str | None = None,
-    lock_timeout: float = 60.0,
-    on_done: Callable[[JobResult], None] | None = None,
+    on_done: Callable[[TickerOutcome[TrainResult]], None] | None = None,
     refit: bool = True,
-) -> list[JobResult]:
+) -> list[TickerOutcome[TrainResult]]:
     """Train each ticker with ``config``; results in the order of ``tickers``.
 
     ``local`` with one worker trains in this process, one ticker after the other; with
@@ -99,13 +82,13 @@ def train_many(
         raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
-    args = [(str(home), ticker, config.to_dict(), lock_timeout, refit) for ticker in tickers]
+    args = [(home, ticker, config.to_dict(), refit) for ticker in tickers]
     if executor == "ray":
         return _on_ray(args, address, on_done)
     if address is not None:
         raise UsageError("an address is for the ray executor")
     if workers == 1:
-        results = []
+        results: list[TickerOutcome[TrainResult]] = []
         for arg in args:
             results.append(train_job(*arg))
             if on_done:
@@ -127,8 +110,10 @@ def train_many(
 
 
 def _on_ray(
-    args: list[tuple[Any, ...]], address: str | None, on_done: Callable[[JobResult], None] | None
-) -> list[JobResult]:
+    args: list[tuple[Any, ...]],
+    address: str | None,
+    on_done: Callable[[TickerOutcome[TrainResult]], None] | None,
+) -> list[TickerOutcome[TrainResult]]:
     try:
         import ray
     except ImportError:
@@ -149,7 +134,7 @@ def _on_ray(
     try:
         remote = ray.remote(num_cpus=1)(_ray_train_job)
         refs = [remote.remote(*arg) for arg in args]
-        results = []
+        results: list[TickerOutcome[TrainResult]] = []
         for ref in refs:
             results.append(ray.get(ref))
             if on_done:
@@ -161,8 +146,8 @@ def _on_ray(
 
 
 def _ray_train_job(
-    home: str, ticker: str, config: dict[str, Any], lock_timeout: float, refit: bool = True
-) -> JobResult:
+    home: Home, ticker: str, config: dict[str, Any], refit: bool = True
+) -> TickerOutcome[TrainResult]:
     """A Ray task: one CPU, so TensorFlow gets one thread."""
     _limit_threads(1)
-    return train_job(home, ticker, config, lock_timeout, refit)
+    return train_job(home, ticker, config, refit)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import sqlite3
-from typing import Any
 
 from rnnforecast.errors import (
     DataError,
@@ -68,12 +67,3 @@ def translate(exc: BaseException) -> RnnForecastError | None:
     if isinstance(exc, sqlite3.DatabaseError):
         return DataError(f"the data store cannot be read ({exc})")
     return None
-
-
-def failure(exc: Exception) -> dict[str, Any]:
-    """A ticker's failure as ``{"code", "message"}``: our errors and outside faults
-    (:func:`translate`); anything else is a bug and is raised again."""
-    known = translate(exc)
-    if known is None:
-        raise exc
-    return {"code": known.exit_code, "message": str(known)}

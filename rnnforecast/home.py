@@ -34,7 +34,11 @@ def default_root() -> Path:
 
 @dataclass(frozen=True)
 class Home:
+    """The home folder at ``root``; ``wait`` is how many seconds :meth:`lock` waits for
+    another process's lock on a ticker unless told otherwise (0: try once)."""
+
     root: Path
+    wait: float = DEFAULT_WAIT
 
     @property
     def store(self) -> Store:
@@ -57,20 +61,21 @@ class Home:
         return self.root / "cache" / "yfinance"
 
     @contextlib.contextmanager
-    def lock(self, name: str, wait: float = DEFAULT_WAIT) -> Iterator[str]:
+    def lock(self, name: str, wait: float | None = None) -> Iterator[str]:
         """Check the ticker (or ``@GROUP``) ``name`` and hold its lock for the ``with``
-        block, waiting up to ``wait`` seconds (0: try once) for another holder; yields the
+        block, waiting up to ``wait`` seconds (default: the home's; 0: try once) for another
+        holder; yields the
         checked symbol. Raises UsageError for a bad name, LockError when the wait runs out
         (see :mod:`rnnforecast.locks`), OSError if the locks folder cannot be written."""
         from rnnforecast import locks
         from rnnforecast.tickers import GROUP_PREFIX, check_group, check_ticker
 
         symbol = check_group(name) if name.startswith(GROUP_PREFIX) else check_ticker(name)
-        with locks.hold(self.locks, f"ticker-{symbol}", wait):
+        with locks.hold(self.locks, f"ticker-{symbol}", self.wait if wait is None else wait):
             yield symbol
 
     @contextlib.contextmanager
-    def lock_all(self, names: Iterable[str], wait: float = DEFAULT_WAIT) -> Iterator[None]:
+    def lock_all(self, names: Iterable[str], wait: float | None = None) -> Iterator[None]:
         """:meth:`lock` on every one of ``names`` in turn, for one ``with`` block."""
         with contextlib.ExitStack() as stack:
             for name in names:

@@ -12,11 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from rnnforecast import calendars, locks
+from rnnforecast import calendars
 from rnnforecast.bars import Bars
 from rnnforecast.errors import UsageError
-from rnnforecast.faults import failure
 from rnnforecast.home import Home
+from rnnforecast.outcomes import Failure, TickerOutcome
 from rnnforecast.sources import Source
 from rnnforecast.store import StoreResult
 from rnnforecast.tickers import check_ticker, unique_tickers
@@ -53,7 +53,6 @@ def fetch(
     replace: bool = False,
     calendar: str | None = None,
     clock: calendars.Clock = calendars.system_clock,
-    lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> list[StoreResult]:
     """Store ``source``'s daily bars for each ticker; one transaction per ticker.
 
@@ -84,7 +83,7 @@ def fetch(
     )
     results = []
     for symbol in symbols:
-        with locks.hold(home.locks, f"ticker-{symbol}", lock_timeout):
+        with home.lock(symbol):
             results.append(fetch_ticker(home, symbol, source, options))
     return results
 
@@ -97,41 +96,27 @@ def _check(symbols: list[str], source: Source, start: dt.date | None, end: dt.da
         raise UsageError(f"a {source.name} source loads one ticker at a time")
 
 
-@dataclass(frozen=True)
-class FetchOutcome:
-    """One ticker of a multi-ticker fetch: what was stored, or ``error`` (``{"code",
-    "message"}``) if it failed."""
-
-    ticker: str
-    stored: StoreResult | None = None
-    error: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        if self.stored is not None:
-            return self.stored.to_dict()
-        return {"ticker": self.ticker, "error": self.error}
-
-
 def fetch_each(
     home: Home, tickers: list[str], source: Source, **options: Any
-) -> list[FetchOutcome]:
+) -> list[TickerOutcome[StoreResult]]:
     """:func:`fetch` for each ticker in turn, going on after a failed one (as ``run``
     does); ``options`` are fetch's. Tickers are checked first, and named once each however
     they are spelled (``GOOG goog``). Raises UsageError for a bad ticker or option (before
-    anything is fetched); the failures of single tickers are in their outcomes.
+    anything is fetched); the failures of single tickers are in their outcomes (each
+    result is the ticker's :class:`StoreResult`).
     """
     symbols = unique_tickers(tickers)
     if len(symbols) <= 1:
-        return [FetchOutcome(r.ticker, stored=r) for r in fetch(home, symbols, source, **options)]
+        return [TickerOutcome(r.ticker, r) for r in fetch(home, symbols, source, **options)]
     _check(symbols, source, options.get("start"), options.get("end"))
-    outcomes = []
+    outcomes: list[TickerOutcome[StoreResult]] = []
     for symbol in symbols:
         try:
             [stored] = fetch(home, [symbol], source, **options)
-        except Exception as exc:  # noqa: BLE001 - ours and outside faults; failure re-raises bugs
-            outcomes.append(FetchOutcome(symbol, error=failure(exc)))
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+            outcomes.append(TickerOutcome(symbol, error=Failure.of(exc)))
         else:
-            outcomes.append(FetchOutcome(symbol, stored=stored))
+            outcomes.append(TickerOutcome(symbol, stored))
     return outcomes
 
 

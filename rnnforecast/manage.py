@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rnnforecast import locks, serving
+from rnnforecast import serving
 from rnnforecast.errors import DataError, ModelError, UsageError
 from rnnforecast.home import Home
 from rnnforecast.tickers import check_ticker
@@ -55,16 +55,14 @@ class Promotion:
         }
 
 
-def promote(
-    home: Home, ticker: str, run_id: str, *, lock_timeout: float = locks.DEFAULT_TIMEOUT
-) -> Promotion:
+def promote(home: Home, ticker: str, run_id: str) -> Promotion:
     """Make the saved run ``run_id`` the current model of ``ticker``, under its lock.
 
     The run must load and verify first (checksums, manifest, config, and the network
     itself), so ``current`` never points at a bundle that cannot forecast. Raises
     UsageError (bad ticker), ModelError (no such run, or it does not load), LockError.
     """
-    with home.lock(ticker, lock_timeout) as symbol:
+    with home.lock(ticker) as symbol:
         loaded = serving.load(home, symbol, run_id)
         if loaded.bundle.manifest.members is not None:  # its current pointer is the group's
             raise UsageError(
@@ -137,7 +135,7 @@ def forget_plan(home: Home, ticker: str) -> Forgotten:
     )
 
 
-def forget(home: Home, ticker: str, *, lock_timeout: float = locks.DEFAULT_TIMEOUT) -> Forgotten:
+def forget(home: Home, ticker: str) -> Forgotten:
     """Delete the ticker's models, then its bars, under its lock; return what was deleted.
 
     The models go first in one rename (readers see all runs or none) and the bars in one
@@ -145,7 +143,7 @@ def forget(home: Home, ticker: str, *, lock_timeout: float = locks.DEFAULT_TIMEO
     or a hidden folder of models: each is what a second call finishes. Raises UsageError
     (bad ticker), DataError (nothing stored), LockError.
     """
-    with home.lock(ticker, lock_timeout) as symbol:
+    with home.lock(ticker) as symbol:
         plan = forget_plan(home, symbol)
         home.models.forget(symbol)
         home.store.delete(symbol)

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import calendars, groups, ingest, locks, pooling, promotion, serving, sources
+from rnnforecast import calendars, groups, ingest, pooling, promotion, serving
 from rnnforecast.config import Config, RunConfig
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
-from rnnforecast.faults import failure as _error
 from rnnforecast.forecaster import Forecasts, forecast
 from rnnforecast.home import Home
+from rnnforecast.outcomes import Failure, TickerOutcome
 from rnnforecast.pipeline import _train_ticker
 from rnnforecast.scoring import _scored_fit, _select_period, _served_fit
 from rnnforecast.store import StoreResult
@@ -27,8 +27,10 @@ if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
 
 
 @dataclass(frozen=True)
-class TickerOutcome:
-    """What ``run`` did for one ticker. ``error`` is ``{"code", "message"}`` if it failed."""
+class NightlyResult:
+    """What ``run`` did for one ticker: the result of its outcome, complete when it went
+    through; a ticker that failed keeps what was done before the failure (the rows fetched,
+    or nothing)."""
 
     ticker: str
     rows_added: int | None = None
@@ -38,7 +40,6 @@ class TickerOutcome:
     promoted: bool = False
     reason: str = ""
     deleted: list[str] = field(default_factory=list)
-    error: dict[str, Any] | None = None
     serving: dict[str, Any] | None = None
     # the manifest's warm_start record, or None with why the challenger trained from scratch
     warm_start: dict[str, Any] | None = None
@@ -46,7 +47,19 @@ class TickerOutcome:
     interval_method: str | None = None  # the challenger's (None if it failed)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every field, and ``error`` (null: the outcome fills it in if the ticker failed)
+        after ``deleted``: ``run --json`` names every key for every ticker, in this order."""
+        record = dataclasses.asdict(self)
+        keys = list(record)
+        cut = keys.index("deleted") + 1
+        return {
+            **{key: record[key] for key in keys[:cut]},
+            "error": None,
+            **{key: record[key] for key in keys[cut:]},
+        }
+
+
+RunOutcome = TickerOutcome[NightlyResult]
 
 
 def run(
@@ -55,10 +68,9 @@ def run(
     plan: RunConfig,
     *,
     progress: Progress | None = None,
-    lock_timeout: float = locks.DEFAULT_TIMEOUT,
     clock: calendars.Clock = calendars.system_clock,
     warm_epochs: int | None = None,
-) -> list[TickerOutcome]:
+) -> list[RunOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
     :mod:`rnnforecast.promotion`: compared with the current model on the days that model
@@ -77,31 +89,37 @@ def run(
     for job in plan.tickers:
         if job.calendar is not None:
             calendars.check_code(job.calendar)
-    outcomes: dict[int, TickerOutcome] = {}
+    outcomes: dict[int, RunOutcome] = {}
     fetched: dict[int, tuple[str, StoreResult]] = {}
     for i, job in enumerate(plan.tickers):
         try:
-            symbol = sources.check_ticker(job.ticker)
             options = ingest.FetchOptions(
                 calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
                 clock=clock,
             )
-            with home.lock(symbol, lock_timeout):
+            with home.lock(job.ticker) as symbol:
                 fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
-        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
-            outcomes[i] = TickerOutcome(job.ticker, error=_error(exc))
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+            outcomes[i] = _failed(job.ticker, exc)
     if plan.global_model:  # one network over every fetched ticker
         order = sorted(fetched)
-        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress, lock_timeout)
+        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress)
         outcomes.update(zip(order, grouped, strict=True))
         return [outcomes[i] for i in range(len(plan.tickers))]
     for i, (symbol, stored) in fetched.items():
         try:
-            with home.lock(symbol, lock_timeout):
-                outcomes[i] = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
-        except Exception as exc:  # noqa: BLE001 - ours and outside faults; _error re-raises bugs
-            outcomes[i] = TickerOutcome(plan.tickers[i].ticker, error=_error(exc))
+            with home.lock(symbol):
+                result = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
+            outcomes[i] = RunOutcome(symbol, result)
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+            outcomes[i] = _failed(plan.tickers[i].ticker, exc)
     return [outcomes[i] for i in range(len(plan.tickers))]
+
+
+def _failed(ticker: str, exc: Exception, rows_added: int | None = None) -> RunOutcome:
+    """The outcome of a ticker that failed with ``exc`` after adding ``rows_added`` rows
+    (None: before its fetch went through); raises ``exc`` again if it is a bug."""
+    return RunOutcome(ticker, NightlyResult(ticker, rows_added), Failure.of(exc))
 
 
 def _run_ticker(
@@ -112,7 +130,7 @@ def _run_ticker(
     stored: StoreResult,
     progress: Progress | None,
     warm_epochs: int | None = None,
-) -> TickerOutcome:
+) -> NightlyResult:
     champion_id = home.models.current(symbol)
     warm_start, from_scratch = None, "warm start is off"
     if plan.warm_start:
@@ -144,7 +162,7 @@ def _run_ticker(
     if promote:
         home.models.set_current(symbol, challenger.run_id)
     deleted = home.models.prune(symbol, plan.keep)
-    return TickerOutcome(
+    return NightlyResult(
         symbol,
         stored.added,
         challenger.run_id,
@@ -201,8 +219,7 @@ def run_group(
     plan: RunConfig,
     fetched: list[tuple[str, StoreResult]],
     progress: Progress | None,
-    lock_timeout: float,
-) -> list[TickerOutcome]:
+) -> list[RunOutcome]:
     """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
     promote it for the group by :func:`rnnforecast.promotion.decide` on the pooled unseen
     days of every member (each member's errors divided by its in-sample naive MAE, so that
@@ -219,11 +236,10 @@ def run_group(
             config,
             name=plan.group,
             progress=progress,
-            lock_timeout=lock_timeout,
             refit=plan.refit,
             promote=False,
         )
-        with home.lock_all([group, *sorted(symbols)], lock_timeout):
+        with home.lock_all([group, *sorted(symbols)]):
             promote, reason = _promote(home, group, config, champion_id, challenger)
             if promote:
                 home.models.set_current(group, challenger.run_id)
@@ -231,24 +247,25 @@ def run_group(
                     home.models.set_group(symbol, group)
             deleted = home.models.prune(group, plan.keep)
     except RnnForecastError as exc:
-        return [
-            TickerOutcome(symbol, stored.added, error=_error(exc)) for symbol, stored in fetched
-        ]
-    outcomes = []
+        return [_failed(symbol, exc, stored.added) for symbol, stored in fetched]
+    outcomes: list[RunOutcome] = []
     for symbol, stored in fetched:
         scores = challenger.members[symbol]
         outcomes.append(
-            TickerOutcome(
+            RunOutcome(
                 symbol,
-                stored.added,
-                challenger.run_id,
-                {"test": scores["test"], "model": scores["model"], "naive": scores["naive"]},
-                scores["beats_naive"],
-                promote,
-                f"global model {group}: {reason}",
-                deleted,
-                serving=challenger.serving,
-                interval_method=challenger.interval_method.get(symbol),
+                NightlyResult(
+                    symbol,
+                    stored.added,
+                    challenger.run_id,
+                    {"test": scores["test"], "model": scores["model"], "naive": scores["naive"]},
+                    scores["beats_naive"],
+                    promote,
+                    f"global model {group}: {reason}",
+                    deleted,
+                    serving=challenger.serving,
+                    interval_method=challenger.interval_method.get(symbol),
+                ),
             )
         )
     return outcomes

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnnforecast import bundles, locks
+from rnnforecast import bundles
 from rnnforecast.config import Config
 from rnnforecast.evaluation import Report
 from rnnforecast.fitting import (
@@ -75,7 +75,6 @@ def train(
     config: Config,
     *,
     progress: Progress | None = None,
-    lock_timeout: float = locks.DEFAULT_TIMEOUT,
     refit: bool = True,
 ) -> TrainResult:
     """Train a network on the stored bars of ``ticker`` and save it as the current bundle.
@@ -88,7 +87,7 @@ def train(
     ticker is locked for the whole run. Raises UsageError (bad ticker), DataError (no or
     too little data), LockError.
     """
-    with home.lock(ticker, lock_timeout) as symbol:
+    with home.lock(ticker) as symbol:
         return _train_ticker(home, symbol, config, progress, promote=True, refit=refit)
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import bundles, fitting, locks, pipeline, scoring, serving
+from rnnforecast import bundles, fitting, pipeline, scoring, serving
 from rnnforecast.config import Config
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.evaluation import Report
@@ -133,7 +133,6 @@ def train_global(
     *,
     name: str | None = None,
     progress: Progress | None = None,
-    lock_timeout: float = locks.DEFAULT_TIMEOUT,
     refit: bool = True,
     promote: bool = True,
 ) -> GlobalTrainResult:
@@ -156,7 +155,7 @@ def train_global(
             'scale; a global model needs data.normalise = "window"'
         )
     group = group_name(symbols, name)
-    with home.lock_all([group, *symbols], lock_timeout):
+    with home.lock_all([group, *symbols]):
         return _train_group(home, group, symbols, config, progress, refit, promote)
 
 

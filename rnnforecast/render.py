@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any
 from rnnforecast.exitpolicy import say
 
 if TYPE_CHECKING:
-    from rnnforecast.executors import JobResult
-    from rnnforecast.ingest import FetchOutcome
-    from rnnforecast.nightly import TickerOutcome
+    from rnnforecast.nightly import RunOutcome
+    from rnnforecast.outcomes import TickerOutcome
     from rnnforecast.pipeline import TrainResult
     from rnnforecast.pooling import GlobalTrainResult
     from rnnforecast.scoring import EvaluationResult
     from rnnforecast.serving import Forecast
+    from rnnforecast.store import StoreResult
     from rnnforecast.training import Progress
 
 
@@ -202,14 +202,16 @@ def risk_table(risk: dict[str, Any]) -> None:
     )
 
 
-def failure(ticker: str, error: dict[str, Any]) -> None:
-    """The stderr line of one ticker that failed while the others went on."""
-    say(f"{ticker}: failed (exit code {error['code']}): {error['message']}")
+def failure(outcome: TickerOutcome[Any]) -> None:
+    """The stderr line of one ticker that failed while the others went on (none if it went
+    through): the one failure summary of fetch, train and run."""
+    if outcome.error is not None:
+        say(f"{outcome.ticker}: failed (exit code {outcome.error.code}): {outcome.error.message}")
 
 
-def fetched(outcomes: list[FetchOutcome]) -> None:
+def fetched(outcomes: list[TickerOutcome[StoreResult]]) -> None:
     """fetch: a warning per suspicious ticker and a line per failed one (stderr)."""
-    for r in (o.stored for o in outcomes if o.stored is not None):
+    for r in (o.result for o in outcomes if o.result is not None):
         # A few off-calendar bars are holidays a source filled in; a tenth (weekends) is
         # a series that trades on another calendar.
         if r.off_calendar and r.off_calendar >= 0.1 * max(r.added, 1):
@@ -224,13 +226,12 @@ def fetched(outcomes: list[FetchOutcome]) -> None:
                 "(adjusted for a split or dividend?); kept as stored, --replace refreshes them"
             )
     for o in outcomes:
-        if o.error is not None:
-            failure(o.ticker, o.error)
+        failure(o)
 
 
-def fetched_table(outcomes: list[FetchOutcome]) -> None:
+def fetched_table(outcomes: list[TickerOutcome[StoreResult]]) -> None:
     """fetch: the stored bars of each ticker that went through."""
-    results = [o.stored for o in outcomes if o.stored is not None]
+    results = [o.result for o in outcomes if o.result is not None]
     table(
         "Stored bars",
         ["ticker", "rows", "first", "last", "added", "source", "calendar"],
@@ -256,19 +257,18 @@ def trained(result: TrainResult) -> None:
     scores_table(result.ticker, result.test, result.report)
 
 
-def job_done(quiet: bool) -> Callable[[JobResult], None]:
+def job_done(quiet: bool) -> Callable[[TickerOutcome[TrainResult]], None]:
     """train (several tickers): a line as each ticker finishes (failures even with --quiet)."""
 
-    def done(job: JobResult) -> None:
-        if job.error:
-            failure(job.ticker, job.error)
-        elif not quiet and job.result is not None:
-            say(f"{job.ticker}: trained run {job.result['run_id']}")
+    def done(job: TickerOutcome[TrainResult]) -> None:
+        failure(job)
+        if not quiet and job.result is not None:
+            say(f"{job.ticker}: trained run {job.result.run_id}")
 
     return done
 
 
-def jobs_table(jobs: list[JobResult]) -> None:
+def jobs_table(jobs: list[TickerOutcome[TrainResult]]) -> None:
     """train (several tickers): one row per ticker."""
     table(
         f"trained {sum(1 for j in jobs if j.result)} of {len(jobs)} tickers",
@@ -276,10 +276,10 @@ def jobs_table(jobs: list[JobResult]) -> None:
         [
             [
                 j.ticker,
-                j.result["run_id"] if j.result else "-",
-                fmt(j.result["model"]["rel_mae"]) if j.result else "-",
-                ("yes" if j.result["beats_naive"] else "no") if j.result else "-",
-                j.error["message"] if j.error else "",
+                j.result.run_id if j.result else "-",
+                fmt(j.result.report.scores.model["rel_mae"]) if j.result else "-",
+                ("yes" if j.result.report.beats_naive else "no") if j.result else "-",
+                j.error.message if j.error else "",
             ]
             for j in jobs
         ],
@@ -348,25 +348,30 @@ def forecast(result: Forecast) -> None:
     )
 
 
-def run_outcomes(outcomes: list[TickerOutcome]) -> None:
+def run_outcomes(outcomes: list[RunOutcome]) -> None:
     """run: one row per ticker of the nightly job."""
-    failed = sum(1 for o in outcomes if o.error)
+    failed = sum(1 for o in outcomes if o.failed)
     table(
         f"run: {len(outcomes) - failed} of {len(outcomes)} tickers went through",
         ["ticker", "added", "run", "rel_mae", "beats naive", "promoted", "reason"],
-        [
-            [
-                o.ticker,
-                "-" if o.rows_added is None else o.rows_added,
-                o.run_id or "-",
-                fmt(o.metrics["model"]["rel_mae"]) if o.metrics else "-",
-                "-" if o.beats_naive is None else ("yes" if o.beats_naive else "no"),
-                "yes" if o.promoted else "no",
-                o.reason or (o.error["message"] if o.error else ""),
-            ]
-            for o in outcomes
-        ],
+        [_run_row(o) for o in outcomes],
     )
+
+
+def _run_row(outcome: RunOutcome) -> list[Any]:
+    r, error = outcome.result, outcome.error
+    why = error.message if error else ""
+    if r is None:
+        return [outcome.ticker, "-", "-", "-", "-", "no", why]
+    return [
+        outcome.ticker,
+        "-" if r.rows_added is None else r.rows_added,
+        r.run_id or "-",
+        fmt(r.metrics["model"]["rel_mae"]) if r.metrics else "-",
+        "-" if r.beats_naive is None else ("yes" if r.beats_naive else "no"),
+        "yes" if r.promoted else "no",
+        r.reason or why,
+    ]
 
 
 def runs_table(listing: dict[str, Any]) -> None:

@@ -120,9 +120,10 @@ def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> No
 def test_executors_speak_no_flags(tmp_path: Path, changes: dict, message: str) -> None:
     from rnnforecast.config import Config
     from rnnforecast.errors import UsageError
+    from rnnforecast.home import Home
 
     with pytest.raises(UsageError) as caught:
-        executors.train_many(tmp_path, ["AAA"], Config(), **changes)
+        executors.train_many(Home(tmp_path), ["AAA"], Config(), **changes)
     assert str(caught.value) == message
 
 

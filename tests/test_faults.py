@@ -20,6 +20,7 @@ from conftest import TINY_CONFIG, FakeSource, cli, make_prices
 
 from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
 from rnnforecast.errors import EXIT_CODES
+from rnnforecast.outcomes import Failure
 from rnnforecast.store import Store
 
 
@@ -505,16 +506,23 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
     """A worker's full disk fails its ticker (exit 8 in its outcome), not the whole batch."""
     from rnnforecast import executors, pipeline
     from rnnforecast.config import Config
+    from rnnforecast.home import Home
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "m"))
 
     monkeypatch.setattr(pipeline, "train", full)
-    job = executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+    job = executors.train_job(Home(tmp_path, 0.0), "AAA", Config().to_dict())
     assert job.result is None
-    assert job.error == {
-        "code": 8,
-        "message": f"cannot read or write {tmp_path / 'm'}: No space left on device",
+    assert job.error == Failure(
+        8, f"cannot read or write {tmp_path / 'm'}: No space left on device"
+    )
+    assert job.to_dict() == {
+        "ticker": "AAA",
+        "error": {
+            "code": 8,
+            "message": f"cannot read or write {tmp_path / 'm'}: No space left on device",
+        },
     }
 
     def bug(*args, **kwargs):
@@ -522,7 +530,7 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
 
     monkeypatch.setattr(pipeline, "train", bug)
     with pytest.raises(RuntimeError, match="a real bug"):
-        executors.train_job(str(tmp_path), "AAA", Config().to_dict(), 0.0)
+        executors.train_job(Home(tmp_path, 0.0), "AAA", Config().to_dict())
 
 
 def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:
@@ -539,10 +547,29 @@ def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:
     )
     fetched = ingest.fetch_each(Home(home), ["AAA", "BBB"], failing)
     assert [o.error for o in fetched] == [
-        {"code": 8, "message": "cannot read or write /x/store.sqlite: No space left on device"},
-        {"code": 3, "message": "BBB: nothing here"},
+        Failure(8, "cannot read or write /x/store.sqlite: No space left on device"),
+        Failure(3, "BBB: nothing here"),
     ]
     plan = RunConfig((TickerJob("AAA", failing), TickerJob("BBB", failing)))
     outcomes = nightly.run(Home(home), Config(), plan)
-    assert [o.error["code"] for o in outcomes if o.error] == [8, 3]
+    assert [o.error.code for o in outcomes if o.error] == [8, 3]
+    # a ticker that failed before its fetch went through still has every key of run's JSON
+    assert outcomes[0].to_dict() == {
+        "ticker": "AAA",
+        "rows_added": None,
+        "run_id": None,
+        "metrics": None,
+        "beats_naive": None,
+        "promoted": False,
+        "reason": "",
+        "deleted": [],
+        "error": {
+            "code": 8,
+            "message": "cannot read or write /x/store.sqlite: No space left on device",
+        },
+        "serving": None,
+        "warm_start": None,
+        "from_scratch": None,
+        "interval_method": None,
+    }
     assert [symbol for symbol, _, _ in failing.asked] == ["AAA", "BBB", "AAA", "BBB"]

@@ -12,6 +12,7 @@ from conftest import FakeSource, canonical
 from rnnforecast import ingest
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.home import Home
+from rnnforecast.outcomes import Failure
 
 # 2020-12-31 21:30 UTC: New York's session of that Thursday has closed.
 AFTER_CLOSE = dt.datetime(2020, 12, 31, 21, 30, tzinfo=dt.UTC)
@@ -109,10 +110,11 @@ def test_fetch_each_goes_on_after_a_failed_ticker(home: Path) -> None:
     )
     outcomes = ingest.fetch_each(Home(home), ["ABC", "ghi", "GHI"], source, clock=clock)
     assert [(o.ticker, o.error) for o in outcomes] == [
-        ("ABC", {"code": 3, "message": "ABC: nothing here"}),
+        ("ABC", Failure(3, "ABC: nothing here")),
         ("GHI", None),
     ]
-    assert outcomes[1].stored is not None and outcomes[1].stored.rows == 60
+    assert outcomes[0].result is None
+    assert outcomes[1].result is not None and outcomes[1].result.rows == 60
 
 
 def test_a_bug_in_a_source_is_raised_not_reported_as_a_failed_ticker(home: Path) -> None:

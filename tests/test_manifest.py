@@ -122,6 +122,21 @@ def test_home_lock_checks_the_ticker_and_yields_its_symbol(tmp_path: Path) -> No
     assert not (tmp_path / "locks" / "ticker-a/b.lock").exists()
 
 
+def test_home_lock_waits_as_long_as_the_home_says_unless_told(tmp_path: Path) -> None:
+    """The wait travels with the home: no job passes it on by hand."""
+    impatient = Home(tmp_path, wait=0.0)
+    with locks.hold(impatient.locks, "ticker-AAPL", 0):
+        with pytest.raises(LockError, match=r"ticker-AAPL is locked.*\(waited 0 s;"):
+            with impatient.lock("AAPL"):
+                pass
+        with pytest.raises(LockError, match=r"ticker-AAPL is locked.*\(waited 0 s;"):
+            with Home(tmp_path, wait=30.0).lock_all(["MSFT", "AAPL"], 0):
+                pass
+    with impatient.lock("AAPL") as symbol:
+        assert symbol == "AAPL"
+    assert Home(tmp_path).wait == 60.0
+
+
 def test_home_lock_all_waits_for_every_lock(tmp_path: Path) -> None:
     home = Home(tmp_path)
     with locks.hold(home.locks, "ticker-MSFT", 0):

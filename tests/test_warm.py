@@ -139,7 +139,9 @@ def test_zero_fine_tune_epochs_start_from_the_current_weights(tmp_path: Path) ->
     first = nightly(tmp_path, tmp_path / "home", 215)
     make_prices(220, seed=5).to_csv(tmp_path / "aaa.csv")
     config, plan = load_run_config(tmp_path / "nightly.toml")
-    (outcome,) = nightly_job.run(home, config, plan, warm_epochs=0)
+    (done,) = nightly_job.run(home, config, plan, warm_epochs=0)
+    outcome = done.result
+    assert done.error is None and outcome is not None
     assert outcome.warm_start is not None and outcome.warm_start["epochs"] == 0
     current = tmp_path / "home" / "models" / "AAA" / first["run_id"]
     challenger = tmp_path / "home" / "models" / "AAA" / str(outcome.run_id)

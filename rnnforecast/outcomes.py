@@ -1,0 +1,75 @@
+"""One ticker's outcome in a job over several tickers (``fetch``, ``train T1 T2`` in this
+process or in workers, ``run``): what the job made of it, or the failure that stopped it
+while the others went on. One type, one failure record, one JSON shape per job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+
+class Record(Protocol):
+    """What a job returns for one ticker: a record with its JSON document."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one ticker failed: the exit code its error carries (see :mod:`rnnforecast.errors`)
+    and the error's one-line message."""
+
+    code: int
+    message: str
+
+    @classmethod
+    def of(cls, exc: Exception) -> Failure:
+        """The failure of our errors and of outside faults (OSError, sqlite3, MemoryError:
+        :func:`rnnforecast.faults.translate`); anything else is a bug and is raised again."""
+        from rnnforecast.faults import translate
+
+        known = translate(exc)
+        if known is None:
+            raise exc
+        return cls(known.exit_code, str(known))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class TickerOutcome(Generic[R]):
+    """One ticker of a job: its ``result``, or the ``error`` that stopped it. A job that
+    fails midway may keep what it did before the failure in ``result`` (``run`` keeps the
+    rows it fetched before training failed)."""
+
+    ticker: str
+    result: R | None = None
+    error: Failure | None = None
+
+    def __post_init__(self) -> None:
+        if self.result is None and self.error is None:
+            raise ValueError(f"an outcome of {self.ticker} needs a result or an error")
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result's JSON document, its ``error`` key set to ``{"code", "message"}`` if
+        the ticker failed; ``{"ticker", "error"}`` for a ticker that failed with no result."""
+        body: dict[str, Any] = (
+            {"ticker": self.ticker} if self.result is None else self.result.to_dict()
+        )
+        if self.error is not None:
+            body["error"] = self.error.to_dict()
+        return body
+
+
+def failed_tickers(outcomes: list[TickerOutcome[Any]]) -> list[str]:
+    """The tickers that failed, in order."""
+    return [o.ticker for o in outcomes if o.failed]

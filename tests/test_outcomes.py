@@ -1,0 +1,89 @@
+"""The per-ticker outcome of fetch, train and run: a result or one failure record."""
+
+from __future__ import annotations
+
+import errno
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import cli
+
+from rnnforecast import locks
+from rnnforecast.errors import LockError
+from rnnforecast.outcomes import Failure, TickerOutcome
+
+
+@dataclass(frozen=True)
+class Stored:
+    ticker: str
+    rows: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ticker": self.ticker, "rows": self.rows}
+
+
+def test_a_failure_carries_the_exit_code_and_message_of_our_error_or_an_outside_fault() -> None:
+    assert Failure.of(LockError("ticker-AAA is locked")) == Failure(6, "ticker-AAA is locked")
+    disk = Failure.of(OSError(errno.ENOSPC, "No space left on device", "/x/store.sqlite"))
+    assert disk.to_dict() == {
+        "code": 8,
+        "message": "cannot read or write /x/store.sqlite: No space left on device",
+    }
+
+
+def test_a_bug_is_raised_again_not_made_a_failure() -> None:
+    with pytest.raises(KeyError, match="oops"):
+        Failure.of(KeyError("oops"))
+
+
+def test_an_outcome_is_its_result_or_the_ticker_and_its_error() -> None:
+    done = TickerOutcome("AAA", Stored("AAA", 60))
+    assert not done.failed and done.to_dict() == {"ticker": "AAA", "rows": 60}
+    failed = TickerOutcome[Stored]("BBB", error=Failure(3, "no data stored for BBB"))
+    assert failed.failed
+    assert failed.to_dict() == {
+        "ticker": "BBB",
+        "error": {"code": 3, "message": "no data stored for BBB"},
+    }
+    partly = TickerOutcome("CCC", Stored("CCC", 5), Failure(7, "later"))
+    assert partly.to_dict() == {
+        "ticker": "CCC",
+        "rows": 5,
+        "error": {"code": 7, "message": "later"},
+    }
+
+
+def test_an_outcome_without_result_or_error_is_refused() -> None:
+    with pytest.raises(ValueError, match="an outcome of AAA needs a result or an error"):
+        TickerOutcome("AAA")
+
+
+def test_train_of_several_tickers_reports_each_failure_once_with_the_homes_wait(
+    tmp_path: Path,
+) -> None:
+    """--wait reaches the job through the home; each failed ticker is one stderr line and
+    one ``{"ticker", "error"}`` entry; some failed: exit 7."""
+    home = tmp_path / "home"
+    with locks.hold(home / "locks", "ticker-AAA", 0):
+        result = cli("--wait", "0", "train", "AAA", "BBB", "--json", home=home)
+    assert result.exit_code == 7
+    aaa, bbb = json.loads(result.stdout)["tickers"]
+    assert aaa["ticker"] == "AAA" and aaa["error"]["code"] == 6
+    assert "ticker-AAA is locked by another rnnforecast process" in aaa["error"]["message"]
+    assert "(waited 0 s;" in aaa["error"]["message"]
+    assert bbb == {
+        "ticker": "BBB",
+        "error": {
+            "code": 3,
+            "message": "no data stored for BBB: run `rnnforecast fetch BBB` first",
+        },
+    }
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == f"AAA: failed (exit code 6): {aaa['error']['message']}"
+    assert lines[1:] == [
+        "BBB: failed (exit code 3): no data stored for BBB: run `rnnforecast fetch BBB` first",
+        "error: 2 of 2 tickers failed: AAA, BBB",
+    ]
