@@ -180,8 +180,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "decode-wrong-base",
         "rnnforecast/windows.py",
-        "return base[:, -1, CLOSE, None] * np.exp(values)",
-        "return base[:, -2, CLOSE, None] * np.exp(values)",
+        "prices = base[:, -1, CLOSE, None] * np.exp(prices)",
+        "prices = base[:, -2, CLOSE, None] * np.exp(prices)",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
         "log returns decoded from the close before the last",
     ),
