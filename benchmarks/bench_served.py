@@ -95,7 +95,7 @@ def walk(home: Path, ticker: str, frame: Any, first: int) -> dict[str, Any]:
     dates = frame.index.strftime("%Y-%m-%d").tolist()
     inside, scores, log_scores, widths = [], [], [], []
     for last in range(first - 1, len(closes) - 1):
-        day = serving.predict(_HomeAsOf(home, last), ticker, horizon=1).forecasts[0]
+        day = serving.predict(_HomeAsOf(home, last=last), ticker, horizon=1).forecasts[0]
         actual, low, high = closes[last + 1], day["low"], day["high"]
         inside.append(bool(low <= actual <= high))
         scores.append(winkler(low, high, actual))

@@ -288,7 +288,7 @@ def test_garch_series_serves_a_baseline_that_covers(garch_home: dict[str, Any]) 
     origins = range(TRAIN_ROWS - 1, TRAIN_ROWS + 599)
     inside = 0
     for last in origins:
-        result = serving.predict(_HomeAsOf(home, last), "G", horizon=1)
+        result = serving.predict(_HomeAsOf(home, last=last), "G", horizon=1)
         assert result.interval_method == method
         day = result.forecasts[0]
         inside += day["low"] <= closes[last + 1] <= day["high"]
