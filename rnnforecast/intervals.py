@@ -9,18 +9,9 @@ once more (:func:`fit`) and saved in the bundle as an :class:`IntervalRecord` (`
 
 At predict time :func:`bounds` rebuilds the baseline's forecast from the stored parameters by a
 numpy recursion over the last :data:`SERVE_ROWS` bars: no arch, scipy, pandas or TensorFlow.
-Multi-step horizons use the variance of the cumulative log return to step ``h``:
-
-- garch_t / gjr_t: the sum of the 1..h-step conditional variance forecasts (arch's analytic
-  forecast; GJR's asymmetric term enters the steps beyond the first at half weight);
-- ewma / hist50: ``h`` times the one-step variance (both are random-walk variance models);
-- har: the HAR recursion iterated, each forecast fed back as the next day's proxy, summed;
-- emp250: the one-step empirical quantiles times ``sqrt(h)``.
-
-The quantile of the cumulative return is the one-step standardized quantile (Student-t for
-GARCH, Gaussian for EWMA/hist50, filtered historical simulation for HAR) times its standard
-deviation: a sum of fat-tailed daily shocks is less fat-tailed than each, so the multi-step
-intervals are slightly wide at 95% and slightly narrow at 80% (an approximation, documented).
+A multi-step interval is the one-step standardized quantile times the standard deviation of
+the cumulative log return to step ``h`` (per method: :func:`cumulative_quantiles`; the
+approximation and its direction are in docs/served-intervals.md).
 """
 
 from __future__ import annotations
@@ -70,6 +61,7 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "har": ("b0", "b1", "b5", "b22"),
 }
 _SCHEMA = 1
+_WINDOWS = {"hist50": HIST_WINDOW, "emp250": EMP_WINDOW}
 _SLACK = 1e-6
 """How far a fitted GARCH may sit past its constraints (alpha + gamma >= 0, persistence <= 1):
 arch's optimiser meets them only to its tolerance (a fitted gamma of -alpha - 1e-12 is usual),
@@ -168,10 +160,8 @@ def _check_params(method: str, p: Mapping[str, float]) -> None:
     elif method == "ewma":
         if not (0 < p["lambda"] < 1 and p["seed_variance"] > 0):
             raise ValueError(f"ewma params out of range: {dict(p)}")
-    elif method == "hist50" and p["window"] != HIST_WINDOW:
-        raise ValueError(f"hist50 window must be {HIST_WINDOW}, got {p['window']}")
-    elif method == "emp250" and p["window"] != EMP_WINDOW:
-        raise ValueError(f"emp250 window must be {EMP_WINDOW}, got {p['window']}")
+    elif method in _WINDOWS and p["window"] != _WINDOWS[method]:
+        raise ValueError(f"{method} window must be {_WINDOWS[method]}, got {p['window']}")
 
 
 # --- saving and loading ----------------------------------------------------------------------
@@ -231,12 +221,8 @@ def choose(
     """
     best = None if report is None else report.best_baseline
     p_value = None if report is None else report.dm.get("p_value")
-    choice: dict[str, Any] = {
-        "pinned": pinned != "auto",
-        "best_baseline": best,
-        "p_value": p_value,
-        "significance": significance,
-    }
+    choice: dict[str, Any] = {"pinned": pinned != "auto", "best_baseline": best}
+    choice.update(p_value=p_value, significance=significance)
     if pinned != "auto":
         return pinned, {**choice, "reason": "pinned by the recipe"}
     if best is None:
@@ -406,8 +392,9 @@ def _har_variances(proxy: np.ndarray, p: Mapping[str, float], steps: int) -> np.
 def cumulative_quantiles(record: IntervalRecord, rows: np.ndarray, steps: int) -> np.ndarray:
     """Quantiles ``(steps, 2)`` of the cumulative log return from the last of ``rows``
     ``(k, 5)`` (OHLCV, oldest first) to each of the next ``steps`` days, at the record's
-    ``(1 - level) / 2`` and ``(1 + level) / 2``. Raises DataError if ``rows`` are too few for
-    the method, ModelError for a ``model`` record."""
+    ``(1 - level) / 2`` and ``(1 + level) / 2``: GARCH/GJR sum the 1..h-step variances, EWMA and
+    hist50 take h times one step's, HAR iterates its recursion, emp250 scales by sqrt(h).
+    Raises DataError if ``rows`` are too few for the method, ModelError for a ``model`` record."""
     method, p = record.method, record.params
     rows = np.asarray(rows, dtype=np.float64)
     returns = np.diff(np.log(rows[:, 3]))

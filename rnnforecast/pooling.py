@@ -182,16 +182,7 @@ def _train_group(
     reports, member_scores, pool_scores = _score_members(config, members, test, scored_fit)
     served_fit = scored_fit
     if refit and scored.numpy_check["passed"]:
-        everything = pool([m.dataset for m in members])
-        served_calibration = _calibrate(config, scored.network, test, scalers)
-        recipe = dataclasses.replace(
-            config,
-            train=dataclasses.replace(
-                config.train, epochs=fitting.refit_epochs(scored.history.best_epoch), patience=0
-            ),
-        )
-        served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
-        served_fit = _as_fitted(served, served_scalers, served_calibration, test)
+        served_fit = _refit_pooled(config, members, test, scored_fit, progress)
     from rnnforecast import intervals  # each member's served intervals, chosen as for one ticker
 
     member_intervals = {
@@ -243,6 +234,26 @@ def _train_group(
     )
 
 
+def _refit_pooled(
+    config: Config,
+    members: list[_Member],
+    test: Dataset,
+    scored: fitting._Fitted,
+    progress: Progress | None,
+) -> fitting._Fitted:
+    """The recipe refitted on every window of every member for the scored fit's best epoch,
+    calibrated on the pooled test windows (as :func:`rnnforecast.fitting._refit` for one
+    ticker)."""
+    served_calibration = _calibrate(config, scored.network, test, scored.scalers)
+    epochs = fitting.refit_epochs(scored.history.best_epoch)
+    recipe = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, epochs=epochs, patience=0)
+    )
+    everything = pool([m.dataset for m in members])
+    served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
+    return _as_fitted(served, served_scalers, served_calibration, test)
+
+
 def _score_members(
     config: Config, members: list[_Member], test: Dataset, scored: fitting._Fitted
 ) -> tuple[dict[str, Report], dict[str, dict[str, Any]], dict[str, Any]]:
@@ -284,7 +295,7 @@ def _score_members(
     return reports, member_scores, pool_scores
 
 
-def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> Any:
+def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> fitting._Fitted:
     """A ``fitting._Fitted`` for the bundle writers."""
     return fitting._Fitted.of(trained, scalers, calibration, test)
 
