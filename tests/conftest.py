@@ -3,8 +3,12 @@ call, a tiny config. Nothing here touches the network."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -394,3 +398,54 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if TRAINING_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+def current_bundle(home: Path, ticker: str) -> Path:
+    """The folder of ``ticker``'s current bundle in ``home``, by its ``current`` pointer."""
+    folder = home / "models" / ticker
+    return folder / (folder / "current").read_text().strip()
+
+
+def strict_json(text: str) -> Any:
+    """The one JSON document of ``text``; NaN, Infinity and -Infinity are refused, as strict
+    parsers do."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def _read_only_bind(source: Path, target: Path) -> bool:
+    """Mount ``source`` read-only at ``target`` (root only); False if this system can't."""
+    target.mkdir()
+    steps = (["mount", "--bind", str(source), str(target)],
+             ["mount", "-o", "remount,bind,ro", str(target)])  # fmt: skip
+    for step in steps:
+        if subprocess.run(step, capture_output=True).returncode != 0:
+            subprocess.run(["umount", str(target)], capture_output=True)
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def read_only(home: Path, tmp_path: Path) -> Iterator[Path]:
+    """``home`` made really read-only for the ``with`` block: chmod where we are not root, a
+    read-only bind mount (under ``tmp_path``) where we are, skipping the test if that cannot
+    be mounted. Yields the path to use as the home; restores it afterwards."""
+    if os.geteuid() != 0:
+        target = home
+        for path in [home, *home.rglob("*")]:
+            path.chmod(0o555 if path.is_dir() else 0o444)
+    else:
+        target = tmp_path / "ro"
+        if not _read_only_bind(home, target):
+            pytest.skip("cannot mount read-only here")
+    try:
+        yield target
+    finally:
+        if target != home:
+            subprocess.run(["umount", "--lazy", str(target)], check=True)
+        else:
+            for path in [home, *home.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)

@@ -4,27 +4,17 @@ and one stderr line; no numeric warning or traceback leaks out."""
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, make_prices, strict_json
 
 pytestmark = pytest.mark.slow  # trains a network
 
 FACTOR = 1e300
-
-
-def strict_json(text: str) -> Any:
-    """The one JSON document of ``text``; NaN, Infinity and -Infinity are refused."""
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"{constant} is not JSON")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def run(*args: str) -> Any:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, FakeSource, cli, make_prices
+from conftest import TINY_CONFIG, FakeSource, cli, make_prices, read_only
 
 from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
 from rnnforecast.errors import EXIT_CODES
@@ -167,18 +167,6 @@ def test_read_only_store_serves_predict_evaluate_models(
     assert list(locks.iterdir()) == []
 
 
-def _read_only_bind(source: Path, target: Path) -> bool:
-    """Mount ``source`` read-only at ``target`` (root only); False if this system can't."""
-    target.mkdir()
-    steps = (["mount", "--bind", str(source), str(target)],
-             ["mount", "-o", "remount,bind,ro", str(target)])  # fmt: skip
-    for step in steps:
-        if subprocess.run(step, capture_output=True).returncode != 0:
-            subprocess.run(["umount", str(target)], capture_output=True)
-            return False
-    return True
-
-
 def test_read_only_home_for_real(copied: dict, tmp_path: Path) -> None:
     """A really read-only home: chmod where we are not root, a read-only mount where we are."""
     home = copied["home"]
@@ -187,25 +175,11 @@ def test_read_only_home_for_real(copied: dict, tmp_path: Path) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for extra in ("store.sqlite-wal", "store.sqlite-shm"):
         (home / extra).unlink(missing_ok=True)
-    if os.geteuid() != 0:
-        target = home
-        for path in [home, *home.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-    else:
-        target = tmp_path / "ro"
-        if not _read_only_bind(home, target):
-            pytest.skip("cannot mount read-only here")
-    try:
+    with read_only(home, tmp_path) as target:
         for command in ("predict", "evaluate", "models"):
             result = cli(command, "TEST", "--json", home=target)
             assert result.exit_code == 0, (command, result.stderr)
         one_error_line(cli("train", "TEST", home=target), 8, "Read-only file system")
-    finally:
-        if target != home:
-            subprocess.run(["umount", "--lazy", str(target)], check=True)
-        else:
-            for path in [home, *home.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 # --- the store ----------------------------------------------------------------------------

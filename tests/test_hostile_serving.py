@@ -12,12 +12,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, reseal
+from conftest import (
+    TINY_CONFIG,
+    cli,
+    current_bundle,
+    make_prices,
+    read_only,
+    reseal,
+    strict_json,
+)
 
 from rnnforecast import intervals
 from rnnforecast.artifacts import sha256_file
 from rnnforecast.errors import DataError
-from rnnforecast.home import Home
 
 RECURSIVE_GARCH = ["--set", "data.strategy=recursive", "--set", "calibration.intervals=garch_t"]
 
@@ -37,22 +44,6 @@ def garch_served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def bundle_of(home: Path, ticker: str) -> Path:
-    repository = Home(home).models
-    run_id = repository.current(ticker)
-    assert run_id is not None
-    return repository.ticker_dir(ticker) / run_id
-
-
-def strict_json(text: str) -> Any:
-    """Parse ``text``, refusing NaN and Infinity as strict parsers do."""
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"non-standard JSON constant {constant}")
-
-    return json.loads(text, parse_constant=refuse)
-
-
 def test_longest_horizon_of_a_served_garch_widens(garch_served: Path) -> None:
     result = cli("predict", "G", "--horizon", "260", "--json", home=garch_served)
     assert result.exit_code == 0, result.stderr
@@ -70,7 +61,7 @@ def test_longest_horizon_of_a_served_garch_widens(garch_served: Path) -> None:
 def edit_intervals(home: Path, **changes: Any) -> Path:
     """Change top-level keys (``params_KEY`` for a parameter) of the current bundle's
     intervals.json and reseal the bundle, as a deliberate editor would; returns the file."""
-    bundle = bundle_of(home, "G")
+    bundle = current_bundle(home, "G")
     path = bundle / intervals.INTERVALS_FILE
     raw = json.loads(path.read_text())
     for key, value in changes.items():
@@ -237,21 +228,11 @@ def test_evaluate_in_a_read_only_home_says_nothing_of_matplotlib(
     import subprocess
     import sys
 
-    from test_faults import _read_only_bind
-
     home = tmp_path / "home"
     shutil.copytree(garch_served, home)
-    if os.geteuid() != 0:
-        target = home
-        for path in [home, *home.rglob("*")]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
-    else:
-        target = tmp_path / "ro"
-        if not _read_only_bind(home, target):
-            pytest.skip("cannot mount read-only here")
     env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "KERAS_HOME")}
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    try:
+    with read_only(home, tmp_path) as target:
         for command in (["predict", "G"], ["evaluate", "G"], ["models", "G"]):
             done = subprocess.run(
                 [sys.executable, "-m", "rnnforecast", "--home", str(target), *command, "--json"],
@@ -264,9 +245,3 @@ def test_evaluate_in_a_read_only_home_says_nothing_of_matplotlib(
             strict_json(done.stdout)
             for line in done.stderr.splitlines():
                 assert line.startswith("warning: G: last bar"), (command, line)
-    finally:
-        if target != home:
-            subprocess.run(["umount", "--lazy", str(target)], check=True)
-        else:
-            for path in [home, *home.rglob("*")]:
-                path.chmod(0o755 if path.is_dir() else 0o644)

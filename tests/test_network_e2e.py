@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import cli, reseal
+from conftest import cli, current_bundle, reseal
 
 pytestmark = pytest.mark.slow
 
@@ -106,11 +106,6 @@ def raw_forecasts(bundle: Path, close: np.ndarray, windows: range) -> np.ndarray
     log_move = scaled * (t_hi - t_lo) + t_lo
     last = np.array([close[i + LOOKBACK - 1] for i in windows])
     return last * np.exp(log_move)
-
-
-def current_bundle(home: Path, ticker: str) -> Path:
-    folder = home / "models" / ticker
-    return folder / (folder / "current").read_text().strip()
 
 
 # --- training sees the network ---------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, reseal
+from conftest import TINY_CONFIG, cli, current_bundle, make_prices, reseal
 
 from rnnforecast import intervals, serving
 from rnnforecast.baselines import BASELINES
@@ -359,15 +359,8 @@ def pinned_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def bundle_of(home: Path, ticker: str) -> Path:
-    repository = Home(home).models
-    run_id = repository.current(ticker)
-    assert run_id is not None
-    return repository.ticker_dir(ticker) / run_id
-
-
 def test_pinned_model_serves_the_network(pinned_home: Path) -> None:
-    assert intervals.load(bundle_of(pinned_home, "T")) == intervals.IntervalRecord(
+    assert intervals.load(current_bundle(pinned_home, "T")) == intervals.IntervalRecord(
         "model",
         0.8,
         choice={
@@ -397,7 +390,7 @@ def test_bundle_without_intervals_file_serves_the_network(
     predicts the same close, with the network's intervals instead of the baseline's."""
     home = copy_home(garch_home["home"], tmp_path / "old")
     before = json.loads(cli("predict", "G", "--json", home=home).stdout)["forecasts"][0]
-    bundle = bundle_of(home, "G")
+    bundle = current_bundle(home, "G")
     (bundle / intervals.INTERVALS_FILE).unlink()
     manifest = json.loads((bundle / "manifest.json").read_text())
     del manifest["files"][intervals.INTERVALS_FILE]
@@ -425,7 +418,7 @@ def test_tampered_intervals_file_is_a_model_error(
     from rnnforecast.artifacts import sha256_file
 
     home = copy_home(garch_home["home"], tmp_path / "tampered")
-    bundle = bundle_of(home, "G")
+    bundle = current_bundle(home, "G")
     path = bundle / intervals.INTERVALS_FILE
     raw = json.loads(path.read_text())
     raw["params"]["nu"] = 1.0
