@@ -391,6 +391,7 @@ TRAINING_FIXTURES = {
     "homes",  # test_horizons
     "runs",  # test_refit
     "nights",  # test_warm
+    "first_night",  # test_warm
 }
 
 

@@ -4,6 +4,7 @@ is the same. Through the CLI (and the library's run for the epoch seam), tiny ne
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -40,13 +41,29 @@ def manifest_of(home: Path, run_id: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def nights(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def first_night(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One night with warm_start on over 215 bars (no current model yet: from scratch),
+    trained once per module; a test runs its next nights on a copy from :func:`after_first`.
+    Keys: home, first (the night's outcome)."""
+    folder = tmp_path_factory.mktemp("first-night")
+    home = folder / "home"
+    return {"home": home, "first": nightly(folder, home, 215)}
+
+
+def after_first(first_night: dict, folder: Path) -> Path:
+    """A copy of the first night's home at ``folder / "home"``, ready for the next night."""
+    home = folder / "home"
+    shutil.copytree(first_night["home"], home)
+    return home
+
+
+@pytest.fixture(scope="module")
+def nights(first_night: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Two nights with warm_start on: 215 bars (no current model), then 220 bars."""
     folder = tmp_path_factory.mktemp("warm")
-    home = folder / "home"
-    first = nightly(folder, home, 215)
+    home = after_first(first_night, folder)
     second = nightly(folder, home, 220)
-    return {"folder": folder, "home": home, "first": first, "second": second}
+    return {"folder": folder, "home": home, "first": first_night["first"], "second": second}
 
 
 def test_warm_start_is_read_from_the_run_table(tmp_path: Path) -> None:
@@ -90,22 +107,19 @@ def test_second_night_fine_tunes_the_current_model(nights: dict) -> None:
     assert by_id[second["run_id"]]["warm_start"] == second["warm_start"]
 
 
-@pytest.mark.slow  # trains
-def test_warm_start_off_trains_from_scratch(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_warm_start_off_trains_from_scratch(first_night: dict, tmp_path: Path) -> None:
+    home = after_first(first_night, tmp_path)
     make_prices(215, seed=5).to_csv(tmp_path / "aaa.csv")
     (tmp_path / "nightly.toml").write_text(TINY_CONFIG + TABLE.replace("true", "false"))
-    for _ in range(2):
-        result = cli("run", "--config", str(tmp_path / "nightly.toml"), "--json", home=home)
-        assert result.exit_code == 0, result.stderr
+    result = cli("run", "--config", str(tmp_path / "nightly.toml"), "--json", home=home)
+    assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)["tickers"][0]
     assert outcome["warm_start"] is None
     assert outcome["from_scratch"] == "warm start is off"
 
 
-def test_a_changed_recipe_trains_from_scratch(nights: dict, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    first = nightly(tmp_path, home, 215)
+def test_a_changed_recipe_trains_from_scratch(first_night: dict, tmp_path: Path) -> None:
+    home, first = after_first(first_night, tmp_path), first_night["first"]
     outcome = nightly(tmp_path, home, 220, TINY_CONFIG.replace("seed = 7", "seed = 8"))
     assert outcome["warm_start"] is None
     assert outcome["from_scratch"] == f"changed recipe (current model {first['run_id']})"
@@ -113,9 +127,10 @@ def test_a_changed_recipe_trains_from_scratch(nights: dict, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("broken", ["weights.npz", "scored_weights.npz"])
-def test_a_corrupt_current_model_falls_back_to_scratch(tmp_path: Path, broken: str) -> None:
-    home = tmp_path / "home"
-    first = nightly(tmp_path, home, 215)
+def test_a_corrupt_current_model_falls_back_to_scratch(
+    first_night: dict, tmp_path: Path, broken: str
+) -> None:
+    home, first = after_first(first_night, tmp_path), first_night["first"]
     path = home / "models" / "AAA" / first["run_id"] / broken
     path.write_bytes(b"not a zip archive")
     outcome = nightly(tmp_path, home, 220)
@@ -128,16 +143,19 @@ def test_a_corrupt_current_model_falls_back_to_scratch(tmp_path: Path, broken: s
     assert outcome["promoted"] is True  # the current model cannot be scored either
 
 
-def test_zero_fine_tune_epochs_start_from_the_current_weights(tmp_path: Path) -> None:
+def test_zero_fine_tune_epochs_start_from_the_current_weights(
+    first_night: dict, tmp_path: Path
+) -> None:
     """With no fine-tuning the challenger's networks are the current model's: its Keras
     model.keras (saved by Keras) and the challenger's numpy weights give the same outputs."""
     import keras
 
     from rnnforecast.numpy_model import NumpyNetwork, load_weights
 
-    home = Home(tmp_path / "home")
-    first = nightly(tmp_path, tmp_path / "home", 215)
+    home = Home(after_first(first_night, tmp_path))
+    first = first_night["first"]
     make_prices(220, seed=5).to_csv(tmp_path / "aaa.csv")
+    (tmp_path / "nightly.toml").write_text(TINY_CONFIG + TABLE)
     config, plan = load_run_config(tmp_path / "nightly.toml")
     (done,) = nightly_job.run(home, config, plan, warm_epochs=0)
     outcome = done.result
