@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, current_bundle, make_prices, reseal
+from conftest import TINY_CONFIG, cli, current_bundle, reseal
 
 from rnnforecast import intervals, serving
 from rnnforecast.baselines import BASELINES
@@ -344,23 +344,10 @@ def test_predict_of_a_baseline_imports_no_arch_scipy_pandas_tensorflow(
 # --- pinned, old and tampered bundles -------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def pinned_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """300 random-walk bars as ticker T and a tiny model pinned to serve its own intervals."""
-    folder = tmp_path_factory.mktemp("pinned")
-    home, config = folder / "home", folder / "tiny.toml"
-    make_prices(300).to_csv(folder / "p.csv")
-    config.write_text(TINY_CONFIG)
-    assert cli("fetch", "T", "--csv", str(folder / "p.csv"), home=home).exit_code == 0
-    args = ["--set", "calibration.intervals=model", "--json"]
-    trained = cli("train", "T", "--config", str(config), *args, home=home)
-    assert trained.exit_code == 0, trained.stderr
-    assert json.loads(trained.stdout)["interval_method"] == "adaptive_conformal"
-    return home
-
-
-def test_pinned_model_serves_the_network(pinned_home: Path) -> None:
-    assert intervals.load(current_bundle(pinned_home, "T")) == intervals.IntervalRecord(
+def test_pinned_model_serves_the_network(trained: dict[str, Any], trained_home: Path) -> None:
+    """conftest's trained home: TINY_CONFIG pins the network's own intervals."""
+    assert trained["train"]["interval_method"] == "adaptive_conformal"
+    assert intervals.load(current_bundle(trained_home, "TEST")) == intervals.IntervalRecord(
         "model",
         0.8,
         choice={
@@ -371,7 +358,7 @@ def test_pinned_model_serves_the_network(pinned_home: Path) -> None:
             "reason": "pinned by the recipe",
         },
     )
-    result = cli("predict", "T", "--json", home=pinned_home)
+    result = cli("predict", "TEST", "--json", home=trained_home)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["interval_method"] == "adaptive_conformal"
 
