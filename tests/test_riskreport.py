@@ -94,21 +94,14 @@ def test_the_model_variance_reads_the_80_percent_half_width_as_gaussian() -> Non
 # --- evaluate --json -------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # trains
-def test_evaluate_json_has_risk_scores_and_no_nan(tmp_path) -> None:
-    from conftest import TINY_CONFIG, make_prices
+def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
+    """conftest's trained home: 300 rows of TEST, a tiny model with TINY_CONFIG."""
     from typer.testing import CliRunner
 
     from rnnforecast.cli import app
 
-    home, csv, config = tmp_path / "h", tmp_path / "p.csv", tmp_path / "tiny.toml"
-    make_prices(300, seed=3).to_csv(csv)
-    config.write_text(TINY_CONFIG)
     runner = CliRunner()
-    base = ["--home", str(home)]
-    assert runner.invoke(app, [*base, "fetch", "TEST", "--csv", str(csv)]).exit_code == 0
-    trained = runner.invoke(app, [*base, "train", "TEST", "--config", str(config)])
-    assert trained.exit_code == 0, trained.stderr
+    base = ["--home", str(trained_home)]
     result = runner.invoke(app, [*base, "evaluate", "TEST", "--json"])
     assert result.exit_code == 0, result.stderr
 
