@@ -151,6 +151,7 @@ def test_run_fetches_every_ticker_before_training_any(
         + textwrap.dedent(
             """
             [run]
+            refit = false  # one fit a ticker is enough to see the order
             tickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }, { ticker = "AAPL" }]
             """
         )
