@@ -341,6 +341,9 @@ def test_ctrl_c_exits_130(home: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            # A shell starts a background job's children with SIGINT ignored, and Python then
+            # never turns Ctrl-C into KeyboardInterrupt: give it the terminal's default.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         time.sleep(3)  # started and waiting for the lock
         waiting.send_signal(signal.SIGINT)
