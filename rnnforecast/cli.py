@@ -129,7 +129,7 @@ def fetch(
         ) from None
     render.fetched(outcomes)
     if as_json:
-        emit_json({"tickers": [o.to_dict() for o in outcomes]})
+        emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
     else:
         render.fetched_table(outcomes)
     _partial_failure(outcomes)
@@ -239,7 +239,7 @@ def _train_many(
         refit=refit,
     )
     if as_json:
-        emit_json({"tickers": [j.to_dict() for j in jobs]})
+        emit_json({"tickers": [render.outcome_dict(j) for j in jobs]})
     else:
         render.jobs_table(jobs)
     _partial_failure(jobs)
@@ -375,7 +375,7 @@ def run_job(
     for outcome in outcomes:
         render.failure(outcome)
     if as_json:
-        emit_json({"tickers": [o.to_dict() for o in outcomes]})
+        emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
     else:
         render.run_outcomes(outcomes)
     _partial_failure(outcomes)

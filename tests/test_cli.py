@@ -437,7 +437,9 @@ def test_predict_named_run(trained: dict, trained_home: Path) -> None:
 
 def test_predict_without_model_exits_4(prices_csv: Path) -> None:
     assert cli("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
-    assert_error(cli("predict", "ABC"), 4, "no model for ABC", "train")
+    result = cli("predict", "ABC")
+    assert_error(result, 4)
+    assert result.stderr == "error: no model for ABC: run `rnnforecast train ABC` first\n"
 
 
 def test_predict_unknown_run_exits_4(trained_home: Path) -> None:
