@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli, make_prices, reseal, yahoo_frame
+from conftest import cli, make_prices, reseal, trained_entry, yahoo_frame
 
 from rnnforecast.errors import EXIT_CODES
 
@@ -504,7 +504,7 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
     trained["prices"].to_csv(csv)
     assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
     result = cli("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
-    out = json.loads(result.stdout)
+    out = trained_entry(result.stdout)
     assert out["model"] == trained["train"]["model"]
     assert out["uncalibrated"] == trained["train"]["uncalibrated"]
     with (
@@ -539,7 +539,7 @@ def test_verbose_prints_epoch_lines_on_stderr_when_not_a_terminal(
     result = cli("--verbose", "train", "TEST", "--config", str(trained["config"]), "--json")
     assert result.exit_code == 0
     assert "epoch 1/2 loss " in result.stderr and "val_loss" in result.stderr
-    json.loads(result.stdout)  # stdout stays one JSON document
+    trained_entry(result.stdout)  # stdout stays one JSON document
     assert trained["stderr"] == ""  # the same training without --verbose said nothing
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, make_prices, trained_entry
 
 import rnnforecast
 from rnnforecast.errors import HorizonOutOfRange
@@ -42,7 +42,7 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict:
             home=home,
         )
         assert result.exit_code == 0, result.stderr
-        out[strategy] = {"home": home, "train": json.loads(result.stdout)}
+        out[strategy] = {"home": home, "train": trained_entry(result.stdout)}
     return out
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, current_bundle, make_prices, reseal
+from conftest import TINY_CONFIG, cli, current_bundle, make_prices, reseal, trained_entry
 
 from rnnforecast import intervals, serving
 from rnnforecast.baselines import BASELINES
@@ -229,7 +229,7 @@ def garch_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     trained = cli("train", "G", "--config", str(config), *auto, "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
     assert cli("fetch", "G", "--csv", str(folder / "all.csv"), home=home).exit_code == 0
-    return {"home": home, "config": config, "train": json.loads(trained.stdout)}
+    return {"home": home, "config": config, "train": trained_entry(trained.stdout)}
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,7 @@ def pinned_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     args = ["--set", "calibration.intervals=model", "--json"]
     trained = cli("train", "T", "--config", str(config), *args, home=home)
     assert trained.exit_code == 0, trained.stderr
-    assert json.loads(trained.stdout)["interval_method"] == "adaptive_conformal"
+    assert trained_entry(trained.stdout)["interval_method"] == "adaptive_conformal"
     return home
 
 
