@@ -533,6 +533,27 @@ def test_sample_end_to_end_with_smoke_config() -> None:
     assert forecast["forecasts"][0]["date"] == "2013-03-04"  # a Friday's next weekday
 
 
+def test_a_ticker_manifest_begins_with_its_header_in_the_saved_order(trained: dict) -> None:
+    """The header a ticker's and a group's manifests share keeps the order bundles were
+    saved in before it was one function (test_global pins the group's)."""
+    manifest = json.loads((Path(trained["train"]["path"]) / "manifest.json").read_text())
+    assert list(manifest)[:11] == [
+        "schema_version",
+        "run_id",
+        "ticker",
+        "created_at",
+        "config",
+        "features",
+        "target",
+        "window",
+        "horizon",
+        "seed",
+        "data",
+    ]
+    assert (manifest["ticker"], manifest["run_id"]) == ("TEST", trained["train"]["run_id"])
+    assert (manifest["window"], manifest["horizon"]) == (10, 1)
+
+
 def test_verbose_prints_epoch_lines_on_stderr_when_not_a_terminal(
     trained: dict, trained_home: Path
 ) -> None:

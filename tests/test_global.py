@@ -78,6 +78,21 @@ def _train_end(prices: dict[str, pd.DataFrame]) -> pd.Timestamp:
 def test_layout_and_manifest(group: dict) -> None:
     trained, home, manifest = group["train"], group["home"], group["manifest"]
     assert trained["group"] == GROUP
+    # the header it shares with a ticker's manifest, in the order bundles were saved in
+    assert list(manifest)[:12] == [
+        "schema_version",
+        "run_id",
+        "ticker",
+        "members",
+        "created_at",
+        "config",
+        "features",
+        "target",
+        "window",
+        "horizon",
+        "seed",
+        "data",
+    ]
     assert group["bundle"].parent == home / "models" / GROUP
     assert (home / "models" / GROUP / "current").read_text().strip() == trained["run_id"]
     for ticker in ("AAA", "BBB", "CCC"):
