@@ -126,7 +126,10 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
         home = Path(folder) / "home"
         cli(home, "fetch", ticker, "--csv", str(path))
         sets = [arg for item in overrides for arg in ("--set", item)]
-        trained = cli(home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json")
+        document = cli(
+            home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json"
+        )
+        [trained] = document["tickers"]  # one ticker: one entry
         risk = cli(home, "evaluate", ticker, "--json")["risk"]
         frame = sources.read_csv(path).frame
         first = frame.index.strftime("%Y-%m-%d").tolist().index(trained["test"]["start"])

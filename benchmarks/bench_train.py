@@ -199,7 +199,7 @@ def tool_run(home: Path, epochs: int, batch: int, lr: float, refit: bool = False
         + [item for key in sets for item in ("--set", key)]
         + ["--epochs", str(epochs), "--refit" if refit else "--no-refit"]
     )
-    result = json.loads(stdout)
+    [result] = json.loads(stdout)["tickers"]  # one ticker: one entry
     manifest = json.loads((Path(result["path"]) / "manifest.json").read_text())
     n_epochs = len(manifest["training"]["loss"])
     fit = manifest["timings"]["fit_seconds"]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rnnforecast.errors import ModelError
+from rnnforecast.errors import ModelError, NoModel
 from rnnforecast.manifest import Manifest
 from rnnforecast.windows import Scalers
 
@@ -283,15 +283,15 @@ class ModelRepository:
     def load(self, ticker: str, run_id: str | None = None) -> Bundle:
         """Load the manifest and scalers of ``run_id`` (default: current), checking them.
 
-        Raises ModelError (with the path) if there is no model, the run does not exist, a
-        file is missing, truncated or altered (checksum), or the manifest's schema version
-        is not one this version reads.
+        Raises NoModel (a ModelError) if no run is current, ModelError (with the path) if
+        the run does not exist, a file is missing, truncated or altered (checksum), or the
+        manifest's schema version is not one this version reads.
         """
         ticker = self.owner(ticker, run_id)
         if run_id is None:
             run_id = self.current(ticker)
             if run_id is None:
-                raise ModelError(f"no model for {ticker}: run `rnnforecast train {ticker}` first")
+                raise NoModel(ticker)
         elif not _RUN_ID_RE.match(run_id):
             raise ModelError(
                 f"no run {run_id!r} for {ticker} (run ids look like 20260101T120000Z-a1b2c3)"

@@ -137,14 +137,21 @@ def _fit_records(run: TickerRun) -> dict[str, Any]:
     return {"scored": scored_fit, "served": served_fit}
 
 
-def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) -> dict[str, Any]:
-    """The manifest of a ticker's bundle, without ``timings`` and ``files`` (added when
-    saved)."""
-    data, frame, info, fitted = config.data, run.frame, run.info, run.fitted
+def manifest_header(
+    name: str, run_id: str, config: Config, members: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The first entries of every manifest: schema, run, the ticker or group ``name`` (a
+    group's ``members`` next, when given), the time, the recipe and what it trains on.
+
+    Their order is the order bundles have been saved in (the loader reads keys, and each
+    file's checksum is of its own bytes, so order matters to neither; kept so that a new
+    manifest reads like the old ones)."""
+    data = config.data
+    header: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "ticker": name}
+    if members is not None:
+        header["members"] = members
     return {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "ticker": symbol,
+        **header,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "config": config.to_dict(),
         "features": list(data.features),
@@ -152,6 +159,15 @@ def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) ->
         "window": data.window,
         "horizon": data.horizon,
         "seed": config.train.seed,
+    }
+
+
+def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) -> dict[str, Any]:
+    """The manifest of a ticker's bundle, without ``timings`` and ``files`` (added when
+    saved)."""
+    frame, info, fitted = run.frame, run.info, run.fitted
+    return {
+        **manifest_header(symbol, run_id, config),
         "data": {
             "source": info.source if info else None,
             "auto_adjust": info.auto_adjust if info else None,
@@ -261,29 +277,20 @@ def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> di
     from rnnforecast.groups import _combined_fingerprint
     from rnnforecast.groups import _period as pooled_period
 
-    data, members, scored = config.data, run.members, run.scored
+    members, scored = run.members, run.scored
+    records = {
+        m.symbol: {
+            "rows": len(m.frame),
+            "first": str(m.frame.index[0].date()),
+            "last": str(m.frame.index[-1].date()),
+            "fingerprint": fingerprint(m.frame),
+            "naive_scale": m.naive_scale,
+            "test": pooled_period(m.part("test")),
+        }
+        for m in members
+    }
     manifest: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "run_id": run_id,
-        "ticker": group,
-        "members": {
-            m.symbol: {
-                "rows": len(m.frame),
-                "first": str(m.frame.index[0].date()),
-                "last": str(m.frame.index[-1].date()),
-                "fingerprint": fingerprint(m.frame),
-                "naive_scale": m.naive_scale,
-                "test": pooled_period(m.part("test")),
-            }
-            for m in members
-        },
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "config": config.to_dict(),
-        "features": list(data.features),
-        "target": data.target,
-        "window": data.window,
-        "horizon": data.horizon,
-        "seed": config.train.seed,
+        **manifest_header(group, run_id, config, members=records),
         "data": {
             "rows": sum(len(m.frame) for m in members),
             "first": min(str(m.frame.index[0].date()) for m in members),

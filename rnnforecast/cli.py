@@ -16,7 +16,7 @@ import typer
 
 from rnnforecast import exitpolicy, options, render
 from rnnforecast.config import apply_overrides, load_config
-from rnnforecast.errors import PartialFailure, UsageError
+from rnnforecast.errors import PartialFailure, RnnForecastError, UsageError
 from rnnforecast.exitpolicy import emit_json, say
 from rnnforecast.options import HOME_ENV
 from rnnforecast.runconfig import load_run_config
@@ -25,7 +25,7 @@ from rnnforecast.tickers import unique_tickers
 if TYPE_CHECKING:
     from rnnforecast.config import Config
     from rnnforecast.home import Home
-    from rnnforecast.outcomes import TickerOutcome
+    from rnnforecast.outcomes import Failure, TickerOutcome
 
 app = typer.Typer(
     cls=exitpolicy.App,
@@ -129,7 +129,7 @@ def fetch(
         ) from None
     render.fetched(outcomes)
     if as_json:
-        emit_json({"tickers": [o.to_dict() for o in outcomes]})
+        emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
     else:
         render.fetched_table(outcomes)
     _partial_failure(outcomes)
@@ -160,10 +160,8 @@ def train(
     cfg = _train_config(config, overrides, epochs, seed)
     if grouped:
         _train_global(ctx, tickers, cfg, name, refit, quiet, as_json)
-    elif len(tickers) == 1 and workers == 1 and executor == "local" and address is None:
-        _train_one(ctx, tickers[0], cfg, refit, quiet, as_json)
     else:
-        _train_many(ctx, tickers, cfg, refit, quiet, as_json, workers, executor.value, address)
+        _train_each(ctx, tickers, cfg, refit, quiet, as_json, workers, executor.value, address)
 
 
 def _check_train_options(
@@ -193,27 +191,7 @@ def _train_config(
     return apply_overrides(load_config(config), items)
 
 
-def _train_one(
-    ctx: typer.Context, ticker: str, cfg: Config, refit: bool, quiet: bool, as_json: bool
-) -> None:
-    """train TICKER: in this process, with a progress bar; its errors end the command."""
-    from rnnforecast import pipeline
-
-    with render.training_progress(ctx.obj.verbose, quiet, cfg.train.epochs) as progress:
-        result = pipeline.train(
-            _home(ctx),
-            ticker,
-            cfg,
-            progress=progress,
-            refit=refit,
-        )
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        render.trained(result)
-
-
-def _train_many(
+def _train_each(
     ctx: typer.Context,
     tickers: list[str],
     cfg: Config,
@@ -224,25 +202,48 @@ def _train_many(
     executor: str,
     address: str | None,
 ) -> None:
-    """train T1 T2 ... (or --workers, --executor): one job per ticker; a failed ticker does
-    not stop the others, and ends the command with exit code 7."""
+    """train T1 T2 ...: one model per ticker, one job each, and one JSON shape whatever the
+    number of tickers, workers or executor: ``{"tickers": [entry, ...]}``. In this process
+    (one worker, the local executor) with a progress bar. One ticker named: its failure is
+    the command's (its own exit code and line); several: a failed ticker does not stop the
+    others, and ends the command with exit code 7."""
     from rnnforecast import executors
 
-    jobs = executors.train_many(
-        _home(ctx),
-        tickers,
-        cfg,
-        workers=workers,
-        executor=executor,
-        address=address,
-        on_done=render.job_done(quiet),
-        refit=refit,
-    )
+    sole = len(tickers) == 1
+    in_process = workers == 1 and executor == "local"
+    # No bar for workers elsewhere: it would stand still until the end.
+    with render.training_progress(
+        ctx.obj.verbose, quiet or not in_process, cfg.train.epochs
+    ) as progress:
+        jobs = executors.train_many(
+            _home(ctx),
+            tickers,
+            cfg,
+            workers=workers,
+            executor=executor,
+            address=address,
+            on_done=None if sole else render.job_done(quiet),
+            refit=refit,
+            progress=progress,
+        )
+    if sole and jobs[0].error is not None:
+        raise _cause(jobs[0].error)
     if as_json:
-        emit_json({"tickers": [j.to_dict() for j in jobs]})
+        emit_json({"tickers": [render.outcome_dict(j) for j in jobs]})
+    elif sole and jobs[0].result is not None:
+        render.trained(jobs[0].result)
     else:
         render.jobs_table(jobs)
     _partial_failure(jobs)
+
+
+def _cause(failure: Failure) -> RnnForecastError:
+    """The error a failed ticker's job raised (for the edge to word, with its hint)."""
+    if failure.cause is not None:
+        return failure.cause
+    error = RnnForecastError(failure.message)
+    error.exit_code = failure.code
+    return error
 
 
 def _train_global(
@@ -375,7 +376,7 @@ def run_job(
     for outcome in outcomes:
         render.failure(outcome)
     if as_json:
-        emit_json({"tickers": [o.to_dict() for o in outcomes]})
+        emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
     else:
         render.run_outcomes(outcomes)
     _partial_failure(outcomes)

@@ -2,7 +2,10 @@
 
 Every failure the core can foresee is raised as a subclass of :class:`RnnForecastError`;
 each subclass carries the process exit code the CLI turns it into. The CLI is the only
-place that catches these and prints them (one line on stderr).
+place that catches these and prints them (one line on stderr). Messages are in the core's
+words and name no command or flag; the errors a user cures with a command
+(:class:`NoStoredData`, :class:`NoModel`, :class:`HorizonOutOfRange`) carry the facts the
+CLI needs to add that hint.
 """
 
 from __future__ import annotations
@@ -55,6 +58,46 @@ class EnvironmentFault(RnnForecastError):
     (permission denied, read-only file system, disk full, input/output error)."""
 
     exit_code = 8
+
+
+class NoStoredData(DataError):
+    """No bars are stored for ``ticker`` (the store is empty or lacks the ticker)."""
+
+    def __init__(self, ticker: str) -> None:
+        super().__init__(f"no data stored for {ticker}")
+        self.ticker = ticker
+
+    def __reduce__(self) -> tuple[type[NoStoredData], tuple[str]]:
+        # Rebuilt from its facts, not its message, when it crosses a process (workers, Ray).
+        return type(self), (self.ticker,)
+
+
+class NoModel(ModelError):
+    """No model is current for ``ticker``: none was trained (or all were forgotten)."""
+
+    def __init__(self, ticker: str) -> None:
+        super().__init__(f"no model for {ticker}")
+        self.ticker = ticker
+
+    def __reduce__(self) -> tuple[type[NoModel], tuple[str]]:
+        return type(self), (self.ticker,)
+
+
+class HorizonOutOfRange(UsageError):
+    """A forecast of more steps than the model serves: at most ``limit`` steps for a
+    ``strategy`` ("direct" or "recursive") model trained for ``trained`` steps."""
+
+    def __init__(self, limit: int, strategy: str, trained: int) -> None:
+        super().__init__(
+            f"horizon must be between 1 and {limit} for this {strategy} model "
+            f"(trained for {trained} steps)"
+        )
+        self.limit = limit
+        self.strategy = strategy
+        self.trained = trained
+
+    def __reduce__(self) -> tuple[type[HorizonOutOfRange], tuple[int, str, int]]:
+        return type(self), (self.limit, self.strategy, self.trained)
 
 
 INTERRUPTED = 130

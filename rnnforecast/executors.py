@@ -23,21 +23,29 @@ from rnnforecast.outcomes import Failure, TickerOutcome
 
 if TYPE_CHECKING:  # pipeline is imported by the job that trains
     from rnnforecast.pipeline import TrainResult
+    from rnnforecast.training import Progress
 
 EXECUTORS = ("local", "ray")
 
 
 def train_job(
-    home: Home, ticker: str, config: dict[str, Any], refit: bool = True
+    home: Home,
+    ticker: str,
+    config: dict[str, Any],
+    refit: bool = True,
+    progress: Progress | None = None,
 ) -> TickerOutcome[TrainResult]:
     """Train one ticker in whatever process runs this (``home`` and ``config`` travel by
     pickle, and so does the outcome; the home carries the lock wait); never raises our
-    errors or outside faults: they are the outcome's failure."""
+    errors or outside faults: they are the outcome's failure. ``progress`` is called after
+    each epoch (in this process only: a callback does not travel)."""
     from rnnforecast import pipeline
     from rnnforecast.config import config_from_dict
 
     try:
-        result = pipeline.train(home, ticker, config_from_dict(config), refit=refit)
+        result = pipeline.train(
+            home, ticker, config_from_dict(config), progress=progress, refit=refit
+        )
     except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
         return TickerOutcome(ticker, error=Failure.of(exc))
     return TickerOutcome(ticker, result)
@@ -70,13 +78,15 @@ def train_many(
     address: str | None = None,
     on_done: Callable[[TickerOutcome[TrainResult]], None] | None = None,
     refit: bool = True,
+    progress: Progress | None = None,
 ) -> list[TickerOutcome[TrainResult]]:
     """Train each ticker with ``config``; results in the order of ``tickers``.
 
-    ``local`` with one worker trains in this process, one ticker after the other; with
-    more, in that many spawned processes. ``ray`` sends one task per ticker to the Ray
-    cluster at ``address`` (default: a local Ray instance), one CPU each. A ticker that
-    fails does not stop the others. Raises UsageError for a bad executor or a missing Ray.
+    ``local`` with one worker trains in this process, one ticker after the other, calling
+    ``progress`` after each epoch; with more, in that many spawned processes. ``ray``
+    sends one task per ticker to the Ray cluster at ``address`` (default: a local Ray
+    instance), one CPU each. A ticker that fails does not stop the others. Raises
+    UsageError for a bad executor or a missing Ray.
     """
     if executor not in EXECUTORS:
         raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
@@ -90,7 +100,7 @@ def train_many(
     if workers == 1:
         results: list[TickerOutcome[TrainResult]] = []
         for arg in args:
-            results.append(train_job(*arg))
+            results.append(train_job(*arg, progress=progress))
             if on_done:
                 on_done(results[-1])
         return results

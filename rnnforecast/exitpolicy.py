@@ -3,7 +3,8 @@
 :class:`App` is the Typer group the commands run in: our errors carry their exit code, outside
 faults are translated by :mod:`rnnforecast.faults`, click's usage errors get 2, Ctrl-C 130, a
 lost standard output 141, anything else is a bug (exit 1). With ``--json`` the error is also
-one JSON document on stdout. :func:`main` runs a command line and returns its exit code;
+one JSON document on stdout. The core's messages name no command or flag: :func:`hinted`
+adds the one that cures the error. :func:`main` runs a command line and returns its exit code;
 :func:`entry_point` owns the process (quiet native stderr, guarded stdout, a fast exit).
 This module and :mod:`rnnforecast.render` are the CLI's; the core never imports them.
 """
@@ -21,7 +22,14 @@ from typing import Any, NoReturn
 import typer
 from typer.core import TyperGroup
 
-from rnnforecast.errors import INTERRUPTED, OUTPUT_LOST
+from rnnforecast.errors import (
+    INTERRUPTED,
+    OUTPUT_LOST,
+    HorizonOutOfRange,
+    NoModel,
+    NoStoredData,
+    RnnForecastError,
+)
 
 DEBUG_ENV = "RNNFORECAST_DEBUG"
 
@@ -123,6 +131,21 @@ def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK)
 
 
+def hinted(error: RnnForecastError) -> str:
+    """The error's line for a user of the command line: the core's message (which names no
+    command or flag), plus the command or option that cures it where there is one."""
+    if isinstance(error, NoStoredData):
+        return f"{error}: run `rnnforecast fetch {error.ticker}` first"
+    if isinstance(error, NoModel):
+        return f"{error}: run `rnnforecast train {error.ticker}` first"
+    if isinstance(error, HorizonOutOfRange):
+        return (
+            f"--horizon must be between 1 and {error.limit} for this {error.strategy} "
+            f"model (trained for {error.trained} steps)"
+        )
+    return str(error)
+
+
 def wants_json(args: list[str]) -> bool:
     words = args[: args.index("--")] if "--" in args else args
     return "--json" in words
@@ -161,7 +184,7 @@ class App(TyperGroup):
 
             known = translate(exc)
             if known is not None:
-                raise typer.Exit(fail(known.exit_code, str(known))) from None
+                raise typer.Exit(fail(known.exit_code, hinted(known))) from None
             if os.environ.get(DEBUG_ENV) == "1" or getattr(ctx.obj, "verbose", False):
                 traceback.print_exc()
             message = f"{type(exc).__name__}: {exc} (a bug; set {DEBUG_ENV}=1 for the traceback)"

@@ -5,8 +5,10 @@ while the others went on. One type, one failure record, one JSON shape per job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
+
+from rnnforecast.errors import RnnForecastError
 
 
 class Record(Protocol):
@@ -20,11 +22,14 @@ R = TypeVar("R", bound=Record)
 
 @dataclass(frozen=True)
 class Failure:
-    """Why one ticker failed: the exit code its error carries (see :mod:`rnnforecast.errors`)
-    and the error's one-line message."""
+    """Why one ticker failed: the exit code its error carries (see :mod:`rnnforecast.errors`),
+    the error's one-line message (in the core's words), and the error itself, whose facts
+    (the ticker of :class:`~rnnforecast.errors.NoStoredData`, say) let the CLI add the
+    command that cures it."""
 
     code: int
     message: str
+    cause: RnnForecastError | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, exc: Exception) -> Failure:
@@ -35,7 +40,9 @@ class Failure:
         known = translate(exc)
         if known is None:
             raise exc
-        return cls(known.exit_code, str(known))
+        # Kept for its type and facts, not its frames (a job over many tickers keeps every
+        # failure until the end).
+        return cls(known.exit_code, str(known), known.with_traceback(None))
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rnnforecast.exitpolicy import say
+from rnnforecast.exitpolicy import hinted, say
 
 if TYPE_CHECKING:
     from rnnforecast.nightly import RunOutcome
-    from rnnforecast.outcomes import TickerOutcome
+    from rnnforecast.outcomes import Failure, TickerOutcome
     from rnnforecast.pipeline import TrainResult
     from rnnforecast.pooling import GlobalTrainResult
     from rnnforecast.scoring import EvaluationResult
@@ -202,11 +202,26 @@ def risk_table(risk: dict[str, Any]) -> None:
     )
 
 
+def reason(error: Failure) -> str:
+    """Why a ticker failed, for a user of the command line: the core's message with the
+    hint of :func:`rnnforecast.exitpolicy.hinted` (the command that cures it)."""
+    return hinted(error.cause) if error.cause is not None else error.message
+
+
+def outcome_dict(outcome: TickerOutcome[Any]) -> dict[str, Any]:
+    """One ticker's entry in the ``{"tickers": [...]}`` document of fetch, train and run:
+    :meth:`TickerOutcome.to_dict`, its error message with the hint."""
+    body = outcome.to_dict()
+    if outcome.error is not None:
+        body["error"] = {**body["error"], "message": reason(outcome.error)}
+    return body
+
+
 def failure(outcome: TickerOutcome[Any]) -> None:
     """The stderr line of one ticker that failed while the others went on (none if it went
     through): the one failure summary of fetch, train and run."""
     if outcome.error is not None:
-        say(f"{outcome.ticker}: failed (exit code {outcome.error.code}): {outcome.error.message}")
+        say(f"{outcome.ticker}: failed (exit code {outcome.error.code}): {reason(outcome.error)}")
 
 
 def fetched(outcomes: list[TickerOutcome[StoreResult]]) -> None:
@@ -279,7 +294,7 @@ def jobs_table(jobs: list[TickerOutcome[TrainResult]]) -> None:
                 j.result.run_id if j.result else "-",
                 fmt(j.result.report.scores.model["rel_mae"]) if j.result else "-",
                 ("yes" if j.result.report.beats_naive else "no") if j.result else "-",
-                j.error.message if j.error else "",
+                reason(j.error) if j.error else "",
             ]
             for j in jobs
         ],
@@ -360,7 +375,7 @@ def run_outcomes(outcomes: list[RunOutcome]) -> None:
 
 def _run_row(outcome: RunOutcome) -> list[Any]:
     r, error = outcome.result, outcome.error
-    why = error.message if error else ""
+    why = reason(error) if error else ""
     if r is None:
         return [outcome.ticker, "-", "-", "-", "-", "no", why]
     return [

@@ -18,7 +18,7 @@ from rnnforecast import calendars, intervals
 from rnnforecast.artifacts import Bundle
 from rnnforecast.bars import CLOSE
 from rnnforecast.config import Config, config_from_dict
-from rnnforecast.errors import ModelError, UsageError
+from rnnforecast.errors import HorizonOutOfRange, ModelError, UsageError
 from rnnforecast.forecaster import (
     Calibration,
     Network,
@@ -209,18 +209,15 @@ def predict(
     the calibrated interval level (the network's, or the baseline's the bundle serves: see
     :mod:`rnnforecast.intervals`), and is dated by the ticker's exchange calendar. The
     result notes when sessions have closed after the last stored bar (by ``clock()``).
-    Raises UsageError (horizon out of range), ModelError (no or bad bundle), DataError
-    (too few stored bars).
+    Raises HorizonOutOfRange (a UsageError), NoModel or ModelError (no or bad bundle),
+    NoStoredData or DataError (no or too few stored bars).
     """
     loaded = load(home, ticker, run_id)
     data = loaded.config.data
     steps = horizon or data.horizon
     limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
     if not 1 <= steps <= limit:
-        raise UsageError(
-            f"--horizon must be between 1 and {limit} for this {data.strategy} model "
-            f"(trained for {data.horizon} steps)"
-        )
+        raise HorizonOutOfRange(limit, data.strategy, data.horizon)
     manifest = loaded.bundle.manifest
     # A global model's manifest names its group and lists the tickers it serves.
     symbol = check_ticker(ticker) if manifest.members is not None else manifest.ticker

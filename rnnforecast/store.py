@@ -18,7 +18,7 @@ import numpy as np
 
 from rnnforecast.bars import COLUMNS
 from rnnforecast.calendars import DEFAULT as DEFAULT_CALENDAR
-from rnnforecast.errors import DataError, EnvironmentFault, UsageError
+from rnnforecast.errors import DataError, EnvironmentFault, NoStoredData, UsageError
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
     import pandas as pd
@@ -227,15 +227,16 @@ class Store:
         return StoreResult(ticker, count, first, last, added, bars.source, changed, stored_calendar)
 
     def read(self, ticker: str) -> pd.DataFrame:
-        """The ticker's bars as a canonical frame. Raises DataError if none are stored."""
+        """The ticker's bars as a canonical frame. Raises NoStoredData (a DataError) if none
+        are stored."""
         if not self.path.exists():
-            raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+            raise NoStoredData(ticker)
         rows = self._query(
             "SELECT date, open, high, low, close, volume FROM bars WHERE ticker = ? ORDER BY date",
             (ticker,),
         )
         if not rows:
-            raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+            raise NoStoredData(ticker)
         import pandas as pd
 
         dates, *columns = zip(*rows, strict=True)
@@ -251,7 +252,7 @@ class Store:
     def read_last(self, ticker: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """The ticker's last ``rows`` bars without pandas: dates ``(k,)`` datetime64[D] and
         values ``(k, 5)`` float64 (open, high, low, close, volume), oldest first, ``k <= rows``.
-        Raises DataError if none are stored."""
+        Raises NoStoredData (a DataError) if none are stored."""
         found = []
         if self.path.exists():
             found = self._query(
@@ -260,7 +261,7 @@ class Store:
                 (ticker, rows),
             )
         if not found:
-            raise DataError(f"no data stored for {ticker}: run `rnnforecast fetch {ticker}` first")
+            raise NoStoredData(ticker)
         found.reverse()
         dates = np.array([row[0] for row in found], dtype="datetime64[D]")
         return dates, np.array([row[1:] for row in found], dtype=np.float64)

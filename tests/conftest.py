@@ -330,7 +330,7 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "csv": csv,
         "config": config,
         "prices": prices,
-        "train": json.loads(trained.stdout),
+        "train": trained_entry(trained.stdout),
     }
 
 
@@ -362,7 +362,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "csv": csv,
         "config": config,
         "prices": prices,
-        "train": json.loads(result.stdout),
+        "train": trained_entry(result.stdout),
         "stderr": result.stderr,
     }
 
@@ -415,6 +415,17 @@ def strict_json(text: str) -> Any:
         raise ValueError(f"{constant} is not JSON")
 
     return json.loads(text, parse_constant=refuse)
+
+
+def trained_entry(text: str) -> dict[str, Any]:
+    """The one ticker's entry of ``train TICKER --json``, whose document is
+    ``{"tickers": [entry]}`` as for any number of tickers (plus ``warnings`` when a number
+    was not finite)."""
+    document = strict_json(text)
+    assert set(document) - {"warnings"} == {"tickers"}, document
+    [entry] = document["tickers"]
+    assert isinstance(entry, dict) and "error" not in entry, entry
+    return entry
 
 
 def _read_only_bind(source: Path, target: Path) -> bool:

@@ -22,7 +22,14 @@ from typer.testing import CliRunner
 
 import rnnforecast
 from rnnforecast import cli
-from rnnforecast.errors import DataError, ModelError, RnnForecastError, UsageError
+from rnnforecast.errors import (
+    DataError,
+    ModelError,
+    NoModel,
+    NoStoredData,
+    RnnForecastError,
+    UsageError,
+)
 
 ROOT = Path(__file__).parent.parent
 
@@ -139,6 +146,26 @@ def test_errors_are_raised_never_an_exit(home: Path, call, error: type, code: in
     assert caught.value.exit_code == code
 
 
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda h: rnnforecast.predict("NOMODEL", home=h), NoModel, "no model for NOMODEL"),
+        (lambda h: rnnforecast.evaluate("NOMODEL", home=h), NoModel, "no model for NOMODEL"),
+        (lambda h: rnnforecast.train("NODATA", home=h), NoStoredData, "no data stored for NODATA"),
+    ],
+)
+def test_core_messages_name_no_command_and_no_option(
+    home: Path, call, error: type, message: str
+) -> None:
+    """A Python caller has no `rnnforecast fetch` to run: the hint is the CLI's to add
+    (test_cli and test_outcomes pin the command line's line with it)."""
+    with pytest.raises(error) as caught:
+        call(home)
+    text = str(caught.value)
+    assert text == message
+    assert "rnnforecast " not in text and "--" not in text
+
+
 def test_cli_main_returns_its_exit_code_and_the_process_goes_on(home: Path) -> None:
     assert cli.main(["--home", str(home), "predict", "NOMODEL"]) == 4
     assert cli.main(["--version"]) == 0
@@ -152,7 +179,7 @@ def test_python_m_still_ends_with_the_commands_exit_code(home: Path) -> None:
         text=True,
     )
     assert done.returncode == 4
-    assert done.stderr.startswith("error: no model for NOMODEL")
+    assert done.stderr == "error: no model for NOMODEL: run `rnnforecast train NOMODEL` first\n"
 
 
 def test_figure_is_returned_and_the_backend_unchanged(trained: dict, svg_backend: str) -> None:

@@ -21,7 +21,7 @@ from rnnforecast.artifacts import (
     new_run_id,
     sha256_file,
 )
-from rnnforecast.errors import ModelError
+from rnnforecast.errors import ModelError, NoModel
 from rnnforecast.windows import MinMaxScaler, Scalers
 
 MODEL_BYTES = b"PK\x03\x04 not really a keras file " * 20
@@ -169,9 +169,11 @@ def test_failed_first_save_leaves_no_model(repo: ModelRepository) -> None:
 
 
 def test_load_unknown_ticker(repo: ModelRepository) -> None:
-    with pytest.raises(ModelError, match="no model for ZZZ") as info:
+    """The core's words only (the CLI adds `rnnforecast train ZZZ`), and the ticker as a fact."""
+    with pytest.raises(NoModel) as info:
         repo.load("ZZZ")
-    assert "rnnforecast train ZZZ" in str(info.value)
+    assert str(info.value) == "no model for ZZZ"
+    assert info.value.ticker == "ZZZ" and info.value.exit_code == 4
 
 
 def test_load_unknown_run(repo: ModelRepository) -> None:

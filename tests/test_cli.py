@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli, make_prices, reseal, yahoo_frame
+from conftest import cli, make_prices, reseal, trained_entry, yahoo_frame
 
 from rnnforecast.errors import EXIT_CODES
 
@@ -437,7 +437,9 @@ def test_predict_named_run(trained: dict, trained_home: Path) -> None:
 
 def test_predict_without_model_exits_4(prices_csv: Path) -> None:
     assert cli("fetch", "ABC", "--csv", str(prices_csv)).exit_code == 0
-    assert_error(cli("predict", "ABC"), 4, "no model for ABC", "train")
+    result = cli("predict", "ABC")
+    assert_error(result, 4)
+    assert result.stderr == "error: no model for ABC: run `rnnforecast train ABC` first\n"
 
 
 def test_predict_unknown_run_exits_4(trained_home: Path) -> None:
@@ -502,7 +504,7 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
     trained["prices"].to_csv(csv)
     assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
     result = cli("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
-    out = json.loads(result.stdout)
+    out = trained_entry(result.stdout)
     assert out["model"] == trained["train"]["model"]
     assert out["uncalibrated"] == trained["train"]["uncalibrated"]
     with (
@@ -531,13 +533,34 @@ def test_sample_end_to_end_with_smoke_config() -> None:
     assert forecast["forecasts"][0]["date"] == "2013-03-04"  # a Friday's next weekday
 
 
+def test_a_ticker_manifest_begins_with_its_header_in_the_saved_order(trained: dict) -> None:
+    """The header a ticker's and a group's manifests share keeps the order bundles were
+    saved in before it was one function (test_global pins the group's)."""
+    manifest = json.loads((Path(trained["train"]["path"]) / "manifest.json").read_text())
+    assert list(manifest)[:11] == [
+        "schema_version",
+        "run_id",
+        "ticker",
+        "created_at",
+        "config",
+        "features",
+        "target",
+        "window",
+        "horizon",
+        "seed",
+        "data",
+    ]
+    assert (manifest["ticker"], manifest["run_id"]) == ("TEST", trained["train"]["run_id"])
+    assert (manifest["window"], manifest["horizon"]) == (10, 1)
+
+
 def test_verbose_prints_epoch_lines_on_stderr_when_not_a_terminal(
     trained: dict, trained_home: Path
 ) -> None:
     result = cli("--verbose", "train", "TEST", "--config", str(trained["config"]), "--json")
     assert result.exit_code == 0
     assert "epoch 1/2 loss " in result.stderr and "val_loss" in result.stderr
-    json.loads(result.stdout)  # stdout stays one JSON document
+    trained_entry(result.stdout)  # stdout stays one JSON document
     assert trained["stderr"] == ""  # the same training without --verbose said nothing
 
 

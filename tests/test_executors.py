@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, make_prices, trained_entry
 
 from rnnforecast.executors import threads_per_worker
 
@@ -39,7 +39,7 @@ def one_by_one(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for ticker in TICKERS:
         result = cli("train", ticker, "--config", str(folder / "tiny.toml"), "--json", home=home)
         assert result.exit_code == 0, result.stderr
-        out["tickers"].append(json.loads(result.stdout))
+        out["tickers"].append(trained_entry(result.stdout))
     return {"config": folder / "tiny.toml", "scores": scores(out)}
 
 
@@ -99,6 +99,25 @@ def test_ray_on_a_local_instance_gives_the_same_models(one_by_one: dict, tmp_pat
     )
     assert result.exit_code == 0, result.stderr
     assert scores(json.loads(result.stdout)) == one_by_one["scores"]
+
+
+def test_one_ticker_in_a_worker_gives_the_same_document_and_exit_codes(
+    one_by_one: dict, tmp_path: Path
+) -> None:
+    """`train T --workers 2` prints what `train T` prints ({"tickers": [entry]}, the same
+    model); one ticker named that fails ends the command with its own code and line."""
+    home = stocked_home(tmp_path)
+    config = str(one_by_one["config"])
+    result = cli("train", "AAA", "--config", config, "--workers", "2", "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    entry = trained_entry(result.stdout)
+    assert scores({"tickers": [entry]}) == {"AAA": one_by_one["scores"]["AAA"]}
+    assert result.stderr == ""
+    result = cli("train", "NODATA", "--config", config, "--workers", "2", "--json", home=home)
+    assert result.exit_code == 3
+    message = "no data stored for NODATA: run `rnnforecast fetch NODATA` first"
+    assert json.loads(result.stdout) == {"error": {"code": 3, "kind": "data", "message": message}}
+    assert result.stderr == f"error: {message}\n"
 
 
 @pytest.mark.parametrize(

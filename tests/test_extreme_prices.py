@@ -40,7 +40,7 @@ def test_prices_times_1e300_end_to_end(tmp_path: Path) -> None:
 
     fetched = run("fetch", "HUGE", "--csv", str(csv))
     assert fetched["tickers"][0]["rows"] == 300
-    trained = run("train", "HUGE", "--config", str(config))
+    [trained] = run("train", "HUGE", "--config", str(config))["tickers"]
     evaluated = run("evaluate", "HUGE")
     assert evaluated["test"] == trained["test"]
 

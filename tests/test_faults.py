@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, FakeSource, cli, make_prices, read_only
+from conftest import TINY_CONFIG, FakeSource, cli, make_prices, read_only, trained_entry
 
 from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
 from rnnforecast.errors import EXIT_CODES
@@ -61,7 +61,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert fetched.returncode == 0, fetched.stderr
     done = python_cli("--home", str(home), "train", "TEST", "--config", str(config), "--json")
     assert done.returncode == 0, done.stderr
-    run_id = json.loads(done.stdout)["run_id"]
+    run_id = trained_entry(done.stdout)["run_id"]
     return {
         "home": home,
         "csv": csv,
@@ -374,7 +374,7 @@ def test_constant_prices_give_null_scores_and_a_warning(tmp_path: Path, tiny_con
     [warning] = document["warnings"]
     assert warning.startswith("not a finite number, written as null: ")
     assert f"warning: {warning}" in result.stderr.splitlines()
-    manifest_path = Path(document["path"]) / MANIFEST_FILE
+    manifest_path = Path(document["tickers"][0]["path"]) / MANIFEST_FILE
     json.loads(manifest_path.read_text(), parse_constant=lambda c: pytest.fail(c))
 
 
@@ -413,7 +413,7 @@ def test_same_ticker_twice_is_trained_once(trained: dict, tmp_path: Path) -> Non
     shutil.copytree(trained["home"], home)
     result = cli("train", "TEST", "test", "--config", str(trained["config"]), "--json", home=home)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["ticker"] == "TEST"  # the single-ticker document
+    assert trained_entry(result.stdout)["ticker"] == "TEST"  # one entry
     assert len(ModelRepository(home / "models").runs("TEST")) == 2
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, make_prices, trained_entry
 
 WINDOW = 10  # TINY_CONFIG's window; the default features need no extra row
 GROUP = "@AAA+BBB+CCC"
@@ -78,6 +78,21 @@ def _train_end(prices: dict[str, pd.DataFrame]) -> pd.Timestamp:
 def test_layout_and_manifest(group: dict) -> None:
     trained, home, manifest = group["train"], group["home"], group["manifest"]
     assert trained["group"] == GROUP
+    # the header it shares with a ticker's manifest, in the order bundles were saved in
+    assert list(manifest)[:12] == [
+        "schema_version",
+        "run_id",
+        "ticker",
+        "members",
+        "created_at",
+        "config",
+        "features",
+        "target",
+        "window",
+        "horizon",
+        "seed",
+        "data",
+    ]
     assert group["bundle"].parent == home / "models" / GROUP
     assert (home / "models" / GROUP / "current").read_text().strip() == trained["run_id"]
     for ticker in ("AAA", "BBB", "CCC"):
@@ -227,7 +242,7 @@ def test_own_model_trained_later_serves_the_ticker(group: dict, tmp_path: Path) 
     shutil.copytree(group["home"], home)
     own = cli("train", "AAA", "--config", str(group["config"]), "--json", home=home)
     assert own.exit_code == 0, own.stderr
-    run_id = json.loads(own.stdout)["run_id"]
+    run_id = trained_entry(own.stdout)["run_id"]
     assert json.loads(cli("predict", "AAA", "--json", home=home).stdout)["run_id"] == run_id
     served = json.loads(cli("predict", "BBB", "--json", home=home).stdout)["run_id"]
     assert served == group["train"]["run_id"]

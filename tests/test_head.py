@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli
+from conftest import cli, trained_entry
 
 from rnnforecast.config import config_from_dict
 from rnnforecast.errors import ModelError, UsageError
@@ -185,7 +185,7 @@ def garch(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "frame": frame,
         "returns": returns,
         "variance": variance,
-        "train": json.loads(result.stdout),
+        "train": trained_entry(result.stdout),
     }
 
 

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, make_prices, trained_entry
+
+import rnnforecast
+from rnnforecast.errors import HorizonOutOfRange
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +42,7 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict:
             home=home,
         )
         assert result.exit_code == 0, result.stderr
-        out[strategy] = {"home": home, "train": json.loads(result.stdout)}
+        out[strategy] = {"home": home, "train": trained_entry(result.stdout)}
     return out
 
 
@@ -69,11 +72,23 @@ def test_predict_three_weekdays_with_widening_intervals(homes: dict, strategy: s
 def test_direct_model_refuses_a_longer_horizon(homes: dict) -> None:
     result = cli("predict", "H", "--horizon", "4", home=homes["direct"]["home"])
     assert result.exit_code == 2
-    assert "between 1 and 3" in result.stderr
+    assert result.stderr == (
+        "error: --horizon must be between 1 and 3 for this direct model (trained for 3 steps)\n"
+    )
     shorter = json.loads(
         cli("predict", "H", "--horizon", "2", "--json", home=homes["direct"]["home"]).stdout
     )
     assert len(shorter["forecasts"]) == 2
+
+
+def test_python_callers_get_the_horizon_limit_in_the_cores_words(homes: dict) -> None:
+    """No option name in the exception a Python caller sees: the CLI adds `--`."""
+    with pytest.raises(HorizonOutOfRange) as info:
+        rnnforecast.predict("H", horizon=4, home=homes["direct"]["home"])
+    assert str(info.value) == (
+        "horizon must be between 1 and 3 for this direct model (trained for 3 steps)"
+    )
+    assert (info.value.limit, info.value.strategy, info.value.trained) == (3, "direct", 3)
 
 
 def test_recursive_model_forecasts_any_horizon(homes: dict) -> None:

@@ -20,6 +20,7 @@ from conftest import (
     read_only,
     reseal,
     strict_json,
+    trained_entry,
 )
 
 from rnnforecast import intervals
@@ -40,7 +41,7 @@ def garch_served(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert cli("fetch", "G", "--csv", str(folder / "g.csv"), home=home).exit_code == 0
     trained = cli("train", "G", "--config", str(config), *RECURSIVE_GARCH, "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
-    assert json.loads(trained.stdout)["interval_method"] == "garch_t"
+    assert trained_entry(trained.stdout)["interval_method"] == "garch_t"
     return home
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli, make_prices
+from conftest import cli, make_prices, trained_entry
 
 from rnnforecast import locks
 
@@ -55,7 +55,7 @@ def managed(trained: dict, tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert cli("fetch", "OTHER", "--csv", str(folder / "OTHER.csv"), home=home).exit_code == 0
     result = cli("train", "TEST", "--config", str(trained["config"]), "--json", home=home)
     assert result.exit_code == 0, result.stderr
-    runs = [trained["train"]["run_id"], json.loads(result.stdout)["run_id"]]
+    runs = [trained["train"]["run_id"], trained_entry(result.stdout)["run_id"]]
     return {"home": home, "runs": runs}
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import cli, current_bundle, reseal
+from conftest import cli, current_bundle, reseal, trained_entry
 
 pytestmark = pytest.mark.slow
 
@@ -188,7 +188,7 @@ def test_another_test_fraction_fits_the_scalers_on_its_own_training_rows(
     assert result.exit_code == 0, result.stderr
     close = learned["prices"]["Close"].to_numpy()
     sizes = split_sizes(len(close), test_fraction=0.4)
-    assert json.loads(result.stdout)["test"]["n"] == sizes["test"]
+    assert trained_entry(result.stdout)["test"]["n"] == sizes["test"]
     assert_scalers(current_bundle(home, "LRN"), expected_scalers(close, sizes["train"]))
 
 
@@ -216,7 +216,7 @@ def test_test_rows_change_nothing_that_was_fitted(
         home=home,
     )
     assert result.exit_code == 0, result.stderr
-    out = json.loads(result.stdout)
+    out = trained_entry(result.stdout)
     spiked, original = current_bundle(home, "LRN"), current_bundle(learned["home"], "LRN")
     assert (spiked / "scalers.json").read_bytes() == (original / "scalers.json").read_bytes()
     with np.load(spiked / "weights.npz") as a, np.load(original / "weights.npz") as b:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from conftest import cli
 
 from rnnforecast import locks
-from rnnforecast.errors import LockError
+from rnnforecast.errors import HorizonOutOfRange, LockError, NoModel, NoStoredData
 from rnnforecast.outcomes import Failure, TickerOutcome
 
 
@@ -32,6 +33,21 @@ def test_a_failure_carries_the_exit_code_and_message_of_our_error_or_an_outside_
         "code": 8,
         "message": "cannot read or write /x/store.sqlite: No space left on device",
     }
+
+
+@pytest.mark.parametrize(
+    "error",
+    [NoStoredData("AAA"), NoModel("AAA"), HorizonOutOfRange(5, "direct", 5)],
+    ids=type,
+)
+def test_a_failure_keeps_its_error_for_the_hint_also_across_processes(error) -> None:
+    """A worker's failure travels by pickle: its error keeps its type, facts and message,
+    so that the CLI can still add the command that cures it."""
+    failure = pickle.loads(pickle.dumps(Failure.of(error)))
+    assert failure == Failure(error.exit_code, str(error))
+    assert type(failure.cause) is type(error)
+    assert vars(failure.cause) == vars(error)
+    assert str(failure.cause) == str(error)
 
 
 def test_a_bug_is_raised_again_not_made_a_failure() -> None:

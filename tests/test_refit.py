@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, make_prices, trained_entry
 
 from rnnforecast.errors import UsageError
 from rnnforecast.runconfig import load_run_config
@@ -33,7 +33,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name, extra in (("plain", ["--no-refit"]), ("refit", [])):
         result = cli("train", "TEST", "--config", str(config), "--json", *extra, home=home)
         assert result.exit_code == 0, result.stderr
-        out[name] = json.loads(result.stdout)
+        out[name] = trained_entry(result.stdout)
     return out
 
 

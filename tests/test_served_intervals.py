@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, current_bundle, reseal
+from conftest import TINY_CONFIG, cli, current_bundle, reseal, trained_entry
 
 from rnnforecast import intervals, serving
 from rnnforecast.baselines import BASELINES
@@ -229,7 +229,7 @@ def garch_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     trained = cli("train", "G", "--config", str(config), *auto, "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
     assert cli("fetch", "G", "--csv", str(folder / "all.csv"), home=home).exit_code == 0
-    return {"home": home, "config": config, "train": json.loads(trained.stdout)}
+    return {"home": home, "config": config, "train": trained_entry(trained.stdout)}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from conftest import canonical, make_prices
 
 from rnnforecast import store as store_module
 from rnnforecast.calendars import Sessions
-from rnnforecast.errors import DataError, EnvironmentFault, UsageError
+from rnnforecast.errors import EnvironmentFault, NoStoredData, UsageError
 from rnnforecast.sources import COLUMNS, Bars
 from rnnforecast.store import Store, StoreResult, TickerInfo
 
@@ -249,17 +249,21 @@ def test_write_can_continue_after_a_failure(store: Store) -> None:
 
 
 def test_read_unknown_ticker_without_database(store: Store) -> None:
-    with pytest.raises(DataError, match="ZZZ") as info:
+    """The core's words only (the CLI adds `rnnforecast fetch ZZZ`), and the ticker as a fact."""
+    with pytest.raises(NoStoredData) as info:
         store.read("ZZZ")
-    assert "rnnforecast fetch" in str(info.value)
+    assert str(info.value) == "no data stored for ZZZ"
+    assert info.value.ticker == "ZZZ" and info.value.exit_code == 3
     assert not store.path.exists()
 
 
 def test_read_unknown_ticker_with_database(store: Store) -> None:
     store.write("AAPL", bars(n=5))
-    with pytest.raises(DataError, match="ZZZ") as info:
-        store.read("ZZZ")
-    assert "rnnforecast fetch ZZZ" in str(info.value)
+    for read in (store.read, lambda ticker: store.read_last(ticker, 10)):
+        with pytest.raises(NoStoredData) as info:
+            read("ZZZ")
+        assert str(info.value) == "no data stored for ZZZ"
+        assert info.value.ticker == "ZZZ"
 
 
 def test_tickers_and_info(store: Store) -> None:
