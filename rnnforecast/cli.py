@@ -301,7 +301,7 @@ def evaluate(
         if as_json:
             emit_json(group_result.to_dict())
         else:
-            render.group_table(group_result.group, group_result.members, group_result.pool)
+            render.group_evaluated(group_result)
         return
     with render.training_progress(ctx.obj.verbose, quiet or not folds, total=None) as progress:
         result = scoring.evaluate(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import bundles, fitting, pipeline, scoring, serving
+from rnnforecast import bundles, fitting, pipeline, poolrisk, scoring, serving
 from rnnforecast.config import Config
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.evaluation import Report
@@ -330,7 +330,8 @@ def serves_group(home: Home, target: str, run_id: str | None = None) -> bool:
 
 
 def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvaluation:
-    """Score a global model's scored fit on each member's test period and on the pool.
+    """Score a global model's scored fit on each member's test period and on the pool, with
+    each member's and the pool's ``risk`` (:mod:`rnnforecast.poolrisk`).
 
     ``target`` is the group (``@NAME``) or a member ticker it serves. Raises UsageError,
     ModelError (no or bad bundle, or not a global model), DataError (a member's test
@@ -347,8 +348,9 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     widths: list[np.ndarray] = []
     scores: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
+    frames = {}
     for symbol, record in members.items():
-        frame = home.store.read(symbol)
+        frame = frames[symbol] = home.store.read(symbol)
         test = record.test
         if test is None:
             raise ModelError(f"{loaded.bundle.path}: member {symbol} has no test period")
@@ -370,6 +372,9 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
                 f"the stored bars of {symbol} changed since this model was trained: scores are "
                 "on the bars stored now"
             )
+    risks, pooled_risk, risk_warnings = poolrisk.assess(loaded, frames, scored)
+    for symbol, risk_report in risks.items():
+        scores[symbol]["risk"] = None if risk_report is None else risk_report.to_dict()
     pooled_part = pool(parts)
     pooled = fitting._assess(
         scored.network,
@@ -383,6 +388,10 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
         manifest.ticker,
         manifest.run_id,
         scores,
-        {"test": _period(pooled_part), **_pool_scores(reports, pooled)},
-        warnings,
+        {
+            "test": _period(pooled_part),
+            **_pool_scores(reports, pooled),
+            "risk": None if pooled_risk is None else pooled_risk.to_dict(),
+        },
+        warnings + risk_warnings,
     )

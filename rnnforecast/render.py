@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rnnforecast.nightly import RunOutcome
     from rnnforecast.outcomes import Failure, TickerOutcome
     from rnnforecast.pipeline import TrainResult
-    from rnnforecast.pooling import GlobalTrainResult
+    from rnnforecast.pooling import GlobalEvaluation, GlobalTrainResult
     from rnnforecast.scoring import EvaluationResult
     from rnnforecast.serving import Forecast
     from rnnforecast.store import StoreResult
@@ -135,6 +135,41 @@ def group_table(group: str, members: dict[str, Any], pool: dict[str, Any]) -> No
     )
 
 
+def group_evaluated(result: GlobalEvaluation) -> None:
+    """evaluate of a global model: the scores per member and for the pool, then each
+    member's risk table (its served row marked) and the pooled one."""
+    group_table(result.group, result.members, result.pool)
+    for symbol, scores in result.members.items():
+        if scores.get("risk") is not None:
+            risk_table(scores["risk"], symbol)
+    if result.pool.get("risk") is not None:
+        pool_risk_table(result.pool["risk"])
+
+
+def pool_risk_table(risk: dict[str, Any]) -> None:
+    """The members' 80% interval scores pooled, each in units of its member's naive MAE."""
+    entries = [("model", risk["model"]), *risk["baselines"].items()]
+    best, dm = risk["best_baseline"], risk["dm"]
+    title = (
+        f"pool of {', '.join(risk['members'])}: 80% interval scores in units of each "
+        f"member's naive MAE ({risk['n']} member-days)"
+    )
+    if best is not None:
+        verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
+        title += f": model {verdict} the best baseline {best}"
+        if dm["p_value"] is not None:
+            title += f" (one-sided Diebold-Mariano p = {dm['p_value']:.2f}, per-day means)"
+    columns = ["interval_score_80", "model_ratio", "coverage_80", "coverage_95"]
+    table(
+        title,
+        ["forecast", "IS80/naive MAE", "model ratio", "cov80", "cov95"],
+        [
+            [name, *("-" if e is None or e.get(c) is None else fmt(e[c]) for c in columns)]
+            for name, e in entries
+        ],
+    )
+
+
 def scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
     """Model next to the naive and drift forecasts, plus the diagnostics, for people."""
     m, n, d = rep.scores.model, rep.scores.naive, rep.drift
@@ -177,8 +212,9 @@ def scores_table(ticker: str, test: dict[str, Any], rep: Any) -> None:
         )
 
 
-def risk_table(risk: dict[str, Any]) -> None:
-    """The model's one-step intervals and distribution next to the volatility baselines."""
+def risk_table(risk: dict[str, Any], who: str = "") -> None:
+    """The model's one-step intervals and distribution next to the volatility baselines
+    (``who``: the global model's member they are of, named in the title)."""
     columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
     columns += ["qlike", "pinball"]
     served = risk["served_intervals"]
@@ -187,6 +223,7 @@ def risk_table(risk: dict[str, Any]) -> None:
     entries += [(f"{k} (served)" if k == served else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
+    title = f"{who}: {title}" if who else title
     if best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
         title += f": model {verdict} the best baseline {best} on IS80"

@@ -74,6 +74,16 @@ class DayForecasts:
 
 
 @dataclass(frozen=True)
+class DayLosses:
+    """One forecaster's figures per test day ``(m,)``: its 80% interval score (price units)
+    and whether the close fell outside its 80% and its 95% interval (bool)."""
+
+    interval_score_80: np.ndarray
+    outside_80: np.ndarray
+    outside_95: np.ndarray
+
+
+@dataclass(frozen=True)
 class RiskReport:
     """Scores of the model and the baselines on the same test days; see :func:`scores`."""
 
@@ -95,21 +105,19 @@ def _finite(value: float | None) -> float | None:
 
 def scores(
     actual: np.ndarray, last: np.ndarray, day: DayForecasts, proxy: np.ndarray
-) -> tuple[dict[str, float | None], np.ndarray]:
-    """The score dict of one forecaster on ``m`` days, and its per-day 80% interval scores.
+) -> tuple[dict[str, float | None], DayLosses]:
+    """The score dict of one forecaster on ``m`` days, and its per-day figures.
 
     ``actual`` ``(m,)`` closes, ``last`` ``(m,)`` the closes before them, ``proxy`` ``(m,)``
     the range-based variance of each day's return.
     """
     out: dict[str, float | None] = {}
-    per_day_80 = np.zeros(len(actual))
+    per_day: dict[str, np.ndarray] = {}
     for level, tag in ((0.8, "80"), (0.95, "95")):
         low, high = day.bounds[level]
-        per_day = risk.interval_score(actual, low, high, level)
-        if level == 0.8:
-            per_day_80 = per_day
-        hits = risk.outside(actual, low, high)
-        out[f"interval_score_{tag}"] = float(np.mean(per_day))
+        per_day[f"interval_score_{tag}"] = risk.interval_score(actual, low, high, level)
+        hits = per_day[f"outside_{tag}"] = risk.outside(actual, low, high)
+        out[f"interval_score_{tag}"] = float(np.mean(per_day[f"interval_score_{tag}"]))
         out[f"coverage_{tag}"] = 1.0 - float(np.mean(hits))
         out[f"kupiec_p_{tag}"] = risk.kupiec_p(hits, level)
         out[f"christoffersen_p_{tag}"] = risk.christoffersen_p(hits)
@@ -117,7 +125,8 @@ def scores(
     sd = np.sqrt(day.variance)
     out["crps"] = float(np.mean(last * risk.crps_gaussian(np.log(actual / last), day.log_mean, sd)))
     out["qlike"] = risk.qlike(day.variance, proxy)
-    return {k: _finite(v) for k, v in out.items()}, per_day_80
+    days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
+    return {k: _finite(v) for k, v in out.items()}, days
 
 
 def model_forecasts(
@@ -202,6 +211,19 @@ def compare(
     ``dm``: one-sided Diebold-Mariano test of the per-day 80% interval scores, model vs
     best baseline (a small p-value: the model's are smaller).
     """
+    return compare_days(ohlcv, first_test, model, served, forecast_baselines, names)[0]
+
+
+def compare_days(
+    ohlcv: np.ndarray,
+    first_test: int,
+    model: DayForecasts,
+    served: str,
+    forecast_baselines: BaselineFn | None = None,
+    names: Sequence[str] | None = None,
+) -> tuple[RiskReport, dict[str, DayLosses]]:
+    """:func:`compare`, and the per-day figures behind it: ``"model"``'s and every scored
+    baseline's :class:`DayLosses` (a global model pools them over its members)."""
     from rnnforecast import baselines
 
     fn = forecast_baselines or baselines.forecast_baselines
@@ -211,19 +233,21 @@ def compare(
     actual = ohlcv[first_test : last_test + 1, CLOSE]
     last = ohlcv[first_test - 1 : last_test, CLOSE]
     proxy = baselines.range_variance(ohlcv[: last_test + 1])[first_test:]
-    model_scores, model_is = scores(actual, last, model, proxy)
+    model_scores, model_days = scores(actual, last, model, proxy)
     table: dict[str, dict[str, float | None] | None] = dict.fromkeys(baselines.BASELINES)
-    per_day: dict[str, np.ndarray] = {}
+    per_day: dict[str, DayLosses] = {}
     if usable:
         for name, day in baseline_forecasts(ohlcv, first_test, last_test, usable, fn).items():
             table[name], per_day[name] = scores(actual, last, day, proxy)
-    best = min(per_day, key=lambda k: float(np.mean(per_day[k])), default=None)
+    best = min(per_day, key=lambda k: float(np.mean(per_day[k].interval_score_80)), default=None)
     beats = None
     dm: dict[str, float | None] = {"statistic": None, "p_value": None}
     if best is not None:
-        beats = bool(np.mean(model_is) < np.mean(per_day[best]))
-        dm = _dm_less(model_is, per_day[best])
-    return RiskReport(model_scores, table, best, beats, dm, served)
+        model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
+        beats = bool(np.mean(model_is) < np.mean(best_is))
+        dm = _dm_less(model_is, best_is)
+    report = RiskReport(model_scores, table, best, beats, dm, served)
+    return report, {"model": model_days, **per_day}
 
 
 def served_forecasts(
@@ -282,7 +306,24 @@ def assess(
     each one contiguous span. Raises ValueError without validation or test windows, and
     DataError from the baselines (e.g. bad bars).
     """
+    args = (network, dataset, ohlcv, data, scalers, calibration, validation, test)
+    return assess_days(*args, forecast_baselines)[0]
+
+
+def assess_days(
+    network: Network,
+    dataset: Dataset,
+    ohlcv: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    validation: np.ndarray,
+    test: np.ndarray,
+    forecast_baselines: BaselineFn | None = None,
+) -> tuple[RiskReport, dict[str, DayLosses]]:
+    """:func:`assess`, and the per-day figures of :func:`compare_days` (one per ``test``
+    window, in order)."""
     model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
     first_test = int(np.argmax(test)) + data.lookback
     name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
-    return compare(ohlcv, first_test, model, name, forecast_baselines)
+    return compare_days(ohlcv, first_test, model, name, forecast_baselines)

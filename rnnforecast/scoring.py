@@ -40,7 +40,7 @@ from rnnforecast.windows import (
 )
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
-    from rnnforecast.riskreport import RiskReport
+    from rnnforecast.riskreport import DayLosses, RiskReport
     from rnnforecast.training import Progress
 
 
@@ -182,33 +182,46 @@ def _risk_report(loaded: serving.Loaded, frame: pd.DataFrame, scored: _Model) ->
     """Distribution scores of the bundle's test period, forecast by its scored fit, next to
     the volatility baselines (:mod:`rnnforecast.riskreport`), on the validation and test
     periods of its manifest."""
+    return _risk_days(loaded, frame, scored, loaded.bundle.manifest.period("test"))[0]
+
+
+def _risk_days(
+    loaded: serving.Loaded,
+    frame: pd.DataFrame,
+    scored: _Model,
+    test: Period,
+    member: str | None = None,
+) -> tuple[RiskReport, dict[str, DayLosses], np.ndarray]:
+    """:func:`_risk_report` of the windows whose first target day is in ``test`` of the bars
+    ``frame`` (a global model's ``member``, whose own served intervals it names), with the
+    per-day figures of :func:`rnnforecast.riskreport.assess_days` and those days ``(m,)``
+    (datetime64). Raises ValueError (no validation or test window), DataError (bad bars)."""
     from rnnforecast import riskreport
 
     data = loaded.config.data
     dataset = build_dataset(frame, data)
     first_target = dataset.target_dates[:, 0]
-    manifest = loaded.bundle.manifest
 
     def within(period: Period) -> np.ndarray:
         start, end = np.datetime64(period.start), np.datetime64(period.end)
         return np.asarray((first_target >= start) & (first_target <= end))
 
-    report = riskreport.assess(
+    report, days = riskreport.assess_days(
         scored.network,
         dataset,
         base_matrix(frame),
         data,
         scored.scalers,
         scored.calibration,
-        within(manifest.period("validation")),
-        within(manifest.period("test")),
+        within(loaded.bundle.manifest.period("validation")),
+        within(test),
     )
     # the bundle may serve a baseline's intervals (rnnforecast.intervals), not its network's
     from rnnforecast import intervals
 
-    served = intervals.load(loaded.bundle.path)
+    served = intervals.load(loaded.bundle.path, member)
     name = intervals.served_name(served, loaded.calibration.adaptive is not None)
-    return dataclasses.replace(report, served_intervals=name)
+    return dataclasses.replace(report, served_intervals=name), days, first_target[within(test)]
 
 
 def period_figure(loaded: serving.Loaded, days: DailyForecasts) -> Any:

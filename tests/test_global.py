@@ -193,7 +193,9 @@ def test_evaluate_scores_members_and_pool(group: dict) -> None:
         assert pool["members_rel_mae_geometric_mean"] == pytest.approx(geo, rel=1e-9)
     table = cli("evaluate", "AAA", home=group["home"])
     assert table.exit_code == 0
-    assert [line.split("\t")[0] for line in table.stdout.splitlines()[-4:]] == [
+    lines = table.stdout.splitlines()
+    first = lines.index(next(line for line in lines if line.startswith("ticker\t"))) + 1
+    assert [line.split("\t")[0] for line in lines[first : first + 4]] == [
         "AAA",
         "BBB",
         "CCC",

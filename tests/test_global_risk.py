@@ -1,0 +1,264 @@
+"""The ``risk`` objects of a global model's evaluate: each member's (as a per-ticker evaluate
+gives it, naming what predict serves that member) and the pool's, in units of each member's
+naive MAE. One tiny global model over three synthetic tickers at two price levels, its
+intervals chosen by the default rule; run through the CLI as a user would."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import TINY_CONFIG, cli, make_prices, reseal, strict_json
+
+from rnnforecast import poolrisk
+from rnnforecast.baselines import BASELINES
+from rnnforecast.riskreport import DayLosses
+
+GROUP = "@AAA+BBB+CCC"
+SYMBOLS = ["AAA", "BBB", "CCC"]
+RISK_KEYS = [
+    "baselines",
+    "beats_best_baseline",
+    "best_baseline",
+    "dm",
+    "model",
+    "served_intervals",
+]
+SCORE_KEYS = [
+    "christoffersen_p_80",
+    "christoffersen_p_95",
+    "coverage_80",
+    "coverage_95",
+    "crps",
+    "interval_score_80",
+    "interval_score_95",
+    "kupiec_p_80",
+    "kupiec_p_95",
+    "pinball",
+    "qlike",
+]
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A home with AAA, BBB (five times AAA's price level) and CCC (40 days later) and a
+    global model over them whose intervals are chosen per member (calibration.intervals =
+    auto); its ``evaluate --json`` document and its train document."""
+    folder = tmp_path_factory.mktemp("globalrisk")
+    home, config = folder / "home", folder / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    late = make_prices(300, seed=1).index[40]
+    prices = {
+        "AAA": make_prices(300, seed=1),
+        "BBB": make_prices(300, seed=2) * 5.0,
+        "CCC": make_prices(260, seed=3, start=str(late.date())),
+    }
+    for ticker, frame in prices.items():
+        frame.to_csv(folder / f"{ticker}.csv")
+        assert (
+            cli("fetch", ticker, "--csv", str(folder / f"{ticker}.csv"), home=home).exit_code == 0
+        )
+    auto = ["--set", "calibration.intervals=auto"]
+    trained = cli(
+        "train", *SYMBOLS, "--global", "--config", str(config), *auto, "--json", home=home
+    )
+    assert trained.exit_code == 0, trained.stderr
+    train = json.loads(trained.stdout)
+    evaluated = cli("evaluate", "BBB", "--json", home=home)
+    assert evaluated.exit_code == 0, evaluated.stderr
+    manifest = json.loads((Path(train["path"]) / "manifest.json").read_text())
+    return {
+        "home": home,
+        "train": train,
+        "evaluate": strict_json(evaluated.stdout),
+        "manifest": manifest,
+    }
+
+
+def test_each_member_has_the_per_ticker_risk_object(group: dict) -> None:
+    out = group["evaluate"]
+    assert out["group"] == GROUP and out["warnings"] == []
+    for symbol in SYMBOLS:
+        risk = out["members"][symbol]["risk"]
+        assert sorted(risk) == RISK_KEYS
+        assert sorted(risk["model"]) == SCORE_KEYS
+        assert list(risk["baselines"]) == list(BASELINES)
+        # 300 rows (CCC 260) with the test period at their last 20%: too few for emp250's 251
+        assert risk["baselines"]["emp250"] is None
+        for name in ("garch_t", "gjr_t", "ewma", "hist50", "har"):
+            assert sorted(risk["baselines"][name]) == SCORE_KEYS
+        assert risk["best_baseline"] in BASELINES
+        assert sorted(risk["dm"]) == ["p_value", "statistic"]
+        assert isinstance(risk["beats_best_baseline"], bool)
+        best = risk["baselines"][risk["best_baseline"]]["interval_score_80"]
+        assert risk["beats_best_baseline"] == (risk["model"]["interval_score_80"] < best)
+
+
+def test_served_intervals_is_what_predict_serves_each_member(group: dict, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(group["home"], home)
+    members = group["evaluate"]["members"]
+    # a served baseline tells a member's own intervals file from the network's intervals
+    assert any(m in BASELINES for m in group["train"]["interval_method"].values())
+    for symbol in SYMBOLS:
+        predicted = cli("predict", symbol, "--json", home=home)
+        assert predicted.exit_code == 0, predicted.stderr
+        method = json.loads(predicted.stdout)["interval_method"]
+        assert members[symbol]["risk"]["served_intervals"] == method
+        assert group["train"]["interval_method"][symbol] == method
+
+
+def test_pooled_risk_is_the_members_scores_over_their_naive_mae(group: dict) -> None:
+    """Every member is scored on the same 58 days, so each pooled mean over member-days is
+    the mean over members of the member's mean divided by its manifest naive_scale."""
+    out, manifest = group["evaluate"], group["manifest"]
+    members, risk = out["members"], out["pool"]["risk"]
+    ns = {members[s]["n"] for s in SYMBOLS}
+    assert len(ns) == 1
+    n = ns.pop()
+    assert (risk["unit"], risk["members"], risk["n"], risk["days"]) == (
+        "naive_mae",
+        SYMBOLS,
+        3 * n,
+        n,
+    )
+    scale = {s: manifest["members"][s]["naive_scale"] for s in SYMBOLS}
+    assert scale["BBB"] > 3 * scale["AAA"]  # two price levels, one unit
+
+    def pooled(side: str, key: str, name: str | None = None) -> float:
+        rows = [members[s]["risk"][side] for s in SYMBOLS]
+        rows = [r if name is None else r[name] for r in rows]
+        divide = key == "interval_score_80"
+        return float(
+            np.mean(
+                [r[key] / (scale[s] if divide else 1.0) for r, s in zip(rows, SYMBOLS, strict=True)]
+            )
+        )
+
+    for key in ("interval_score_80", "coverage_80", "coverage_95"):
+        assert risk["model"][key] == pytest.approx(pooled("model", key), rel=1e-12)
+    assert risk["baselines"]["emp250"] is None
+    scored = [b for b in BASELINES if b != "emp250"]
+    for name in scored:
+        entry = risk["baselines"][name]
+        assert sorted(entry) == ["coverage_80", "coverage_95", "interval_score_80", "model_ratio"]
+        for key in ("interval_score_80", "coverage_80", "coverage_95"):
+            assert entry[key] == pytest.approx(pooled("baselines", key, name), rel=1e-12)
+        ratio = pooled("model", "interval_score_80") / pooled(
+            "baselines", "interval_score_80", name
+        )
+        assert entry["model_ratio"] == pytest.approx(ratio, rel=1e-12)
+    best = min(scored, key=lambda b: pooled("baselines", "interval_score_80", b))
+    assert risk["best_baseline"] == best
+    assert risk["beats_best_baseline"] == (risk["baselines"][best]["model_ratio"] < 1)
+    statistic, p_value = risk["dm"]["statistic"], risk["dm"]["p_value"]
+    assert math.isfinite(statistic) and 0.0 <= p_value <= 1.0
+    assert (p_value < 0.5) == (statistic < 0)
+
+
+def test_human_evaluate_shows_each_members_risk_table_with_its_served_row(group: dict) -> None:
+    result = cli("evaluate", GROUP, home=group["home"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
+    starts = [i for i, line in enumerate(lines) if line == header]
+    assert len(starts) == 3  # one risk table per member, in member order
+    members = group["evaluate"]["members"]
+    for symbol, start in zip(SYMBOLS, starts, strict=True):
+        rows = [line.split("\t")[0] for line in lines[start + 1 : start + 8]]
+        served = members[symbol]["risk"]["served_intervals"]
+        if served in BASELINES:
+            expected = ["model", *(f"{b} (served)" if b == served else b for b in BASELINES)]
+        else:
+            expected = [f"model ({served})", *BASELINES]
+        assert rows == expected
+        assert f"\n{symbol}: one-step intervals next to the volatility baselines" in (
+            "\n" + result.stderr
+        )
+    pool_header = lines.index("forecast\tIS80/naive MAE\tmodel ratio\tcov80\tcov95")
+    assert [line.split("\t")[0] for line in lines[pool_header + 1 :]] == ["model", *BASELINES]
+    assert "pool of AAA, BBB, CCC: 80% interval scores in units of each member's naive MAE" in (
+        result.stderr
+    )
+
+
+def test_a_member_without_a_naive_scale_is_left_out_of_the_pool(
+    group: dict, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(group["home"], home)
+    manifest_path = home / "models" / GROUP / group["train"]["run_id"] / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["members"]["CCC"]["naive_scale"] = None
+    manifest_path.write_text(json.dumps(manifest))
+    reseal(manifest_path)
+    result = cli("evaluate", GROUP, "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    out = strict_json(result.stdout)
+    risk = out["pool"]["risk"]
+    assert risk["members"] == ["AAA", "BBB"]
+    assert risk["n"] == 2 * out["members"]["AAA"]["n"]
+    assert out["members"]["CCC"]["risk"] == group["evaluate"]["members"]["CCC"]["risk"]
+    assert out["warnings"] == [
+        "left out of the pooled risk scores (no in-sample naive MAE to scale by): CCC"
+    ]
+
+
+# --- the pooling arithmetic on hand-made days ----------------------------------------------
+
+
+def _days(
+    dates: list[str], scale: float, model: list[float], garch: list[float]
+) -> poolrisk.MemberDays:
+    def losses(scores: list[float]) -> DayLosses:
+        values = np.array(scores)
+        return DayLosses(values, values > 2 * scale, values > 3 * scale)
+
+    return poolrisk.MemberDays(
+        np.array(dates, dtype="datetime64[D]"),
+        scale,
+        {"model": losses(model), "garch_t": losses(garch)},
+    )
+
+
+def test_pool_weighs_member_days_and_tests_per_day_means() -> None:
+    """Scores divided by each member's scale; the DM-HLN test (h = 1, one-sided 'less') on the
+    mean over members of each calendar day, computed here by its textbook formula."""
+    from scipy.stats import t as student
+
+    a = _days(
+        ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], 1.0, [1, 3, 2, 2.5], [2, 2, 2, 2]
+    )
+    # B is at ten times A's level and has no bar on 2024-01-03
+    b = _days(["2024-01-01", "2024-01-02", "2024-01-04"], 10.0, [12, 15, 40], [20, 20, 20])
+    risk = poolrisk.pool({"A": a, "B": b})
+    assert risk is not None
+    scaled_model = [1, 3, 2, 2.5, 1.2, 1.5, 4.0]
+    assert (risk.n, risk.days, risk.members) == (7, 4, ["A", "B"])
+    assert risk.model["interval_score_80"] == pytest.approx(np.mean(scaled_model))
+    # outside the 80% interval: scaled score above 2 (A: 3, 2.5; B: 4.0)
+    assert risk.model["coverage_80"] == pytest.approx(4 / 7)
+    assert risk.model["coverage_95"] == pytest.approx(6 / 7)
+    garch = risk.baselines["garch_t"]
+    assert garch is not None and garch["interval_score_80"] == pytest.approx(2.0)
+    assert garch["model_ratio"] == pytest.approx(np.mean(scaled_model) / 2.0)
+    assert [risk.baselines[b] for b in BASELINES if b != "garch_t"] == [None] * 5
+    assert risk.best_baseline == "garch_t"
+    assert risk.beats_best_baseline is False  # 2.17 > 2
+    d = np.array([(1 + 1.2) / 2, (3 + 1.5) / 2, 2.0, (2.5 + 4.0) / 2]) - 2.0
+    n = len(d)
+    variance = np.mean((d - d.mean()) ** 2) / n
+    statistic = d.mean() / math.sqrt(variance) * math.sqrt((n + 1 - 2) / n)
+    assert risk.dm["statistic"] == pytest.approx(statistic, rel=1e-9)
+    assert risk.dm["p_value"] == pytest.approx(float(student.cdf(statistic, n - 1)), rel=1e-9)
+
+
+def test_pool_refuses_a_scale_it_cannot_divide_by() -> None:
+    bad = _days(["2024-01-01"], 0.0, [1.0], [1.0])
+    with pytest.raises(ValueError, match="B: no positive, finite scale"):
+        poolrisk.pool({"B": bad})
+    assert poolrisk.pool({}) is None
