@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -321,3 +323,26 @@ def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_
     for a, b in zip(old["forecasts"], fixed["forecasts"], strict=True):
         assert a["low"] / a["close"] == pytest.approx(b["low"] / b["close"], rel=1e-12)
         assert a["high"] / a["close"] == pytest.approx(b["high"] / b["close"], rel=1e-12)
+
+
+PROBE = """
+import json, sys
+from rnnforecast.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+heavy = [m for m in ("arch", "scipy", "pandas", "tensorflow", "keras") if m in sys.modules]
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
+"""
+
+
+def test_predict_with_adaptive_widths_imports_nothing_heavy(regime: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "--home", str(regime["adaptive"]), "predict", "R"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    assert json.loads(line.removeprefix("MODULES ")) == {"code": 0, "heavy": []}
