@@ -29,6 +29,12 @@ from rnnforecast import adaptive, intervals
 from rnnforecast.baselines import EMP_WINDOW, HAR_LAGS, HIST_WINDOW, VARIANCE_FLOOR, range_variance
 from rnnforecast.intervals import IntervalRecord
 
+FACTOR_RANGE = (0.1, 10.0)
+"""Bounds of the width factor. The factors measured on 13 real series were 0.63-1.65
+(benchmarks/bench_served_adaptive.py); a baseline whose widths are off by more than 10x has
+absurd parameters (an omega of 1e300) and is not rescued: its own bounds then fail predict's
+finiteness check, as they do without the scheme."""
+
 
 def _need(method: str) -> int:
     """Returns before a day that the method needs to forecast it (as cumulative_quantiles)."""
@@ -129,17 +135,21 @@ def scores(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarray, float]
     :func:`one_step_scales`)."""
     path, fixed = one_step_scales(record, rows)
     returns = np.abs(np.diff(np.log(np.asarray(rows, dtype=np.float64)[:, 3])))
-    ratio = returns / path[:-1]
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero scale (constant closes)
+        ratio = returns / path[:-1]
     return ratio[np.isfinite(ratio)], fixed
 
 
 def factor(record: IntervalRecord, rows: np.ndarray) -> float:
     """The width factor for the day after ``rows`` ``(n, 5)``: 1.0 without a scheme, or with
-    fewer scored days than it needs (``record.adaptive.history``); else the scheme's adaptive
-    quantile of :func:`scores` over the baseline's standardized quantile. Multiplies the log
-    half-widths of every step (:func:`rnnforecast.intervals.bounds`)."""
+    fewer scored days than it needs (``record.adaptive.history``), or no spread in them; else
+    the scheme's adaptive quantile of :func:`scores` over the baseline's standardized quantile,
+    clipped to :data:`FACTOR_RANGE`. Multiplies the log half-widths of every step
+    (:func:`rnnforecast.intervals.bounds`)."""
     if record.adaptive is None or not record.serves_baseline:
         return 1.0
     history, fixed = scores(record, np.asarray(rows, dtype=np.float64)[-rows_needed(record) :])
     value = float(adaptive.factors(history, record.level, record.adaptive, fixed)[-1])
-    return value if math.isfinite(value) and value > 0 else 1.0
+    if not (math.isfinite(value) and value > 0):
+        return 1.0
+    return min(max(value, FACTOR_RANGE[0]), FACTOR_RANGE[1])

@@ -9,6 +9,7 @@ import math
 import shutil
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,26 @@ def test_factor_is_one_without_a_scheme_or_history() -> None:
     assert served_adaptive.factor(record, bars) == 1.0
     scheme = Adaptive(window=100, gamma=0.002, warmup=250)  # 350 scores; 299 returns here
     assert served_adaptive.factor(replace(record, adaptive=scheme), bars[:300]) == 1.0
+
+
+def test_absurd_or_flat_baselines_are_not_rescued_by_the_factor() -> None:
+    """An absurd GARCH (omega 1e300) still fails predict's finiteness check with the scheme
+    on (the factor is clipped at 0.1); constant closes (no spread to score) give a factor of
+    1.0 without a numpy warning, for every baseline."""
+    scheme = Adaptive(window=100, gamma=0.002, warmup=250)
+    bars = regime_prices(700).to_numpy(dtype=np.float64)
+    params = {"omega": 1e300, "alpha": 0.05, "beta": 0.9, "nu": 6.0}
+    absurd = intervals.IntervalRecord("garch_t", 0.8, params, (-1.2, 1.2), adaptive=scheme)
+    factor = served_adaptive.factor(absurd, bars)
+    assert factor == 0.1
+    with pytest.raises(ModelError, match="the garch_t interval is not finite from step 1 on"):
+        intervals.bounds(absurd, bars, bars[-1:, 3], factor)
+    flat = np.tile(bars[:1], (700, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in BASELINES:
+            record = replace(intervals.fit(method, bars, 600, 0.8, "x"), adaptive=scheme)
+            assert served_adaptive.factor(record, flat) == 1.0, method
 
 
 def test_bars_read_cover_the_scheme_and_the_methods_window() -> None:
