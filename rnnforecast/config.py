@@ -180,12 +180,15 @@ class CalibrationConfig:
     ``intervals``: what predict serves: ``auto`` (the network's intervals only if they beat
     the best volatility baseline's on the test period with a p-value below ``significance``,
     else that baseline's), ``model``, or a baseline's name (see rnnforecast.intervals).
+    ``adaptive_baseline``: a served baseline's widths are rescaled by the adaptive scheme on
+    its own standardised residuals (rnnforecast.served_adaptive); false keeps them fixed.
     """
 
     shrink: bool = True
     interval_level: float = 0.8
     significance: float = 0.05
     intervals: str = "auto"
+    adaptive_baseline: bool = False
 
     def validate(self) -> None:
         if not 0 < self.interval_level < 1:

@@ -19,12 +19,13 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rnnforecast.adaptive import DEFAULT, Adaptive
 from rnnforecast.baselines import (
     BASELINES,
     EMP_WINDOW,
@@ -47,10 +48,7 @@ METHODS: tuple[str, ...] = (MODEL, *BASELINES)
 """What a bundle can serve: the network's conformal intervals or one baseline's."""
 
 SERVE_ROWS = 500
-"""Bars predict reads to rebuild a baseline's forecast. The GARCH filter's start value weighs
-``beta^(rows - 1)`` on today's variance: below 5e-5 for any beta up to 0.98 (fitted daily equity
-betas are 0.85-0.95), and the start is itself arch's backcast, a fair variance. EWMA's seed weighs
-0.94^499, nothing; emp250 and HAR need 250 and 22 returns."""
+"""Bars predict reads for a baseline (why 500: docs/served-intervals.md; more: served_adaptive)."""
 
 _PARAMS: dict[str, tuple[str, ...]] = {
     "garch_t": ("omega", "alpha", "beta", "nu"),
@@ -60,7 +58,7 @@ _PARAMS: dict[str, tuple[str, ...]] = {
     "emp250": ("window",),
     "har": ("b0", "b1", "b5", "b22"),
 }
-_SCHEMA = 1
+_SCHEMA = 2  # 2: the adaptive scheme (a schema 1 record loads with fixed widths)
 _WINDOWS = {"hist50": HIST_WINDOW, "emp250": EMP_WINDOW}
 _SLACK = 1e-6
 """How far a fitted GARCH may sit past its constraints (alpha + gamma >= 0, persistence <= 1):
@@ -87,6 +85,7 @@ class IntervalRecord:
     z: tuple[float, float] | None = None
     fitted_through: str | None = None
     choice: dict[str, Any] = field(default_factory=dict)
+    adaptive: Adaptive | None = None  # a baseline's widths rescaled (served_adaptive); None: fixed
 
     @property
     def serves_baseline(self) -> bool:
@@ -101,13 +100,14 @@ class IntervalRecord:
             "z": None if self.z is None else list(self.z),
             "fitted_through": self.fitted_through,
             "choice": dict(self.choice),
+            "adaptive": None if self.adaptive is None else self.adaptive.to_dict(),
         }
 
     @classmethod
     def from_json(cls, raw: Any) -> IntervalRecord:
         """Check and build a record. Raises ValueError naming what is wrong."""
-        if not isinstance(raw, dict) or raw.get("schema") != _SCHEMA:
-            raise ValueError(f"not an intervals record of schema {_SCHEMA}")
+        if not isinstance(raw, dict) or raw.get("schema") not in (1, _SCHEMA):
+            raise ValueError(f"not an intervals record of schema 1 or {_SCHEMA}")
         method = raw.get("method")
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}")
@@ -140,7 +140,8 @@ class IntervalRecord:
         choice = raw.get("choice", {})
         if not isinstance(choice, dict):
             raise ValueError("choice must be an object")
-        return cls(method, level, params, z, through, choice)
+        scheme = None if raw.get("adaptive") is None else Adaptive.from_dict(raw["adaptive"])
+        return cls(method, level, params, z, through, choice, scheme)
 
 
 def _number(value: Any, name: str) -> float:
@@ -195,15 +196,15 @@ def load(folder: Path, member: str | None = None) -> IntervalRecord | None:
         raise ModelError(f"{path}: unreadable ({exc})") from None
     try:
         return IntervalRecord.from_json(json.loads(text))
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # JSONDecodeError too
         raise ModelError(f"{path}: not a valid intervals record ({exc})") from None
 
 
 def served_name(record: IntervalRecord | None, adaptive: bool) -> str:
-    """The name of the method behind a bundle's intervals: the baseline's name, else the
+    """The served method's name: a baseline's (``+adaptive`` if its widths adapt), else the
     network's ``conformal`` (``adaptive_conformal`` with an adaptive scheme)."""
     if record is not None and record.serves_baseline:
-        return record.method
+        return record.method + ("+adaptive" if record.adaptive else "")
     return "adaptive_conformal" if adaptive else "conformal"
 
 
@@ -344,7 +345,8 @@ def for_fit(
         len(ohlcv) if refitted else first_test,
         assess,
     )
-    return record
+    on = config.calibration.adaptive_baseline and record.serves_baseline
+    return replace(record, adaptive=DEFAULT) if on else record
 
 
 # --- serving: numpy only ---------------------------------------------------------------------
@@ -430,16 +432,16 @@ def cumulative_quantiles(record: IntervalRecord, rows: np.ndarray, steps: int) -
 
 
 def bounds(
-    record: IntervalRecord, rows: np.ndarray, centre: np.ndarray
+    record: IntervalRecord, rows: np.ndarray, centre: np.ndarray, factor: float = 1.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(low, high)`` ``(steps,)`` price bounds around the served point forecasts ``centre``
-    ``(steps,)``: ``centre * exp(quantile)`` of :func:`cumulative_quantiles`. Raises
-    ModelError if a bound is not finite: parameters that pass the record's checks can still
-    be absurd (an omega of 1e300, a HAR that explodes when iterated)."""
+    ``(steps,)``: ``centre * exp(factor * q)``, ``q`` of :func:`cumulative_quantiles`, ``factor``
+    served_adaptive's. Raises ModelError if a bound is not finite: parameters that pass the
+    record's checks can still be absurd (an omega of 1e300, a HAR that explodes when iterated)."""
     centre = np.asarray(centre, dtype=np.float64)
     # overflow is checked below, as one error instead of numpy's warnings
     with np.errstate(over="ignore", invalid="ignore"):
-        q = cumulative_quantiles(record, rows, len(centre))
+        q = factor * cumulative_quantiles(record, rows, len(centre))
         low, high = centre * np.exp(q[:, 0]), centre * np.exp(q[:, 1])
     bad = ~(np.isfinite(low) & np.isfinite(high))
     if bad.any():

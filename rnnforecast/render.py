@@ -218,9 +218,12 @@ def risk_table(risk: dict[str, Any], who: str = "") -> None:
     columns = ["interval_score_80", "coverage_80", "interval_score_95", "coverage_95"]
     columns += ["qlike", "pinball"]
     served = risk["served_intervals"]
-    # the row of the method predict serves says so: the network's, or a baseline's
-    entries = [("model" if served in risk["baselines"] else f"model ({served})", risk["model"])]
-    entries += [(f"{k} (served)" if k == served else k, v) for k, v in risk["baselines"].items()]
+    # the row of the method predict serves says so: the network's, or a baseline's (its row
+    # scores the fixed widths; predict may rescale them: "+adaptive", rnnforecast.served_adaptive)
+    fixed = served.removesuffix("+adaptive")
+    mark = " (served)" if fixed == served else " (served with adaptive widths)"
+    entries = [("model" if fixed in risk["baselines"] else f"model ({served})", risk["model"])]
+    entries += [(f"{k}{mark}" if k == fixed else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
     title = f"{who}: {title}" if who else title

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import calendars, intervals
+from rnnforecast import calendars, intervals, served_adaptive
 from rnnforecast.artifacts import Bundle
 from rnnforecast.bars import CLOSE
 from rnnforecast.config import Config, config_from_dict
@@ -226,12 +226,11 @@ def predict(
     adaptive = loaded.calibration.adaptive
     served = intervals.load(loaded.bundle.path, symbol)
     baseline = served is not None and served.serves_baseline
-    # a served baseline needs no adaptive factor, but a long history for its filter
+    # a served baseline needs no network factor (its own is served_adaptive's), but a long
+    # history for its filter
     history = 0 if adaptive is None or baseline else adaptive.history
     need = data.lookback + history
-    dates, all_rows = home.store.read_last(
-        symbol, max(need, intervals.SERVE_ROWS if baseline else 0)
-    )
+    dates, all_rows = home.store.read_last(symbol, max(need, served_adaptive.rows_needed(served)))
     rows = all_rows[-need:]
     net = network(loaded)
     result = forecast(
@@ -246,7 +245,8 @@ def predict(
     low, high = result.low[0], result.high[0]
     if baseline and served is not None:
         try:
-            low, high = intervals.bounds(served, all_rows, result.point[0])
+            factor = served_adaptive.factor(served, all_rows)  # 1.0 for fixed widths
+            low, high = intervals.bounds(served, all_rows, result.point[0], factor)
         except ModelError as exc:
             path = loaded.bundle.path / intervals.file_name(symbol if manifest.members else None)
             raise ModelError(f"{path}: {exc}") from None

@@ -556,7 +556,9 @@ def test_new_keys_round_trip() -> None:
             window=7,
             horizon=3,
         ),
-        calibration=CalibrationConfig(shrink=False, interval_level=0.9, significance=0.1),
+        calibration=CalibrationConfig(
+            shrink=False, interval_level=0.9, significance=0.1, adaptive_baseline=True
+        ),
     ).validate()
     raw = json.loads(json.dumps(config.to_dict()))
     assert raw["data"]["features"] == ["close", "log_return", "volume_change"]
@@ -565,5 +567,6 @@ def test_new_keys_round_trip() -> None:
         "interval_level": 0.9,
         "significance": 0.1,
         "intervals": "auto",
+        "adaptive_baseline": True,
     }
     assert config_from_dict(raw) == config

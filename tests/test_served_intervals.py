@@ -170,7 +170,7 @@ def test_record_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"schema": 2}, "schema 1"),
+        ({"schema": 3}, "schema 1 or 2"),
         ({"method": "garch"}, "unknown method 'garch'"),
         ({"level": 1.0}, "level must be in (0, 1)"),
         ({"params": {"omega": 1e-6}}, "gjr_t needs params alpha, gamma, beta, nu"),

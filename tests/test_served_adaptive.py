@@ -1,0 +1,369 @@
+"""Adaptive widths on a served baseline (rnnforecast.served_adaptive): the factor against a
+straightforward computation, a volatility jump that fixed widths miss, the recipe key, the
+record's scheme and old records without one."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import TINY_CONFIG, cli, current_bundle, reseal
+
+from rnnforecast import intervals, served_adaptive, serving
+from rnnforecast.adaptive import Adaptive
+from rnnforecast.artifacts import sha256_file
+from rnnforecast.baselines import BASELINES
+from rnnforecast.errors import ModelError
+from rnnforecast.home import Home
+from rnnforecast.store import Store
+
+# GARCH(1,1)-t with a persistent, weakly reacting variance; omega jumps tenfold at TRAIN_ROWS
+# (the daily volatility about triples), so a GARCH fitted before the jump pulls its variance
+# back toward the calm level: its fixed 80% interval is too narrow after it.
+NU, ALPHA, BETA, OMEGAS = 6.0, 0.03, 0.95, (2e-6, 2e-5)
+ROWS, TRAIN_ROWS, WALK = 1400, 1000, 300
+
+
+def regime_prices(n: int = ROWS, switch: int = TRAIN_ROWS, seed: int = 1) -> pd.DataFrame:
+    """Daily bars whose close-to-close log returns follow GARCH(1,1)-t (omega OMEGAS[0] before
+    row ``switch``, OMEGAS[1] from it; 500 burn-in days dropped); open = previous close."""
+    rng = np.random.default_rng(seed)
+    shocks = rng.standard_t(NU, n + 500) * math.sqrt((NU - 2) / NU)
+    returns = np.empty(n + 500)
+    variance = OMEGAS[0] / (1 - ALPHA - BETA)
+    for t in range(n + 500):
+        returns[t] = math.sqrt(variance) * shocks[t]
+        omega = OMEGAS[0] if t < switch + 500 else OMEGAS[1]
+        variance = omega + ALPHA * returns[t] ** 2 + BETA * variance
+    r = returns[500:]
+    close = 100 * np.exp(np.cumsum(r))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    spread = np.abs(r) / 2 + 0.001
+    return pd.DataFrame(
+        {
+            "Open": open_,
+            "High": np.maximum(open_, close) * (1 + spread),
+            "Low": np.minimum(open_, close) * (1 - spread),
+            "Close": close,
+            "Volume": np.full(n, 1e6),
+        },
+        index=pd.bdate_range("2010-01-01", periods=n, name="Date"),
+    )
+
+
+# --- the factor, computed the long way ----------------------------------------------------
+
+
+def straightforward_factor(record: intervals.IntervalRecord, rows: np.ndarray) -> float:
+    """The factor for the day after ``rows``, by hand: each past day's served one-step
+    half-width from :func:`intervals.cumulative_quantiles` on the bars before it, its score
+    ``|log return| / sd`` (sd = half-width / z), then adaptive conformal inference written out
+    day by day: ``alpha`` starts at 0.2 ``warmup`` days back and moves by ``gamma (0.2 - miss)``,
+    each width the ``ceil((n + 1)(1 - alpha))``-th smallest of the ``n`` scores before it."""
+    scheme = record.adaptive
+    assert scheme is not None
+    z = 1.0 if record.z is None else (record.z[1] - record.z[0]) / 2
+    closes = rows[:, 3]
+    scores = []
+    for j in range(len(rows) - scheme.history - 1, len(rows) - 1):  # the return into row j + 1
+        q = intervals.cumulative_quantiles(record, rows[: j + 1], 1)[0]
+        sd = (q[1] - q[0]) / 2 / z
+        scores.append(abs(math.log(closes[j + 1] / closes[j])) / sd)
+
+    def quantile(window: list[float], alpha: float) -> float:
+        n = len(window)
+        k = min(max(math.ceil((n + 1) * (1 - alpha) - 1e-9), 1), n)
+        return sorted(window)[k - 1]
+
+    n, target, alpha = scheme.window, 1 - record.level, 1 - record.level
+    for day in range(n, n + scheme.warmup):  # scores[day] is the day being walked
+        miss = scores[day] > quantile(scores[day - n : day], alpha)
+        alpha += scheme.gamma * (target - miss)
+    return quantile(scores[-n:], alpha) / z
+
+
+@pytest.mark.parametrize("method", BASELINES)
+def test_factor_equals_a_straightforward_computation(method: str) -> None:
+    bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
+    scheme = Adaptive(window=30, gamma=0.05, warmup=40)
+    record = replace(intervals.fit(method, bars, 300, 0.8, "2011-02-25"), adaptive=scheme)
+    got = served_adaptive.factor(record, bars)
+    assert got == pytest.approx(straightforward_factor(record, bars), rel=1e-9)
+    assert got != 1.0  # the scheme ran: 1.0 is what too little history gives
+
+
+def test_factor_is_one_without_a_scheme_or_history() -> None:
+    bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
+    record = intervals.fit("garch_t", bars, 300, 0.8, "2011-02-25")
+    assert served_adaptive.factor(record, bars) == 1.0
+    scheme = Adaptive(window=100, gamma=0.002, warmup=250)  # 350 scores; 299 returns here
+    assert served_adaptive.factor(replace(record, adaptive=scheme), bars[:300]) == 1.0
+
+
+def test_absurd_or_flat_baselines_are_not_rescued_by_the_factor() -> None:
+    """An absurd GARCH (omega 1e300) still fails predict's finiteness check with the scheme
+    on (the factor is clipped at 0.1); constant closes (no spread to score) give a factor of
+    1.0 without a numpy warning, for every baseline."""
+    scheme = Adaptive(window=100, gamma=0.002, warmup=250)
+    bars = regime_prices(700).to_numpy(dtype=np.float64)
+    params = {"omega": 1e300, "alpha": 0.05, "beta": 0.9, "nu": 6.0}
+    absurd = intervals.IntervalRecord("garch_t", 0.8, params, (-1.2, 1.2), adaptive=scheme)
+    factor = served_adaptive.factor(absurd, bars)
+    assert factor == 0.1
+    with pytest.raises(ModelError, match="the garch_t interval is not finite from step 1 on"):
+        intervals.bounds(absurd, bars, bars[-1:, 3], factor)
+    flat = np.tile(bars[:1], (700, 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for method in BASELINES:
+            record = replace(intervals.fit(method, bars, 600, 0.8, "x"), adaptive=scheme)
+            assert served_adaptive.factor(record, flat) == 1.0, method
+
+
+def test_bars_read_cover_the_scheme_and_the_methods_window() -> None:
+    scheme = Adaptive(window=100, gamma=0.002, warmup=250)
+    emp = intervals.IntervalRecord("emp250", 0.8, {"window": 250.0})
+    garch = intervals.IntervalRecord(
+        "garch_t", 0.8, {"omega": 1e-6, "alpha": 0.05, "beta": 0.9, "nu": 6.0}, (-1.2, 1.2)
+    )
+    assert served_adaptive.rows_needed(emp) == intervals.SERVE_ROWS
+    assert served_adaptive.rows_needed(replace(emp, adaptive=scheme)) == 601  # 350 + 250 + 1
+    assert served_adaptive.rows_needed(replace(garch, adaptive=scheme)) == intervals.SERVE_ROWS
+    assert served_adaptive.rows_needed(None) == 0
+
+
+# --- the record -------------------------------------------------------------------------------
+
+
+OLD_RECORD = {  # intervals.json as saved before the adaptive scheme existed
+    "schema": 1,
+    "method": "garch_t",
+    "level": 0.8,
+    "params": {"omega": 2e-6, "alpha": 0.03, "beta": 0.95, "nu": 6.0},
+    "z": [-1.17, 1.17],
+    "fitted_through": "2013-10-31",
+    "choice": {"pinned": True, "reason": "pinned by the recipe"},
+}
+
+
+def test_old_record_loads_with_fixed_widths(tmp_path: Path) -> None:
+    (tmp_path / intervals.INTERVALS_FILE).write_text(json.dumps(OLD_RECORD))
+    record = intervals.load(tmp_path)
+    assert record is not None and record.adaptive is None
+    assert intervals.served_name(record, True) == "garch_t"
+    saved = record.to_json()
+    assert saved["schema"] == 2 and saved["adaptive"] is None
+
+
+def test_record_with_a_scheme_round_trips(tmp_path: Path) -> None:
+    scheme = {"window": 100, "gamma": 0.002, "warmup": 250}
+    (tmp_path / intervals.INTERVALS_FILE).write_text(
+        json.dumps({**OLD_RECORD, "schema": 2, "adaptive": scheme})
+    )
+    record = intervals.load(tmp_path)
+    assert record is not None and record.adaptive == Adaptive(100, 0.002, 250)
+    assert intervals.served_name(record, False) == "garch_t+adaptive"
+    assert json.loads(json.dumps(record.to_json()))["adaptive"] == scheme
+
+
+@pytest.mark.parametrize(
+    "scheme",
+    [{"window": 0, "gamma": 0.002, "warmup": 250}, {"window": 100}, [100, 0.002, 250]],
+)
+def test_bad_scheme_is_a_model_error(tmp_path: Path, scheme: Any) -> None:
+    (tmp_path / intervals.INTERVALS_FILE).write_text(
+        json.dumps({**OLD_RECORD, "schema": 2, "adaptive": scheme})
+    )
+    with pytest.raises(ModelError, match=r"intervals\.json: not a valid intervals record"):
+        intervals.load(tmp_path)
+
+
+# --- trained, then walked over a volatility jump -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def regime(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Two homes, ``fixed`` and ``adaptive``, each with ticker R's first TRAIN_ROWS bars, a
+    tiny recursive model pinned to serve garch_t (``calibration.adaptive_baseline`` false and
+    true), then all ROWS bars fetched. ``train``: each home's ``train --json``."""
+    folder = tmp_path_factory.mktemp("regime")
+    config = folder / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    prices = regime_prices()
+    prices.iloc[:TRAIN_ROWS].to_csv(folder / "first.csv")
+    prices.to_csv(folder / "all.csv")
+    out: dict[str, Any] = {"train": {}}
+    for name, on in (("fixed", "false"), ("adaptive", "true")):
+        home = out[name] = folder / name
+        assert cli("fetch", "R", "--csv", str(folder / "first.csv"), home=home).exit_code == 0
+        sets = ["--set", "calibration.intervals=garch_t", "--set", "data.strategy=recursive"]
+        sets += ["--set", f"calibration.adaptive_baseline={on}"]
+        trained = cli("train", "R", "--config", str(config), *sets, "--json", home=home)
+        assert trained.exit_code == 0, trained.stderr
+        out["train"][name] = json.loads(trained.stdout)
+        assert cli("fetch", "R", "--csv", str(folder / "all.csv"), home=home).exit_code == 0
+    return out
+
+
+@dataclass(frozen=True)
+class _Through:
+    """The store as it stood on the day of row ``last`` (a fake through the Home seam)."""
+
+    store: Store
+    last: int
+
+    def read_last(self, ticker: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        dates, values = self.store.read_last(ticker, ROWS)
+        keep = slice(max(self.last + 1 - rows, 0), self.last + 1)
+        return dates[keep], values[keep]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@dataclass(frozen=True)
+class _HomeAsOf(Home):
+    last: int = 0
+
+    @property
+    def store(self) -> Any:
+        return _Through(Store(self.root / "store.sqlite"), self.last)
+
+
+def test_adaptive_widths_cover_closer_to_80_after_a_volatility_jump(
+    regime: dict[str, Any],
+) -> None:
+    """Walked over the WALK days after the jump, as of the bar before each: the fixed GARCH-t
+    interval covers far less than 80%, the adaptive one close to 80%, both finite."""
+    closes = regime_prices()["Close"].to_numpy()
+    coverage = {}
+    for name, method in (("fixed", "garch_t"), ("adaptive", "garch_t+adaptive")):
+        inside = 0
+        for last in range(TRAIN_ROWS - 1, TRAIN_ROWS - 1 + WALK):
+            result = serving.predict(_HomeAsOf(regime[name], last=last), "R", horizon=1)
+            assert result.interval_method == method
+            day = result.forecasts[0]
+            assert math.isfinite(day["low"]) and math.isfinite(day["high"])
+            assert 0 < day["low"] < day["close"] < day["high"]
+            inside += day["low"] <= closes[last + 1] <= day["high"]
+        coverage[name] = inside / WALK
+    assert coverage["fixed"] < 0.74, coverage
+    assert 0.75 <= coverage["adaptive"] <= 0.85, coverage
+    assert abs(coverage["adaptive"] - 0.8) < abs(coverage["fixed"] - 0.8)
+
+
+def test_predict_and_train_name_the_adaptive_scheme(regime: dict[str, Any]) -> None:
+    assert regime["train"]["adaptive"]["interval_method"] == "garch_t+adaptive"
+    assert regime["train"]["fixed"]["interval_method"] == "garch_t"
+    outs = {}
+    for name in ("fixed", "adaptive"):
+        result = cli("predict", "R", "--json", "--horizon", "3", home=regime[name])
+        assert result.exit_code == 0, result.stderr
+        outs[name] = json.loads(result.stdout)
+    assert outs["adaptive"]["interval_method"] == "garch_t+adaptive"
+    assert outs["fixed"]["interval_method"] == "garch_t"
+    for fixed, adaptive in zip(
+        outs["fixed"]["forecasts"], outs["adaptive"]["forecasts"], strict=True
+    ):
+        # after the jump the adaptive interval is wider, at every step
+        assert 0 < adaptive["low"] < adaptive["close"] < adaptive["high"]
+        assert adaptive["low"] / adaptive["close"] < fixed["low"] / fixed["close"]
+        assert adaptive["high"] / adaptive["close"] > fixed["high"] / fixed["close"]
+    human = cli("predict", "R", home=regime["adaptive"])
+    assert human.exit_code == 0, human.stderr
+    assert "; 80% intervals from garch_t+adaptive\n" in human.stderr
+
+
+def test_evaluate_names_the_adaptive_scheme(regime: dict[str, Any]) -> None:
+    result = cli("evaluate", "R", "--json", home=regime["adaptive"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["risk"]["served_intervals"] == "garch_t+adaptive"
+    human = cli("evaluate", "R", home=regime["adaptive"])
+    assert human.exit_code == 0, human.stderr
+    rows = [line.split("\t")[0] for line in human.stdout.splitlines()]
+    assert "garch_t (served with adaptive widths)" in rows
+    assert "model" in rows
+
+
+def test_key_off_serves_the_baselines_own_widths(regime: dict[str, Any]) -> None:
+    """With ``calibration.adaptive_baseline = false`` the record has no scheme and predict's
+    one-step interval is arch's own forecast for the stored parameters over the last 500 bars
+    (an independent computation): the fixed widths, unchanged."""
+    from arch import arch_model
+
+    bundle = current_bundle(regime["fixed"], "R")
+    raw = json.loads((bundle / intervals.INTERVALS_FILE).read_text())
+    assert (raw["schema"], raw["adaptive"]) == (2, None)
+    result = cli("predict", "R", "--json", home=regime["fixed"])
+    assert result.exit_code == 0, result.stderr
+    day = json.loads(result.stdout)["forecasts"][0]
+
+    closes = regime_prices()["Close"].to_numpy()[-intervals.SERVE_ROWS :]
+    returns = np.diff(np.log(closes)) * 100  # arch is fitted in percent, as the baselines do
+    p = raw["params"]
+    model = arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist="t")
+    fixed = [p["omega"] * 1e4, p["alpha"], p["beta"], p["nu"]]
+    variance = model.fix(fixed).forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]
+    z = model.distribution.ppf([0.1, 0.9], [p["nu"]])
+    sd = math.sqrt(variance) / 100
+    assert day["low"] == pytest.approx(day["close"] * math.exp(z[0] * sd), rel=1e-9)
+    assert day["high"] == pytest.approx(day["close"] * math.exp(z[1] * sd), rel=1e-9)
+
+
+def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_path: Path) -> None:
+    """The adaptive bundle's intervals.json rewritten as the previous version saved it
+    (schema 1, no scheme) and resealed: predict serves the fixed widths, named as before."""
+    home = Path(shutil.copytree(regime["adaptive"], tmp_path / "old"))
+    bundle = current_bundle(home, "R")
+    path = bundle / intervals.INTERVALS_FILE
+    raw = json.loads(path.read_text())
+    fixed_raw = json.loads((current_bundle(regime["fixed"], "R") / path.name).read_text())
+    assert raw["params"] == fixed_raw["params"]  # the same bars, the same fit
+    del raw["adaptive"]
+    path.write_text(json.dumps({**raw, "schema": 1}))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["files"][intervals.INTERVALS_FILE] = sha256_file(path)
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    reseal(bundle / "manifest.json")
+    result = cli("predict", "R", "--json", home=home)
+    assert result.exit_code == 0, result.stderr
+    old = json.loads(result.stdout)
+    assert old["interval_method"] == "garch_t"
+    fixed = json.loads(cli("predict", "R", "--json", home=regime["fixed"]).stdout)
+    # centred on each bundle's own point forecast: the same widths around it
+    for a, b in zip(old["forecasts"], fixed["forecasts"], strict=True):
+        assert a["low"] / a["close"] == pytest.approx(b["low"] / b["close"], rel=1e-12)
+        assert a["high"] / a["close"] == pytest.approx(b["high"] / b["close"], rel=1e-12)
+
+
+PROBE = """
+import json, sys
+from rnnforecast.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+heavy = [m for m in ("arch", "scipy", "pandas", "tensorflow", "keras") if m in sys.modules]
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
+"""
+
+
+def test_predict_with_adaptive_widths_imports_nothing_heavy(regime: dict[str, Any]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "--home", str(regime["adaptive"]), "predict", "R"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    assert json.loads(line.removeprefix("MODULES ")) == {"code": 0, "heavy": []}
