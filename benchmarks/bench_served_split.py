@@ -70,8 +70,8 @@ class Fold:
     """One fold: ``chosen`` by the rule on the days ``chosen_on`` (``first`` or ``second``
     half), scored on the other half's ``days``. ``sums``: the log scores summed over those
     days of the chosen method and of each of :data:`REFERENCES`; ``ratios``: chosen over
-    each reference; ``best``: the ex-post best method on the scored half; ``inside``: days
-    the chosen interval covered."""
+    each reference; ``best``: the ex-post best method on the scored half; ``inside`` and
+    ``inside_full``: days the chosen method's and the full-period choice's intervals covered."""
 
     chosen_on: str
     chosen: str
@@ -80,6 +80,7 @@ class Fold:
     best: str
     days: int
     inside: int
+    inside_full: int
     sums: dict[str, float]
     ratios: dict[str, float]
 
@@ -121,15 +122,28 @@ def folds(losses: Losses, significance: float = 0.05) -> list[Fold]:
         sums.update({MODEL: totals[MODEL], "full": totals[losses.full_choice]})
         ratios = {k: sums["chosen"] / sums[k] for k in REFERENCES}
         inside = int(np.sum(losses.inside[chosen][scored]))
+        inside_full = int(np.sum(losses.inside[losses.full_choice][scored]))
         days = scored.stop - scored.start
         out.append(
-            Fold(chosen_on, chosen, p_value, best_baseline, best, days, inside, sums, ratios)
+            Fold(
+                chosen_on,
+                chosen,
+                p_value,
+                best_baseline,
+                best,
+                days,
+                inside,
+                inside_full,
+                sums,
+                ratios,
+            )
         )
     return out
 
 
 def pool(all_folds: Iterable[Fold]) -> dict[str, Any]:
-    """Every fold's scored days together: days, coverage of the chosen methods, and the sum of
+    """Every fold's scored days together: days, coverage of the chosen methods (and of the
+    full-period choices), and the sum of
     the chosen methods' log scores over the sum of each reference's."""
     listed = list(all_folds)
     days = sum(f.days for f in listed)
@@ -137,6 +151,7 @@ def pool(all_folds: Iterable[Fold]) -> dict[str, Any]:
     return {
         "days": days,
         "coverage_80": sum(f.inside for f in listed) / days,
+        "coverage_80_full": sum(f.inside_full for f in listed) / days,
         "ratios": {k: chosen / sum(f.sums[k] for f in listed) for k in REFERENCES},
     }
 
@@ -206,12 +221,14 @@ def _row(name: str, fold: Fold | None, pooled: dict[str, Any] | None = None) -> 
         p = "-" if fold.p_value is None else f"{fold.p_value:.3f}"
         head = f"{name:10s} {fold.chosen_on:6s} {fold.chosen:8s} {p:6s} {fold.best:8s}"
         days, coverage, ratios = fold.days, fold.coverage, fold.ratios
+        full = fold.inside_full / fold.days
     else:
         assert pooled is not None
         head = f"{name:40s}"
         days, coverage, ratios = pooled["days"], pooled["coverage_80"], pooled["ratios"]
+        full = pooled["coverage_80_full"]
     cells = "  ".join(f"{ratios[k]:.4f}" for k in REFERENCES)
-    return f"{head} {days:5d}  {coverage:.3f}  {cells}"
+    return f"{head} {days:5d}  {coverage:.3f}  {full:.3f}  {cells}"
 
 
 def main() -> None:
@@ -233,7 +250,8 @@ def main() -> None:
         paths = {t: p for t, p in paths.items() if t in keep}
     untuned = {p.stem.upper() for p in MORE_FILES.glob("*.csv")}
     print(
-        "series     chosen on  chosen  DM p   best on   days  cov80  /best   /garch_t /model  /full"
+        "series     chosen on  chosen  DM p   best on   days  cov80  (full)  "
+        "/best   /garch_t /model  /full"
     )
     results: dict[str, Any] = {}
     per_series: dict[str, list[Fold]] = {}

@@ -35,7 +35,7 @@ def _losses() -> split.Losses:
     inside = {
         "model": a([True, False, False, True, True, True, True, True]),
         "garch_t": a([True] * 5 + [False] + [True] * 2),
-        "ewma": a([False] * 8),
+        "ewma": a([False] * 4 + [True, True, False, True]),
     }
     return split.Losses(choose, score, inside, full_choice="ewma")
 
@@ -65,6 +65,7 @@ def test_folds_score_each_choice_on_the_other_half() -> None:
     assert first.sums == {"chosen": 12.0, "best": 4.0, "garch_t": 12.0, "model": 8.0, "full": 4.0}
     assert first.ratios == {"best": 3.0, "garch_t": 1.0, "model": 1.5, "full": 3.0}
     assert first.coverage == 0.75
+    assert first.inside_full == 3  # the full-period choice, ewma, on days 5-8
     # chosen on days 5-8 (the network), scored on days 1-4: model 16, garch_t 8 (the best),
     # ewma 12
     assert (second.chosen, second.best, second.best_baseline) == ("model", "garch_t", "ewma")
@@ -72,12 +73,14 @@ def test_folds_score_each_choice_on_the_other_half() -> None:
         {"best": 2.0, "garch_t": 2.0, "model": 1.0, "full": 16 / 12}, abs=1e-12
     )
     assert second.coverage == 0.5
+    assert second.inside_full == 0
 
 
 def test_pool_sums_the_scored_halves() -> None:
     pooled = split.pool(split.folds(_losses()))
     assert pooled["days"] == 8
     assert pooled["coverage_80"] == 5 / 8
+    assert pooled["coverage_80_full"] == 3 / 8
     # chosen 12 + 16 = 28 over best 4 + 8, garch_t 12 + 8, model 8 + 16, full 4 + 12
     assert pooled["ratios"] == pytest.approx(
         {"best": 28 / 12, "garch_t": 28 / 20, "model": 28 / 24, "full": 28 / 16}, abs=1e-12
