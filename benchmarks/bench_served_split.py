@@ -24,7 +24,8 @@ untuned series of prices/more/): sums of the log scores over every scored half-d
     nice -n 5 python benchmarks/bench_served_split.py --more
     nice -n 5 python benchmarks/bench_served_split.py --more --config configs/distribution.toml
 
-Writes every figure to benchmarks/results/served-split-<timestamp>.json as well.
+Writes every figure to benchmarks/results/served-split-<timestamp>.json as well; ``--table
+FILE.json`` prints a written result's table again.
 """
 
 from __future__ import annotations
@@ -216,6 +217,12 @@ def period_losses(root: Path, ticker: str, served: str) -> Losses:
     return Losses(choose, score, inside, full)
 
 
+HEADER = (
+    "series     chosen on  chosen  DM p   best on   days  cov80  (full)  "
+    "/best   /garch_t /model  /full"
+)
+
+
 def _row(name: str, fold: Fold | None, pooled: dict[str, Any] | None = None) -> str:
     if fold is not None:
         p = "-" if fold.p_value is None else f"{fold.p_value:.3f}"
@@ -231,6 +238,31 @@ def _row(name: str, fold: Fold | None, pooled: dict[str, Any] | None = None) -> 
     return f"{head} {days:5d}  {coverage:.3f}  {full:.3f}  {cells}"
 
 
+def summary(per_series: Mapping[str, list[Fold]], untuned: set[str]) -> dict[str, Any]:
+    """Print each series' two folds together (its whole test period) and the pools: all
+    series, and the ``untuned`` ones. Returns the pools (``untuned`` None without any)."""
+    for ticker, listed in per_series.items():
+        print(_row(f"{ticker} (both halves)", None, pool(listed)))
+    pools = {"all": pool(f for fs in per_series.values() for f in fs), "untuned": None}
+    if any(t in untuned for t in per_series):
+        pools["untuned"] = pool(f for t, fs in per_series.items() if t in untuned for f in fs)
+    for name, pooled in pools.items():
+        if pooled is not None:
+            print(_row(f"pool {name}", None, pooled))
+    return pools
+
+
+def table(written: Path, untuned: set[str]) -> None:
+    """Print the table of a written result again (no training)."""
+    series = json.loads(written.read_text())["series"]
+    per_series = {t: [Fold(**f) for f in v["folds"]] for t, v in series.items()}
+    print(HEADER)
+    for ticker, listed in per_series.items():
+        for fold in listed:
+            print(_row(ticker, fold))
+    summary(per_series, untuned)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only-sample", action="store_true", help="GOOG only")
@@ -239,7 +271,12 @@ def main() -> None:
     parser.add_argument("--more", action="store_true", help="also the files in prices/more/")
     parser.add_argument("--tickers", help="comma-separated: only these series")
     parser.add_argument("--significance", type=float, default=0.05)
+    parser.add_argument("--table", type=Path, metavar="FILE.json", help="no runs: print again")
     args = parser.parse_args()
+    untuned = {p.stem.upper() for p in MORE_FILES.glob("*.csv")}
+    if args.table:
+        table(args.table, untuned)
+        return
     paths = {"GOOG": sources.sample_path()}
     if not args.only_sample:
         paths.update({p.stem.upper(): p for p in sorted(PRICE_FILES.glob("*.csv"))})
@@ -248,11 +285,7 @@ def main() -> None:
     if args.tickers:
         keep = {t.strip().upper() for t in args.tickers.split(",")}
         paths = {t: p for t, p in paths.items() if t in keep}
-    untuned = {p.stem.upper() for p in MORE_FILES.glob("*.csv")}
-    print(
-        "series     chosen on  chosen  DM p   best on   days  cov80  (full)  "
-        "/best   /garch_t /model  /full"
-    )
+    print(HEADER)
     results: dict[str, Any] = {}
     per_series: dict[str, list[Fold]] = {}
     for ticker, path in paths.items():
@@ -271,15 +304,7 @@ def main() -> None:
             "test_days": m,
             "folds": [asdict(f) for f in per_series[ticker]],
         }
-    pools = {
-        "all": pool(f for fs in per_series.values() for f in fs),
-        "untuned": None,
-    }
-    if any(t in untuned for t in per_series):
-        pools["untuned"] = pool(f for t, fs in per_series.items() if t in untuned for f in fs)
-    for name, pooled in pools.items():
-        if pooled is not None:
-            print(_row(f"pool {name}", None, pooled))
+    pools = summary(per_series, untuned)
     RESULTS.mkdir(exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = RESULTS / f"served-split-{stamp}.json"

@@ -4,6 +4,8 @@ losses, figures worked out by hand."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -100,3 +102,20 @@ def test_an_odd_count_of_days_scores_every_day_once() -> None:
     assert (first.days, second.days) == (4, 3)
     assert first.sums["garch_t"] == 2.0 + 3.0 * 3
     assert second.sums["model"] == 12.0
+
+
+def test_table_prints_a_written_result_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    written = tmp_path / "served-split.json"
+    fold_dicts = [dataclasses.asdict(f) for f in split.folds(_losses())]
+    written.write_text(json.dumps({"series": {"A": {"folds": fold_dicts}}}))
+    split.table(written, untuned={"B"})
+    lines = capsys.readouterr().out.splitlines()
+    # the fold chosen on days 1-4 (DM p 0.999), days 5-8 covered by garch_t 3 times, by ewma 3
+    expected = "A first garch_t 0.999 ewma 4 0.750 0.750 3.0000 1.0000 1.5000 3.0000"
+    assert lines[1].split() == expected.split()
+    assert lines[3].split()[-7:] == "8 0.625 0.375 2.3333 1.4000 1.1667 1.7500".split()
+    assert lines[3].startswith("A (both halves)")
+    assert lines[4].startswith("pool all") and lines[4].split()[2:] == lines[3].split()[3:]
+    assert len(lines) == 5  # no untuned series: no untuned pool
