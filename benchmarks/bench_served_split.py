@@ -240,12 +240,16 @@ def _row(name: str, fold: Fold | None, pooled: dict[str, Any] | None = None) -> 
 
 def summary(per_series: Mapping[str, list[Fold]], untuned: set[str]) -> dict[str, Any]:
     """Print each series' two folds together (its whole test period) and the pools: all
-    series, and the ``untuned`` ones. Returns the pools (``untuned`` None without any)."""
+    series, and the ``untuned`` ones; both folds, and the folds chosen on the first half
+    only. Returns the pools (None for a pool without series)."""
     for ticker, listed in per_series.items():
         print(_row(f"{ticker} (both halves)", None, pool(listed)))
-    pools = {"all": pool(f for fs in per_series.values() for f in fs), "untuned": None}
-    if any(t in untuned for t in per_series):
-        pools["untuned"] = pool(f for t, fs in per_series.items() if t in untuned for f in fs)
+    pools: dict[str, Any] = {}
+    for name, keep in (("all", set(per_series)), ("untuned", untuned & set(per_series))):
+        # chosen on the first half and served on the second is the realistic direction
+        for side, sides in (("", ("first", "second")), (" chosen on first", ("first",))):
+            listed = [f for t in keep for f in per_series[t] if f.chosen_on in sides]
+            pools[name + side] = pool(listed) if listed else None
     for name, pooled in pools.items():
         if pooled is not None:
             print(_row(f"pool {name}", None, pooled))

@@ -118,4 +118,7 @@ def test_table_prints_a_written_result_again(
     assert lines[3].split()[-7:] == "8 0.625 0.375 2.3333 1.4000 1.1667 1.7500".split()
     assert lines[3].startswith("A (both halves)")
     assert lines[4].startswith("pool all") and lines[4].split()[2:] == lines[3].split()[3:]
-    assert len(lines) == 5  # no untuned series: no untuned pool
+    # the fold chosen on the first half alone: the figures of lines[1] from "4" on
+    assert lines[5].startswith("pool all chosen on first")
+    assert lines[5].split()[5:] == lines[1].split()[5:]
+    assert len(lines) == 6  # no untuned series: no untuned pools
