@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rnnforecast.exitpolicy import hinted, say
+from rnnforecast.tables import table
 
 if TYPE_CHECKING:
     from rnnforecast.nightly import RunOutcome
@@ -24,32 +25,6 @@ if TYPE_CHECKING:
     from rnnforecast.serving import Forecast
     from rnnforecast.store import StoreResult
     from rnnforecast.training import Progress
-
-
-def human() -> bool:
-    return sys.stdout.isatty()
-
-
-def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on a terminal; tab-separated lines (header first) otherwise."""
-    if human():
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table()
-        for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i == 0 else "right")
-        for row in rows:
-            table.add_row(*(str(v) for v in row))
-        console = Console()
-        console.print(Text(title, style="bold"))
-        console.print(table)
-    else:
-        say(title)
-        print("\t".join(headers))
-        for row in rows:
-            print("\t".join(str(v) for v in row))
 
 
 def shrink_text(calibration: dict[str, Any]) -> str:
