@@ -21,7 +21,9 @@ from typer.testing import CliRunner, Result
 from rnnforecast.bars import Bars
 from rnnforecast.cli import app
 from rnnforecast.config import DataConfig
+from rnnforecast.home import Home
 from rnnforecast.options import Seams
+from rnnforecast.store import Store
 from rnnforecast.yahoo import YahooAnswer, YahooRequest
 from rnnforecast.yahoo_source import YahooSource
 
@@ -461,3 +463,32 @@ def read_only(home: Path, tmp_path: Path) -> Iterator[Path]:
         else:
             for path in [home, *home.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@dataclass(frozen=True)
+class StoreAsOf:
+    """The store as it stood on the day of row ``last`` (0-based over the ticker's bars): a
+    fake through the Home seam for walking ``serving.predict`` day by day."""
+
+    store: Store
+    last: int
+
+    def read_last(self, ticker: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        dates, values = self.store.read_last(ticker, 10**9)
+        keep = slice(max(self.last + 1 - rows, 0), self.last + 1)
+        return dates[keep], values[keep]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+@dataclass(frozen=True)
+class HomeAsOf(Home):
+    """A home whose store ends at row ``last`` (pass it by keyword: Home's second field is
+    the lock wait)."""
+
+    last: int = 0
+
+    @property
+    def store(self) -> Any:
+        return StoreAsOf(Store(self.root / "store.sqlite"), self.last)

@@ -10,22 +10,20 @@ import shutil
 import subprocess
 import sys
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, current_bundle, reseal
+from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal
 
 from rnnforecast import intervals, served_adaptive, serving
 from rnnforecast.adaptive import Adaptive
 from rnnforecast.artifacts import sha256_file
 from rnnforecast.baselines import BASELINES
 from rnnforecast.errors import ModelError
-from rnnforecast.home import Home
-from rnnforecast.store import Store
 
 # GARCH(1,1)-t with a persistent, weakly reacting variance; omega jumps tenfold at TRAIN_ROWS
 # (the daily volatility about triples), so a GARCH fitted before the jump pulls its variance
@@ -215,31 +213,6 @@ def regime(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class _Through:
-    """The store as it stood on the day of row ``last`` (a fake through the Home seam)."""
-
-    store: Store
-    last: int
-
-    def read_last(self, ticker: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        dates, values = self.store.read_last(ticker, ROWS)
-        keep = slice(max(self.last + 1 - rows, 0), self.last + 1)
-        return dates[keep], values[keep]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
-@dataclass(frozen=True)
-class _HomeAsOf(Home):
-    last: int = 0
-
-    @property
-    def store(self) -> Any:
-        return _Through(Store(self.root / "store.sqlite"), self.last)
-
-
 def test_adaptive_widths_cover_closer_to_80_after_a_volatility_jump(
     regime: dict[str, Any],
 ) -> None:
@@ -250,7 +223,7 @@ def test_adaptive_widths_cover_closer_to_80_after_a_volatility_jump(
     for name, method in (("fixed", "garch_t"), ("adaptive", "garch_t+adaptive")):
         inside = 0
         for last in range(TRAIN_ROWS - 1, TRAIN_ROWS - 1 + WALK):
-            result = serving.predict(_HomeAsOf(regime[name], last=last), "R", horizon=1)
+            result = serving.predict(HomeAsOf(regime[name], last=last), "R", horizon=1)
             assert result.interval_method == method
             day = result.forecasts[0]
             assert math.isfinite(day["low"]) and math.isfinite(day["high"])

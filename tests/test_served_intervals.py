@@ -7,22 +7,19 @@ import json
 import math
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, current_bundle, reseal, trained_entry
+from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
 
 from rnnforecast import intervals, serving
 from rnnforecast.baselines import BASELINES
 from rnnforecast.config import INTERVAL_METHODS
 from rnnforecast.errors import EXIT_CODES, DataError, ModelError
-from rnnforecast.home import Home
 from rnnforecast.riskreport import RiskReport
-from rnnforecast.store import Store
 
 # The synthetic series: GARCH(1,1) with standardized Student-t shocks, known parameters.
 OMEGA, ALPHA, BETA, NU = 2e-6, 0.08, 0.90, 6.0
@@ -232,31 +229,6 @@ def garch_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"home": home, "config": config, "train": trained_entry(trained.stdout)}
 
 
-@dataclass(frozen=True)
-class _Through:
-    """The store as it stood on the day of row ``last`` (a fake through the Home seam)."""
-
-    store: Store
-    last: int
-
-    def read_last(self, ticker: str, rows: int) -> tuple[np.ndarray, np.ndarray]:
-        dates, values = self.store.read_last(ticker, ROWS)
-        keep = slice(max(self.last + 1 - rows, 0), self.last + 1)
-        return dates[keep], values[keep]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
-
-
-@dataclass(frozen=True)
-class _HomeAsOf(Home):
-    last: int = 0
-
-    @property
-    def store(self) -> Any:
-        return _Through(Store(self.root / "store.sqlite"), self.last)
-
-
 def binomial_interval(n: int, p: float, alpha: float) -> tuple[int, int]:
     """The central ``1 - alpha`` range of a Binomial(n, p) count."""
     cdf, low, high = 0.0, None, n
@@ -288,7 +260,7 @@ def test_garch_series_serves_a_baseline_that_covers(garch_home: dict[str, Any]) 
     origins = range(TRAIN_ROWS - 1, TRAIN_ROWS + 599)
     inside = 0
     for last in origins:
-        result = serving.predict(_HomeAsOf(home, last=last), "G", horizon=1)
+        result = serving.predict(HomeAsOf(home, last=last), "G", horizon=1)
         assert result.interval_method == method
         day = result.forecasts[0]
         inside += day["low"] <= closes[last + 1] <= day["high"]
