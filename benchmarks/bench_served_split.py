@@ -164,7 +164,10 @@ def measure(ticker: str, path: Path, config: Path, overrides: Sequence[str]) -> 
         home = Path(folder) / "home"
         cli(home, "fetch", ticker, "--csv", str(path))
         sets = [arg for item in overrides for arg in ("--set", item)]
-        trained = cli(home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json")
+        document = cli(
+            home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json"
+        )
+        [trained] = document["tickers"]  # one ticker: one entry
         return period_losses(home, ticker, trained["interval_method"])
 
 

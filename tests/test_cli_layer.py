@@ -19,7 +19,7 @@ from rnnforecast import executors
 from rnnforecast.options import ExecutorName
 
 # The modules of the command line; nothing else may import them.
-CLI_LAYER = {"cli", "options", "render", "exitpolicy", "__main__"}
+CLI_LAYER = {"cli", "options", "render", "tables", "exitpolicy", "__main__"}
 
 
 def one_error_line(result, code: int) -> str:

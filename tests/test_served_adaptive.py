@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal
+from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
 
 from rnnforecast import intervals, served_adaptive, serving
 from rnnforecast.adaptive import Adaptive
@@ -208,7 +208,7 @@ def regime(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         sets += ["--set", f"calibration.adaptive_baseline={on}"]
         trained = cli("train", "R", "--config", str(config), *sets, "--json", home=home)
         assert trained.exit_code == 0, trained.stderr
-        out["train"][name] = json.loads(trained.stdout)
+        out["train"][name] = trained_entry(trained.stdout)
         assert cli("fetch", "R", "--csv", str(folder / "all.csv"), home=home).exit_code == 0
     return out
 
