@@ -136,6 +136,11 @@ def hinted(error: RnnForecastError) -> str:
     command or flag), plus the command or option that cures it where there is one."""
     if isinstance(error, NoStoredData):
         return f"{error}: run `rnnforecast fetch {error.ticker}` first"
+    if isinstance(error, NoModel) and error.ticker.startswith("@"):  # a global model's group
+        group = error.ticker[1:]
+        return (
+            f"{error}: train its tickers first, `rnnforecast train T1 T2 --global --name {group}`"
+        )
     if isinstance(error, NoModel):
         return f"{error}: run `rnnforecast train {error.ticker}` first"
     if isinstance(error, HorizonOutOfRange):

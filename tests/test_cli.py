@@ -442,6 +442,16 @@ def test_predict_without_model_exits_4(prices_csv: Path) -> None:
     assert result.stderr == "error: no model for ABC: run `rnnforecast train ABC` first\n"
 
 
+def test_evaluate_of_an_unknown_group_hints_at_a_global_train(tmp_path: Path) -> None:
+    """A group is trained from its tickers: the hint is not `train @NAME`, which is no ticker."""
+    result = cli("evaluate", "@sector", home=tmp_path / "home")
+    assert_error(result, 4)
+    assert result.stderr == (
+        "error: no model for @SECTOR: train its tickers first, "
+        "`rnnforecast train T1 T2 --global --name SECTOR`\n"
+    )
+
+
 def test_predict_unknown_run_exits_4(trained_home: Path) -> None:
     assert_error(cli("predict", "TEST", "--run", "20990101T000000Z-abcdef"), 4, "no run")
 
