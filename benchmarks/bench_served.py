@@ -32,6 +32,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,15 +122,23 @@ def winkler(low: float, high: float, actual: float) -> float:
     return float(high - low + miss / 0.1)
 
 
+def train_no_refit(
+    home: Path, ticker: str, path: Path, config: Path, overrides: Sequence[str]
+) -> dict[str, Any]:
+    """Fetch ``path`` as ``ticker`` into ``home`` and train ``config`` (with ``--set``
+    ``overrides``) with ``--no-refit``, so that the network and the served baseline are fitted
+    on the rows before the test period only; the ticker's entry of ``train --json``."""
+    cli(home, "fetch", ticker, "--csv", str(path))
+    sets = [arg for item in overrides for arg in ("--set", item)]
+    document = cli(home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json")
+    [trained] = document["tickers"]  # one ticker: one entry
+    return trained
+
+
 def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-served-") as folder:
         home = Path(folder) / "home"
-        cli(home, "fetch", ticker, "--csv", str(path))
-        sets = [arg for item in overrides for arg in ("--set", item)]
-        document = cli(
-            home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json"
-        )
-        [trained] = document["tickers"]  # one ticker: one entry
+        trained = train_no_refit(home, ticker, path, config, overrides)
         risk = cli(home, "evaluate", ticker, "--json")["risk"]
         frame = sources.read_csv(path).frame
         first = frame.index.strftime("%Y-%m-%d").tolist().index(trained["test"]["start"])

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_served import DEFAULT_CONFIG, MORE_FILES, PRICE_FILES, RESULTS, cli
+from bench_served import DEFAULT_CONFIG, MORE_FILES, PRICE_FILES, RESULTS, train_no_refit
 
 from rnnforecast import intervals, metrics, risk, sources
 from rnnforecast.intervals import MODEL
@@ -162,12 +162,7 @@ def measure(ticker: str, path: Path, config: Path, overrides: Sequence[str]) -> 
     per-day 80% intervals of the network and the baselines on its test period."""
     with tempfile.TemporaryDirectory(prefix="bench-served-split-") as folder:
         home = Path(folder) / "home"
-        cli(home, "fetch", ticker, "--csv", str(path))
-        sets = [arg for item in overrides for arg in ("--set", item)]
-        document = cli(
-            home, "train", ticker, "--config", str(config), *sets, "--no-refit", "--json"
-        )
-        [trained] = document["tickers"]  # one ticker: one entry
+        trained = train_no_refit(home, ticker, path, config, overrides)
         return period_losses(home, ticker, trained["interval_method"])
 
 
