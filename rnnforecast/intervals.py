@@ -32,6 +32,7 @@ from rnnforecast.baselines import (
     HAR_LAGS,
     HIST_WINDOW,
     VARIANCE_FLOOR,
+    garch_path,
     range_variance,
 )
 from rnnforecast.errors import DataError, ModelError
@@ -361,17 +362,8 @@ def garch_variances(
     ``omega + (alpha + gamma [r_T < 0]) r_T^2 + beta s_T``; step ``h > 1`` is
     ``omega + (alpha + gamma / 2 + beta)`` times step ``h - 1``. Units: those of ``returns``
     squared. Not floored."""
-    r = np.asarray(returns, dtype=np.float64)
-    tau = min(75, r.size)
-    w = 0.94 ** np.arange(tau)
-    backcast = float(np.sum(r[:tau] ** 2 * (w / w.sum())))
-    sigma2 = omega + (alpha + 0.5 * gamma + beta) * backcast  # the variance of r[0]
-    # A Python loop: SERVE_ROWS iterations cost well under a millisecond.
-    for value in r[:-1].tolist():
-        sigma2 = omega + (alpha + gamma * (value < 0)) * value * value + beta * sigma2
-    last = float(r[-1])
     out = np.empty(steps)
-    out[0] = omega + (alpha + gamma * (last < 0)) * last * last + beta * sigma2
+    out[0] = garch_path(returns, omega, alpha, gamma, beta)[-1]
     persistence = alpha + 0.5 * gamma + beta
     for h in range(1, steps):
         out[h] = omega + persistence * out[h - 1]

@@ -26,7 +26,14 @@ import math
 import numpy as np
 
 from rnnforecast import adaptive, intervals
-from rnnforecast.baselines import EMP_WINDOW, HAR_LAGS, HIST_WINDOW, VARIANCE_FLOOR, range_variance
+from rnnforecast.baselines import (
+    EMP_WINDOW,
+    HAR_LAGS,
+    HIST_WINDOW,
+    VARIANCE_FLOOR,
+    garch_path,
+    range_variance,
+)
 from rnnforecast.intervals import IntervalRecord
 
 FACTOR_RANGE = (0.1, 10.0)
@@ -52,23 +59,6 @@ def rows_needed(record: IntervalRecord | None) -> int:
     return max(intervals.SERVE_ROWS, record.adaptive.history + _need(record.method) + 1)
 
 
-def _garch_path(returns: np.ndarray, p: dict[str, float]) -> np.ndarray:
-    """GJR-GARCH(1,1) variances ``(T + 1,)``: entry ``j`` is that of ``returns[j]`` given
-    ``returns[:j]`` (entry ``T``: the day after), from arch's backcast as
-    :func:`rnnforecast.intervals.garch_variances` starts."""
-    omega, alpha, gamma, beta = p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"]
-    tau = min(75, returns.size)
-    w = 0.94 ** np.arange(tau)
-    backcast = float(np.sum(returns[:tau] ** 2 * (w / w.sum())))
-    out = np.empty(returns.size + 1)
-    sigma2 = omega + (alpha + 0.5 * gamma + beta) * backcast
-    out[0] = sigma2
-    for j, value in enumerate(returns.tolist(), start=1):
-        sigma2 = omega + (alpha + gamma * (value < 0)) * value * value + beta * sigma2
-        out[j] = sigma2
-    return out
-
-
 def _trailing(returns: np.ndarray, width: int) -> np.ndarray:
     """``(T + 1 - width, width)``: row ``k`` holds the returns before day ``k + width``."""
     return np.lib.stride_tricks.sliding_window_view(returns, width)
@@ -92,7 +82,8 @@ def one_step_scales(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarra
     path = np.full(t + 1, np.nan)
     fixed = 1.0 if record.z is None else (record.z[1] - record.z[0]) / 2
     if method in ("garch_t", "gjr_t"):
-        path = np.sqrt(np.maximum(_garch_path(returns, p), VARIANCE_FLOOR))
+        gjr = (p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"])
+        path = np.sqrt(np.maximum(garch_path(returns, *gjr), VARIANCE_FLOOR))
     elif method == "ewma":
         lam, variance = p["lambda"], np.empty(t + 1)
         variance[0] = p["seed_variance"]
