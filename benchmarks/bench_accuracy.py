@@ -35,10 +35,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from rnnforecast import fitting, ingest, pipeline, sources
 from rnnforecast.config import Config, apply_overrides
-from rnnforecast.home import Home
-from rnnforecast.windows import build_dataset, fit_scalers
+from rnnforecast.data import sources
+from rnnforecast.forecast.windows import build_dataset, fit_scalers
+from rnnforecast.jobs import ingest
+from rnnforecast.storage.home import Home
+from rnnforecast.training import fitting, per_ticker
 
 RAW = ["calibration.shrink=false"]
 # The recipe as first written trains with Keras's defaults: batch 32, Adam at 0.001.
@@ -112,7 +114,7 @@ def run_variant(
         try:
             started = time.perf_counter()
             # the scores are the scored fit's either way: the refit would only add time
-            result = pipeline.train(home, ticker, config, refit=False)
+            result = per_ticker.train(home, ticker, config, refit=False)
             seconds = time.perf_counter() - started
         finally:
             fitting.fit_scalers = fit_scalers

@@ -1,6 +1,6 @@
 """How good are the classical volatility baselines' 80% intervals on real daily prices?
 
-For each series the last 20% of rows are the test span; every baseline in rnnforecast.baselines
+For each series the last 20% of rows are the test span; every baseline in rnnforecast.risk.baselines
 is fitted on the rows before it and filtered forward without refit. Per series and baseline,
 prints the coverage of the 80% interval for the next close (target 0.80), the mean Winkler
 interval score of that interval in price units (width plus 2/0.2 times any miss; lower is
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnforecast import sources
-from rnnforecast.baselines import BASELINES, forecast_baselines, range_variance
+from rnnforecast.data import sources
+from rnnforecast.risk.baselines import BASELINES, forecast_baselines, range_variance
 
 RESULTS = Path(__file__).parent / "results"
 PRICE_FILES = RESULTS / "prices"  # written by benchmarks/price_files.py

@@ -5,7 +5,7 @@ stored sessions read back with sqlite3 instead of importing exchange_calendars).
 
 Prints medians of wall time (``time.perf_counter``): the import of exchange_calendars in a
 fresh process, the first ``calendars.sessions`` call of a fresh process for XNYS from the
-sample's first bar (2004-08-19) to two years ahead, and ``serving.forecast_dates`` (the
+sample's first bar (2004-08-19) to two years ahead, and ``prediction.forecast_dates`` (the
 two sqlite3 queries predict makes) on a store holding the sample. Absolute times on a
 shared machine are noisy: read them as orders of magnitude.
 """
@@ -36,9 +36,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
 
-    from rnnforecast import calendars, ingest, serving
-    from rnnforecast.home import Home
-    from rnnforecast.sources import SampleSource
+    from rnnforecast.data import calendars
+    from rnnforecast.data.sources import SampleSource
+    from rnnforecast.jobs import ingest, prediction
+    from rnnforecast.storage.home import Home
 
     probe = "import time; t = time.perf_counter(); import exchange_calendars; "
     probe += "print(time.perf_counter() - t)"
@@ -56,7 +57,7 @@ def main() -> None:
     # The first call in a process builds the calendar; exchange_calendars caches it after.
     probe = (
         "import datetime as dt, time; import exchange_calendars; "
-        "from rnnforecast import calendars; "
+        "from rnnforecast.data import calendars; "
         f"end = dt.date.fromisoformat('{ahead}'); t = time.perf_counter(); "
         "calendars.sessions('XNYS', dt.date(2004, 8, 19), end); "
         "print(time.perf_counter() - t)"
@@ -75,11 +76,11 @@ def main() -> None:
         ingest.fetch(home, [], SampleSource())
         now = dt.datetime.now(dt.UTC)
         read = median_ms(
-            lambda: serving.forecast_dates(home, "GOOG", dt.date(2013, 3, 1), 5, now),
+            lambda: prediction.forecast_dates(home, "GOOG", dt.date(2013, 3, 1), 5, now),
             args.repeat,
         )
         print(
-            f"serving.forecast_dates, 5 dates + stale count (median of {args.repeat}): "
+            f"prediction.forecast_dates, 5 dates + stale count (median of {args.repeat}): "
             f"{read:.2f} ms"
         )
 

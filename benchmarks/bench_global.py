@@ -1,7 +1,8 @@
 """One global network over several tickers against one network per ticker, same test dates.
 
 Every series is clipped to the span all of them cover, then split once by calendar date
-(rnnforecast.groups.DateSplit), so the global network and each per-ticker network are
+(rnnforecast.training.group_members.DateSplit), so the global network and each per-ticker network
+are
 trained on the same training days, early-stopped and calibrated on the same validation
 days, and scored on the same test days. The recipe is fixed in advance (the defaults
 with a smaller network, below); nothing is chosen on the test period.
@@ -31,9 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import fitting, groups, ingest, pooling, sources
 from rnnforecast.config import Config, apply_overrides
-from rnnforecast.home import Home
+from rnnforecast.data import sources
+from rnnforecast.jobs import ingest
+from rnnforecast.storage.home import Home
+from rnnforecast.training import fitting, global_model, group_members
 
 PRICES = Path(__file__).parent / "results" / "prices"
 RECIPE = [
@@ -55,7 +58,7 @@ def winkler(actual: np.ndarray, low: np.ndarray, high: np.ndarray, level: float)
 
 def scores(config: Config, network: Any, scalers: Any, calibration: Any, member: Any) -> dict:
     """One member's test-period figures, with its adaptive interval widths."""
-    from rnnforecast.forecaster import forecast
+    from rnnforecast.forecast.calibration import forecast
 
     part = member.part("test")
     width = fitting._width_factors(network, member.dataset, config, scalers, calibration)
@@ -71,8 +74,8 @@ def scores(config: Config, network: Any, scalers: Any, calibration: Any, member:
 
 
 def fit(config: Config, train: Any, val: Any, test: Any) -> tuple[Any, Any, Any]:
-    scalers, trained = pooling._fit_pooled(config, train, val, test, None)
-    calibration = pooling._calibrate(config, trained.network, val, scalers)
+    scalers, trained = global_model._fit_pooled(config, train, val, test, None)
+    calibration = global_model._calibrate(config, trained.network, val, scalers)
     return trained.network, scalers, calibration
 
 
@@ -93,13 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         ingest.fetch(home, ["GOOG"], sources.SampleSource(), start=start, end=end)
         for ticker, path in files.items():
             ingest.fetch(home, [ticker], sources.CsvSource(path), start=start, end=end)
-        members, split = groups._members(home, symbols, config.data)
+        members, split = group_members._members(home, symbols, config.data)
         print(f"{', '.join(symbols)}: {start} to {end}; split {split.to_dict()}", flush=True)
         runs = []
         for seed in range(1, args.seeds + 1):
             cfg = apply_overrides(config, [f"train.seed={seed}"])
             started = time.perf_counter()
-            pooled = [groups.pool([m.part(p) for m in members]) for p in ("train", "val", "test")]
+            pooled = [
+                group_members.pool([m.part(p) for m in members]) for p in ("train", "val", "test")
+            ]
             net, scalers, calibration = fit(cfg, *pooled)
             row: dict[str, Any] = {"seed": seed, "global": {}, "single": {}}
             for m in members:

@@ -7,7 +7,7 @@ scores its next-day intervals on the held-out test windows, in log-return units:
 
 - coverage of the 80% intervals and the Winkler interval score (lower is better), relative
   to the point head's conformal intervals and to the classical baselines
-  (:func:`rnnforecast.baselines.forecast_baselines`: GARCH(1,1)-t, GJR-t, EWMA, 50-day SD,
+  (:func:`rnnforecast.risk.baselines.forecast_baselines`: GARCH(1,1)-t, GJR-t, EWMA, 50-day SD,
   250-day empirical quantiles, HAR; parameters fitted on the rows before the test period);
 - QLIKE of the network's variance (its scale squared, before calibration) relative to
   GARCH-t and HAR, with the squared return as the proxy (floored at 1e-8) and with the
@@ -45,10 +45,13 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import baselines, fitting, risk, sources
 from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
-from rnnforecast.forecaster import distribution, fit_calibration, forecast
-from rnnforecast.windows import Split
+from rnnforecast.data import sources
+from rnnforecast.forecast.calibration import distribution, fit_calibration, forecast
+from rnnforecast.forecast.windows import Split
+from rnnforecast.metrics import probabilistic
+from rnnforecast.risk import baselines
+from rnnforecast.training import fitting
 
 RESULTS = Path(__file__).parent / "results"
 PRICES = RESULTS / "prices"
@@ -113,14 +116,16 @@ def run_series(ticker: str, frame: Any, config: Config, seeds: list[int]) -> dic
     for name, result in classical.items():
         low, high = result.quantiles[:, 0], result.quantiles[:, 1]
         scores[name] = {
-            "coverage": risk.coverage(actual, low, high),
-            "interval_score": float(np.mean(risk.interval_score(actual, low, high, LEVEL))),
-            "qlike": {k: risk.qlike(result.variance, p) for k, p in proxies.items()},
+            "coverage": probabilistic.coverage(actual, low, high),
+            "interval_score": float(
+                np.mean(probabilistic.interval_score(actual, low, high, LEVEL))
+            ),
+            "qlike": {k: probabilistic.qlike(result.variance, p) for k, p in proxies.items()},
         }
     low, high, q = point_intervals(ohlcv, val_rows, test_rows)
     scores["point_head"] = {
-        "coverage": risk.coverage(actual, low, high),
-        "interval_score": float(np.mean(risk.interval_score(actual, low, high, LEVEL))),
+        "coverage": probabilistic.coverage(actual, low, high),
+        "interval_score": float(np.mean(probabilistic.interval_score(actual, low, high, LEVEL))),
         "conformal_q": q,
     }
 
@@ -144,9 +149,11 @@ def run_series(ticker: str, frame: Any, config: Config, seeds: list[int]) -> dic
                 "seconds": round(time.perf_counter() - started, 1),
                 "shrink": fitted.calibration.shrink[0],
                 "conformal_q": fitted.calibration.halfwidth[0],
-                "coverage": risk.coverage(actual, low, high),
-                "interval_score": float(np.mean(risk.interval_score(actual, low, high, LEVEL))),
-                "qlike": {k: risk.qlike(variance, p) for k, p in proxies.items()},
+                "coverage": probabilistic.coverage(actual, low, high),
+                "interval_score": float(
+                    np.mean(probabilistic.interval_score(actual, low, high, LEVEL))
+                ),
+                "qlike": {k: probabilistic.qlike(variance, p) for k, p in proxies.items()},
             }
         )
         print(f"  {ticker} seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)

@@ -8,7 +8,7 @@ a home folder under benchmarks/results/, so a second run only scores), then:
    coverage is nearest 0.80, ties broken by the mean validation interval score;
 2. reports, on each test period, the coverage with the fixed validation width and with the
    chosen adaptive scheme, the Kupiec and Christoffersen p-values of the adaptive misses, and
-   the adaptive 80% interval score over the best baseline's (when rnnforecast.baselines is
+   the adaptive 80% interval score over the best baseline's (when rnnforecast.risk.baselines is
    there).
 
     python benchmarks/price_files.py                    # once: writes the four price files
@@ -31,14 +31,19 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnforecast import adaptive as adaptive_conformal
-from rnnforecast import ingest, pipeline, risk, riskreport, serving, sources
-from rnnforecast.adaptive import Adaptive, factors
 from rnnforecast.config import Config, apply_overrides
-from rnnforecast.forecaster import forecast, one_step_scores
-from rnnforecast.home import Home
-from rnnforecast.manifest import Period
-from rnnforecast.windows import base_matrix, build_dataset
+from rnnforecast.data import sources
+from rnnforecast.forecast import conformal
+from rnnforecast.forecast.calibration import forecast, one_step_scores
+from rnnforecast.forecast.conformal import Adaptive, factors
+from rnnforecast.forecast.windows import base_matrix, build_dataset
+from rnnforecast.jobs import ingest
+from rnnforecast.metrics import probabilistic
+from rnnforecast.risk import assessment
+from rnnforecast.storage import loading
+from rnnforecast.storage.home import Home
+from rnnforecast.storage.manifest import Period
+from rnnforecast.training import per_ticker
 
 RESULTS = Path(__file__).parent / "results"
 PRICES = RESULTS / "prices"
@@ -72,10 +77,10 @@ def prepare(home: Home, name: str, csv: Path | None, config: Config, retrain: bo
         else:
             ingest.fetch(home, [name], sources.CsvSource(csv), replace=True)
         started = time.perf_counter()
-        pipeline.train(home, name, config)
+        per_ticker.train(home, name, config)
         print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    loaded = serving.load(home, name, None)
-    net = serving.network(loaded)
+    loaded = loading.load(home, name, None)
+    net = loading.network(loaded)
     data, scalers, cal = loaded.config.data, loaded.bundle.scalers, loaded.calibration
     frame = home.store.read(name)
     dataset = build_dataset(frame, data)
@@ -110,7 +115,7 @@ def scheme_factors(series: Series, params: Adaptive | None) -> np.ndarray:
 def interval_scores(series: Series, factor: np.ndarray, mask: np.ndarray) -> np.ndarray:
     spread = series.spread[mask] * factor[mask]
     point = series.point[mask]
-    return risk.interval_score(
+    return probabilistic.interval_score(
         series.actual[mask], point * np.exp(-spread), point * np.exp(spread), LEVEL
     )
 
@@ -143,11 +148,11 @@ def choose(all_series: list[Series]) -> tuple[Adaptive, list[dict]]:
     return Adaptive(best["window"], best["gamma"], WARMUP), table
 
 
-def against_baselines(series: Series, params: Adaptive) -> riskreport.RiskReport:
+def against_baselines(series: Series, params: Adaptive) -> assessment.RiskReport:
     """The model's test-day scores with the chosen scheme next to the baselines'."""
     factor = scheme_factors(series, params)
     scale = series.spread / series.halfwidth
-    model = riskreport.model_forecasts(
+    model = assessment.model_forecasts(
         series.point[series.test],
         series.last[series.test],
         scale[series.test],
@@ -158,7 +163,7 @@ def against_baselines(series: Series, params: Adaptive) -> riskreport.RiskReport
         params,
     )
     first_test = series.first_row + int(np.argmax(series.test))
-    return riskreport.compare(series.ohlcv, first_test, model, "adaptive_conformal")
+    return assessment.compare(series.ohlcv, first_test, model, "adaptive_conformal")
 
 
 def main() -> None:
@@ -180,8 +185,8 @@ def main() -> None:
     all_series = [prepare(home, name, csv, config, args.retrain) for name, csv in files]
 
     params, table = choose(all_series)
-    if params != adaptive_conformal.DEFAULT:
-        print(f"note: the bundles' scheme is {adaptive_conformal.DEFAULT}", file=sys.stderr)
+    if params != conformal.DEFAULT:
+        print(f"note: the bundles' scheme is {conformal.DEFAULT}", file=sys.stderr)
     print(
         f"chosen on validation days: window {params.window}, gamma {params.gamma}, "
         f"warmup {params.warmup}"
@@ -207,10 +212,10 @@ def main() -> None:
                 "test_days": int(np.sum(s.test)),
                 "coverage_static": 1 - float(np.mean(miss_static)),
                 "coverage_adaptive": 1 - float(np.mean(miss)),
-                "kupiec_p": risk.kupiec_p(miss, LEVEL),
-                "christoffersen_p": risk.christoffersen_p(miss),
-                "kupiec_p_static": risk.kupiec_p(miss_static, LEVEL),
-                "christoffersen_p_static": risk.christoffersen_p(miss_static),
+                "kupiec_p": probabilistic.kupiec_p(miss, LEVEL),
+                "christoffersen_p": probabilistic.christoffersen_p(miss),
+                "kupiec_p_static": probabilistic.kupiec_p(miss_static, LEVEL),
+                "christoffersen_p_static": probabilistic.christoffersen_p(miss_static),
                 "is80_adaptive": model_is,
                 "is80_static": static_is,
                 "best_baseline": None if baseline is None else baseline[0],
@@ -227,9 +232,9 @@ def main() -> None:
             "test_days": len(pooled),
             "coverage_static": 1 - float(np.mean(pooled_static)),
             "coverage_adaptive": 1 - float(np.mean(pooled)),
-            "kupiec_p": risk.kupiec_p(pooled, LEVEL),
+            "kupiec_p": probabilistic.kupiec_p(pooled, LEVEL),
             "christoffersen_p": None,
-            "kupiec_p_static": risk.kupiec_p(pooled_static, LEVEL),
+            "kupiec_p_static": probabilistic.kupiec_p(pooled_static, LEVEL),
             "christoffersen_p_static": None,
             "is80_adaptive": None,
             "is80_static": None,

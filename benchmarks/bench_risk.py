@@ -14,12 +14,14 @@ Four forecasters, all scored on the same test days as the baselines:
   validation windows, adapted by the same scheme (seed-independent).
 
 Series come in calendar groups, each clipped to the span all its members cover and cut by
-one date split (rnnforecast.groups.DateSplit: last 20% of days for test, the last 10% of
+one date split (rnnforecast.training.group_members.DateSplit: last 20% of days for test, the last
+10%
+of
 the rest for validation), so the per-ticker networks, the global one, the point head and
-the baselines (rnnforecast.baselines, fitted on the rows before the test period) see the
+the baselines (rnnforecast.risk.baselines, fitted on the rows before the test period) see the
 same training, validation and test days. Networks are trained and calibrated through the
 same code as benchmarks/bench_global.py; intervals and quantiles are built as ``evaluate``
-builds them (rnnforecast.riskreport: 10/90% from the 80% interval, 5/95% from the 90%
+builds them (rnnforecast.risk.assessment: 10/90% from the 80% interval, 5/95% from the 90%
 one, 50% the centre; variance = (80% log half-width / 1.2816)^2).
 
 Scores per series, in log-return units (so series at different price levels pool fairly):
@@ -57,10 +59,14 @@ from bench_global import fit
 from bench_head import PRICES, RECIPE
 from bench_head import series as first_series
 
-from rnnforecast import adaptive, baselines, groups, metrics, pooling, risk, riskreport, sources
 from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
-from rnnforecast.forecaster import distribution, fit_calibration, volatility
-from rnnforecast.windows import base_matrix, build_dataset
+from rnnforecast.data import sources
+from rnnforecast.forecast import conformal as adaptive
+from rnnforecast.forecast.calibration import distribution, fit_calibration, volatility
+from rnnforecast.forecast.windows import base_matrix, build_dataset
+from rnnforecast.metrics import accuracy, probabilistic
+from rnnforecast.risk import assessment, baselines
+from rnnforecast.training import global_model, group_members
 
 RESULTS = Path(__file__).parent / "results"
 MORE = PRICES / "more"  # the series benchmarks/price_files.py added for this benchmark
@@ -85,7 +91,7 @@ class Series:
     """One series of a group, windowed under the group's date split."""
 
     ticker: str
-    member: Any  # pooling._Member: the windows and the train/validation/test masks
+    member: Any  # global_model._Member: the windows and the train/validation/test masks
     ohlcv: np.ndarray  # (n, 5) the clipped bars
     first_test: int  # row of the first test target
 
@@ -105,11 +111,11 @@ def group_series(tickers: list[str], all_frames: dict[str, Any], data: DataConfi
     clipped = {t: all_frames[t].loc[start:end] for t in tickers}
     datasets = {t: build_dataset(clipped[t], data) for t in tickers}
     days = np.concatenate([d.target_dates[:, 0] for d in datasets.values()])
-    split = groups.DateSplit.plan(days, data)
+    split = group_members.DateSplit.plan(days, data)
     out = []
     for t in tickers:
         train, val, test = split.masks(datasets[t].target_dates[:, 0])
-        member = pooling._Member(t, clipped[t], datasets[t], train, val, test)
+        member = global_model._Member(t, clipped[t], datasets[t], train, val, test)
         first_test = int(np.argmax(test)) + data.lookback
         # The test windows are the last ones, so rows first_test.. are the test days.
         assert test[-1] and test.sum() == len(test) - np.argmax(test)
@@ -118,7 +124,7 @@ def group_series(tickers: list[str], all_frames: dict[str, Any], data: DataConfi
     return out
 
 
-def point_forecasts(s: Series) -> riskreport.DayForecasts:
+def point_forecasts(s: Series) -> assessment.DayForecasts:
     """(d): the point head with its shrink factor 0, as evaluate builds its forecasts."""
     dates = s.member.dataset.target_dates[:, 0]
     ds = build_dataset(s.member.frame, POINT_DATA)
@@ -141,12 +147,12 @@ def point_forecasts(s: Series) -> riskreport.DayForecasts:
     factor = adaptive.factors(scores, LEVEL, adaptive.DEFAULT, calibration.halfwidth[0])[:-1]
     spread = calibration.halfwidth[0] * scale[test] * factor[test]
     last = ds.last_close[test]
-    return riskreport.model_forecasts(
+    return assessment.model_forecasts(
         last, last, scale[test], (LEVEL, spread), scores, validation, test, adaptive.DEFAULT
     )
 
 
-def day_scores(s: Series, day: riskreport.DayForecasts, variance: np.ndarray | None = None) -> dict:
+def day_scores(s: Series, day: assessment.DayForecasts, variance: np.ndarray | None = None) -> dict:
     """Means over the test days in log-return units; ``variance`` (m,) replaces the one of
     ``day`` for QLIKE (the network's own, uncalibrated sigma^2)."""
     close = s.ohlcv[:, 3]
@@ -160,14 +166,16 @@ def day_scores(s: Series, day: riskreport.DayForecasts, variance: np.ndarray | N
         "r2": np.maximum(r**2, baselines.VARIANCE_FLOOR),
         "range": baselines.range_variance(s.ohlcv)[s.first_test : s.first_test + m],
     }
-    per_day = risk.interval_score(r, low, high, LEVEL)
+    per_day = probabilistic.interval_score(r, low, high, LEVEL)
     return {
         "n": m,
-        "coverage": 1.0 - float(np.mean(risk.outside(r, low, high))),
+        "coverage": 1.0 - float(np.mean(probabilistic.outside(r, low, high))),
         "interval_score": float(np.mean(per_day)),
         "interval_score_days": [float(f"{v:.9g}") for v in per_day],
-        "pinball": float(np.mean(risk.pinball_per_day(r, quantiles, risk.QUANTILE_LEVELS))),
-        "qlike": {k: risk.qlike(h, p) for k, p in proxies.items()},
+        "pinball": float(
+            np.mean(probabilistic.pinball_per_day(r, quantiles, probabilistic.QUANTILE_LEVELS))
+        ),
+        "qlike": {k: probabilistic.qlike(h, p) for k, p in proxies.items()},
     }
 
 
@@ -181,7 +189,7 @@ def network_scores(s: Series, config: Config, network: Any, scalers: Any, cal: A
         ("adaptive", cal),
         ("fixed", dataclasses.replace(cal, adaptive=None)),
     ):
-        day = riskreport.served_forecasts(
+        day = assessment.served_forecasts(
             network, m.dataset, data, scalers, calibration, m.val, m.test
         )
         out[name] = day_scores(s, day)
@@ -193,7 +201,7 @@ def network_scores(s: Series, config: Config, network: Any, scalers: Any, cal: A
 def run_group(group: list[Series], config: Config, seeds: list[int]) -> dict[str, dict]:
     results: dict[str, dict] = {}
     for s in group:
-        classical = riskreport.baseline_forecasts(
+        classical = assessment.baseline_forecasts(
             s.ohlcv,
             s.first_test,
             len(s.ohlcv) - 1,
@@ -225,7 +233,8 @@ def run_group(group: list[Series], config: Config, seeds: list[int]) -> dict[str
         if len(group) > 1:
             started = time.perf_counter()
             parts = [
-                pooling.pool([s.member.part(p) for s in group]) for p in ("train", "val", "test")
+                global_model.pool([s.member.part(p) for s in group])
+                for p in ("train", "val", "test")
             ]
             network, scalers, cal = fit(cfg, *parts)
             for s in group:
@@ -308,7 +317,7 @@ def dm_p(
             model[day] = model.get(day, 0.0) + float(a)
             base[day] = base.get(day, 0.0) + float(b)
     dates = sorted(model)
-    _, p = metrics.diebold_mariano(
+    _, p = accuracy.diebold_mariano(
         np.array([model[d] for d in dates]), np.array([base[d] for d in dates]), 1, "less"
     )
     return p

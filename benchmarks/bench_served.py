@@ -39,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import serving, sources
-from rnnforecast.home import Home
-from rnnforecast.metrics import diebold_mariano
-from rnnforecast.store import Store
+from rnnforecast.data import sources
+from rnnforecast.data.store import Store
+from rnnforecast.jobs import prediction
+from rnnforecast.metrics.accuracy import diebold_mariano
+from rnnforecast.storage.home import Home
 
 RESULTS = Path(__file__).parent / "results"
 PRICE_FILES = RESULTS / "prices"  # written by benchmarks/price_files.py
@@ -96,7 +97,7 @@ def walk(home: Path, ticker: str, frame: Any, first: int) -> dict[str, Any]:
     dates = frame.index.strftime("%Y-%m-%d").tolist()
     inside, scores, log_scores, widths = [], [], [], []
     for last in range(first - 1, len(closes) - 1):
-        day = serving.predict(_HomeAsOf(home, last=last), ticker, horizon=1).forecasts[0]
+        day = prediction.predict(_HomeAsOf(home, last=last), ticker, horizon=1).forecasts[0]
         actual, low, high = closes[last + 1], day["low"], day["high"]
         inside.append(bool(low <= actual <= high))
         scores.append(winkler(low, high, actual))

@@ -4,9 +4,10 @@ The served baselines do not depend on the network (with the default recipe the s
 the naive forecast, the previous close), so no model is trained. For each series: split like
 train (chronological: the last 20% of windows are the test period, the last ``--val-fraction``
 of the rest the validation period); fit each baseline on the rows before a period
-(``intervals.fit``, as ``train --no-refit``); walk predict's numpy served bounds over every day
-of the period, as of the bar before it (``intervals.bounds`` on the last
-``served_adaptive.rows_needed`` bars, with ``served_adaptive.factor`` for adaptive widths); and
+(``interval_choice.fit``, as ``train --no-refit``); walk predict's numpy served bounds over every
+day
+of the period, as of the bar before it (``interval_choice.bounds`` on the last
+``adaptive_widths.rows_needed`` bars, with ``adaptive_widths.factor`` for adaptive widths); and
 score the 80% interval: coverage and the mean log-price Winkler score (scale-free).
 
 The method is the one train would serve, chosen here on the validation period: the baseline
@@ -37,13 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast import intervals, served_adaptive, sources
-from rnnforecast.adaptive import DEFAULT, Adaptive
-from rnnforecast.baselines import BASELINES, baselines_for
 from rnnforecast.config import DataConfig
+from rnnforecast.data import sources
 from rnnforecast.errors import DataError
-from rnnforecast.metrics import diebold_mariano
-from rnnforecast.windows import Split
+from rnnforecast.forecast.conformal import DEFAULT, Adaptive
+from rnnforecast.forecast.windows import Split
+from rnnforecast.metrics.accuracy import diebold_mariano
+from rnnforecast.risk import adaptive_widths, interval_choice
+from rnnforecast.risk.baselines import BASELINES, baselines_for
 
 RESULTS = Path(__file__).parent / "results"
 PRICE_FILES = RESULTS / "prices"  # written by benchmarks/price_files.py
@@ -59,16 +61,16 @@ def winkler(low: float, high: float, actual: float) -> float:
     return float(high - low + miss / 0.1)
 
 
-def walk(record: intervals.IntervalRecord, ohlcv: np.ndarray, days: range) -> dict[str, list]:
+def walk(record: interval_choice.IntervalRecord, ohlcv: np.ndarray, days: range) -> dict[str, list]:
     """Serve day ``d`` of ``days`` from the bars before it, exactly as predict does for a
     naive centre; per day: inside, the price and log-price Winkler scores, the factor."""
-    rows_needed = served_adaptive.rows_needed(record)
+    rows_needed = adaptive_widths.rows_needed(record)
     out: dict[str, list] = {"inside": [], "is80": [], "is80_log": [], "factor": []}
     for d in days:
         rows = ohlcv[max(0, d - rows_needed) : d]
-        factor = served_adaptive.factor(record, rows)
+        factor = adaptive_widths.factor(record, rows)
         centre = np.array([rows[-1, 3]])
-        low, high = (float(v[0]) for v in intervals.bounds(record, rows, centre, factor))
+        low, high = (float(v[0]) for v in interval_choice.bounds(record, rows, centre, factor))
         actual = float(ohlcv[d, 3])
         out["inside"].append(bool(low <= actual <= high))
         out["is80"].append(winkler(low, high, actual))
@@ -90,7 +92,7 @@ def choose(ohlcv: np.ndarray, dates: list[str], first_val: int, first_test: int)
     scores = {}
     for method in baselines_for(first_val):
         try:
-            record = intervals.fit(method, ohlcv, first_val, LEVEL, dates[first_val - 1])
+            record = interval_choice.fit(method, ohlcv, first_val, LEVEL, dates[first_val - 1])
         except DataError:
             continue
         scores[method] = float(np.mean(walk(record, ohlcv, range(first_val, first_test))["is80"]))
@@ -112,7 +114,7 @@ def measure(
     ):
         if name not in parts:
             continue
-        fixed = intervals.fit(method, ohlcv, start, LEVEL, dates[start - 1])
+        fixed = interval_choice.fit(method, ohlcv, start, LEVEL, dates[start - 1])
         adaptive = replace(fixed, adaptive=scheme)
         days = range(start, end)
         out[name] = {

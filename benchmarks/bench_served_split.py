@@ -1,7 +1,7 @@
 """Chosen on one half, scored on the other: how much does the ex-post choice of the served
 intervals flatter bench_served.py's figures?
 
-train chooses what predict serves (rnnforecast.intervals.choose) on the scored fit's test
+train chooses what predict serves (rnnforecast.risk.interval_choice.choose) on the scored fit's test
 period, and bench_served.py scores the choice on that same period. Here the test period is
 cut in two halves; the tool's own rule (the network only with a one-sided DM-HLN p below
 0.05 against the best baseline, else the baseline with the lowest 80% interval score) chooses
@@ -10,7 +10,7 @@ on one half and the choice is scored on the other, and vice versa (two folds).
 For each series: fetch it into a fresh home, train the recipe with ``--no-refit`` (the network
 and every baseline fitted on the rows before the test period), then, from the saved bundle,
 the per-day one-step 80% intervals on the test period of the network (as it serves them) and
-of the six baselines (rnnforecast.riskreport, as ``evaluate``'s ``risk`` computes them). The
+of the six baselines (rnnforecast.risk.assessment, as ``evaluate``'s ``risk`` computes them). The
 choice uses the tool's loss (the price-unit Winkler score); the choice is scored in a
 scale-free unit, the log-price Winkler score, so that series pool by summing over their days.
 
@@ -42,9 +42,11 @@ from typing import Any
 import numpy as np
 from bench_served import DEFAULT_CONFIG, MORE_FILES, PRICE_FILES, RESULTS, train_no_refit
 
-from rnnforecast import intervals, metrics, risk, sources
-from rnnforecast.intervals import MODEL
-from rnnforecast.riskreport import RiskReport
+from rnnforecast.data import sources
+from rnnforecast.metrics import accuracy, probabilistic
+from rnnforecast.risk import interval_choice
+from rnnforecast.risk.assessment import RiskReport
+from rnnforecast.risk.interval_choice import MODEL
 
 LEVEL = 0.8
 GARCH = "garch_t"
@@ -93,18 +95,18 @@ class Fold:
 def choose_on(
     losses: Mapping[str, np.ndarray], days: slice, significance: float
 ) -> tuple[str, float | None, str | None]:
-    """The method :func:`rnnforecast.intervals.choose` serves when the per-day ``losses``
+    """The method :func:`rnnforecast.risk.interval_choice.choose` serves when the per-day ``losses``
     (``model`` and baselines, each ``(m,)``) of ``days`` are the test period: the chosen
     method, the DM-HLN p-value of the network against the best baseline, that baseline."""
     means = {k: float(np.mean(v[days])) for k, v in losses.items() if k != MODEL}
     best = min(means, key=lambda k: means[k], default=None)
     p_value = None
     if best is not None:
-        p_value = metrics.diebold_mariano(
+        p_value = accuracy.diebold_mariano(
             losses[MODEL][days], losses[best][days], 1, alternative="less"
         )[1]
     report = RiskReport({}, {}, best, None, {"statistic": None, "p_value": p_value}, "")
-    method, _ = intervals.choose(report, "auto", significance)
+    method, _ = interval_choice.choose(report, "auto", significance)
     return method, p_value, best
 
 
@@ -168,16 +170,17 @@ def measure(ticker: str, path: Path, config: Path, overrides: Sequence[str]) -> 
 
 def period_losses(root: Path, ticker: str, served: str) -> Losses:
     """The per-day losses of the current bundle of ``ticker`` in the home at ``root``, as
-    :func:`rnnforecast.riskreport.assess` forecasts its test period. ``served``: the name
+    :func:`rnnforecast.risk.assessment.assess` forecasts its test period. ``served``: the name
     ``train --json`` gave the served intervals (``conformal`` or ``adaptive_conformal`` for
     the network's)."""
-    from rnnforecast import baselines, riskreport, serving
-    from rnnforecast.bars import CLOSE
-    from rnnforecast.home import Home
-    from rnnforecast.windows import base_matrix, build_dataset
+    from rnnforecast.data.bars import CLOSE
+    from rnnforecast.forecast.windows import base_matrix, build_dataset
+    from rnnforecast.risk import assessment, baselines
+    from rnnforecast.storage import loading
+    from rnnforecast.storage.home import Home
 
     home = Home(root)
-    loaded = serving.load(home, ticker, None)
+    loaded = loading.load(home, ticker, None)
     manifest, data = loaded.bundle.manifest, loaded.config.data
     if manifest.scored.weights is not None:
         raise SystemExit(f"{ticker}: the bundle was refitted; train with --no-refit")
@@ -191,9 +194,9 @@ def period_losses(root: Path, ticker: str, served: str) -> Losses:
         return np.asarray((first_target >= start) & (first_target <= end))
 
     validation, test = within("validation"), within("test")
-    network = serving.network(loaded)
+    network = loading.network(loaded)
     days = {
-        MODEL: riskreport.served_forecasts(
+        MODEL: assessment.served_forecasts(
             network, dataset, data, loaded.bundle.scalers, loaded.calibration, validation, test
         )
     }
@@ -202,15 +205,15 @@ def period_losses(root: Path, ticker: str, served: str) -> Losses:
     last = first + len(days[MODEL].median) - 1
     names = baselines.baselines_for(first)
     days.update(
-        riskreport.baseline_forecasts(ohlcv, first, last, names, baselines.forecast_baselines)
+        assessment.baseline_forecasts(ohlcv, first, last, names, baselines.forecast_baselines)
     )
     actual = ohlcv[first : last + 1, CLOSE]
     choose, score, inside = {}, {}, {}
     for name, day in days.items():
         low, high = day.bounds[LEVEL]
-        choose[name] = risk.interval_score(actual, low, high, LEVEL)
-        score[name] = risk.interval_score(np.log(actual), np.log(low), np.log(high), LEVEL)
-        inside[name] = ~risk.outside(actual, low, high)
+        choose[name] = probabilistic.interval_score(actual, low, high, LEVEL)
+        score[name] = probabilistic.interval_score(np.log(actual), np.log(low), np.log(high), LEVEL)
+        inside[name] = ~probabilistic.outside(actual, low, high)
     full = MODEL if served in ("conformal", "adaptive_conformal") else served
     return Losses(choose, score, inside, full)
 

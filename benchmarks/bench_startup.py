@@ -24,7 +24,7 @@ commands, so load from other jobs spreads over all of them, and the table shows 
 (and the min-max range).
 
 Also printed: a breakdown of predict (interpreter, CLI import, then in a fresh process the
-import of rnnforecast.serving, ``serving.load``, ``serving.network`` and the forward
+import of rnnforecast.jobs.prediction, ``serving.load``, ``serving.network`` and the forward
 pass timed with ``time.perf_counter``) and the import time of ``--help`` and predict per
 top-level package, from ``python -X importtime`` (self times summed per package; importtime
 itself adds some overhead, so read these as shares).
@@ -60,9 +60,9 @@ PREDICT_MEMORY_TARGET_MB = 150.0  # ... and under 150 MB peak (MB: 10**6 bytes)
 PREDICT_PROBE = """
 import contextlib, io, json, sys, time
 t0 = time.perf_counter()
-import rnnforecast.cli
+import rnnforecast.cli.commands
 t1 = time.perf_counter()
-from rnnforecast import serving
+from rnnforecast.jobs import prediction
 t2 = time.perf_counter()
 spent = {"load": 0.0, "network": 0.0, "forward": 0.0}
 def timed(key, function):
@@ -73,12 +73,12 @@ def timed(key, function):
         finally:
             spent[key] += time.perf_counter() - started
     return wrapper
-serving.load = timed("load", serving.load)
-serving.network = timed("network", serving.network)
-serving.forecast = timed("forward", serving.forecast)
+prediction.load = timed("load", prediction.load)
+prediction.network = timed("network", prediction.network)
+prediction.forecast = timed("forward", prediction.forecast)
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
-    code = rnnforecast.cli.app(
+    code = rnnforecast.cli.commands.app(
         ["--home", sys.argv[1], "predict", sys.argv[2], "--json"], standalone_mode=False
     )
 t3 = time.perf_counter()
@@ -134,7 +134,7 @@ def prepare(cli: list[str], root: Path, config: Path) -> tuple[Path, Path]:
     del manifest["files"]["weights.npz"]
     (bundle / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     # the manifest's own checksum, as a deliberate editor would record it
-    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+    from rnnforecast.storage.artifacts import MANIFEST_SUM_FILE, sha256_file
 
     (bundle / MANIFEST_SUM_FILE).write_text(sha256_file(bundle / "manifest.json") + "\n")
     return home, keras_home
@@ -217,7 +217,11 @@ def main() -> None:
             ],
             # For the breakdown of predict.
             'python -c "pass"': lambda: [python, "-c", "pass"],
-            'python -c "import rnnforecast.cli"': lambda: [python, "-c", "import rnnforecast.cli"],
+            'python -c "import rnnforecast.cli.commands"': lambda: [
+                python,
+                "-c",
+                "import rnnforecast.cli.commands",
+            ],
             "probe": lambda: [python, "-c", PREDICT_PROBE, str(home), TICKER],
         }
         walls: dict[str, list[float]] = defaultdict(list)
@@ -299,8 +303,8 @@ def main() -> None:
             "interpreter start-up + exit (wall - in-process)",
             statistics.median(w - p["total"] for w, p in zip(walls["probe"], probes, strict=True)),
         ),
-        ("import rnnforecast.cli (typer, config)", part["cli"]),
-        ("import rnnforecast.serving (numpy)", part["serving"]),
+        ("import rnnforecast.cli.commands (typer, config)", part["cli"]),
+        ("import rnnforecast.jobs.prediction (numpy)", part["serving"]),
         ("typer: parse options (imports pydantic), JSON", part["app"] - in_app),
         ("serving.load (bundle, checksums)", part["load"]),
         ("serving.network (weights.npz -> numpy)", part["network"]),
@@ -316,7 +320,7 @@ def main() -> None:
     print("-" * len(header))
     for label, value in rows:
         print(f"{label:<50} {value:>9.3f} {value / probe_wall:>7.1%} {value / baseline:>13.4f}")
-    for name in ('python -c "pass"', 'python -c "import rnnforecast.cli"'):
+    for name in ('python -c "pass"', 'python -c "import rnnforecast.cli.commands"'):
         print(
             f"{name + ' (own process)':<50} {med[name]:>9.3f} {med[name] / probe_wall:>7.1%} "
             f"{med[name] / baseline:>13.4f}"

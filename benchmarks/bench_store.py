@@ -33,8 +33,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnnforecast import ingest, sources
-from rnnforecast.home import Home
+from rnnforecast.data import sources
+from rnnforecast.jobs import ingest
+from rnnforecast.storage.home import Home
 
 
 def write_prices(path: Path, rows: int, rng: np.random.Generator) -> None:

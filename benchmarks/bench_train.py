@@ -15,7 +15,7 @@ Sections (``--sections``, comma-separated; all by default):
     script hands them over) and (c) the same with ``--pipeline valdata`` (validation as a
     batched tf.data Dataset, as the tool hands it over); all at the same batch size and
     learning rate (``--batch-size``/``--lr``, default: the default config's). Whole-process
-    seconds, seconds per epoch (tool: ``timings.fit_seconds`` / ``len(training.loss)`` of
+    seconds, seconds per epoch (tool: ``timings.fit_seconds`` / ``len(keras_training.loss)`` of
     the bundle's manifest.json; plain: fit seconds / epochs, the same definition), windows
     per second and the ratios tool / plain. A fourth arm, (d) the same ``train`` with its
     default refit on every bar (what ``train`` and ``run`` pay), gives the whole process and
@@ -36,7 +36,7 @@ Sections (``--sections``, comma-separated; all by default):
     epoch seconds (tracing and compiling included) and steady seconds per epoch (median of
     epochs 2..), and the best validation loss of the run.
 ``converge``
-    Time to target through rnnforecast's own pipeline (``pipeline.train`` in a subprocess
+    Time to target through rnnforecast's own pipeline (``per_ticker.train`` in a subprocess
     per run; config keys are set with overrides; ``jit_compile``, ``steps_per_execution``,
     ``unroll``, thread pools and validation data as a tf.data Dataset are patched in).
     Target: the validation loss the recipe as written (batch 32, lr 1e-3, patience 5, at
@@ -361,7 +361,7 @@ def levers(epochs: int, repeats: int, names: list[str]) -> None:
 
 
 def worker(spec: dict) -> None:
-    """One ``pipeline.train`` run with the variant's patches; prints one JSON line."""
+    """One ``per_ticker.train`` run with the variant's patches; prints one JSON line."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
@@ -371,15 +371,15 @@ def worker(spec: dict) -> None:
         tf.config.threading.set_inter_op_parallelism_threads(spec["inter"])
     import keras
 
-    from rnnforecast import model as network_module
-    from rnnforecast import pipeline, training
     from rnnforecast.config import Config, apply_overrides
-    from rnnforecast.home import Home
+    from rnnforecast.nn import keras_network, keras_training
+    from rnnforecast.storage.home import Home
+    from rnnforecast.training import per_ticker
 
     if spec.get("unroll"):
-        network_module._CELLS["lstm"] = functools.partial(keras.layers.LSTM, unroll=True)
+        keras_network._CELLS["lstm"] = functools.partial(keras.layers.LSTM, unroll=True)
     jit, spe = bool(spec.get("jit")), int(spec.get("spe", 1))
-    original_build = network_module.build_model
+    original_build = keras_network.build_model
 
     def build_model(config, n_features):
         net = original_build(config, n_features)
@@ -392,11 +392,11 @@ def worker(spec: dict) -> None:
             )
         return net
 
-    network_module.build_model = build_model
+    keras_network.build_model = build_model
     if jit or spec.get("nodet"):
         # Keras turns jit_compile=True back off (with a warning) while TensorFlow's op
         # determinism is on, and rnnforecast turns it on: seed without it.
-        training.seed_everything = keras.utils.set_random_seed
+        keras_training.seed_everything = keras.utils.set_random_seed
     if spec.get("min_rel"):
         # An epoch counts as an improvement only when it lowers the best validation loss
         # by at least this fraction of it.
@@ -406,12 +406,12 @@ def worker(spec: dict) -> None:
             def _is_improvement(self, value, reference):
                 return reference is None or value < reference * (1 - rel)
 
-        training.keras.callbacks.EarlyStopping = RelativeEarlyStopping
+        keras_training.keras.callbacks.EarlyStopping = RelativeEarlyStopping
     if spec.get("val_numpy"):
         # The recipe as first written hands Keras its validation windows as numpy arrays.
-        training._validation = lambda x, y, batch_size: (x, y)
+        keras_training._validation = lambda x, y, batch_size: (x, y)
     clock: dict[str, float] = {}
-    original_fit = training.fit
+    original_fit = keras_training.fit
 
     def fit(net, *args, **kwargs):
         if spec.get("train_ds"):
@@ -445,7 +445,7 @@ def worker(spec: dict) -> None:
         net.jit_compile = False
         return history
 
-    training.fit = fit
+    keras_training.fit = fit
     ends: list[float] = []
     val_loss: list[float] = []
 
@@ -458,7 +458,7 @@ def worker(spec: dict) -> None:
     started = time.perf_counter()
     error = None
     try:
-        result = pipeline.train(Home(Path(spec["home"])), TICKER, config, progress=progress)
+        result = per_ticker.train(Home(Path(spec["home"])), TICKER, config, progress=progress)
     except Exception as exc:  # noqa: BLE001 - reported, not hidden: a variant may break saving
         error = f"{type(exc).__name__}: {exc}"
     out = {
@@ -560,8 +560,8 @@ def converge(root: Path, names: list[str], seeds: list[int]) -> dict:
 
 def header() -> str:
     """What was measured: code version, recipe, machine."""
-    from rnnforecast import __version__
     from rnnforecast.config import Config
+    from rnnforecast.version import __version__
 
     git = subprocess.run(
         ["git", "-C", str(HERE), "describe", "--always", "--dirty"],

@@ -35,11 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast import metrics, scoring
-from rnnforecast import nightly as nightly_job
 from rnnforecast.config import Config, RunConfig, TickerJob, apply_overrides
-from rnnforecast.home import Home
-from rnnforecast.sources import CsvSource
+from rnnforecast.data.sources import CsvSource
+from rnnforecast.jobs import evaluation
+from rnnforecast.jobs import nightly as nightly_job
+from rnnforecast.metrics import accuracy
+from rnnforecast.storage.home import Home
 
 # Small enough for a shared 2-core machine: 20 tickers x 3 trainings in minutes.
 SMALL = ["model.units=16", "model.dense_units=16", "data.window=20"]
@@ -79,7 +80,7 @@ def nightly(home: Home, config: Config, csv: Path, ticker: str, warm: bool) -> d
     manifest = json.loads(
         (home.root / "models" / ticker / str(outcome.run_id) / "manifest.json").read_text()
     )
-    days = scoring.evaluate(home, ticker, outcome.run_id).days
+    days = evaluation.evaluate(home, ticker, outcome.run_id).days
     assert days is not None
     test = manifest["metrics"]["test"]
     return {
@@ -176,7 +177,7 @@ def report(rows: list[dict[str, Any]], overrides: list[str], args: argparse.Name
             for name in ("scratch", "warm")
         }
         # None, None: identical losses (both shrunk to naive everywhere), nothing to test
-        stat, p_dm = metrics.diebold_mariano(pooled["warm"], pooled["scratch"], 1, "greater")
+        stat, p_dm = accuracy.diebold_mariano(pooled["warm"], pooled["scratch"], 1, "greater")
         tests[key] = {"n": len(pooled["warm"]), "statistic": stat, "p_value": p_dm}
     signs = {}
     for key in ("rel_mae", "raw_rel_mae"):

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from rnnforecast.windows import make_windows
+from rnnforecast.forecast.windows import make_windows
 
 WINDOW = 50
 

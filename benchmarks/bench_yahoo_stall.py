@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from rnnforecast.yahoo_source import fetch_budget
+from rnnforecast.data.yahoo_source import fetch_budget
 
 
 def stalled_server() -> tuple[socket.socket, int]:

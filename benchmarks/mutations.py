@@ -54,7 +54,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- the 13 bugs of issue 13 ---------------------------------------------------------
     Mutation(
         "scalers-fit-on-all-windows",
-        "rnnforecast/fitting.py",
+        "rnnforecast/training/fitting.py",
         "scalers = fit_scalers(train_part, data)",
         "scalers = fit_scalers(dataset, data)",
         (f"{E2E}::test_scalers_are_fitted_on_the_training_rows_only",),
@@ -62,7 +62,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "serving-constant-network",
-        "rnnforecast/serving.py",
+        "rnnforecast/jobs/prediction.py",
         "        return net.predict\n",
         "        return lambda x: np.full((len(x), data.outputs), 0.5, dtype=np.float32)\n",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
@@ -70,7 +70,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "run-never-promotes",
-        "rnnforecast/nightly.py",
+        "rnnforecast/jobs/nightly.py",
         "promote, reason = verdict.promote, verdict.reason",
         "promote, reason = False, verdict.reason",
         (f"{PROMOTION}::test_a_strictly_better_challenger_is_promoted",),
@@ -78,7 +78,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "walk-forward-single-split",
-        "rnnforecast/fitting.py",
+        "rnnforecast/training/fitting.py",
         "        fitted = _fit(frame, config, split, progress)\n        part = fitted",
         "        fitted = _fit(frame, config, Split.plan(len(frame), config.data), progress)\n"
         "        part = fitted",
@@ -87,7 +87,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "dm-p-halved",
-        "rnnforecast/metrics.py",
+        "rnnforecast/metrics/accuracy.py",
         "p_value = float(student.cdf(statistic, n - 1))",
         "p_value = float(student.cdf(statistic, n - 1)) / 2",
         ("tests/test_dm_size.py", "tests/test_metrics.py", "tests/test_forecaster.py"),
@@ -95,7 +95,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "dm-no-lags",
-        "rnnforecast/metrics.py",
+        "rnnforecast/metrics/accuracy.py",
         "for lag in range(1, min(horizon, n)):",
         "for lag in range(1, min(1, n)):",
         ("tests/test_dm_size.py", "tests/test_evaluation.py", "tests/test_forecaster.py"),
@@ -103,7 +103,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "dm-arguments-swapped",
-        "rnnforecast/evaluation.py",
+        "rnnforecast/metrics/report.py",
         "np.abs(actual[:, 0] - point[:, 0]), np.abs(actual[:, 0] - last), horizon=1",
         "np.abs(actual[:, 0] - last), np.abs(actual[:, 0] - point[:, 0]), horizon=1",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
@@ -111,7 +111,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "refetch-ten-years",
-        "rnnforecast/ingest.py",
+        "rnnforecast/jobs/ingest.py",
         "REFETCH_OVERLAP = dt.timedelta(days=7)",
         "REFETCH_OVERLAP = dt.timedelta(days=3650)",
         (f"{EXITS}::test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar",),
@@ -119,7 +119,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "train-without-lock",
-        "rnnforecast/pipeline.py",
+        "rnnforecast/training/per_ticker.py",
         "    with home.lock(ticker) as symbol:\n        return _train_ticker(",
         "    if symbol := sources.check_ticker(ticker):\n        return _train_ticker(",
         (
@@ -130,7 +130,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "lock-without-flock",
-        "rnnforecast/locks.py",
+        "rnnforecast/storage/locks.py",
         "            lock.acquire(blocking=False)\n            break\n",
         "            break\n",
         (f"{EXITS}::test_a_second_holder_waits_the_whole_timeout_then_exits_6",),
@@ -146,7 +146,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "seed-random",
-        "rnnforecast/fitting.py",
+        "rnnforecast/training/fitting.py",
         "training.seed_everything(config.train.seed)",
         "training.seed_everything(time.time_ns() % 2**31)",
         (f"{E2E}::test_test_rows_change_nothing_that_was_fitted",),
@@ -154,7 +154,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "conformal-floor",
-        "rnnforecast/forecaster.py",
+        "rnnforecast/forecast/calibration.py",
         "rank = math.ceil((n + 1) * level - 1e-9)",
         "rank = max(math.floor(n * level), 1)",
         ("tests/test_forecaster.py",),
@@ -162,7 +162,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "dm-p-constant",
-        "rnnforecast/metrics.py",
+        "rnnforecast/metrics/accuracy.py",
         "    return statistic, p_value\n",
         "    return statistic, 0.5\n",
         ("tests/test_evaluation.py", "tests/test_forecaster.py"),
@@ -171,7 +171,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- more, in the forecasting core, pipeline, serving, locks and the nightly job ------
     Mutation(
         "shrink-ignored",
-        "rnnforecast/forecaster.py",
+        "rnnforecast/forecast/calibration.py",
         "    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)\n",
         "    point = raw\n",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
@@ -179,7 +179,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "decode-wrong-base",
-        "rnnforecast/windows.py",
+        "rnnforecast/forecast/windows.py",
         "prices = base[:, -1, CLOSE, None] * np.exp(prices)",
         "prices = base[:, -2, CLOSE, None] * np.exp(prices)",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
@@ -187,7 +187,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "test-split-off-by-one",
-        "rnnforecast/windows.py",
+        "rnnforecast/forecast/windows.py",
         "test=slice(m - n_test, m),",
         "test=slice(m - n_test + 1, m),",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
@@ -195,7 +195,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "numpy-lstm-gates",
-        "rnnforecast/numpy_model.py",
+        "rnnforecast/nn/numpy_network.py",
         "i, f, o = gate[:, :units], gate[:, units : 2 * units], gate[:, 3 * units :]",
         "f, i, o = gate[:, :units], gate[:, units : 2 * units], gate[:, 3 * units :]",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
@@ -203,7 +203,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "challenger-saved-as-current",
-        "rnnforecast/nightly.py",
+        "rnnforecast/jobs/nightly.py",
         "        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=",
         "        home, symbol, config, progress, promote=True, refit=plan.refit, warm_start=",
         (f"{PROMOTION}::test_a_strictly_worse_challenger_is_kept_out",),
@@ -211,7 +211,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "promotion-inverted",
-        "rnnforecast/promotion.py",
+        "rnnforecast/jobs/promotion.py",
         "    wins = mae_mine < mae_theirs\n",
         "    wins = mae_mine > mae_theirs\n",
         (PROMOTION,),
@@ -219,7 +219,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "unscorable-champion-kept",
-        "rnnforecast/nightly.py",
+        "rnnforecast/jobs/nightly.py",
         '            reason = f"current model {champion_id} cannot be scored',
         '            promote = False\n            reason = f"current model {champion_id} '
         "cannot be scored",
@@ -228,7 +228,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "predict-last-close-from-open",
-        "rnnforecast/serving.py",
+        "rnnforecast/jobs/prediction.py",
         "float(rows[-1, CLOSE]),",
         "float(rows[-1, 0]),",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
@@ -236,7 +236,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "interval-collapsed",
-        "rnnforecast/forecaster.py",
+        "rnnforecast/forecast/calibration.py",
         "return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))",
         "return Forecasts(raw, point, point, point * np.exp(spread))",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
@@ -244,7 +244,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "keras-fallback-wrong",
-        "rnnforecast/serving.py",
+        "rnnforecast/jobs/prediction.py",
         "        return np.asarray(network_module.predict(keras_net, x))\n",
         "        return np.asarray(network_module.predict(keras_net, x)) * 0.5\n",
         (f"{E2E}::test_keras_fallback_predicts_what_the_numpy_weights_predict",),
@@ -252,7 +252,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "naive-mae-of-model",
-        "rnnforecast/evaluation.py",
+        "rnnforecast/metrics/report.py",
         '        "mae": metrics.mae(actual, naive),\n        "mape": metrics.mape(actual, naive),',
         '        "mae": metrics.mae(actual, predicted),\n'
         '        "mape": metrics.mape(actual, naive),',
@@ -261,7 +261,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "lock-timeout-ignored",
-        "rnnforecast/locks.py",
+        "rnnforecast/storage/locks.py",
         "deadline = _monotonic() + timeout",
         "deadline = _monotonic()",
         (f"{EXITS}::test_a_second_holder_waits_the_whole_timeout_then_exits_6",),
@@ -269,7 +269,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "lock-never-released",
-        "rnnforecast/locks.py",
+        "rnnforecast/storage/locks.py",
         "        lock.release()\n",
         "        globals().setdefault('_kept', []).append(lock)\n",
         (f"{EXITS}::test_a_second_holder_waits_the_whole_timeout_then_exits_6",),
@@ -277,7 +277,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "bundle-written-in-place",
-        "rnnforecast/artifacts.py",
+        "rnnforecast/storage/artifacts.py",
         'staging = folder / f".tmp-{run_id}"',
         "staging = folder / run_id",
         ("tests/test_kills.py::test_kill_while_the_bundle_is_written_serves_no_half_bundle",),
@@ -285,7 +285,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "calibration-on-training-windows",
-        "rnnforecast/fitting.py",
+        "rnnforecast/training/fitting.py",
         "    val_raw, val_scale = _calibration_forecasts("
         "trained.network, val_part, config, scalers)\n",
         "    val_part = train_part\n"
@@ -298,7 +298,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # risk baselines -----------------------------------------------------------------------
     Mutation(
         "refit-keeps-scored-calibration",
-        "rnnforecast/fitting.py",
+        "rnnforecast/training/fitting.py",
         "    scalers = fit_scalers(dataset, data) if warm_start is None else",
         "    calibration = scored.calibration\n"
         "    scalers = fit_scalers(dataset, data) if warm_start is None else",
@@ -307,7 +307,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "adaptive-look-ahead",
-        "rnnforecast/fitting.py",
+        "rnnforecast/training/fitting.py",
         "    return adaptive_factors(scores, cal)[:-1]\n",
         "    return adaptive_factors(scores, cal)[1:]\n",
         ("tests/test_adaptive.py",),
@@ -315,7 +315,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "bar-complete-at-midnight",
-        "rnnforecast/calendars.py",
+        "rnnforecast/data/calendars.py",
         'closed = int(np.searchsorted(self.closes, instant, side="right"))',
         'closed = int(np.searchsorted(self.closes.astype("datetime64[D]"), instant, side="right"))',
         ("tests/test_calendars.py",),
@@ -323,7 +323,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "manifest-checksum-unverified",
-        "rnnforecast/artifacts.py",
+        "rnnforecast/storage/artifacts.py",
         "    if sha256_file(manifest) != expected:\n",
         "    if False:\n",
         ("tests/test_faults.py", "tests/test_artifacts.py"),
@@ -331,7 +331,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "ewma-seeded-on-test-rows",
-        "rnnforecast/baselines.py",
+        "rnnforecast/risk/baselines.py",
         "seed = float(np.mean(returns[: first_test - 1] ** 2))",
         "seed = float(np.mean(returns**2))",
         ("tests/test_baselines.py",),
@@ -339,7 +339,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "same-recipe-worse-promoted",
-        "rnnforecast/promotion.py",
+        "rnnforecast/jobs/promotion.py",
         "        if p_value is not None and p_value < alpha:\n",
         "        if p_value is not None and p_value < 0:\n",
         ("tests/test_promotion.py",),
@@ -347,7 +347,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "tie-keeps-current",
-        "rnnforecast/promotion.py",
+        "rnnforecast/jobs/promotion.py",
         "        if p_value is not None and p_value < alpha:\n",
         "        if p_value is None or p_value < alpha:\n",
         (

@@ -1,6 +1,6 @@
 """The default rnnforecast network as a plain Keras script: the speed baseline.
 
-Same data (the bundled GOOG sample, windowed, split and scaled by ``rnnforecast.windows``:
+Same data (the bundled GOOG sample, windowed, split and scaled by ``rnnforecast.forecast.windows``:
 ``build_dataset``, ``Split.plan``, ``fit_scalers``, ``encode_inputs``, ``scale_targets``),
 same network (``LSTM(32, relu) -> Dense(32, relu) -> Dense(1)``, Adam, MSE), the default
 batch size and learning rate, a fixed number of epochs (no early stopping unless
@@ -32,9 +32,9 @@ import time
 
 import numpy as np
 
-from rnnforecast import sources
 from rnnforecast.config import Config, apply_overrides
-from rnnforecast.windows import (
+from rnnforecast.data import sources
+from rnnforecast.forecast.windows import (
     Split,
     build_dataset,
     encode_inputs,

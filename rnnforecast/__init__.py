@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from rnnforecast.version import __version__
 
 # Names of rnnforecast.api offered here; importing it loads pandas, so it waits for first use.
 _API = (

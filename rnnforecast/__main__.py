@@ -1,6 +1,6 @@
 """``python -m rnnforecast``."""
 
-from rnnforecast.cli import entry_point
+from rnnforecast.cli.commands import entry_point
 
 if __name__ == "__main__":
     entry_point()

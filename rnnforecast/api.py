@@ -19,18 +19,20 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from rnnforecast import listing, locks, manage, pipeline, scoring, serving
 from rnnforecast.config import Config, config_from_dict, load_config
 from rnnforecast.errors import RnnForecastError
-from rnnforecast.home import Home, default_root
+from rnnforecast.jobs import evaluation, listing, manage, prediction
+from rnnforecast.storage import loading, locks
+from rnnforecast.storage.home import Home, default_root
+from rnnforecast.training import per_ticker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from rnnforecast.manage import Forgotten, Promotion
-    from rnnforecast.pipeline import TrainResult
-    from rnnforecast.scoring import EvaluationResult
-    from rnnforecast.sources import Source
+    from rnnforecast.data.sources import Source
+    from rnnforecast.jobs.evaluation import EvaluationResult
+    from rnnforecast.jobs.manage import Forgotten, Promotion
+    from rnnforecast.training.per_ticker import TrainResult
 
 PathLike = str | os.PathLike[str]
 
@@ -84,7 +86,7 @@ def fetch(
     Returns one row per ticker: ``ticker``, ``rows`` stored, ``first``, ``last``,
     ``added``, ``source``, ``changed``. Raises UsageError, DataError, SourceError, LockError.
     """
-    from rnnforecast import ingest
+    from rnnforecast.jobs import ingest
 
     names = [tickers] if isinstance(tickers, str) else list(tickers)
     results = ingest.fetch(
@@ -99,9 +101,9 @@ def fetch(
 
 
 def _source(csv: PathLike | None, sample: bool, auto_adjust: bool) -> Source:
+    from rnnforecast.data.sources import CsvSource, SampleSource
+    from rnnforecast.data.yahoo_source import YahooSource
     from rnnforecast.errors import UsageError
-    from rnnforecast.sources import CsvSource, SampleSource
-    from rnnforecast.yahoo_source import YahooSource
 
     if csv is not None and sample:
         raise UsageError("csv and sample are two sources: choose one")
@@ -175,7 +177,7 @@ def train(
     Raises UsageError, DataError, LockError.
     """
     cfg = make_config(config, overrides)
-    return pipeline.train(_home(home, lock_timeout), ticker, cfg)
+    return per_ticker.train(_home(home, lock_timeout), ticker, cfg)
 
 
 def list_models(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
@@ -244,7 +246,7 @@ class Evaluation:
 def evaluate(ticker: str, run: str | None = None, *, home: PathLike | None = None) -> Evaluation:
     """Score run ``run`` (default: the current model) on its held-out test period next to
     the naive and drift forecasts. Raises ModelError (no or bad model), DataError."""
-    result = scoring.evaluate(_home(home), ticker, run)
+    result = evaluation.evaluate(_home(home), ticker, run)
     assert result.days is not None
     return Evaluation(result, result.days.to_frame())
 
@@ -270,7 +272,7 @@ def backtest(
 
     if not 1 <= folds <= 50:
         raise UsageError(f"folds must be between 1 and 50, not {folds}")
-    result = scoring.evaluate(_home(home), ticker, run, folds=folds)
+    result = evaluation.evaluate(_home(home), ticker, run, folds=folds)
     assert result.folds is not None and result.days is not None
     table = pd.json_normalize(result.folds, sep="_")
     return Backtest(table, result.days.to_frame(), result.to_dict()["aggregate"])
@@ -291,7 +293,7 @@ def predict(
     """
     from rnnforecast.exports import forecast_columns
 
-    result = serving.predict(_home(home), ticker, run, horizon)
+    result = prediction.predict(_home(home), ticker, run, horizon)
     columns = forecast_columns(result.forecasts)
     dates = pd.DatetimeIndex(pd.to_datetime(columns.pop("date")), name="date")
     frame = pd.DataFrame(columns, index=dates)
@@ -308,10 +310,10 @@ def plot_test_period(
     left alone; save it with ``figure.savefig("file.png")`` or let a notebook show it.
     Raises ModelError, DataError."""
     where = _home(home)
-    result = scoring.evaluate(where, ticker, run)
+    result = evaluation.evaluate(where, ticker, run)
     assert result.days is not None
-    figure: Figure = scoring.period_figure(
-        serving.load(where, result.ticker, result.run_id), result.days
+    figure: Figure = evaluation.period_figure(
+        loading.load(where, result.ticker, result.run_id), result.days
     )
     return figure
 

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rnnforecast.bars import COLUMNS
+from rnnforecast.data.bars import COLUMNS
 from rnnforecast.errors import UsageError
 
 if TYPE_CHECKING:  # sources import pandas: built only when a [run] table is read
-    from rnnforecast.sources import Source
+    from rnnforecast.data.sources import Source
 
 BASE_FEATURES = COLUMNS
-"""Raw daily bar columns, as stored (:mod:`rnnforecast.bars`)."""
+"""Raw daily bar columns, as stored (:mod:`rnnforecast.data.bars`)."""
 DERIVED_FEATURES = ("log_return", "range", "volume_change", "parkinson", "garman_klass", "gap")
 """Computed per row: log(close / previous close), (high - low) / close,
 log(1 + volume) - log(1 + previous volume), the Parkinson range variance
@@ -35,7 +35,7 @@ STRATEGIES = ("direct", "recursive")
 HEADS = ("point", "distribution")
 
 CELLS = ("lstm", "gru", "simple_rnn")
-# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.baselines
+# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.risk.baselines
 INTERVAL_METHODS = ("auto", "model", "garch_t", "gjr_t", "ewma", "hist50", "emp250", "har")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
 
@@ -179,9 +179,9 @@ class CalibrationConfig:
     (1 keeps the factor with the lowest validation MAE, however small its edge).
     ``intervals``: what predict serves: ``auto`` (the network's intervals only if they beat
     the best volatility baseline's on the test period with a p-value below ``significance``,
-    else that baseline's), ``model``, or a baseline's name (see rnnforecast.intervals).
+    else that baseline's), ``model``, or a baseline's name (see rnnforecast.risk.interval_choice).
     ``adaptive_baseline``: a served baseline's widths are rescaled by the adaptive scheme on
-    its own standardised residuals (rnnforecast.served_adaptive); false keeps them fixed.
+    its own standardised residuals (rnnforecast.risk.adaptive_widths); false keeps them fixed.
     """
 
     shrink: bool = True
@@ -414,9 +414,9 @@ class RunConfig:
     ``auto_adjust``: Yahoo prices adjusted for splits and dividends.
     ``refit``: serve the recipe refitted on every bar (false: serve the scored fit).
     ``global_model`` (TOML ``global``): train one global model over all the tickers, saved
-    under ``group`` (default: the sorted tickers; see :mod:`rnnforecast.pooling`).
+    under ``group`` (default: the sorted tickers; see :mod:`rnnforecast.training.global_model`).
     ``warm_start``: fine-tune the current model on the new bars when its recipe is the
-    challenger's, instead of training from scratch (rnnforecast.warm).
+    challenger's, instead of training from scratch (rnnforecast.training.warm).
     """
 
     tickers: tuple[TickerJob, ...] = ()

@@ -151,7 +151,7 @@ def _write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
 
 
 def forecast_columns(forecasts: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
-    """The rows of :class:`rnnforecast.serving.Forecast` (``date``, ``close``, ``low``,
+    """The rows of :class:`rnnforecast.jobs.prediction.Forecast` (``date``, ``close``, ``low``,
     ``high``) as columns, dates as ``datetime.date``."""
     return {
         "date": [dt.date.fromisoformat(f["date"]) for f in forecasts],

@@ -18,14 +18,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-from rnnforecast.bars import Bars
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
+from rnnforecast.cli.options import Seams
 from rnnforecast.config import DataConfig
-from rnnforecast.home import Home
-from rnnforecast.options import Seams
-from rnnforecast.store import Store
-from rnnforecast.yahoo import YahooAnswer, YahooRequest
-from rnnforecast.yahoo_source import YahooSource
+from rnnforecast.data.bars import Bars
+from rnnforecast.data.store import Store
+from rnnforecast.data.yahoo import YahooAnswer, YahooRequest
+from rnnforecast.data.yahoo_source import YahooSource
+from rnnforecast.storage.home import Home
 
 TINY_CONFIG = """\
 [data]
@@ -153,7 +153,7 @@ def yahoo_frame(
 
 
 class FakeClock:
-    """A retry clock (``rnnforecast.yahoo_source.RetryClock``) that only pretends to sleep:
+    """A retry clock (``rnnforecast.data.yahoo_source.RetryClock``) that only pretends to sleep:
     ``sleeps`` records the pauses asked for, and time moves on by them."""
 
     def __init__(self) -> None:
@@ -169,7 +169,7 @@ class FakeClock:
 
 
 class FakeYahoo:
-    """Stands in for the Yahoo download (a ``rnnforecast.yahoo.YahooDownloader``; the real
+    """Stands in for the Yahoo download (a ``rnnforecast.data.yahoo.YahooDownloader``; the real
     one is the child process that runs yfinance), with a fake clock for the retries.
 
     ``answers`` is a queue: each call pops one; a DataFrame is returned (with ``exchange`` as
@@ -219,7 +219,7 @@ def fake_yahoo() -> FakeYahoo:
 
 @dataclass(frozen=True)
 class FakeSource:
-    """A source (``rnnforecast.sources.Source``) that hands over ``frames[symbol]`` (a
+    """A source (``rnnforecast.data.sources.Source``) that hands over ``frames[symbol]`` (a
     canonical frame) or raises ``errors[symbol]``; ``asked`` records (symbol, start, end)."""
 
     frames: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -305,7 +305,7 @@ def cli(*args: str, home: Path | None = None, yahoo: FakeYahoo | None = None) ->
 
 def reseal(manifest: Path) -> None:
     """Record an edited manifest's checksum, as a deliberate editor would."""
-    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+    from rnnforecast.storage.artifacts import MANIFEST_SUM_FILE, sha256_file
 
     (manifest.parent / MANIFEST_SUM_FILE).write_text(sha256_file(manifest) + "\n")
 

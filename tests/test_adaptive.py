@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast.adaptive import DEFAULT, Adaptive, factors, widths
-from rnnforecast.forecaster import Calibration
+from rnnforecast.forecast.calibration import Calibration
+from rnnforecast.forecast.conformal import DEFAULT, Adaptive, factors, widths
 
 NAN = float("nan")
 
@@ -114,14 +114,15 @@ def test_evaluate_reports_the_coverage_tests(adaptive_home: dict) -> None:
 def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None:
     """Predict on a store cut after day e gives, for day e + 1, the interval that evaluate's
     walk gives the window ending on day e: same factor from the same earlier days."""
-    from rnnforecast import fitting, serving
-    from rnnforecast.forecaster import forecast
-    from rnnforecast.home import Home
-    from rnnforecast.windows import build_dataset
+    from rnnforecast.forecast.calibration import forecast
+    from rnnforecast.forecast.windows import build_dataset
+    from rnnforecast.storage import loading
+    from rnnforecast.storage.home import Home
+    from rnnforecast.training import fitting
 
     home, prices = adaptive_home["home"], adaptive_home["prices"]
-    loaded = serving.load(Home(home), "TEST", None)
-    net = serving.network(loaded)
+    loaded = loading.load(Home(home), "TEST", None)
+    net = loading.network(loaded)
     config, scalers, cal = loaded.config, loaded.bundle.scalers, loaded.calibration
     frame = Home(home).store.read("TEST")
     dataset = build_dataset(frame, config.data)

@@ -21,7 +21,7 @@ from conftest import TINY_CONFIG, make_prices
 from typer.testing import CliRunner
 
 import rnnforecast
-from rnnforecast import cli
+from rnnforecast.cli import commands
 from rnnforecast.errors import (
     DataError,
     ModelError,
@@ -151,7 +151,11 @@ def test_errors_are_raised_never_an_exit(home: Path, call, error: type, code: in
     [
         (lambda h: rnnforecast.predict("NOMODEL", home=h), NoModel, "no model for NOMODEL"),
         (lambda h: rnnforecast.evaluate("NOMODEL", home=h), NoModel, "no model for NOMODEL"),
-        (lambda h: rnnforecast.train("NODATA", home=h), NoStoredData, "no data stored for NODATA"),
+        (
+            lambda h: rnnforecast.train("NODATA", home=h),
+            NoStoredData,
+            "no data stored for NODATA",
+        ),
     ],
 )
 def test_core_messages_name_no_command_and_no_option(
@@ -167,9 +171,9 @@ def test_core_messages_name_no_command_and_no_option(
 
 
 def test_cli_main_returns_its_exit_code_and_the_process_goes_on(home: Path) -> None:
-    assert cli.main(["--home", str(home), "predict", "NOMODEL"]) == 4
-    assert cli.main(["--version"]) == 0
-    assert cli.main(["--home", str(home), "tickers", "--json"]) == 0
+    assert commands.main(["--home", str(home), "predict", "NOMODEL"]) == 4
+    assert commands.main(["--version"]) == 0
+    assert commands.main(["--home", str(home), "tickers", "--json"]) == 0
 
 
 def test_python_m_still_ends_with_the_commands_exit_code(home: Path) -> None:
@@ -201,7 +205,7 @@ def test_cli_plot_still_writes_a_png_without_switching_backend(
 ) -> None:
     out = tmp_path / "plot.png"
     result = CliRunner().invoke(
-        cli.app, ["--home", str(trained["home"]), "evaluate", "TEST", "--plot", str(out)]
+        commands.app, ["--home", str(trained["home"]), "evaluate", "TEST", "--plot", str(out)]
     )
     assert result.exit_code == 0, result.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

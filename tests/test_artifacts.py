@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rnnforecast.artifacts import (
+from rnnforecast.errors import ModelError, NoModel
+from rnnforecast.forecast.windows import MinMaxScaler, Scalers
+from rnnforecast.storage.artifacts import (
     CURRENT_FILE,
     MANIFEST_FILE,
     MANIFEST_SUM_FILE,
@@ -21,8 +23,6 @@ from rnnforecast.artifacts import (
     new_run_id,
     sha256_file,
 )
-from rnnforecast.errors import ModelError, NoModel
-from rnnforecast.windows import MinMaxScaler, Scalers
 
 MODEL_BYTES = b"PK\x03\x04 not really a keras file " * 20
 SCALERS = Scalers(

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from rnnforecast.baselines import (
+from rnnforecast.errors import DataError, UsageError
+from rnnforecast.risk.baselines import (
     BASELINES,
     VARIANCE_FLOOR,
     BaselineForecast,
@@ -19,7 +20,6 @@ from rnnforecast.baselines import (
     forecast_baselines,
     range_variance,
 )
-from rnnforecast.errors import DataError, UsageError
 from tests.conftest import make_prices
 
 LEVELS = (0.1, 0.5, 0.9)
@@ -342,7 +342,7 @@ def test_bad_bars_are_data_errors_and_bad_requests_usage_errors() -> None:
 
 
 def test_importing_the_module_leaves_arch_unimported() -> None:
-    probe = "import sys, rnnforecast.baselines; print('arch' in sys.modules)"
+    probe = "import sys, rnnforecast.risk.baselines; print('arch' in sys.modules)"
     completed = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
     )

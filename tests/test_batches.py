@@ -15,7 +15,7 @@ from conftest import TINY_CONFIG, cli, make_prices
 
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError
-from rnnforecast.windows import Split, check_batches
+from rnnforecast.forecast.windows import Split, check_batches
 
 
 def assert_error(result, code: int, line: str) -> None:

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.faults import translate
-from rnnforecast.windows import Split
+from rnnforecast.forecast.windows import Split
 
 runner = CliRunner()
 
@@ -116,12 +116,12 @@ def test_other_errors_are_not_memory_errors() -> None:
 def test_memory_exhaustion_during_training_exits_4(
     monkeypatch: pytest.MonkeyPatch, prices_csv: Path, tiny_config: Path
 ) -> None:
-    from rnnforecast import training
+    from rnnforecast.nn import keras_training
 
     def exhausted(*args: object, **kwargs: object) -> None:
         raise ResourceExhaustedError("OOM when allocating tensor with shape[1000000000,4]")
 
-    monkeypatch.setattr(training, "fit", exhausted)
+    monkeypatch.setattr(keras_training, "fit", exhausted)
     assert runner.invoke(app, ["fetch", "AAA", "--csv", str(prices_csv)]).exit_code == 0
     result = runner.invoke(app, ["train", "AAA", "--config", str(tiny_config)])
     assert result.exit_code == 4, result.stderr

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices, yahoo_frame
 
-from rnnforecast import calendars
+from rnnforecast.data import calendars
 from rnnforecast.errors import DataError, UsageError
 
 # 2013-03-01 was a Friday; New York was on EST (UTC-5).
@@ -400,7 +400,7 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
 
 @pytest.mark.slow  # trains
 def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
-    from rnnforecast.runconfig import load_run_config
+    from rnnforecast.jobs.runconfig import load_run_config
 
     csv = write_csv(tmp_path, "t.csv", prices_until("2013-03-01"))
     config = tmp_path / "run.toml"

@@ -471,7 +471,7 @@ def test_corrupt_model_file_exits_4_with_path(bundle: Path) -> None:
 
 def test_manifest_that_disagrees_with_the_network_exits_4(bundle: Path) -> None:
     """A manifest edited to another window (checksums fixed up) is still refused."""
-    from rnnforecast.artifacts import MANIFEST_FILE
+    from rnnforecast.storage.artifacts import MANIFEST_FILE
 
     path = bundle / MANIFEST_FILE
     manifest = json.loads(path.read_text())
@@ -493,12 +493,13 @@ def test_garbage_current_pointer_exits_4(trained_home: Path) -> None:
 
 
 def test_internal_errors_exit_1_without_traceback(monkeypatch, trained_home: Path) -> None:
-    from rnnforecast import serving
+
+    from rnnforecast.jobs import prediction
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(serving, "predict", broken)
+    monkeypatch.setattr(prediction, "predict", broken)
     result = cli("predict", "TEST")
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines() == [

@@ -15,8 +15,8 @@ import pytest
 from conftest import cli
 
 import rnnforecast
-from rnnforecast import executors
-from rnnforecast.options import ExecutorName
+from rnnforecast.cli.options import ExecutorName
+from rnnforecast.jobs import executors
 
 # The modules of the command line; nothing else may import them.
 CLI_LAYER = {"cli", "options", "render", "tables", "exitpolicy", "__main__"}
@@ -105,7 +105,9 @@ def test_the_core_imports_nothing_of_the_command_line() -> None:
 
 def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
-    module.write_text("def f():\n    from rnnforecast import render\n    import rnnforecast.cli\n")
+    module.write_text(
+        "def f():\n    from rnnforecast import render\n    import rnnforecast.cli.commands\n"
+    )
     assert _imports(module) == {"render", "cli"}
 
 
@@ -120,7 +122,7 @@ def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> No
 def test_executors_speak_no_flags(tmp_path: Path, changes: dict, message: str) -> None:
     from rnnforecast.config import Config
     from rnnforecast.errors import UsageError
-    from rnnforecast.home import Home
+    from rnnforecast.storage.home import Home
 
     with pytest.raises(UsageError) as caught:
         executors.train_many(Home(tmp_path), ["AAA"], Config(), **changes)

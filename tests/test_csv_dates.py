@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from rnnforecast import sources
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
+from rnnforecast.data import sources
 
 runner = CliRunner()
 
@@ -31,7 +31,7 @@ def sample_with_dates(folder: Path, fmt: str) -> Path:
 
 
 def stored_dates(home: Path, ticker: str = "GOOG") -> list[str]:
-    from rnnforecast.store import Store
+    from rnnforecast.data.store import Store
 
     return [str(d.date()) for d in Store(home / "store.sqlite").read(ticker).index]
 
@@ -130,9 +130,9 @@ def test_date_format_is_for_csv_only(home: Path) -> None:
 
 
 def test_run_config_date_format_per_csv_ticker(tmp_path: Path) -> None:
+    from rnnforecast.data.sources import CsvSource
     from rnnforecast.errors import UsageError
-    from rnnforecast.runconfig import load_run_config
-    from rnnforecast.sources import CsvSource
+    from rnnforecast.jobs.runconfig import load_run_config
 
     config = tmp_path / "run.toml"
     config.write_text(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
-from rnnforecast.cli import app
-from rnnforecast.store import Store
+from rnnforecast.cli.commands import app
+from rnnforecast.data.store import Store
 
 runner = CliRunner()
 

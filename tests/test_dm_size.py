@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnforecast import metrics
+from rnnforecast.metrics import accuracy as metrics
 
 REPLICATIONS = 1000
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
 from rnnforecast.config import Config, load_config
 from rnnforecast.errors import EXIT_CODES
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import random_walk
 
-from rnnforecast.evaluation import Report, Scores, lag_check, report, score
+from rnnforecast.metrics.report import Report, Scores, lag_check, report, score
 
 LAST = np.array([10.0, 10.0, 12.0, 11.0])
 ACTUAL = np.array([[10.5], [12.0], [11.0], [13.0]])
@@ -274,7 +274,7 @@ def test_lag_check_too_few_points() -> None:
 
 
 def test_diebold_mariano_on_simulated_errors() -> None:
-    from rnnforecast.metrics import diebold_mariano
+    from rnnforecast.metrics.accuracy import diebold_mariano
 
     rng = np.random.default_rng(0)
     noise = rng.normal(size=2000)

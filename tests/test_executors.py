@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices, trained_entry
 
-from rnnforecast.executors import threads_per_worker
+from rnnforecast.jobs.executors import threads_per_worker
 
 TICKERS = ["AAA", "BBB"]
 

@@ -18,9 +18,10 @@ import typer
 from conftest import FakeYahoo, cli, make_prices, yahoo_frame
 from typer.testing import Result
 
-from rnnforecast import listing, locks
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
 from rnnforecast.errors import EXIT_CODES, LockError
+from rnnforecast.jobs import listing
+from rnnforecast.storage import locks
 
 
 def code_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) -> Result:
@@ -236,8 +237,8 @@ def test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar(
 # --- tracebacks: for bugs, and only when asked ---------------------------------------------
 
 BUGGY = (
-    "import sys; import rnnforecast.listing as p; p.models = lambda *a, **k: 1 / 0; "
-    "from rnnforecast.cli import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; "
+    "import sys; import rnnforecast.jobs.listing as p; p.models = lambda *a, **k: 1 / 0; "
+    "from rnnforecast.cli.commands import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; "
     "raise SystemExit(main())"
 )
 

@@ -18,10 +18,15 @@ from pathlib import Path
 import pytest
 from conftest import TINY_CONFIG, FakeSource, cli, make_prices, read_only, trained_entry
 
-from rnnforecast.artifacts import MANIFEST_FILE, MANIFEST_SUM_FILE, ModelRepository, sha256_file
+from rnnforecast.data.store import Store
 from rnnforecast.errors import EXIT_CODES
-from rnnforecast.outcomes import Failure
-from rnnforecast.store import Store
+from rnnforecast.jobs.outcomes import Failure
+from rnnforecast.storage.artifacts import (
+    MANIFEST_FILE,
+    MANIFEST_SUM_FILE,
+    ModelRepository,
+    sha256_file,
+)
 
 
 def one_error_line(result, code: int, *words: str) -> str:
@@ -148,7 +153,7 @@ def test_read_only_store_serves_predict_evaluate_models(
 ) -> None:
     """Readers open the store with a read-only URI and never ask for a write lock: every
     connection they make is ``mode=ro``, and none creates a lock file."""
-    from rnnforecast import store as store_module
+    from rnnforecast.data import store as store_module
 
     opened: list[str] = []
     real = sqlite3.connect
@@ -235,7 +240,7 @@ def test_store_readers_do_not_create_the_database(tmp_path: Path) -> None:
 def test_outside_faults_are_mapped_once_at_the_edge(
     monkeypatch: pytest.MonkeyPatch, exc: BaseException, code: int, words: list[str]
 ) -> None:
-    from rnnforecast import listing
+    from rnnforecast.jobs import listing
 
     def failing(*args, **kwargs):
         raise exc
@@ -264,7 +269,7 @@ def test_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_every_documented_code_has_a_kind_and_a_line() -> None:
-    from rnnforecast.exitpolicy import ERROR_KINDS
+    from rnnforecast.cli.exits import ERROR_KINDS
 
     assert set(EXIT_CODES) == set(ERROR_KINDS) | {0}
     assert EXIT_CODES[130].startswith("interrupted")
@@ -308,7 +313,7 @@ def test_broken_pipe_exits_141_quietly(home: Path) -> None:
 HOLD = """
 import sys, time
 from pathlib import Path
-from rnnforecast import locks
+from rnnforecast.storage import locks
 with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
     print("held", flush=True)
     time.sleep(60)
@@ -379,13 +384,13 @@ def test_constant_prices_give_null_scores_and_a_warning(tmp_path: Path, tiny_con
 
 
 def test_any_non_finite_number_in_output_becomes_null(monkeypatch: pytest.MonkeyPatch) -> None:
-    from rnnforecast import serving
+    from rnnforecast.jobs import prediction
 
-    def forecast(*args, **kwargs) -> serving.Forecast:
+    def forecast(*args, **kwargs) -> prediction.Forecast:
         point = {"date": "2021-01-04", "close": math.inf, "low": -math.inf, "high": math.nan}
-        return serving.Forecast("TEST", "run", "2021-01-01", 1e300 * 1e300, 0.8, [point])
+        return prediction.Forecast("TEST", "run", "2021-01-01", 1e300 * 1e300, 0.8, [point])
 
-    monkeypatch.setattr(serving, "predict", forecast)
+    monkeypatch.setattr(prediction, "predict", forecast)
     result = cli("predict", "TEST", "--json")
     assert result.exit_code == 0
     document = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(c))
@@ -481,14 +486,15 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A worker's full disk fails its ticker (exit 8 in its outcome), not the whole batch."""
-    from rnnforecast import executors, pipeline
     from rnnforecast.config import Config
-    from rnnforecast.home import Home
+    from rnnforecast.jobs import executors
+    from rnnforecast.storage.home import Home
+    from rnnforecast.training import per_ticker
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "m"))
 
-    monkeypatch.setattr(pipeline, "train", full)
+    monkeypatch.setattr(per_ticker, "train", full)
     job = executors.train_job(Home(tmp_path, 0.0), "AAA", Config().to_dict())
     assert job.result is None
     assert job.error == Failure(
@@ -505,16 +511,16 @@ def test_an_outside_fault_in_a_training_job_is_that_tickers_error(
     def bug(*args, **kwargs):
         raise RuntimeError("a real bug")
 
-    monkeypatch.setattr(pipeline, "train", bug)
+    monkeypatch.setattr(per_ticker, "train", bug)
     with pytest.raises(RuntimeError, match="a real bug"):
         executors.train_job(Home(tmp_path, 0.0), "AAA", Config().to_dict())
 
 
 def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:
-    from rnnforecast import ingest, nightly
     from rnnforecast.config import Config, RunConfig, TickerJob
     from rnnforecast.errors import DataError
-    from rnnforecast.home import Home
+    from rnnforecast.jobs import ingest, nightly
+    from rnnforecast.storage.home import Home
 
     failing = FakeSource(
         errors={

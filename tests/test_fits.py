@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnforecast import fits
+from rnnforecast.storage import fit_records
 
 OLD = {
     "data": {
@@ -27,34 +27,34 @@ NEW = {
 
 
 def test_old_manifest_served_its_scored_fit() -> None:
-    assert fits.serving_record(OLD) == {
+    assert fit_records.serving_record(OLD) == {
         "trained_through": "2020-09-01",
         "calibrated_through": "2020-11-30",
         "refit": False,
     }
-    assert fits.seen_through(OLD) == "2020-11-30"
-    assert fits.scored_record(OLD) is None
-    assert fits.scored_dates(OLD) == {
+    assert fit_records.seen_through(OLD) == "2020-11-30"
+    assert fit_records.scored_record(OLD) is None
+    assert fit_records.scored_dates(OLD) == {
         "trained_through": "2020-09-01",
         "calibrated_through": "2020-11-30",
     }
 
 
 def test_new_manifest_records_both_fits() -> None:
-    assert fits.serving_record(NEW)["refit"] is True
-    assert fits.seen_through(NEW) == "2021-02-23"  # the later of the two days
-    assert fits.scored_record(NEW) == NEW["fits"]["scored"]
-    assert fits.scored_dates(NEW)["calibrated_through"] == "2020-11-30"
+    assert fit_records.serving_record(NEW)["refit"] is True
+    assert fit_records.seen_through(NEW) == "2021-02-23"  # the later of the two days
+    assert fit_records.scored_record(NEW) == NEW["fits"]["scored"]
+    assert fit_records.scored_dates(NEW)["calibrated_through"] == "2020-11-30"
 
 
 def test_old_mase_is_read_as_rel_mae() -> None:
     old = OLD["metrics"]["test"]["model"]
-    assert fits.model_metrics(old) == {
+    assert fit_records.model_metrics(old) == {
         "mae": 2.0,
         "rel_mae": 0.98,
         "mase": None,
         "directional_accuracy": 0.5,
     }
     new = {"mae": 2.0, "rel_mae": 0.98, "mase": 1.3}
-    assert fits.model_metrics(new) == new
-    assert fits.model_metrics(None) is None
+    assert fit_records.model_metrics(new) == new
+    assert fit_records.model_metrics(None) is None

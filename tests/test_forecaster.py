@@ -13,7 +13,7 @@ from conftest import canonical, random_walk, recipe
 
 from rnnforecast.config import BASE_FEATURES, DERIVED_FEATURES, DataConfig
 from rnnforecast.errors import DataError, ModelError
-from rnnforecast.forecaster import (
+from rnnforecast.forecast.calibration import (
     Calibration,
     Forecasts,
     fit_calibration,
@@ -22,7 +22,7 @@ from rnnforecast.forecaster import (
     shrink_forecast,
     volatility,
 )
-from rnnforecast.windows import (
+from rnnforecast.forecast.windows import (
     MinMaxScaler,
     Scalers,
     base_matrix,
@@ -545,7 +545,7 @@ def test_shrink_gate_p_value_is_one_sided_dm_hln_with_step_lags() -> None:
     """The gate's p-value for step 3 uses 2 autocovariance lags and the one-sided "less"
     alternative. Reference: R 4.2.2, forecast 8.20, dm.test(e1, e2, alternative = "less",
     h = 3, power = 1) = 0.0010783212443414749; "greater" would be 0.99892."""
-    from rnnforecast.forecaster import _edge_p_value
+    from rnnforecast.forecast.calibration import _edge_p_value
 
     e1 = np.array([0.5, -1.2, 0.3, 2.1, -0.7, 0.9, -1.5, 0.4, 1.1, -0.2, 0.8, -0.6])
     e2 = np.array([1.0, -1.5, 0.9, 2.4, -1.1, 0.2, -2.0, 1.3, 1.6, -0.9, 0.5, -1.4])

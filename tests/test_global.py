@@ -163,7 +163,7 @@ def test_predict_each_member_numpy_and_keras_agree(group: dict, tmp_path: Path) 
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["files"].pop("weights.npz")
     (bundle / "manifest.json").write_text(json.dumps(manifest))
-    from rnnforecast.artifacts import MANIFEST_SUM_FILE, sha256_file
+    from rnnforecast.storage.artifacts import MANIFEST_SUM_FILE, sha256_file
 
     (bundle / MANIFEST_SUM_FILE).write_text(sha256_file(bundle / "manifest.json") + "\n")
     for ticker, answer in numpy_answers.items():

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices, reseal, strict_json
 
-from rnnforecast import poolrisk
-from rnnforecast.baselines import BASELINES
-from rnnforecast.riskreport import DayLosses
+from rnnforecast.jobs import pool_risk
+from rnnforecast.risk.assessment import DayLosses
+from rnnforecast.risk.baselines import BASELINES
 
 GROUP = "@AAA+BBB+CCC"
 SYMBOLS = ["AAA", "BBB", "CCC"]
@@ -213,12 +213,12 @@ def test_a_member_without_a_naive_scale_is_left_out_of_the_pool(
 
 def _days(
     dates: list[str], scale: float, model: list[float], garch: list[float]
-) -> poolrisk.MemberDays:
+) -> pool_risk.MemberDays:
     def losses(scores: list[float]) -> DayLosses:
         values = np.array(scores)
         return DayLosses(values, values > 2 * scale, values > 3 * scale)
 
-    return poolrisk.MemberDays(
+    return pool_risk.MemberDays(
         np.array(dates, dtype="datetime64[D]"),
         scale,
         {"model": losses(model), "garch_t": losses(garch)},
@@ -235,7 +235,7 @@ def test_pool_weighs_member_days_and_tests_per_day_means() -> None:
     )
     # B is at ten times A's level and has no bar on 2024-01-03
     b = _days(["2024-01-01", "2024-01-02", "2024-01-04"], 10.0, [12, 15, 40], [20, 20, 20])
-    risk = poolrisk.pool({"A": a, "B": b})
+    risk = pool_risk.pool({"A": a, "B": b})
     assert risk is not None
     scaled_model = [1, 3, 2, 2.5, 1.2, 1.5, 4.0]
     assert (risk.n, risk.days, risk.members) == (7, 4, ["A", "B"])
@@ -260,5 +260,5 @@ def test_pool_weighs_member_days_and_tests_per_day_means() -> None:
 def test_pool_refuses_a_scale_it_cannot_divide_by() -> None:
     bad = _days(["2024-01-01"], 0.0, [1.0], [1.0])
     with pytest.raises(ValueError, match="B: no positive, finite scale"):
-        poolrisk.pool({"B": bad})
-    assert poolrisk.pool({}) is None
+        pool_risk.pool({"B": bad})
+    assert pool_risk.pool({}) is None

@@ -15,7 +15,7 @@ from conftest import cli, trained_entry
 
 from rnnforecast.config import config_from_dict
 from rnnforecast.errors import ModelError, UsageError
-from rnnforecast.forecaster import Calibration
+from rnnforecast.forecast.calibration import Calibration
 
 # GARCH(1,1) with standardized Student-t innovations: persistence 0.97, unconditional daily
 # volatility 1.3%, nu = 6 (kurtosis 6, like equity returns).
@@ -141,7 +141,7 @@ def test_train_refuses_a_distribution_head_on_closes(tmp_path: Path) -> None:
 
 
 def test_gaussian_nll_by_hand() -> None:
-    from rnnforecast.model import gaussian_nll
+    from rnnforecast.nn.keras_network import gaussian_nll
 
     y_true = np.array([[0.5, 0.1], [0.2, 0.9]], dtype=np.float32)
     y_pred = np.array([[0.4, 0.0, -1.0, 2.0], [0.3, 1.0, 0.5, -3.0]], dtype=np.float32)
@@ -203,10 +203,10 @@ def test_distribution_intervals_reach_nominal_coverage(garch: dict) -> None:
 
 
 def test_distribution_qlike_is_near_the_true_models(garch: dict) -> None:
-    from rnnforecast.forecaster import distribution
-    from rnnforecast.home import Home
-    from rnnforecast.serving import load, network
-    from rnnforecast.windows import Split, build_dataset
+    from rnnforecast.forecast.calibration import distribution
+    from rnnforecast.forecast.windows import Split, build_dataset
+    from rnnforecast.storage.home import Home
+    from rnnforecast.storage.loading import load, network
 
     home = Home(garch["home"])
     loaded = load(home, "SIM", None)
@@ -228,8 +228,8 @@ def test_distribution_qlike_is_near_the_true_models(garch: dict) -> None:
 
 
 def test_distribution_bundle_reloads_to_the_numpy_pass(garch: dict) -> None:
-    from rnnforecast.model import load_model
-    from rnnforecast.numpy_model import NumpyNetwork, load_weights
+    from rnnforecast.nn.keras_network import load_model
+    from rnnforecast.nn.numpy_network import NumpyNetwork, load_weights
 
     bundle = _bundle(garch)
     manifest = json.loads((bundle / "manifest.json").read_text())
@@ -245,7 +245,7 @@ def test_distribution_bundle_reloads_to_the_numpy_pass(garch: dict) -> None:
 
 
 def test_predict_a_distribution_bundle(garch: dict) -> None:
-    from rnnforecast.model import load_model
+    from rnnforecast.nn.keras_network import load_model
 
     result = cli("predict", "SIM", "--json", home=garch["home"])
     assert result.exit_code == 0, result.stderr
@@ -278,13 +278,14 @@ def test_predict_a_distribution_bundle(garch: dict) -> None:
     mu = scalers["target"]["data_min"][0] + span * raw[0]
     centre = last * math.exp(shrink * mu)
     # The adaptive factor (tested in test_adaptive.py) scales the width of every head alike.
-    from rnnforecast import serving
-    from rnnforecast.home import Home
+    from rnnforecast.jobs import prediction
+    from rnnforecast.storage import loading
+    from rnnforecast.storage.home import Home
 
-    loaded = serving.load(Home(garch["home"]), "SIM", None)
+    loaded = loading.load(Home(garch["home"]), "SIM", None)
     needed = loaded.config.data.lookback + loaded.calibration.adaptive.history
     rows = frame[["Open", "High", "Low", "Close", "Volume"]].to_numpy()[-needed:]
-    factor = serving.recent_width_factor(serving.network(loaded), rows, loaded)
+    factor = prediction.recent_width_factor(loading.network(loaded), rows, loaded)
     assert factor > 0
     assert day["close"] == pytest.approx(centre, rel=1e-6)
     assert day["low"] == pytest.approx(centre * math.exp(-q * sigma * factor), rel=1e-5)

@@ -23,9 +23,9 @@ from conftest import (
     trained_entry,
 )
 
-from rnnforecast import intervals
-from rnnforecast.artifacts import sha256_file
 from rnnforecast.errors import DataError
+from rnnforecast.risk import interval_choice
+from rnnforecast.storage.artifacts import sha256_file
 
 RECURSIVE_GARCH = ["--set", "data.strategy=recursive", "--set", "calibration.intervals=garch_t"]
 
@@ -63,7 +63,7 @@ def edit_intervals(home: Path, **changes: Any) -> Path:
     """Change top-level keys (``params_KEY`` for a parameter) of the current bundle's
     intervals.json and reseal the bundle, as a deliberate editor would; returns the file."""
     bundle = current_bundle(home, "G")
-    path = bundle / intervals.INTERVALS_FILE
+    path = bundle / interval_choice.INTERVALS_FILE
     raw = json.loads(path.read_text())
     for key, value in changes.items():
         if key.startswith("params_"):
@@ -72,7 +72,7 @@ def edit_intervals(home: Path, **changes: Any) -> Path:
             raw[key] = value
     path.write_text(json.dumps(raw))
     manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"][intervals.INTERVALS_FILE] = sha256_file(path)
+    manifest["files"][interval_choice.INTERVALS_FILE] = sha256_file(path)
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     reseal(bundle / "manifest.json")
     return path
@@ -123,13 +123,13 @@ def test_baseline_that_cannot_serve_constant_prices_is_a_data_error(method: str)
     """Closes that never move give these baselines no variance: the fitted record would fail
     predict's own check, so fitting it fails instead, naming the method."""
     with pytest.raises(DataError, match=f"{method} intervals cannot be served for these bars"):
-        intervals.fit(method, constant_bars(), 300, 0.8, "2021-01-01")
+        interval_choice.fit(method, constant_bars(), 300, 0.8, "2021-01-01")
 
 
 @pytest.mark.parametrize("method", ["hist50", "emp250"])
 def test_baselines_that_serve_constant_prices_still_do(method: str) -> None:
-    record = intervals.fit(method, constant_bars(), 300, 0.8, "2021-01-01")
-    assert intervals.IntervalRecord.from_json(record.to_json()) == record
+    record = interval_choice.fit(method, constant_bars(), 300, 0.8, "2021-01-01")
+    assert interval_choice.IntervalRecord.from_json(record.to_json()) == record
 
 
 def test_pinned_garch_on_constant_prices_fails_training_not_predict(
@@ -163,15 +163,15 @@ def test_gjr_fitted_on_its_constraint_is_served() -> None:
     """arch meets alpha + gamma >= 0 only to its tolerance: such a fit (seen on a 600-bar
     random walk, gamma = -alpha - 1.1e-12) used to be trained, then refused by every predict
     (exit 4). Persistence exactly 1 (IGARCH) is arch's boundary too."""
-    edge = intervals.IntervalRecord.from_json(
+    edge = interval_choice.IntervalRecord.from_json(
         gjr_record(0.11145750637622051, -0.11145750637734905, 0.57)
     )
     assert edge.params["gamma"] == -0.11145750637734905
-    intervals.IntervalRecord.from_json(gjr_record(0.05, 0.0, 0.95))
+    interval_choice.IntervalRecord.from_json(gjr_record(0.05, 0.0, 0.95))
     with pytest.raises(ValueError, match="not stationary"):
-        intervals.IntervalRecord.from_json(gjr_record(0.1, -0.2, 0.5))
+        interval_choice.IntervalRecord.from_json(gjr_record(0.1, -0.2, 0.5))
     with pytest.raises(ValueError, match="not stationary"):
-        intervals.IntervalRecord.from_json(gjr_record(0.05, 0.0, 0.96))
+        interval_choice.IntervalRecord.from_json(gjr_record(0.05, 0.0, 0.96))
 
 
 def test_recursive_forecast_of_prices_times_1e_minus_300(tmp_path: Path, tiny_config: Path) -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from conftest import FakeSource, canonical
 
-from rnnforecast import ingest
 from rnnforecast.errors import DataError, UsageError
-from rnnforecast.home import Home
-from rnnforecast.outcomes import Failure
+from rnnforecast.jobs import ingest
+from rnnforecast.jobs.outcomes import Failure
+from rnnforecast.storage.home import Home
 
 # 2020-12-31 21:30 UTC: New York's session of that Thursday has closed.
 AFTER_CLOSE = dt.datetime(2020, 12, 31, 21, 30, tzinfo=dt.UTC)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from conftest import cli, make_prices, trained_entry
 
-from rnnforecast import locks
+from rnnforecast.storage import locks
 
 
 def assert_error(result, code: int, *words: str) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from rnnforecast import locks
-from rnnforecast.artifacts import MANIFEST_FILE, Manifest, ModelRepository
 from rnnforecast.errors import LockError, ModelError, UsageError
-from rnnforecast.home import Home
-from rnnforecast.manifest import Period, Serving
-from rnnforecast.windows import MinMaxScaler, Scalers
+from rnnforecast.forecast.windows import MinMaxScaler, Scalers
+from rnnforecast.storage import locks
+from rnnforecast.storage.artifacts import MANIFEST_FILE, Manifest, ModelRepository
+from rnnforecast.storage.home import Home
+from rnnforecast.storage.manifest import Period, Serving
 
 RUN = "20250101T000000Z-aaaaaa"
 BEFORE_REFIT = {  # the shape of a manifest saved before refit and true MASE existed

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error
 
-from rnnforecast.metrics import (
+from rnnforecast.metrics.accuracy import (
     diebold_mariano,
     directional_accuracy,
     mae,

@@ -4,7 +4,7 @@ forecasts, scalers and weights of the saved bundle all matter to what the CLI pr
 
 Every expected value here is derived independently of rnnforecast's code path: windows,
 split, scalers and the LSTM forward pass are recomputed from the CSV, the documented rules
-(module docstring of rnnforecast.windows, DataConfig) and the arrays in weights.npz.
+(module docstring of rnnforecast.forecast.windows, DataConfig) and the arrays in weights.npz.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def lstm_network(weights: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """LSTM(relu; gates i, f, c, o) -> Dense(relu) -> Dense: ``(m, w, f)`` -> ``(m, 1)``,
-    written from the Keras LSTM equations, not from rnnforecast.numpy_model."""
+    written from the Keras LSTM equations, not from rnnforecast.nn.numpy_network."""
     kernel, recurrent, bias = (
         weights[f"lstm_1/{k}"] for k in ("kernel", "recurrent_kernel", "bias")
     )

@@ -17,7 +17,7 @@ import pytest
 
 from rnnforecast.config import ACTIVATIONS, CELLS, Config, config_from_dict
 from rnnforecast.errors import ModelError
-from rnnforecast.numpy_model import (
+from rnnforecast.nn.numpy_network import (
     _ACTIVATIONS,
     NumpyNetwork,
     export_weights,
@@ -65,7 +65,7 @@ def build_random_model(config: Config, seed: int) -> Any:
     """``build_model`` with every weight (biases included: Keras starts them at zero, which
     would leave the bias wiring untested) drawn from a seeded rng, scaled by 1/sqrt(fan-in)
     so that 12 steps of a linear SimpleRNN neither explode nor die out."""
-    from rnnforecast.model import build_model
+    from rnnforecast.nn.keras_network import build_model
 
     model = build_model(config, N_FEATURES)
     rng = np.random.default_rng(seed)
@@ -334,7 +334,7 @@ def test_export_rejects_models_it_cannot_reproduce() -> None:
 
 def test_import_does_not_load_tensorflow_keras_or_pandas() -> None:
     code = (
-        "import sys, rnnforecast.numpy_model\n"
+        "import sys, rnnforecast.nn.numpy_network\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules}"
         " & {'tensorflow', 'keras', 'pandas', 'sklearn', 'scipy'})\n"
         "print(heavy)\n"

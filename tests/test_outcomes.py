@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from conftest import cli
 
-from rnnforecast import locks
 from rnnforecast.errors import HorizonOutOfRange, LockError, NoModel, NoStoredData
-from rnnforecast.outcomes import Failure, TickerOutcome
+from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.storage import locks
 
 
 @dataclass(frozen=True)

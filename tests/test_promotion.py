@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import t as student
 
-from rnnforecast.promotion import decide
+from rnnforecast.jobs.promotion import decide
 
 
 def hln_p_greater(a: np.ndarray, b: np.ndarray) -> float:

@@ -13,7 +13,7 @@ import pytest
 from conftest import TINY_CONFIG, cli, make_prices, trained_entry
 
 from rnnforecast.errors import UsageError
-from rnnforecast.runconfig import load_run_config
+from rnnforecast.jobs.runconfig import load_run_config
 
 
 def manifest_of(home: Path, run_id: str) -> dict:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from rnnforecast import risk
+from rnnforecast.metrics import probabilistic
 
 
 def _hits(n: int, x: int) -> np.ndarray:
@@ -16,7 +16,7 @@ def _hits(n: int, x: int) -> np.ndarray:
 
 def test_interval_score_by_hand() -> None:
     # level 0.8: alpha 0.2, penalty 2 / alpha = 10 per unit of miss.
-    scores = risk.interval_score(
+    scores = probabilistic.interval_score(
         np.array([100.0, 105.0, 90.0]),
         np.array([95.0, 95.0, 95.0]),
         np.array([104.0, 104.0, 104.0]),
@@ -27,13 +27,13 @@ def test_interval_score_by_hand() -> None:
 
 def test_interval_score_rejects_a_level_outside_0_1() -> None:
     with pytest.raises(ValueError, match="level must be in"):
-        risk.interval_score(np.ones(1), np.ones(1), np.ones(1), 1.0)
+        probabilistic.interval_score(np.ones(1), np.ones(1), np.ones(1), 1.0)
 
 
 def test_coverage_counts_the_bounds_as_inside() -> None:
     actual = np.array([1.0, 2.0, 3.0, 4.0])
-    assert risk.coverage(actual, np.full(4, 2.0), np.full(4, 3.0)) == 0.5
-    assert risk.outside(actual, np.full(4, 2.0), np.full(4, 3.0)).tolist() == [
+    assert probabilistic.coverage(actual, np.full(4, 2.0), np.full(4, 3.0)) == 0.5
+    assert probabilistic.outside(actual, np.full(4, 2.0), np.full(4, 3.0)).tolist() == [
         True,
         False,
         False,
@@ -57,38 +57,38 @@ def test_coverage_counts_the_bounds_as_inside() -> None:
 def test_kupiec_matches_the_textbook_regions(
     days: int, level: float, first: int, last: int
 ) -> None:
-    assert risk.kupiec_p(_hits(days, first - 1), level) < 0.05  # type: ignore[operator]
-    assert risk.kupiec_p(_hits(days, first), level) > 0.05  # type: ignore[operator]
-    assert risk.kupiec_p(_hits(days, last), level) > 0.05  # type: ignore[operator]
-    assert risk.kupiec_p(_hits(days, last + 1), level) < 0.05  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(days, first - 1), level) < 0.05  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(days, first), level) > 0.05  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(days, last), level) > 0.05  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(days, last + 1), level) < 0.05  # type: ignore[operator]
 
 
 def test_kupiec_250_days_at_99_percent() -> None:
     # Basel's backtest: 250 days at 99%, 2.5 exceptions expected; 7 rejects, 6 does not.
-    assert risk.kupiec_p(_hits(250, 6), 0.99) > 0.05  # type: ignore[operator]
-    assert risk.kupiec_p(_hits(250, 7), 0.99) < 0.05  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(250, 6), 0.99) > 0.05  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(250, 7), 0.99) < 0.05  # type: ignore[operator]
     # x = 3: LR = -2 [247 ln 0.99 + 3 ln 0.01] + 2 [247 ln(247/250) + 3 ln(3/250)] = 0.0949
     lr = -2 * (247 * math.log(0.99) + 3 * math.log(0.01)) + 2 * (
         247 * math.log(247 / 250) + 3 * math.log(3 / 250)
     )
     assert lr == pytest.approx(0.0949, abs=1e-4)
-    assert risk.kupiec_p(_hits(250, 3), 0.99) == pytest.approx(0.7580, abs=1e-4)
+    assert probabilistic.kupiec_p(_hits(250, 3), 0.99) == pytest.approx(0.7580, abs=1e-4)
 
 
 def test_kupiec_degenerate_sequences_are_defined() -> None:
     # No exception in 250 days at 99%: LR = -500 ln 0.99 = 5.025, p = 0.0250.
-    assert risk.kupiec_p(_hits(250, 0), 0.99) == pytest.approx(0.0250, abs=1e-4)
+    assert probabilistic.kupiec_p(_hits(250, 0), 0.99) == pytest.approx(0.0250, abs=1e-4)
     # Every day an exception: LR = -2 * 10 * ln 0.2 = 32.2, p far below 0.001.
-    assert risk.kupiec_p(_hits(10, 10), 0.8) < 1e-6  # type: ignore[operator]
+    assert probabilistic.kupiec_p(_hits(10, 10), 0.8) < 1e-6  # type: ignore[operator]
     # Exactly the expected rate: LR = 0, p = 1.
-    assert risk.kupiec_p(_hits(10, 2), 0.8) == pytest.approx(1.0)
-    assert risk.kupiec_p(np.array([], dtype=bool), 0.8) is None
+    assert probabilistic.kupiec_p(_hits(10, 2), 0.8) == pytest.approx(1.0)
+    assert probabilistic.kupiec_p(np.array([], dtype=bool), 0.8) is None
 
 
 def test_christoffersen_independent_hits_give_p_1() -> None:
     # Transitions: n00 4, n01 2, n10 2, n11 1: pi01 = pi11 = pi = 1/3, so LR = 0.
     hits = np.array([0, 0, 1, 1, 0, 0, 0, 1, 0, 0], dtype=bool)
-    assert risk.christoffersen_p(hits) == pytest.approx(1.0)
+    assert probabilistic.christoffersen_p(hits) == pytest.approx(1.0)
 
 
 def test_christoffersen_clustered_hits_by_hand() -> None:
@@ -99,36 +99,38 @@ def test_christoffersen_clustered_hits_by_hand() -> None:
     lr = -2 * (null - markov)
     assert lr == pytest.approx(2.2314, abs=1e-4)
     # chi-squared(1) upper tail at 2.2314 (scipy.stats.chi2.sf): 0.1352.
-    assert risk.christoffersen_p(hits) == pytest.approx(0.1352, abs=1e-4)
+    assert probabilistic.christoffersen_p(hits) == pytest.approx(0.1352, abs=1e-4)
 
 
 def test_christoffersen_without_transitions_is_none() -> None:
-    assert risk.christoffersen_p(np.zeros(50, dtype=bool)) is None
-    assert risk.christoffersen_p(np.ones(50, dtype=bool)) is None
-    assert risk.christoffersen_p(np.array([False])) is None
+    assert probabilistic.christoffersen_p(np.zeros(50, dtype=bool)) is None
+    assert probabilistic.christoffersen_p(np.ones(50, dtype=bool)) is None
+    assert probabilistic.christoffersen_p(np.array([False])) is None
     # The only hit is the last day: no day after a hit to learn from.
-    assert risk.christoffersen_p(np.arange(10) == 9) is None
+    assert probabilistic.christoffersen_p(np.arange(10) == 9) is None
 
 
 def test_pinball_by_hand() -> None:
     # y = 10, quantiles 8..12 at 5/10/50/90/95%: losses 0.1, 0.1, 0, 0.1, 0.1.
-    loss = risk.pinball(
-        np.array([10.0]), np.array([[8.0, 9.0, 10.0, 11.0, 12.0]]), risk.QUANTILE_LEVELS
+    loss = probabilistic.pinball(
+        np.array([10.0]), np.array([[8.0, 9.0, 10.0, 11.0, 12.0]]), probabilistic.QUANTILE_LEVELS
     )
     assert loss == pytest.approx(0.08)
 
 
 def test_pinball_rejects_mismatched_shapes() -> None:
     with pytest.raises(ValueError, match="do not fit"):
-        risk.pinball(np.ones(2), np.ones((2, 3)), risk.QUANTILE_LEVELS)
+        probabilistic.pinball(np.ones(2), np.ones((2, 3)), probabilistic.QUANTILE_LEVELS)
 
 
 def test_crps_gaussian_known_values() -> None:
     # At the mean: sd * (2 phi(0) - 1/sqrt(pi)) = sd * 0.233695 (Gneiting & Raftery 2007).
-    at_mean = risk.crps_gaussian(np.array([0.0, 5.0]), np.array([0.0, 5.0]), np.array([1.0, 2.0]))
+    at_mean = probabilistic.crps_gaussian(
+        np.array([0.0, 5.0]), np.array([0.0, 5.0]), np.array([1.0, 2.0])
+    )
     assert at_mean.tolist() == pytest.approx([0.233695, 0.467390], abs=1e-6)
     # Far in the tail CRPS tends to |y - mean| - sd / sqrt(pi).
-    far = risk.crps_gaussian(np.array([10.0]), np.array([0.0]), np.array([1.0]))
+    far = probabilistic.crps_gaussian(np.array([10.0]), np.array([0.0]), np.array([1.0]))
     assert far[0] == pytest.approx(10 - 1 / math.sqrt(math.pi), abs=1e-9)
 
 
@@ -144,17 +146,17 @@ def test_crps_gaussian_equals_the_integral_of_its_definition() -> None:
     numeric = trapezoid(norm.cdf(below, 0.3, 1.5) ** 2, below) + trapezoid(
         (1 - norm.cdf(above, 0.3, 1.5)) ** 2, above
     )
-    closed = risk.crps_gaussian(np.array([1.1]), np.array([0.3]), np.array([1.5]))[0]
+    closed = probabilistic.crps_gaussian(np.array([1.1]), np.array([0.3]), np.array([1.5]))[0]
     assert closed == pytest.approx(numeric, abs=1e-6)
 
 
 def test_qlike_by_hand() -> None:
     # proxy 2, forecast 1: 2 - ln 2 - 1 = 0.306853; perfect forecast: 0.
-    assert risk.qlike(np.array([1.0, 3.0]), np.array([2.0, 3.0])) == pytest.approx(
+    assert probabilistic.qlike(np.array([1.0, 3.0]), np.array([2.0, 3.0])) == pytest.approx(
         (0.306853 + 0.0) / 2, abs=1e-6
     )
 
 
 def test_qlike_rejects_non_positive_values() -> None:
     with pytest.raises(ValueError, match="must be positive"):
-        risk.qlike(np.array([0.0]), np.array([1.0]))
+        probabilistic.qlike(np.array([0.0]), np.array([1.0]))

@@ -8,21 +8,21 @@ import math
 import numpy as np
 import pytest
 
-from rnnforecast import riskreport
-from rnnforecast.baselines import BASELINES, BaselineForecast
+from rnnforecast.risk import assessment
+from rnnforecast.risk.baselines import BASELINES, BaselineForecast
 
 CLOSES = np.array([100.0, 100.0, 100.0, 110.0, 99.0])
 OHLCV = np.stack([CLOSES, CLOSES, CLOSES, CLOSES, np.full(5, 1e6)], axis=1)
 LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
 
 
-def model_days() -> riskreport.DayForecasts:
+def model_days() -> assessment.DayForecasts:
     """Days 3 and 4 (last closes 100 and 110): 80% intervals 95..105 and 105..115."""
     band = {
         level: (np.array([95.0, 105.0]), np.array([105.0, 115.0])) for level in (0.8, 0.9, 0.95)
     }
     point = np.array([100.0, 110.0])
-    return riskreport.DayForecasts(band, point, np.zeros(2), np.full(2, 0.01))
+    return assessment.DayForecasts(band, point, np.zeros(2), np.full(2, 0.01))
 
 
 def fake_baselines(ohlcv, first_test, levels, names):
@@ -36,7 +36,7 @@ def fake_baselines(ohlcv, first_test, levels, names):
 
 
 def test_compare_by_hand() -> None:
-    report = riskreport.compare(
+    report = assessment.compare(
         OHLCV, 3, model_days(), "conformal", fake_baselines, names=("ewma", "hist50")
     )
     # Model, level 0.8 (penalty 10 per unit): 110 above 105 -> 10 + 50; 99 below 105 -> 10 + 60.
@@ -63,7 +63,7 @@ def test_compare_by_hand() -> None:
 
 
 def test_compare_without_baselines_has_no_verdict() -> None:
-    report = riskreport.compare(OHLCV, 3, model_days(), "conformal", fake_baselines, names=())
+    report = assessment.compare(OHLCV, 3, model_days(), "conformal", fake_baselines, names=())
     assert report.best_baseline is None
     assert report.beats_best_baseline is None
     assert all(v is None for v in report.baselines.values())
@@ -74,7 +74,7 @@ def test_the_model_variance_reads_the_80_percent_half_width_as_gaussian() -> Non
     scores = np.linspace(0.1, 2.0, 20)
     validation = np.arange(20) < 10
     test = ~validation
-    day = riskreport.model_forecasts(
+    day = assessment.model_forecasts(
         np.full(10, 100.0),
         np.full(10, 100.0),
         np.ones(10),
@@ -98,7 +98,7 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     """conftest's trained home: 300 rows of TEST, a tiny model with TINY_CONFIG."""
     from typer.testing import CliRunner
 
-    from rnnforecast.cli import app
+    from rnnforecast.cli.commands import app
 
     runner = CliRunner()
     base = ["--home", str(trained_home)]

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from rnnforecast.data.sources import CsvSource, SampleSource
+from rnnforecast.data.yahoo_source import YahooSource
 from rnnforecast.errors import UsageError
-from rnnforecast.runconfig import load_run_config
-from rnnforecast.sources import CsvSource, SampleSource
-from rnnforecast.yahoo_source import YahooSource
+from rnnforecast.jobs.runconfig import load_run_config
 
 
 def write(tmp_path: Path, run_table: str) -> Path:

@@ -1,4 +1,4 @@
-"""Adaptive widths on a served baseline (rnnforecast.served_adaptive): the factor against a
+"""Adaptive widths on a served baseline (rnnforecast.risk.adaptive_widths): the factor against a
 straightforward computation, a volatility jump that fixed widths miss, the recipe key, the
 record's scheme and old records without one."""
 
@@ -19,11 +19,12 @@ import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
 
-from rnnforecast import intervals, served_adaptive, serving
-from rnnforecast.adaptive import Adaptive
-from rnnforecast.artifacts import sha256_file
-from rnnforecast.baselines import BASELINES
 from rnnforecast.errors import ModelError
+from rnnforecast.forecast.conformal import Adaptive
+from rnnforecast.jobs import prediction
+from rnnforecast.risk import adaptive_widths, interval_choice
+from rnnforecast.risk.baselines import BASELINES
+from rnnforecast.storage.artifacts import sha256_file
 
 # GARCH(1,1)-t with a persistent, weakly reacting variance; omega jumps tenfold at TRAIN_ROWS
 # (the daily volatility about triples), so a GARCH fitted before the jump pulls its variance
@@ -62,9 +63,9 @@ def regime_prices(n: int = ROWS, switch: int = TRAIN_ROWS, seed: int = 1) -> pd.
 # --- the factor, computed the long way ----------------------------------------------------
 
 
-def straightforward_factor(record: intervals.IntervalRecord, rows: np.ndarray) -> float:
+def straightforward_factor(record: interval_choice.IntervalRecord, rows: np.ndarray) -> float:
     """The factor for the day after ``rows``, by hand: each past day's served one-step
-    half-width from :func:`intervals.cumulative_quantiles` on the bars before it, its score
+    half-width from :func:`interval_choice.cumulative_quantiles` on the bars before it, its score
     ``|log return| / sd`` (sd = half-width / z), then adaptive conformal inference written out
     day by day: ``alpha`` starts at 0.2 ``warmup`` days back and moves by ``gamma (0.2 - miss)``,
     each width the ``ceil((n + 1)(1 - alpha))``-th smallest of the ``n`` scores before it."""
@@ -74,7 +75,7 @@ def straightforward_factor(record: intervals.IntervalRecord, rows: np.ndarray) -
     closes = rows[:, 3]
     scores = []
     for j in range(len(rows) - scheme.history - 1, len(rows) - 1):  # the return into row j + 1
-        q = intervals.cumulative_quantiles(record, rows[: j + 1], 1)[0]
+        q = interval_choice.cumulative_quantiles(record, rows[: j + 1], 1)[0]
         sd = (q[1] - q[0]) / 2 / z
         scores.append(abs(math.log(closes[j + 1] / closes[j])) / sd)
 
@@ -94,18 +95,18 @@ def straightforward_factor(record: intervals.IntervalRecord, rows: np.ndarray) -
 def test_factor_equals_a_straightforward_computation(method: str) -> None:
     bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
     scheme = Adaptive(window=30, gamma=0.05, warmup=40)
-    record = replace(intervals.fit(method, bars, 300, 0.8, "2011-02-25"), adaptive=scheme)
-    got = served_adaptive.factor(record, bars)
+    record = replace(interval_choice.fit(method, bars, 300, 0.8, "2011-02-25"), adaptive=scheme)
+    got = adaptive_widths.factor(record, bars)
     assert got == pytest.approx(straightforward_factor(record, bars), rel=1e-9)
     assert got != 1.0  # the scheme ran: 1.0 is what too little history gives
 
 
 def test_factor_is_one_without_a_scheme_or_history() -> None:
     bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
-    record = intervals.fit("garch_t", bars, 300, 0.8, "2011-02-25")
-    assert served_adaptive.factor(record, bars) == 1.0
+    record = interval_choice.fit("garch_t", bars, 300, 0.8, "2011-02-25")
+    assert adaptive_widths.factor(record, bars) == 1.0
     scheme = Adaptive(window=100, gamma=0.002, warmup=250)  # 350 scores; 299 returns here
-    assert served_adaptive.factor(replace(record, adaptive=scheme), bars[:300]) == 1.0
+    assert adaptive_widths.factor(replace(record, adaptive=scheme), bars[:300]) == 1.0
 
 
 def test_absurd_or_flat_baselines_are_not_rescued_by_the_factor() -> None:
@@ -115,29 +116,31 @@ def test_absurd_or_flat_baselines_are_not_rescued_by_the_factor() -> None:
     scheme = Adaptive(window=100, gamma=0.002, warmup=250)
     bars = regime_prices(700).to_numpy(dtype=np.float64)
     params = {"omega": 1e300, "alpha": 0.05, "beta": 0.9, "nu": 6.0}
-    absurd = intervals.IntervalRecord("garch_t", 0.8, params, (-1.2, 1.2), adaptive=scheme)
-    factor = served_adaptive.factor(absurd, bars)
+    absurd = interval_choice.IntervalRecord("garch_t", 0.8, params, (-1.2, 1.2), adaptive=scheme)
+    factor = adaptive_widths.factor(absurd, bars)
     assert factor == 0.1
     with pytest.raises(ModelError, match="the garch_t interval is not finite from step 1 on"):
-        intervals.bounds(absurd, bars, bars[-1:, 3], factor)
+        interval_choice.bounds(absurd, bars, bars[-1:, 3], factor)
     flat = np.tile(bars[:1], (700, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for method in BASELINES:
-            record = replace(intervals.fit(method, bars, 600, 0.8, "x"), adaptive=scheme)
-            assert served_adaptive.factor(record, flat) == 1.0, method
+            record = replace(interval_choice.fit(method, bars, 600, 0.8, "x"), adaptive=scheme)
+            assert adaptive_widths.factor(record, flat) == 1.0, method
 
 
 def test_bars_read_cover_the_scheme_and_the_methods_window() -> None:
     scheme = Adaptive(window=100, gamma=0.002, warmup=250)
-    emp = intervals.IntervalRecord("emp250", 0.8, {"window": 250.0})
-    garch = intervals.IntervalRecord(
+    emp = interval_choice.IntervalRecord("emp250", 0.8, {"window": 250.0})
+    garch = interval_choice.IntervalRecord(
         "garch_t", 0.8, {"omega": 1e-6, "alpha": 0.05, "beta": 0.9, "nu": 6.0}, (-1.2, 1.2)
     )
-    assert served_adaptive.rows_needed(emp) == intervals.SERVE_ROWS
-    assert served_adaptive.rows_needed(replace(emp, adaptive=scheme)) == 601  # 350 + 250 + 1
-    assert served_adaptive.rows_needed(replace(garch, adaptive=scheme)) == intervals.SERVE_ROWS
-    assert served_adaptive.rows_needed(None) == 0
+    assert adaptive_widths.rows_needed(emp) == interval_choice.SERVE_ROWS
+    assert adaptive_widths.rows_needed(replace(emp, adaptive=scheme)) == 601  # 350 + 250 + 1
+    assert (
+        adaptive_widths.rows_needed(replace(garch, adaptive=scheme)) == interval_choice.SERVE_ROWS
+    )
+    assert adaptive_widths.rows_needed(None) == 0
 
 
 # --- the record -------------------------------------------------------------------------------
@@ -155,22 +158,22 @@ OLD_RECORD = {  # intervals.json as saved before the adaptive scheme existed
 
 
 def test_old_record_loads_with_fixed_widths(tmp_path: Path) -> None:
-    (tmp_path / intervals.INTERVALS_FILE).write_text(json.dumps(OLD_RECORD))
-    record = intervals.load(tmp_path)
+    (tmp_path / interval_choice.INTERVALS_FILE).write_text(json.dumps(OLD_RECORD))
+    record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive is None
-    assert intervals.served_name(record, True) == "garch_t"
+    assert interval_choice.served_name(record, True) == "garch_t"
     saved = record.to_json()
     assert saved["schema"] == 2 and saved["adaptive"] is None
 
 
 def test_record_with_a_scheme_round_trips(tmp_path: Path) -> None:
     scheme = {"window": 100, "gamma": 0.002, "warmup": 250}
-    (tmp_path / intervals.INTERVALS_FILE).write_text(
+    (tmp_path / interval_choice.INTERVALS_FILE).write_text(
         json.dumps({**OLD_RECORD, "schema": 2, "adaptive": scheme})
     )
-    record = intervals.load(tmp_path)
+    record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive == Adaptive(100, 0.002, 250)
-    assert intervals.served_name(record, False) == "garch_t+adaptive"
+    assert interval_choice.served_name(record, False) == "garch_t+adaptive"
     assert json.loads(json.dumps(record.to_json()))["adaptive"] == scheme
 
 
@@ -179,11 +182,11 @@ def test_record_with_a_scheme_round_trips(tmp_path: Path) -> None:
     [{"window": 0, "gamma": 0.002, "warmup": 250}, {"window": 100}, [100, 0.002, 250]],
 )
 def test_bad_scheme_is_a_model_error(tmp_path: Path, scheme: Any) -> None:
-    (tmp_path / intervals.INTERVALS_FILE).write_text(
+    (tmp_path / interval_choice.INTERVALS_FILE).write_text(
         json.dumps({**OLD_RECORD, "schema": 2, "adaptive": scheme})
     )
     with pytest.raises(ModelError, match=r"intervals\.json: not a valid intervals record"):
-        intervals.load(tmp_path)
+        interval_choice.load(tmp_path)
 
 
 # --- trained, then walked over a volatility jump -------------------------------------------
@@ -223,7 +226,7 @@ def test_adaptive_widths_cover_closer_to_80_after_a_volatility_jump(
     for name, method in (("fixed", "garch_t"), ("adaptive", "garch_t+adaptive")):
         inside = 0
         for last in range(TRAIN_ROWS - 1, TRAIN_ROWS - 1 + WALK):
-            result = serving.predict(HomeAsOf(regime[name], last=last), "R", horizon=1)
+            result = prediction.predict(HomeAsOf(regime[name], last=last), "R", horizon=1)
             assert result.interval_method == method
             day = result.forecasts[0]
             assert math.isfinite(day["low"]) and math.isfinite(day["high"])
@@ -275,13 +278,13 @@ def test_key_off_serves_the_baselines_own_widths(regime: dict[str, Any]) -> None
     from arch import arch_model
 
     bundle = current_bundle(regime["fixed"], "R")
-    raw = json.loads((bundle / intervals.INTERVALS_FILE).read_text())
+    raw = json.loads((bundle / interval_choice.INTERVALS_FILE).read_text())
     assert (raw["schema"], raw["adaptive"]) == (2, None)
     result = cli("predict", "R", "--json", home=regime["fixed"])
     assert result.exit_code == 0, result.stderr
     day = json.loads(result.stdout)["forecasts"][0]
 
-    closes = regime_prices()["Close"].to_numpy()[-intervals.SERVE_ROWS :]
+    closes = regime_prices()["Close"].to_numpy()[-interval_choice.SERVE_ROWS :]
     returns = np.diff(np.log(closes)) * 100  # arch is fitted in percent, as the baselines do
     p = raw["params"]
     model = arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist="t")
@@ -298,14 +301,14 @@ def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_
     (schema 1, no scheme) and resealed: predict serves the fixed widths, named as before."""
     home = Path(shutil.copytree(regime["adaptive"], tmp_path / "old"))
     bundle = current_bundle(home, "R")
-    path = bundle / intervals.INTERVALS_FILE
+    path = bundle / interval_choice.INTERVALS_FILE
     raw = json.loads(path.read_text())
     fixed_raw = json.loads((current_bundle(regime["fixed"], "R") / path.name).read_text())
     assert raw["params"] == fixed_raw["params"]  # the same bars, the same fit
     del raw["adaptive"]
     path.write_text(json.dumps({**raw, "schema": 1}))
     manifest = json.loads((bundle / "manifest.json").read_text())
-    manifest["files"][intervals.INTERVALS_FILE] = sha256_file(path)
+    manifest["files"][interval_choice.INTERVALS_FILE] = sha256_file(path)
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     reseal(bundle / "manifest.json")
     result = cli("predict", "R", "--json", home=home)
@@ -321,7 +324,7 @@ def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_
 
 PROBE = """
 import json, sys
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
 try:
     app(sys.argv[1:])
 except SystemExit as exc:

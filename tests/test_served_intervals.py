@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
 
-from rnnforecast import intervals, serving
-from rnnforecast.baselines import BASELINES
 from rnnforecast.config import INTERVAL_METHODS
 from rnnforecast.errors import EXIT_CODES, DataError, ModelError
-from rnnforecast.riskreport import RiskReport
+from rnnforecast.jobs import prediction
+from rnnforecast.risk import interval_choice
+from rnnforecast.risk.assessment import RiskReport
+from rnnforecast.risk.baselines import BASELINES
 
 # The synthetic series: GARCH(1,1) with standardized Student-t shocks, known parameters.
 OMEGA, ALPHA, BETA, NU = 2e-6, 0.08, 0.90, 6.0
@@ -68,7 +69,7 @@ def test_numpy_recursion_equals_arch_forecast(method: str, steps: int) -> None:
     from arch import arch_model
 
     rng = np.random.default_rng(5)
-    returns = rng.standard_t(5, intervals.SERVE_ROWS - 1) * 0.012
+    returns = rng.standard_t(5, interval_choice.SERVE_ROWS - 1) * 0.012
     returns[-1] = -abs(returns[-1])  # a down day last: GJR's asymmetric term is on
     params = {"omega": 3e-6, "alpha": 0.06, "beta": 0.9, "nu": 7.0}
     if method == "gjr_t":
@@ -83,23 +84,23 @@ def test_numpy_recursion_equals_arch_forecast(method: str, steps: int) -> None:
     z = model.distribution.ppf([0.1, 0.9], [params["nu"]])
     expected = np.sqrt(np.cumsum(per_step))[:, None] * np.asarray(z)[None, :]
 
-    record = intervals.IntervalRecord(method, 0.8, params, (float(z[0]), float(z[1])))
-    got = intervals.cumulative_quantiles(record, bars_from_returns(returns), steps)
+    record = interval_choice.IntervalRecord(method, 0.8, params, (float(z[0]), float(z[1])))
+    got = interval_choice.cumulative_quantiles(record, bars_from_returns(returns), steps)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=0)
 
 
 def test_fit_quantiles_are_the_baselines_one_step_forecast() -> None:
-    """Fitted on every bar, the record rebuilds the forecast :mod:`rnnforecast.baselines`
+    """Fitted on every bar, the record rebuilds the forecast :mod:`rnnforecast.risk.baselines`
     (arch's filter over the whole history) makes for the day after the last bar: the same up
     to the filter's start, forgotten over SERVE_ROWS bars."""
-    from rnnforecast.baselines import forecast_baselines
+    from rnnforecast.risk.baselines import forecast_baselines
 
     bars = garch_prices(1200).to_numpy(dtype=np.float64)
     extended = np.vstack([bars, bars[-1:]])
     for method in BASELINES:
-        record = intervals.fit(method, bars, len(bars), 0.8, "2014-08-08")
+        record = interval_choice.fit(method, bars, len(bars), 0.8, "2014-08-08")
         reference = forecast_baselines(extended, len(bars), (0.1, 0.9), [method])[method]
-        got = intervals.cumulative_quantiles(record, bars[-intervals.SERVE_ROWS :], 1)
+        got = interval_choice.cumulative_quantiles(record, bars[-interval_choice.SERVE_ROWS :], 1)
         np.testing.assert_allclose(got[0], reference.quantiles[0], rtol=1e-6, err_msg=method)
 
 
@@ -125,14 +126,14 @@ def report(best: str | None, p_value: float | None) -> RiskReport:
     ],
 )
 def test_choose(risk: RiskReport | None, pinned: str, expected: str) -> None:
-    method, choice = intervals.choose(risk, pinned, 0.05)
+    method, choice = interval_choice.choose(risk, pinned, 0.05)
     assert method == expected
     assert choice["pinned"] == (pinned != "auto")
     assert choice["reason"]
 
 
 def test_config_names_every_method() -> None:
-    assert INTERVAL_METHODS == ("auto", *intervals.METHODS)
+    assert INTERVAL_METHODS == ("auto", *interval_choice.METHODS)
 
 
 def test_unknown_interval_method_is_a_usage_error(prices_csv: Path, home: Path) -> None:
@@ -147,7 +148,7 @@ def test_unknown_interval_method_is_a_usage_error(prices_csv: Path, home: Path) 
 
 
 def record_json(**changes: Any) -> dict[str, Any]:
-    raw = intervals.IntervalRecord(
+    raw = interval_choice.IntervalRecord(
         "gjr_t",
         0.8,
         {"omega": 1e-6, "alpha": 0.02, "gamma": 0.1, "beta": 0.9, "nu": 6.0},
@@ -158,10 +159,10 @@ def record_json(**changes: Any) -> dict[str, Any]:
 
 
 def test_record_round_trips(tmp_path: Path) -> None:
-    record = intervals.IntervalRecord.from_json(record_json())
-    intervals.save(tmp_path, record)
-    assert intervals.load(tmp_path) == record
-    assert intervals.load(tmp_path / "nothing-here") is None
+    record = interval_choice.IntervalRecord.from_json(record_json())
+    interval_choice.save(tmp_path, record)
+    assert interval_choice.load(tmp_path) == record
+    assert interval_choice.load(tmp_path / "nothing-here") is None
 
 
 @pytest.mark.parametrize(
@@ -185,24 +186,24 @@ def test_record_round_trips(tmp_path: Path) -> None:
     ],
 )
 def test_bad_record_is_a_model_error(tmp_path: Path, changes: dict[str, Any], message: str) -> None:
-    (tmp_path / intervals.INTERVALS_FILE).write_text(json.dumps(record_json(**changes)))
+    (tmp_path / interval_choice.INTERVALS_FILE).write_text(json.dumps(record_json(**changes)))
     with pytest.raises(ModelError, match=r"intervals\.json: not a valid intervals record") as exc:
-        intervals.load(tmp_path)
+        interval_choice.load(tmp_path)
     assert message in str(exc.value)
 
 
 def test_too_few_bars_for_a_baseline_is_a_data_error() -> None:
-    record = intervals.IntervalRecord("emp250", 0.8, {"window": 250.0})
+    record = interval_choice.IntervalRecord("emp250", 0.8, {"window": 250.0})
     bars = bars_from_returns(np.full(100, 0.01))
     with pytest.raises(DataError, match="emp250 intervals need 251 stored bars, 101 are stored"):
-        intervals.cumulative_quantiles(record, bars, 1)
+        interval_choice.cumulative_quantiles(record, bars, 1)
 
 
 @pytest.mark.parametrize("method", BASELINES)
 def test_every_baseline_widens_with_the_horizon(method: str) -> None:
     bars = garch_prices(700).to_numpy(dtype=np.float64)
-    record = intervals.fit(method, bars, len(bars), 0.8, "2012-09-07")
-    q = intervals.cumulative_quantiles(record, bars[-intervals.SERVE_ROWS :], 10)
+    record = interval_choice.fit(method, bars, len(bars), 0.8, "2012-09-07")
+    q = interval_choice.cumulative_quantiles(record, bars[-interval_choice.SERVE_ROWS :], 10)
     assert q.shape == (10, 2)
     assert np.all(q[:, 0] < 0) and np.all(q[:, 1] > 0)
     assert np.all(np.diff(q[:, 1] - q[:, 0]) > 0)
@@ -260,7 +261,7 @@ def test_garch_series_serves_a_baseline_that_covers(garch_home: dict[str, Any]) 
     origins = range(TRAIN_ROWS - 1, TRAIN_ROWS + 599)
     inside = 0
     for last in origins:
-        result = serving.predict(HomeAsOf(home, last=last), "G", horizon=1)
+        result = prediction.predict(HomeAsOf(home, last=last), "G", horizon=1)
         assert result.interval_method == method
         day = result.forecasts[0]
         inside += day["low"] <= closes[last + 1] <= day["high"]
@@ -290,7 +291,7 @@ def test_evaluate_names_the_served_baseline(garch_home: dict[str, Any]) -> None:
 
 PROBE = """
 import json, sys
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
 try:
     app(sys.argv[1:])
 except SystemExit as exc:
@@ -319,7 +320,9 @@ def test_predict_of_a_baseline_imports_no_arch_scipy_pandas_tensorflow(
 def test_pinned_model_serves_the_network(trained: dict[str, Any], trained_home: Path) -> None:
     """conftest's trained home: TINY_CONFIG pins the network's own intervals."""
     assert trained["train"]["interval_method"] == "adaptive_conformal"
-    assert intervals.load(current_bundle(trained_home, "TEST")) == intervals.IntervalRecord(
+    assert interval_choice.load(
+        current_bundle(trained_home, "TEST")
+    ) == interval_choice.IntervalRecord(
         "model",
         0.8,
         choice={
@@ -350,9 +353,9 @@ def test_bundle_without_intervals_file_serves_the_network(
     home = copy_home(garch_home["home"], tmp_path / "old")
     before = json.loads(cli("predict", "G", "--json", home=home).stdout)["forecasts"][0]
     bundle = current_bundle(home, "G")
-    (bundle / intervals.INTERVALS_FILE).unlink()
+    (bundle / interval_choice.INTERVALS_FILE).unlink()
     manifest = json.loads((bundle / "manifest.json").read_text())
-    del manifest["files"][intervals.INTERVALS_FILE]
+    del manifest["files"][interval_choice.INTERVALS_FILE]
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     reseal(bundle / "manifest.json")
     result = cli("predict", "G", "--json", home=home)
@@ -374,17 +377,17 @@ def test_tampered_intervals_file_is_a_model_error(
 ) -> None:
     """Edited behind the bundle's back: the checksum catches it. Edited and resealed into
     nonsense (a GARCH with nu = 1): the record's own check catches it. One stderr line."""
-    from rnnforecast.artifacts import sha256_file
+    from rnnforecast.storage.artifacts import sha256_file
 
     home = copy_home(garch_home["home"], tmp_path / "tampered")
     bundle = current_bundle(home, "G")
-    path = bundle / intervals.INTERVALS_FILE
+    path = bundle / interval_choice.INTERVALS_FILE
     raw = json.loads(path.read_text())
     raw["params"]["nu"] = 1.0
     path.write_text(json.dumps(raw))
     if resealed:
         manifest = json.loads((bundle / "manifest.json").read_text())
-        manifest["files"][intervals.INTERVALS_FILE] = sha256_file(path)
+        manifest["files"][interval_choice.INTERVALS_FILE] = sha256_file(path)
         (bundle / "manifest.json").write_text(json.dumps(manifest))
         reseal(bundle / "manifest.json")
     result = cli("predict", "G", home=home)
@@ -418,16 +421,16 @@ def test_global_model_serves_each_member_its_own(tmp_path: Path, home: Path) -> 
     assert set(methods) == {"AAA", "BBB", "CCC"}
     bundle = Path(out["path"])
     for ticker, method in methods.items():
-        record = intervals.load(bundle, ticker)
+        record = interval_choice.load(bundle, ticker)
         assert record is not None
         assert (bundle / f"intervals.{ticker}.json").is_file()
-        assert intervals.served_name(record, True) == method
+        assert interval_choice.served_name(record, True) == method
         assert method in (*BASELINES, "adaptive_conformal")
         predicted = cli("predict", ticker, "--json")
         assert predicted.exit_code == 0, predicted.stderr
         assert json.loads(predicted.stdout)["interval_method"] == method
-    assert not (bundle / intervals.INTERVALS_FILE).exists()
+    assert not (bundle / interval_choice.INTERVALS_FILE).exists()
     # each member's baseline is fitted on its own bars: different parameters
-    records = [intervals.load(bundle, t) for t in methods]
+    records = [interval_choice.load(bundle, t) for t in methods]
     fitted = [r.params for r in records if r is not None and r.serves_baseline]
     assert len(fitted) == len({json.dumps(p, sort_keys=True) for p in fitted})

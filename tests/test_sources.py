@@ -12,9 +12,9 @@ import pytest
 from conftest import canonical, make_prices, yahoo_frame
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
 
-from rnnforecast import sources
+from rnnforecast.data import sources
+from rnnforecast.data.sources import COLUMNS, check_ticker, read_csv
 from rnnforecast.errors import DataError, SourceError, UsageError
-from rnnforecast.sources import COLUMNS, check_ticker, read_csv
 
 SAMPLE_SHA256 = "60e961a567490b157f71888df9e6afb36190a34a40a6286aa38988e2343f1b1a"
 

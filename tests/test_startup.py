@@ -15,7 +15,7 @@ HEAVY = ("tensorflow", "keras", "yfinance", "pandas", "sklearn", "exchange_calen
 
 PROBE = """
 import json, sys
-from rnnforecast.cli import app
+from rnnforecast.cli.commands import app
 try:
     app(sys.argv[1:])
 except SystemExit as exc:

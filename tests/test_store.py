@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from conftest import canonical, make_prices
 
-from rnnforecast import store as store_module
-from rnnforecast.calendars import Sessions
+from rnnforecast.data import store as store_module
+from rnnforecast.data.calendars import Sessions
+from rnnforecast.data.sources import COLUMNS, Bars
+from rnnforecast.data.store import Store, StoreResult, TickerInfo
 from rnnforecast.errors import EnvironmentFault, NoStoredData, UsageError
-from rnnforecast.sources import COLUMNS, Bars
-from rnnforecast.store import Store, StoreResult, TickerInfo
 
 
 def bars(n: int = 50, seed: int = 0, start: str = "2020-01-01", **kwargs) -> Bars:

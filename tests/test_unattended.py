@@ -204,7 +204,7 @@ def test_truncated_bundle_file_exits_4_with_its_path(trained_home: Path, name: s
 HOLD = """
 import sys, time
 from pathlib import Path
-from rnnforecast import locks
+from rnnforecast.storage import locks
 with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
     print("held", flush=True)
     time.sleep(60)

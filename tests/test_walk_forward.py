@@ -13,8 +13,8 @@ import pytest
 from conftest import LEARNABLE_CONFIG, learnable_prices
 from test_network_e2e import expected_scalers
 
-from rnnforecast import fitting
 from rnnforecast.config import Config, config_from_dict
+from rnnforecast.training import fitting
 
 pytestmark = pytest.mark.slow
 

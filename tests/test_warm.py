@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from conftest import TINY_CONFIG, cli, make_prices
 
-from rnnforecast import nightly as nightly_job
 from rnnforecast.config import config_from_dict
 from rnnforecast.errors import UsageError
-from rnnforecast.home import Home
-from rnnforecast.runconfig import load_run_config
+from rnnforecast.jobs import nightly as nightly_job
+from rnnforecast.jobs.runconfig import load_run_config
+from rnnforecast.storage.home import Home
 
 TABLE = textwrap.dedent(
     """
@@ -150,7 +150,7 @@ def test_zero_fine_tune_epochs_start_from_the_current_weights(
     model.keras (saved by Keras) and the challenger's numpy weights give the same outputs."""
     import keras
 
-    from rnnforecast.numpy_model import NumpyNetwork, load_weights
+    from rnnforecast.nn.numpy_network import NumpyNetwork, load_weights
 
     home = Home(after_first(first_night, tmp_path))
     first = first_night["first"]

@@ -17,7 +17,7 @@ from sklearn.preprocessing import MinMaxScaler as SkMinMaxScaler
 
 from rnnforecast.config import BASE_FEATURES, DERIVED_FEATURES, DataConfig
 from rnnforecast.errors import DataError, ModelError
-from rnnforecast.windows import (
+from rnnforecast.forecast.windows import (
     MIN_WINDOWS,
     Dataset,
     MinMaxScaler,

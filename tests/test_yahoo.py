@@ -21,10 +21,8 @@ import pytest
 from conftest import TINY_CONFIG, FakeYahoo, make_prices, yahoo_frame
 from typer.testing import CliRunner
 
-from rnnforecast.cli import app
-from rnnforecast.errors import SourceError
-from rnnforecast.home import Home
-from rnnforecast.yahoo import (
+from rnnforecast.cli.commands import app
+from rnnforecast.data.yahoo import (
     ChildCrash,
     ChildDownloader,
     DownloadFailure,
@@ -32,7 +30,9 @@ from rnnforecast.yahoo import (
     classify,
     failure_behind_empty_frame,
 )
-from rnnforecast.yahoo_source import YahooSource, fetch_budget
+from rnnforecast.data.yahoo_source import YahooSource, fetch_budget
+from rnnforecast.errors import SourceError
+from rnnforecast.storage.home import Home
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY")
 
@@ -106,7 +106,10 @@ def python(code: str, *args: str, env: dict[str, str], timeout: float = 240):
     )
 
 
-CLI = "import sys; from rnnforecast.cli import main; sys.argv[0] = 'rnnforecast'; sys.exit(main())"
+CLI = (
+    "import sys; from rnnforecast.cli.commands import main; sys.argv[0] = 'rnnforecast'; "
+    "sys.exit(main())"
+)
 
 
 # --- TensorFlow in the same process (item 1) --------------------------------------------------
@@ -320,7 +323,7 @@ def test_yahoo_bars_carry_the_exchange_code(fake_yahoo: FakeYahoo) -> None:
 def test_exchange_code_from_history_metadata() -> None:
     from types import SimpleNamespace
 
-    from rnnforecast.yahoo import _exchange
+    from rnnforecast.data.yahoo import _exchange
 
     assert _exchange(SimpleNamespace(history_metadata={"exchangeName": "NMS"})) == "NMS"
     assert _exchange(SimpleNamespace(history_metadata={"exchangeName": ""})) is None

@@ -1,0 +1,450 @@
+"""The command line: options -> config -> one core call -> a table for people or JSON.
+
+Each command is a thin function: it checks its options (declared in
+:mod:`rnnforecast.cli.options`) before any work, makes one call into the core and hands the
+result to :mod:`rnnforecast.cli.render` or prints it as JSON. Errors become one stderr line and
+an exit code in :mod:`rnnforecast.cli.exits`. Nothing heavy is imported at start-up:
+pandas, TensorFlow and yfinance load inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from rnnforecast.cli import exits, options, render
+from rnnforecast.cli.exits import emit_json, say
+from rnnforecast.cli.options import HOME_ENV
+from rnnforecast.config import apply_overrides, load_config
+from rnnforecast.data.tickers import unique_tickers
+from rnnforecast.errors import PartialFailure, RnnForecastError, UsageError
+from rnnforecast.jobs.runconfig import load_run_config
+
+if TYPE_CHECKING:
+    from rnnforecast.config import Config
+    from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+    from rnnforecast.storage.home import Home
+
+app = typer.Typer(
+    cls=exits.App,
+    name="rnnforecast",
+    help="Forecast daily stock prices with recurrent neural networks, next to the naive "
+    "forecast. Fetch bars into a local store, train, evaluate, predict.",
+    epilog=options.EXIT_HELP,
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    home: options.Home = None,
+    wait: options.Wait = 60.0,
+    verbose: options.Verbose = False,
+    version: options.Version = False,
+    now: options.Now = None,
+) -> None:
+    if home is not None and not home.strip():
+        # An empty --home would silently mean the current folder.
+        raise UsageError(f"--home (or {HOME_ENV}) is empty: name a folder")
+    from rnnforecast.storage.home import default_root
+
+    folder = Path(home) if home is not None else default_root()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--home {folder} is a file, not a folder")
+    exits.caches_inside(folder)
+    seams = ctx.obj if isinstance(ctx.obj, options.Seams) else options.Seams()
+    ctx.obj = options.Settings(folder, wait, verbose, options.clock(now), seams)
+
+
+def _home(ctx: typer.Context) -> Home:
+    from rnnforecast.storage.home import Home
+
+    return Home(ctx.obj.home.expanduser(), ctx.obj.wait)
+
+
+def _partial_failure(outcomes: list[TickerOutcome[Any]]) -> None:
+    """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
+    failed = [o.ticker for o in outcomes if o.failed]
+    if failed:
+        raise PartialFailure(
+            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}"
+        )
+
+
+@app.command()
+def fetch(
+    ctx: typer.Context,
+    tickers: options.NewTickers = None,
+    start: options.Start = None,
+    end: options.End = None,
+    csv: options.Csv = None,
+    sample: options.Sample = False,
+    auto_adjust: options.AutoAdjust = True,
+    replace: options.Replace = False,
+    retries: options.Retries = 3,
+    timeout: options.Timeout = 10.0,
+    calendar: options.Calendar = None,
+    date_format: options.DateFormat = None,
+    as_json: options.Json = False,
+) -> None:
+    """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
+
+    Fetching again adds only new dates; a failed fetch changes nothing. Only bars whose
+    session has closed on the exchange are stored.
+    """
+    from rnnforecast.data.sources import AmbiguousDatesError
+    from rnnforecast.data.store import SourceChanged
+    from rnnforecast.errors import DataError
+    from rnnforecast.jobs import ingest
+
+    source = ctx.obj.source(csv, sample, date_format, auto_adjust, retries, timeout)
+    if (csv is not None or sample) and len(unique_tickers(tickers or [])) > 1:
+        raise UsageError("--csv and --sample load one ticker at a time")
+    if start and end and start > end:
+        raise UsageError(f"--start {start.date()} is after --end {end.date()}")
+    try:
+        outcomes = ingest.fetch_each(
+            _home(ctx),
+            tickers or [],
+            source,
+            start=start.date() if start else None,
+            end=end.date() if end else None,
+            replace=replace,
+            calendar=calendar,
+            clock=ctx.obj.clock,
+        )
+    except AmbiguousDatesError as exc:
+        raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
+    except SourceChanged as exc:
+        raise UsageError(
+            f"{exc.ticker} is stored from {exc.stored}, not {exc.incoming}: use --replace to "
+            "start it afresh"
+        ) from None
+    render.fetched(outcomes)
+    if as_json:
+        emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
+    else:
+        render.fetched_table(outcomes)
+    _partial_failure(outcomes)
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    tickers: options.StoredTickers,
+    config: options.Config = None,
+    overrides: options.Overrides = None,
+    epochs: options.Epochs = None,
+    seed: options.Seed = None,
+    workers: options.Workers = 1,
+    executor: options.Executor = options.ExecutorName.local,
+    address: options.Address = None,
+    refit: options.Refit = True,
+    global_model: options.GlobalModel = False,
+    name: options.Name = None,
+    quiet: options.Quiet = False,
+    as_json: options.Json = False,
+) -> None:
+    """Train a network on the stored bars of each ticker and save it, with scalers and
+    manifest, as that ticker's current model."""
+    tickers = unique_tickers(tickers)  # GOOG goog is one ticker, trained once
+    grouped = global_model or name is not None
+    _check_train_options(tickers, grouped, name, workers, executor, address)
+    cfg = _train_config(config, overrides, epochs, seed)
+    if grouped:
+        _train_global(ctx, tickers, cfg, name, refit, quiet, as_json)
+    else:
+        _train_each(ctx, tickers, cfg, refit, quiet, as_json, workers, executor.value, address)
+
+
+def _check_train_options(
+    tickers: list[str],
+    grouped: bool,
+    name: str | None,
+    workers: int,
+    executor: options.ExecutorName,
+    address: str | None,
+) -> None:
+    """The combinations train refuses, before it reads a config or a bar."""
+    if grouped and name is not None and len(tickers) < 2:
+        raise UsageError("--name names the group of a --global model of two or more tickers")
+    if grouped and (workers != 1 or executor != "local"):
+        raise UsageError("--global trains one network in this process: drop --workers/--executor")
+    if address is not None and executor != "ray":
+        raise UsageError("--address is for --executor ray")
+
+
+def _train_config(
+    config: Path | None, overrides: list[str] | None, epochs: int | None, seed: int | None
+) -> Config:
+    """The recipe of train: the config file (or the default), then --set, --epochs, --seed."""
+    items = list(overrides or [])
+    items += [f"train.epochs={epochs}"] if epochs is not None else []
+    items += [f"train.seed={seed}"] if seed is not None else []
+    return apply_overrides(load_config(config), items)
+
+
+def _train_each(
+    ctx: typer.Context,
+    tickers: list[str],
+    cfg: Config,
+    refit: bool,
+    quiet: bool,
+    as_json: bool,
+    workers: int,
+    executor: str,
+    address: str | None,
+) -> None:
+    """train T1 T2 ...: one model per ticker, one job each, and one JSON shape whatever the
+    number of tickers, workers or executor: ``{"tickers": [entry, ...]}``. In this process
+    (one worker, the local executor) with a progress bar. One ticker named: its failure is
+    the command's (its own exit code and line); several: a failed ticker does not stop the
+    others, and ends the command with exit code 7."""
+    from rnnforecast.jobs import executors
+
+    sole = len(tickers) == 1
+    in_process = workers == 1 and executor == "local"
+    # No bar for workers elsewhere: it would stand still until the end.
+    with render.training_progress(
+        ctx.obj.verbose, quiet or not in_process, cfg.train.epochs
+    ) as progress:
+        jobs = executors.train_many(
+            _home(ctx),
+            tickers,
+            cfg,
+            workers=workers,
+            executor=executor,
+            address=address,
+            on_done=None if sole else render.job_done(quiet),
+            refit=refit,
+            progress=progress,
+        )
+    if sole and jobs[0].error is not None:
+        raise _cause(jobs[0].error)
+    if as_json:
+        emit_json({"tickers": [render.outcome_dict(j) for j in jobs]})
+    elif sole and jobs[0].result is not None:
+        render.trained(jobs[0].result)
+    else:
+        render.jobs_table(jobs)
+    _partial_failure(jobs)
+
+
+def _cause(failure: Failure) -> RnnForecastError:
+    """The error a failed ticker's job raised (for the edge to word, with its hint)."""
+    if failure.cause is not None:
+        return failure.cause
+    error = RnnForecastError(failure.message)
+    error.exit_code = failure.code
+    return error
+
+
+def _train_global(
+    ctx: typer.Context,
+    tickers: list[str],
+    cfg: Config,
+    name: str | None,
+    refit: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """train --global: one network for every ticker, then its scores per member."""
+    from rnnforecast.training import global_model as pooling
+
+    with render.training_progress(ctx.obj.verbose, quiet, cfg.train.epochs) as progress:
+        result = pooling.train_global(
+            _home(ctx),
+            tickers,
+            cfg,
+            name=name,
+            progress=progress,
+            refit=refit,
+        )
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        render.trained_global(result)
+
+
+@app.command()
+def evaluate(
+    ctx: typer.Context,
+    ticker: options.TrainedTicker,
+    run: options.Run = None,
+    folds: options.Folds = 0,
+    plot: options.Plot = None,
+    output: options.EvaluateOutput = None,
+    quiet: options.Quiet = False,
+    as_json: options.Json = False,
+) -> None:
+    """Score a saved model on its held-out test period next to the naive forecast
+    (tomorrow = today) and the drift forecast, in price units."""
+    from rnnforecast import exports, plots
+    from rnnforecast.jobs import evaluation, group_evaluation
+
+    if output is not None:
+        exports.output_format(output)
+    if plot is not None and not plots.is_png(plot):  # before a walk-forward of minutes
+        raise UsageError(f"--plot writes a PNG file: {plot} does not end in .png")
+    if group_evaluation.serves_group(_home(ctx), ticker, run):
+        if folds or plot is not None or output is not None:
+            raise UsageError("--folds, --plot and --output score one ticker's own model")
+        group_result = group_evaluation.evaluate(_home(ctx), ticker, run)
+        for warning in group_result.warnings:
+            say(f"warning: {warning}")
+        if as_json:
+            emit_json(group_result.to_dict())
+        else:
+            render.group_evaluated(group_result)
+        return
+    with render.training_progress(ctx.obj.verbose, quiet or not folds, total=None) as progress:
+        result = evaluation.evaluate(
+            _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
+        )
+    if output is not None and result.days is not None:
+        exports.write_table(output, result.days.columns())
+        say(f"{len(result.days)} daily forecasts written to {output}")
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    render.evaluated(result)
+    if plot is not None:
+        say(f"plot written to {plot}")
+
+
+@app.command()
+def predict(
+    ctx: typer.Context,
+    ticker: options.TrainedTicker,
+    run: options.Run = None,
+    horizon: options.Horizon = None,
+    output: options.PredictOutput = None,
+    as_json: options.Json = False,
+) -> None:
+    """Forecast the close of the next trading day(s) after the last stored bar, with a
+    prediction interval."""
+    from rnnforecast import exports
+    from rnnforecast.jobs import prediction as serving
+
+    if output is not None:
+        exports.output_format(output)
+    result = serving.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    # The core's notices name no command; the hint to cure them is the CLI's to give.
+    warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
+    for warning in warnings:
+        say(f"warning: {warning}")
+    if output is not None:
+        exports.write_table(output, exports.forecast_columns(result.forecasts))
+        say(f"{len(result.forecasts)} forecasts written to {output}")
+    if as_json:
+        emit_json({**result.to_dict(), "warnings": warnings})
+        return
+    render.forecast(result)
+
+
+@app.command("run")
+def run_job(
+    ctx: typer.Context,
+    config: options.RunConfig,
+    quiet: options.Quiet = False,
+    as_json: options.Json = False,
+) -> None:
+    """The nightly job: for each ticker in the config, fetch new bars, train a challenger,
+    and make it current only if it beats the current model on the newest held-out period.
+
+    One ticker failing does not stop the others; the exit code is then 7.
+    """
+    recipe, plan = load_run_config(config, yahoo=ctx.obj.yahoo())
+
+    from rnnforecast.jobs import nightly
+
+    with render.training_progress(ctx.obj.verbose, quiet, recipe.train.epochs) as progress:
+        outcomes = nightly.run(
+            _home(ctx),
+            recipe,
+            plan,
+            progress=progress,
+            clock=ctx.obj.clock,
+        )
+    for outcome in outcomes:
+        render.failure(outcome)
+    if as_json:
+        emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
+    else:
+        render.run_outcomes(outcomes)
+    _partial_failure(outcomes)
+
+
+@app.command()
+def models(
+    ctx: typer.Context,
+    ticker: options.AnyTicker,
+    promote: options.Promote = None,
+    as_json: options.Json = False,
+) -> None:
+    """List the ticker's saved runs with their test scores, and which one is current."""
+    from rnnforecast.jobs import listing as runs
+
+    if promote is not None:
+        from rnnforecast.jobs import manage
+
+        done = manage.promote(_home(ctx), ticker, promote)
+        say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
+    listing = runs.models(_home(ctx), ticker)
+    if as_json:
+        emit_json(listing)
+        return
+    render.runs_table(listing)
+
+
+@app.command("tickers")
+def list_tickers(ctx: typer.Context, as_json: options.Json = False) -> None:
+    """List the stored tickers with their date range, row count and source."""
+    from rnnforecast.jobs import manage
+
+    rows = manage.tickers(_home(ctx))
+    if as_json:
+        emit_json({"tickers": rows})
+        return
+    render.tickers_table(rows)
+
+
+@app.command()
+def forget(
+    ctx: typer.Context,
+    ticker: options.AnyTicker,
+    yes: options.Yes = False,
+    as_json: options.Json = False,
+) -> None:
+    """Delete a ticker's stored bars and all its saved models."""
+    from rnnforecast.jobs import manage
+
+    if not yes:
+        plan = manage.forget_plan(_home(ctx), ticker)
+        raise UsageError(f"this would delete {plan.describe()}: add --yes to delete them")
+    gone = manage.forget(_home(ctx), ticker)
+    if as_json:
+        emit_json(gone.to_dict())
+        return
+    say(f"deleted {gone.describe()}")
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``) and return its exit
+    code. It never ends the process, so a notebook or another program may call it."""
+    return exits.main(app, args)
+
+
+def entry_point() -> None:
+    """Console-script entry point (also ``python -m rnnforecast``): see
+    :func:`rnnforecast.cli.exits.entry_point`."""
+    exits.entry_point(app)

@@ -1,0 +1,37 @@
+"""The drawing primitive of the CLI's output: a rich table on a terminal, tab-separated lines
+(header first) in a pipe. :mod:`rnnforecast.cli.render` builds every table of a result with it;
+rich loads only when a table is drawn on a terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rnnforecast.cli.exits import say
+
+
+def human() -> bool:
+    return sys.stdout.isatty()
+
+
+def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
+    """A rich table on a terminal; tab-separated lines (header first) otherwise."""
+    if human():
+        from rich.console import Console
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table()
+        for i, header in enumerate(headers):
+            table.add_column(header, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*(str(v) for v in row))
+        console = Console()
+        console.print(Text(title, style="bold"))
+        console.print(table)
+    else:
+        say(title)
+        print("\t".join(headers))
+        for row in rows:
+            print("\t".join(str(v) for v in row))

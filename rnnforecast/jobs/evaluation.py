@@ -1,0 +1,339 @@
+"""Evaluating a saved bundle: its scored fit on its own test period, next to the naive and
+drift forecasts and the volatility baselines, optionally with a walk-forward backtest; and
+reading a bundle's scored and served fits back as networks. Never prints or exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.errors import DataError, ModelError
+from rnnforecast.exports import DailyForecasts
+from rnnforecast.forecast.calibration import (
+    Calibration,
+    Network,
+)
+from rnnforecast.forecast.windows import (
+    Dataset,
+    Scalers,
+    base_matrix,
+    build_dataset,
+    fingerprint,
+)
+from rnnforecast.metrics.report import Report
+from rnnforecast.storage import loading
+from rnnforecast.storage.home import Home
+from rnnforecast.storage.manifest import Period
+from rnnforecast.training.fitting import (
+    _assess,
+    _daily,
+    _naive_scale,
+    _period,
+    _width_factors,
+    walk_forward,
+)
+
+if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.risk.assessment import DayLosses, RiskReport
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    ticker: str
+    run_id: str
+    test: dict[str, Any]
+    report: Report
+    folds: list[dict[str, Any]] | None = None
+    warnings: list[str] = field(default_factory=list)
+    # One-day-ahead forecasts per test day (walk-forward folds' days with ``folds``).
+    days: DailyForecasts | None = None
+    fit: dict[str, Any] = field(default_factory=dict)
+    risk: RiskReport | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "ticker": self.ticker,
+            "run_id": self.run_id,
+            # which of the bundle's fits the scores are of: always the scored one
+            "fit": "scored",
+            "trained_through": self.fit.get("trained_through"),
+            "calibrated_through": self.fit.get("calibrated_through"),
+            "test": self.test,
+            **self.report.to_dict(),
+            "risk": None if self.risk is None else self.risk.to_dict(),
+            "warnings": self.warnings,
+        }
+        if self.folds is not None:
+            out["folds"] = self.folds
+            out["aggregate"] = _aggregate(self.folds)
+        return out
+
+
+_RATIOS = ("rel_mae", "mase")
+"""Fold metrics that are ratios: aggregated by geometric mean, since a ratio of 0.5 and one
+of 2 are equally far from 1 and their arithmetic mean (1.25) says the model is worse."""
+
+
+def _aggregate(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Every fold metric over the folds (those a fold could not compute are left out):
+    ratios by geometric mean and geometric standard deviation (``exp`` of the standard
+    deviation of the logs), the rest by mean and standard deviation; and how many folds
+    beat naive. A statistic that cannot be computed (no values, a ratio of 0 or inf) is
+    None."""
+    out: dict[str, Any] = {"folds": len(folds), "beats_naive": sum(f["beats_naive"] for f in folds)}
+    for side in ("model", "naive"):
+        out[side] = {}
+        for name in folds[0][side]:
+            values = np.array([f[side][name] for f in folds if f[side][name] is not None])
+            if name in _RATIOS:
+                finite = len(values) > 0 and bool(np.all((values > 0) & np.isfinite(values)))
+                logs = np.log(values) if finite else None
+                out[side][name] = {
+                    "geometric_mean": float(np.exp(logs.mean())) if logs is not None else None,
+                    "geometric_std": float(np.exp(logs.std())) if logs is not None else None,
+                }
+            else:
+                out[side][name] = {
+                    "mean": float(np.mean(values)) if len(values) else None,
+                    "std": float(np.std(values)) if len(values) else None,
+                }
+    return out
+
+
+def evaluate(
+    home: Home,
+    ticker: str,
+    run_id: str | None = None,
+    *,
+    folds: int = 0,
+    progress: Progress | None = None,
+    plot: Path | None = None,
+) -> EvaluationResult:
+    """Score a saved model on its own held-out test period, next to naive and drift forecasts.
+
+    The scores are those of the bundle's scored fit (trained before the test period; see
+    :mod:`rnnforecast.storage.fit_records`), never of a refit that has seen the test period. The
+    test
+    period is the one recorded in the manifest, taken from the bars stored now.
+    With ``folds`` > 0, also a walk-forward backtest: the model's recipe is re-trained on
+    expanding windows and tested on ``folds`` consecutive periods covering the test period
+    (scalers and calibration refitted inside each fold). ``plot`` writes a PNG of the test
+    period. Raises ModelError (no or bad bundle), DataError (test period no longer stored).
+    """
+    loaded = loading.load(home, ticker, run_id)
+    manifest, config = loaded.bundle.manifest, loaded.config
+    frame = home.store.read(manifest.ticker)
+    test = manifest.period("test")
+    scored = _scored_fit(loaded)
+    scale_rows = frame.loc[: manifest.period("scaler_rows").end]
+    scale = _naive_scale(scale_rows, len(scale_rows))
+    part, rep, factors = _assess_period(
+        loaded,
+        frame,
+        scored.network,
+        test.start,
+        test.end,
+        scalers=scored.scalers,
+        calibration=scored.calibration,
+        scale=scale,
+    )
+    warnings = []
+    risk_report = None
+    try:
+        risk_report = _risk_report(loaded, frame, scored)
+    except (ValueError, DataError) as exc:
+        warnings.append(f"no distribution scores next to the baselines: {exc}")
+    trained = frame.loc[manifest.data.first : manifest.data.last]
+    if fingerprint(trained) != manifest.data.fingerprint:
+        warnings.append(
+            "the stored bars of the training period changed since this model was trained "
+            "(re-fetched or replaced): scores are on the bars stored now"
+        )
+    days = _daily(scored.network, part, config, scored.scalers, scored.calibration, factors)
+    fold_results = None
+    fold_days: list[DailyForecasts] = []
+    if folds:
+        trained_frame = frame.loc[: manifest.data.last]
+        fold_results = walk_forward(trained_frame, config, folds, progress, days=fold_days)
+    if plot is not None:
+        from rnnforecast import plots
+
+        plots.save_png(period_figure(loaded, days), plot)
+    return EvaluationResult(
+        manifest.ticker,
+        manifest.run_id,
+        _period(part.target_dates[:, 0]),
+        rep,
+        fold_results,
+        warnings,
+        days=DailyForecasts.concat(fold_days) if folds else days,
+        fit=manifest.scored.dates(),
+        risk=risk_report,
+    )
+
+
+def _risk_report(loaded: loading.Loaded, frame: pd.DataFrame, scored: _Model) -> RiskReport:
+    """Distribution scores of the bundle's test period, forecast by its scored fit, next to
+    the volatility baselines (:mod:`rnnforecast.risk.assessment`), on the validation and test
+    periods of its manifest."""
+    return _risk_days(loaded, frame, scored, loaded.bundle.manifest.period("test"))[0]
+
+
+def _risk_days(
+    loaded: loading.Loaded,
+    frame: pd.DataFrame,
+    scored: _Model,
+    test: Period,
+    member: str | None = None,
+) -> tuple[RiskReport, dict[str, DayLosses], np.ndarray]:
+    """:func:`_risk_report` of the windows whose first target day is in ``test`` of the bars
+    ``frame`` (a global model's ``member``, whose own served intervals it names), with the
+    per-day figures of :func:`rnnforecast.risk.assessment.assess_days` and those days ``(m,)``
+    (datetime64). Raises ValueError (no validation or test window), DataError (bad bars)."""
+    from rnnforecast.risk import assessment
+
+    data = loaded.config.data
+    dataset = build_dataset(frame, data)
+    first_target = dataset.target_dates[:, 0]
+
+    def within(period: Period) -> np.ndarray:
+        start, end = np.datetime64(period.start), np.datetime64(period.end)
+        return np.asarray((first_target >= start) & (first_target <= end))
+
+    report, days = assessment.assess_days(
+        scored.network,
+        dataset,
+        base_matrix(frame),
+        data,
+        scored.scalers,
+        scored.calibration,
+        within(loaded.bundle.manifest.period("validation")),
+        within(test),
+    )
+    # the bundle may serve a baseline's intervals (rnnforecast.risk.interval_choice), not its
+    # network's
+    from rnnforecast.risk import interval_choice
+
+    served = interval_choice.load(loaded.bundle.path, member)
+    name = interval_choice.served_name(served, loaded.calibration.adaptive is not None)
+    return dataclasses.replace(report, served_intervals=name), days, first_target[within(test)]
+
+
+def period_figure(loaded: loading.Loaded, days: DailyForecasts) -> Any:
+    """The test-period picture (a matplotlib Figure) of a bundle's one-day-ahead ``days``
+    (forecast by its scored fit, whose calibration the title reports)."""
+    from rnnforecast import plots
+
+    manifest = loaded.bundle.manifest
+    calibration = _scored_calibration(loaded)
+    return plots.test_period_figure(
+        manifest.ticker,
+        days.dates,
+        days.actual,
+        days.point,
+        days.low,
+        days.high,
+        days.naive,
+        manifest.training,
+        calibration.level,
+        calibration.shrink[0],
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A network with the scalers and calibration its forecasts need."""
+
+    network: Network
+    scalers: Scalers
+    calibration: Calibration
+
+
+def _scored_fit(loaded: loading.Loaded) -> _Model:
+    """The bundle's scored fit: its own network when it serves it (no refit, or a bundle
+    saved before refit existed), else ``scored_weights.npz`` with the scalers and
+    calibration the manifest records for it. Raises ModelError if those are unreadable."""
+    record = loaded.bundle.manifest.scored
+    if record.weights is None:
+        return _Model(loading.network(loaded), loaded.bundle.scalers, loaded.calibration)
+    from rnnforecast.nn.numpy_network import NumpyNetwork, load_weights
+
+    path = loaded.bundle.path / record.weights
+    scalers = Scalers.from_dict(record.scalers)
+    calibration = _scored_calibration(loaded)
+    try:
+        weights = load_weights(path)
+        weights.pop(loading.INPUT_SHAPE_KEY, None)
+        network = NumpyNetwork(weights, loaded.config).predict
+    except ModelError as exc:
+        message = str(exc)
+        raise ModelError(message if str(path) in message else f"{path}: {message}") from None
+    return _Model(network, scalers, calibration)
+
+
+def _scored_calibration(loaded: loading.Loaded) -> Calibration:
+    """The calibration of the bundle's scored fit (its own when it serves that fit)."""
+    record = loaded.bundle.manifest.scored
+    if record.weights is None:
+        return loaded.calibration
+    return Calibration.from_dict(record.calibration)
+
+
+def _served_fit(loaded: loading.Loaded) -> _Model:
+    """The network the bundle serves, as ``predict`` runs it."""
+    return _Model(loading.network(loaded), loaded.bundle.scalers, loaded.calibration)
+
+
+def _select_period(
+    loaded: loading.Loaded, frame: pd.DataFrame, start: str, end: str, after: str | None = None
+) -> Dataset:
+    """The windows (of the bundle's recipe) whose first target falls in [start, end] and,
+    with ``after``, after that day; possibly none."""
+    dataset = build_dataset(frame, loaded.config.data)
+    first_target = pd.DatetimeIndex(dataset.target_dates[:, 0])
+    mask = (first_target >= pd.Timestamp(start)) & (first_target <= pd.Timestamp(end))
+    if after is not None:
+        mask &= first_target > pd.Timestamp(after)
+    return dataset.select(np.asarray(mask))
+
+
+def _assess_period(
+    loaded: loading.Loaded,
+    frame: pd.DataFrame,
+    network: Network,
+    start: str,
+    end: str,
+    *,
+    scalers: Scalers | None = None,
+    calibration: Calibration | None = None,
+    scale: float | None = None,
+) -> tuple[Dataset, Report, np.ndarray]:
+    """The bundle's forecasts for the windows whose first target falls in [start, end]
+    (with ``scalers`` and ``calibration``, default the bundle's served ones): the windows,
+    their report, and their adaptive interval width factors ``(m,)``.
+
+    Raises DataError if the stored bars no longer cover that period.
+    """
+    part = _select_period(loaded, frame, start, end)
+    if not len(part):
+        manifest = loaded.bundle.manifest
+        raise DataError(
+            f"the stored bars of {manifest.ticker} no longer cover the period {start} to "
+            f"{end} (run {manifest.run_id})"
+        )
+    scalers = scalers or loaded.bundle.scalers
+    calibration = calibration or loaded.calibration
+    # Adaptive widths of a day depend on the days before it: score the whole stored history.
+    dataset = build_dataset(frame, loaded.config.data)
+    first = int(np.searchsorted(dataset.target_dates[:, 0], part.target_dates[0, 0]))
+    factors = _width_factors(network, dataset, loaded.config, scalers, calibration)
+    factors = factors[first : first + len(part)]
+    rep = _assess(network, part, loaded.config, scalers, calibration, scale, factors)
+    return part, rep, factors

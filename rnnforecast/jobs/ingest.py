@@ -1,0 +1,159 @@
+"""Ingest: read tickers' daily bars from a :class:`~rnnforecast.data.sources.Source` into the store.
+
+Each ticker is locked while it is read and written, and written in one transaction, with the
+exchange calendar it trades on and that calendar's sessions; only bars whose session has
+closed are stored. Nothing here prints, exits or names a command-line option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from rnnforecast.data import calendars
+from rnnforecast.data.bars import Bars
+from rnnforecast.data.sources import Source
+from rnnforecast.data.store import StoreResult
+from rnnforecast.data.tickers import check_ticker, unique_tickers
+from rnnforecast.errors import UsageError
+from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.storage.home import Home
+
+REFETCH_OVERLAP = dt.timedelta(days=7)
+"""How far before a ticker's last stored bar an incremental fetch starts: the overlap
+catches late corrections (rows already stored are kept)."""
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """How one ticker is fetched, whatever its source.
+
+    ``start``/``end``: the first and last day wanted, inclusive (None: from the source's first
+    bar, or shortly before the last stored one for an incremental source; to its newest).
+    ``replace``: delete the ticker's stored bars first. ``calendar``: a checked calendar code
+    (None: the stored one, else the one the source reports, else XNYS). ``clock``: now.
+    """
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    replace: bool = False
+    calendar: str | None = None
+    clock: calendars.Clock = calendars.system_clock
+
+
+def fetch(
+    home: Home,
+    tickers: list[str],
+    source: Source,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    replace: bool = False,
+    calendar: str | None = None,
+    clock: calendars.Clock = calendars.system_clock,
+) -> list[StoreResult]:
+    """Store ``source``'s daily bars for each ticker; one transaction per ticker.
+
+    A source that holds one series (a file) takes one ticker, or none for its default
+    ticker. For an incremental source (Yahoo) without ``start``, a ticker already stored from
+    it is fetched from :data:`REFETCH_OVERLAP` before its last stored bar. Each ticker is
+    locked while it is fetched and written.
+
+    ``calendar`` (an exchange calendar code) is recorded for every ticker; without it a
+    ticker keeps its stored calendar, else gets the one the source reports, else XNYS. Only
+    bars whose session had closed by ``clock()`` are stored (:func:`calendars.complete_bars`),
+    with that calendar's sessions up to two years ahead, which predict reads. Raises
+    UsageError, DataError, SourceError or LockError; tickers before the failing one stay
+    stored.
+    """
+    symbols = [check_ticker(t) for t in tickers]
+    _check(symbols, source, start, end)
+    if not symbols and source.default_ticker is not None:
+        symbols = [source.default_ticker]
+    if not symbols:
+        raise UsageError("name at least one ticker")
+    options = FetchOptions(
+        start,
+        end,
+        replace,
+        calendars.check_code(calendar) if calendar is not None else None,
+        clock,
+    )
+    results = []
+    for symbol in symbols:
+        with home.lock(symbol):
+            results.append(fetch_ticker(home, symbol, source, options))
+    return results
+
+
+def _check(symbols: list[str], source: Source, start: dt.date | None, end: dt.date | None) -> None:
+    """Raise UsageError for options that do not go together."""
+    if start and end and start > end:
+        raise UsageError(f"the start {start} is after the end {end}")
+    if source.one_ticker and len(symbols) > 1:
+        raise UsageError(f"a {source.name} source loads one ticker at a time")
+
+
+def fetch_each(
+    home: Home, tickers: list[str], source: Source, **options: Any
+) -> list[TickerOutcome[StoreResult]]:
+    """:func:`fetch` for each ticker in turn, going on after a failed one (as ``run``
+    does); ``options`` are fetch's. Tickers are checked first, and named once each however
+    they are spelled (``GOOG goog``). Raises UsageError for a bad ticker or option (before
+    anything is fetched); the failures of single tickers are in their outcomes (each
+    result is the ticker's :class:`StoreResult`).
+    """
+    symbols = unique_tickers(tickers)
+    if len(symbols) <= 1:
+        return [TickerOutcome(r.ticker, r) for r in fetch(home, symbols, source, **options)]
+    _check(symbols, source, options.get("start"), options.get("end"))
+    outcomes: list[TickerOutcome[StoreResult]] = []
+    for symbol in symbols:
+        try:
+            [stored] = fetch(home, [symbol], source, **options)
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+            outcomes.append(TickerOutcome(symbol, error=Failure.of(exc)))
+        else:
+            outcomes.append(TickerOutcome(symbol, stored))
+    return outcomes
+
+
+def fetch_ticker(home: Home, symbol: str, source: Source, options: FetchOptions) -> StoreResult:
+    """Read one ticker's bars from ``source`` and store them (the caller holds its lock)."""
+    since = options.start
+    if source.incremental and not (since or options.replace):
+        info = home.store.info(symbol)
+        if info is not None and info.source == source.name:
+            since = dt.date.fromisoformat(info.last) - REFETCH_OVERLAP
+    bars = source.bars(symbol, since, options.end, cache=home.yahoo_cache)
+    return _store_complete(home, symbol, bars, source, options)
+
+
+def _store_complete(
+    home: Home, symbol: str, bars: Bars, source: Source, options: FetchOptions
+) -> StoreResult:
+    """Store the bars whose session has closed, with the ticker's calendar and its sessions
+    from the first bar to two years ahead. Raises DataError for bars before 1900 or after
+    the last closed session (a live source's bar whose session is still open is dropped
+    instead)."""
+    code = calendars.choose(
+        options.calendar,
+        home.store.calendar(symbol),
+        calendars.for_yahoo_exchange(bars.exchange),
+    )
+    now = options.clock()
+    today = now.astimezone(dt.UTC).date()
+    # A bar before 1900 or in the future is refused below; the sessions span stays sane.
+    first = min(max(bars.frame.index[0].date(), calendars.EARLIEST), today)
+    ahead = today + dt.timedelta(days=calendars.SESSIONS_AHEAD_DAYS)
+    sessions = calendars.sessions(code, first, ahead)
+    frame = calendars.complete_bars(
+        bars.frame, sessions, now, source.origin(symbol), drop_open=source.live
+    )
+    complete = Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
+    result = home.store.write(
+        symbol, complete, replace=options.replace, calendar=code, sessions=sessions
+    )
+    return dataclasses.replace(result, off_calendar=calendars.off_sessions(frame, sessions))

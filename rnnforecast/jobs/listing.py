@@ -1,0 +1,64 @@
+"""Listing a ticker's saved runs: their recipes, data, test scores and which one is current."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rnnforecast.config import config_from_dict
+from rnnforecast.data import sources
+from rnnforecast.errors import ModelError, UsageError
+from rnnforecast.storage import fit_records
+from rnnforecast.storage.home import Home
+from rnnforecast.storage.manifest import Manifest
+
+
+def models(home: Home, ticker: str) -> dict[str, Any]:
+    """The runs on disk for ``ticker``, oldest first, with their test scores and which one
+    is current. A run whose bundle does not load is listed with its ``error``."""
+    symbol = sources.check_ticker(ticker)
+    repository = home.models
+    current = repository.current(symbol)
+    runs = []
+    for run_id in repository.runs(symbol):
+        entry: dict[str, Any] = {"run_id": run_id, "current": run_id == current}
+        try:
+            entry.update(_describe(repository.load(symbol, run_id).manifest))
+        except ModelError as exc:
+            entry["error"] = str(exc)
+        runs.append(entry)
+    out: dict[str, Any] = {"ticker": symbol, "current": current, "runs": runs}
+    group = repository.group_of(symbol)
+    if (
+        group is not None
+    ):  # a global model serves the ticker (see rnnforecast.training.global_model)
+        out["served_by"] = {"group": group, "run_id": repository.current(group)}
+    return out
+
+
+def _describe(manifest: Manifest) -> dict[str, Any]:
+    """A run's entry in the listing. Raises ModelError if its recipe is unreadable here or
+    its manifest records no test period."""
+    try:
+        recipe = config_from_dict(manifest.config)
+    except UsageError as exc:
+        raise ModelError(
+            f"run {manifest.run_id}: manifest config is not readable here: {exc}"
+        ) from None
+    test = manifest.test_scores
+    return {
+        "created_at": manifest.created_at,
+        "recipe": {
+            "cell": recipe.model.cell,
+            "target": recipe.data.target,
+            "normalise": recipe.data.normalise,
+            "window": recipe.data.window,
+            "horizon": recipe.data.horizon,
+        },
+        "data": {"first": manifest.data.first, "last": manifest.data.last},
+        "test": manifest.period("test").to_dict(),
+        "serving": manifest.serving.to_dict(),
+        "warm_start": manifest.warm_start,
+        "model": fit_records.model_metrics(test.get("model")),
+        "naive": test.get("naive"),
+        "beats_naive": test.get("beats_naive"),
+    }

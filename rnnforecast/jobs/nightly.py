@@ -1,0 +1,313 @@
+"""The nightly job: fetch every ticker of a ``[run]`` plan, train a challenger for each, make
+it current by the rule of :mod:`rnnforecast.jobs.promotion`, and delete runs beyond the plan's
+``keep``. One ticker failing does not stop the others. Never prints or exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import Config, RunConfig
+from rnnforecast.data import calendars
+from rnnforecast.data.store import StoreResult
+from rnnforecast.errors import DataError, ModelError, RnnForecastError
+from rnnforecast.forecast.calibration import Forecasts, forecast
+from rnnforecast.jobs import ingest, promotion
+from rnnforecast.jobs.evaluation import _scored_fit, _select_period, _served_fit
+from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.storage import loading
+from rnnforecast.storage.home import Home
+from rnnforecast.training import global_model, group_members
+from rnnforecast.training.per_ticker import _train_ticker
+
+if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.nn.keras_training import Progress
+
+
+@dataclass(frozen=True)
+class NightlyResult:
+    """What ``run`` did for one ticker: the result of its outcome, complete when it went
+    through; a ticker that failed keeps what was done before the failure (the rows fetched,
+    or nothing)."""
+
+    ticker: str
+    rows_added: int | None = None
+    run_id: str | None = None
+    metrics: dict[str, Any] | None = None
+    beats_naive: bool | None = None
+    promoted: bool = False
+    reason: str = ""
+    deleted: list[str] = field(default_factory=list)
+    serving: dict[str, Any] | None = None
+    # the manifest's warm_start record, or None with why the challenger trained from scratch
+    warm_start: dict[str, Any] | None = None
+    from_scratch: str | None = None
+    interval_method: str | None = None  # the challenger's (None if it failed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, and ``error`` (null: the outcome fills it in if the ticker failed)
+        after ``deleted``: ``run --json`` names every key for every ticker, in this order."""
+        record = dataclasses.asdict(self)
+        keys = list(record)
+        cut = keys.index("deleted") + 1
+        return {
+            **{key: record[key] for key in keys[:cut]},
+            "error": None,
+            **{key: record[key] for key in keys[cut:]},
+        }
+
+
+RunOutcome = TickerOutcome[NightlyResult]
+
+
+def run(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    *,
+    progress: Progress | None = None,
+    clock: calendars.Clock = calendars.system_clock,
+    warm_epochs: int | None = None,
+) -> list[RunOutcome]:
+    """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
+    every bar unless ``plan.refit`` is off), and make it current by the rule of
+    :mod:`rnnforecast.jobs.promotion`: compared with the current model on the days that model
+    never saw, a challenger of the same recipe is promoted unless significantly worse, one
+    of a changed recipe only if it wins.
+
+    One ticker failing does not stop the others: its outcome carries the error. Every ticker
+    is fetched before any is trained, so that no download runs after TensorFlow is loaded
+    (Yahoo downloads also run in a child process: see rnnforecast.data.yahoo). Each ticker is
+    locked while it is fetched, and again from training to promotion. Old runs beyond
+    ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
+    unknown calendar. With ``plan.warm_start`` a challenger of the current model's recipe
+    is that model fine-tuned (:mod:`rnnforecast.training.warm`; ``warm_epochs`` overrides its epoch
+    budget).
+    """
+    for job in plan.tickers:
+        if job.calendar is not None:
+            calendars.check_code(job.calendar)
+    outcomes: dict[int, RunOutcome] = {}
+    fetched: dict[int, tuple[str, StoreResult]] = {}
+    for i, job in enumerate(plan.tickers):
+        try:
+            options = ingest.FetchOptions(
+                calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
+                clock=clock,
+            )
+            with home.lock(job.ticker) as symbol:
+                fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+            outcomes[i] = _failed(job.ticker, exc)
+    if plan.global_model:  # one network over every fetched ticker
+        order = sorted(fetched)
+        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress)
+        outcomes.update(zip(order, grouped, strict=True))
+        return [outcomes[i] for i in range(len(plan.tickers))]
+    for i, (symbol, stored) in fetched.items():
+        try:
+            with home.lock(symbol):
+                result = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
+            outcomes[i] = RunOutcome(symbol, result)
+        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+            outcomes[i] = _failed(plan.tickers[i].ticker, exc)
+    return [outcomes[i] for i in range(len(plan.tickers))]
+
+
+def _failed(ticker: str, exc: Exception, rows_added: int | None = None) -> RunOutcome:
+    """The outcome of a ticker that failed with ``exc`` after adding ``rows_added`` rows
+    (None: before its fetch went through); raises ``exc`` again if it is a bug."""
+    return RunOutcome(ticker, NightlyResult(ticker, rows_added), Failure.of(exc))
+
+
+def _run_ticker(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    symbol: str,
+    stored: StoreResult,
+    progress: Progress | None,
+    warm_epochs: int | None = None,
+) -> NightlyResult:
+    champion_id = home.models.current(symbol)
+    warm_start, from_scratch = None, "warm start is off"
+    if plan.warm_start:
+        from rnnforecast.training import warm
+
+        warm_start, from_scratch = warm.plan(home, symbol, champion_id, config, warm_epochs)
+    challenger = _train_ticker(
+        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=warm_start
+    )
+    period = challenger.test
+    mine = challenger.report.steps[0]["model"]["mae"]
+    metrics = {"test": period, **challenger.report.scores.to_dict()}
+    where = f"on {period['start']} to {period['end']} ({period['n']} days)"
+    promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
+    if champion_id is not None:
+        try:
+            champion = loading.load(home, symbol, champion_id)
+            frame = home.store.read(symbol)
+            champion_loss, challenger_loss = _unseen_losses(
+                home, symbol, challenger.run_id, champion, frame, period
+            )
+        except (ModelError, DataError) as exc:
+            reason = f"current model {champion_id} cannot be scored ({exc}); replaced"
+        else:
+            verdict = promotion.decide(
+                champion.config == config, challenger_loss, champion_loss, champion_id
+            )
+            promote, reason = verdict.promote, verdict.reason
+    if promote:
+        home.models.set_current(symbol, challenger.run_id)
+    deleted = home.models.prune(symbol, plan.keep)
+    return NightlyResult(
+        symbol,
+        stored.added,
+        challenger.run_id,
+        metrics,
+        challenger.report.beats_naive,
+        promote,
+        reason,
+        deleted,
+        serving=challenger.serving,
+        warm_start=None if warm_start is None else warm_start.record(),
+        from_scratch=None if warm_start is not None else from_scratch,
+        interval_method=challenger.interval_method,
+    )
+
+
+def _unseen_losses(
+    home: Home,
+    symbol: str,
+    challenger_id: str,
+    champion: loading.Loaded,
+    frame: pd.DataFrame,
+    period: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    """One-day absolute errors ``(n,)`` of the current model (as served) and of the
+    challenger's scored fit (out of sample there) on the days of the challenger's test
+    period that the current model never saw, matched by day. Raises ModelError or
+    DataError if a bundle cannot be loaded or run."""
+    after = champion.bundle.manifest.serving.seen_through
+    challenger = loading.load(home, symbol, challenger_id)
+    losses: list[dict[Any, float]] = []
+    for loaded, model in ((champion, _served_fit(champion)), (challenger, _scored_fit(challenger))):
+        part = _select_period(loaded, frame, period["start"], period["end"], after)
+        if not len(part):
+            losses.append({})
+            continue
+        result: Forecasts = forecast(
+            model.network, part.base, loaded.config.data, model.scalers, model.calibration, 1
+        )
+        errors = np.abs(part.actual[:, 0] - result.point[:, 0])
+        losses.append(dict(zip(part.target_dates[:, 0].tolist(), errors.tolist(), strict=True)))
+    days = sorted(set(losses[0]) & set(losses[1]))
+    return (
+        np.array([losses[0][d] for d in days], dtype=np.float64),
+        np.array([losses[1][d] for d in days], dtype=np.float64),
+    )
+
+
+# --- a global model's nightly job --------------------------------------------------------
+
+
+def run_group(
+    home: Home,
+    config: Config,
+    plan: RunConfig,
+    fetched: list[tuple[str, StoreResult]],
+    progress: Progress | None,
+) -> list[RunOutcome]:
+    """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
+    promote it for the group by :func:`rnnforecast.jobs.promotion.decide` on the pooled unseen
+    days of every member (each member's errors divided by its in-sample naive MAE, so that
+    no ticker outweighs the others by its price level). A change of members counts as a
+    change of recipe. Returns one outcome per fetched ticker, in order; a failure of the
+    group is every member's error."""
+    symbols = [symbol for symbol, _ in fetched]
+    try:
+        group = group_members.group_name(symbols, plan.group)
+        champion_id = home.models.current(group) if len(symbols) >= 2 else None
+        challenger = global_model.train_global(
+            home,
+            symbols,
+            config,
+            name=plan.group,
+            progress=progress,
+            refit=plan.refit,
+            promote=False,
+        )
+        with home.lock_all([group, *sorted(symbols)]):
+            promote, reason = _promote(home, group, config, champion_id, challenger)
+            if promote:
+                home.models.set_current(group, challenger.run_id)
+                for symbol in symbols:
+                    home.models.set_group(symbol, group)
+            deleted = home.models.prune(group, plan.keep)
+    except RnnForecastError as exc:
+        return [_failed(symbol, exc, stored.added) for symbol, stored in fetched]
+    outcomes: list[RunOutcome] = []
+    for symbol, stored in fetched:
+        scores = challenger.members[symbol]
+        outcomes.append(
+            RunOutcome(
+                symbol,
+                NightlyResult(
+                    symbol,
+                    stored.added,
+                    challenger.run_id,
+                    {"test": scores["test"], "model": scores["model"], "naive": scores["naive"]},
+                    scores["beats_naive"],
+                    promote,
+                    f"global model {group}: {reason}",
+                    deleted,
+                    serving=challenger.serving,
+                    interval_method=challenger.interval_method.get(symbol),
+                ),
+            )
+        )
+    return outcomes
+
+
+def _promote(
+    home: Home,
+    group: str,
+    config: Config,
+    champion_id: str | None,
+    challenger: global_model.GlobalTrainResult,
+) -> tuple[bool, str]:
+    """(promote, reason) for the group's challenger against its current model."""
+    if champion_id is None:
+        pool_mae = challenger.pool["model"]["mae"]
+        return True, f"no current model; pooled one-day MAE {pool_mae:.4f}"
+    try:
+        champion = loading.load(home, group, champion_id)
+        members = champion.bundle.manifest.members or {}
+        mine_all, theirs_all = [], []
+        for symbol, record in challenger.members.items():
+            frame = home.store.read(symbol)
+            theirs, mine = _unseen_losses(
+                home, group, challenger.run_id, champion, frame, record["test"]
+            )
+            scale = _naive_scale_of(home, group, challenger.run_id, symbol)
+            mine_all.append(mine / scale)
+            theirs_all.append(theirs / scale)
+    except (ModelError, DataError) as exc:
+        return True, f"current model {champion_id} cannot be scored ({exc}); replaced"
+    same = champion.config == config and sorted(members) == sorted(challenger.members)
+    verdict = promotion.decide(
+        same, np.concatenate(mine_all), np.concatenate(theirs_all), champion_id
+    )
+    return verdict.promote, verdict.reason
+
+
+def _naive_scale_of(home: Home, group: str, run_id: str, symbol: str) -> float:
+    """A member's in-sample naive MAE recorded by run ``run_id`` (1 when unknown)."""
+    members = home.models.load(group, run_id).manifest.members or {}
+    scale = members[symbol].naive_scale if symbol in members else None
+    return float(scale) if scale else 1.0

@@ -1,0 +1,184 @@
+"""The ``risk`` objects of a global model's evaluate: each member's, as a per-ticker evaluate
+gives it, and one pooled over the members.
+
+Each member's report is :func:`rnnforecast.jobs.evaluation._risk_days` on that member's test period
+(the scored fit's one-step intervals next to the volatility baselines fitted on the member's
+own bars), naming the intervals predict serves that member (its ``intervals.T.json``).
+
+The pool puts members of different price levels on one scale: every per-day 80% interval
+score (price units) is divided by its member's in-sample naive MAE (the mean absolute daily
+close change up to the last training target, MASE's denominator, in the manifest), so a
+pooled score of 2.0 is twice a typical daily move of that member. Pooled figures are means
+over every member-day; the one-sided DM-HLN test compares per-calendar-day means over the
+members (the members' moves on one day are correlated, so one day is one observation).
+Never prints or exits; no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rnnforecast.errors import DataError
+from rnnforecast.risk.assessment import DayLosses, RiskReport, _dm_less, _finite
+from rnnforecast.risk.baselines import BASELINES
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from rnnforecast.jobs.evaluation import _Model
+    from rnnforecast.storage.loading import Loaded
+    from rnnforecast.storage.manifest import Member
+
+UNIT = "naive_mae"
+"""The unit of the pooled interval scores: each member's in-sample naive MAE."""
+
+
+@dataclass(frozen=True)
+class MemberDays:
+    """One member's per-day figures on its ``m`` test days: ``dates`` ``(m,)`` datetime64,
+    ``scale`` its in-sample naive MAE (price units; None when the manifest has none) and,
+    per forecaster (``"model"`` and every baseline scored), its :class:`DayLosses`."""
+
+    dates: np.ndarray
+    scale: float | None
+    losses: dict[str, DayLosses]
+
+
+@dataclass(frozen=True)
+class PooledRisk:
+    """The members' one-step interval scores pooled (see the module's docstring).
+
+    ``model`` and each of ``baselines`` (None unless scored for every pooled member):
+    ``interval_score_80`` (mean scaled 80% interval score, unit :data:`UNIT`),
+    ``coverage_80``, ``coverage_95`` (shares of member-days inside), and for a baseline
+    ``model_ratio`` (the model's pooled ``interval_score_80`` over the baseline's: below 1,
+    the model's intervals score better). ``n``: member-days, ``days``: calendar days.
+    """
+
+    unit: str
+    members: list[str]
+    n: int
+    days: int
+    model: dict[str, float | None]
+    baselines: dict[str, dict[str, float | None] | None]
+    best_baseline: str | None
+    beats_best_baseline: bool | None
+    dm: dict[str, float | None]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "unit": self.unit,
+            "members": self.members,
+            "n": self.n,
+            "days": self.days,
+            "model": self.model,
+            "baselines": self.baselines,
+            "best_baseline": self.best_baseline,
+            "beats_best_baseline": self.beats_best_baseline,
+            "dm": self.dm,
+        }
+
+
+def member_risk(
+    loaded: Loaded, frame: pd.DataFrame, scored: _Model, symbol: str, record: Member
+) -> tuple[RiskReport, MemberDays]:
+    """Member ``symbol``'s risk report on its recorded test period, forecast by the scored
+    fit, and its per-day figures. ``frame``: its stored bars. Raises ValueError (no
+    validation or test window), DataError (bad bars), ModelError (a bad intervals file)."""
+    from rnnforecast.jobs import evaluation
+
+    if record.test is None:
+        raise ValueError(f"member {symbol} has no test period")
+    report, losses, dates = evaluation._risk_days(loaded, frame, scored, record.test, symbol)
+    return report, MemberDays(dates, record.naive_scale, losses)
+
+
+def assess(
+    loaded: Loaded, frames: Mapping[str, pd.DataFrame], scored: _Model
+) -> tuple[dict[str, RiskReport | None], PooledRisk | None, list[str]]:
+    """Every member's risk report (None where it cannot be scored), the pool's, and a
+    warning for each member left out. ``frames``: each member's stored bars."""
+    members = loaded.bundle.manifest.members or {}
+    reports: dict[str, RiskReport | None] = {}
+    days: dict[str, MemberDays] = {}
+    warnings: list[str] = []
+    for symbol, record in members.items():
+        try:
+            reports[symbol], days[symbol] = member_risk(
+                loaded, frames[symbol], scored, symbol, record
+            )
+        except (ValueError, DataError) as exc:
+            reports[symbol] = None
+            warnings.append(f"{symbol}: no distribution scores next to the baselines: {exc}")
+    unscaled = [s for s, d in days.items() if _scale(d) is None]
+    if unscaled:
+        warnings.append(
+            f"left out of the pooled risk scores (no in-sample naive MAE to scale by): "
+            f"{', '.join(unscaled)}"
+        )
+    return reports, pool({s: d for s, d in days.items() if s not in unscaled}), warnings
+
+
+def _scale(days: MemberDays) -> float | None:
+    """The member's scale if it can divide its scores (positive and finite), else None."""
+    scale = days.scale
+    return float(scale) if scale is not None and math.isfinite(scale) and scale > 0 else None
+
+
+def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
+    """The members' per-day figures pooled (see :class:`PooledRisk`); None without members.
+    Raises ValueError if a member's ``scale`` is not positive and finite."""
+    if not days:
+        return None
+    scales: dict[str, float] = {}
+    for symbol, member in days.items():
+        scale = _scale(member)
+        if scale is None:
+            raise ValueError(f"{symbol}: no positive, finite scale to divide its scores by")
+        scales[symbol] = scale
+    dates = np.concatenate([d.dates for d in days.values()]).astype("datetime64[D]")
+    calendar, day_of = np.unique(dates, return_inverse=True)
+    per_member_day: dict[str, np.ndarray] = {}
+    table: dict[str, dict[str, float | None] | None] = dict.fromkeys(BASELINES)
+    model: dict[str, float | None] = {}
+    for name in ("model", *BASELINES):
+        if not all(name in d.losses for d in days.values()):
+            continue
+        scaled = np.concatenate(
+            [d.losses[name].interval_score_80 / scales[s] for s, d in days.items()]
+        )
+        per_member_day[name] = scaled
+        figures = {
+            "interval_score_80": _finite(float(np.mean(scaled))),
+            "coverage_80": _coverage(days, name, "outside_80"),
+            "coverage_95": _coverage(days, name, "outside_95"),
+        }
+        if name == "model":
+            model = figures
+        else:
+            ratio = float(np.mean(per_member_day["model"]) / np.mean(scaled))
+            table[name] = {**figures, "model_ratio": _finite(ratio)}
+    scored = [k for k in per_member_day if k != "model"]
+    best = min(scored, key=lambda k: float(np.mean(per_member_day[k])), default=None)
+    beats = None
+    dm: dict[str, float | None] = {"statistic": None, "p_value": None}
+    if best is not None:
+        beats = bool(np.mean(per_member_day["model"]) < np.mean(per_member_day[best]))
+        counts = np.bincount(day_of, minlength=len(calendar))
+
+        def by_day(values: np.ndarray) -> np.ndarray:
+            return np.bincount(day_of, weights=values, minlength=len(calendar)) / counts
+
+        dm = _dm_less(by_day(per_member_day["model"]), by_day(per_member_day[best]))
+    return PooledRisk(UNIT, list(days), len(dates), len(calendar), model, table, best, beats, dm)
+
+
+def _coverage(days: Mapping[str, MemberDays], name: str, which: str) -> float | None:
+    """Share of every member-day inside ``name``'s interval (``which``: the misses)."""
+    misses = np.concatenate([getattr(d.losses[name], which) for d in days.values()])
+    return _finite(1.0 - float(np.mean(misses)))

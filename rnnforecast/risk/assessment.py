@@ -1,0 +1,332 @@
+"""Distribution scores of a saved model's one-step forecasts next to volatility baselines.
+
+The glue between a bundle's forecasts on its test period, :mod:`rnnforecast.risk.baselines` and
+the scores of :mod:`rnnforecast.metrics.probabilistic`; evaluate puts the result under ``risk``. No
+TensorFlow here.
+
+Every forecaster is scored on the same test days ``t`` (one step ahead), in price units
+unless said otherwise:
+
+- the model: its point forecast with the intervals it serves (at the bundle's level, 80%
+  by default: the calibrated width, adapted if the bundle adapts); other levels (90%, 95%):
+  the split-conformal width at that level of the *validation* windows' normalised scores,
+  recomputed from the bundle (the calibration keeps one width), adapted by the same scheme
+  at that level. Its
+  quantiles: 5/95% from the 90% interval, 10/90% from the 80% one, 50% the point. Its
+  variance: the 80% log half-width read as a Gaussian's ``z_0.9 * sd``, i.e.
+  ``(halfwidth / 1.2816)^2`` in log-return units squared.
+- each baseline: centred on the naive forecast (the last close), its log-return quantiles
+  mapped to prices by ``last_close * exp(q)``; fitted on the rows before the test period and
+  filtered forward over it.
+
+``crps`` is the Gaussian closed form on the log return with each forecaster's variance
+(and mean: the model's log move, 0 for baselines), times the last close: price units to
+first order. ``qlike`` compares each variance forecast with the range-based proxy of
+:func:`rnnforecast.risk.baselines.range_variance`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from rnnforecast.config import DataConfig
+from rnnforecast.data.bars import CLOSE
+from rnnforecast.forecast.calibration import (
+    Calibration,
+    Network,
+    forecast,
+    forecast_scale,
+    one_step_scores,
+)
+from rnnforecast.forecast.conformal import factors as adaptive_factors
+from rnnforecast.forecast.windows import Dataset, Scalers
+from rnnforecast.metrics import accuracy, probabilistic
+
+# Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
+_LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
+_PINBALL_COLUMNS = [_LEVELS.index(q) for q in probabilistic.QUANTILE_LEVELS]
+_Z80 = probabilistic.normal_quantile(0.9)
+
+BaselineFn = Callable[..., dict[str, Any]]
+"""``forecast_baselines(ohlcv, first_test, levels, names)`` of :mod:`rnnforecast.risk.baselines`."""
+
+
+@dataclass(frozen=True)
+class DayForecasts:
+    """One forecaster's one-step forecasts of ``m`` days, price units: ``bounds[level]`` is
+    ``(low, high)`` ``(m,)`` for levels 0.8, 0.9, 0.95; ``median`` ``(m,)``; ``log_mean`` and
+    ``variance`` ``(m,)`` of the log return from the last close."""
+
+    bounds: dict[float, tuple[np.ndarray, np.ndarray]]
+    median: np.ndarray
+    log_mean: np.ndarray
+    variance: np.ndarray
+
+    def quantiles(self) -> np.ndarray:
+        """``(m, 5)`` at :data:`rnnforecast.metrics.probabilistic.QUANTILE_LEVELS` (5, 10, 50, 90,
+        95%)."""
+        (lo90, hi90), (lo80, hi80) = self.bounds[0.9], self.bounds[0.8]
+        return np.stack([lo90, lo80, self.median, hi80, hi90], axis=1)
+
+
+@dataclass(frozen=True)
+class DayLosses:
+    """One forecaster's figures per test day ``(m,)``: its 80% interval score (price units)
+    and whether the close fell outside its 80% and its 95% interval (bool)."""
+
+    interval_score_80: np.ndarray
+    outside_80: np.ndarray
+    outside_95: np.ndarray
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """Scores of the model and the baselines on the same test days; see :func:`scores`."""
+
+    model: dict[str, float | None]
+    baselines: dict[str, dict[str, float | None] | None]
+    best_baseline: str | None
+    beats_best_baseline: bool | None
+    dm: dict[str, float | None]
+    served_intervals: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: such a score is reported as null."""
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def scores(
+    actual: np.ndarray, last: np.ndarray, day: DayForecasts, proxy: np.ndarray
+) -> tuple[dict[str, float | None], DayLosses]:
+    """The score dict of one forecaster on ``m`` days, and its per-day figures.
+
+    ``actual`` ``(m,)`` closes, ``last`` ``(m,)`` the closes before them, ``proxy`` ``(m,)``
+    the range-based variance of each day's return.
+    """
+    out: dict[str, float | None] = {}
+    per_day: dict[str, np.ndarray] = {}
+    for level, tag in ((0.8, "80"), (0.95, "95")):
+        low, high = day.bounds[level]
+        per_day[f"interval_score_{tag}"] = probabilistic.interval_score(actual, low, high, level)
+        hits = per_day[f"outside_{tag}"] = probabilistic.outside(actual, low, high)
+        out[f"interval_score_{tag}"] = float(np.mean(per_day[f"interval_score_{tag}"]))
+        out[f"coverage_{tag}"] = 1.0 - float(np.mean(hits))
+        out[f"kupiec_p_{tag}"] = probabilistic.kupiec_p(hits, level)
+        out[f"christoffersen_p_{tag}"] = probabilistic.christoffersen_p(hits)
+    out["pinball"] = probabilistic.pinball(actual, day.quantiles(), probabilistic.QUANTILE_LEVELS)
+    sd = np.sqrt(day.variance)
+    out["crps"] = float(
+        np.mean(last * probabilistic.crps_gaussian(np.log(actual / last), day.log_mean, sd))
+    )
+    out["qlike"] = probabilistic.qlike(day.variance, proxy)
+    days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
+    return {k: _finite(v) for k, v in out.items()}, days
+
+
+def model_forecasts(
+    point: np.ndarray,
+    last: np.ndarray,
+    scale: np.ndarray,
+    served: tuple[float, np.ndarray],
+    all_scores: np.ndarray,
+    validation: np.ndarray,
+    test: np.ndarray,
+    adaptive: Any,
+) -> DayForecasts:
+    """The model's forecasts of the test days.
+
+    ``point`` ``(m,)`` of the test windows and ``scale`` ``(m,)`` their volatility scale;
+    ``served``: the level and log half-widths ``(m,)`` of the intervals the bundle serves;
+    ``all_scores`` ``(M,)`` the normalised one-step scores of every window, ``validation``
+    and ``test`` ``(M,)`` masks; ``adaptive``: the bundle's scheme or None. The other levels
+    are split conformal on the validation scores, adapted by the same scheme. Raises
+    ValueError without validation windows.
+    """
+    val_scores = np.sort(all_scores[validation])
+    if len(val_scores) == 0:
+        raise ValueError("no validation windows to calibrate the intervals on")
+    bounds, spreads = {}, {}
+    for level in (0.8, 0.9, 0.95):
+        if math.isclose(level, served[0]):
+            spread = served[1]
+        else:
+            k = min(math.ceil((len(val_scores) + 1) * level), len(val_scores))
+            width = float(val_scores[k - 1])
+            factor = adaptive_factors(all_scores, level, adaptive, width)[:-1][test]
+            spread = width * scale * factor
+        spreads[level] = spread
+        bounds[level] = (point * np.exp(-spread), point * np.exp(spread))
+    return DayForecasts(bounds, point, np.log(point / last), (spreads[0.8] / _Z80) ** 2)
+
+
+def baseline_forecasts(
+    ohlcv: np.ndarray, first_test: int, last_test: int, names: Sequence[str], fn: BaselineFn
+) -> dict[str, DayForecasts]:
+    """Each baseline's forecasts of rows ``first_test..last_test`` of ``ohlcv`` ``(n, 5)``,
+    fitted on rows before ``first_test`` and centred on the last close."""
+    rows = ohlcv[: last_test + 1]
+    last = rows[first_test - 1 : last_test, CLOSE]
+    out = {}
+    for name, fc in fn(rows, first_test, _LEVELS, names).items():
+        q = last[:, None] * np.exp(np.asarray(fc.quantiles, dtype=np.float64))
+        bounds = {
+            0.8: (q[:, _LEVELS.index(0.10)], q[:, _LEVELS.index(0.90)]),
+            0.9: (q[:, _LEVELS.index(0.05)], q[:, _LEVELS.index(0.95)]),
+            0.95: (q[:, _LEVELS.index(0.025)], q[:, _LEVELS.index(0.975)]),
+        }
+        median = q[:, _LEVELS.index(0.50)]
+        out[name] = DayForecasts(bounds, median, np.zeros(len(last)), np.asarray(fc.variance))
+    return out
+
+
+def _dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
+    """One-sided Diebold-Mariano test (HLN, :func:`rnnforecast.metrics.accuracy.diebold_mariano`)
+    that ``loss`` is smaller on average (per-day losses, one step ahead)."""
+    statistic, p_value = accuracy.diebold_mariano(loss, baseline_loss, 1, alternative="less")
+    if statistic is None or p_value is None:
+        return {"statistic": None, "p_value": None}
+    return {"statistic": _finite(statistic), "p_value": _finite(p_value)}
+
+
+def compare(
+    ohlcv: np.ndarray,
+    first_test: int,
+    model: DayForecasts,
+    served: str,
+    forecast_baselines: BaselineFn | None = None,
+    names: Sequence[str] | None = None,
+) -> RiskReport:
+    """Score ``model``'s forecasts of rows ``first_test..first_test + m - 1`` of ``ohlcv``
+    ``(n, 5)`` next to the baselines on the same days.
+
+    ``forecast_baselines`` and ``names`` default to :mod:`rnnforecast.risk.baselines` and every
+    baseline with enough rows before the test period (the others are null). ``best_baseline``
+    has the lowest mean 80% interval score; ``beats_best_baseline``: the model's is lower;
+    ``dm``: one-sided Diebold-Mariano test of the per-day 80% interval scores, model vs
+    best baseline (a small p-value: the model's are smaller).
+    """
+    return compare_days(ohlcv, first_test, model, served, forecast_baselines, names)[0]
+
+
+def compare_days(
+    ohlcv: np.ndarray,
+    first_test: int,
+    model: DayForecasts,
+    served: str,
+    forecast_baselines: BaselineFn | None = None,
+    names: Sequence[str] | None = None,
+) -> tuple[RiskReport, dict[str, DayLosses]]:
+    """:func:`compare`, and the per-day figures behind it: ``"model"``'s and every scored
+    baseline's :class:`DayLosses` (a global model pools them over its members)."""
+    from rnnforecast.risk import baselines
+
+    fn = forecast_baselines or baselines.forecast_baselines
+    usable = baselines.baselines_for(first_test) if names is None else tuple(names)
+    m = len(model.median)
+    last_test = first_test + m - 1
+    actual = ohlcv[first_test : last_test + 1, CLOSE]
+    last = ohlcv[first_test - 1 : last_test, CLOSE]
+    proxy = baselines.range_variance(ohlcv[: last_test + 1])[first_test:]
+    model_scores, model_days = scores(actual, last, model, proxy)
+    table: dict[str, dict[str, float | None] | None] = dict.fromkeys(baselines.BASELINES)
+    per_day: dict[str, DayLosses] = {}
+    if usable:
+        for name, day in baseline_forecasts(ohlcv, first_test, last_test, usable, fn).items():
+            table[name], per_day[name] = scores(actual, last, day, proxy)
+    best = min(per_day, key=lambda k: float(np.mean(per_day[k].interval_score_80)), default=None)
+    beats = None
+    dm: dict[str, float | None] = {"statistic": None, "p_value": None}
+    if best is not None:
+        model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
+        beats = bool(np.mean(model_is) < np.mean(best_is))
+        dm = _dm_less(model_is, best_is)
+    report = RiskReport(model_scores, table, best, beats, dm, served)
+    return report, {"model": model_days, **per_day}
+
+
+def served_forecasts(
+    network: Network,
+    dataset: Dataset,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    validation: np.ndarray,
+    test: np.ndarray,
+) -> DayForecasts:
+    """A bundle's one-step forecasts of its ``test`` windows, as it serves them (adapted
+    widths if ``calibration.adaptive``), with the other levels of :func:`model_forecasts`.
+
+    ``dataset``: every window of one ticker's bars; ``validation`` and ``test`` ``(M,)``
+    masks over its windows. Raises ValueError without validation or test windows.
+    """
+    if not test.any():
+        raise ValueError("no test windows to score")
+    all_scores = one_step_scores(
+        network, dataset.base, dataset.actual[:, 0], data, scalers, calibration
+    )
+    factor = adaptive_factors(
+        all_scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
+    )[:-1]
+    part = dataset.select(test)
+    served = forecast(network, part.base, data, scalers, calibration, 1, factor[test])
+    point = served.point[:, 0]
+    return model_forecasts(
+        point,
+        part.last_close,
+        forecast_scale(network, part.base, data, scalers, calibration, 1)[1][:, 0],
+        (calibration.level, np.log(served.high[:, 0] / point)),
+        all_scores,
+        validation,
+        test,
+        calibration.adaptive,
+    )
+
+
+def assess(
+    network: Network,
+    dataset: Dataset,
+    ohlcv: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    validation: np.ndarray,
+    test: np.ndarray,
+    forecast_baselines: BaselineFn | None = None,
+) -> RiskReport:
+    """Distribution scores of a bundle's one-step forecasts of its ``test`` windows.
+
+    ``dataset``: every window of the bars ``ohlcv`` ``(n, 5)`` (window ``j``'s target is row
+    ``j + data.lookback``); ``validation`` and ``test`` ``(M,)`` masks over its windows,
+    each one contiguous span. Raises ValueError without validation or test windows, and
+    DataError from the baselines (e.g. bad bars).
+    """
+    args = (network, dataset, ohlcv, data, scalers, calibration, validation, test)
+    return assess_days(*args, forecast_baselines)[0]
+
+
+def assess_days(
+    network: Network,
+    dataset: Dataset,
+    ohlcv: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    calibration: Calibration,
+    validation: np.ndarray,
+    test: np.ndarray,
+    forecast_baselines: BaselineFn | None = None,
+) -> tuple[RiskReport, dict[str, DayLosses]]:
+    """:func:`assess`, and the per-day figures of :func:`compare_days` (one per ``test``
+    window, in order)."""
+    model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
+    first_test = int(np.argmax(test)) + data.lookback
+    name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
+    return compare_days(ohlcv, first_test, model, name, forecast_baselines)

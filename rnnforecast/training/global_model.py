@@ -1,0 +1,300 @@
+"""Global models: one network trained on the windows of several tickers, serving each.
+
+A global model pools the windows of its member tickers (each window normalised by its own
+first close, ``data.normalise = "window"``; "global" normalisation would put the price
+levels of different tickers on one scale and is refused). The split is by calendar date:
+one set of cut dates from the union of the members' window dates, so every member's test
+period covers the same days. Scalers are fitted on the pooled training windows only.
+
+The bundle is saved under the group's name, ``models/@NAME/RUN_ID`` (no ticker symbol
+starts with ``@``), and each member's folder gets a ``group`` file naming it, so
+``predict T`` finds the global model; a later promotion of the ticker's own model removes
+that file (see :class:`rnnforecast.storage.artifacts.ModelRepository`). The members and their shared
+split are read by :mod:`rnnforecast.training.group_members`, the bundle assembled by
+:mod:`rnnforecast.training.saving`.
+TensorFlow is imported only by the training functions of :mod:`rnnforecast.training.fitting`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rnnforecast.config import Config
+from rnnforecast.data.tickers import check_ticker
+from rnnforecast.errors import UsageError
+from rnnforecast.forecast import conformal
+from rnnforecast.forecast.calibration import fit_calibration
+from rnnforecast.forecast.windows import (
+    Dataset,
+    base_matrix,
+    check_batches,
+    encode_inputs,
+    fit_scalers,
+    scale_targets,
+)
+from rnnforecast.metrics.report import Report
+from rnnforecast.storage.home import Home
+from rnnforecast.training import fitting, per_ticker, saving
+from rnnforecast.training.group_members import _Member, _members, _period, group_name, pool
+
+if TYPE_CHECKING:
+    from rnnforecast.nn.keras_training import Progress
+
+
+# --- train ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GlobalTrainResult:
+    group: str
+    run_id: str
+    path: Path
+    split: dict[str, str]
+    members: dict[str, dict[str, Any]]
+    pool: dict[str, Any]
+    history: dict[str, Any]
+    calibration: dict[str, Any]
+    serving: dict[str, Any] = field(default_factory=dict)
+    interval_method: dict[str, str] = field(default_factory=dict)  # per member
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "run_id": self.run_id,
+            "path": str(self.path),
+            **per_ticker.training_summary(self.history),
+            "split": self.split,
+            "members": self.members,
+            "pool": self.pool,
+            "calibration": self.calibration,
+            "serving": self.serving,
+            "interval_method": self.interval_method,
+        }
+
+
+def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any:
+    """Shrinkage and interval widths on ``part``'s windows, as for one ticker: a
+    distribution head's widths scale with its own forecast scale."""
+    data, cal = config.data, config.calibration
+    raw, scale = fitting._calibration_forecasts(network, part, config, scalers)
+    return fit_calibration(
+        raw,
+        part.actual,
+        part.base,
+        data.window,
+        cal.interval_level,
+        cal.shrink,
+        cal.significance,
+        conformal.DEFAULT,
+        scale=scale,
+    )
+
+
+def _fit_pooled(
+    config: Config, train: Dataset, val: Dataset | None, check: Dataset, progress: Progress | None
+) -> tuple[Any, Any]:
+    """Scalers on the pooled ``train`` windows, then the network: (scalers, _Trained)."""
+    data = config.data
+    scalers = fit_scalers(train, data)
+    trained = fitting._train_network(
+        config,
+        encode_inputs(train.features, scalers),
+        scale_targets(train.targets, scalers, data),
+        None if val is None else encode_inputs(val.features, scalers),
+        None if val is None else scale_targets(val.targets, scalers, data),
+        encode_inputs(check.features, scalers),
+        progress,
+    )
+    return scalers, trained
+
+
+def score_pool(reports: dict[str, Report], pooled: Report) -> dict[str, Any]:
+    """The pooled report (price units: members with higher prices weigh more) and the
+    geometric mean of the members' rel_mae (each member weighs the same)."""
+    ratios = np.array([r.scores.model["rel_mae"] for r in reports.values()], dtype=np.float64)
+    finite = bool(np.all(np.isfinite(ratios) & (ratios > 0)))
+    return {
+        "n": pooled.n,
+        **pooled.to_dict(),
+        "members_rel_mae_geometric_mean": float(np.exp(np.log(ratios).mean())) if finite else None,
+    }
+
+
+def train_global(
+    home: Home,
+    tickers: list[str],
+    config: Config,
+    *,
+    name: str | None = None,
+    progress: Progress | None = None,
+    refit: bool = True,
+    promote: bool = True,
+) -> GlobalTrainResult:
+    """Train one network on the windows of every ticker in ``tickers`` and save it as the
+    current model of the group (``name`` or the sorted symbols) and of every member.
+
+    Scored fit: pooled training windows (scalers fitted on them only), early stopping and
+    calibration on the pooled validation windows, each member and the pool scored on the
+    shared test dates. With ``refit`` the recipe is fitted again on every window, as for
+    one ticker. Every member and the group are locked for the run. Raises UsageError (fewer
+    than two tickers, a bad symbol or name, "global" normalisation), DataError (a member
+    without data or without windows in a part), LockError.
+    """
+    symbols = sorted({check_ticker(t) for t in tickers})
+    if len(symbols) < 2:
+        raise UsageError("a global model needs at least two different tickers")
+    if config.data.normalise != "window":
+        raise UsageError(
+            f'data.normalise = "{config.data.normalise}" puts every ticker\'s prices on one '
+            'scale; a global model needs data.normalise = "window"'
+        )
+    group = group_name(symbols, name)
+    with home.lock_all([group, *symbols]):
+        return _train_group(home, group, symbols, config, progress, refit, promote)
+
+
+def _train_group(
+    home: Home,
+    group: str,
+    symbols: list[str],
+    config: Config,
+    progress: Progress | None,
+    refit: bool,
+    promote: bool,
+) -> GlobalTrainResult:
+    """Train, score and save the group's bundle (the caller holds every lock)."""
+    started = time.perf_counter()
+    members, split = _members(home, symbols, config.data)
+    train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
+    check_batches(
+        {"training": len(train), "validation": len(val), "test": len(test)},
+        config.train.batch_size,
+    )
+    scalers, scored = _fit_pooled(config, train, val, test, progress)
+    calibration = _calibrate(config, scored.network, val, scalers)
+    scored_fit = _as_fitted(scored, scalers, calibration, test)
+    reports, member_scores, pool_scores = _score_members(config, members, test, scored_fit)
+    served_fit = scored_fit
+    if refit and scored.numpy_check["passed"]:
+        served_fit = _refit_pooled(config, members, test, scored_fit, progress)
+    from rnnforecast.risk import interval_choice
+
+    member_intervals = {
+        m.symbol: interval_choice.for_fit(
+            config,
+            scored.network,
+            m.dataset,
+            scalers,
+            calibration,
+            m.val,
+            m.test,
+            base_matrix(m.frame),
+            m.frame.index.to_numpy(),
+            served_fit is not scored_fit,
+        )
+        for m in members
+    }
+    run = saving.GroupRun(
+        members,
+        split,
+        train,
+        val,
+        test,
+        scored_fit,
+        served_fit,
+        reports,
+        member_scores,
+        pool_scores,
+        member_intervals,
+    )
+    run_id, path = saving.save_group(home.models, group, config, run, started, promote)
+    if promote:
+        for symbol in symbols:
+            home.models.set_group(symbol, group)
+    return GlobalTrainResult(
+        group,
+        run_id,
+        path,
+        split.to_dict(),
+        member_scores,
+        pool_scores,
+        scored.history.to_dict(),
+        served_fit.calibration.to_dict(),
+        run.serving_record(),
+        {
+            s: interval_choice.served_name(r, served_fit.calibration.adaptive is not None)
+            for s, r in member_intervals.items()
+        },
+    )
+
+
+def _refit_pooled(
+    config: Config,
+    members: list[_Member],
+    test: Dataset,
+    scored: fitting._Fitted,
+    progress: Progress | None,
+) -> fitting._Fitted:
+    """The recipe refitted on every window of every member for the scored fit's best epoch,
+    calibrated on the pooled test windows (as :func:`rnnforecast.training.fitting._refit` for one
+    ticker)."""
+    served_calibration = _calibrate(config, scored.network, test, scored.scalers)
+    epochs = fitting.refit_epochs(scored.history.best_epoch)
+    recipe = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, epochs=epochs, patience=0)
+    )
+    everything = pool([m.dataset for m in members])
+    served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
+    return _as_fitted(served, served_scalers, served_calibration, test)
+
+
+def _score_members(
+    config: Config, members: list[_Member], test: Dataset, scored: fitting._Fitted
+) -> tuple[dict[str, Report], dict[str, dict[str, Any]], dict[str, Any]]:
+    """The scored fit's reports on each member's test windows, and the members' and the
+    pool's test scores as the manifest records them."""
+    scalers, calibration = scored.scalers, scored.calibration
+    # Adaptive interval widths of a day depend on the member's days before it.
+    factors = {
+        m.symbol: fitting._width_factors(scored.network, m.dataset, config, scalers, calibration)[
+            m.test
+        ]
+        for m in members
+    }
+    reports = {
+        m.symbol: fitting._assess(
+            scored.network,
+            m.part("test"),
+            config,
+            scalers,
+            calibration,
+            m.naive_scale,
+            factors[m.symbol],
+        )
+        for m in members
+    }
+    pooled = fitting._assess(
+        scored.network,
+        test,
+        config,
+        scalers,
+        calibration,
+        width_factor=np.concatenate([factors[m.symbol] for m in members]),
+    )
+    member_scores = {
+        m.symbol: {"test": _period(m.part("test")), "n": r.n, **r.to_dict()}
+        for m, r in zip(members, reports.values(), strict=True)
+    }
+    pool_scores = {"test": _period(test), **score_pool(reports, pooled)}
+    return reports, member_scores, pool_scores
+
+
+def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> fitting._Fitted:
+    """A ``fitting._Fitted`` for the bundle writers."""
+    return fitting._Fitted.of(trained, scalers, calibration, test)

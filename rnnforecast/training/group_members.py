@@ -1,0 +1,146 @@
+"""The members of a global model: its group's name, the date split every member shares, and
+each member's bars and windows under that split (see :mod:`rnnforecast.training.global_model`).
+
+A global model pools the windows of its member tickers. The split is by calendar date: one
+set of cut dates from the union of the members' window dates, so every member's test period
+covers the same days. No TensorFlow; never prints or exits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import DataConfig
+from rnnforecast.data.tickers import check_group
+from rnnforecast.errors import DataError
+from rnnforecast.forecast.windows import MIN_WINDOWS, Dataset, build_dataset, fingerprint
+from rnnforecast.metrics import accuracy
+from rnnforecast.storage.home import Home
+from rnnforecast.training import fitting
+
+
+def group_name(tickers: list[str], name: str | None = None) -> str:
+    """The group of a global model: ``@NAME``, or ``@`` and the sorted symbols joined by
+    ``+`` when no name is given. Raises UsageError for a bad name."""
+    return check_group(name if name else "+".join(sorted(tickers)))
+
+
+@dataclass(frozen=True)
+class DateSplit:
+    """Cut dates shared by every member, on the first target day of each window.
+
+    Training windows: first target day <= ``train_end``; validation: in
+    [``val_start``, ``val_end``]; test: >= ``test_start``. Days are YYYY-MM-DD.
+    """
+
+    train_end: str
+    val_start: str
+    val_end: str
+    test_start: str
+
+    @classmethod
+    def plan(cls, days: np.ndarray, data: DataConfig) -> DateSplit:
+        """Cut the sorted union ``days`` (datetime64, the first target days of every
+        member's windows) as :class:`rnnforecast.forecast.windows.Split` cuts windows: the last
+        ``test_fraction`` of days for test, the last ``val_fraction`` of the rest for
+        validation, ``horizon - 1`` days dropped before each. Raises DataError if a part
+        would be empty."""
+        union = np.unique(np.asarray(days).astype("datetime64[D]"))
+        gap = data.horizon - 1
+        m = len(union)
+        n_test = math.ceil(m * data.test_fraction) if m else 0
+        usable = m - n_test - 2 * gap
+        n_val = math.ceil(usable * data.val_fraction) if usable > 0 else 0
+        n_train = usable - n_val
+        if m < MIN_WINDOWS or min(n_test, n_val, n_train) < 1:
+            raise DataError(
+                f"not enough data: the members' windows cover {m} days, too few for a "
+                "train/validation/test split"
+            )
+        return cls(
+            train_end=str(union[n_train - 1]),
+            val_start=str(union[n_train + gap]),
+            val_end=str(union[n_train + gap + n_val - 1]),
+            test_start=str(union[m - n_test]),
+        )
+
+    def masks(self, first_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boolean (train, validation, test) masks over windows with first target days
+        ``first_target`` ``(m,)`` datetime64."""
+        day = np.asarray(first_target).astype("datetime64[D]")
+        return (
+            day <= np.datetime64(self.train_end),
+            (day >= np.datetime64(self.val_start)) & (day <= np.datetime64(self.val_end)),
+            day >= np.datetime64(self.test_start),
+        )
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+def pool(parts: list[Dataset]) -> Dataset:
+    """The windows of ``parts`` one after another, as one Dataset."""
+    return Dataset(*(np.concatenate([getattr(p, f.name) for p in parts]) for f in _FIELDS))
+
+
+_FIELDS = dataclasses.fields(Dataset)
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One member ticker's bars, windows and their parts under the shared split."""
+
+    symbol: str
+    frame: pd.DataFrame
+    dataset: Dataset
+    train: np.ndarray  # boolean masks over the member's windows
+    val: np.ndarray
+    test: np.ndarray
+
+    def part(self, which: str) -> Dataset:
+        return self.dataset.select(getattr(self, which))
+
+    @property
+    def naive_scale(self) -> float | None:
+        """In-sample naive MAE of the closes up to the last training target (MASE)."""
+        last = self.dataset.target_dates[self.train][-1, -1]
+        closes = self.frame.loc[: pd.Timestamp(last), "close"].to_numpy(dtype=np.float64)
+        return accuracy.naive_scale(closes) if len(closes) >= 2 else None
+
+
+def _members(home: Home, symbols: list[str], data: DataConfig) -> tuple[list[_Member], DateSplit]:
+    """Read and window every member, then split them all on the same dates. Raises
+    DataError if a member has no bars or no window in a part."""
+    frames = {s: home.store.read(s) for s in symbols}
+    datasets = {s: build_dataset(frames[s], data) for s in symbols}
+    split = DateSplit.plan(np.concatenate([d.target_dates[:, 0] for d in datasets.values()]), data)
+    members = []
+    for symbol in symbols:
+        train, val, test = split.masks(datasets[symbol].target_dates[:, 0])
+        for name, mask in (("training", train), ("validation", val), ("test", test)):
+            if not mask.any():
+                raise DataError(
+                    f"{symbol} has no {name} windows in the shared split "
+                    f"({split.to_dict()}): its bars do not cover that period"
+                )
+        members.append(_Member(symbol, frames[symbol], datasets[symbol], train, val, test))
+    return members, split
+
+
+def _period(part: Dataset) -> dict[str, Any]:
+    """First and last first-target day and number of windows (pooled ones are unsorted)."""
+    return fitting._period(np.sort(part.target_dates[:, 0]))
+
+
+def _combined_fingerprint(members: list[_Member]) -> str:
+    digest = hashlib.sha256()
+    for m in members:
+        digest.update(f"{m.symbol}={fingerprint(m.frame)};".encode())
+    return "sha256:" + digest.hexdigest()

@@ -1,0 +1,168 @@
+"""The job train. Config in, a saved bundle and its result dataclass out.
+
+Fitting lives in :mod:`rnnforecast.training.fitting`, evaluating a saved bundle in
+:mod:`rnnforecast.jobs.evaluation`, the nightly job in :mod:`rnnforecast.jobs.nightly`. Nothing here
+prints, exits or reads the environment. TensorFlow is imported only inside the functions
+that train a network (``rnnforecast.nn.keras_network``, ``rnnforecast.nn.keras_training``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rnnforecast.config import Config
+from rnnforecast.forecast.windows import Split, base_matrix, check_batches
+from rnnforecast.metrics.report import Report
+from rnnforecast.storage.home import Home
+from rnnforecast.training import saving
+from rnnforecast.training.fitting import (
+    _assess,
+    _fit,
+    _naive_scale,
+    _refit,
+    _width_factors,
+)
+
+if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.training.warm import WarmStart
+
+# --- train ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    ticker: str
+    run_id: str
+    path: Path
+    test: dict[str, Any]
+    report: Report
+    history: dict[str, Any]
+    calibration: dict[str, Any]
+    serving: dict[str, Any] = field(default_factory=dict)
+    interval_method: str = (
+        "conformal"  # whose intervals predict serves (rnnforecast.risk.interval_choice)
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ticker": self.ticker,
+            "run_id": self.run_id,
+            "path": str(self.path),
+            **training_summary(self.history),
+            "test": self.test,
+            **self.report.to_dict(),
+            "calibration": self.calibration,
+            "serving": self.serving,
+            "interval_method": self.interval_method,
+        }
+
+
+def training_summary(history: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a fit's history that ``train --json`` reports at its top level."""
+    return {
+        "epochs_run": history["epochs_run"],
+        "best_epoch": history["best_epoch"],
+        "stopped_early": history["stopped_early"],
+        "train_seconds": history["seconds"],
+    }
+
+
+def train(
+    home: Home,
+    ticker: str,
+    config: Config,
+    *,
+    progress: Progress | None = None,
+    refit: bool = True,
+) -> TrainResult:
+    """Train a network on the stored bars of ``ticker`` and save it as the current bundle.
+
+    The scored fit: scalers fitted on training windows only; shrinkage and intervals
+    calibrated on the validation windows; the test period (last ``test_fraction`` of
+    windows) scored next to the naive forecast, the scores going into the manifest. With
+    ``refit`` (the default) the recipe is then fitted again on every window up to the last
+    bar, and that is the network the bundle serves (see :mod:`rnnforecast.storage.fit_records`). The
+    ticker is locked for the whole run. Raises UsageError (bad ticker), DataError (no or
+    too little data), LockError.
+    """
+    with home.lock(ticker) as symbol:
+        return _train_ticker(home, symbol, config, progress, promote=True, refit=refit)
+
+
+def _train_ticker(
+    home: Home,
+    symbol: str,
+    config: Config,
+    progress: Progress | None,
+    promote: bool,
+    refit: bool = True,
+    warm_start: WarmStart | None = None,
+) -> TrainResult:
+    """Train and save one bundle (the caller holds the ticker's lock); ``promote`` makes it
+    the current model; ``refit`` serves a refit on every window; ``warm_start`` fine-tunes
+    the current model's fits instead of training from scratch."""
+    started = time.perf_counter()
+    frame = home.store.read(symbol)
+    split = Split.plan(len(frame), config.data)
+    check_batches(split.sizes(), config.train.batch_size)
+    fitted = _fit(frame, config, split, progress, warm_start)
+    test_part = fitted.dataset.select(split.test)
+    scale = _naive_scale(frame, split.scaler_rows)
+    factors = _width_factors(
+        fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
+    )
+    rep = _assess(
+        fitted.network,
+        test_part,
+        config,
+        fitted.scalers,
+        fitted.calibration,
+        scale,
+        factors[split.test],
+    )
+    # The scored network is saved as numpy weights for evaluate: without them (the numpy
+    # pass disagreed with Keras, never seen so far) the bundle serves the scored fit.
+    served = fitted
+    if refit and fitted.numpy_check["passed"]:
+        served = _refit(config, fitted, split, progress, warm_start)
+    from rnnforecast.risk import interval_choice
+
+    served_intervals = interval_choice.for_fit(
+        config,
+        fitted.network,
+        fitted.dataset,
+        fitted.scalers,
+        fitted.calibration,
+        split.val,
+        split.test,
+        base_matrix(frame),
+        frame.index.to_numpy(),
+        served is not fitted,
+    )
+    run = saving.TickerRun(
+        frame,
+        home.store.info(symbol),
+        split,
+        fitted,
+        served,
+        rep,
+        scale,
+        warm_start,
+        served_intervals,
+    )
+    run_id, path = saving.save_ticker(home.models, symbol, config, run, started, promote)
+    return TrainResult(
+        symbol,
+        run_id,
+        path,
+        run.test_period,
+        rep,
+        fitted.history.to_dict(),
+        served.calibration.to_dict(),
+        run.serving_record(),
+        interval_choice.served_name(served_intervals, served.calibration.adaptive is not None),
+    )

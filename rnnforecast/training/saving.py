@@ -1,0 +1,397 @@
+"""What a training run saves: the manifest of a ticker's or a group's bundle assembled from
+its fits, the training log, and the files beside the network (``weights.npz``,
+``scored_weights.npz``, ``train.log``). :class:`rnnforecast.storage.artifacts.ModelRepository`
+writes them atomically. TensorFlow is imported only inside the functions that save or
+reload the Keras network; never prints or exits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from rnnforecast.config import Config
+from rnnforecast.errors import ModelError
+from rnnforecast.forecast.windows import Dataset, Split, fingerprint
+from rnnforecast.metrics.report import Report
+from rnnforecast.storage import fit_records, loading
+from rnnforecast.storage.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
+from rnnforecast.storage.manifest import Manifest
+from rnnforecast.training.fitting import _day, _Fitted, _period
+from rnnforecast.version import __version__
+
+if TYPE_CHECKING:
+    from rnnforecast.data.store import TickerInfo
+    from rnnforecast.risk.interval_choice import IntervalRecord
+    from rnnforecast.storage.artifacts import ModelRepository
+    from rnnforecast.training.group_members import DateSplit, _Member
+    from rnnforecast.training.warm import WarmStart
+
+
+@dataclass(frozen=True)
+class TickerRun:
+    """One ticker's training run, ready to save: its bars and split, the scored fit and its
+    test report, and the fit it serves (the scored one itself when not refitted)."""
+
+    frame: pd.DataFrame
+    info: TickerInfo | None
+    split: Split
+    fitted: _Fitted
+    served: _Fitted
+    report: Report
+    naive_scale: float | None
+    warm_start: WarmStart | None = None
+    intervals: IntervalRecord | None = (
+        None  # what predict serves (rnnforecast.risk.interval_choice)
+    )
+
+    @property
+    def refitted(self) -> bool:
+        return self.served is not self.fitted
+
+    @property
+    def test_period(self) -> dict[str, Any]:
+        """``{"start", "end", "n"}`` of the test windows' first target days."""
+        return _period(self.fitted.dataset.target_dates[self.split.test, 0])
+
+    def serving_record(self) -> dict[str, Any]:
+        """``{"trained_through", "calibrated_through", "refit"}`` of the served fit."""
+        dates, split = self.fitted.dataset.target_dates, self.split
+        if self.refitted:
+            served = {
+                "trained_through": _day(dates[-1, -1]),
+                "calibrated_through": _day(dates[split.test][-1, -1]),
+            }
+        else:
+            served = self.scored_dates()
+        return {**served, "refit": self.refitted}
+
+    def scored_dates(self) -> dict[str, Any]:
+        dates, split = self.fitted.dataset.target_dates, self.split
+        return {
+            "trained_through": _day(dates[split.train][-1, -1]),
+            "calibrated_through": _day(dates[split.val][-1, -1]),
+        }
+
+
+def library_versions() -> dict[str, str]:
+    from rnnforecast.nn import keras_network
+
+    return {
+        "rnnforecast": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        **keras_network.versions(),
+    }
+
+
+def training_log(symbol: str, run_id: str, config: Config, fitted: _Fitted, rep: Report) -> str:
+    h = fitted.history
+    lines = [f"rnnforecast {__version__} train {symbol} run {run_id}", f"config {config.to_dict()}"]
+    lines += [
+        f"epoch {i + 1:3d} loss {loss:.6g} val_loss {val:.6g}"
+        for i, (loss, val) in enumerate(zip(h.loss, h.val_loss, strict=False))
+    ]
+    lines.append(
+        f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {list(fitted.calibration.shrink)}; "
+        f"test rel_mae {rep.scores.model['rel_mae']:.4f} "
+        f"(uncalibrated {rep.raw['rel_mae']:.4f})"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _fit_records(run: TickerRun) -> dict[str, Any]:
+    """The manifest's ``fits``: ``scored`` (what evaluate reads back) and ``served``."""
+    fitted, served = run.fitted, run.served
+    scored_fit: dict[str, Any] = {
+        **run.scored_dates(),
+        "training": fitted.history.to_dict(),
+        "calibration": fitted.calibration.to_dict(),
+        "naive_scale": run.naive_scale,
+    }
+    served_fit: dict[str, Any] = run.serving_record()
+    if run.refitted:
+        scored_fit.update(
+            {
+                "weights": fit_records.SCORED_WEIGHTS_FILE,
+                "scalers": fitted.scalers.to_dict(),
+                "numpy_check": fitted.numpy_check,
+            }
+        )
+        served_fit.update(
+            {
+                "windows": len(fitted.dataset),
+                "epochs": served.history.epochs_run,
+                "epochs_rule": "the scored fit's best epoch, no early stopping"
+                if run.warm_start is None
+                else "warm start: a share of the recipe's best epoch, no early stopping",
+                "calibration": "the scored fit's forecasts of the test period",
+                "training": served.history.to_dict(),
+            }
+        )
+    return {"scored": scored_fit, "served": served_fit}
+
+
+def manifest_header(
+    name: str, run_id: str, config: Config, members: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The first entries of every manifest: schema, run, the ticker or group ``name`` (a
+    group's ``members`` next, when given), the time, the recipe and what it trains on.
+
+    Their order is the order bundles have been saved in (the loader reads keys, and each
+    file's checksum is of its own bytes, so order matters to neither; kept so that a new
+    manifest reads like the old ones)."""
+    data = config.data
+    header: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "run_id": run_id, "ticker": name}
+    if members is not None:
+        header["members"] = members
+    return {
+        **header,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "config": config.to_dict(),
+        "features": list(data.features),
+        "target": data.target,
+        "window": data.window,
+        "horizon": data.horizon,
+        "seed": config.train.seed,
+    }
+
+
+def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) -> dict[str, Any]:
+    """The manifest of a ticker's bundle, without ``timings`` and ``files`` (added when
+    saved)."""
+    frame, info, fitted = run.frame, run.info, run.fitted
+    return {
+        **manifest_header(symbol, run_id, config),
+        "data": {
+            "source": info.source if info else None,
+            "auto_adjust": info.auto_adjust if info else None,
+            "rows": len(frame),
+            "first": str(frame.index[0].date()),
+            "last": str(frame.index[-1].date()),
+            "fingerprint": fingerprint(frame),
+            "scaler_rows": _period(frame.index.to_numpy()[: run.split.scaler_rows]),
+            "train": _period(fitted.dataset.target_dates[run.split.train, 0]),
+            "validation": _period(fitted.dataset.target_dates[run.split.val, 0]),
+            "test": run.test_period,
+        },
+        "training": fitted.history.to_dict(),
+        "calibration": run.served.calibration.to_dict(),
+        "serving": run.serving_record(),
+        "fits": _fit_records(run),
+        "warm_start": None if run.warm_start is None else run.warm_start.record(),
+        "numpy_check": run.served.numpy_check,
+        "metrics": {"test": {"n": run.report.n, **run.report.to_dict()}},
+        "versions": library_versions(),
+    }
+
+
+def save_ticker(
+    models: ModelRepository,
+    symbol: str,
+    config: Config,
+    run: TickerRun,
+    started: float,
+    promote: bool,
+) -> tuple[str, Path]:
+    """Save ``run`` as a new bundle of ``symbol`` (the caller holds its lock); ``started``
+    is the run's ``time.perf_counter()`` start, for the manifest's timings. Returns the run
+    id and the bundle's folder. Raises ModelError if the saved network reloads differently.
+    """
+    fitted, served = run.fitted, run.served
+    run_id = new_run_id()
+    manifest = ticker_manifest(symbol, run_id, config, run)
+    log = training_log(symbol, run_id, config, fitted, run.report)
+    if run.refitted:
+        log += "".join(
+            f"refit epoch {i + 1:3d} loss {loss:.6g}\n"
+            for i, loss in enumerate(served.history.loss)
+        )
+        log += (
+            f"refit on all {len(fitted.dataset)} windows, {served.history.epochs_run} epochs; "
+            f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
+        )
+    if run.intervals is not None:
+        log += f"intervals served: {run.intervals.method}; {run.intervals.choice['reason']}\n"
+
+    def write_files(path: Path) -> None:
+        write_bundle_files(path, served, served.numpy_check["passed"], log)
+        if run.intervals is not None:
+            from rnnforecast.risk import interval_choice
+
+            interval_choice.save(path.parent, run.intervals)
+        if run.refitted:
+            save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, fitted)
+
+    manifest["timings"] = {
+        "fit_seconds": round(fitted.history.seconds, 3),
+        "refit_seconds": round(served.history.seconds, 3) if run.refitted else 0.0,
+        "total_seconds": round(time.perf_counter() - started, 3),
+    }
+    saved = Manifest.new(manifest)
+    path = models.save(symbol, run_id, write_files, served.scalers, saved, promote=promote)
+    return run_id, path
+
+
+@dataclass(frozen=True)
+class GroupRun:
+    """A global model's training run, ready to save: its members and shared split, the
+    pooled windows, the scored fit (whose ``dataset`` is the pooled test windows) and the
+    served one (the scored one itself when not refitted), and the test scores."""
+
+    members: list[_Member]
+    split: DateSplit
+    train: Dataset
+    val: Dataset
+    test: Dataset
+    scored: _Fitted
+    served: _Fitted
+    reports: dict[str, Report]
+    member_scores: dict[str, dict[str, Any]]
+    pool_scores: dict[str, Any]
+    # each member's served intervals (rnnforecast.risk.interval_choice), saved as
+    # intervals.TICKER.json
+    intervals: dict[str, IntervalRecord] = field(default_factory=dict)
+
+    @property
+    def refitted(self) -> bool:
+        return self.served is not self.scored
+
+    def scored_dates(self) -> dict[str, Any]:
+        return {"trained_through": self.split.train_end, "calibrated_through": self.split.val_end}
+
+    def serving_record(self) -> dict[str, Any]:
+        """``{"trained_through", "calibrated_through", "refit"}`` of the served fit."""
+        if not self.refitted:
+            return {**self.scored_dates(), "refit": False}
+        last_day = max(str(m.frame.index[-1].date()) for m in self.members)
+        return {"trained_through": last_day, "calibrated_through": last_day, "refit": True}
+
+
+def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> dict[str, Any]:
+    """The manifest of a global model's bundle, without ``timings`` and ``files``."""
+    from rnnforecast.training.group_members import _combined_fingerprint
+    from rnnforecast.training.group_members import _period as pooled_period
+
+    members, scored = run.members, run.scored
+    records = {
+        m.symbol: {
+            "rows": len(m.frame),
+            "first": str(m.frame.index[0].date()),
+            "last": str(m.frame.index[-1].date()),
+            "fingerprint": fingerprint(m.frame),
+            "naive_scale": m.naive_scale,
+            "test": pooled_period(m.part("test")),
+        }
+        for m in members
+    }
+    manifest: dict[str, Any] = {
+        **manifest_header(group, run_id, config, members=records),
+        "data": {
+            "rows": sum(len(m.frame) for m in members),
+            "first": min(str(m.frame.index[0].date()) for m in members),
+            "last": max(str(m.frame.index[-1].date()) for m in members),
+            "fingerprint": _combined_fingerprint(members),
+            "split": run.split.to_dict(),
+            "train": pooled_period(run.train),
+            "validation": pooled_period(run.val),
+            "test": pooled_period(run.test),
+        },
+        "training": scored.history.to_dict(),
+        "versions": library_versions(),
+        "calibration": run.served.calibration.to_dict(),
+        "serving": run.serving_record(),
+        "numpy_check": run.served.numpy_check,
+        "metrics": {"test": {"members": run.member_scores, "pool": run.pool_scores}},
+    }
+    scored_fit: dict[str, Any] = {
+        **run.scored_dates(),
+        "training": scored.history.to_dict(),
+        "calibration": scored.calibration.to_dict(),
+    }
+    if run.refitted:
+        scored_fit.update(
+            {
+                "weights": fit_records.SCORED_WEIGHTS_FILE,
+                "scalers": scored.scalers.to_dict(),
+                "numpy_check": scored.numpy_check,
+            }
+        )
+    manifest["fits"] = {
+        "scored": scored_fit,
+        "served": {**run.serving_record(), "training": run.served.history.to_dict()},
+    }
+    return manifest
+
+
+def save_group(
+    models: ModelRepository,
+    group: str,
+    config: Config,
+    run: GroupRun,
+    started: float,
+    promote: bool,
+) -> tuple[str, Path]:
+    """Save ``run`` as a new bundle of ``group`` (the caller holds the group's and its
+    members' locks). Returns the run id and the bundle's folder."""
+    scored, served = run.scored, run.served
+    run_id = new_run_id()
+    manifest = group_manifest(group, run_id, config, run)
+    log = (
+        f"global model {group} run {run_id} over {', '.join(m.symbol for m in run.members)}\n"
+        f"config {config.to_dict()}\nsplit {run.split.to_dict()}\n"
+        + "".join(
+            f"epoch {i + 1:3d} loss {loss:.6g} val_loss {v:.6g}\n"
+            for i, (loss, v) in enumerate(
+                zip(scored.history.loss, scored.history.val_loss, strict=False)
+            )
+        )
+        + "".join(
+            f"{s} test rel_mae {r.scores.model['rel_mae']:.4f}\n" for s, r in run.reports.items()
+        )
+    )
+
+    def write_files(path: Path) -> None:
+        write_bundle_files(path, served, served.numpy_check["passed"], log)
+        if run.intervals:
+            from rnnforecast.risk import interval_choice
+
+            for symbol, record in run.intervals.items():
+                interval_choice.save(path.parent, record, symbol)
+        if run.refitted:
+            save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, scored)
+
+    manifest["timings"] = {"total_seconds": round(time.perf_counter() - started, 3)}
+    saved = Manifest.new(manifest)
+    path = models.save(group, run_id, write_files, served.scalers, saved, promote=promote)
+    return run_id, path
+
+
+def write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str) -> None:
+    """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
+    from rnnforecast.nn import keras_network
+
+    fitted.net.save(model_path)
+    again = keras_network.predict(keras_network.load_model(model_path), fitted.test_x)
+    if not np.array_equal(again, fitted.test_keras):
+        raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
+    if numpy:
+        save_numpy_weights(model_path.parent / WEIGHTS_FILE, fitted)
+    (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
+
+
+def save_numpy_weights(path: Path, fitted: _Fitted) -> None:
+    """The network's weights for the numpy forward pass, with the input shape it takes."""
+    from rnnforecast.nn.numpy_network import save_weights
+
+    weights = dict(fitted.weights)
+    weights[loading.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
+    save_weights(path, weights)
