@@ -1,6 +1,6 @@
 """The Diebold-Mariano test against R's ``forecast::dm.test`` on the same errors.
 
-tests/data/r_dm_test.json holds 100 pairs of forecast errors and what R printed for them
+tests/fixtures/r_dm_test.json holds 100 pairs of forecast errors and what R printed for them
 (the recipe that made them is in its ``about``): one-step tests with squared and absolute
 losses, the one-sided alternatives, and ``h = 3``, whose long-run variance takes two
 autocovariance lags: a lag above zero, checked against R, not against our own formula.
@@ -16,7 +16,7 @@ import pytest
 
 from rnnforecast.metrics.accuracy import diebold_mariano
 
-REFERENCE = json.loads((Path(__file__).parent / "data" / "r_dm_test.json").read_text())
+REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "r_dm_test.json").read_text())
 ALTERNATIVE = {"two.sided": "two-sided", "less": "less", "greater": "greater"}
 
 
