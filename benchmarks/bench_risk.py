@@ -29,7 +29,7 @@ Scores per series, in log-return units (so series at different price levels pool
 baseline's, pinball loss (mean over 5/10/50/90/95%) relative to the baseline with the
 lowest pinball, QLIKE relative to GARCH(1,1)-t and to HAR with two proxies (the squared
 return floored at 1e-8, and the range variance: Garman-Klass plus the squared overnight
-gap). Seeds are averaged before the ratios. Pooled as docs/distribution.md pools: interval
+gap). Seeds are averaged before the ratios. Pooled as docs/reports/distribution.md pools: interval
 score and pinball summed over all test days of the series pooled, against the baseline
 with the lowest pooled sum; QLIKE ratios as geometric means over the series. Pooled over
 the series *not* used for tuning (TUNED below: the recipe and the adaptive scheme were

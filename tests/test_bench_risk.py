@@ -1,4 +1,4 @@
-"""benchmarks/bench_risk.py pools the series as docs/risk-benchmark.md says: interval score
+"""benchmarks/bench_risk.py pools the series as docs/reports/risk-benchmark.md says: interval score
 and pinball summed over days against the one baseline with the lowest sum, QLIKE ratios as
 geometric means, coverage over days. Hand-made scores, figures worked out by hand."""
 

@@ -1,4 +1,4 @@
-"""benchmarks/bench_served.py --compare pools two recipes' walks as docs/served-intervals.md
+"""benchmarks/bench_served.py --compare pools two recipes' walks as docs/reports/served-intervals.md
 says: on the days both scored only, coverage over those days, log scores summed over them.
 Hand-made walks, figures worked out by hand."""
 

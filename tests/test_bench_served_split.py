@@ -1,5 +1,5 @@
 """benchmarks/bench_served_split.py chooses on one half of the test days with the tool's rule
-and scores the choice on the other, as docs/served-intervals.md says. Hand-made per-day
+and scores the choice on the other, as docs/reports/served-intervals.md says. Hand-made per-day
 losses, figures worked out by hand."""
 
 from __future__ import annotations

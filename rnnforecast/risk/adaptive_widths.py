@@ -15,7 +15,7 @@ adaptive scheme (``record.adaptive``), predict rescales them by the scheme of
 
 The scores always use the naive centre, also when a bundle's shrink factor moves the served
 centre off the previous close: the baseline models close-to-close returns around zero, and a
-shrunk network move is a small fraction of a day's spread (docs/served-intervals.md).
+shrunk network move is a small fraction of a day's spread (docs/reports/served-intervals.md).
 emp250 has no standard deviation: its scale is the half-width of its one-step quantiles and
 its standardized quantile is 1 (the same ratio).
 """

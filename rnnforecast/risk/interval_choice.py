@@ -11,7 +11,7 @@ At predict time :func:`bounds` rebuilds the baseline's forecast from the stored 
 numpy recursion over the last :data:`SERVE_ROWS` bars: no arch, scipy, pandas or TensorFlow.
 A multi-step interval is the one-step standardized quantile times the standard deviation of
 the cumulative log return to step ``h`` (per method: :func:`cumulative_quantiles`; the
-approximation and its direction are in docs/served-intervals.md).
+approximation and its direction are in docs/reports/served-intervals.md).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ METHODS: tuple[str, ...] = (MODEL, *BASELINES)
 """What a bundle can serve: the network's conformal intervals or one baseline's."""
 
 SERVE_ROWS = 500
-"""Bars predict reads for a baseline (why 500: docs/served-intervals.md; more: served_adaptive)."""
+"""Bars predict reads for a baseline (why 500: docs/reports/served-intervals.md; more:
+served_adaptive)."""
 
 _PARAMS: dict[str, tuple[str, ...]] = {
     "garch_t": ("omega", "alpha", "beta", "nu"),
