@@ -331,7 +331,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "ewma-seeded-on-test-rows",
-        "rnnforecast/risk/baselines.py",
+        "rnnforecast/risk/baselines/ewma.py",
         "seed = float(np.mean(returns[: first_test - 1] ** 2))",
         "seed = float(np.mean(returns**2))",
         ("tests/test_baselines.py",),

@@ -99,7 +99,7 @@ class RiskReport:
         return asdict(self)
 
 
-def _finite(value: float | None) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
     """JSON has no NaN or infinity: such a score is reported as null."""
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -129,7 +129,7 @@ def scores(
     )
     out["qlike"] = probabilistic.qlike(day.variance, proxy)
     days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
-    return {k: _finite(v) for k, v in out.items()}, days
+    return {k: finite_or_none(v) for k, v in out.items()}, days
 
 
 def model_forecasts(
@@ -188,13 +188,13 @@ def baseline_forecasts(
     return out
 
 
-def _dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
+def dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
     """One-sided Diebold-Mariano test (HLN, :func:`rnnforecast.metrics.accuracy.diebold_mariano`)
     that ``loss`` is smaller on average (per-day losses, one step ahead)."""
     statistic, p_value = accuracy.diebold_mariano(loss, baseline_loss, 1, alternative="less")
     if statistic is None or p_value is None:
         return {"statistic": None, "p_value": None}
-    return {"statistic": _finite(statistic), "p_value": _finite(p_value)}
+    return {"statistic": finite_or_none(statistic), "p_value": finite_or_none(p_value)}
 
 
 def compare(
@@ -248,7 +248,7 @@ def compare_days(
     if best is not None:
         model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
         beats = bool(np.mean(model_is) < np.mean(best_is))
-        dm = _dm_less(model_is, best_is)
+        dm = dm_less(model_is, best_is)
     report = RiskReport(model_scores, table, best, beats, dm, served)
     return report, {"model": model_days, **per_day}
 
