@@ -1,10 +1,12 @@
 """Adaptive widths on top of a served baseline's intervals: numpy only, cheap enough for predict.
 
-A served baseline (:mod:`rnnforecast.risk.interval_choice`) is fitted once; its widths come from
-its own
-distribution. When the bundle's :class:`~rnnforecast.risk.interval_choice.IntervalRecord` carries an
-adaptive scheme (``record.adaptive``), predict rescales them by the scheme of
-:mod:`rnnforecast.forecast.conformal` run on the baseline's own standardised residuals:
+A served baseline (:mod:`rnnforecast.risk.interval_choice`) is fitted once; its widths come
+from its own distribution. When the bundle's
+:class:`~rnnforecast.risk.interval_choice.IntervalRecord` carries an adaptive scheme
+(``record.adaptive``), predict rescales them by the scheme of
+:mod:`rnnforecast.forecast.conformal` run on the baseline's own standardised residuals (the
+per-day scales are the baseline's own, found by name in
+:data:`rnnforecast.risk.baselines.registry.REGISTRY`):
 
 - the score of a past day ``t`` is ``|log(close_t / close_{t-1})| / sd_t``: the absolute log
   error of the naive centre (the previous close) over the baseline's one-step standard
@@ -39,10 +41,9 @@ finiteness check, as they do without the scheme."""
 
 
 def rows_needed(record: IntervalRecord | None) -> int:
-    """Bars predict reads for ``record``: :data:`~rnnforecast.risk.interval_choice.SERVE_ROWS`, or
-    more
-    when the scheme's ``history`` scored days and the method's own window do not fit in them
-    (emp250: 350 + 250 returns). 0 for no record or the network's."""
+    """Bars predict reads for ``record``: :data:`~rnnforecast.risk.interval_choice.SERVE_ROWS`,
+    or more when the scheme's ``history`` scored days and the method's own window do not fit
+    in them (emp250: 350 + 250 returns). 0 for no record or the network's."""
     if record is None or not record.serves_baseline:
         return 0
     if record.adaptive is None:
@@ -52,9 +53,8 @@ def rows_needed(record: IntervalRecord | None) -> int:
 
 def _need(record: IntervalRecord) -> int:
     """Returns before a day that the served baseline needs to forecast it (as
-    cumulative_quantiles); 2 for the network's record, which has no baseline."""
-    baseline = REGISTRY.get(record.method)
-    return 2 if baseline is None else baseline.serve_returns
+    cumulative_quantiles). Raises KeyError for the network's record, which has no baseline."""
+    return REGISTRY[record.method].serve_returns
 
 
 def one_step_scales(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarray, float]:
@@ -64,11 +64,12 @@ def one_step_scales(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarra
     ``rows`` ``(n, 5)`` OHLCV, oldest first, with ``T = n - 1`` log returns between their
     closes. Returns ``scales`` ``(T + 1,)`` in log-return units: entry ``j`` is the standard
     deviation the baseline gives ``returns[j]`` from ``rows[: j + 1]`` only, as
-    :func:`rnnforecast.risk.interval_choice.cumulative_quantiles` would (entry ``T``: the day after
-    the
-    last row); NaN where the method has too few returns. ``fixed``: ``(z_high - z_low) / 2``,
-    so ``fixed * scale`` is the half-width of the served one-step log interval. Raises
-    ValueError for a record that serves the network's intervals.
+    :func:`rnnforecast.risk.interval_choice.cumulative_quantiles` would (entry ``T``: the day
+    after the last row; the baseline's
+    :meth:`~rnnforecast.risk.baselines.interface.Baseline.one_step_scales`); NaN where the
+    method has too few returns. ``fixed``: ``(z_high - z_low) / 2``, so ``fixed * scale`` is
+    the half-width of the served one-step log interval. Raises ValueError for a record that
+    serves the network's intervals.
     """
     baseline = REGISTRY.get(record.method)
     if baseline is None:

@@ -1,16 +1,19 @@
 """The intervals a bundle serves: the network's, or the best classical baseline's.
 
-At train time :func:`select` scores the scored fit's intervals on its test period next to the
-baselines (:mod:`rnnforecast.risk.assessment`) and applies the rule: the network's intervals are
-served only if their 80% interval score beats the best baseline's with a one-sided DM-HLN
-p-value below ``calibration.significance``; otherwise the baseline with the lowest 80% interval
-score is served (``calibration.intervals`` pins a method instead). The chosen baseline is fitted
-once more (:func:`fit`) and saved in the bundle as an :class:`IntervalRecord` (``intervals.json``).
+At train time :func:`pick_and_fit` scores the scored fit's intervals on its test period next
+to the baselines (:mod:`rnnforecast.risk.assessment`) and applies the rule
+(:func:`pick_method`): the network's intervals are served only if their 80% interval score
+beats the best baseline's with a one-sided DM-HLN p-value below ``calibration.significance``;
+otherwise the baseline with the lowest 80% interval score is served (``calibration.intervals``
+pins a method instead). The chosen baseline is fitted once more (:func:`fit_record`) and saved
+in the bundle as an :class:`IntervalRecord` (``intervals.json``); :func:`record_for_training`
+is that whole step for one training run.
 
 At predict time :func:`bounds` rebuilds the baseline's forecast from the stored parameters by a
 numpy recursion over the last :data:`SERVE_ROWS` bars: no arch, scipy, pandas or TensorFlow.
 A multi-step interval is the one-step standardized quantile times the standard deviation of
-the cumulative log return to step ``h`` (per method: :func:`cumulative_quantiles`; the
+the cumulative log return to step ``h`` (per baseline, found by name in
+:data:`rnnforecast.risk.baselines.registry.REGISTRY`: :func:`cumulative_quantiles`; the
 approximation and its direction are in docs/served-intervals.md).
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -177,7 +180,7 @@ def served_name(record: IntervalRecord | None, adaptive: bool) -> str:
 # --- choosing and fitting at train time ------------------------------------------------------
 
 
-def choose(
+def pick_method(
     report: RiskReport | None, pinned: str, significance: float
 ) -> tuple[str, dict[str, Any]]:
     """The method to serve, and why. ``pinned``: ``auto`` or a method of :data:`METHODS`.
@@ -202,7 +205,7 @@ def choose(
     return best, {**choice, "reason": reason}
 
 
-def fit(
+def fit_record(
     method: str,
     ohlcv: np.ndarray,
     through: int,
@@ -210,12 +213,13 @@ def fit(
     last_date: str,
     choice: Mapping[str, Any] | None = None,
 ) -> IntervalRecord:
-    """Fit ``method`` on rows ``[0, through)`` of ``ohlcv`` ``(n, 5)`` for intervals at
-    ``level``: the parameters of :func:`rnnforecast.risk.baselines.forecast_baselines` and the
-    standardized quantiles of its forecast of the day after row ``through - 1``.
-    ``last_date``: that row's date. Raises DataError if there are too few rows for ``method``,
-    or if the fitted record would fail :meth:`IntervalRecord.from_json` (closes that never
-    move give GARCH, EWMA and HAR no variance), so that predict can read what train saves.
+    """Fit the record of ``method`` (``model`` or a baseline's name) on rows ``[0, through)``
+    of ``ohlcv`` ``(n, 5)`` for intervals at ``level``: the parameters of
+    :func:`rnnforecast.risk.baselines.forecast_baselines` and the standardized quantiles of its
+    forecast of the day after row ``through - 1``. ``last_date``: that row's date. Raises
+    DataError if there are too few rows for ``method``, or if the fitted record would fail
+    :meth:`IntervalRecord.from_json` (closes that never move give GARCH, EWMA and HAR no
+    variance), so that predict can read what train saves.
     """
     if method == MODEL:
         return IntervalRecord(MODEL, level, choice=dict(choice or {}))
@@ -238,17 +242,17 @@ def fit(
     return record
 
 
-def select(
+def pick_and_fit(
     pinned: str,
     significance: float,
     level: float,
     ohlcv: np.ndarray,
     dates: Sequence[str] | np.ndarray,
     fit_rows: int,
-    assess: Any,
+    assess: Callable[[], RiskReport],
 ) -> tuple[IntervalRecord, RiskReport | None]:
-    """Choose (:func:`choose`) and fit (:func:`fit` on rows ``[0, fit_rows)``) what a bundle
-    serves. ``assess()`` returns the scored fit's RiskReport on its test period (called only
+    """Pick (:func:`pick_method`) and fit (:func:`fit_record` on rows ``[0, fit_rows)``) what a
+    bundle serves. ``assess()`` returns the scored fit's RiskReport on its test period (called only
     for ``auto``; a ValueError or DataError from it means no baseline could be scored).
     ``dates`` ``(n,)`` ISO dates of ``ohlcv``'s rows. Raises DataError if a pinned baseline
     has too few rows."""
@@ -258,19 +262,19 @@ def select(
             report = assess()
         except (ValueError, DataError):
             report = None
-    method, choice = choose(report, pinned, significance)
+    method, choice = pick_method(report, pinned, significance)
     try:
-        record = fit(method, ohlcv, fit_rows, level, str(dates[fit_rows - 1]), choice)
+        record = fit_record(method, ohlcv, fit_rows, level, str(dates[fit_rows - 1]), choice)
     except DataError as exc:
         if pinned != "auto":
             raise
         # the test period was scored but the fitting rows are too few (or cannot be served,
         # as constant closes): keep the network
-        record = fit(MODEL, ohlcv, fit_rows, level, "", {**choice, "reason": str(exc)})
+        record = fit_record(MODEL, ohlcv, fit_rows, level, "", {**choice, "reason": str(exc)})
     return record, report
 
 
-def for_fit(
+def record_for_training(
     config: Config,
     network: Network,
     dataset: Dataset,
@@ -282,7 +286,7 @@ def for_fit(
     dates: np.ndarray,
     refitted: bool,
 ) -> IntervalRecord:
-    """What a bundle trained by ``config`` serves: :func:`select` with the scored fit
+    """What a bundle trained by ``config`` serves: :func:`pick_and_fit` with the scored fit
     (``network``, ``scalers``, ``calibration`` over every window of ``dataset``, split into
     ``val`` and ``test``) assessed on its test period. ``ohlcv`` ``(n, 5)`` and ``dates``
     ``(n,)`` datetime64 are the bars the windows were cut from. The baseline is fitted on
@@ -300,7 +304,7 @@ def for_fit(
             network, dataset, ohlcv, data, scalers, calibration, val_mask, test_mask
         )
 
-    record, _ = select(
+    record, _ = pick_and_fit(
         config.calibration.intervals,
         config.calibration.significance,
         config.calibration.interval_level,
