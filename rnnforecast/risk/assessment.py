@@ -28,7 +28,7 @@ first order. ``qlike`` compares each variance forecast with the range-based prox
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -46,14 +46,18 @@ from rnnforecast.forecast.calibration import (
 from rnnforecast.forecast.conformal import factors as adaptive_factors
 from rnnforecast.forecast.windows import Dataset, Scalers
 from rnnforecast.metrics import accuracy, probabilistic
+from rnnforecast.risk.baselines.interface import BaselineForecast
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
 _LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
 _PINBALL_COLUMNS = [_LEVELS.index(q) for q in probabilistic.QUANTILE_LEVELS]
 _Z80 = probabilistic.normal_quantile(0.9)
 
-BaselineFn = Callable[..., dict[str, Any]]
-"""``forecast_baselines(ohlcv, first_test, levels, names)`` of :mod:`rnnforecast.risk.baselines`."""
+BaselineFn = Callable[
+    [np.ndarray, int, Sequence[float], Sequence[str]], Mapping[str, BaselineForecast]
+]
+"""``forecast_baselines(ohlcv, first_test, levels, names)`` of
+:mod:`rnnforecast.risk.baselines.registry`, or a fake of it in tests."""
 
 
 @dataclass(frozen=True)
