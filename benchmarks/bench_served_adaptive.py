@@ -4,9 +4,8 @@ The served baselines do not depend on the network (with the default recipe the s
 the naive forecast, the previous close), so no model is trained. For each series: split like
 train (chronological: the last 20% of windows are the test period, the last ``--val-fraction``
 of the rest the validation period); fit each baseline on the rows before a period
-(``interval_choice.fit``, as ``train --no-refit``); walk predict's numpy served bounds over every
-day
-of the period, as of the bar before it (``interval_choice.bounds`` on the last
+(``interval_choice.fit_record``, as ``train --no-refit``); walk predict's numpy served bounds
+over every day of the period, as of the bar before it (``interval_choice.bounds`` on the last
 ``adaptive_widths.rows_needed`` bars, with ``adaptive_widths.factor`` for adaptive widths); and
 score the 80% interval: coverage and the mean log-price Winkler score (scale-free).
 
@@ -92,7 +91,9 @@ def choose(ohlcv: np.ndarray, dates: list[str], first_val: int, first_test: int)
     scores = {}
     for method in baselines_for(first_val):
         try:
-            record = interval_choice.fit(method, ohlcv, first_val, LEVEL, dates[first_val - 1])
+            record = interval_choice.fit_record(
+                method, ohlcv, first_val, LEVEL, dates[first_val - 1]
+            )
         except DataError:
             continue
         scores[method] = float(np.mean(walk(record, ohlcv, range(first_val, first_test))["is80"]))
@@ -114,7 +115,7 @@ def measure(
     ):
         if name not in parts:
             continue
-        fixed = interval_choice.fit(method, ohlcv, start, LEVEL, dates[start - 1])
+        fixed = interval_choice.fit_record(method, ohlcv, start, LEVEL, dates[start - 1])
         adaptive = replace(fixed, adaptive=scheme)
         days = range(start, end)
         out[name] = {

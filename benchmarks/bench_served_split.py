@@ -1,9 +1,9 @@
 """Chosen on one half, scored on the other: how much does the ex-post choice of the served
 intervals flatter bench_served.py's figures?
 
-train chooses what predict serves (rnnforecast.risk.interval_choice.choose) on the scored fit's test
-period, and bench_served.py scores the choice on that same period. Here the test period is
-cut in two halves; the tool's own rule (the network only with a one-sided DM-HLN p below
+train chooses what predict serves (rnnforecast.risk.interval_choice.pick_method) on the scored
+fit's test period, and bench_served.py scores the choice on that same period. Here the test
+period is cut in two halves; the tool's own rule (the network only with a one-sided DM-HLN p below
 0.05 against the best baseline, else the baseline with the lowest 80% interval score) chooses
 on one half and the choice is scored on the other, and vice versa (two folds).
 
@@ -95,8 +95,8 @@ class Fold:
 def choose_on(
     losses: Mapping[str, np.ndarray], days: slice, significance: float
 ) -> tuple[str, float | None, str | None]:
-    """The method :func:`rnnforecast.risk.interval_choice.choose` serves when the per-day ``losses``
-    (``model`` and baselines, each ``(m,)``) of ``days`` are the test period: the chosen
+    """The method :func:`rnnforecast.risk.interval_choice.pick_method` serves when the per-day
+    ``losses`` (``model`` and baselines, each ``(m,)``) of ``days`` are the test period: the chosen
     method, the DM-HLN p-value of the network against the best baseline, that baseline."""
     means = {k: float(np.mean(v[days])) for k, v in losses.items() if k != MODEL}
     best = min(means, key=lambda k: means[k], default=None)
@@ -106,7 +106,7 @@ def choose_on(
             losses[MODEL][days], losses[best][days], 1, alternative="less"
         )[1]
     report = RiskReport({}, {}, best, None, {"statistic": None, "p_value": p_value}, "")
-    method, _ = interval_choice.choose(report, "auto", significance)
+    method, _ = interval_choice.pick_method(report, "auto", significance)
     return method, p_value, best
 
 

@@ -62,7 +62,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "serving-constant-network",
-        "rnnforecast/jobs/prediction.py",
+        "rnnforecast/storage/loading.py",
         "        return net.predict\n",
         "        return lambda x: np.full((len(x), data.outputs), 0.5, dtype=np.float32)\n",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
@@ -331,7 +331,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "ewma-seeded-on-test-rows",
-        "rnnforecast/risk/baselines.py",
+        "rnnforecast/risk/baselines/ewma.py",
         "seed = float(np.mean(returns[: first_test - 1] ** 2))",
         "seed = float(np.mean(returns**2))",
         ("tests/test_baselines.py",),

@@ -123,12 +123,12 @@ def test_baseline_that_cannot_serve_constant_prices_is_a_data_error(method: str)
     """Closes that never move give these baselines no variance: the fitted record would fail
     predict's own check, so fitting it fails instead, naming the method."""
     with pytest.raises(DataError, match=f"{method} intervals cannot be served for these bars"):
-        interval_choice.fit(method, constant_bars(), 300, 0.8, "2021-01-01")
+        interval_choice.fit_record(method, constant_bars(), 300, 0.8, "2021-01-01")
 
 
 @pytest.mark.parametrize("method", ["hist50", "emp250"])
 def test_baselines_that_serve_constant_prices_still_do(method: str) -> None:
-    record = interval_choice.fit(method, constant_bars(), 300, 0.8, "2021-01-01")
+    record = interval_choice.fit_record(method, constant_bars(), 300, 0.8, "2021-01-01")
     assert interval_choice.IntervalRecord.from_json(record.to_json()) == record
 
 

@@ -95,7 +95,9 @@ def straightforward_factor(record: interval_choice.IntervalRecord, rows: np.ndar
 def test_factor_equals_a_straightforward_computation(method: str) -> None:
     bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
     scheme = Adaptive(window=30, gamma=0.05, warmup=40)
-    record = replace(interval_choice.fit(method, bars, 300, 0.8, "2011-02-25"), adaptive=scheme)
+    record = replace(
+        interval_choice.fit_record(method, bars, 300, 0.8, "2011-02-25"), adaptive=scheme
+    )
     got = adaptive_widths.factor(record, bars)
     assert got == pytest.approx(straightforward_factor(record, bars), rel=1e-9)
     assert got != 1.0  # the scheme ran: 1.0 is what too little history gives
@@ -103,7 +105,7 @@ def test_factor_equals_a_straightforward_computation(method: str) -> None:
 
 def test_factor_is_one_without_a_scheme_or_history() -> None:
     bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
-    record = interval_choice.fit("garch_t", bars, 300, 0.8, "2011-02-25")
+    record = interval_choice.fit_record("garch_t", bars, 300, 0.8, "2011-02-25")
     assert adaptive_widths.factor(record, bars) == 1.0
     scheme = Adaptive(window=100, gamma=0.002, warmup=250)  # 350 scores; 299 returns here
     assert adaptive_widths.factor(replace(record, adaptive=scheme), bars[:300]) == 1.0
@@ -125,7 +127,9 @@ def test_absurd_or_flat_baselines_are_not_rescued_by_the_factor() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for method in BASELINES:
-            record = replace(interval_choice.fit(method, bars, 600, 0.8, "x"), adaptive=scheme)
+            record = replace(
+                interval_choice.fit_record(method, bars, 600, 0.8, "x"), adaptive=scheme
+            )
             assert adaptive_widths.factor(record, flat) == 1.0, method
 
 

@@ -98,7 +98,7 @@ def test_fit_quantiles_are_the_baselines_one_step_forecast() -> None:
     bars = garch_prices(1200).to_numpy(dtype=np.float64)
     extended = np.vstack([bars, bars[-1:]])
     for method in BASELINES:
-        record = interval_choice.fit(method, bars, len(bars), 0.8, "2014-08-08")
+        record = interval_choice.fit_record(method, bars, len(bars), 0.8, "2014-08-08")
         reference = forecast_baselines(extended, len(bars), (0.1, 0.9), [method])[method]
         got = interval_choice.cumulative_quantiles(record, bars[-interval_choice.SERVE_ROWS :], 1)
         np.testing.assert_allclose(got[0], reference.quantiles[0], rtol=1e-6, err_msg=method)
@@ -125,8 +125,8 @@ def report(best: str | None, p_value: float | None) -> RiskReport:
         (report("ewma", 0.9), "model", "model"),
     ],
 )
-def test_choose(risk: RiskReport | None, pinned: str, expected: str) -> None:
-    method, choice = interval_choice.choose(risk, pinned, 0.05)
+def test_pick_method(risk: RiskReport | None, pinned: str, expected: str) -> None:
+    method, choice = interval_choice.pick_method(risk, pinned, 0.05)
     assert method == expected
     assert choice["pinned"] == (pinned != "auto")
     assert choice["reason"]
@@ -202,7 +202,7 @@ def test_too_few_bars_for_a_baseline_is_a_data_error() -> None:
 @pytest.mark.parametrize("method", BASELINES)
 def test_every_baseline_widens_with_the_horizon(method: str) -> None:
     bars = garch_prices(700).to_numpy(dtype=np.float64)
-    record = interval_choice.fit(method, bars, len(bars), 0.8, "2012-09-07")
+    record = interval_choice.fit_record(method, bars, len(bars), 0.8, "2012-09-07")
     q = interval_choice.cumulative_quantiles(record, bars[-interval_choice.SERVE_ROWS :], 10)
     assert q.shape == (10, 2)
     assert np.all(q[:, 0] < 0) and np.all(q[:, 1] > 0)

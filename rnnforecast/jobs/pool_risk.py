@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnforecast.errors import DataError
-from rnnforecast.risk.assessment import DayLosses, RiskReport, _dm_less, _finite
+from rnnforecast.risk.assessment import DayLosses, RiskReport, dm_less, finite_or_none
 from rnnforecast.risk.baselines import BASELINES
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
         )
         per_member_day[name] = scaled
         figures = {
-            "interval_score_80": _finite(float(np.mean(scaled))),
+            "interval_score_80": finite_or_none(float(np.mean(scaled))),
             "coverage_80": _coverage(days, name, "outside_80"),
             "coverage_95": _coverage(days, name, "outside_95"),
         }
@@ -162,7 +162,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
             model = figures
         else:
             ratio = float(np.mean(per_member_day["model"]) / np.mean(scaled))
-            table[name] = {**figures, "model_ratio": _finite(ratio)}
+            table[name] = {**figures, "model_ratio": finite_or_none(ratio)}
     scored = [k for k in per_member_day if k != "model"]
     best = min(scored, key=lambda k: float(np.mean(per_member_day[k])), default=None)
     beats = None
@@ -174,11 +174,11 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
         def by_day(values: np.ndarray) -> np.ndarray:
             return np.bincount(day_of, weights=values, minlength=len(calendar)) / counts
 
-        dm = _dm_less(by_day(per_member_day["model"]), by_day(per_member_day[best]))
+        dm = dm_less(by_day(per_member_day["model"]), by_day(per_member_day[best]))
     return PooledRisk(UNIT, list(days), len(dates), len(calendar), model, table, best, beats, dm)
 
 
 def _coverage(days: Mapping[str, MemberDays], name: str, which: str) -> float | None:
     """Share of every member-day inside ``name``'s interval (``which``: the misses)."""
     misses = np.concatenate([getattr(d.losses[name], which) for d in days.values()])
-    return _finite(1.0 - float(np.mean(misses)))
+    return finite_or_none(1.0 - float(np.mean(misses)))

@@ -1,10 +1,12 @@
 """Adaptive widths on top of a served baseline's intervals: numpy only, cheap enough for predict.
 
-A served baseline (:mod:`rnnforecast.risk.interval_choice`) is fitted once; its widths come from
-its own
-distribution. When the bundle's :class:`~rnnforecast.risk.interval_choice.IntervalRecord` carries an
-adaptive scheme (``record.adaptive``), predict rescales them by the scheme of
-:mod:`rnnforecast.forecast.conformal` run on the baseline's own standardised residuals:
+A served baseline (:mod:`rnnforecast.risk.interval_choice`) is fitted once; its widths come
+from its own distribution. When the bundle's
+:class:`~rnnforecast.risk.interval_choice.IntervalRecord` carries an adaptive scheme
+(``record.adaptive``), predict rescales them by the scheme of
+:mod:`rnnforecast.forecast.conformal` run on the baseline's own standardised residuals (the
+per-day scales are the baseline's own, found by name in
+:data:`rnnforecast.risk.baselines.registry.REGISTRY`):
 
 - the score of a past day ``t`` is ``|log(close_t / close_{t-1})| / sd_t``: the absolute log
   error of the naive centre (the previous close) over the baseline's one-step standard
@@ -28,14 +30,7 @@ import numpy as np
 
 from rnnforecast.forecast import conformal as adaptive
 from rnnforecast.risk import interval_choice
-from rnnforecast.risk.baselines import (
-    EMP_WINDOW,
-    HAR_LAGS,
-    HIST_WINDOW,
-    VARIANCE_FLOOR,
-    garch_path,
-    range_variance,
-)
+from rnnforecast.risk.baselines.registry import REGISTRY
 from rnnforecast.risk.interval_choice import IntervalRecord
 
 FACTOR_RANGE = (0.1, 10.0)
@@ -45,26 +40,21 @@ absurd parameters (an omega of 1e300) and is not rescued: its own bounds then fa
 finiteness check, as they do without the scheme."""
 
 
-def _need(method: str) -> int:
-    """Returns before a day that the method needs to forecast it (as cumulative_quantiles)."""
-    return {"hist50": HIST_WINDOW, "emp250": EMP_WINDOW, "har": HAR_LAGS[-1] + 1}.get(method, 2)
-
-
 def rows_needed(record: IntervalRecord | None) -> int:
-    """Bars predict reads for ``record``: :data:`~rnnforecast.risk.interval_choice.SERVE_ROWS`, or
-    more
-    when the scheme's ``history`` scored days and the method's own window do not fit in them
-    (emp250: 350 + 250 returns). 0 for no record or the network's."""
+    """Bars predict reads for ``record``: :data:`~rnnforecast.risk.interval_choice.SERVE_ROWS`,
+    or more when the scheme's ``history`` scored days and the method's own window do not fit
+    in them (emp250: 350 + 250 returns). 0 for no record or the network's."""
     if record is None or not record.serves_baseline:
         return 0
     if record.adaptive is None:
         return interval_choice.SERVE_ROWS
-    return max(interval_choice.SERVE_ROWS, record.adaptive.history + _need(record.method) + 1)
+    return max(interval_choice.SERVE_ROWS, record.adaptive.history + _need(record) + 1)
 
 
-def _trailing(returns: np.ndarray, width: int) -> np.ndarray:
-    """``(T + 1 - width, width)``: row ``k`` holds the returns before day ``k + width``."""
-    return np.lib.stride_tricks.sliding_window_view(returns, width)
+def _need(record: IntervalRecord) -> int:
+    """Returns before a day that the served baseline needs to forecast it (as
+    cumulative_quantiles). Raises KeyError for the network's record, which has no baseline."""
+    return REGISTRY[record.method].serve_returns
 
 
 def one_step_scales(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarray, float]:
@@ -74,53 +64,21 @@ def one_step_scales(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarra
     ``rows`` ``(n, 5)`` OHLCV, oldest first, with ``T = n - 1`` log returns between their
     closes. Returns ``scales`` ``(T + 1,)`` in log-return units: entry ``j`` is the standard
     deviation the baseline gives ``returns[j]`` from ``rows[: j + 1]`` only, as
-    :func:`rnnforecast.risk.interval_choice.cumulative_quantiles` would (entry ``T``: the day after
-    the
-    last row); NaN where the method has too few returns. ``fixed``: ``(z_high - z_low) / 2``,
-    so ``fixed * scale`` is the half-width of the served one-step log interval. Raises
-    ValueError for a record that serves the network's intervals.
+    :func:`rnnforecast.risk.interval_choice.cumulative_quantiles` would (entry ``T``: the day
+    after the last row; the baseline's
+    :meth:`~rnnforecast.risk.baselines.interface.Baseline.one_step_scales`); NaN where the
+    method has too few returns. ``fixed``: ``(z_high - z_low) / 2``, so ``fixed * scale`` is
+    the half-width of the served one-step log interval. Raises ValueError for a record that
+    serves the network's intervals.
     """
-    method, p = record.method, record.params
-    returns = np.diff(np.log(np.asarray(rows, dtype=np.float64)[:, 3]))
-    t = returns.size
-    path = np.full(t + 1, np.nan)
-    fixed = 1.0 if record.z is None else (record.z[1] - record.z[0]) / 2
-    if method in ("garch_t", "gjr_t"):
-        gjr = (p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"])
-        path = np.sqrt(np.maximum(garch_path(returns, *gjr), VARIANCE_FLOOR))
-    elif method == "ewma":
-        lam, variance = p["lambda"], np.empty(t + 1)
-        variance[0] = p["seed_variance"]
-        for j, value in enumerate(returns.tolist(), start=1):
-            variance[j] = lam * variance[j - 1] + (1 - lam) * value * value
-        path = np.sqrt(np.maximum(variance, VARIANCE_FLOOR))
-    elif method == "hist50" and t >= HIST_WINDOW:
-        var = np.var(_trailing(returns, HIST_WINDOW), axis=1, ddof=1)
-        path[HIST_WINDOW:] = np.sqrt(np.maximum(var, VARIANCE_FLOOR))
-    elif method == "emp250" and t >= EMP_WINDOW:
-        windows = _trailing(returns, EMP_WINDOW)
-        tails = ((1 - record.level) / 2, (1 + record.level) / 2)
-        q = np.quantile(windows - windows.mean(axis=1, keepdims=True), tails, axis=1)
-        path[EMP_WINDOW:] = (q[1] - q[0]) / 2
-    elif method == "har":
-        path = np.sqrt(_har_path(range_variance(rows), p))
-    elif not record.serves_baseline:
+    baseline = REGISTRY.get(record.method)
+    if baseline is None:
         raise ValueError("the network's intervals have no baseline scale")
-    path[: min(_need(method), t + 1)] = np.nan  # as cumulative_quantiles: too few returns
+    rows = np.asarray(rows, dtype=np.float64)
+    fixed = 1.0 if record.z is None else (record.z[1] - record.z[0]) / 2
+    path = baseline.one_step_scales(record.params, record.level, rows)
+    path[: min(baseline.serve_returns, len(path))] = np.nan  # as cumulative_quantiles
     return path, fixed
-
-
-def _har_path(proxy: np.ndarray, p: dict[str, float]) -> np.ndarray:
-    """HAR one-step variances ``(n,)`` from the proxy ``(n,)``: entry ``j`` forecasts the day
-    after row ``j`` from ``proxy[: j + 1]`` (NaN before 22 proxies), floored."""
-    out = np.full(proxy.size, np.nan)
-    long = HAR_LAGS[-1]
-    if proxy.size < long:
-        return out
-    means = [_trailing(proxy, lag).mean(axis=1)[long - lag :] for lag in HAR_LAGS]
-    value = p["b0"] + p["b1"] * means[0] + p["b5"] * means[1] + p["b22"] * means[2]
-    out[long - 1 :] = np.maximum(value, VARIANCE_FLOOR)
-    return out
 
 
 def scores(record: IntervalRecord, rows: np.ndarray) -> tuple[np.ndarray, float]:

@@ -28,7 +28,7 @@ first order. ``qlike`` compares each variance forecast with the range-based prox
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -46,14 +46,18 @@ from rnnforecast.forecast.calibration import (
 from rnnforecast.forecast.conformal import factors as adaptive_factors
 from rnnforecast.forecast.windows import Dataset, Scalers
 from rnnforecast.metrics import accuracy, probabilistic
+from rnnforecast.risk.baselines.interface import BaselineForecast
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
 _LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
 _PINBALL_COLUMNS = [_LEVELS.index(q) for q in probabilistic.QUANTILE_LEVELS]
 _Z80 = probabilistic.normal_quantile(0.9)
 
-BaselineFn = Callable[..., dict[str, Any]]
-"""``forecast_baselines(ohlcv, first_test, levels, names)`` of :mod:`rnnforecast.risk.baselines`."""
+BaselineFn = Callable[
+    [np.ndarray, int, Sequence[float], Sequence[str]], Mapping[str, BaselineForecast]
+]
+"""``forecast_baselines(ohlcv, first_test, levels, names)`` of
+:mod:`rnnforecast.risk.baselines.registry`, or a fake of it in tests."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ class RiskReport:
         return asdict(self)
 
 
-def _finite(value: float | None) -> float | None:
+def finite_or_none(value: float | None) -> float | None:
     """JSON has no NaN or infinity: such a score is reported as null."""
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -129,7 +133,7 @@ def scores(
     )
     out["qlike"] = probabilistic.qlike(day.variance, proxy)
     days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
-    return {k: _finite(v) for k, v in out.items()}, days
+    return {k: finite_or_none(v) for k, v in out.items()}, days
 
 
 def model_forecasts(
@@ -188,13 +192,13 @@ def baseline_forecasts(
     return out
 
 
-def _dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
+def dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
     """One-sided Diebold-Mariano test (HLN, :func:`rnnforecast.metrics.accuracy.diebold_mariano`)
     that ``loss`` is smaller on average (per-day losses, one step ahead)."""
     statistic, p_value = accuracy.diebold_mariano(loss, baseline_loss, 1, alternative="less")
     if statistic is None or p_value is None:
         return {"statistic": None, "p_value": None}
-    return {"statistic": _finite(statistic), "p_value": _finite(p_value)}
+    return {"statistic": finite_or_none(statistic), "p_value": finite_or_none(p_value)}
 
 
 def compare(
@@ -248,7 +252,7 @@ def compare_days(
     if best is not None:
         model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
         beats = bool(np.mean(model_is) < np.mean(best_is))
-        dm = _dm_less(model_is, best_is)
+        dm = dm_less(model_is, best_is)
     report = RiskReport(model_scores, table, best, beats, dm, served)
     return report, {"model": model_days, **per_day}
 

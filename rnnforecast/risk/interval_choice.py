@@ -1,16 +1,19 @@
 """The intervals a bundle serves: the network's, or the best classical baseline's.
 
-At train time :func:`select` scores the scored fit's intervals on its test period next to the
-baselines (:mod:`rnnforecast.risk.assessment`) and applies the rule: the network's intervals are
-served only if their 80% interval score beats the best baseline's with a one-sided DM-HLN
-p-value below ``calibration.significance``; otherwise the baseline with the lowest 80% interval
-score is served (``calibration.intervals`` pins a method instead). The chosen baseline is fitted
-once more (:func:`fit`) and saved in the bundle as an :class:`IntervalRecord` (``intervals.json``).
+At train time :func:`pick_and_fit` scores the scored fit's intervals on its test period next
+to the baselines (:mod:`rnnforecast.risk.assessment`) and applies the rule
+(:func:`pick_method`): the network's intervals are served only if their 80% interval score
+beats the best baseline's with a one-sided DM-HLN p-value below ``calibration.significance``;
+otherwise the baseline with the lowest 80% interval score is served (``calibration.intervals``
+pins a method instead). The chosen baseline is fitted once more (:func:`fit_record`) and saved
+in the bundle as an :class:`IntervalRecord` (``intervals.json``); :func:`record_for_training`
+is that whole step for one training run.
 
 At predict time :func:`bounds` rebuilds the baseline's forecast from the stored parameters by a
 numpy recursion over the last :data:`SERVE_ROWS` bars: no arch, scipy, pandas or TensorFlow.
 A multi-step interval is the one-step standardized quantile times the standard deviation of
-the cumulative log return to step ``h`` (per method: :func:`cumulative_quantiles`; the
+the cumulative log return to step ``h`` (per baseline, found by name in
+:data:`rnnforecast.risk.baselines.registry.REGISTRY`: :func:`cumulative_quantiles`; the
 approximation and its direction are in docs/reports/served-intervals.md).
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,15 +30,7 @@ import numpy as np
 
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecast.conformal import DEFAULT, Adaptive
-from rnnforecast.risk.baselines import (
-    BASELINES,
-    EMP_WINDOW,
-    HAR_LAGS,
-    HIST_WINDOW,
-    VARIANCE_FLOOR,
-    garch_path,
-    range_variance,
-)
+from rnnforecast.risk.baselines.registry import BASELINES, REGISTRY, forecast_baselines
 
 if TYPE_CHECKING:  # riskreport pulls in the forecaster; only its types are needed here
     from rnnforecast.config import Config
@@ -52,20 +47,7 @@ SERVE_ROWS = 500
 """Bars predict reads for a baseline (why 500: docs/reports/served-intervals.md; more:
 served_adaptive)."""
 
-_PARAMS: dict[str, tuple[str, ...]] = {
-    "garch_t": ("omega", "alpha", "beta", "nu"),
-    "gjr_t": ("omega", "alpha", "gamma", "beta", "nu"),
-    "ewma": ("lambda", "seed_variance"),
-    "hist50": ("window",),
-    "emp250": ("window",),
-    "har": ("b0", "b1", "b5", "b22"),
-}
 _SCHEMA = 2  # 2: the adaptive scheme (a schema 1 record loads with fixed widths)
-_WINDOWS = {"hist50": HIST_WINDOW, "emp250": EMP_WINDOW}
-_SLACK = 1e-6
-"""How far a fitted GARCH may sit past its constraints (alpha + gamma >= 0, persistence <= 1):
-arch's optimiser meets them only to its tolerance (a fitted gamma of -alpha - 1e-12 is usual),
-and a persistence of 1 + 1e-6 grows a variance by 0.03% over 260 steps."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +102,15 @@ class IntervalRecord:
         if not isinstance(params_raw, dict):
             raise ValueError("params must be an object")
         params = {str(k): _number(v, f"params.{k}") for k, v in params_raw.items()}
-        needed = _PARAMS.get(method, ())
-        missing = [k for k in needed if k not in params]
+        baseline = REGISTRY.get(method)  # None: the network's own intervals
+        missing = [k for k in (baseline.params if baseline else ()) if k not in params]
         if missing:
             raise ValueError(f"{method} needs params {', '.join(missing)}")
-        _check_params(method, params)
+        if baseline is not None:
+            baseline.check_params(params)
         z_raw = raw.get("z")
         z = None
-        if method in (MODEL, "emp250"):
+        if baseline is None or not baseline.uses_z:
             if z_raw is not None:
                 raise ValueError(f"{method} takes no z")
         else:
@@ -150,21 +133,6 @@ def _number(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
     return float(value)
-
-
-def _check_params(method: str, p: Mapping[str, float]) -> None:
-    """Ranges the recursions need: positive variances, a stationary-enough GARCH."""
-    if method in ("garch_t", "gjr_t"):
-        gamma = p.get("gamma", 0.0)
-        if not (p["omega"] > 0 and p["alpha"] >= 0 and p["beta"] >= 0 and p["nu"] > 2):
-            raise ValueError(f"{method} params out of range: {dict(p)}")
-        if p["alpha"] + gamma < -_SLACK or p["alpha"] + gamma / 2 + p["beta"] > 1 + _SLACK:
-            raise ValueError(f"{method} params are not stationary: {dict(p)}")
-    elif method == "ewma":
-        if not (0 < p["lambda"] < 1 and p["seed_variance"] > 0):
-            raise ValueError(f"ewma params out of range: {dict(p)}")
-    elif method in _WINDOWS and p["window"] != _WINDOWS[method]:
-        raise ValueError(f"{method} window must be {_WINDOWS[method]}, got {p['window']}")
 
 
 # --- saving and loading ----------------------------------------------------------------------
@@ -213,7 +181,7 @@ def served_name(record: IntervalRecord | None, adaptive: bool) -> str:
 # --- choosing and fitting at train time ------------------------------------------------------
 
 
-def choose(
+def pick_method(
     report: RiskReport | None, pinned: str, significance: float
 ) -> tuple[str, dict[str, Any]]:
     """The method to serve, and why. ``pinned``: ``auto`` or a method of :data:`METHODS`.
@@ -238,7 +206,7 @@ def choose(
     return best, {**choice, "reason": reason}
 
 
-def fit(
+def fit_record(
     method: str,
     ohlcv: np.ndarray,
     through: int,
@@ -246,17 +214,16 @@ def fit(
     last_date: str,
     choice: Mapping[str, Any] | None = None,
 ) -> IntervalRecord:
-    """Fit ``method`` on rows ``[0, through)`` of ``ohlcv`` ``(n, 5)`` for intervals at
-    ``level``: the parameters of :func:`rnnforecast.risk.baselines.forecast_baselines` and the
-    standardized quantiles of its forecast of the day after row ``through - 1``.
-    ``last_date``: that row's date. Raises DataError if there are too few rows for ``method``,
-    or if the fitted record would fail :meth:`IntervalRecord.from_json` (closes that never
-    move give GARCH, EWMA and HAR no variance), so that predict can read what train saves.
+    """Fit the record of ``method`` (``model`` or a baseline's name) on rows ``[0, through)``
+    of ``ohlcv`` ``(n, 5)`` for intervals at ``level``: the parameters of
+    :func:`rnnforecast.risk.baselines.forecast_baselines` and the standardized quantiles of its
+    forecast of the day after row ``through - 1``. ``last_date``: that row's date. Raises
+    DataError if there are too few rows for ``method``, or if the fitted record would fail
+    :meth:`IntervalRecord.from_json` (closes that never move give GARCH, EWMA and HAR no
+    variance), so that predict can read what train saves.
     """
     if method == MODEL:
         return IntervalRecord(MODEL, level, choice=dict(choice or {}))
-    from rnnforecast.risk.baselines import forecast_baselines
-
     rows = np.asarray(ohlcv, dtype=np.float64)[:through]
     # One copy of the last bar stands for the day after: forecast_baselines fits on rows before
     # its first test row and forecasts that row from the rows before it only.
@@ -265,7 +232,7 @@ def fit(
     fc = forecast_baselines(extended, through, tails, [method])[method]
     params = dict(fc.params)  # with GARCH's "converged" (0: arch failed, typical values used)
     z = None
-    if method != "emp250":
+    if REGISTRY[method].uses_z:
         sd = math.sqrt(float(fc.variance[0]))
         z = (float(fc.quantiles[0, 0]) / sd, float(fc.quantiles[0, 1]) / sd)
     record = IntervalRecord(method, level, params, z, last_date, dict(choice or {}))
@@ -276,17 +243,17 @@ def fit(
     return record
 
 
-def select(
+def pick_and_fit(
     pinned: str,
     significance: float,
     level: float,
     ohlcv: np.ndarray,
     dates: Sequence[str] | np.ndarray,
     fit_rows: int,
-    assess: Any,
+    assess: Callable[[], RiskReport],
 ) -> tuple[IntervalRecord, RiskReport | None]:
-    """Choose (:func:`choose`) and fit (:func:`fit` on rows ``[0, fit_rows)``) what a bundle
-    serves. ``assess()`` returns the scored fit's RiskReport on its test period (called only
+    """Pick (:func:`pick_method`) and fit (:func:`fit_record` on rows ``[0, fit_rows)``) what a
+    bundle serves. ``assess()`` returns the scored fit's RiskReport on its test period (called only
     for ``auto``; a ValueError or DataError from it means no baseline could be scored).
     ``dates`` ``(n,)`` ISO dates of ``ohlcv``'s rows. Raises DataError if a pinned baseline
     has too few rows."""
@@ -296,19 +263,19 @@ def select(
             report = assess()
         except (ValueError, DataError):
             report = None
-    method, choice = choose(report, pinned, significance)
+    method, choice = pick_method(report, pinned, significance)
     try:
-        record = fit(method, ohlcv, fit_rows, level, str(dates[fit_rows - 1]), choice)
+        record = fit_record(method, ohlcv, fit_rows, level, str(dates[fit_rows - 1]), choice)
     except DataError as exc:
         if pinned != "auto":
             raise
         # the test period was scored but the fitting rows are too few (or cannot be served,
         # as constant closes): keep the network
-        record = fit(MODEL, ohlcv, fit_rows, level, "", {**choice, "reason": str(exc)})
+        record = fit_record(MODEL, ohlcv, fit_rows, level, "", {**choice, "reason": str(exc)})
     return record, report
 
 
-def for_fit(
+def record_for_training(
     config: Config,
     network: Network,
     dataset: Dataset,
@@ -320,7 +287,7 @@ def for_fit(
     dates: np.ndarray,
     refitted: bool,
 ) -> IntervalRecord:
-    """What a bundle trained by ``config`` serves: :func:`select` with the scored fit
+    """What a bundle trained by ``config`` serves: :func:`pick_and_fit` with the scored fit
     (``network``, ``scalers``, ``calibration`` over every window of ``dataset``, split into
     ``val`` and ``test``) assessed on its test period. ``ohlcv`` ``(n, 5)`` and ``dates``
     ``(n,)`` datetime64 are the bars the windows were cut from. The baseline is fitted on
@@ -338,7 +305,7 @@ def for_fit(
             network, dataset, ohlcv, data, scalers, calibration, val_mask, test_mask
         )
 
-    record, _ = select(
+    record, _ = pick_and_fit(
         config.calibration.intervals,
         config.calibration.significance,
         config.calibration.interval_level,
@@ -354,74 +321,24 @@ def for_fit(
 # --- serving: numpy only ---------------------------------------------------------------------
 
 
-def garch_variances(
-    returns: np.ndarray, omega: float, alpha: float, gamma: float, beta: float, steps: int
-) -> np.ndarray:
-    """GJR-GARCH(1,1) (GARCH when ``gamma`` is 0) variance forecasts ``(steps,)`` of the
-    ``steps`` returns after ``returns`` ``(T,)``, as arch computes them: the filter starts from
-    arch's backcast (0.94-weighted mean of the first 75 squared returns); step 1 is
-    ``omega + (alpha + gamma [r_T < 0]) r_T^2 + beta s_T``; step ``h > 1`` is
-    ``omega + (alpha + gamma / 2 + beta)`` times step ``h - 1``. Units: those of ``returns``
-    squared. Not floored."""
-    out = np.empty(steps)
-    out[0] = garch_path(returns, omega, alpha, gamma, beta)[-1]
-    persistence = alpha + 0.5 * gamma + beta
-    for h in range(1, steps):
-        out[h] = omega + persistence * out[h - 1]
-    return out
-
-
-def _har_variances(proxy: np.ndarray, p: Mapping[str, float], steps: int) -> np.ndarray:
-    """HAR forecasts ``(steps,)`` after the proxy ``(T,)``, each fed back as the next day's."""
-    history = list(np.asarray(proxy, dtype=np.float64)[-HAR_LAGS[-1] :])
-    out = np.empty(steps)
-    coef = [p["b1"], p["b5"], p["b22"]]
-    for h in range(steps):
-        means = [float(np.mean(history[-lag:])) for lag in HAR_LAGS]
-        value = max(p["b0"] + float(np.dot(coef, means)), VARIANCE_FLOOR)
-        out[h] = value
-        history.append(value)
-    return out
-
-
 def cumulative_quantiles(record: IntervalRecord, rows: np.ndarray, steps: int) -> np.ndarray:
     """Quantiles ``(steps, 2)`` of the cumulative log return from the last of ``rows``
     ``(k, 5)`` (OHLCV, oldest first) to each of the next ``steps`` days, at the record's
-    ``(1 - level) / 2`` and ``(1 + level) / 2``: GARCH/GJR sum the 1..h-step variances, EWMA and
-    hist50 take h times one step's, HAR iterates its recursion, emp250 scales by sqrt(h).
-    Raises DataError if ``rows`` are too few for the method, ModelError for a ``model`` record."""
-    method, p = record.method, record.params
+    ``(1 - level) / 2`` and ``(1 + level) / 2``: the served baseline's
+    :meth:`~rnnforecast.risk.baselines.interface.Baseline.cumulative_quantiles` (GARCH/GJR sum
+    the 1..h-step variances, EWMA and hist50 take h times one step's, HAR iterates its
+    recursion, emp250 scales by sqrt(h)). Raises DataError if ``rows`` are too few for the
+    method, ModelError for a ``model`` record."""
+    baseline = REGISTRY.get(record.method)
+    if baseline is None:
+        raise ModelError(f"the {record.method} record serves no baseline")
     rows = np.asarray(rows, dtype=np.float64)
-    returns = np.diff(np.log(rows[:, 3]))
-    need = {"hist50": HIST_WINDOW, "emp250": EMP_WINDOW, "har": HAR_LAGS[-1] + 1}.get(method, 2)
-    if returns.size < need:
-        raise DataError(f"{method} intervals need {need + 1} stored bars, {len(rows)} are stored")
-    h = np.arange(1, steps + 1, dtype=np.float64)
-    if method == "emp250":
-        window = returns[-EMP_WINDOW:]
-        tails = ((1 - record.level) / 2, (1 + record.level) / 2)
-        q = np.quantile(window - window.mean(), tails)
-        scaled: np.ndarray = np.sqrt(h)[:, None] * q[None, :]
-        return scaled
-    if method in ("garch_t", "gjr_t"):
-        per_step = garch_variances(
-            returns, p["omega"], p["alpha"], p.get("gamma", 0.0), p["beta"], steps
+    need = baseline.serve_returns
+    if len(rows) - 1 < need:
+        raise DataError(
+            f"{record.method} intervals need {need + 1} stored bars, {len(rows)} are stored"
         )
-        variance = np.cumsum(np.maximum(per_step, VARIANCE_FLOOR))
-    elif method == "ewma":
-        lam, s = p["lambda"], p["seed_variance"]
-        for value in returns.tolist():
-            s = lam * s + (1 - lam) * value * value
-        variance = h * max(s, VARIANCE_FLOOR)
-    elif method == "hist50":
-        variance = h * max(float(np.var(returns[-HIST_WINDOW:], ddof=1)), VARIANCE_FLOOR)
-    elif method == "har":
-        variance = np.cumsum(_har_variances(range_variance(rows), p, steps))
-    else:
-        raise ModelError(f"the {method} record serves no baseline")
-    assert record.z is not None  # checked by from_json for every method but model and emp250
-    quantiles: np.ndarray = np.sqrt(variance)[:, None] * np.asarray(record.z)[None, :]
-    return quantiles
+    return baseline.cumulative_quantiles(record.params, record.z, record.level, rows, steps)
 
 
 def bounds(

@@ -186,7 +186,7 @@ def _train_group(
     from rnnforecast.risk import interval_choice
 
     member_intervals = {
-        m.symbol: interval_choice.for_fit(
+        m.symbol: interval_choice.record_for_training(
             config,
             scored.network,
             m.dataset,

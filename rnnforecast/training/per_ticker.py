@@ -131,7 +131,7 @@ def _train_ticker(
         served = _refit(config, fitted, split, progress, warm_start)
     from rnnforecast.risk import interval_choice
 
-    served_intervals = interval_choice.for_fit(
+    served_intervals = interval_choice.record_for_training(
         config,
         fitted.network,
         fitted.dataset,
