@@ -16,6 +16,7 @@ _API = (
     "Backtest",
     "Evaluation",
     "Forecaster",
+    "GroupEvaluation",
     "RnnForecastError",
     "backtest",
     "default_home",

@@ -13,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pandas as pd
 
 from rnnforecast.config import Config, config_from_dict, load_config
 from rnnforecast.errors import RnnForecastError
 from rnnforecast.jobs import evaluation, listing, manage, prediction
+from rnnforecast.results import Backtest, Evaluation, GroupEvaluation, runs_frame
 from rnnforecast.storage import loading, locks
 from rnnforecast.storage.home import Home, default_root
-from rnnforecast.training import per_ticker
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,6 +31,7 @@ if TYPE_CHECKING:
     from rnnforecast.data.sources import Source
     from rnnforecast.jobs.evaluation import EvaluationResult
     from rnnforecast.jobs.manage import Forgotten, Promotion
+    from rnnforecast.training.global_model import GlobalTrainResult
     from rnnforecast.training.per_ticker import TrainResult
 
 PathLike = str | os.PathLike[str]
@@ -40,6 +40,7 @@ __all__ = [
     "Backtest",
     "Evaluation",
     "Forecaster",
+    "GroupEvaluation",
     "RnnForecastError",
     "backtest",
     "default_home",
@@ -163,54 +164,85 @@ def _path(value: PathLike | None) -> Path | None:
     return Path(value) if value is not None else None
 
 
+@overload
 def train(
-    ticker: str,
+    tickers: str,
     config: Config | PathLike | None = None,
     *,
+    group: Literal[False] = False,
     overrides: Mapping[str, Any] | None = None,
+    refit: bool = True,
     home: PathLike | None = None,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
-) -> TrainResult:
-    """Train a network on the ticker's stored bars and save it as its current model.
+) -> TrainResult: ...
 
-    Returns the TrainResult (``run_id``, ``path``, test ``report``, ``to_dict()``).
-    Raises UsageError, DataError, LockError.
+
+@overload
+def train(
+    tickers: str | Sequence[str],
+    config: Config | PathLike | None = None,
+    *,
+    group: str | Literal[True],
+    overrides: Mapping[str, Any] | None = None,
+    refit: bool = True,
+    home: PathLike | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
+) -> GlobalTrainResult: ...
+
+
+@overload
+def train(
+    tickers: list[str] | tuple[str, ...],
+    config: Config | PathLike | None = None,
+    *,
+    group: Literal[False] = False,
+    overrides: Mapping[str, Any] | None = None,
+    refit: bool = True,
+    home: PathLike | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
+) -> list[TrainResult]: ...
+
+
+def train(
+    tickers: str | Sequence[str],
+    config: Config | PathLike | None = None,
+    *,
+    group: str | bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    refit: bool = True,
+    home: PathLike | None = None,
+    lock_timeout: float = locks.DEFAULT_TIMEOUT,
+) -> TrainResult | GlobalTrainResult | list[TrainResult]:
+    """Train a network on the stored bars and save it as the current model.
+
+    ``tickers``: one ticker (returns its TrainResult: ``run_id``, ``path``, test
+    ``report``, ``to_dict()``) or several. Several without ``group``: one model each,
+    returned as a list of TrainResult in the order named; a ticker that fails does not stop
+    the others, and PartialFailure (exit code 7) naming the failed ones is raised at the
+    end (the others are saved). ``group``: a name (``"G"`` or ``"@G"``), or True for the
+    sorted symbols joined by "+": ONE global model of two or more tickers, saved under
+    ``@G`` and served for each member; returns the GlobalTrainResult (``group``,
+    ``run_id``, ``members`` and ``pool`` scores, ``to_dict()`` as ``train --global --json``).
+    ``refit`` (default True) fits the recipe again on every bar after scoring.
+    ``lock_timeout``: seconds to wait for another process's lock on a ticker or group.
+    Raises UsageError, DataError, LockError, PartialFailure.
     """
+    from rnnforecast.jobs import modelling
+
     cfg = make_config(config, overrides)
-    return per_ticker.train(_home(home, lock_timeout), ticker, cfg)
+    names = [tickers] if isinstance(tickers, str) else list(tickers)
+    done = modelling.train(_home(home, lock_timeout), names, cfg, group=group, refit=refit)
+    if done.group is not None:
+        return done.group
+    results = done.results()
+    return results[0] if isinstance(tickers, str) else results
 
 
 def list_models(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
     """The ticker's saved runs, oldest first, one row each: ``run_id``, ``current``,
     ``created_at``, ``test_start``, ``test_end``, ``mase``, ``beats_naive``, ``error``
     (a run whose bundle does not load)."""
-    runs = listing.models(_home(home), ticker)
-    rows = [
-        {
-            "run_id": r["run_id"],
-            "current": r["current"],
-            "created_at": r.get("created_at"),
-            "test_start": r["test"]["start"] if "test" in r else None,
-            "test_end": r["test"]["end"] if "test" in r else None,
-            "mase": r["model"]["mase"] if r.get("model") else None,
-            "beats_naive": r.get("beats_naive"),
-            "error": r.get("error"),
-        }
-        for r in runs["runs"]
-    ]
-    return pd.DataFrame(rows, columns=list(_MODEL_COLUMNS))
-
-
-_MODEL_COLUMNS = (
-    "run_id",
-    "current",
-    "created_at",
-    "test_start",
-    "test_end",
-    "mase",
-    "beats_naive",
-    "error",
-)
+    return runs_frame(listing.models(_home(home), ticker))
 
 
 def promote(
@@ -228,38 +260,26 @@ def promote(
 # --- evaluate, backtest, predict -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """A saved model scored on its test period: ``result`` (scores; ``to_dict()`` is the
-    CLI's ``evaluate --json``) and ``forecasts``, one row per test day indexed by date:
-    ``actual`` and ``naive`` (the previous) closes, calibrated ``point`` forecast with
-    ``low``/``high`` interval, uncalibrated ``raw`` forecast (one day ahead, price units)."""
-
-    result: EvaluationResult
-    forecasts: pd.DataFrame
-
-    @property
-    def scores(self) -> dict[str, Any]:
-        return self.result.to_dict()
-
-
-def evaluate(ticker: str, run: str | None = None, *, home: PathLike | None = None) -> Evaluation:
+def evaluate(
+    ticker: str, run: str | None = None, *, home: PathLike | None = None
+) -> Evaluation | GroupEvaluation:
     """Score run ``run`` (default: the current model) on its held-out test period next to
-    the naive and drift forecasts. Raises ModelError (no or bad model), DataError."""
-    result = evaluation.evaluate(_home(home), ticker, run)
-    assert result.days is not None
-    return Evaluation(result, result.days.to_frame())
+    the naive and drift forecasts.
 
+    ``ticker``: a ticker served by its own model (returns an Evaluation: scores and the
+    day-by-day forecasts), or a group ``"@G"`` or a ticker a global model serves (returns
+    a GroupEvaluation: every member and the pool; ``scores`` are the member's share).
+    Raises UsageError (bad ticker or group), ModelError (no or bad model), DataError.
+    """
+    from rnnforecast.data.tickers import check_ticker
+    from rnnforecast.jobs import modelling
 
-@dataclass(frozen=True)
-class Backtest:
-    """A walk-forward backtest: ``folds`` one row per fold (test and train periods, model
-    and naive metrics, ``beats_naive``), ``forecasts`` one row per test day with its
-    ``fold`` (1-based), and ``aggregate`` (mean and std of each metric over folds)."""
-
-    folds: pd.DataFrame
-    forecasts: pd.DataFrame
-    aggregate: dict[str, Any]
+    result = modelling.evaluate(_home(home), ticker, run)
+    if isinstance(result, evaluation.EvaluationResult):
+        assert result.days is not None
+        return Evaluation(result, result.days.to_frame())
+    member = None if ticker.strip().startswith("@") else check_ticker(ticker)
+    return GroupEvaluation(result, member)
 
 
 def backtest(
@@ -267,12 +287,13 @@ def backtest(
 ) -> Backtest:
     """Re-train the recipe of run ``run`` (default: current) on expanding windows and test
     on ``folds`` consecutive periods (one training per fold: slow). Raises ModelError,
-    DataError (too few bars for that many folds)."""
+    DataError (too few bars for that many folds), OwnModelOnly (a UsageError: a group, or
+    a ticker a global model serves: walk-forward folds re-train one ticker's own recipe)."""
     from rnnforecast.errors import UsageError
 
     if not 1 <= folds <= 50:
         raise UsageError(f"folds must be between 1 and 50, not {folds}")
-    result = evaluation.evaluate(_home(home), ticker, run, folds=folds)
+    result = _own_evaluation(_home(home), ticker, run, folds=folds)
     assert result.folds is not None and result.days is not None
     table = pd.json_normalize(result.folds, sep="_")
     return Backtest(table, result.days.to_frame(), result.to_dict()["aggregate"])
@@ -308,14 +329,25 @@ def plot_test_period(
     """The picture ``evaluate --plot`` saves, as a matplotlib Figure: actual vs forecast vs
     naive over the test period, and the loss curves. The process's matplotlib backend is
     left alone; save it with ``figure.savefig("file.png")`` or let a notebook show it.
-    Raises ModelError, DataError."""
+    Raises ModelError, DataError, OwnModelOnly (a UsageError: a group, or a ticker a global
+    model serves; :func:`evaluate` scores it)."""
     where = _home(home)
-    result = evaluation.evaluate(where, ticker, run)
+    result = _own_evaluation(where, ticker, run)
     assert result.days is not None
     figure: Figure = evaluation.period_figure(
         loading.load(where, result.ticker, result.run_id), result.days
     )
     return figure
+
+
+def _own_evaluation(home: Home, ticker: str, run: str | None, folds: int = 0) -> EvaluationResult:
+    """The evaluation of the ticker's own model (with its daily forecasts); OwnModelOnly
+    for a group or a member of one."""
+    from rnnforecast.jobs import modelling
+
+    result = modelling.evaluate(home, ticker, run, folds=folds, own_model=True)
+    assert isinstance(result, evaluation.EvaluationResult)  # own_model refuses the others
+    return result
 
 
 # --- the same, bound to one home -----------------------------------------------------------
@@ -340,19 +372,43 @@ class Forecaster:
     def tickers(self) -> pd.DataFrame:
         return list_tickers(home=self.home)
 
+    @overload
+    def train(
+        self, tickers: str, config: Config | PathLike | None = None, **options: Any
+    ) -> TrainResult: ...
+
+    @overload
     def train(
         self,
-        ticker: str,
+        tickers: str | Sequence[str],
         config: Config | PathLike | None = None,
         *,
-        overrides: Mapping[str, Any] | None = None,
-    ) -> TrainResult:
-        return train(ticker, config, overrides=overrides, home=self.home)
+        group: str | Literal[True],
+        **options: Any,
+    ) -> GlobalTrainResult: ...
+
+    @overload
+    def train(
+        self,
+        tickers: list[str] | tuple[str, ...],
+        config: Config | PathLike | None = None,
+        **options: Any,
+    ) -> list[TrainResult]: ...
+
+    def train(
+        self, tickers: str | Sequence[str], config: Config | PathLike | None = None, **options: Any
+    ) -> TrainResult | GlobalTrainResult | list[TrainResult]:
+        """:func:`train` in this home: ``group``, ``overrides``, ``refit``, ``lock_timeout``
+        as there."""
+        trained: TrainResult | GlobalTrainResult | list[TrainResult] = train(
+            tickers, config, home=self.home, **options
+        )
+        return trained
 
     def models(self, ticker: str) -> pd.DataFrame:
         return list_models(ticker, home=self.home)
 
-    def evaluate(self, ticker: str, run: str | None = None) -> Evaluation:
+    def evaluate(self, ticker: str, run: str | None = None) -> Evaluation | GroupEvaluation:
         return evaluate(ticker, run, home=self.home)
 
     def backtest(self, ticker: str, folds: int = 3, run: str | None = None) -> Backtest:

@@ -100,6 +100,21 @@ class HorizonOutOfRange(UsageError):
         return type(self), (self.limit, self.strategy, self.trained)
 
 
+class OwnModelOnly(UsageError):
+    """What was asked of ``target`` (walk-forward folds, a plot, daily forecasts) needs a
+    ticker's own model, and a global model serves it (``target`` is a group or a member)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(
+            f"{target} is scored with a global model: walk-forward folds, plots and daily "
+            "forecasts are of a ticker's own model"
+        )
+        self.target = target
+
+    def __reduce__(self) -> tuple[type[OwnModelOnly], tuple[str]]:
+        return type(self), (self.target,)
+
+
 INTERRUPTED = 130
 """Exit code after Ctrl-C (SIGINT), as shells report a process killed by it."""
 OUTPUT_LOST = 141

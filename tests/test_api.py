@@ -228,6 +228,11 @@ def test_the_python_api_page_runs(
     assert (tmp_path / "rnnforecast-play" / "store.sqlite").is_file()
     assert (tmp_path / "goog-test-period.png").read_bytes()[:4] == b"\x89PNG"
     assert isinstance(namespace["days"], pd.DataFrame) and len(namespace["days"]) > 100
+    # The group block: one model for both tickers, a member scored as its share of it.
+    pair, late = namespace["pair"], namespace["late"]
+    assert pair.group == "@PAIR"
+    assert (late.member, late.run_id) == ("LATE", pair.run_id)
+    assert late.scores == namespace["group"].scores["members"]["LATE"]
     assert matplotlib.get_backend() == svg_backend
 
 

@@ -19,12 +19,13 @@ from rnnforecast.cli.exits import emit_json, say
 from rnnforecast.cli.options import HOME_ENV
 from rnnforecast.config import apply_overrides, load_config
 from rnnforecast.data.tickers import unique_tickers
-from rnnforecast.errors import PartialFailure, RnnForecastError, UsageError
+from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
 from rnnforecast.jobs.runconfig import load_run_config
 
 if TYPE_CHECKING:
     from rnnforecast.config import Config
-    from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+    from rnnforecast.jobs.modelling import Training
+    from rnnforecast.jobs.outcomes import TickerOutcome
     from rnnforecast.storage.home import Home
 
 app = typer.Typer(
@@ -154,28 +155,43 @@ def train(
 ) -> None:
     """Train a network on the stored bars of each ticker and save it, with scalers and
     manifest, as that ticker's current model."""
+    from rnnforecast.jobs import modelling
+
     tickers = unique_tickers(tickers)  # GOOG goog is one ticker, trained once
-    grouped = global_model or name is not None
-    _check_train_options(tickers, grouped, name, workers, executor, address)
+    group: str | bool = name if name is not None else global_model
+    _check_train_options(tickers, group, workers, executor, address)
     cfg = _train_config(config, overrides, epochs, seed)
-    if grouped:
-        _train_global(ctx, tickers, cfg, name, refit, quiet, as_json)
-    else:
-        _train_each(ctx, tickers, cfg, refit, quiet, as_json, workers, executor.value, address)
+    in_process = workers == 1 and executor == "local"
+    # No bar for workers elsewhere: it would stand still until the end.
+    with render.training_progress(
+        ctx.obj.verbose, quiet or not in_process, cfg.train.epochs
+    ) as progress:
+        done = modelling.train(
+            _home(ctx),
+            tickers,
+            cfg,
+            group=group,
+            refit=refit,
+            workers=workers,
+            executor=executor.value,
+            address=address,
+            progress=progress,
+            on_done=render.job_done(quiet),
+        )
+    _render_training(done, as_json)
 
 
 def _check_train_options(
     tickers: list[str],
-    grouped: bool,
-    name: str | None,
+    group: str | bool,
     workers: int,
     executor: options.ExecutorName,
     address: str | None,
 ) -> None:
     """The combinations train refuses, before it reads a config or a bar."""
-    if grouped and name is not None and len(tickers) < 2:
+    if isinstance(group, str) and len(tickers) < 2:
         raise UsageError("--name names the group of a --global model of two or more tickers")
-    if grouped and (workers != 1 or executor != "local"):
+    if group is not False and (workers != 1 or executor != "local"):
         raise UsageError("--global trains one network in this process: drop --workers/--executor")
     if address is not None and executor != "ray":
         raise UsageError("--address is for --executor ray")
@@ -191,86 +207,25 @@ def _train_config(
     return apply_overrides(load_config(config), items)
 
 
-def _train_each(
-    ctx: typer.Context,
-    tickers: list[str],
-    cfg: Config,
-    refit: bool,
-    quiet: bool,
-    as_json: bool,
-    workers: int,
-    executor: str,
-    address: str | None,
-) -> None:
-    """train T1 T2 ...: one model per ticker, one job each, and one JSON shape whatever the
-    number of tickers, workers or executor: ``{"tickers": [entry, ...]}``. In this process
-    (one worker, the local executor) with a progress bar. One ticker named: its failure is
-    the command's (its own exit code and line); several: a failed ticker does not stop the
-    others, and ends the command with exit code 7."""
-    from rnnforecast.jobs import executors
-
-    sole = len(tickers) == 1
-    in_process = workers == 1 and executor == "local"
-    # No bar for workers elsewhere: it would stand still until the end.
-    with render.training_progress(
-        ctx.obj.verbose, quiet or not in_process, cfg.train.epochs
-    ) as progress:
-        jobs = executors.train_many(
-            _home(ctx),
-            tickers,
-            cfg,
-            workers=workers,
-            executor=executor,
-            address=address,
-            on_done=None if sole else render.job_done(quiet),
-            refit=refit,
-            progress=progress,
-        )
-    if sole and jobs[0].error is not None:
-        raise _cause(jobs[0].error)
+def _render_training(done: Training, as_json: bool) -> None:
+    """A global model: its document or table. Per ticker, one JSON shape whatever the
+    number of tickers, workers or executor: ``{"tickers": [entry, ...]}``; a sole ticker's
+    table, or one row per ticker; exit code 7 when some failed (a sole ticker's failure
+    was raised by the core)."""
+    if done.group is not None:
+        if as_json:
+            emit_json(done.group.to_dict())
+        else:
+            render.trained_global(done.group)
+        return
+    jobs = done.tickers
     if as_json:
         emit_json({"tickers": [render.outcome_dict(j) for j in jobs]})
-    elif sole and jobs[0].result is not None:
+    elif len(jobs) == 1 and jobs[0].result is not None:
         render.trained(jobs[0].result)
     else:
         render.jobs_table(jobs)
     _partial_failure(jobs)
-
-
-def _cause(failure: Failure) -> RnnForecastError:
-    """The error a failed ticker's job raised (for the edge to word, with its hint)."""
-    if failure.cause is not None:
-        return failure.cause
-    error = RnnForecastError(failure.message)
-    error.exit_code = failure.code
-    return error
-
-
-def _train_global(
-    ctx: typer.Context,
-    tickers: list[str],
-    cfg: Config,
-    name: str | None,
-    refit: bool,
-    quiet: bool,
-    as_json: bool,
-) -> None:
-    """train --global: one network for every ticker, then its scores per member."""
-    from rnnforecast.training import global_model as pooling
-
-    with render.training_progress(ctx.obj.verbose, quiet, cfg.train.epochs) as progress:
-        result = pooling.train_global(
-            _home(ctx),
-            tickers,
-            cfg,
-            name=name,
-            progress=progress,
-            refit=refit,
-        )
-    if as_json:
-        emit_json(result.to_dict())
-    else:
-        render.trained_global(result)
 
 
 @app.command()
@@ -287,27 +242,34 @@ def evaluate(
     """Score a saved model on its held-out test period next to the naive forecast
     (tomorrow = today) and the drift forecast, in price units."""
     from rnnforecast import exports, plots
-    from rnnforecast.jobs import evaluation, group_evaluation
+    from rnnforecast.jobs import modelling
+    from rnnforecast.jobs.group_evaluation import GlobalEvaluation
 
     if output is not None:
         exports.output_format(output)
     if plot is not None and not plots.is_png(plot):  # before a walk-forward of minutes
         raise UsageError(f"--plot writes a PNG file: {plot} does not end in .png")
-    if group_evaluation.serves_group(_home(ctx), ticker, run):
-        if folds or plot is not None or output is not None:
-            raise UsageError("--folds, --plot and --output score one ticker's own model")
-        group_result = group_evaluation.evaluate(_home(ctx), ticker, run)
-        for warning in group_result.warnings:
+    with render.training_progress(ctx.obj.verbose, quiet or not folds, total=None) as progress:
+        try:
+            result = modelling.evaluate(
+                _home(ctx),
+                ticker,
+                run,
+                folds=folds,
+                plot=plot,
+                own_model=output is not None,
+                progress=progress,
+            )
+        except OwnModelOnly:
+            raise UsageError("--folds, --plot and --output score one ticker's own model") from None
+    if isinstance(result, GlobalEvaluation):
+        for warning in result.warnings:
             say(f"warning: {warning}")
         if as_json:
-            emit_json(group_result.to_dict())
+            emit_json(result.to_dict())
         else:
-            render.group_evaluated(group_result)
+            render.group_evaluated(result)
         return
-    with render.training_progress(ctx.obj.verbose, quiet or not folds, total=None) as progress:
-        result = evaluation.evaluate(
-            _home(ctx), ticker, run, folds=folds, progress=progress, plot=plot
-        )
     if output is not None and result.days is not None:
         exports.write_table(output, result.days.columns())
         say(f"{len(result.days)} daily forecasts written to {output}")

@@ -44,6 +44,15 @@ class Failure:
         # failure until the end).
         return cls(known.exit_code, str(known), known.with_traceback(None))
 
+    def exception(self) -> RnnForecastError:
+        """The error to raise for this failure: the one the job raised (with its facts),
+        or, when it did not travel, one with the same message and exit code."""
+        if self.cause is not None:
+            return self.cause
+        error = RnnForecastError(self.message)
+        error.exit_code = self.code
+        return error
+
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
 
