@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rnnforecast.cli import exits, options, render
-from rnnforecast.cli.exits import emit_json, say
+from rnnforecast.cli import exits, options, process, render
 from rnnforecast.cli.options import HOME_ENV
+from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
 from rnnforecast.data.tickers import unique_tickers
 from rnnforecast.errors import PartialFailure, RnnForecastError, UsageError
@@ -58,7 +58,7 @@ def _root(
     folder = Path(home) if home is not None else default_root()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--home {folder} is a file, not a folder")
-    exits.caches_inside(folder)
+    process.caches_inside(folder)
     seams = ctx.obj if isinstance(ctx.obj, options.Seams) else options.Seams()
     ctx.obj = options.Settings(folder, wait, verbose, options.clock(now), seams)
 
