@@ -505,6 +505,38 @@ def test_every_function_is_short() -> None:
     assert long == [], "; ".join(long)
 
 
+def renamed_modules(module: Module) -> Iterator[str]:
+    """The imports in ``module`` that bind a project module under another name
+    (``from rnnforecast.jobs import prediction as serving``)."""
+    known = modules()
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name in known and alias.asname:
+                    yield f"{module.where}:{node.lineno} {alias.name} as {alias.asname}"
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            for alias in node.names:
+                named = f"{source}.{alias.name}"
+                if named in known and alias.asname and alias.asname != alias.name:
+                    yield f"{module.where}:{node.lineno} {named} as {alias.asname}"
+
+
+RENAMED_MODULES = [alias for module in modules().values() for alias in renamed_modules(module)]
+
+
+@pytest.mark.xfail(
+    len(RENAMED_MODULES) > 0,
+    strict=True,
+    reason=f"{len(RENAMED_MODULES)} imports still rename a module, in code being rewritten",
+)
+def test_a_module_is_called_by_its_name() -> None:
+    # A module imported under another name (pooling for global_model) is two names to learn.
+    assert RENAMED_MODULES == [], "modules imported under another name: " + "; ".join(
+        RENAMED_MODULES
+    )
+
+
 # --- one fitted model, one fit path ---------------------------------------------------------
 
 PRIVATE_USES = sorted({use.split(" ", 2)[2] for m in modules().values() for use in private_uses(m)})

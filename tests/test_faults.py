@@ -245,7 +245,7 @@ def test_outside_faults_are_mapped_once_at_the_edge(
     def failing(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(listing, "models", failing)
+    monkeypatch.setattr(listing, "list_runs", failing)
     line = one_error_line(cli("models", "TEST"), code, *words)
     assert len(line) < 200
     result = cli("models", "TEST", "--json")

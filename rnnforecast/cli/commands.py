@@ -139,7 +139,7 @@ def fetch(
 def train(
     ctx: typer.Context,
     tickers: options.StoredTickers,
-    config: options.Config = None,
+    config: options.ConfigFile = None,
     overrides: options.Overrides = None,
     epochs: options.Epochs = None,
     seed: options.Seed = None,
@@ -333,11 +333,11 @@ def predict(
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval."""
     from rnnforecast import exports
-    from rnnforecast.jobs import prediction as serving
+    from rnnforecast.jobs import prediction
 
     if output is not None:
         exports.output_format(output)
-    result = serving.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    result = prediction.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
     # The core's notices name no command; the hint to cure them is the CLI's to give.
     warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
     for warning in warnings:
@@ -354,7 +354,7 @@ def predict(
 @app.command("run")
 def run_job(
     ctx: typer.Context,
-    config: options.RunConfig,
+    config: options.RunConfigFile,
     quiet: options.Quiet = False,
     as_json: options.Json = False,
 ) -> None:
@@ -392,18 +392,18 @@ def models(
     as_json: options.Json = False,
 ) -> None:
     """List the ticker's saved runs with their test scores, and which one is current."""
-    from rnnforecast.jobs import listing as runs
+    from rnnforecast.jobs import listing
 
     if promote is not None:
         from rnnforecast.jobs import manage
 
         done = manage.promote(_home(ctx), ticker, promote)
         say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
-    listing = runs.models(_home(ctx), ticker)
+    runs = listing.list_runs(_home(ctx), ticker)
     if as_json:
-        emit_json(listing)
+        emit_json(runs)
         return
-    render.runs_table(listing)
+    render.runs_table(runs)
 
 
 @app.command("tickers")
