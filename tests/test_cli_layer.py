@@ -12,32 +12,24 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import assert_error, cli
 
 from rnnforecast.cli.options import ExecutorName
 from rnnforecast.jobs import executors
 
 
-def one_error_line(result, code: int) -> str:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("error: ")
-    return line
-
-
 def test_plot_suffix_is_refused_before_the_model_is_looked_for() -> None:
-    line = one_error_line(cli("evaluate", "NOMODEL", "--plot", "out.jpg"), 2)
+    line = assert_error(cli("evaluate", "NOMODEL", "--plot", "out.jpg"), 2)
     assert line == "error: --plot writes a PNG file: out.jpg does not end in .png"
 
 
 def test_plot_suffix_in_capitals_passes_the_check() -> None:
-    line = one_error_line(cli("evaluate", "NOMODEL", "--plot", "OUT.PNG"), 4)
+    line = assert_error(cli("evaluate", "NOMODEL", "--plot", "OUT.PNG"), 4)
     assert "NOMODEL" in line
 
 
 def test_executor_is_a_choice_of_local_and_ray() -> None:
-    line = one_error_line(cli("train", "AAA", "--executor", "spark"), 2)
+    line = assert_error(cli("train", "AAA", "--executor", "spark"), 2)
     assert "'spark' is not one of 'local', 'ray'" in line
     assert line.endswith("(see 'rnnforecast train --help')")
 
@@ -64,7 +56,7 @@ def test_train_option_combinations_are_refused_before_the_config_is_read(
     args: list[str], message: str
 ) -> None:
     # The config file does not exist: reading it first would end with its own message.
-    line = one_error_line(cli("train", *args, "--config", "missing.toml"), 2)
+    line = assert_error(cli("train", *args, "--config", "missing.toml"), 2)
     assert line == message
 
 
