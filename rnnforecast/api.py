@@ -242,7 +242,7 @@ def list_models(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
     """The ticker's saved runs, oldest first, one row each: ``run_id``, ``current``,
     ``created_at``, ``test_start``, ``test_end``, ``mase``, ``beats_naive``, ``error``
     (a run whose bundle does not load)."""
-    return runs_frame(listing.models(_home(home), ticker))
+    return runs_frame(listing.list_runs(_home(home), ticker))
 
 
 def promote(

@@ -101,7 +101,7 @@ _RUN_COLUMNS = (
 
 
 def runs_frame(runs: dict[str, Any]) -> pd.DataFrame:
-    """The saved runs of a listing (:func:`rnnforecast.jobs.listing.models`), one row each,
+    """The saved runs of a listing (:func:`rnnforecast.jobs.listing.list_runs`), one row each,
     in its order, with columns ``_RUN_COLUMNS`` (None where a run lacks the field)."""
     rows = [
         {

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,6 +302,86 @@ def cli(*args: str, home: Path | None = None, yahoo: FakeYahoo | None = None) ->
     # obj only when there is one: an explicit obj=None changes how Click ends --show-completion.
     seams = {"obj": yahoo.seams} if yahoo is not None else {}
     return CliRunner().invoke(app, (["--home", str(home)] if home else []) + list(args), **seams)
+
+
+def assert_error(result: Result, code: int, *words: str) -> str:
+    """The command failed as the CLI promises: exit ``code``, nothing on stdout, one line on
+    stderr, ``error: ...`` (no traceback, not a bug), naming each of ``words``. Returns the
+    line, for tests that check all of it."""
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ") and "a bug" not in lines[0], lines[0]
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    return lines[0]
+
+
+def bars_of_returns(returns: np.ndarray, volume: np.ndarray) -> pd.DataFrame:
+    """Daily bars from 2010-01-01 whose close-to-close log returns are ``returns`` ``(n,)``:
+    the first close 100 * exp(returns[0]), open = previous close (100 first), a high-low
+    range around them that grows with the move; ``volume`` ``(n,)``."""
+    close = 100 * np.exp(np.cumsum(returns))
+    open_ = np.concatenate([[100.0], close[:-1]])
+    spread = np.abs(returns) / 2 + 0.001
+    return pd.DataFrame(
+        {
+            "Open": open_,
+            "High": np.maximum(open_, close) * (1 + spread),
+            "Low": np.minimum(open_, close) * (1 - spread),
+            "Close": close,
+            "Volume": volume,
+        },
+        index=pd.bdate_range("2010-01-01", periods=len(returns), name="Date"),
+    )
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from rnnforecast.storage import locks
+with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+def hold_lock(home: Path, name: str) -> subprocess.Popen[str]:
+    """Another process that holds the lock ``name`` of ``home`` for a minute, returned once
+    it holds it: kill it when done."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(home / "locks"), name],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+IMPORTS_PROBE = """
+import json, sys
+from rnnforecast.cli.commands import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+heavy = [m for m in ("arch", "scipy", "pandas", "tensorflow", "keras") if m in sys.modules]
+sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
+"""
+
+
+def heavy_imports(*args: str) -> dict[str, Any]:
+    """``rnnforecast ARGS`` in a fresh interpreter: ``{"code": exit code, "heavy": [...]}``,
+    the heavy libraries (arch, scipy, pandas, tensorflow, keras) it imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_PROBE, *args], capture_output=True, text=True, timeout=120
+    )
+    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")][-1]
+    result: dict[str, Any] = json.loads(line.removeprefix("MODULES "))
+    return result
 
 
 def reseal(manifest: Path) -> None:

@@ -11,17 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, assert_error, cli, make_prices
 
 from rnnforecast.config import DataConfig
 from rnnforecast.errors import DataError
 from rnnforecast.forecast.windows import Split, check_batches
-
-
-def assert_error(result, code: int, line: str) -> None:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.splitlines() == [line]
 
 
 def test_sizes_of_a_split() -> None:
@@ -80,7 +74,7 @@ def test_train_refuses_a_part_smaller_than_a_batch(
     stored: Path, home: Path, settings: list[str], line: str
 ) -> None:
     sets = [arg for setting in settings for arg in ("--set", setting)]
-    assert_error(cli("train", "TEST", "--config", str(stored), *sets), 3, line)
+    assert assert_error(cli("train", "TEST", "--config", str(stored), *sets), 3) == line
     assert not (home / "models").exists()
 
 
@@ -95,11 +89,9 @@ def test_one_full_batch_per_part_is_enough(stored: Path, home: Path) -> None:
 def test_walk_forward_refuses_a_fold_smaller_than_a_batch(trained_home: Path) -> None:
     # The single split's 58 test windows (232 .. 289) cut at round(linspace(232, 290, 5)) =
     # 232, 246, 261, 276, 290: folds of 14, 15, 15 and 14 windows, the first < 16.
-    assert_error(
-        cli("evaluate", "TEST", "--folds", "4"),
-        3,
+    assert assert_error(cli("evaluate", "TEST", "--folds", "4"), 3) == (
         "error: fold 1 of 4: the test part holds 14 windows, fewer than one batch "
-        "(train.batch_size = 16): lower train.batch_size to at most 14, or store more rows",
+        "(train.batch_size = 16): lower train.batch_size to at most 14, or store more rows"
     )
 
 
@@ -113,9 +105,7 @@ def test_a_global_model_counts_the_windows_of_every_member(tmp_path: Path, home:
     result = cli(
         "train", "AAA", "BBB", "--global", "--config", str(config), "--set", "train.batch_size=100"
     )
-    assert_error(
-        result,
-        3,
+    assert assert_error(result, 3) == (
         "error: the validation part holds 94 windows, fewer than one batch "
-        "(train.batch_size = 100): lower train.batch_size to at most 94, or store more rows",
+        "(train.batch_size = 100): lower train.batch_size to at most 94, or store more rows"
     )

@@ -11,21 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli, make_prices, reseal, trained_entry, yahoo_frame
+from conftest import assert_error, cli, make_prices, reseal, trained_entry, yahoo_frame
 
 from rnnforecast.errors import EXIT_CODES
-
-
-def assert_error(result, code: int, *words: str) -> None:
-    """Exit ``code``, nothing on stdout, one line on stderr naming ``words``."""
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    assert "Traceback" not in result.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
 
 
 def manifest_numpy_check(bundle: Path) -> dict:

@@ -1,47 +1,35 @@
-"""The command line's layer: options checked before any work, and the core kept free of it.
+"""The command line's layer: options checked before any work, and the core speaking no flags.
 
 Each refused combination is asserted on an empty home, or with a config file that does not
 exist, so that any work done before the check would end with another exit code (3 for no
-data, 4 for no model) or another message.
+data, 4 for no model) or another message. That the core imports nothing of the command line
+is checked with the other import rules in tests/test_design.py.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import assert_error, cli
 
-import rnnforecast
 from rnnforecast.cli.options import ExecutorName
 from rnnforecast.jobs import executors
 
-# The modules of the command line; nothing else may import them.
-CLI_LAYER = {"cli", "options", "render", "tables", "exitpolicy", "__main__"}
-
-
-def one_error_line(result, code: int) -> str:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    (line,) = result.stderr.strip().splitlines()
-    assert line.startswith("error: ")
-    return line
-
 
 def test_plot_suffix_is_refused_before_the_model_is_looked_for() -> None:
-    line = one_error_line(cli("evaluate", "NOMODEL", "--plot", "out.jpg"), 2)
+    line = assert_error(cli("evaluate", "NOMODEL", "--plot", "out.jpg"), 2)
     assert line == "error: --plot writes a PNG file: out.jpg does not end in .png"
 
 
 def test_plot_suffix_in_capitals_passes_the_check() -> None:
-    line = one_error_line(cli("evaluate", "NOMODEL", "--plot", "OUT.PNG"), 4)
+    line = assert_error(cli("evaluate", "NOMODEL", "--plot", "OUT.PNG"), 4)
     assert "NOMODEL" in line
 
 
 def test_executor_is_a_choice_of_local_and_ray() -> None:
-    line = one_error_line(cli("train", "AAA", "--executor", "spark"), 2)
+    line = assert_error(cli("train", "AAA", "--executor", "spark"), 2)
     assert "'spark' is not one of 'local', 'ray'" in line
     assert line.endswith("(see 'rnnforecast train --help')")
 
@@ -68,7 +56,7 @@ def test_train_option_combinations_are_refused_before_the_config_is_read(
     args: list[str], message: str
 ) -> None:
     # The config file does not exist: reading it first would end with its own message.
-    line = one_error_line(cli("train", *args, "--config", "missing.toml"), 2)
+    line = assert_error(cli("train", *args, "--config", "missing.toml"), 2)
     assert line == message
 
 
@@ -78,37 +66,6 @@ def test_a_refused_combination_gives_the_json_error_document() -> None:
     assert json.loads(result.stdout) == {
         "error": {"code": 2, "kind": "usage", "message": "--address is for --executor ray"}
     }
-
-
-def _imports(path: Path) -> set[str]:
-    """The rnnforecast modules ``path`` imports (at the top or inside a function)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module == "rnnforecast":
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnnforecast."):
-            names.add(node.module.split(".")[1])
-        elif isinstance(node, ast.Import):
-            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("rnnforecast.")}
-    return names
-
-
-def test_the_core_imports_nothing_of_the_command_line() -> None:
-    package = Path(rnnforecast.__file__).parent
-    offenders = {
-        path.stem: sorted(_imports(path) & CLI_LAYER)
-        for path in package.glob("*.py")
-        if path.stem not in CLI_LAYER and _imports(path) & CLI_LAYER
-    }
-    assert offenders == {}
-
-
-def test_the_import_check_sees_an_import_inside_a_function(tmp_path: Path) -> None:
-    module = tmp_path / "m.py"
-    module.write_text(
-        "def f():\n    from rnnforecast import render\n    import rnnforecast.cli.commands\n"
-    )
-    assert _imports(module) == {"render", "cli"}
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnforecast.metrics import accuracy as metrics
+from rnnforecast.metrics import accuracy
 
 REPLICATIONS = 1000
 
@@ -21,7 +21,7 @@ def rejection_rate(horizon: int, n: int = 250, seed: int = 0) -> float:
         a, b = (
             np.convolve(rng.normal(size=n + horizon - 1), np.ones(horizon), "valid") for _ in "ab"
         )
-        _, p_value = metrics.diebold_mariano(a, b, horizon=horizon)
+        _, p_value = accuracy.diebold_mariano(a, b, horizon=horizon)
         rejected += p_value is not None and p_value < 0.05
     return rejected / REPLICATIONS
 

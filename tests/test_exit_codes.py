@@ -32,7 +32,7 @@ def code_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) ->
     def bug(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("a planted bug")
 
-    monkeypatch.setattr(listing, "models", bug)
+    monkeypatch.setattr(listing, "list_runs", bug)
     return cli("models", "AAPL")
 
 
@@ -85,7 +85,7 @@ def code_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(listing, "models", interrupted)
+    monkeypatch.setattr(listing, "list_runs", interrupted)
     return cli("models", "AAPL")
 
 
@@ -237,7 +237,7 @@ def test_repeat_yahoo_fetch_starts_a_week_before_the_last_stored_bar(
 # --- tracebacks: for bugs, and only when asked ---------------------------------------------
 
 BUGGY = (
-    "import sys; import rnnforecast.jobs.listing as p; p.models = lambda *a, **k: 1 / 0; "
+    "import sys; import rnnforecast.jobs.listing as p; p.list_runs = lambda *a, **k: 1 / 0; "
     "from rnnforecast.cli.commands import main; sys.argv = ['rnnforecast', 'models', 'AAPL']; "
     "raise SystemExit(main())"
 )

@@ -16,7 +16,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CONFIG, FakeSource, cli, make_prices, read_only, trained_entry
+from conftest import (
+    TINY_CONFIG,
+    FakeSource,
+    assert_error,
+    cli,
+    hold_lock,
+    make_prices,
+    read_only,
+    trained_entry,
+)
 
 from rnnforecast.data.store import Store
 from rnnforecast.errors import EXIT_CODES
@@ -27,16 +36,6 @@ from rnnforecast.storage.artifacts import (
     ModelRepository,
     sha256_file,
 )
-
-
-def one_error_line(result, code: int, *words: str) -> str:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and "a bug" not in lines[0]
-    for word in words:
-        assert word in lines[0], (word, lines[0])
-    return lines[0]
 
 
 def python_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -105,7 +104,7 @@ def test_edited_manifest_is_refused(copied: dict) -> None:
         copied["bundle"], lambda m: m["calibration"].update(level=0.5), reseal=False
     )
     result = cli("predict", "TEST", home=copied["home"])
-    one_error_line(result, 4, str(path), "edited or corrupt", MANIFEST_SUM_FILE)
+    assert_error(result, 4, str(path), "edited or corrupt", MANIFEST_SUM_FILE)
 
 
 @pytest.mark.parametrize(
@@ -122,7 +121,7 @@ def test_edited_manifest_is_refused(copied: dict) -> None:
 def test_manifest_values_are_checked_even_when_resealed(copied: dict, change, words) -> None:
     edit_manifest(copied["bundle"], change, reseal=True)
     for command in ("predict", "evaluate"):
-        one_error_line(cli(command, "TEST", home=copied["home"]), 4, *words)
+        assert_error(cli(command, "TEST", home=copied["home"]), 4, *words)
 
 
 def test_bundle_without_a_manifest_checksum_still_loads(copied: dict) -> None:
@@ -136,7 +135,7 @@ def test_bundle_without_a_manifest_checksum_still_loads(copied: dict) -> None:
 def test_current_pointer_in_binary_is_exit_4_and_not_echoed(copied: dict) -> None:
     pointer = copied["home"] / "models" / "TEST" / "current"
     pointer.write_bytes(b"\xff\xfe\x00secret-looking-bytes\x1b[31m")
-    line = one_error_line(cli("predict", "TEST", home=copied["home"]), 4, str(pointer))
+    line = assert_error(cli("predict", "TEST", home=copied["home"]), 4, str(pointer))
     assert "secret" not in line and "\\x" not in line
 
 
@@ -145,7 +144,7 @@ def test_current_pointer_as_a_directory_is_exit_4(copied: dict) -> None:
     pointer.unlink()
     pointer.mkdir()
     for command in ("predict", "models"):
-        one_error_line(cli(command, "TEST", home=copied["home"]), 4, str(pointer))
+        assert_error(cli(command, "TEST", home=copied["home"]), 4, str(pointer))
 
 
 def test_read_only_store_serves_predict_evaluate_models(
@@ -184,7 +183,7 @@ def test_read_only_home_for_real(copied: dict, tmp_path: Path) -> None:
         for command in ("predict", "evaluate", "models"):
             result = cli(command, "TEST", "--json", home=target)
             assert result.exit_code == 0, (command, result.stderr)
-        one_error_line(cli("train", "TEST", home=target), 8, "Read-only file system")
+        assert_error(cli("train", "TEST", home=target), 8, "Read-only file system")
 
 
 # --- the store ----------------------------------------------------------------------------
@@ -197,13 +196,13 @@ def test_garbage_store_is_exit_3_naming_it(home: Path) -> None:
         if args[0] == "models":  # listing bundles does not read the store
             assert cli(*args).exit_code == 0
             continue
-        one_error_line(cli(*args), 3, str(home / "store.sqlite"), "move it away")
+        assert_error(cli(*args), 3, str(home / "store.sqlite"), "move it away")
 
 
 def test_empty_store_file_is_an_empty_store(home: Path) -> None:
     home.mkdir(parents=True)
     (home / "store.sqlite").write_bytes(b"")
-    one_error_line(cli("train", "TEST"), 3, str(home / "store.sqlite"), "not an rnnforecast")
+    assert_error(cli("train", "TEST"), 3, str(home / "store.sqlite"), "not an rnnforecast")
     assert cli("fetch", "--sample").exit_code == 0
 
 
@@ -213,7 +212,7 @@ def test_truncated_store_is_exit_3_naming_it(trained: dict, home: Path) -> None:
     with sqlite3.connect(whole) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     (home / "store.sqlite").write_bytes(whole.read_bytes()[:5000])
-    one_error_line(cli("train", "TEST"), 3, str(home / "store.sqlite"))
+    assert_error(cli("train", "TEST"), 3, str(home / "store.sqlite"))
 
 
 def test_store_readers_do_not_create_the_database(tmp_path: Path) -> None:
@@ -245,8 +244,8 @@ def test_outside_faults_are_mapped_once_at_the_edge(
     def failing(*args, **kwargs):
         raise exc
 
-    monkeypatch.setattr(listing, "models", failing)
-    line = one_error_line(cli("models", "TEST"), code, *words)
+    monkeypatch.setattr(listing, "list_runs", failing)
+    line = assert_error(cli("models", "TEST"), code, *words)
     assert len(line) < 200
     result = cli("models", "TEST", "--json")
     assert result.exit_code == code
@@ -256,16 +255,16 @@ def test_outside_faults_are_mapped_once_at_the_edge(
 
 def test_a_path_part_too_long_is_exit_2(tmp_path: Path) -> None:
     result = cli("fetch", "--sample", home=tmp_path / ("x" * 300))
-    one_error_line(result, 2, "name too long")
+    assert_error(result, 2, "name too long")
 
 
 def test_empty_home_is_refused() -> None:
-    one_error_line(cli("--home", "", "models", "TEST"), 2, "empty")
+    assert_error(cli("--home", "", "models", "TEST"), 2, "empty")
 
 
 def test_home_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    one_error_line(cli("models", "TEST", home=tmp_path / "file"), 2, "is a file")
+    assert_error(cli("models", "TEST", home=tmp_path / "file"), 2, "is a file")
 
 
 def test_every_documented_code_has_a_kind_and_a_line() -> None:
@@ -310,26 +309,10 @@ def test_broken_pipe_exits_141_quietly(home: Path) -> None:
     assert done.stderr == b""
 
 
-HOLD = """
-import sys, time
-from pathlib import Path
-from rnnforecast.storage import locks
-with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
-    print("held", flush=True)
-    time.sleep(60)
-"""
-
-
 def test_ctrl_c_exits_130(home: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(home / "locks"), "ticker-AAA"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    holder = hold_lock(home, "ticker-AAA")
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         waiting = subprocess.Popen(
             [
                 sys.executable,
@@ -408,7 +391,7 @@ def test_any_non_finite_number_in_output_becomes_null(monkeypatch: pytest.Monkey
 
 
 def test_non_ascii_ticker_is_refused_not_upper_cased() -> None:
-    one_error_line(cli("fetch", "ß", "--sample"), 2, "invalid ticker", "'ß'")
+    assert_error(cli("fetch", "ß", "--sample"), 2, "invalid ticker", "'ß'")
 
 
 def test_same_ticker_twice_is_trained_once(trained: dict, tmp_path: Path) -> None:

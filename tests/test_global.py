@@ -11,19 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, trained_entry
+from conftest import TINY_CONFIG, assert_error, cli, make_prices, trained_entry
 
 WINDOW = 10  # TINY_CONFIG's window; the default features need no extra row
 GROUP = "@AAA+BBB+CCC"
-
-
-def assert_error(result, code: int, *words: str) -> None:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for word in words:
-        assert word in lines[0], (word, lines[0])
 
 
 def _prices() -> dict[str, pd.DataFrame]:

@@ -15,19 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import cli, make_prices, trained_entry
+from conftest import assert_error, cli, make_prices, trained_entry
 
 from rnnforecast.storage import locks
-
-
-def assert_error(result, code: int, *words: str) -> None:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    for word in words:
-        assert word in lines[0], (word, lines[0])
 
 
 def stored_closes(home: Path, ticker: str) -> dict[str, float]:

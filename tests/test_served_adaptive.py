@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
-import sys
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -17,7 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
+from conftest import (
+    TINY_CONFIG,
+    HomeAsOf,
+    bars_of_returns,
+    cli,
+    current_bundle,
+    heavy_imports,
+    reseal,
+    trained_entry,
+)
 
 from rnnforecast.errors import ModelError
 from rnnforecast.forecast.conformal import Adaptive
@@ -44,20 +51,7 @@ def regime_prices(n: int = ROWS, switch: int = TRAIN_ROWS, seed: int = 1) -> pd.
         returns[t] = math.sqrt(variance) * shocks[t]
         omega = OMEGAS[0] if t < switch + 500 else OMEGAS[1]
         variance = omega + ALPHA * returns[t] ** 2 + BETA * variance
-    r = returns[500:]
-    close = 100 * np.exp(np.cumsum(r))
-    open_ = np.concatenate([[100.0], close[:-1]])
-    spread = np.abs(r) / 2 + 0.001
-    return pd.DataFrame(
-        {
-            "Open": open_,
-            "High": np.maximum(open_, close) * (1 + spread),
-            "Low": np.minimum(open_, close) * (1 - spread),
-            "Close": close,
-            "Volume": np.full(n, 1e6),
-        },
-        index=pd.bdate_range("2010-01-01", periods=n, name="Date"),
-    )
+    return bars_of_returns(returns[500:], np.full(n, 1e6))
 
 
 # --- the factor, computed the long way ----------------------------------------------------
@@ -326,24 +320,6 @@ def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_
         assert a["high"] / a["close"] == pytest.approx(b["high"] / b["close"], rel=1e-12)
 
 
-PROBE = """
-import json, sys
-from rnnforecast.cli.commands import app
-try:
-    app(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-heavy = [m for m in ("arch", "scipy", "pandas", "tensorflow", "keras") if m in sys.modules]
-sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
-"""
-
-
 def test_predict_with_adaptive_widths_imports_nothing_heavy(regime: dict[str, Any]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, "--home", str(regime["adaptive"]), "predict", "R"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")][-1]
-    assert json.loads(line.removeprefix("MODULES ")) == {"code": 0, "heavy": []}
+    imports = heavy_imports("--home", str(regime["adaptive"]), "predict", "R")
+    assert imports == {"code": 0, "heavy": []}

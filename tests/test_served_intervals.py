@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
+from conftest import (
+    TINY_CONFIG,
+    HomeAsOf,
+    bars_of_returns,
+    cli,
+    current_bundle,
+    heavy_imports,
+    reseal,
+    trained_entry,
+)
 
 from rnnforecast.config import INTERVAL_METHODS
 from rnnforecast.errors import EXIT_CODES, DataError, ModelError
@@ -37,20 +44,7 @@ def garch_prices(n: int = ROWS, seed: int = 11) -> pd.DataFrame:
     for t in range(n + 500):
         returns[t] = math.sqrt(variance) * shocks[t]
         variance = OMEGA + ALPHA * returns[t] ** 2 + BETA * variance
-    r = returns[500:]
-    close = 100 * np.exp(np.cumsum(r))
-    open_ = np.concatenate([[100.0], close[:-1]])
-    spread = np.abs(r) / 2 + 0.001
-    return pd.DataFrame(
-        {
-            "Open": open_,
-            "High": np.maximum(open_, close) * (1 + spread),
-            "Low": np.minimum(open_, close) * (1 - spread),
-            "Close": close,
-            "Volume": 1e6 + rng.integers(0, 1000, n),
-        },
-        index=pd.bdate_range("2010-01-01", periods=n, name="Date"),
-    )
+    return bars_of_returns(returns[500:], 1e6 + rng.integers(0, 1000, n))
 
 
 # --- the numpy recursion against arch ---------------------------------------------------------
@@ -289,29 +283,11 @@ def test_evaluate_names_the_served_baseline(garch_home: dict[str, Any]) -> None:
     assert f"{risk['served_intervals']} (served)" in rows
 
 
-PROBE = """
-import json, sys
-from rnnforecast.cli.commands import app
-try:
-    app(sys.argv[1:])
-except SystemExit as exc:
-    code = exc.code
-heavy = [m for m in ("arch", "scipy", "pandas", "tensorflow", "keras") if m in sys.modules]
-sys.stderr.write("\\nMODULES " + json.dumps({"code": code, "heavy": heavy}) + "\\n")
-"""
-
-
 def test_predict_of_a_baseline_imports_no_arch_scipy_pandas_tensorflow(
     garch_home: dict[str, Any],
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE, "--home", str(garch_home["home"]), "predict", "G"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    line = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")][-1]
-    assert json.loads(line.removeprefix("MODULES ")) == {"code": 0, "heavy": []}
+    imports = heavy_imports("--home", str(garch_home["home"]), "predict", "G")
+    assert imports == {"code": 0, "heavy": []}
 
 
 # --- pinned, old and tampered bundles -------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices
+from conftest import TINY_CONFIG, cli, hold_lock, make_prices
 
 
 def spawn(*args: str, home: Path) -> subprocess.Popen:
@@ -200,25 +200,6 @@ def test_truncated_bundle_file_exits_4_with_its_path(trained_home: Path, name: s
 
 
 # --- locks between processes -----------------------------------------------------------------
-
-HOLD = """
-import sys, time
-from pathlib import Path
-from rnnforecast.storage import locks
-with locks.hold(Path(sys.argv[1]), sys.argv[2], timeout=0):
-    print("held", flush=True)
-    time.sleep(60)
-"""
-
-
-def hold_lock(home: Path, name: str) -> subprocess.Popen:
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(home / "locks"), name],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "held"
-    return holder
 
 
 def test_second_process_waits_then_exits_6(home: Path) -> None:

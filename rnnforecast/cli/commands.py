@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rnnforecast.cli import exits, options, render
-from rnnforecast.cli.exits import emit_json, say
+from rnnforecast.cli import exits, options, process, render
 from rnnforecast.cli.options import HOME_ENV
+from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
 from rnnforecast.data.tickers import unique_tickers
 from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
@@ -59,7 +59,7 @@ def _root(
     folder = Path(home) if home is not None else default_root()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--home {folder} is a file, not a folder")
-    exits.caches_inside(folder)
+    process.caches_inside(folder)
     seams = ctx.obj if isinstance(ctx.obj, options.Seams) else options.Seams()
     ctx.obj = options.Settings(folder, wait, verbose, options.clock(now), seams)
 
@@ -140,7 +140,7 @@ def fetch(
 def train(
     ctx: typer.Context,
     tickers: options.StoredTickers,
-    config: options.Config = None,
+    config: options.ConfigFile = None,
     overrides: options.Overrides = None,
     epochs: options.Epochs = None,
     seed: options.Seed = None,
@@ -295,11 +295,11 @@ def predict(
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval."""
     from rnnforecast import exports
-    from rnnforecast.jobs import prediction as serving
+    from rnnforecast.jobs import prediction
 
     if output is not None:
         exports.output_format(output)
-    result = serving.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    result = prediction.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
     # The core's notices name no command; the hint to cure them is the CLI's to give.
     warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
     for warning in warnings:
@@ -316,7 +316,7 @@ def predict(
 @app.command("run")
 def run_job(
     ctx: typer.Context,
-    config: options.RunConfig,
+    config: options.RunConfigFile,
     quiet: options.Quiet = False,
     as_json: options.Json = False,
 ) -> None:
@@ -354,18 +354,18 @@ def models(
     as_json: options.Json = False,
 ) -> None:
     """List the ticker's saved runs with their test scores, and which one is current."""
-    from rnnforecast.jobs import listing as runs
+    from rnnforecast.jobs import listing
 
     if promote is not None:
         from rnnforecast.jobs import manage
 
         done = manage.promote(_home(ctx), ticker, promote)
         say(f"{done.ticker}: current model is now {done.run_id} (was {done.previous or 'none'})")
-    listing = runs.models(_home(ctx), ticker)
+    runs = listing.list_runs(_home(ctx), ticker)
     if as_json:
-        emit_json(listing)
+        emit_json(runs)
         return
-    render.runs_table(listing)
+    render.runs_table(runs)
 
 
 @app.command("tickers")

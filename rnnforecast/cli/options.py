@@ -222,7 +222,7 @@ DateFormat = Annotated[
 
 # train
 StoredTickers = Annotated[list[str], typer.Argument(help="Ticker symbols with stored bars.")]
-Config = Annotated[
+ConfigFile = Annotated[
     Path | None, typer.Option("--config", help="TOML config (default: built-in default).")
 ]
 Overrides = Annotated[
@@ -317,7 +317,7 @@ PredictOutput = Annotated[
 ]
 
 # run
-RunConfig = Annotated[
+RunConfigFile = Annotated[
     Path, typer.Option("--config", help="TOML config with a [run] table naming the tickers.")
 ]
 

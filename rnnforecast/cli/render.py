@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from rnnforecast.cli.exits import hinted, say
+from rnnforecast.cli.exits import hinted
+from rnnforecast.cli.output import say
 from rnnforecast.cli.tables import table
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from rnnforecast.cli.exits import say
+from rnnforecast.cli.output import say
 
 
 def human() -> bool:

@@ -23,7 +23,7 @@ import numpy as np
 from rnnforecast.config import DataConfig
 from rnnforecast.data.bars import CLOSE, VOLUME
 from rnnforecast.errors import DataError, ModelError
-from rnnforecast.forecast import conformal as adaptive_conformal
+from rnnforecast.forecast import conformal
 from rnnforecast.forecast.conformal import Adaptive
 from rnnforecast.forecast.windows import (
     Scalers,
@@ -32,7 +32,7 @@ from rnnforecast.forecast.windows import (
     unscale_outputs,
     window_features,
 )
-from rnnforecast.metrics import accuracy as metrics
+from rnnforecast.metrics import accuracy
 
 Network = Callable[[np.ndarray], np.ndarray]
 
@@ -283,7 +283,7 @@ def fit_calibration(
 def _edge_p_value(errors: np.ndarray, naive_errors: np.ndarray, horizon: int) -> float | None:
     """One-sided Diebold-Mariano-HLN p-value that the absolute ``errors`` are smaller than
     the absolute ``naive_errors`` (price units); None when the two do not differ."""
-    _, p_value = metrics.diebold_mariano(
+    _, p_value = accuracy.diebold_mariano(
         np.abs(errors), np.abs(naive_errors), horizon, alternative="less"
     )
     return p_value
@@ -363,6 +363,6 @@ def adaptive_factors(scores: np.ndarray, calibration: Calibration) -> np.ndarray
     """Width multipliers ``(m + 1,)`` for the days after ``0..m`` of ``m`` consecutive
     one-step ``scores``: entry ``j`` uses only ``scores[:j]``; 1 without an adaptive scheme
     or with too little history (see :func:`rnnforecast.forecast.conformal.factors`)."""
-    return adaptive_conformal.factors(
+    return conformal.factors(
         scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
     )

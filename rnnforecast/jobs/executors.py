@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from rnnforecast.config import Config
 from rnnforecast.errors import UsageError
 from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.nn.threads import limit_threads
 from rnnforecast.storage.home import Home
 
-if TYPE_CHECKING:  # pipeline is imported by the job that trains
+if TYPE_CHECKING:  # training is imported by the job that trains
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.training.per_ticker import TrainResult
 
@@ -49,18 +50,6 @@ def train_job(
     except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
         return TickerOutcome(ticker, error=Failure.of(exc))
     return TickerOutcome(ticker, result)
-
-
-def _limit_threads(threads: int) -> None:
-    """Worker initializer: TensorFlow thread pools sized before TensorFlow starts."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # a reused worker whose TensorFlow already started: keep its pools
-        pass
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
@@ -107,7 +96,7 @@ def train_many(
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=get_context("spawn"),
-        initializer=_limit_threads,
+        initializer=limit_threads,
         initargs=(threads_per_worker(workers),),
     ) as pool:
         futures = [pool.submit(train_job, *arg) for arg in args]
@@ -159,5 +148,5 @@ def _ray_train_job(
     home: Home, ticker: str, config: dict[str, Any], refit: bool = True
 ) -> TickerOutcome[TrainResult]:
     """A Ray task: one CPU, so TensorFlow gets one thread."""
-    _limit_threads(1)
+    limit_threads(1)
     return train_job(home, ticker, config, refit)

@@ -2,7 +2,7 @@
 
 Each ticker is locked while it is read and written, and written in one transaction, with the
 exchange calendar it trades on and that calendar's sessions; only bars whose session has
-closed are stored. Nothing here prints, exits or names a command-line option.
+closed are stored. Nothing here names a command-line option.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from rnnforecast.storage.home import Home
 from rnnforecast.storage.manifest import Manifest
 
 
-def models(home: Home, ticker: str) -> dict[str, Any]:
+def list_runs(home: Home, ticker: str) -> dict[str, Any]:
     """The runs on disk for ``ticker``, oldest first, with their test scores and which one
     is current. A run whose bundle does not load is listed with its ``error``."""
     symbol = sources.check_ticker(ticker)

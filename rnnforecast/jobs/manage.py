@@ -2,7 +2,7 @@
 ticker's current model (roll back or forward), forget a ticker's bars and models.
 
 Changes hold the ticker's lock, as fetch and train do, so they never interleave with a job
-writing the same ticker. Nothing here prints, exits or names a command-line option.
+writing the same ticker. Nothing here names a command-line option.
 """
 
 from __future__ import annotations

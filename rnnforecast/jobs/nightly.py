@@ -1,6 +1,6 @@
 """The nightly job: fetch every ticker of a ``[run]`` plan, train a challenger for each, make
 it current by the rule of :mod:`rnnforecast.jobs.promotion`, and delete runs beyond the plan's
-``keep``. One ticker failing does not stop the others. Never prints or exits.
+``keep``. One ticker failing does not stop the others.
 """
 
 from __future__ import annotations

@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast.metrics import accuracy as metrics
-from rnnforecast.metrics import probabilistic
+from rnnforecast.metrics import accuracy, probabilistic
 
 
 @dataclass(frozen=True)
@@ -47,33 +46,33 @@ def score(
 
     ``last_close`` ``(m,)`` is the last known close before each forecast: the naive forecast
     for every step, and the base of the predicted and actual moves. ``scale``: the
-    in-sample one-step naive MAE of the training closes (:func:`metrics.naive_scale`), the
+    in-sample one-step naive MAE of the training closes (:func:`accuracy.naive_scale`), the
     denominator of ``mase``; None gives ``mase`` None.
     """
     actual = np.asarray(actual, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     naive = np.broadcast_to(np.asarray(last_close, dtype=np.float64)[:, None], actual.shape)
     model = {
-        "rmse": metrics.rmse(actual, predicted),
-        "mae": metrics.mae(actual, predicted),
-        "mape": metrics.mape(actual, predicted),
-        "rel_mae": metrics.rel_mae(actual, predicted, naive),
-        "mase": None if scale is None else metrics.mase(actual, predicted, scale),
-        "directional_accuracy": metrics.directional_accuracy(actual, predicted, naive),
-        "n_no_move": metrics.no_move_count(actual, predicted, naive),
+        "rmse": accuracy.rmse(actual, predicted),
+        "mae": accuracy.mae(actual, predicted),
+        "mape": accuracy.mape(actual, predicted),
+        "rel_mae": accuracy.rel_mae(actual, predicted, naive),
+        "mase": None if scale is None else accuracy.mase(actual, predicted, scale),
+        "directional_accuracy": accuracy.directional_accuracy(actual, predicted, naive),
+        "n_no_move": accuracy.no_move_count(actual, predicted, naive),
     }
     baseline = {
-        "rmse": metrics.rmse(actual, naive),
-        "mae": metrics.mae(actual, naive),
-        "mape": metrics.mape(actual, naive),
-        "mase": None if scale is None else metrics.mase(actual, naive, scale),
+        "rmse": accuracy.rmse(actual, naive),
+        "mae": accuracy.mae(actual, naive),
+        "mape": accuracy.mape(actual, naive),
+        "mase": None if scale is None else accuracy.mase(actual, naive, scale),
     }
     return Scores(len(actual), model, baseline)
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     """Pearson correlation, or None when either side does not vary (e.g. naive forecasts)."""
-    a, b = metrics.scaled(a)[0], metrics.scaled(b)[0]  # no overflow for huge prices
+    a, b = accuracy.scaled(a)[0], accuracy.scaled(b)[0]  # no overflow for huge prices
     if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
         return None
     return float(np.corrcoef(a, b)[0, 1])
@@ -139,11 +138,11 @@ def _drift_scores(
 ) -> dict[str, Any]:
     """The drift forecast's errors ``forecast`` ``(m, H)``, in price units (mape in %)."""
     return {
-        "rmse": metrics.rmse(actual, forecast),
-        "mae": metrics.mae(actual, forecast),
-        "mape": metrics.mape(actual, forecast),
-        "rel_mae": metrics.rel_mae(actual, forecast, naive),
-        "mase": None if scale is None else metrics.mase(actual, forecast, scale),
+        "rmse": accuracy.rmse(actual, forecast),
+        "mae": accuracy.mae(actual, forecast),
+        "mape": accuracy.mape(actual, forecast),
+        "rel_mae": accuracy.rel_mae(actual, forecast, naive),
+        "mase": None if scale is None else accuracy.mase(actual, forecast, scale),
     }
 
 
@@ -166,7 +165,7 @@ def report(
     and per step in ``steps``. ``up_share`` is the share of rising actual moves: the
     directional accuracy of always saying "up". ``significance`` is the two-sided
     Diebold-Mariano test with the Harvey-Leybourne-Newbold correction
-    (:func:`metrics.diebold_mariano`) of the one-step absolute errors against the naive
+    (:func:`accuracy.diebold_mariano`) of the one-step absolute errors against the naive
     forecast's (None values when it cannot be computed). ``scale``: the denominator of
     ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage) and
     Christoffersen (independence) p-values of the one-step misses (None where the test is
@@ -178,7 +177,7 @@ def report(
     drift_forecast = last[:, None] + np.asarray(drift)[:, None] * np.arange(1, horizon + 1)
     scores = score(actual, point, last, scale)
     inside = (actual >= low) & (actual <= high)
-    statistic, p_value = metrics.diebold_mariano(
+    statistic, p_value = accuracy.diebold_mariano(
         np.abs(actual[:, 0] - point[:, 0]), np.abs(actual[:, 0] - last), horizon=1
     )
     steps = []
@@ -200,10 +199,10 @@ def report(
         up_share=float(np.mean(actual > naive)),
         lag=lag_check(point[:, 0], actual[:, 0]),
         raw={
-            "mae": metrics.mae(actual, raw),
-            "rel_mae": metrics.rel_mae(actual, raw, naive),
-            "directional_accuracy": metrics.directional_accuracy(actual, raw, naive),
-            "n_no_move": metrics.no_move_count(actual, raw, naive),
+            "mae": accuracy.mae(actual, raw),
+            "rel_mae": accuracy.rel_mae(actual, raw, naive),
+            "directional_accuracy": accuracy.directional_accuracy(actual, raw, naive),
+            "n_no_move": accuracy.no_move_count(actual, raw, naive),
         },
         intervals={
             "level": level,
