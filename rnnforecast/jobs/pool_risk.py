@@ -1,7 +1,7 @@
 """The ``risk`` objects of a global model's evaluate: each member's, as a per-ticker evaluate
 gives it, and one pooled over the members.
 
-Each member's report is :func:`rnnforecast.jobs.evaluation._risk_days` on that member's test period
+Each member's report is :func:`rnnforecast.jobs.evaluation.risk_days` on that member's test period
 (the scored fit's one-step intervals next to the volatility baselines fitted on the member's
 own bars), naming the intervals predict serves that member (its ``intervals.T.json``).
 
@@ -24,13 +24,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rnnforecast.errors import DataError
-from rnnforecast.risk.assessment import DayLosses, RiskReport, _dm_less, _finite
+from rnnforecast.risk.assessment import DayLosses, RiskReport, dm_less, finite
 from rnnforecast.risk.baselines import BASELINES
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from rnnforecast.jobs.evaluation import _Model
+    from rnnforecast.forecast.fitted import FittedModel
     from rnnforecast.storage.loading import Loaded
     from rnnforecast.storage.manifest import Member
 
@@ -85,7 +85,7 @@ class PooledRisk:
 
 
 def member_risk(
-    loaded: Loaded, frame: pd.DataFrame, scored: _Model, symbol: str, record: Member
+    loaded: Loaded, frame: pd.DataFrame, scored: FittedModel, symbol: str, record: Member
 ) -> tuple[RiskReport, MemberDays]:
     """Member ``symbol``'s risk report on its recorded test period, forecast by the scored
     fit, and its per-day figures. ``frame``: its stored bars. Raises ValueError (no
@@ -94,12 +94,12 @@ def member_risk(
 
     if record.test is None:
         raise ValueError(f"member {symbol} has no test period")
-    report, losses, dates = evaluation._risk_days(loaded, frame, scored, record.test, symbol)
+    report, losses, dates = evaluation.risk_days(loaded, frame, scored, record.test, symbol)
     return report, MemberDays(dates, record.naive_scale, losses)
 
 
 def assess(
-    loaded: Loaded, frames: Mapping[str, pd.DataFrame], scored: _Model
+    loaded: Loaded, frames: Mapping[str, pd.DataFrame], scored: FittedModel
 ) -> tuple[dict[str, RiskReport | None], PooledRisk | None, list[str]]:
     """Every member's risk report (None where it cannot be scored), the pool's, and a
     warning for each member left out. ``frames``: each member's stored bars."""
@@ -154,7 +154,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
         )
         per_member_day[name] = scaled
         figures = {
-            "interval_score_80": _finite(float(np.mean(scaled))),
+            "interval_score_80": finite(float(np.mean(scaled))),
             "coverage_80": _coverage(days, name, "outside_80"),
             "coverage_95": _coverage(days, name, "outside_95"),
         }
@@ -162,7 +162,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
             model = figures
         else:
             ratio = float(np.mean(per_member_day["model"]) / np.mean(scaled))
-            table[name] = {**figures, "model_ratio": _finite(ratio)}
+            table[name] = {**figures, "model_ratio": finite(ratio)}
     scored = [k for k in per_member_day if k != "model"]
     best = min(scored, key=lambda k: float(np.mean(per_member_day[k])), default=None)
     beats = None
@@ -174,11 +174,11 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
         def by_day(values: np.ndarray) -> np.ndarray:
             return np.bincount(day_of, weights=values, minlength=len(calendar)) / counts
 
-        dm = _dm_less(by_day(per_member_day["model"]), by_day(per_member_day[best]))
+        dm = dm_less(by_day(per_member_day["model"]), by_day(per_member_day[best]))
     return PooledRisk(UNIT, list(days), len(dates), len(calendar), model, table, best, beats, dm)
 
 
 def _coverage(days: Mapping[str, MemberDays], name: str, which: str) -> float | None:
     """Share of every member-day inside ``name``'s interval (``which``: the misses)."""
     misses = np.concatenate([getattr(d.losses[name], which) for d in days.values()])
-    return _finite(1.0 - float(np.mean(misses)))
+    return finite(1.0 - float(np.mean(misses)))

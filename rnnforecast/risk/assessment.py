@@ -34,17 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast.config import DataConfig
 from rnnforecast.data.bars import CLOSE
-from rnnforecast.forecast.calibration import (
-    Calibration,
-    Network,
-    forecast,
-    forecast_scale,
-    one_step_scores,
-)
 from rnnforecast.forecast.conformal import factors as adaptive_factors
-from rnnforecast.forecast.windows import Dataset, Scalers
+from rnnforecast.forecast.fitted import FittedModel
+from rnnforecast.forecast.windows import Dataset
 from rnnforecast.metrics import accuracy, probabilistic
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
@@ -99,8 +92,9 @@ class RiskReport:
         return asdict(self)
 
 
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN or infinity: such a score is reported as null."""
+def finite(value: float | None) -> float | None:
+    """``value`` as a float, or None when it is NaN or infinite: JSON has neither, so such
+    a score is reported as null."""
     return None if value is None or not math.isfinite(value) else float(value)
 
 
@@ -129,7 +123,7 @@ def scores(
     )
     out["qlike"] = probabilistic.qlike(day.variance, proxy)
     days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
-    return {k: _finite(v) for k, v in out.items()}, days
+    return {k: finite(v) for k, v in out.items()}, days
 
 
 def model_forecasts(
@@ -188,13 +182,13 @@ def baseline_forecasts(
     return out
 
 
-def _dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
+def dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
     """One-sided Diebold-Mariano test (HLN, :func:`rnnforecast.metrics.accuracy.diebold_mariano`)
     that ``loss`` is smaller on average (per-day losses, one step ahead)."""
     statistic, p_value = accuracy.diebold_mariano(loss, baseline_loss, 1, alternative="less")
     if statistic is None or p_value is None:
         return {"statistic": None, "p_value": None}
-    return {"statistic": _finite(statistic), "p_value": _finite(p_value)}
+    return {"statistic": finite(statistic), "p_value": finite(p_value)}
 
 
 def compare(
@@ -248,41 +242,35 @@ def compare_days(
     if best is not None:
         model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
         beats = bool(np.mean(model_is) < np.mean(best_is))
-        dm = _dm_less(model_is, best_is)
+        dm = dm_less(model_is, best_is)
     report = RiskReport(model_scores, table, best, beats, dm, served)
     return report, {"model": model_days, **per_day}
 
 
 def served_forecasts(
-    network: Network,
-    dataset: Dataset,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
-    validation: np.ndarray,
-    test: np.ndarray,
+    model: FittedModel, dataset: Dataset, validation: np.ndarray, test: np.ndarray
 ) -> DayForecasts:
-    """A bundle's one-step forecasts of its ``test`` windows, as it serves them (adapted
-    widths if ``calibration.adaptive``), with the other levels of :func:`model_forecasts`.
+    """``model``'s one-step forecasts of its ``test`` windows, as a bundle serves them
+    (adapted widths if its calibration is adaptive), with the other levels of
+    :func:`model_forecasts`.
 
     ``dataset``: every window of one ticker's bars; ``validation`` and ``test`` ``(M,)``
     masks over its windows. Raises ValueError without validation or test windows.
     """
     if not test.any():
         raise ValueError("no test windows to score")
-    all_scores = one_step_scores(
-        network, dataset.base, dataset.actual[:, 0], data, scalers, calibration
-    )
+    calibration = model.calibration
+    all_scores = model.one_step_scores(dataset.base, dataset.actual[:, 0])
     factor = adaptive_factors(
         all_scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
     )[:-1]
     part = dataset.select(test)
-    served = forecast(network, part.base, data, scalers, calibration, 1, factor[test])
+    served = model.forecast(part.base, 1, factor[test])
     point = served.point[:, 0]
     return model_forecasts(
         point,
         part.last_close,
-        forecast_scale(network, part.base, data, scalers, calibration, 1)[1][:, 0],
+        model.forecast_scale(part.base, 1)[1][:, 0],
         (calibration.level, np.log(served.high[:, 0] / point)),
         all_scores,
         validation,
@@ -292,41 +280,34 @@ def served_forecasts(
 
 
 def assess(
-    network: Network,
+    model: FittedModel,
     dataset: Dataset,
     ohlcv: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
     validation: np.ndarray,
     test: np.ndarray,
     forecast_baselines: BaselineFn | None = None,
 ) -> RiskReport:
-    """Distribution scores of a bundle's one-step forecasts of its ``test`` windows.
+    """Distribution scores of ``model``'s one-step forecasts of its ``test`` windows.
 
     ``dataset``: every window of the bars ``ohlcv`` ``(n, 5)`` (window ``j``'s target is row
     ``j + data.lookback``); ``validation`` and ``test`` ``(M,)`` masks over its windows,
     each one contiguous span. Raises ValueError without validation or test windows, and
     DataError from the baselines (e.g. bad bars).
     """
-    args = (network, dataset, ohlcv, data, scalers, calibration, validation, test)
-    return assess_days(*args, forecast_baselines)[0]
+    return assess_days(model, dataset, ohlcv, validation, test, forecast_baselines)[0]
 
 
 def assess_days(
-    network: Network,
+    model: FittedModel,
     dataset: Dataset,
     ohlcv: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
     validation: np.ndarray,
     test: np.ndarray,
     forecast_baselines: BaselineFn | None = None,
 ) -> tuple[RiskReport, dict[str, DayLosses]]:
     """:func:`assess`, and the per-day figures of :func:`compare_days` (one per ``test``
     window, in order)."""
-    model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
-    first_test = int(np.argmax(test)) + data.lookback
-    name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
-    return compare_days(ohlcv, first_test, model, name, forecast_baselines)
+    days = served_forecasts(model, dataset, validation, test)
+    first_test = int(np.argmax(test)) + model.data.lookback
+    name = "conformal" if model.calibration.adaptive is None else "adaptive_conformal"
+    return compare_days(ohlcv, first_test, days, name, forecast_baselines)
