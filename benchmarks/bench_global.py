@@ -34,9 +34,10 @@ import numpy as np
 
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.data import sources
+from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.jobs import ingest
 from rnnforecast.storage.home import Home
-from rnnforecast.training import fitting, global_model, group_members
+from rnnforecast.training import fitting, group_members
 
 PRICES = Path(__file__).parent / "results" / "prices"
 RECIPE = [
@@ -56,27 +57,25 @@ def winkler(actual: np.ndarray, low: np.ndarray, high: np.ndarray, level: float)
     return float(np.mean(high - low + 2.0 / alpha * (below + above)))
 
 
-def scores(config: Config, network: Any, scalers: Any, calibration: Any, member: Any) -> dict:
+def scores(model: FittedModel, member: Any) -> dict:
     """One member's test-period figures, with its adaptive interval widths."""
-    from rnnforecast.forecast.calibration import forecast
-
     part = member.part("test")
-    width = fitting._width_factors(network, member.dataset, config, scalers, calibration)
-    width = width[member.test]
-    rep = fitting._assess(network, part, config, scalers, calibration, None, width)
-    one = forecast(network, part.base, config.data, scalers, calibration, 1, width)
+    width = model.width_factors(member.dataset)[member.test]
+    rep = model.assess(part, None, width)
+    one = model.forecast(part.base, 1, width)
+    level = model.calibration.level
     return {
         "rel_mae": rep.scores.model["rel_mae"],
         "uncalibrated_rel_mae": rep.raw["rel_mae"],
         "coverage": rep.intervals["coverage"],
-        "winkler": winkler(part.actual[:, 0], one.low[:, 0], one.high[:, 0], calibration.level),
+        "winkler": winkler(part.actual[:, 0], one.low[:, 0], one.high[:, 0], level),
     }
 
 
-def fit(config: Config, train: Any, val: Any, test: Any) -> tuple[Any, Any, Any]:
-    scalers, trained = global_model._fit_pooled(config, train, val, test, None)
-    calibration = global_model._calibrate(config, trained.network, val, scalers)
-    return trained.network, scalers, calibration
+def fit(config: Config, train: Any, val: Any, test: Any) -> FittedModel:
+    """The scored fit of ``config`` on these (pooled or one member's) windows."""
+    every = group_members.pool([train, val, test])  # only a refit would train on them
+    return fitting.fit(config, fitting.Partition(every, train, val, test)).model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         ingest.fetch(home, ["GOOG"], sources.SampleSource(), start=start, end=end)
         for ticker, path in files.items():
             ingest.fetch(home, [ticker], sources.CsvSource(path), start=start, end=end)
-        members, split = group_members._members(home, symbols, config.data)
+        members, split = group_members.read_members(home, symbols, config.data)
         print(f"{', '.join(symbols)}: {start} to {end}; split {split.to_dict()}", flush=True)
         runs = []
         for seed in range(1, args.seeds + 1):
@@ -105,13 +104,13 @@ def main(argv: list[str] | None = None) -> int:
             pooled = [
                 group_members.pool([m.part(p) for m in members]) for p in ("train", "val", "test")
             ]
-            net, scalers, calibration = fit(cfg, *pooled)
+            pooled_model = fit(cfg, *pooled)
             row: dict[str, Any] = {"seed": seed, "global": {}, "single": {}}
             for m in members:
-                row["global"][m.symbol] = scores(cfg, net, scalers, calibration, m)
+                row["global"][m.symbol] = scores(pooled_model, m)
             for m in members:
                 own = fit(cfg, m.part("train"), m.part("val"), m.part("test"))
-                row["single"][m.symbol] = scores(cfg, *own, m)
+                row["single"][m.symbol] = scores(own, m)
             row["seconds"] = round(time.perf_counter() - started, 1)
             runs.append(row)
             print(json.dumps(row), flush=True)

@@ -47,8 +47,8 @@ import numpy as np
 
 from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
 from rnnforecast.data import sources
-from rnnforecast.forecast.calibration import distribution, fit_calibration, forecast
-from rnnforecast.forecast.windows import Split
+from rnnforecast.forecast.calibration import distribution, fit_calibration
+from rnnforecast.forecast.windows import Split, build_dataset
 from rnnforecast.metrics import probabilistic
 from rnnforecast.risk import baselines
 from rnnforecast.training import fitting
@@ -133,22 +133,24 @@ def run_series(ticker: str, frame: Any, config: Config, seeds: list[int]) -> dic
     for seed in seeds:
         seeded = apply_overrides(config, [f"train.seed={seed}"])
         started = time.perf_counter()
-        fitted = fitting._fit(frame, seeded, split, None)
-        part = fitted.dataset.select(split.test)
-        result = forecast(fitted.network, part.base, data, fitted.scalers, fitted.calibration, 1)
+        dataset = build_dataset(frame, data)
+        fitted = fitting.fit(seeded, fitting.Partition.of(dataset, split))
+        model = fitted.model
+        part = dataset.select(split.test)
+        result = model.forecast(part.base, 1)
         last = part.last_close
         low = np.log(result.low[:, 0] / last)
         high = np.log(result.high[:, 0] / last)
 
-        _, sigma = distribution(fitted.network, part.base, data, fitted.scalers)
+        _, sigma = distribution(model.network, part.base, data, model.scalers)
         variance = np.maximum(sigma[:, 0] ** 2, baselines.VARIANCE_FLOOR)
         runs.append(
             {
                 "seed": seed,
-                "epochs_run": fitted.history.epochs_run,
+                "epochs_run": fitted.trained.history.epochs_run,
                 "seconds": round(time.perf_counter() - started, 1),
-                "shrink": fitted.calibration.shrink[0],
-                "conformal_q": fitted.calibration.halfwidth[0],
+                "shrink": model.calibration.shrink[0],
+                "conformal_q": model.calibration.halfwidth[0],
                 "coverage": probabilistic.coverage(actual, low, high),
                 "interval_score": float(
                     np.mean(probabilistic.interval_score(actual, low, high, LEVEL))

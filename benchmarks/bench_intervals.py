@@ -34,7 +34,6 @@ import numpy as np
 from rnnforecast.config import Config, apply_overrides
 from rnnforecast.data import sources
 from rnnforecast.forecast import conformal
-from rnnforecast.forecast.calibration import forecast, one_step_scores
 from rnnforecast.forecast.conformal import Adaptive, factors
 from rnnforecast.forecast.windows import base_matrix, build_dataset
 from rnnforecast.jobs import ingest
@@ -80,8 +79,8 @@ def prepare(home: Home, name: str, csv: Path | None, config: Config, retrain: bo
         per_ticker.train(home, name, config)
         print(f"{name}: trained in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     loaded = loading.load(home, name, None)
-    net = loading.network(loaded)
-    data, scalers, cal = loaded.config.data, loaded.bundle.scalers, loaded.calibration
+    model = loaded.fitted()
+    data, cal = loaded.config.data, model.calibration
     frame = home.store.read(name)
     dataset = build_dataset(frame, data)
     dates = dataset.target_dates[:, 0]
@@ -90,8 +89,8 @@ def prepare(home: Home, name: str, csv: Path | None, config: Config, retrain: bo
     def between(period: Period) -> np.ndarray:
         return (dates >= np.datetime64(period.start)) & (dates <= np.datetime64(period.end))
 
-    scores = one_step_scores(net, dataset.base, dataset.actual[:, 0], data, scalers, cal)
-    fixed = forecast(net, dataset.base, data, scalers, cal, 1)
+    scores = model.one_step_scores(dataset.base, dataset.actual[:, 0])
+    fixed = model.forecast(dataset.base, 1)
     point = fixed.point[:, 0]
     return Series(
         name,

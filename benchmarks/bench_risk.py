@@ -63,10 +63,11 @@ from rnnforecast.config import Config, DataConfig, apply_overrides, load_config
 from rnnforecast.data import sources
 from rnnforecast.forecast import conformal as adaptive
 from rnnforecast.forecast.calibration import distribution, fit_calibration, volatility
+from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import base_matrix, build_dataset
 from rnnforecast.metrics import accuracy, probabilistic
 from rnnforecast.risk import assessment, baselines
-from rnnforecast.training import global_model, group_members
+from rnnforecast.training import group_members
 
 RESULTS = Path(__file__).parent / "results"
 MORE = PRICES / "more"  # the series benchmarks/price_files.py added for this benchmark
@@ -91,7 +92,7 @@ class Series:
     """One series of a group, windowed under the group's date split."""
 
     ticker: str
-    member: Any  # global_model._Member: the windows and the train/validation/test masks
+    member: group_members.GroupMember  # the windows and the train/validation/test masks
     ohlcv: np.ndarray  # (n, 5) the clipped bars
     first_test: int  # row of the first test target
 
@@ -115,7 +116,7 @@ def group_series(tickers: list[str], all_frames: dict[str, Any], data: DataConfi
     out = []
     for t in tickers:
         train, val, test = split.masks(datasets[t].target_dates[:, 0])
-        member = global_model._Member(t, clipped[t], datasets[t], train, val, test)
+        member = group_members.GroupMember(t, clipped[t], datasets[t], train, val, test)
         first_test = int(np.argmax(test)) + data.lookback
         # The test windows are the last ones, so rows first_test.. are the test days.
         assert test[-1] and test.sum() == len(test) - np.argmax(test)
@@ -179,19 +180,18 @@ def day_scores(s: Series, day: assessment.DayForecasts, variance: np.ndarray | N
     }
 
 
-def network_scores(s: Series, config: Config, network: Any, scalers: Any, cal: Any) -> dict:
+def network_scores(s: Series, model: FittedModel) -> dict:
     """The served forecasts of a distribution-head network; with adaptive widths, and
     (``fixed``) with the validation widths."""
-    m, data = s.member, config.data
-    sigma = distribution(network, m.part("test").base, data, scalers)[1][:, 0]
+    m, cal = s.member, model.calibration
+    sigma = distribution(model.network, m.part("test").base, model.data, model.scalers)[1][:, 0]
     out = {}
     for name, calibration in (
         ("adaptive", cal),
         ("fixed", dataclasses.replace(cal, adaptive=None)),
     ):
-        day = assessment.served_forecasts(
-            network, m.dataset, data, scalers, calibration, m.val, m.test
-        )
+        served = dataclasses.replace(model, calibration=calibration)
+        day = assessment.served_forecasts(served, m.dataset, m.val, m.test)
         out[name] = day_scores(s, day)
         out[name]["qlike_sigma2"] = day_scores(s, day, sigma**2)["qlike"]
         out[name]["conformal_q"] = cal.halfwidth[0]
@@ -226,19 +226,19 @@ def run_group(group: list[Series], config: Config, seeds: list[int]) -> dict[str
         for s in group:
             started = time.perf_counter()
             m = s.member
-            network, scalers, cal = fit(cfg, m.part("train"), m.part("val"), m.part("test"))
-            rows[s.ticker].update(network_scores(s, cfg, network, scalers, cal))
+            model = fit(cfg, m.part("train"), m.part("val"), m.part("test"))
+            rows[s.ticker].update(network_scores(s, model))
             rows[s.ticker]["seconds"] = round(time.perf_counter() - started, 1)
             print(f"  {s.ticker} seed {seed}: {rows[s.ticker]}", file=sys.stderr, flush=True)
         if len(group) > 1:
             started = time.perf_counter()
             parts = [
-                global_model.pool([s.member.part(p) for s in group])
+                group_members.pool([s.member.part(p) for s in group])
                 for p in ("train", "val", "test")
             ]
-            network, scalers, cal = fit(cfg, *parts)
+            model = fit(cfg, *parts)
             for s in group:
-                rows[s.ticker]["global"] = network_scores(s, cfg, network, scalers, cal)["adaptive"]
+                rows[s.ticker]["global"] = network_scores(s, model)["adaptive"]
             seconds = round(time.perf_counter() - started, 1)
             print(f"  global seed {seed}: {seconds} s", file=sys.stderr, flush=True)
         for s in group:

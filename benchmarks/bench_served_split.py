@@ -194,12 +194,7 @@ def period_losses(root: Path, ticker: str, served: str) -> Losses:
         return np.asarray((first_target >= start) & (first_target <= end))
 
     validation, test = within("validation"), within("test")
-    network = loading.network(loaded)
-    days = {
-        MODEL: assessment.served_forecasts(
-            network, dataset, data, loaded.bundle.scalers, loaded.calibration, validation, test
-        )
-    }
+    days = {MODEL: assessment.served_forecasts(loaded.fitted(), dataset, validation, test)}
     ohlcv = base_matrix(frame)
     first = int(np.argmax(test)) + data.lookback
     last = first + len(days[MODEL].median) - 1

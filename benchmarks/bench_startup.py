@@ -24,7 +24,7 @@ commands, so load from other jobs spreads over all of them, and the table shows 
 (and the min-max range).
 
 Also printed: a breakdown of predict (interpreter, CLI import, then in a fresh process the
-import of rnnforecast.jobs.prediction, ``serving.load``, ``serving.network`` and the forward
+import of rnnforecast.jobs.prediction, ``loading.load``, ``Loaded.fitted`` and the forward
 pass timed with ``time.perf_counter``) and the import time of ``--help`` and predict per
 top-level package, from ``python -X importtime`` (self times summed per package; importtime
 itself adds some overhead, so read these as shares).
@@ -73,9 +73,11 @@ def timed(key, function):
         finally:
             spent[key] += time.perf_counter() - started
     return wrapper
+from rnnforecast.forecast.fitted import FittedModel
+from rnnforecast.storage.loading import Loaded
 prediction.load = timed("load", prediction.load)
-prediction.network = timed("network", prediction.network)
-prediction.forecast = timed("forward", prediction.forecast)
+Loaded.fitted = timed("network", Loaded.fitted)
+FittedModel.forecast = timed("forward", FittedModel.forecast)
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
     code = rnnforecast.cli.commands.app(
@@ -306,9 +308,9 @@ def main() -> None:
         ("import rnnforecast.cli.commands (typer, config)", part["cli"]),
         ("import rnnforecast.jobs.prediction (numpy)", part["serving"]),
         ("typer: parse options (imports pydantic), JSON", part["app"] - in_app),
-        ("serving.load (bundle, checksums)", part["load"]),
-        ("serving.network (weights.npz -> numpy)", part["network"]),
-        ("forward pass: forecast()", part["forward"]),
+        ("loading.load (bundle, checksums)", part["load"]),
+        ("Loaded.fitted (weights.npz -> numpy)", part["network"]),
+        ("forward pass: FittedModel.forecast()", part["forward"]),
     ]
     print(
         f"\nbreakdown of predict, run in-process by a probe in a fresh interpreter (median "

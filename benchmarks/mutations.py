@@ -55,8 +55,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "scalers-fit-on-all-windows",
         "rnnforecast/training/fitting.py",
-        "scalers = fit_scalers(train_part, data)",
-        "scalers = fit_scalers(dataset, data)",
+        "    scalers = fit_scalers(parts.train, config.data)",
+        "    scalers = fit_scalers(parts.every, config.data)",
         (f"{E2E}::test_scalers_are_fitted_on_the_training_rows_only",),
         "test-period leakage into the scalers",
     ),
@@ -79,9 +79,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "walk-forward-single-split",
         "rnnforecast/training/fitting.py",
-        "        fitted = _fit(frame, config, split, progress)\n        part = fitted",
-        "        fitted = _fit(frame, config, Split.plan(len(frame), config.data), progress)\n"
-        "        part = fitted",
+        "        model = fit(config, Partition.of(dataset, split), progress).model\n",
+        "        whole = Split.plan(len(frame), config.data)\n"
+        "        model = fit(config, Partition.of(dataset, whole), progress).model\n",
         ("tests/test_walk_forward.py",),
         "every fold trained on the single split",
     ),
@@ -120,8 +120,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "train-without-lock",
         "rnnforecast/training/per_ticker.py",
-        "    with home.lock(ticker) as symbol:\n        return _train_ticker(",
-        "    if symbol := sources.check_ticker(ticker):\n        return _train_ticker(",
+        "    with home.lock(ticker) as symbol:\n        return train_ticker(",
+        "    if symbol := sources.check_ticker(ticker):\n        return train_ticker(",
         (
             "tests/test_kills.py::test_train_holds_the_lock_and_a_kill_after_an_epoch_keeps_the_"
             "current_model",
@@ -147,7 +147,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "seed-random",
         "rnnforecast/training/fitting.py",
-        "training.seed_everything(config.train.seed)",
+        "training.seed_everything(recipe.train.seed)",
         "training.seed_everything(time.time_ns() % 2**31)",
         (f"{E2E}::test_test_rows_change_nothing_that_was_fitted",),
         "a random seed each training",
@@ -171,7 +171,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     # --- more, in the forecasting core, pipeline, serving, locks and the nightly job ------
     Mutation(
         "shrink-ignored",
-        "rnnforecast/forecast/calibration.py",
+        "rnnforecast/forecast/fitted.py",
         "    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)\n",
         "    point = raw\n",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
@@ -236,7 +236,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "interval-collapsed",
-        "rnnforecast/forecast/calibration.py",
+        "rnnforecast/forecast/fitted.py",
         "return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))",
         "return Forecasts(raw, point, point, point * np.exp(spread))",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
@@ -244,18 +244,18 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "keras-fallback-wrong",
-        "rnnforecast/jobs/prediction.py",
-        "        return np.asarray(network_module.predict(keras_net, x))\n",
-        "        return np.asarray(network_module.predict(keras_net, x)) * 0.5\n",
+        "rnnforecast/storage/loading.py",
+        "        return np.asarray(keras_network.predict(keras_net, x))\n",
+        "        return np.asarray(keras_network.predict(keras_net, x)) * 0.5\n",
         (f"{E2E}::test_keras_fallback_predicts_what_the_numpy_weights_predict",),
         "the Keras fallback halves the network's output",
     ),
     Mutation(
         "naive-mae-of-model",
         "rnnforecast/metrics/report.py",
-        '        "mae": metrics.mae(actual, naive),\n        "mape": metrics.mape(actual, naive),',
-        '        "mae": metrics.mae(actual, predicted),\n'
-        '        "mape": metrics.mape(actual, naive),',
+        '        "mae": accuracy.mae(actual, naive),\n        "mape": accuracy.mape(actual, naive),',
+        '        "mae": accuracy.mae(actual, predicted),\n'
+        '        "mape": accuracy.mape(actual, naive),',
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
         "the naive MAE is the model's",
     ),
@@ -286,11 +286,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "calibration-on-training-windows",
         "rnnforecast/training/fitting.py",
-        "    val_raw, val_scale = _calibration_forecasts("
-        "trained.network, val_part, config, scalers)\n",
-        "    val_part = train_part\n"
-        "    val_raw, val_scale = _calibration_forecasts("
-        "trained.network, val_part, config, scalers)\n",
+        "scalers, windows, progress, start, parts.val)\n",
+        "scalers, windows, progress, start, parts.train)\n",
         (f"{E2E}::test_calibration_is_fitted_on_the_validation_windows",),
         "shrinkage and intervals calibrated on the training windows",
     ),
@@ -299,15 +296,20 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "refit-keeps-scored-calibration",
         "rnnforecast/training/fitting.py",
-        "    scalers = fit_scalers(dataset, data) if warm_start is None else",
-        "    calibration = scored.calibration\n"
-        "    scalers = fit_scalers(dataset, data) if warm_start is None else",
+        "    return _fit_recipe(\n"
+        "        config, epochs, 0, scalers, windows, progress, start, parts.test, scored.model\n"
+        "    )\n",
+        "    kept = _fit_recipe(\n"
+        "        config, epochs, 0, scalers, windows, progress, start, parts.test, scored.model\n"
+        "    )\n"
+        "    kept_model = dataclasses.replace(kept.model, calibration=scored.model.calibration)\n"
+        "    return Fit(kept_model, kept.trained)\n",
         ("tests/test_refit.py::test_predict_serves_the_refit_calibration",),
         "the refit is served with the scored fit's validation calibration, not the test period's",
     ),
     Mutation(
         "adaptive-look-ahead",
-        "rnnforecast/training/fitting.py",
+        "rnnforecast/forecast/fitted.py",
         "    return adaptive_factors(scores, cal)[:-1]\n",
         "    return adaptive_factors(scores, cal)[1:]\n",
         ("tests/test_adaptive.py",),

@@ -44,7 +44,7 @@ from rnnforecast.forecast.windows import (
 
 
 def load_windows(config: Config) -> dict[str, np.ndarray]:
-    """Train and validation arrays exactly as rnnforecast's ``fitting._fit`` builds them."""
+    """Train and validation arrays exactly as rnnforecast's ``fitting.fit`` builds them."""
     data = config.data
     frame = sources.load_sample().frame
     split = Split.plan(len(frame), data)

@@ -114,19 +114,17 @@ def test_evaluate_reports_the_coverage_tests(adaptive_home: dict) -> None:
 def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None:
     """Predict on a store cut after day e gives, for day e + 1, the interval that evaluate's
     walk gives the window ending on day e: same factor from the same earlier days."""
-    from rnnforecast.forecast.calibration import forecast
     from rnnforecast.forecast.windows import build_dataset
     from rnnforecast.storage import loading
     from rnnforecast.storage.home import Home
-    from rnnforecast.training import fitting
 
     home, prices = adaptive_home["home"], adaptive_home["prices"]
     loaded = loading.load(Home(home), "TEST", None)
-    net = loading.network(loaded)
-    config, scalers, cal = loaded.config, loaded.bundle.scalers, loaded.calibration
+    model = loaded.fitted("served")
+    config, cal = loaded.config, model.calibration
     frame = Home(home).store.read("TEST")
     dataset = build_dataset(frame, config.data)
-    factors = fitting._width_factors(net, dataset, config, scalers, cal)
+    factors = model.width_factors(dataset)
     assert cal.adaptive == DEFAULT
     history = config.data.lookback + DEFAULT.history
     assert np.all(factors[: DEFAULT.history] == 1.0)  # too little history: the fixed width
@@ -141,7 +139,7 @@ def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None
         result = cli("predict", "TEST", "--json", home=home)
         assert result.exit_code == 0, result.stderr
         served = json.loads(result.stdout)["forecasts"][0]
-        scored = forecast(net, dataset.base[j : j + 1], config.data, scalers, cal, 1, factors[j])
+        scored = model.forecast(dataset.base[j : j + 1], 1, factors[j])
         assert served["low"] == pytest.approx(float(scored.low[0, 0]), rel=1e-12)
         assert served["high"] == pytest.approx(float(scored.high[0, 0]), rel=1e-12)
         assert end > history

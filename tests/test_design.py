@@ -526,11 +526,6 @@ def renamed_modules(module: Module) -> Iterator[str]:
 RENAMED_MODULES = [alias for module in modules().values() for alias in renamed_modules(module)]
 
 
-@pytest.mark.xfail(
-    len(RENAMED_MODULES) > 0,
-    strict=True,
-    reason=f"{len(RENAMED_MODULES)} imports still rename a module, in code being rewritten",
-)
 def test_a_module_is_called_by_its_name() -> None:
     # A module imported under another name (pooling for global_model) is two names to learn.
     assert RENAMED_MODULES == [], "modules imported under another name: " + "; ".join(
@@ -543,15 +538,9 @@ def test_a_module_is_called_by_its_name() -> None:
 PRIVATE_USES = sorted({use.split(" ", 2)[2] for m in modules().values() for use in private_uses(m)})
 NETWORK_AND_SCALERS = network_and_scalers()
 CALIBRATION_FITS = calls("fit_calibration")
-NETWORK_FITS = calls("_train_network")
+NETWORK_FITS = calls("train_network")
 
 
-@pytest.mark.xfail(
-    len(PRIVATE_USES) > 0,
-    strict=True,
-    reason=f"{len(PRIVATE_USES)} private names are used by other modules today; "
-    "the one fitted-model work brings them to 0",
-)
 def test_no_module_uses_another_modules_private_names() -> None:
     found = [use for module in modules().values() for use in private_uses(module)]
     assert found == [], f"{len(PRIVATE_USES)} private names used elsewhere: " + "; ".join(found)
@@ -571,11 +560,6 @@ def test_the_private_name_check_sees_both_forms(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    len(NETWORK_AND_SCALERS) > MAX_NETWORK_AND_SCALERS,
-    strict=True,
-    reason=f"{len(NETWORK_AND_SCALERS)} functions take a network and scalers apart today",
-)
 def test_few_functions_take_a_network_and_its_scalers_apart() -> None:
     assert len(NETWORK_AND_SCALERS) <= MAX_NETWORK_AND_SCALERS, (
         "functions taking a network and scalers as two parameters: "
@@ -583,12 +567,6 @@ def test_few_functions_take_a_network_and_its_scalers_apart() -> None:
     )
 
 
-@pytest.mark.xfail(
-    len(CALIBRATION_FITS) != 1 or len(NETWORK_FITS) != 1,
-    strict=True,
-    reason=f"{len(CALIBRATION_FITS)} calls of fit_calibration and {len(NETWORK_FITS)} of "
-    "_train_network today",
-)
 def test_one_fit_path() -> None:
     assert len(CALIBRATION_FITS) == 1, "fit_calibration( called at " + ", ".join(CALIBRATION_FITS)
-    assert len(NETWORK_FITS) == 1, "_train_network( called at " + ", ".join(NETWORK_FITS)
+    assert len(NETWORK_FITS) == 1, "train_network( called at " + ", ".join(NETWORK_FITS)

@@ -16,12 +16,13 @@ from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecast.calibration import (
     Calibration,
     Forecasts,
+    Network,
     fit_calibration,
-    forecast,
     raw_forecast,
     shrink_forecast,
     volatility,
 )
+from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import (
     MinMaxScaler,
     Scalers,
@@ -32,6 +33,18 @@ from rnnforecast.forecast.windows import (
 )
 
 DERIVED = DERIVED_FEATURES
+
+
+def forecast(
+    network: Network,
+    base: np.ndarray,
+    data: DataConfig,
+    scalers: Scalers,
+    cal: Calibration,
+    steps: int,
+) -> Forecasts:
+    """Calibrated forecasts of ``network`` with ``scalers`` and ``cal``, as a FittedModel."""
+    return FittedModel(network, scalers, cal, data).forecast(base, steps)
 
 
 def scalers_for(data: DataConfig, target: MinMaxScaler) -> Scalers:

@@ -206,7 +206,7 @@ def test_distribution_qlike_is_near_the_true_models(garch: dict) -> None:
     from rnnforecast.forecast.calibration import distribution
     from rnnforecast.forecast.windows import Split, build_dataset
     from rnnforecast.storage.home import Home
-    from rnnforecast.storage.loading import load, network
+    from rnnforecast.storage.loading import load
 
     home = Home(garch["home"])
     loaded = load(home, "SIM", None)
@@ -214,7 +214,7 @@ def test_distribution_qlike_is_near_the_true_models(garch: dict) -> None:
     frame = home.store.read("SIM")
     split = Split.plan(len(frame), data)
     part = build_dataset(frame, data).select(split.test)
-    _, sigma = distribution(network(loaded), part.base, data, loaded.bundle.scalers)
+    _, sigma = distribution(loaded.fitted().network, part.base, data, loaded.bundle.scalers)
     rows = np.arange(split.test.start, split.test.stop) + data.lookback
     proxy = garch["returns"][rows] ** 2
     assert np.allclose(np.log(part.actual[:, 0] / part.last_close), garch["returns"][rows])
@@ -285,7 +285,7 @@ def test_predict_a_distribution_bundle(garch: dict) -> None:
     loaded = loading.load(Home(garch["home"]), "SIM", None)
     needed = loaded.config.data.lookback + loaded.calibration.adaptive.history
     rows = frame[["Open", "High", "Low", "Close", "Volume"]].to_numpy()[-needed:]
-    factor = prediction.recent_width_factor(loading.network(loaded), rows, loaded)
+    factor = prediction.recent_width_factor(loaded.fitted("served"), rows)
     assert factor > 0
     assert day["close"] == pytest.approx(centre, rel=1e-6)
     assert day["low"] == pytest.approx(centre * math.exp(-q * sigma * factor), rel=1e-5)

@@ -3,7 +3,9 @@
 A *network* is any callable mapping scaled inputs ``(m, w, f)`` float32 to scaled outputs
 ``(m, data.outputs)``: the numpy forward pass of :mod:`rnnforecast.nn.numpy_network`, or a Keras
 model's ``predict``. Everything else (features, scaling, decoding to prices, the recursive
-strategy, shrinkage toward the naive forecast, conformal intervals) happens here.
+strategy, shrinkage toward the naive forecast, conformal intervals) happens here and in
+:class:`rnnforecast.forecast.fitted.FittedModel`, which holds a network with its scalers and
+calibration.
 
 A network with the distribution head (``model.head = "distribution"``) outputs
 ``(m, 2 * data.outputs)``: each step's location, then each step's raw scale; see
@@ -83,23 +85,25 @@ def raw_forecast(
         if steps > data.horizon:
             raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
         outputs = network(encode_inputs(window_features(base, data), scalers))
-        return _positive(decode_targets(unscale_outputs(outputs, scalers), base, data), base)[
+        return floor_prices(decode_targets(unscale_outputs(outputs, scalers), base, data), base)[
             :, :steps
         ]
     closes = []
     for _ in range(steps):
         outputs = network(encode_inputs(window_features(base, data), scalers))
-        close = _positive(decode_targets(unscale_outputs(outputs, scalers), base, data), base)[:, 0]
+        close = floor_prices(decode_targets(unscale_outputs(outputs, scalers), base, data), base)[
+            :, 0
+        ]
         closes.append(close)
         row = np.stack([close, close, close, close, base[:, -1, VOLUME]], axis=-1)
         base = np.concatenate([base[:, 1:], row[:, None, :]], axis=1)
     return np.stack(closes, axis=1)
 
 
-def _positive(prices: np.ndarray, base: np.ndarray) -> np.ndarray:
-    """A level model can output a price at or below zero; clamp forecasts ``(m, k)`` to a
-    tiny positive fraction of each window's last close (``base`` ``(m, L, 5)``) so that
-    moves stay finite (and shrinkage then rightly falls back to naive)."""
+def floor_prices(prices: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Forecast closes ``(m, k)`` clamped to a tiny positive fraction of each window's last
+    close (``base`` ``(m, L, 5)``): a level model can output a price at or below zero, and
+    the floor keeps moves finite (shrinkage then rightly falls back to naive)."""
     positive: np.ndarray = np.maximum(prices, base[:, -1, CLOSE][:, None] * _MIN_PRICE)
     return positive
 
@@ -298,65 +302,6 @@ class Forecasts:
     point: np.ndarray
     low: np.ndarray
     high: np.ndarray
-
-
-def forecast_scale(
-    network: Network,
-    base: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
-    steps: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Uncalibrated close forecasts ``(m, steps)`` and the scale ``(m, steps)`` their
-    interval widths multiply: the window's :func:`volatility`, or for a distribution-head
-    bundle (``calibration.head``) the network's own scale of each step's log return."""
-    if calibration.head != "distribution":
-        raw = raw_forecast(network, base, data, scalers, steps)
-        return raw, volatility(base, data.window, steps)
-    if steps > data.horizon:
-        raise ModelError(f"this model forecasts {data.horizon} steps, not {steps}")
-    mu, sigma = distribution(network, base, data, scalers)
-    return _positive(decode_targets(mu, base, data), base)[:, :steps], sigma[:, :steps]
-
-
-def forecast(
-    network: Network,
-    base: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
-    steps: int,
-    width_factor: np.ndarray | float = 1.0,
-) -> Forecasts:
-    """Calibrated forecasts with intervals for OHLCV windows ``(m, L, 5)``; each window's
-    interval widths are multiplied by ``width_factor`` (scalar or ``(m,)``: the adaptive
-    factor of :func:`adaptive_factors`, 1 for the fixed validation widths)."""
-    shrink, width = calibration.step_values(steps)
-    raw, scale = forecast_scale(network, base, data, scalers, calibration, steps)
-    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)
-    factor = np.broadcast_to(np.asarray(width_factor, dtype=np.float64), (len(base),))
-    spread = width[None, :] * scale * factor[:, None]
-    return Forecasts(raw, point, point * np.exp(-spread), point * np.exp(spread))
-
-
-def one_step_scores(
-    network: Network,
-    base: np.ndarray,
-    next_close: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
-) -> np.ndarray:
-    """Normalised one-step conformal scores ``(m,)`` of consecutive windows ``(m, L, 5)``
-    whose next closes are ``next_close`` ``(m,)``: ``|log(close / forecast)|`` over the
-    window's volatility scale (the network's own scale for a distribution head), the score
-    the validation widths were fitted on."""
-    raw, scale = forecast_scale(network, base, data, scalers, calibration, 1)
-    shrink, _ = calibration.step_values(1)
-    point = shrink_forecast(raw, base[:, -1, CLOSE], shrink)[:, 0]
-    scores: np.ndarray = np.abs(np.log(next_close / point)) / scale[:, 0]
-    return scores
 
 
 def adaptive_factors(scores: np.ndarray, calibration: Calibration) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Evaluating a saved bundle: its scored fit on its own test period, next to the naive and
-drift forecasts and the volatility baselines, optionally with a walk-forward backtest; and
-reading a bundle's scored and served fits back as networks. Never prints or exits.
+drift forecasts and the volatility baselines, optionally with a walk-forward backtest.
+Never prints or exits.
 """
 
 from __future__ import annotations
@@ -13,31 +13,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rnnforecast.errors import DataError, ModelError
+from rnnforecast.errors import DataError
 from rnnforecast.exports import DailyForecasts
-from rnnforecast.forecast.calibration import (
-    Calibration,
-    Network,
-)
-from rnnforecast.forecast.windows import (
-    Dataset,
-    Scalers,
-    base_matrix,
-    build_dataset,
-    fingerprint,
-)
+from rnnforecast.forecast.fitted import FittedModel
+from rnnforecast.forecast.windows import Dataset, base_matrix, build_dataset, fingerprint
 from rnnforecast.metrics.report import Report
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.storage.manifest import Period
-from rnnforecast.training.fitting import (
-    _assess,
-    _daily,
-    _naive_scale,
-    _period,
-    _width_factors,
-    walk_forward,
-)
+from rnnforecast.training.fitting import in_sample_naive_scale, summarise_period, walk_forward
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
@@ -131,19 +115,10 @@ def evaluate(
     manifest, config = loaded.bundle.manifest, loaded.config
     frame = home.store.read(manifest.ticker)
     test = manifest.period("test")
-    scored = _scored_fit(loaded)
+    scored = loaded.fitted("scored")
     scale_rows = frame.loc[: manifest.period("scaler_rows").end]
-    scale = _naive_scale(scale_rows, len(scale_rows))
-    part, rep, factors = _assess_period(
-        loaded,
-        frame,
-        scored.network,
-        test.start,
-        test.end,
-        scalers=scored.scalers,
-        calibration=scored.calibration,
-        scale=scale,
-    )
+    scale = in_sample_naive_scale(scale_rows, len(scale_rows))
+    part, rep, factors = assess_period(loaded, frame, scored, test.start, test.end, scale)
     warnings = []
     risk_report = None
     try:
@@ -156,7 +131,7 @@ def evaluate(
             "the stored bars of the training period changed since this model was trained "
             "(re-fetched or replaced): scores are on the bars stored now"
         )
-    days = _daily(scored.network, part, config, scored.scalers, scored.calibration, factors)
+    days = scored.daily(part, factors)
     fold_results = None
     fold_days: list[DailyForecasts] = []
     if folds:
@@ -169,7 +144,7 @@ def evaluate(
     return EvaluationResult(
         manifest.ticker,
         manifest.run_id,
-        _period(part.target_dates[:, 0]),
+        summarise_period(part.target_dates[:, 0]),
         rep,
         fold_results,
         warnings,
@@ -179,17 +154,17 @@ def evaluate(
     )
 
 
-def _risk_report(loaded: loading.Loaded, frame: pd.DataFrame, scored: _Model) -> RiskReport:
+def _risk_report(loaded: loading.Loaded, frame: pd.DataFrame, scored: FittedModel) -> RiskReport:
     """Distribution scores of the bundle's test period, forecast by its scored fit, next to
     the volatility baselines (:mod:`rnnforecast.risk.assessment`), on the validation and test
     periods of its manifest."""
-    return _risk_days(loaded, frame, scored, loaded.bundle.manifest.period("test"))[0]
+    return risk_days(loaded, frame, scored, loaded.bundle.manifest.period("test"))[0]
 
 
-def _risk_days(
+def risk_days(
     loaded: loading.Loaded,
     frame: pd.DataFrame,
-    scored: _Model,
+    scored: FittedModel,
     test: Period,
     member: str | None = None,
 ) -> tuple[RiskReport, dict[str, DayLosses], np.ndarray]:
@@ -208,12 +183,9 @@ def _risk_days(
         return np.asarray((first_target >= start) & (first_target <= end))
 
     report, days = assessment.assess_days(
-        scored.network,
+        scored,
         dataset,
         base_matrix(frame),
-        data,
-        scored.scalers,
-        scored.calibration,
         within(loaded.bundle.manifest.period("validation")),
         within(test),
     )
@@ -232,7 +204,7 @@ def period_figure(loaded: loading.Loaded, days: DailyForecasts) -> Any:
     from rnnforecast import plots
 
     manifest = loaded.bundle.manifest
-    calibration = _scored_calibration(loaded)
+    calibration = loaded.calibration_of("scored")
     return plots.test_period_figure(
         manifest.ticker,
         days.dates,
@@ -247,51 +219,7 @@ def period_figure(loaded: loading.Loaded, days: DailyForecasts) -> Any:
     )
 
 
-@dataclass(frozen=True)
-class _Model:
-    """A network with the scalers and calibration its forecasts need."""
-
-    network: Network
-    scalers: Scalers
-    calibration: Calibration
-
-
-def _scored_fit(loaded: loading.Loaded) -> _Model:
-    """The bundle's scored fit: its own network when it serves it (no refit, or a bundle
-    saved before refit existed), else ``scored_weights.npz`` with the scalers and
-    calibration the manifest records for it. Raises ModelError if those are unreadable."""
-    record = loaded.bundle.manifest.scored
-    if record.weights is None:
-        return _Model(loading.network(loaded), loaded.bundle.scalers, loaded.calibration)
-    from rnnforecast.nn.numpy_network import NumpyNetwork, load_weights
-
-    path = loaded.bundle.path / record.weights
-    scalers = Scalers.from_dict(record.scalers)
-    calibration = _scored_calibration(loaded)
-    try:
-        weights = load_weights(path)
-        weights.pop(loading.INPUT_SHAPE_KEY, None)
-        network = NumpyNetwork(weights, loaded.config).predict
-    except ModelError as exc:
-        message = str(exc)
-        raise ModelError(message if str(path) in message else f"{path}: {message}") from None
-    return _Model(network, scalers, calibration)
-
-
-def _scored_calibration(loaded: loading.Loaded) -> Calibration:
-    """The calibration of the bundle's scored fit (its own when it serves that fit)."""
-    record = loaded.bundle.manifest.scored
-    if record.weights is None:
-        return loaded.calibration
-    return Calibration.from_dict(record.calibration)
-
-
-def _served_fit(loaded: loading.Loaded) -> _Model:
-    """The network the bundle serves, as ``predict`` runs it."""
-    return _Model(loading.network(loaded), loaded.bundle.scalers, loaded.calibration)
-
-
-def _select_period(
+def select_period(
     loaded: loading.Loaded, frame: pd.DataFrame, start: str, end: str, after: str | None = None
 ) -> Dataset:
     """The windows (of the bundle's recipe) whose first target falls in [start, end] and,
@@ -304,36 +232,30 @@ def _select_period(
     return dataset.select(np.asarray(mask))
 
 
-def _assess_period(
+def assess_period(
     loaded: loading.Loaded,
     frame: pd.DataFrame,
-    network: Network,
+    model: FittedModel,
     start: str,
     end: str,
-    *,
-    scalers: Scalers | None = None,
-    calibration: Calibration | None = None,
     scale: float | None = None,
 ) -> tuple[Dataset, Report, np.ndarray]:
-    """The bundle's forecasts for the windows whose first target falls in [start, end]
-    (with ``scalers`` and ``calibration``, default the bundle's served ones): the windows,
-    their report, and their adaptive interval width factors ``(m,)``.
+    """``model``'s forecasts (one of the bundle's fits) of the windows of the bars ``frame``
+    whose first target falls in [start, end] (YYYY-MM-DD): the windows, their report (MASE
+    divided by ``scale``, price units) and their adaptive interval width factors ``(m,)``.
 
     Raises DataError if the stored bars no longer cover that period.
     """
-    part = _select_period(loaded, frame, start, end)
+    part = select_period(loaded, frame, start, end)
     if not len(part):
         manifest = loaded.bundle.manifest
         raise DataError(
             f"the stored bars of {manifest.ticker} no longer cover the period {start} to "
             f"{end} (run {manifest.run_id})"
         )
-    scalers = scalers or loaded.bundle.scalers
-    calibration = calibration or loaded.calibration
     # Adaptive widths of a day depend on the days before it: score the whole stored history.
     dataset = build_dataset(frame, loaded.config.data)
     first = int(np.searchsorted(dataset.target_dates[:, 0], part.target_dates[0, 0]))
-    factors = _width_factors(network, dataset, loaded.config, scalers, calibration)
-    factors = factors[first : first + len(part)]
-    rep = _assess(network, part, loaded.config, scalers, calibration, scale, factors)
+    factors = model.width_factors(dataset)[first : first + len(part)]
+    rep = model.assess(part, scale, factors)
     return part, rep, factors

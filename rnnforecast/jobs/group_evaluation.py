@@ -15,9 +15,8 @@ from rnnforecast.jobs import evaluation, pool_risk
 from rnnforecast.metrics.report import Report
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
-from rnnforecast.training import fitting
 from rnnforecast.training.global_model import score_pool
-from rnnforecast.training.group_members import _period, pool
+from rnnforecast.training.group_members import pool, pooled_period
 
 # --- evaluate ------------------------------------------------------------------------------
 
@@ -57,11 +56,11 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     period no longer stored).
     """
     loaded = loading.load(home, target, run_id)
-    manifest, config = loaded.bundle.manifest, loaded.config
+    manifest = loaded.bundle.manifest
     members = manifest.members
     if not members:
         raise ModelError(f"{loaded.bundle.path}: not a global model (lists no members)")
-    scored = evaluation._scored_fit(loaded)
+    scored = loaded.fitted("scored")
     reports: dict[str, Report] = {}
     parts: list[Dataset] = []
     widths: list[np.ndarray] = []
@@ -73,17 +72,11 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
         test = record.test
         if test is None:
             raise ModelError(f"{loaded.bundle.path}: member {symbol} has no test period")
-        part, rep, width = evaluation._assess_period(
-            loaded,
-            frame,
-            scored.network,
-            test.start,
-            test.end,
-            scalers=scored.scalers,
-            calibration=scored.calibration,
-            scale=record.naive_scale,
+        part, rep, width = evaluation.assess_period(
+            loaded, frame, scored, test.start, test.end, record.naive_scale
         )
-        reports[symbol], scores[symbol] = rep, {"test": _period(part), "n": rep.n, **rep.to_dict()}
+        reports[symbol] = rep
+        scores[symbol] = {"test": pooled_period(part), "n": rep.n, **rep.to_dict()}
         parts.append(part)
         widths.append(width)
         if fingerprint(frame.loc[record.first : record.last]) != record.fingerprint:
@@ -95,20 +88,13 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     for symbol, risk_report in risks.items():
         scores[symbol]["risk"] = None if risk_report is None else risk_report.to_dict()
     pooled_part = pool(parts)
-    pooled = fitting._assess(
-        scored.network,
-        pooled_part,
-        config,
-        scored.scalers,
-        scored.calibration,
-        width_factor=np.concatenate(widths),
-    )
+    pooled = scored.assess(pooled_part, width_factor=np.concatenate(widths))
     return GlobalEvaluation(
         manifest.ticker,
         manifest.run_id,
         scores,
         {
-            "test": _period(pooled_part),
+            "test": pooled_period(pooled_part),
             **score_pool(reports, pooled),
             "risk": None if pooled_risk is None else pooled_risk.to_dict(),
         },

@@ -70,7 +70,7 @@ def promote(home: Home, ticker: str, run_id: str) -> Promotion:
                 f"{loaded.bundle.manifest.ticker}: it is promoted for its whole group by "
                 "training or running it"
             )
-        loading.network(loaded)
+        loaded.fitted("served")  # raises ModelError if its network does not load
         previous = _current_or_none(home, symbol)
         home.models.set_current(symbol, loaded.bundle.run_id)
     return Promotion(symbol, loaded.bundle.run_id, previous)

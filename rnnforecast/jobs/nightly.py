@@ -16,14 +16,13 @@ from rnnforecast.config import Config, RunConfig
 from rnnforecast.data import calendars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
-from rnnforecast.forecast.calibration import Forecasts, forecast
 from rnnforecast.jobs import ingest, promotion
-from rnnforecast.jobs.evaluation import _scored_fit, _select_period, _served_fit
+from rnnforecast.jobs.evaluation import select_period
 from rnnforecast.jobs.outcomes import Failure, TickerOutcome
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.training import global_model, group_members
-from rnnforecast.training.per_ticker import _train_ticker
+from rnnforecast.training.per_ticker import train_ticker
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
@@ -140,7 +139,7 @@ def _run_ticker(
         from rnnforecast.training import warm
 
         warm_start, from_scratch = warm.plan(home, symbol, champion_id, config, warm_epochs)
-    challenger = _train_ticker(
+    challenger = train_ticker(
         home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=warm_start
     )
     period = challenger.test
@@ -196,14 +195,13 @@ def _unseen_losses(
     after = champion.bundle.manifest.serving.seen_through
     challenger = loading.load(home, symbol, challenger_id)
     losses: list[dict[Any, float]] = []
-    for loaded, model in ((champion, _served_fit(champion)), (challenger, _scored_fit(challenger))):
-        part = _select_period(loaded, frame, period["start"], period["end"], after)
+    models = ((champion, champion.fitted("served")), (challenger, challenger.fitted("scored")))
+    for loaded, model in models:
+        part = select_period(loaded, frame, period["start"], period["end"], after)
         if not len(part):
             losses.append({})
             continue
-        result: Forecasts = forecast(
-            model.network, part.base, loaded.config.data, model.scalers, model.calibration, 1
-        )
+        result = model.forecast(part.base, 1)
         errors = np.abs(part.actual[:, 0] - result.point[:, 0])
         losses.append(dict(zip(part.target_dates[:, 0].tolist(), errors.tolist(), strict=True)))
     days = sorted(set(losses[0]) & set(losses[1]))

@@ -1,7 +1,7 @@
 """The ``risk`` objects of a global model's evaluate: each member's, as a per-ticker evaluate
 gives it, and one pooled over the members.
 
-Each member's report is :func:`rnnforecast.jobs.evaluation._risk_days` on that member's test period
+Each member's report is :func:`rnnforecast.jobs.evaluation.risk_days` on that member's test period
 (the scored fit's one-step intervals next to the volatility baselines fitted on the member's
 own bars), naming the intervals predict serves that member (its ``intervals.T.json``).
 
@@ -30,7 +30,7 @@ from rnnforecast.risk.baselines import BASELINES
 if TYPE_CHECKING:
     import pandas as pd
 
-    from rnnforecast.jobs.evaluation import _Model
+    from rnnforecast.forecast.fitted import FittedModel
     from rnnforecast.storage.loading import Loaded
     from rnnforecast.storage.manifest import Member
 
@@ -85,7 +85,7 @@ class PooledRisk:
 
 
 def member_risk(
-    loaded: Loaded, frame: pd.DataFrame, scored: _Model, symbol: str, record: Member
+    loaded: Loaded, frame: pd.DataFrame, scored: FittedModel, symbol: str, record: Member
 ) -> tuple[RiskReport, MemberDays]:
     """Member ``symbol``'s risk report on its recorded test period, forecast by the scored
     fit, and its per-day figures. ``frame``: its stored bars. Raises ValueError (no
@@ -94,12 +94,12 @@ def member_risk(
 
     if record.test is None:
         raise ValueError(f"member {symbol} has no test period")
-    report, losses, dates = evaluation._risk_days(loaded, frame, scored, record.test, symbol)
+    report, losses, dates = evaluation.risk_days(loaded, frame, scored, record.test, symbol)
     return report, MemberDays(dates, record.naive_scale, losses)
 
 
 def assess(
-    loaded: Loaded, frames: Mapping[str, pd.DataFrame], scored: _Model
+    loaded: Loaded, frames: Mapping[str, pd.DataFrame], scored: FittedModel
 ) -> tuple[dict[str, RiskReport | None], PooledRisk | None, list[str]]:
     """Every member's risk report (None where it cannot be scored), the pool's, and a
     warning for each member left out. ``frames``: each member's stored bars."""

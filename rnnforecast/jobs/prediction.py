@@ -18,16 +18,12 @@ from rnnforecast.data import calendars
 from rnnforecast.data.bars import CLOSE
 from rnnforecast.data.tickers import check_ticker
 from rnnforecast.errors import HorizonOutOfRange, ModelError, UsageError
-from rnnforecast.forecast.calibration import (
-    Network,
-    adaptive_factors,
-    forecast,
-    one_step_scores,
-)
+from rnnforecast.forecast.calibration import adaptive_factors
+from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import latest_base
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.storage.home import Home
-from rnnforecast.storage.loading import Loaded, load, network
+from rnnforecast.storage.loading import load
 
 MAX_RECURSIVE_STEPS = 260
 
@@ -147,15 +143,9 @@ def predict(
     need = data.lookback + history
     dates, all_rows = home.store.read_last(symbol, max(need, adaptive_widths.rows_needed(served)))
     rows = all_rows[-need:]
-    net = network(loaded)
-    result = forecast(
-        net,
-        latest_base(rows, data),
-        data,
-        loaded.bundle.scalers,
-        loaded.calibration,
-        steps,
-        recent_width_factor(net, rows, loaded) if history else 1.0,
+    model = loaded.fitted("served")
+    result = model.forecast(
+        latest_base(rows, data), steps, recent_width_factor(model, rows) if history else 1.0
     )
     low, high = result.low[0], result.high[0]
     if baseline and served is not None:
@@ -186,16 +176,13 @@ def predict(
     )
 
 
-def recent_width_factor(net: Network, rows: np.ndarray, loaded: Loaded) -> float:
-    """The adaptive width factor for the day after OHLCV ``rows`` ``(n, 5)``: the network's
+def recent_width_factor(model: FittedModel, rows: np.ndarray) -> float:
+    """The adaptive width factor for the day after OHLCV ``rows`` ``(n, 5)``: the model's
     one-step scores on every window of ``rows`` that has a next close, then the scheme of
     :mod:`rnnforecast.forecast.conformal` (1.0 when fewer bars are stored than it needs)."""
-    data = loaded.config.data
-    lookback = data.lookback
+    lookback = model.data.lookback
     if len(rows) <= lookback:
         return 1.0
     windows = np.lib.stride_tricks.sliding_window_view(rows, (lookback, rows.shape[1]))[:-1, 0]
-    scores = one_step_scores(
-        net, windows, rows[lookback:, CLOSE], data, loaded.bundle.scalers, loaded.calibration
-    )
-    return float(adaptive_factors(scores, loaded.calibration)[-1])
+    scores = model.one_step_scores(windows, rows[lookback:, CLOSE])
+    return float(adaptive_factors(scores, model.calibration)[-1])

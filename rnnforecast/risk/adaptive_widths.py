@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from rnnforecast.forecast import conformal as adaptive
+from rnnforecast.forecast import conformal
 from rnnforecast.risk import interval_choice
 from rnnforecast.risk.baselines.registry import REGISTRY
 from rnnforecast.risk.interval_choice import IntervalRecord
@@ -102,7 +102,7 @@ def factor(record: IntervalRecord, rows: np.ndarray) -> float:
     if record.adaptive is None or not record.serves_baseline:
         return 1.0
     history, fixed = scores(record, np.asarray(rows, dtype=np.float64)[-rows_needed(record) :])
-    value = float(adaptive.factors(history, record.level, record.adaptive, fixed)[-1])
+    value = float(conformal.factors(history, record.level, record.adaptive, fixed)[-1])
     if not (math.isfinite(value) and value > 0):
         return 1.0
     return min(max(value, FACTOR_RANGE[0]), FACTOR_RANGE[1])

@@ -34,17 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from rnnforecast.config import DataConfig
 from rnnforecast.data.bars import CLOSE
-from rnnforecast.forecast.calibration import (
-    Calibration,
-    Network,
-    forecast,
-    forecast_scale,
-    one_step_scores,
-)
 from rnnforecast.forecast.conformal import factors as adaptive_factors
-from rnnforecast.forecast.windows import Dataset, Scalers
+from rnnforecast.forecast.fitted import FittedModel
+from rnnforecast.forecast.windows import Dataset
 from rnnforecast.metrics import accuracy, probabilistic
 from rnnforecast.risk.baselines.interface import BaselineForecast
 
@@ -104,7 +97,8 @@ class RiskReport:
 
 
 def finite_or_none(value: float | None) -> float | None:
-    """JSON has no NaN or infinity: such a score is reported as null."""
+    """``value`` as a float, or None when it is NaN or infinite: JSON has neither, so such
+    a score is reported as null."""
     return None if value is None or not math.isfinite(value) else float(value)
 
 
@@ -258,35 +252,29 @@ def compare_days(
 
 
 def served_forecasts(
-    network: Network,
-    dataset: Dataset,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
-    validation: np.ndarray,
-    test: np.ndarray,
+    model: FittedModel, dataset: Dataset, validation: np.ndarray, test: np.ndarray
 ) -> DayForecasts:
-    """A bundle's one-step forecasts of its ``test`` windows, as it serves them (adapted
-    widths if ``calibration.adaptive``), with the other levels of :func:`model_forecasts`.
+    """``model``'s one-step forecasts of its ``test`` windows, as a bundle serves them
+    (adapted widths if its calibration is adaptive), with the other levels of
+    :func:`model_forecasts`.
 
     ``dataset``: every window of one ticker's bars; ``validation`` and ``test`` ``(M,)``
     masks over its windows. Raises ValueError without validation or test windows.
     """
     if not test.any():
         raise ValueError("no test windows to score")
-    all_scores = one_step_scores(
-        network, dataset.base, dataset.actual[:, 0], data, scalers, calibration
-    )
+    calibration = model.calibration
+    all_scores = model.one_step_scores(dataset.base, dataset.actual[:, 0])
     factor = adaptive_factors(
         all_scores, calibration.level, calibration.adaptive, calibration.halfwidth[0]
     )[:-1]
     part = dataset.select(test)
-    served = forecast(network, part.base, data, scalers, calibration, 1, factor[test])
+    served = model.forecast(part.base, 1, factor[test])
     point = served.point[:, 0]
     return model_forecasts(
         point,
         part.last_close,
-        forecast_scale(network, part.base, data, scalers, calibration, 1)[1][:, 0],
+        model.forecast_scale(part.base, 1)[1][:, 0],
         (calibration.level, np.log(served.high[:, 0] / point)),
         all_scores,
         validation,
@@ -296,41 +284,34 @@ def served_forecasts(
 
 
 def assess(
-    network: Network,
+    model: FittedModel,
     dataset: Dataset,
     ohlcv: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
     validation: np.ndarray,
     test: np.ndarray,
     forecast_baselines: BaselineFn | None = None,
 ) -> RiskReport:
-    """Distribution scores of a bundle's one-step forecasts of its ``test`` windows.
+    """Distribution scores of ``model``'s one-step forecasts of its ``test`` windows.
 
     ``dataset``: every window of the bars ``ohlcv`` ``(n, 5)`` (window ``j``'s target is row
     ``j + data.lookback``); ``validation`` and ``test`` ``(M,)`` masks over its windows,
     each one contiguous span. Raises ValueError without validation or test windows, and
     DataError from the baselines (e.g. bad bars).
     """
-    args = (network, dataset, ohlcv, data, scalers, calibration, validation, test)
-    return assess_days(*args, forecast_baselines)[0]
+    return assess_days(model, dataset, ohlcv, validation, test, forecast_baselines)[0]
 
 
 def assess_days(
-    network: Network,
+    model: FittedModel,
     dataset: Dataset,
     ohlcv: np.ndarray,
-    data: DataConfig,
-    scalers: Scalers,
-    calibration: Calibration,
     validation: np.ndarray,
     test: np.ndarray,
     forecast_baselines: BaselineFn | None = None,
 ) -> tuple[RiskReport, dict[str, DayLosses]]:
     """:func:`assess`, and the per-day figures of :func:`compare_days` (one per ``test``
     window, in order)."""
-    model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
-    first_test = int(np.argmax(test)) + data.lookback
-    name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
-    return compare_days(ohlcv, first_test, model, name, forecast_baselines)
+    days = served_forecasts(model, dataset, validation, test)
+    first_test = int(np.argmax(test)) + model.data.lookback
+    name = "conformal" if model.calibration.adaptive is None else "adaptive_conformal"
+    return compare_days(ohlcv, first_test, days, name, forecast_baselines)

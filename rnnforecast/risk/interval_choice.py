@@ -34,8 +34,8 @@ from rnnforecast.risk.baselines.registry import BASELINES, REGISTRY, forecast_ba
 
 if TYPE_CHECKING:  # riskreport pulls in the forecaster; only its types are needed here
     from rnnforecast.config import Config
-    from rnnforecast.forecast.calibration import Calibration, Network
-    from rnnforecast.forecast.windows import Dataset, Scalers
+    from rnnforecast.forecast.fitted import FittedModel
+    from rnnforecast.forecast.windows import Dataset
     from rnnforecast.risk.assessment import RiskReport
 
 INTERVALS_FILE = "intervals.json"
@@ -277,19 +277,17 @@ def pick_and_fit(
 
 def record_for_training(
     config: Config,
-    network: Network,
+    scored: FittedModel,
     dataset: Dataset,
-    scalers: Scalers,
-    calibration: Calibration,
     val: slice | np.ndarray,
     test: slice | np.ndarray,
     ohlcv: np.ndarray,
     dates: np.ndarray,
     refitted: bool,
 ) -> IntervalRecord:
-    """What a bundle trained by ``config`` serves: :func:`pick_and_fit` with the scored fit
-    (``network``, ``scalers``, ``calibration`` over every window of ``dataset``, split into
-    ``val`` and ``test``) assessed on its test period. ``ohlcv`` ``(n, 5)`` and ``dates``
+    """What a bundle trained by ``config`` serves: :func:`pick_and_fit` with the ``scored`` fit
+    (over every window of ``dataset``, split into ``val`` and ``test``) assessed on its test
+    period. ``ohlcv`` ``(n, 5)`` and ``dates``
     ``(n,)`` datetime64 are the bars the windows were cut from. The baseline is fitted on
     every bar when the served network was ``refitted``, else on the bars before the test
     period, as the network was. Raises DataError if a pinned baseline has too few rows."""
@@ -301,9 +299,7 @@ def record_for_training(
     def assess() -> RiskReport:
         from rnnforecast.risk import assessment
 
-        return assessment.assess(
-            network, dataset, ohlcv, data, scalers, calibration, val_mask, test_mask
-        )
+        return assessment.assess(scored, dataset, ohlcv, val_mask, test_mask)
 
     record, _ = pick_and_fit(
         config.calibration.intervals,

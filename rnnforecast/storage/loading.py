@@ -1,10 +1,12 @@
 """Reading a saved bundle back: its config and calibration checked against its manifest, and
-the network it serves, as a forward pass. numpy only, unless the bundle has no numpy weights
-(then Keras, and TensorFlow's start-up)."""
+either of its fits (:mod:`rnnforecast.storage.fit_records`) as a
+:class:`rnnforecast.forecast.fitted.FittedModel`. numpy only, unless the bundle has no numpy
+weights (then Keras, and TensorFlow's start-up)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -12,20 +14,45 @@ from rnnforecast.config import Config, config_from_dict
 from rnnforecast.data.tickers import GROUP_PREFIX, check_group, check_ticker
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.forecast.calibration import Calibration, Network
+from rnnforecast.forecast.fitted import FittedModel
+from rnnforecast.forecast.windows import Scalers
 from rnnforecast.storage.artifacts import Bundle
 from rnnforecast.storage.home import Home
 
 INPUT_SHAPE_KEY = "input_shape"
 """Extra array in weights.npz: the (window, features) the network was trained on."""
 
+Which = Literal["served", "scored"]
+"""A bundle's fit: the one ``predict`` serves, or the one its test scores are of."""
+
 
 @dataclass(frozen=True)
 class Loaded:
-    """A bundle with its config and calibration, checked against each other."""
+    """A bundle with its config and (served) calibration, checked against each other."""
 
     bundle: Bundle
     config: Config
     calibration: Calibration
+
+    def calibration_of(self, fit: Which) -> Calibration:
+        """The calibration of the bundle's ``fit`` (the served one's when it serves the
+        scored fit: no refit, or a bundle saved before refit existed)."""
+        record = self.bundle.manifest.scored
+        if fit == "served" or record.weights is None:
+            return self.calibration
+        return Calibration.from_dict(record.calibration)
+
+    def fitted(self, fit: Which = "served") -> FittedModel:
+        """The bundle's ``fit`` as a model: the network ``predict`` serves with the bundle's
+        scalers and calibration, or the scored fit: the same when the bundle serves it,
+        else ``scored_weights.npz`` with the scalers and calibration the manifest records
+        for it. Raises ModelError if the network cannot be loaded or its shapes do not fit
+        the manifest."""
+        record, data = self.bundle.manifest.scored, self.config.data
+        if fit == "served" or record.weights is None:
+            return FittedModel(_served_network(self), self.bundle.scalers, self.calibration, data)
+        scalers, calibration = Scalers.from_dict(record.scalers), self.calibration_of(fit)
+        return FittedModel(_scored_network(self, record.weights), scalers, calibration, data)
 
 
 def load(home: Home, ticker: str, run_id: str | None) -> Loaded:
@@ -53,7 +80,22 @@ def load(home: Home, ticker: str, run_id: str | None) -> Loaded:
     return Loaded(bundle, config, calibration)
 
 
-def network(loaded: Loaded) -> Network:
+def _scored_network(loaded: Loaded, weights_file: str) -> Network:
+    """The numpy forward pass of the scored fit's ``weights_file`` in the bundle's folder.
+    Raises ModelError if the weights are unreadable or do not fit the recipe."""
+    from rnnforecast.nn.numpy_network import NumpyNetwork, load_weights
+
+    path = loaded.bundle.path / weights_file
+    try:
+        weights = load_weights(path)
+        weights.pop(INPUT_SHAPE_KEY, None)
+        return NumpyNetwork(weights, loaded.config).predict
+    except ModelError as exc:
+        message = str(exc)
+        raise ModelError(message if str(path) in message else f"{path}: {message}") from None
+
+
+def _served_network(loaded: Loaded) -> Network:
     """The bundle's forward pass: numpy when the bundle has weights.npz, else Keras.
 
     Raises ModelError if the network cannot be loaded or its shapes do not fit the manifest.

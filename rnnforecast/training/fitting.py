@@ -1,8 +1,14 @@
-"""Fitting and assessing one split: train the recipe's network (checking its numpy forward
-pass against Keras), calibrate it, refit it on every window, score a test period next to the
-naive and drift forecasts, and the walk-forward backtest.
+"""The one fit path of a ticker and of a group: fit the recipe's network (checking its numpy
+forward pass against Keras) and its calibration on a partition of windows, refit it on every
+window, and the walk-forward backtest.
 
-TensorFlow is imported only inside the functions that train (``rnnforecast.nn.keras_network``,
+A ticker's windows (:mod:`rnnforecast.training.per_ticker`) and a group's pooled windows
+(:mod:`rnnforecast.training.global_model`) both go through :func:`fit` then :func:`refit`;
+a warm start (:mod:`rnnforecast.training.warm`) is their ``start`` parameter. The result is a
+:class:`Fit`: a :class:`rnnforecast.forecast.fitted.FittedModel` and what only training
+knows (history, Keras network, numpy check).
+
+TensorFlow is imported only inside :func:`train_network` (``rnnforecast.nn.keras_network``,
 ``rnnforecast.nn.keras_training``). Never prints or exits.
 """
 
@@ -21,13 +27,11 @@ from rnnforecast.forecast import conformal
 from rnnforecast.forecast.calibration import (
     Calibration,
     Network,
-    adaptive_factors,
     distribution,
     fit_calibration,
-    forecast,
-    one_step_scores,
     raw_forecast,
 )
+from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import (
     Dataset,
     Scalers,
@@ -39,166 +43,207 @@ from rnnforecast.forecast.windows import (
     scale_targets,
 )
 from rnnforecast.metrics import accuracy
-from rnnforecast.metrics.report import Report, report
 
-if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
-    from rnnforecast.nn.keras_training import Progress
-    from rnnforecast.training.warm import WarmStart
+if TYPE_CHECKING:  # training imports TensorFlow: only its types are needed here
+    from rnnforecast.nn.keras_training import FitHistory, Progress
 
 NUMPY_TOLERANCE = 1e-5
 """Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
 
 
-def _period(dates: np.ndarray) -> dict[str, Any]:
-    """First and last date (YYYY-MM-DD) and count of a datetime64 array."""
+def summarise_period(dates: np.ndarray) -> dict[str, Any]:
+    """``{"start", "end", "n"}``: first and last date (YYYY-MM-DD) and count of a sorted
+    datetime64 array ``(n,)``."""
     days = pd.DatetimeIndex(dates)
     return {"start": str(days[0].date()), "end": str(days[-1].date()), "n": len(days)}
 
 
-@dataclass
-class _Fitted:
-    """A network fitted on one split, with everything needed to forecast and save it."""
+def format_day(value: np.datetime64) -> str:
+    """YYYY-MM-DD of a datetime64."""
+    return str(value.astype("datetime64[D]"))
 
-    net: Any  # keras.Model
-    network: Network
-    scalers: Scalers
-    calibration: Calibration
-    history: Any  # keras_training.FitHistory
-    dataset: Dataset
-    numpy_check: dict[str, Any]
-    test_x: np.ndarray  # the test windows, encoded: (m, window, f) float32
-    test_keras: np.ndarray  # Keras' scaled outputs on them, (m, outputs) float32
-    weights: dict[str, np.ndarray]  # the network's weights for the numpy forward pass
+
+def in_sample_naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
+    """In-sample one-step naive MAE (price units) of the closes of the first ``rows`` rows
+    of ``frame`` (the training part): the denominator of MASE. None for fewer than 2 rows."""
+    closes = frame["close"].to_numpy(dtype=np.float64)[:rows]
+    return accuracy.naive_scale(closes) if len(closes) >= 2 else None
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The windows a fit sees: ``every`` window (a refit trains on them all), and its
+    training, validation and test windows (a ticker's split, or a group's pooled parts)."""
+
+    every: Dataset
+    train: Dataset
+    val: Dataset
+    test: Dataset
 
     @classmethod
-    def of(
-        cls, trained: _Trained, scalers: Scalers, calibration: Calibration, dataset: Dataset
-    ) -> _Fitted:
-        """A trained network with the scalers, calibration and windows it was fitted with."""
+    def of(cls, dataset: Dataset, split: Split) -> Partition:
+        """One ticker's windows cut by ``split``."""
         return cls(
-            trained.net,
-            trained.network,
-            scalers,
-            calibration,
-            trained.history,
             dataset,
-            trained.numpy_check,
-            trained.check_x,
-            trained.check_keras,
-            trained.weights,
+            dataset.select(split.train),
+            dataset.select(split.val),
+            dataset.select(split.test),
         )
 
 
-@dataclass
-class _Trained:
-    """A trained network with its numpy forward pass, checked against Keras."""
+@dataclass(frozen=True)
+class Start:
+    """Where a fit starts instead of from scratch (a warm start): ``weights`` (numpy names,
+    as in :mod:`rnnforecast.nn.numpy_network`), the ``scalers`` its inputs and targets are
+    encoded with (kept, not refitted), and the ``epochs`` it trains for."""
 
-    net: Any  # keras.Model
-    network: Network
-    history: Any  # keras_training.FitHistory
+    weights: dict[str, np.ndarray]
+    scalers: Scalers
+    epochs: int
+
+
+@dataclass(frozen=True)
+class TrainedNetwork:
+    """What only training knows of a fitted network: the Keras network (saved as
+    ``model.keras``), its history, its weights for the numpy forward pass, and the check of
+    that pass against Keras on ``check_x`` ``(m, window, f)`` float32 windows, whose Keras
+    outputs are ``check_keras`` ``(m, outputs)`` (scaled units)."""
+
+    net: Any  # keras.Model: Keras is imported only while training
+    forward: Network
+    history: FitHistory
     numpy_check: dict[str, Any]
-    check_x: np.ndarray  # windows the check ran on, encoded: (m, window, f) float32
-    check_keras: np.ndarray  # Keras' scaled outputs on them, (m, outputs) float32
+    check_x: np.ndarray
+    check_keras: np.ndarray
     weights: dict[str, np.ndarray]
 
 
-def _train_network(
-    config: Config,
-    x_train: np.ndarray,
-    y_train: np.ndarray,
-    x_val: np.ndarray | None,
-    y_val: np.ndarray | None,
-    check_x: np.ndarray,
+@dataclass(frozen=True)
+class Fit:
+    """A fit of the recipe: the model it forecasts with and what its training left."""
+
+    model: FittedModel
+    trained: TrainedNetwork
+
+
+def train_network(
+    recipe: Config,
+    scalers: Scalers,
+    train: Dataset,
+    val: Dataset | None,
+    check: Dataset,
     progress: Progress | None,
     initial: dict[str, np.ndarray] | None = None,
-) -> _Trained:
-    """Build and train the recipe's network (no validation: no early stopping), starting
-    from ``initial`` weights when given (a warm start), then check the numpy forward pass
-    against Keras on ``check_x``. Raises ModelError if ``initial`` does not fit."""
+) -> TrainedNetwork:
+    """Build and train the recipe's network on the ``train`` windows encoded by ``scalers``,
+    early-stopped on ``val`` (None: no early stopping), starting from ``initial`` weights
+    when given (a warm start), then check the numpy forward pass against Keras on the
+    ``check`` windows. Raises ModelError if ``initial`` does not fit."""
     from rnnforecast.nn import keras_network, keras_training
 
-    keras_training.seed_everything(config.train.seed)
+    data = recipe.data
+    y_train = scale_targets(train.targets, scalers, data)
+    keras_training.seed_everything(recipe.train.seed)
     # The distribution head starts at the unconditional distribution of its targets.
     moments = (float(np.mean(y_train)), float(np.std(y_train)))
-    net = keras_network.build_model(
-        config, n_features=len(config.data.features), target_moments=moments
-    )
+    net = keras_network.build_model(recipe, n_features=len(data.features), target_moments=moments)
     if initial is not None:
         keras_training.set_weights(net, initial)
-    history = keras_training.fit(net, x_train, y_train, x_val, y_val, config.train, progress)
+    history = keras_training.fit(
+        net,
+        encode_inputs(train.features, scalers),
+        y_train,
+        None if val is None else encode_inputs(val.features, scalers),
+        None if val is None else scale_targets(val.targets, scalers, data),
+        recipe.train,
+        progress,
+    )
 
     # Forecasts use the numpy forward pass, as a saved bundle will: same numbers, and no
     # graph retracing for every new batch shape. Keras serves only if numpy disagrees.
     from rnnforecast.nn.numpy_network import NumpyNetwork, export_weights
 
     weights = export_weights(net)
-    numpy_network = NumpyNetwork(weights, config)
+    numpy_network = NumpyNetwork(weights, recipe)
+    check_x = encode_inputs(check.features, scalers)
     check_keras = np.asarray(keras_network.predict(net, check_x))
-    check = _numpy_check(check_keras, numpy_network.predict(check_x))
-    if check["passed"]:
+    numpy_check = _numpy_check(check_keras, numpy_network.predict(check_x))
+    if numpy_check["passed"]:
         network = numpy_network.predict
     else:  # pragma: no cover - only if the numpy pass ever disagrees with Keras
 
         def network(x: np.ndarray) -> np.ndarray:
             return np.asarray(keras_network.predict(net, x))
 
-    return _Trained(net, network, history, check, check_x, check_keras, weights)
+    return TrainedNetwork(net, network, history, numpy_check, check_x, check_keras, weights)
 
 
-def _calibration_forecasts(
-    network: Network, part: Dataset, config: Config, scalers: Scalers
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw close forecasts ``(m, H)`` of ``part``'s windows to calibrate on, and for the
-    distribution head the network's scale ``(m, H)`` of each step's log return (None for
-    the point head: its widths follow the window's volatility)."""
-    data = config.data
+def calibrate(config: Config, network: Network, scalers: Scalers, part: Dataset) -> Calibration:
+    """Shrinkage and interval widths fitted on ``network``'s raw forecasts of ``part``'s
+    windows (decoded with ``scalers``): widths scale with the window's volatility, or for
+    the distribution head with the network's own scale of each step's log return. Raises
+    DataError if ``part`` has too few windows for the interval level."""
+    data, cal = config.data, config.calibration
+    scale = None
     if config.model.head == "distribution":
         mu, scale = distribution(network, part.base, data, scalers)
-        return part.last_close[:, None] * np.exp(mu), scale
-    return raw_forecast(network, part.base, data, scalers, data.horizon), None
-
-
-def _fit(
-    frame: pd.DataFrame,
-    config: Config,
-    split: Split,
-    progress: Progress | None,
-    warm_start: WarmStart | None = None,
-) -> _Fitted:
-    """Fit scalers on the split's training windows, train, then calibrate on validation.
-    With ``warm_start``: its scored fit's scalers and weights, ``warm_start.epochs`` epochs
-    (still early-stopped on validation)."""
-    data = config.data
-    dataset = build_dataset(frame, data)
-    train_part, val_part = dataset.select(split.train), dataset.select(split.val)
-    scalers = fit_scalers(train_part, data) if warm_start is None else warm_start.scored.scalers
-    if warm_start is not None:
-        config = dataclasses.replace(
-            config, train=dataclasses.replace(config.train, epochs=warm_start.epochs)
-        )
-    trained = _train_network(
-        config,
-        encode_inputs(train_part.features, scalers),
-        scale_targets(train_part.targets, scalers, data),
-        encode_inputs(val_part.features, scalers),
-        scale_targets(val_part.targets, scalers, data),
-        encode_inputs(dataset.select(split.test).features, scalers),
-        progress,
-        None if warm_start is None else warm_start.scored.weights,
-    )
-    val_raw, val_scale = _calibration_forecasts(trained.network, val_part, config, scalers)
-    calibration = fit_calibration(
-        val_raw,
-        val_part.actual,
-        val_part.base,
+        raw = part.last_close[:, None] * np.exp(mu)
+    else:
+        raw = raw_forecast(network, part.base, data, scalers, data.horizon)
+    return fit_calibration(
+        raw,
+        part.actual,
+        part.base,
         data.window,
-        config.calibration.interval_level,
-        config.calibration.shrink,
-        config.calibration.significance,
+        cal.interval_level,
+        cal.shrink,
+        cal.significance,
         conformal.DEFAULT,
-        scale=val_scale,
+        scale=scale,
     )
-    return _Fitted.of(trained, scalers, calibration, dataset)
+
+
+def _fit_recipe(
+    config: Config,
+    epochs: int,
+    patience: int,
+    scalers: Scalers,
+    windows: tuple[Dataset, Dataset | None, Dataset],
+    progress: Progress | None,
+    start: Start | None,
+    calibrate_on: Dataset,
+    calibrate_by: FittedModel | None = None,
+) -> Fit:
+    """Train the recipe for ``epochs`` (``patience``: early stopping) on ``windows``
+    (train, validation or None, check) encoded by ``scalers``, then calibrate it on the
+    forecasts of the ``calibrate_on`` windows by ``calibrate_by`` (default: the new
+    network). The one place a network and a calibration are fitted."""
+    recipe = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, epochs=epochs, patience=patience)
+    )
+    train, val, check = windows
+    trained = train_network(
+        recipe, scalers, train, val, check, progress, None if start is None else start.weights
+    )
+    by = calibrate_by
+    network, by_scalers = (trained.forward, scalers) if by is None else (by.network, by.scalers)
+    calibration = calibrate(config, network, by_scalers, calibrate_on)
+    return Fit(FittedModel(trained.forward, scalers, calibration, config.data), trained)
+
+
+def fit(
+    config: Config, parts: Partition, progress: Progress | None = None, start: Start | None = None
+) -> Fit:
+    """The scored fit: scalers fitted on the training windows, the network trained on them
+    and early-stopped on the validation windows, then calibrated on its forecasts of the
+    validation windows. With ``start`` (a warm start): its weights and scalers, its epochs
+    (still early-stopped). Raises DataError if the validation windows are too few for the
+    interval level, ModelError if ``start``'s weights do not fit the recipe."""
+    train = config.train
+    scalers = fit_scalers(parts.train, config.data) if start is None else start.scalers
+    epochs = train.epochs if start is None else start.epochs
+    windows = (parts.train, parts.val, parts.test)
+    return _fit_recipe(config, epochs, train.patience, scalers, windows, progress, start, parts.val)
 
 
 def refit_epochs(best_epoch: int) -> int:
@@ -212,100 +257,24 @@ def refit_epochs(best_epoch: int) -> int:
     return max(int(best_epoch), 1)
 
 
-def _refit(
+def refit(
     config: Config,
-    scored: _Fitted,
-    split: Split,
-    progress: Progress | None,
-    warm_start: WarmStart | None = None,
-) -> _Fitted:
+    scored: Fit,
+    parts: Partition,
+    progress: Progress | None = None,
+    start: Start | None = None,
+) -> Fit:
     """The recipe fitted again on every window up to the last bar: scalers on all windows,
     ``refit_epochs`` epochs without early stopping, the same seed. Its calibration is
-    fitted on the scored fit's forecasts of the test period: the newest windows, out of
+    fitted on the ``scored`` fit's forecasts of the test period: the newest windows, out of
     sample for that network (early stopping and the first calibration used validation).
-    With ``warm_start``: from its served fit's weights and scalers, ``warm_start.epochs``
-    epochs. Raises DataError if the test period has too few windows for the interval level."""
-    data = config.data
-    dataset = scored.dataset
-    test_part = dataset.select(split.test)
-    test_raw, test_scale = _calibration_forecasts(scored.network, test_part, config, scored.scalers)
-    calibration = fit_calibration(
-        test_raw,
-        test_part.actual,
-        test_part.base,
-        data.window,
-        config.calibration.interval_level,
-        config.calibration.shrink,
-        config.calibration.significance,
-        conformal.DEFAULT,
-        scale=test_scale,
-    )
-    scalers = fit_scalers(dataset, data) if warm_start is None else warm_start.served.scalers
-    epochs = refit_epochs(scored.history.best_epoch) if warm_start is None else warm_start.epochs
-    recipe = dataclasses.replace(
-        config, train=dataclasses.replace(config.train, epochs=epochs, patience=0)
-    )
-    trained = _train_network(
-        recipe,
-        encode_inputs(dataset.features, scalers),
-        scale_targets(dataset.targets, scalers, data),
-        None,
-        None,
-        encode_inputs(test_part.features, scalers),
-        progress,
-        None if warm_start is None else warm_start.served.weights,
-    )
-    return _Fitted.of(trained, scalers, calibration, dataset)
-
-
-def _day(value: np.datetime64) -> str:
-    """YYYY-MM-DD of a datetime64."""
-    return str(value.astype("datetime64[D]"))
-
-
-def _naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
-    """In-sample one-step naive MAE of the closes of the first ``rows`` rows (the training
-    part): the denominator of MASE. None for fewer than 2 rows."""
-    closes = frame["close"].to_numpy(dtype=np.float64)[:rows]
-    return accuracy.naive_scale(closes) if len(closes) >= 2 else None
-
-
-def _width_factors(
-    network: Network, dataset: Dataset, config: Config, scalers: Scalers, cal: Calibration
-) -> np.ndarray:
-    """Adaptive width factors ``(m,)`` for every window of ``dataset`` (consecutive windows
-    of one frame): window ``j``'s factor uses the one-step errors of windows before it only,
-    as predict would have on its last day."""
-    if cal.adaptive is None:
-        return np.ones(len(dataset))
-    scores = one_step_scores(network, dataset.base, dataset.actual[:, 0], config.data, scalers, cal)
-    return adaptive_factors(scores, cal)[:-1]
-
-
-def _assess(
-    network: Network,
-    part: Dataset,
-    config: Config,
-    scalers: Scalers,
-    calibration: Calibration,
-    scale: float | None = None,
-    width_factor: np.ndarray | float = 1.0,
-) -> Report:
-    """Calibrated forecasts for the windows of ``part``, scored next to naive and drift;
-    ``scale``: the in-sample naive MAE that MASE divides by; interval widths times
-    ``width_factor`` (scalar or ``(m,)``)."""
-    data = config.data
-    result = forecast(network, part.base, data, scalers, calibration, data.horizon, width_factor)
-    return report(
-        part.actual,
-        result.point,
-        result.raw,
-        result.low,
-        result.high,
-        part.last_close,
-        part.drift,
-        calibration.level,
-        scale,
+    With ``start``: its weights, scalers and epochs. Raises DataError if the test period
+    has too few windows for the interval level."""
+    scalers = fit_scalers(parts.every, config.data) if start is None else start.scalers
+    epochs = refit_epochs(scored.trained.history.best_epoch) if start is None else start.epochs
+    windows = (parts.every, None, parts.test)
+    return _fit_recipe(
+        config, epochs, 0, scalers, windows, progress, start, parts.test, scored.model
     )
 
 
@@ -319,28 +288,6 @@ def _numpy_check(keras_out: np.ndarray, numpy_out: np.ndarray) -> dict[str, Any]
         "tolerance": NUMPY_TOLERANCE,
         "passed": diff <= NUMPY_TOLERANCE,
     }
-
-
-def _daily(
-    network: Network,
-    part: Dataset,
-    config: Config,
-    scalers: Scalers,
-    calibration: Calibration,
-    width_factor: np.ndarray | float = 1.0,
-) -> DailyForecasts:
-    """One-day-ahead forecasts for the windows of ``part``, with actual and naive closes;
-    interval widths times ``width_factor`` (the adaptive factors, as scored)."""
-    result = forecast(network, part.base, config.data, scalers, calibration, 1, width_factor)
-    return DailyForecasts(
-        dates=part.target_dates[:, 0].astype("datetime64[D]"),
-        actual=part.actual[:, 0],
-        naive=part.last_close,
-        point=result.point[:, 0],
-        low=result.low[:, 0],
-        high=result.high[:, 0],
-        raw=result.raw[:, 0],
-    )
 
 
 def walk_forward(
@@ -366,29 +313,24 @@ def walk_forward(
         check_batches(parts, config.train.batch_size, where, fits_all)
     results = []
     for split in splits:
-        fitted = _fit(frame, config, split, progress)
-        part = fitted.dataset.select(split.test)
-        scale = _naive_scale(frame, split.scaler_rows)
-        factors = _width_factors(
-            fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
-        )[split.test]
-        rep = _assess(
-            fitted.network, part, config, fitted.scalers, fitted.calibration, scale, factors
-        )
+        dataset = build_dataset(frame, config.data)
+        model = fit(config, Partition.of(dataset, split), progress).model
+        part = dataset.select(split.test)
+        scale = in_sample_naive_scale(frame, split.scaler_rows)
+        factors = model.width_factors(dataset)[split.test]
+        rep = model.assess(part, scale, factors)
         if days is not None:
-            days.append(
-                _daily(fitted.network, part, config, fitted.scalers, fitted.calibration, factors)
-            )
+            days.append(model.daily(part, factors))
         results.append(
             {
-                "test": _period(part.target_dates[:, 0]),
-                "train": _period(fitted.dataset.target_dates[split.train, 0]),
+                "test": summarise_period(part.target_dates[:, 0]),
+                "train": summarise_period(dataset.target_dates[split.train, 0]),
                 "model": rep.scores.model,
                 "naive": rep.scores.naive,
                 "beats_naive": rep.beats_naive,
-                "shrink": list(fitted.calibration.shrink),
+                "shrink": list(model.calibration.shrink),
                 "interval_coverage": rep.intervals["coverage"],
-                "scalers": fitted.scalers.to_dict(),  # fitted on this fold's training windows
+                "scalers": model.scalers.to_dict(),  # fitted on this fold's training windows
             }
         )
     return results

@@ -11,13 +11,14 @@ starts with ``@``), and each member's folder gets a ``group`` file naming it, so
 ``predict T`` finds the global model; a later promotion of the ticker's own model removes
 that file (see :class:`rnnforecast.storage.artifacts.ModelRepository`). The members and their shared
 split are read by :mod:`rnnforecast.training.group_members`, the bundle assembled by
-:mod:`rnnforecast.training.saving`.
+:mod:`rnnforecast.training.saving`. The pooled windows go through the same
+:func:`rnnforecast.training.fitting.fit` and :func:`rnnforecast.training.fitting.refit` as one
+ticker's: only the pooling and the per-member scores are a group's own.
 TensorFlow is imported only by the training functions of :mod:`rnnforecast.training.fitting`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,20 +29,19 @@ import numpy as np
 from rnnforecast.config import Config
 from rnnforecast.data.tickers import check_ticker
 from rnnforecast.errors import UsageError
-from rnnforecast.forecast import conformal
-from rnnforecast.forecast.calibration import fit_calibration
-from rnnforecast.forecast.windows import (
-    Dataset,
-    base_matrix,
-    check_batches,
-    encode_inputs,
-    fit_scalers,
-    scale_targets,
-)
+from rnnforecast.forecast.fitted import FittedModel
+from rnnforecast.forecast.windows import Dataset, base_matrix, check_batches
 from rnnforecast.metrics.report import Report
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting, per_ticker, saving
-from rnnforecast.training.group_members import _Member, _members, _period, group_name, pool
+from rnnforecast.training.fitting import Partition
+from rnnforecast.training.group_members import (
+    GroupMember,
+    group_name,
+    pool,
+    pooled_period,
+    read_members,
+)
 
 if TYPE_CHECKING:
     from rnnforecast.nn.keras_training import Progress
@@ -76,42 +76,6 @@ class GlobalTrainResult:
             "serving": self.serving,
             "interval_method": self.interval_method,
         }
-
-
-def _calibrate(config: Config, network: Any, part: Dataset, scalers: Any) -> Any:
-    """Shrinkage and interval widths on ``part``'s windows, as for one ticker: a
-    distribution head's widths scale with its own forecast scale."""
-    data, cal = config.data, config.calibration
-    raw, scale = fitting._calibration_forecasts(network, part, config, scalers)
-    return fit_calibration(
-        raw,
-        part.actual,
-        part.base,
-        data.window,
-        cal.interval_level,
-        cal.shrink,
-        cal.significance,
-        conformal.DEFAULT,
-        scale=scale,
-    )
-
-
-def _fit_pooled(
-    config: Config, train: Dataset, val: Dataset | None, check: Dataset, progress: Progress | None
-) -> tuple[Any, Any]:
-    """Scalers on the pooled ``train`` windows, then the network: (scalers, _Trained)."""
-    data = config.data
-    scalers = fit_scalers(train, data)
-    trained = fitting._train_network(
-        config,
-        encode_inputs(train.features, scalers),
-        scale_targets(train.targets, scalers, data),
-        None if val is None else encode_inputs(val.features, scalers),
-        None if val is None else scale_targets(val.targets, scalers, data),
-        encode_inputs(check.features, scalers),
-        progress,
-    )
-    return scalers, trained
 
 
 def score_pool(reports: dict[str, Report], pooled: Report) -> dict[str, Any]:
@@ -170,28 +134,27 @@ def _train_group(
 ) -> GlobalTrainResult:
     """Train, score and save the group's bundle (the caller holds every lock)."""
     started = time.perf_counter()
-    members, split = _members(home, symbols, config.data)
+    members, split = read_members(home, symbols, config.data)
     train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
     check_batches(
         {"training": len(train), "validation": len(val), "test": len(test)},
         config.train.batch_size,
     )
-    scalers, scored = _fit_pooled(config, train, val, test, progress)
-    calibration = _calibrate(config, scored.network, val, scalers)
-    scored_fit = _as_fitted(scored, scalers, calibration, test)
-    reports, member_scores, pool_scores = _score_members(config, members, test, scored_fit)
+    # Pooled like one ticker's: every member's windows, then its parts under the date split.
+    parts = Partition(pool([m.dataset for m in members]), train, val, test)
+    scored_fit = fitting.fit(config, parts, progress)
+    scored = scored_fit.model
+    reports, member_scores, pool_scores = _score_members(members, test, scored)
     served_fit = scored_fit
-    if refit and scored.numpy_check["passed"]:
-        served_fit = _refit_pooled(config, members, test, scored_fit, progress)
+    if refit and scored_fit.trained.numpy_check["passed"]:
+        served_fit = fitting.refit(config, scored_fit, parts, progress)
     from rnnforecast.risk import interval_choice
 
     member_intervals = {
         m.symbol: interval_choice.record_for_training(
             config,
-            scored.network,
+            scored,
             m.dataset,
-            scalers,
-            calibration,
             m.val,
             m.test,
             base_matrix(m.frame),
@@ -224,77 +187,30 @@ def _train_group(
         split.to_dict(),
         member_scores,
         pool_scores,
-        scored.history.to_dict(),
-        served_fit.calibration.to_dict(),
+        scored_fit.trained.history.to_dict(),
+        served_fit.model.calibration.to_dict(),
         run.serving_record(),
         {
-            s: interval_choice.served_name(r, served_fit.calibration.adaptive is not None)
+            s: interval_choice.served_name(r, served_fit.model.calibration.adaptive is not None)
             for s, r in member_intervals.items()
         },
     )
 
 
-def _refit_pooled(
-    config: Config,
-    members: list[_Member],
-    test: Dataset,
-    scored: fitting._Fitted,
-    progress: Progress | None,
-) -> fitting._Fitted:
-    """The recipe refitted on every window of every member for the scored fit's best epoch,
-    calibrated on the pooled test windows (as :func:`rnnforecast.training.fitting._refit` for one
-    ticker)."""
-    served_calibration = _calibrate(config, scored.network, test, scored.scalers)
-    epochs = fitting.refit_epochs(scored.history.best_epoch)
-    recipe = dataclasses.replace(
-        config, train=dataclasses.replace(config.train, epochs=epochs, patience=0)
-    )
-    everything = pool([m.dataset for m in members])
-    served_scalers, served = _fit_pooled(recipe, everything, None, test, progress)
-    return _as_fitted(served, served_scalers, served_calibration, test)
-
-
 def _score_members(
-    config: Config, members: list[_Member], test: Dataset, scored: fitting._Fitted
+    members: list[GroupMember], test: Dataset, scored: FittedModel
 ) -> tuple[dict[str, Report], dict[str, dict[str, Any]], dict[str, Any]]:
-    """The scored fit's reports on each member's test windows, and the members' and the
-    pool's test scores as the manifest records them."""
-    scalers, calibration = scored.scalers, scored.calibration
+    """The ``scored`` fit's reports on each member's test windows, and the members' and the
+    pool's (``test``: the pooled test windows) test scores as the manifest records them."""
     # Adaptive interval widths of a day depend on the member's days before it.
-    factors = {
-        m.symbol: fitting._width_factors(scored.network, m.dataset, config, scalers, calibration)[
-            m.test
-        ]
-        for m in members
-    }
+    factors = {m.symbol: scored.width_factors(m.dataset)[m.test] for m in members}
     reports = {
-        m.symbol: fitting._assess(
-            scored.network,
-            m.part("test"),
-            config,
-            scalers,
-            calibration,
-            m.naive_scale,
-            factors[m.symbol],
-        )
-        for m in members
+        m.symbol: scored.assess(m.part("test"), m.naive_scale, factors[m.symbol]) for m in members
     }
-    pooled = fitting._assess(
-        scored.network,
-        test,
-        config,
-        scalers,
-        calibration,
-        width_factor=np.concatenate([factors[m.symbol] for m in members]),
-    )
+    pooled = scored.assess(test, width_factor=np.concatenate([factors[m.symbol] for m in members]))
     member_scores = {
-        m.symbol: {"test": _period(m.part("test")), "n": r.n, **r.to_dict()}
+        m.symbol: {"test": pooled_period(m.part("test")), "n": r.n, **r.to_dict()}
         for m, r in zip(members, reports.values(), strict=True)
     }
-    pool_scores = {"test": _period(test), **score_pool(reports, pooled)}
+    pool_scores = {"test": pooled_period(test), **score_pool(reports, pooled)}
     return reports, member_scores, pool_scores
-
-
-def _as_fitted(trained: Any, scalers: Any, calibration: Any, test: Dataset) -> fitting._Fitted:
-    """A ``fitting._Fitted`` for the bundle writers."""
-    return fitting._Fitted.of(trained, scalers, calibration, test)

@@ -94,7 +94,7 @@ _FIELDS = dataclasses.fields(Dataset)
 
 
 @dataclass(frozen=True)
-class _Member:
+class GroupMember:
     """One member ticker's bars, windows and their parts under the shared split."""
 
     symbol: str
@@ -105,6 +105,7 @@ class _Member:
     test: np.ndarray
 
     def part(self, which: str) -> Dataset:
+        """The member's windows of ``which`` part: ``"train"``, ``"val"`` or ``"test"``."""
         return self.dataset.select(getattr(self, which))
 
     @property
@@ -115,7 +116,9 @@ class _Member:
         return accuracy.naive_scale(closes) if len(closes) >= 2 else None
 
 
-def _members(home: Home, symbols: list[str], data: DataConfig) -> tuple[list[_Member], DateSplit]:
+def read_members(
+    home: Home, symbols: list[str], data: DataConfig
+) -> tuple[list[GroupMember], DateSplit]:
     """Read and window every member, then split them all on the same dates. Raises
     DataError if a member has no bars or no window in a part."""
     frames = {s: home.store.read(s) for s in symbols}
@@ -130,16 +133,18 @@ def _members(home: Home, symbols: list[str], data: DataConfig) -> tuple[list[_Me
                     f"{symbol} has no {name} windows in the shared split "
                     f"({split.to_dict()}): its bars do not cover that period"
                 )
-        members.append(_Member(symbol, frames[symbol], datasets[symbol], train, val, test))
+        members.append(GroupMember(symbol, frames[symbol], datasets[symbol], train, val, test))
     return members, split
 
 
-def _period(part: Dataset) -> dict[str, Any]:
-    """First and last first-target day and number of windows (pooled ones are unsorted)."""
-    return fitting._period(np.sort(part.target_dates[:, 0]))
+def pooled_period(part: Dataset) -> dict[str, Any]:
+    """``{"start", "end", "n"}``: first and last first-target day (YYYY-MM-DD) and number of
+    windows of ``part`` (pooled windows are not sorted by date)."""
+    return fitting.summarise_period(np.sort(part.target_dates[:, 0]))
 
 
-def _combined_fingerprint(members: list[_Member]) -> str:
+def combined_fingerprint(members: list[GroupMember]) -> str:
+    """One sha256 of every member's symbol and bars, in the members' order."""
     digest = hashlib.sha256()
     for m in members:
         digest.update(f"{m.symbol}={fingerprint(m.frame)};".encode())

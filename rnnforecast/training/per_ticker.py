@@ -14,17 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnforecast.config import Config
-from rnnforecast.forecast.windows import Split, base_matrix, check_batches
+from rnnforecast.forecast.windows import Split, base_matrix, build_dataset, check_batches
 from rnnforecast.metrics.report import Report
 from rnnforecast.storage.home import Home
-from rnnforecast.training import saving
-from rnnforecast.training.fitting import (
-    _assess,
-    _fit,
-    _naive_scale,
-    _refit,
-    _width_factors,
-)
+from rnnforecast.training import fitting, saving
+from rnnforecast.training.fitting import Partition, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
@@ -90,10 +84,10 @@ def train(
     too little data), LockError.
     """
     with home.lock(ticker) as symbol:
-        return _train_ticker(home, symbol, config, progress, promote=True, refit=refit)
+        return train_ticker(home, symbol, config, progress, promote=True, refit=refit)
 
 
-def _train_ticker(
+def train_ticker(
     home: Home,
     symbol: str,
     config: Config,
@@ -102,41 +96,32 @@ def _train_ticker(
     refit: bool = True,
     warm_start: WarmStart | None = None,
 ) -> TrainResult:
-    """Train and save one bundle (the caller holds the ticker's lock); ``promote`` makes it
-    the current model; ``refit`` serves a refit on every window; ``warm_start`` fine-tunes
-    the current model's fits instead of training from scratch."""
+    """Train and save one bundle of ``symbol`` (the caller holds the ticker's lock);
+    ``promote`` makes it the current model; ``refit`` serves a refit on every window;
+    ``warm_start`` fine-tunes the current model's fits instead of training from scratch.
+    Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
     started = time.perf_counter()
     frame = home.store.read(symbol)
     split = Split.plan(len(frame), config.data)
     check_batches(split.sizes(), config.train.batch_size)
-    fitted = _fit(frame, config, split, progress, warm_start)
-    test_part = fitted.dataset.select(split.test)
-    scale = _naive_scale(frame, split.scaler_rows)
-    factors = _width_factors(
-        fitted.network, fitted.dataset, config, fitted.scalers, fitted.calibration
-    )
-    rep = _assess(
-        fitted.network,
-        test_part,
-        config,
-        fitted.scalers,
-        fitted.calibration,
-        scale,
-        factors[split.test],
-    )
+    dataset = build_dataset(frame, config.data)
+    parts = Partition.of(dataset, split)
+    fitted = fitting.fit(config, parts, progress, None if warm_start is None else warm_start.scored)
+    scored = fitted.model
+    scale = in_sample_naive_scale(frame, split.scaler_rows)
+    rep = scored.assess(parts.test, scale, scored.width_factors(dataset)[split.test])
     # The scored network is saved as numpy weights for evaluate: without them (the numpy
     # pass disagreed with Keras, never seen so far) the bundle serves the scored fit.
     served = fitted
-    if refit and fitted.numpy_check["passed"]:
-        served = _refit(config, fitted, split, progress, warm_start)
+    if refit and fitted.trained.numpy_check["passed"]:
+        start = None if warm_start is None else warm_start.served
+        served = fitting.refit(config, fitted, parts, progress, start)
     from rnnforecast.risk import interval_choice
 
     served_intervals = interval_choice.record_for_training(
         config,
-        fitted.network,
-        fitted.dataset,
-        fitted.scalers,
-        fitted.calibration,
+        scored,
+        dataset,
         split.val,
         split.test,
         base_matrix(frame),
@@ -147,6 +132,7 @@ def _train_ticker(
         frame,
         home.store.info(symbol),
         split,
+        dataset,
         fitted,
         served,
         rep,
@@ -161,8 +147,10 @@ def _train_ticker(
         path,
         run.test_period,
         rep,
-        fitted.history.to_dict(),
-        served.calibration.to_dict(),
+        fitted.trained.history.to_dict(),
+        served.model.calibration.to_dict(),
         run.serving_record(),
-        interval_choice.served_name(served_intervals, served.calibration.adaptive is not None),
+        interval_choice.served_name(
+            served_intervals, served.model.calibration.adaptive is not None
+        ),
     )

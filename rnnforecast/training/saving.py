@@ -24,27 +24,28 @@ from rnnforecast.metrics.report import Report
 from rnnforecast.storage import fit_records, loading
 from rnnforecast.storage.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
 from rnnforecast.storage.manifest import Manifest
-from rnnforecast.training.fitting import _day, _Fitted, _period
+from rnnforecast.training.fitting import Fit, format_day, summarise_period
 from rnnforecast.version import __version__
 
 if TYPE_CHECKING:
     from rnnforecast.data.store import TickerInfo
     from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.storage.artifacts import ModelRepository
-    from rnnforecast.training.group_members import DateSplit, _Member
+    from rnnforecast.training.group_members import DateSplit, GroupMember
     from rnnforecast.training.warm import WarmStart
 
 
 @dataclass(frozen=True)
 class TickerRun:
-    """One ticker's training run, ready to save: its bars and split, the scored fit and its
-    test report, and the fit it serves (the scored one itself when not refitted)."""
+    """One ticker's training run, ready to save: its bars, windows and split, the scored fit
+    and its test report, and the fit it serves (the scored one itself when not refitted)."""
 
     frame: pd.DataFrame
     info: TickerInfo | None
     split: Split
-    fitted: _Fitted
-    served: _Fitted
+    dataset: Dataset  # every window of ``frame``
+    fitted: Fit
+    served: Fit
     report: Report
     naive_scale: float | None
     warm_start: WarmStart | None = None
@@ -59,25 +60,25 @@ class TickerRun:
     @property
     def test_period(self) -> dict[str, Any]:
         """``{"start", "end", "n"}`` of the test windows' first target days."""
-        return _period(self.fitted.dataset.target_dates[self.split.test, 0])
+        return summarise_period(self.dataset.target_dates[self.split.test, 0])
 
     def serving_record(self) -> dict[str, Any]:
         """``{"trained_through", "calibrated_through", "refit"}`` of the served fit."""
-        dates, split = self.fitted.dataset.target_dates, self.split
+        dates, split = self.dataset.target_dates, self.split
         if self.refitted:
             served = {
-                "trained_through": _day(dates[-1, -1]),
-                "calibrated_through": _day(dates[split.test][-1, -1]),
+                "trained_through": format_day(dates[-1, -1]),
+                "calibrated_through": format_day(dates[split.test][-1, -1]),
             }
         else:
             served = self.scored_dates()
         return {**served, "refit": self.refitted}
 
     def scored_dates(self) -> dict[str, Any]:
-        dates, split = self.fitted.dataset.target_dates, self.split
+        dates, split = self.dataset.target_dates, self.split
         return {
-            "trained_through": _day(dates[split.train][-1, -1]),
-            "calibrated_through": _day(dates[split.val][-1, -1]),
+            "trained_through": format_day(dates[split.train][-1, -1]),
+            "calibrated_through": format_day(dates[split.val][-1, -1]),
         }
 
 
@@ -93,15 +94,15 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def training_log(symbol: str, run_id: str, config: Config, fitted: _Fitted, rep: Report) -> str:
-    h = fitted.history
+def training_log(symbol: str, run_id: str, config: Config, fitted: Fit, rep: Report) -> str:
+    h, shrink = fitted.trained.history, list(fitted.model.calibration.shrink)
     lines = [f"rnnforecast {__version__} train {symbol} run {run_id}", f"config {config.to_dict()}"]
     lines += [
         f"epoch {i + 1:3d} loss {loss:.6g} val_loss {val:.6g}"
         for i, (loss, val) in enumerate(zip(h.loss, h.val_loss, strict=False))
     ]
     lines.append(
-        f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {list(fitted.calibration.shrink)}; "
+        f"kept epoch {h.best_epoch} of {h.epochs_run}; shrink {shrink}; "
         f"test rel_mae {rep.scores.model['rel_mae']:.4f} "
         f"(uncalibrated {rep.raw['rel_mae']:.4f})"
     )
@@ -113,8 +114,8 @@ def _fit_records(run: TickerRun) -> dict[str, Any]:
     fitted, served = run.fitted, run.served
     scored_fit: dict[str, Any] = {
         **run.scored_dates(),
-        "training": fitted.history.to_dict(),
-        "calibration": fitted.calibration.to_dict(),
+        "training": fitted.trained.history.to_dict(),
+        "calibration": fitted.model.calibration.to_dict(),
         "naive_scale": run.naive_scale,
     }
     served_fit: dict[str, Any] = run.serving_record()
@@ -122,19 +123,19 @@ def _fit_records(run: TickerRun) -> dict[str, Any]:
         scored_fit.update(
             {
                 "weights": fit_records.SCORED_WEIGHTS_FILE,
-                "scalers": fitted.scalers.to_dict(),
-                "numpy_check": fitted.numpy_check,
+                "scalers": fitted.model.scalers.to_dict(),
+                "numpy_check": fitted.trained.numpy_check,
             }
         )
         served_fit.update(
             {
-                "windows": len(fitted.dataset),
-                "epochs": served.history.epochs_run,
+                "windows": len(run.dataset),
+                "epochs": served.trained.history.epochs_run,
                 "epochs_rule": "the scored fit's best epoch, no early stopping"
                 if run.warm_start is None
                 else "warm start: a share of the recipe's best epoch, no early stopping",
                 "calibration": "the scored fit's forecasts of the test period",
-                "training": served.history.to_dict(),
+                "training": served.trained.history.to_dict(),
             }
         )
     return {"scored": scored_fit, "served": served_fit}
@@ -178,17 +179,17 @@ def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) ->
             "first": str(frame.index[0].date()),
             "last": str(frame.index[-1].date()),
             "fingerprint": fingerprint(frame),
-            "scaler_rows": _period(frame.index.to_numpy()[: run.split.scaler_rows]),
-            "train": _period(fitted.dataset.target_dates[run.split.train, 0]),
-            "validation": _period(fitted.dataset.target_dates[run.split.val, 0]),
+            "scaler_rows": summarise_period(frame.index.to_numpy()[: run.split.scaler_rows]),
+            "train": summarise_period(run.dataset.target_dates[run.split.train, 0]),
+            "validation": summarise_period(run.dataset.target_dates[run.split.val, 0]),
             "test": run.test_period,
         },
-        "training": fitted.history.to_dict(),
-        "calibration": run.served.calibration.to_dict(),
+        "training": fitted.trained.history.to_dict(),
+        "calibration": run.served.model.calibration.to_dict(),
         "serving": run.serving_record(),
         "fits": _fit_records(run),
         "warm_start": None if run.warm_start is None else run.warm_start.record(),
-        "numpy_check": run.served.numpy_check,
+        "numpy_check": run.served.trained.numpy_check,
         "metrics": {"test": {"n": run.report.n, **run.report.to_dict()}},
         "versions": library_versions(),
     }
@@ -213,17 +214,18 @@ def save_ticker(
     if run.refitted:
         log += "".join(
             f"refit epoch {i + 1:3d} loss {loss:.6g}\n"
-            for i, loss in enumerate(served.history.loss)
+            for i, loss in enumerate(served.trained.history.loss)
         )
+        shrink = list(served.model.calibration.shrink)
         log += (
-            f"refit on all {len(fitted.dataset)} windows, {served.history.epochs_run} epochs; "
-            f"served shrink {list(served.calibration.shrink)} (calibrated on the test period)\n"
+            f"refit on all {len(run.dataset)} windows, {served.trained.history.epochs_run} "
+            f"epochs; served shrink {shrink} (calibrated on the test period)\n"
         )
     if run.intervals is not None:
         log += f"intervals served: {run.intervals.method}; {run.intervals.choice['reason']}\n"
 
     def write_files(path: Path) -> None:
-        write_bundle_files(path, served, served.numpy_check["passed"], log)
+        write_bundle_files(path, served, served.trained.numpy_check["passed"], log)
         if run.intervals is not None:
             from rnnforecast.risk import interval_choice
 
@@ -232,12 +234,12 @@ def save_ticker(
             save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, fitted)
 
     manifest["timings"] = {
-        "fit_seconds": round(fitted.history.seconds, 3),
-        "refit_seconds": round(served.history.seconds, 3) if run.refitted else 0.0,
+        "fit_seconds": round(fitted.trained.history.seconds, 3),
+        "refit_seconds": round(served.trained.history.seconds, 3) if run.refitted else 0.0,
         "total_seconds": round(time.perf_counter() - started, 3),
     }
     saved = Manifest.new(manifest)
-    path = models.save(symbol, run_id, write_files, served.scalers, saved, promote=promote)
+    path = models.save(symbol, run_id, write_files, served.model.scalers, saved, promote=promote)
     return run_id, path
 
 
@@ -247,13 +249,13 @@ class GroupRun:
     pooled windows, the scored fit (whose ``dataset`` is the pooled test windows) and the
     served one (the scored one itself when not refitted), and the test scores."""
 
-    members: list[_Member]
+    members: list[GroupMember]
     split: DateSplit
     train: Dataset
     val: Dataset
     test: Dataset
-    scored: _Fitted
-    served: _Fitted
+    scored: Fit
+    served: Fit
     reports: dict[str, Report]
     member_scores: dict[str, dict[str, Any]]
     pool_scores: dict[str, Any]
@@ -278,8 +280,7 @@ class GroupRun:
 
 def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> dict[str, Any]:
     """The manifest of a global model's bundle, without ``timings`` and ``files``."""
-    from rnnforecast.training.group_members import _combined_fingerprint
-    from rnnforecast.training.group_members import _period as pooled_period
+    from rnnforecast.training.group_members import combined_fingerprint, pooled_period
 
     members, scored = run.members, run.scored
     records = {
@@ -299,35 +300,35 @@ def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> di
             "rows": sum(len(m.frame) for m in members),
             "first": min(str(m.frame.index[0].date()) for m in members),
             "last": max(str(m.frame.index[-1].date()) for m in members),
-            "fingerprint": _combined_fingerprint(members),
+            "fingerprint": combined_fingerprint(members),
             "split": run.split.to_dict(),
             "train": pooled_period(run.train),
             "validation": pooled_period(run.val),
             "test": pooled_period(run.test),
         },
-        "training": scored.history.to_dict(),
+        "training": scored.trained.history.to_dict(),
         "versions": library_versions(),
-        "calibration": run.served.calibration.to_dict(),
+        "calibration": run.served.model.calibration.to_dict(),
         "serving": run.serving_record(),
-        "numpy_check": run.served.numpy_check,
+        "numpy_check": run.served.trained.numpy_check,
         "metrics": {"test": {"members": run.member_scores, "pool": run.pool_scores}},
     }
     scored_fit: dict[str, Any] = {
         **run.scored_dates(),
-        "training": scored.history.to_dict(),
-        "calibration": scored.calibration.to_dict(),
+        "training": scored.trained.history.to_dict(),
+        "calibration": scored.model.calibration.to_dict(),
     }
     if run.refitted:
         scored_fit.update(
             {
                 "weights": fit_records.SCORED_WEIGHTS_FILE,
-                "scalers": scored.scalers.to_dict(),
-                "numpy_check": scored.numpy_check,
+                "scalers": scored.model.scalers.to_dict(),
+                "numpy_check": scored.trained.numpy_check,
             }
         )
     manifest["fits"] = {
         "scored": scored_fit,
-        "served": {**run.serving_record(), "training": run.served.history.to_dict()},
+        "served": {**run.serving_record(), "training": run.served.trained.history.to_dict()},
     }
     return manifest
 
@@ -351,7 +352,7 @@ def save_group(
         + "".join(
             f"epoch {i + 1:3d} loss {loss:.6g} val_loss {v:.6g}\n"
             for i, (loss, v) in enumerate(
-                zip(scored.history.loss, scored.history.val_loss, strict=False)
+                zip(scored.trained.history.loss, scored.trained.history.val_loss, strict=False)
             )
         )
         + "".join(
@@ -360,7 +361,7 @@ def save_group(
     )
 
     def write_files(path: Path) -> None:
-        write_bundle_files(path, served, served.numpy_check["passed"], log)
+        write_bundle_files(path, served, served.trained.numpy_check["passed"], log)
         if run.intervals:
             from rnnforecast.risk import interval_choice
 
@@ -371,27 +372,27 @@ def save_group(
 
     manifest["timings"] = {"total_seconds": round(time.perf_counter() - started, 3)}
     saved = Manifest.new(manifest)
-    path = models.save(group, run_id, write_files, served.scalers, saved, promote=promote)
+    path = models.save(group, run_id, write_files, served.model.scalers, saved, promote=promote)
     return run_id, path
 
 
-def write_bundle_files(model_path: Path, fitted: _Fitted, numpy: bool, log: str) -> None:
+def write_bundle_files(model_path: Path, fitted: Fit, numpy: bool, log: str) -> None:
     """model.keras (checked to reload to the same predictions), weights.npz, train.log."""
     from rnnforecast.nn import keras_network
 
-    fitted.net.save(model_path)
-    again = keras_network.predict(keras_network.load_model(model_path), fitted.test_x)
-    if not np.array_equal(again, fitted.test_keras):
+    fitted.trained.net.save(model_path)
+    again = keras_network.predict(keras_network.load_model(model_path), fitted.trained.check_x)
+    if not np.array_equal(again, fitted.trained.check_keras):
         raise ModelError(f"{model_path}: reloaded model predicts differently; not saved")
     if numpy:
         save_numpy_weights(model_path.parent / WEIGHTS_FILE, fitted)
     (model_path.parent / LOG_FILE).write_text(log, encoding="utf-8")
 
 
-def save_numpy_weights(path: Path, fitted: _Fitted) -> None:
+def save_numpy_weights(path: Path, fitted: Fit) -> None:
     """The network's weights for the numpy forward pass, with the input shape it takes."""
     from rnnforecast.nn.numpy_network import save_weights
 
-    weights = dict(fitted.weights)
-    weights[loading.INPUT_SHAPE_KEY] = np.array(fitted.net.input_shape[1:], dtype=np.int64)
+    weights = dict(fitted.trained.weights)
+    weights[loading.INPUT_SHAPE_KEY] = np.array(fitted.trained.net.input_shape[1:], dtype=np.int64)
     save_weights(path, weights)

@@ -26,26 +26,19 @@ from rnnforecast.errors import ModelError
 from rnnforecast.forecast.windows import Scalers
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
+from rnnforecast.training.fitting import Start
 
 WARM_FRACTION = 0.2
 """Fine-tune epochs as a share of the recipe's best epoch when trained from scratch."""
 
 
 @dataclass(frozen=True)
-class Start:
-    """One fit's starting point: the weights (numpy names, as in numpy_model) and the
-    scalers its inputs and targets are encoded with."""
-
-    weights: dict[str, np.ndarray]
-    scalers: Scalers
-
-
-@dataclass(frozen=True)
 class WarmStart:
-    """Where a warm-started challenger starts: the current run's two fits and the epoch
-    budget. ``scratch_best_epoch`` is the best epoch of the last fit from scratch in the
-    chain of warm starts that led here (fine-tuned fits' own best epochs are small and
-    would shrink the budget night after night)."""
+    """Where a warm-started challenger starts: the current run's two fits, each a
+    :class:`rnnforecast.training.fitting.Start` with the epoch budget ``epochs``.
+    ``scratch_best_epoch`` is the best epoch of the last fit from scratch in the chain of
+    warm starts that led here (fine-tuned fits' own best epochs are small and would shrink
+    the budget night after night)."""
 
     from_run: str
     scored: Start
@@ -100,12 +93,12 @@ def plan(
     try:
         if bundle.weights_path is None:
             raise ModelError(f"{bundle.path}: no numpy weights")
-        served = Start(_weights(bundle.weights_path, config), bundle.scalers)
+        served = (_weights(bundle.weights_path, config), bundle.scalers)
         record = manifest.scored
         if record.weights is None:  # the bundle serves its scored fit
             scored = served
         else:
-            scored = Start(
+            scored = (
                 _weights(bundle.path / record.weights, config),
                 Scalers.from_dict(record.scalers),
             )
@@ -120,4 +113,7 @@ def plan(
         return None, f"current model {run_id} cannot be warm-started from ({exc})"
     if epochs is None:
         epochs = warm_epochs(best, config.train.epochs)
-    return WarmStart(run_id, scored, served, epochs, best), f"from run {run_id}"
+    return (
+        WarmStart(run_id, Start(*scored, epochs), Start(*served, epochs), epochs, best),
+        f"from run {run_id}",
+    )
