@@ -253,7 +253,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "naive-mae-of-model",
         "rnnforecast/metrics/report.py",
-        '        "mae": accuracy.mae(actual, naive),\n        "mape": accuracy.mape(actual, naive),',
+        '        "mae": accuracy.mae(actual, naive),\n'
+        '        "mape": accuracy.mape(actual, naive),',
         '        "mae": accuracy.mae(actual, predicted),\n'
         '        "mape": accuracy.mape(actual, naive),',
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
