@@ -92,7 +92,7 @@ def test_each_member_has_the_per_ticker_risk_object(group: dict) -> None:
         for name in ("garch_t", "gjr_t", "ewma", "hist50", "har"):
             assert sorted(risk["baselines"][name]) == SCORE_KEYS
         assert risk["best_baseline"] in BASELINES
-        assert sorted(risk["dm"]) == ["p_value", "statistic"]
+        assert sorted(risk["dm"]) == ["lag", "p_value", "statistic"]
         assert isinstance(risk["beats_best_baseline"], bool)
         best = risk["baselines"][risk["best_baseline"]]["interval_score_80"]
         assert risk["beats_best_baseline"] == (risk["model"]["interval_score_80"] < best)
@@ -250,8 +250,10 @@ def test_pool_weighs_member_days_and_tests_per_day_means() -> None:
     assert risk.best_baseline == "garch_t"
     assert risk.beats_best_baseline is False  # 2.17 > 2
     d = np.array([(1 + 1.2) / 2, (3 + 1.5) / 2, 2.0, (2.5 + 4.0) / 2]) - 2.0
-    n = len(d)
-    variance = np.mean((d - d.mean()) ** 2) / n
+    n, c = len(d), d - d.mean()
+    # Newey-West: 1 lag at n = 4 (floor(4 (4/100)^(2/9))), Bartlett weight 1 - 1/2
+    variance = (np.mean(c**2) + 2 * 0.5 * np.sum(c[1:] * c[:-1]) / n) / n
+    assert risk.dm["lag"] == 1
     statistic = d.mean() / math.sqrt(variance) * math.sqrt((n + 1 - 2) / n)
     assert risk.dm["statistic"] == pytest.approx(statistic, rel=1e-9)
     assert risk.dm["p_value"] == pytest.approx(float(student.cdf(statistic, n - 1)), rel=1e-9)

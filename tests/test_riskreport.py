@@ -131,7 +131,7 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     assert risk["beats_best_baseline"] == (
         risk["model"]["interval_score_80"] < fitted[risk["best_baseline"]]["interval_score_80"]
     )
-    assert set(risk["dm"]) == {"statistic", "p_value"}
+    assert set(risk["dm"]) == {"statistic", "p_value", "lag"}
     # adaptive by default (with 300 rows too little history to move: the fixed width)
     assert risk["served_intervals"] == "adaptive_conformal"
     assert risk["model"]["coverage_80"] == out["steps"][0]["interval_coverage"]

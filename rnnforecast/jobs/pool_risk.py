@@ -166,7 +166,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
     scored = [k for k in per_member_day if k != "model"]
     best = min(scored, key=lambda k: float(np.mean(per_member_day[k])), default=None)
     beats = None
-    dm: dict[str, float | None] = {"statistic": None, "p_value": None}
+    dm: dict[str, float | None] = {"statistic": None, "p_value": None, "lag": None}
     if best is not None:
         beats = bool(np.mean(per_member_day["model"]) < np.mean(per_member_day[best]))
         counts = np.bincount(day_of, minlength=len(calendar))

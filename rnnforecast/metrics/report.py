@@ -220,5 +220,6 @@ def report(
             "n": m,
             "dm_statistic": statistic,
             "p_value": p_value,
+            "dm_lag": None if p_value is None else metrics.hac_lag(m, 1),
         },
     )

@@ -193,12 +193,19 @@ def baseline_forecasts(
 
 
 def dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
-    """One-sided Diebold-Mariano test (HLN, :func:`rnnforecast.metrics.accuracy.diebold_mariano`)
-    that ``loss`` is smaller on average (per-day losses, one step ahead)."""
+    """One-sided Diebold-Mariano-HLN test (:func:`rnnforecast.metrics.accuracy.diebold_mariano`)
+    that ``loss`` is smaller on average (per-day losses ``(n,)``, one step ahead), with
+    Newey-West weights over :func:`rnnforecast.metrics.accuracy.hac_lag` lags: daily interval
+    scores follow volatility, so their differentials are serially correlated. ``lag``: the
+    lags used (None with the test)."""
     statistic, p_value = accuracy.diebold_mariano(loss, baseline_loss, 1, alternative="less")
     if statistic is None or p_value is None:
-        return {"statistic": None, "p_value": None}
-    return {"statistic": finite_or_none(statistic), "p_value": finite_or_none(p_value)}
+        return {"statistic": None, "p_value": None, "lag": None}
+    return {
+        "statistic": finite_or_none(statistic),
+        "p_value": finite_or_none(p_value),
+        "lag": accuracy.hac_lag(len(np.ravel(loss)), 1),
+    }
 
 
 def compare(
@@ -248,7 +255,7 @@ def compare_days(
             table[name], per_day[name] = scores(actual, last, day, proxy)
     best = min(per_day, key=lambda k: float(np.mean(per_day[k].interval_score_80)), default=None)
     beats = None
-    dm: dict[str, float | None] = {"statistic": None, "p_value": None}
+    dm: dict[str, float | None] = {"statistic": None, "p_value": None, "lag": None}
     if best is not None:
         model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
         beats = bool(np.mean(model_is) < np.mean(best_is))
