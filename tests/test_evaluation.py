@@ -145,6 +145,7 @@ def test_report_keys_are_json_ready() -> None:
         "mean_width",
         "kupiec_p",
         "christoffersen_p",
+        "christoffersen_cc_p",
     }
     assert set(raw["lag_check"]) == {
         "corr_with_actual_change",

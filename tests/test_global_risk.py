@@ -29,6 +29,8 @@ RISK_KEYS = [
     "served_intervals",
 ]
 SCORE_KEYS = [
+    "christoffersen_cc_p_80",
+    "christoffersen_cc_p_95",
     "christoffersen_p_80",
     "christoffersen_p_95",
     "coverage_80",

@@ -102,6 +102,36 @@ def test_christoffersen_clustered_hits_by_hand() -> None:
     assert probabilistic.christoffersen_p(hits) == pytest.approx(0.1352, abs=1e-4)
 
 
+def test_conditional_coverage_adds_the_two_ratios_by_hand() -> None:
+    """The clustered sequence above at level 0.8: 3 hits in 10 days, expected rate 0.2."""
+    hits = np.array([0, 0, 0, 0, 1, 1, 1, 0, 0, 0], dtype=bool)
+    uc = -2 * (7 * math.log(0.8) + 3 * math.log(0.2) - 7 * math.log(0.7) - 3 * math.log(0.3))
+    null = 6 * math.log(2 / 3) + 3 * math.log(1 / 3)
+    markov = 5 * math.log(5 / 6) + math.log(1 / 6) + math.log(1 / 3) + 2 * math.log(2 / 3)
+    lr_cc = uc - 2 * (null - markov)
+    assert lr_cc == pytest.approx(0.5634 + 2.2314, abs=1e-4)
+    # chi-squared(2) upper tail (scipy.stats.chi2.sf(2.7948, 2) = 0.2472)
+    from scipy.stats import chi2
+
+    expected = float(chi2.sf(lr_cc, 2))
+    assert expected == pytest.approx(0.2472, abs=1e-4)
+    assert probabilistic.christoffersen_cc_p(hits, 0.8) == pytest.approx(expected, rel=1e-12)
+
+
+def test_conditional_coverage_without_transitions_is_kupiec_on_two_degrees() -> None:
+    from scipy.stats import chi2
+
+    no_hits = np.zeros(250, dtype=bool)
+    lr_uc = -2 * 250 * math.log(0.99)  # 5.025: no exception in 250 days at 99%
+    assert probabilistic.christoffersen_cc_p(no_hits, 0.99) == pytest.approx(
+        float(chi2.sf(lr_uc, 2)), rel=1e-12
+    )
+    assert probabilistic.christoffersen_cc_p(np.array([True]), 0.8) is None
+    assert probabilistic.christoffersen_cc_p(np.array([], dtype=bool), 0.8) is None
+    with pytest.raises(ValueError, match="level must be in"):
+        probabilistic.christoffersen_cc_p(no_hits, 1.0)
+
+
 def test_christoffersen_without_transitions_is_none() -> None:
     assert probabilistic.christoffersen_p(np.zeros(50, dtype=bool)) is None
     assert probabilistic.christoffersen_p(np.ones(50, dtype=bool)) is None

@@ -120,8 +120,21 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     }
     keys = {"interval_score_80", "interval_score_95", "coverage_80", "coverage_95"}
     keys |= {"kupiec_p_80", "kupiec_p_95", "christoffersen_p_80", "christoffersen_p_95"}
+    keys |= {"christoffersen_cc_p_80", "christoffersen_cc_p_95"}
     keys |= {"pinball", "crps", "qlike"}
     assert set(risk["model"]) == keys
+    # conditional coverage: the two likelihood ratios behind the reported p-values, added,
+    # read on chi-squared(2) (scipy)
+    from scipy.stats import chi2
+
+    for scores in (risk["model"], *(b for b in risk["baselines"].values() if b)):
+        for tag in ("80", "95"):
+            if scores[f"christoffersen_p_{tag}"] is None:
+                continue
+            lr = chi2.isf(scores[f"kupiec_p_{tag}"], 1)
+            lr += chi2.isf(scores[f"christoffersen_p_{tag}"], 1)
+            expected = chi2.sf(lr, 2)
+            assert scores[f"christoffersen_cc_p_{tag}"] == pytest.approx(expected, abs=1e-9)
     assert list(risk["baselines"]) == list(BASELINES)
     # 300 rows: about 240 before the test period, too few for the 250-day empirical baseline.
     assert risk["baselines"]["emp250"] is None

@@ -62,6 +62,24 @@ def _chi2_1_sf(statistic: float) -> float:
     return math.erfc(math.sqrt(max(statistic, 0.0) / 2.0))
 
 
+def _check_level(level: float) -> None:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+
+
+def kupiec_lr(hits: np.ndarray, level: float) -> float | None:
+    """Kupiec's likelihood ratio (see :func:`kupiec_p`); None for an empty sequence."""
+    _check_level(level)
+    h = np.asarray(hits, dtype=bool)
+    n, x = int(h.size), int(np.sum(h))
+    if n == 0:
+        return None
+    p, rate = 1.0 - level, x / n
+    null = _xlogy(n - x, 1.0 - p) + _xlogy(x, p)
+    fitted = _xlogy(n - x, 1.0 - rate) + _xlogy(x, rate)
+    return max(-2.0 * (null - fitted), 0.0)
+
+
 def kupiec_p(hits: np.ndarray, level: float) -> float | None:
     """Kupiec (1995) proportion-of-failures test: p-value that the hit rate is ``1 - level``.
 
@@ -70,28 +88,13 @@ def kupiec_p(hits: np.ndarray, level: float) -> float | None:
     (``0 ln 0 = 0``): e.g. no hit in 250 days at 99% gives LR 5.03, p 0.025. Returns None
     only for an empty sequence. Raises ValueError if ``level`` is not in (0, 1).
     """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    h = np.asarray(hits, dtype=bool)
-    n, x = int(h.size), int(np.sum(h))
-    if n == 0:
-        return None
-    p, rate = 1.0 - level, x / n
-    null = _xlogy(n - x, 1.0 - p) + _xlogy(x, p)
-    fitted = _xlogy(n - x, 1.0 - rate) + _xlogy(x, rate)
-    return _chi2_1_sf(-2.0 * (null - fitted))
+    statistic = kupiec_lr(hits, level)
+    return None if statistic is None else _chi2_1_sf(statistic)
 
 
-def christoffersen_p(hits: np.ndarray) -> float | None:
-    """Christoffersen (1998) independence test: p-value that a hit today does not change
-    the chance of a hit tomorrow (first-order Markov alternative, chi-squared(1)).
-
-    From the transition counts ``n_ij`` (state ``i`` then ``j``, 1 = hit):
-    ``LR = -2 ln[(1-pi)^(n00+n10) pi^(n01+n11)] + 2 ln[(1-pi01)^n00 pi01^n01 (1-pi11)^n10
-    pi11^n11]``. Returns None when there is nothing to test: fewer than two days, or no
-    hit or no non-hit among the days that have a successor (no transitions out of one of
-    the states, so both models fit the same).
-    """
+def christoffersen_lr(hits: np.ndarray) -> float | None:
+    """Christoffersen's independence likelihood ratio (see :func:`christoffersen_p`);
+    None where that test is undefined."""
     h = np.asarray(hits, dtype=bool)
     if h.size < 2:
         return None
@@ -108,7 +111,38 @@ def christoffersen_p(hits: np.ndarray) -> float | None:
     markov = (
         _xlogy(n00, 1.0 - pi01) + _xlogy(n01, pi01) + _xlogy(n10, 1.0 - pi11) + _xlogy(n11, pi11)
     )
-    return _chi2_1_sf(-2.0 * (null - markov))
+    return max(-2.0 * (null - markov), 0.0)
+
+
+def christoffersen_p(hits: np.ndarray) -> float | None:
+    """Christoffersen (1998) independence test: p-value that a hit today does not change
+    the chance of a hit tomorrow (first-order Markov alternative, chi-squared(1)).
+
+    From the transition counts ``n_ij`` (state ``i`` then ``j``, 1 = hit):
+    ``LR = -2 ln[(1-pi)^(n00+n10) pi^(n01+n11)] + 2 ln[(1-pi01)^n00 pi01^n01 (1-pi11)^n10
+    pi11^n11]``. Returns None when there is nothing to test: fewer than two days, or no
+    hit or no non-hit among the days that have a successor (no transitions out of one of
+    the states, so both models fit the same).
+    """
+    statistic = christoffersen_lr(hits)
+    return None if statistic is None else _chi2_1_sf(statistic)
+
+
+def christoffersen_cc_p(hits: np.ndarray, level: float) -> float | None:
+    """Christoffersen (1998) conditional-coverage test: p-value that the hits are
+    independent *and* occur at rate ``1 - level``: ``LR_cc = LR_uc + LR_ind`` (Kupiec's
+    :func:`kupiec_lr` on all ``n`` days plus :func:`christoffersen_lr` on the ``n - 1``
+    transitions, as Jorion's textbook and R's ``rugarch::VaRTest`` add them) against
+    chi-squared(2), whose upper tail is ``exp(-LR / 2)``. Where the independence test is
+    undefined (no transition out of one state) its ratio is 0, both models fitting the
+    same, so the test is Kupiec's ratio read on 2 degrees of freedom. Returns None for
+    fewer than two days. Raises ValueError if ``level`` is not in (0, 1).
+    """
+    unconditional = kupiec_lr(hits, level)
+    if unconditional is None or np.asarray(hits).size < 2:
+        return None
+    independence = christoffersen_lr(hits)
+    return math.exp(-(unconditional + (independence or 0.0)) / 2.0)
 
 
 def pinball_per_day(

@@ -168,8 +168,9 @@ def report(
     Diebold-Mariano test with the Harvey-Leybourne-Newbold correction
     (:func:`metrics.diebold_mariano`) of the one-step absolute errors against the naive
     forecast's (None values when it cannot be computed). ``scale``: the denominator of
-    ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage) and
-    Christoffersen (independence) p-values of the one-step misses (None where the test is
+    ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage), Christoffersen
+    (independence) and Christoffersen conditional-coverage (both at once) p-values of the
+    one-step misses (None where the test is
     undefined: see :mod:`rnnforecast.metrics.probabilistic`).
     """
     m, horizon = actual.shape
@@ -211,6 +212,7 @@ def report(
             "mean_width": float(np.mean(high - low)),
             "kupiec_p": probabilistic.kupiec_p(~inside[:, 0], level),
             "christoffersen_p": probabilistic.christoffersen_p(~inside[:, 0]),
+            "christoffersen_cc_p": probabilistic.christoffersen_cc_p(~inside[:, 0], level),
         },
         steps=steps,
         significance={

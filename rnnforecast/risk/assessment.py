@@ -126,6 +126,7 @@ def scores(
         out[f"coverage_{tag}"] = 1.0 - float(np.mean(hits))
         out[f"kupiec_p_{tag}"] = probabilistic.kupiec_p(hits, level)
         out[f"christoffersen_p_{tag}"] = probabilistic.christoffersen_p(hits)
+        out[f"christoffersen_cc_p_{tag}"] = probabilistic.christoffersen_cc_p(hits, level)
     out["pinball"] = probabilistic.pinball(actual, day.quantiles(), probabilistic.QUANTILE_LEVELS)
     sd = np.sqrt(day.variance)
     out["crps"] = float(
