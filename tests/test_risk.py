@@ -190,3 +190,53 @@ def test_qlike_by_hand() -> None:
 def test_qlike_rejects_non_positive_values() -> None:
     with pytest.raises(ValueError, match="must be positive"):
         probabilistic.qlike(np.array([0.0]), np.array([1.0]))
+
+
+def _crps_by_quad(cdf, y: float) -> float:
+    """CRPS = int (F(x) - 1{x >= y})^2 dx, numerically (scipy.integrate.quad)."""
+    from scipy import integrate
+
+    below = integrate.quad(lambda x: cdf(x) ** 2, -np.inf, y, limit=200)[0]
+    above = integrate.quad(lambda x: (cdf(x) - 1.0) ** 2, y, np.inf, limit=200)[0]
+    return below + above
+
+
+@pytest.mark.parametrize(
+    ("y", "loc", "scale", "df"),
+    [(0.3, 0.0, 1.0, 5.0), (-2.5, 0.1, 0.02, 3.0), (4.0, -1.0, 2.0, 30.0)],
+)
+def test_crps_student_t_equals_the_integral(y: float, loc: float, scale: float, df: float) -> None:
+    from scipy.stats import t as student
+
+    expected = _crps_by_quad(lambda x: student.cdf(x, df, loc, scale), y)
+    got = probabilistic.crps_student_t(np.array([y]), np.array([loc]), np.array([scale]), df)
+    assert got[0] == pytest.approx(expected, rel=1e-7)
+
+
+def test_crps_student_t_tends_to_the_gaussian() -> None:
+    y = np.array([-1.0, 0.2, 2.0])
+    t_crps = probabilistic.crps_student_t(y, np.zeros(3), np.ones(3), 1e6)
+    assert t_crps == pytest.approx(
+        probabilistic.crps_gaussian(y, np.zeros(3), np.ones(3)), rel=1e-5
+    )
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        probabilistic.crps_student_t(y, np.zeros(3), np.ones(3), 1.0)
+
+
+def test_crps_of_two_quantiles_by_hand() -> None:
+    # k = 2: levels 0.25 and 0.75, quantiles -1 and 1, y = 2:
+    # 2 / 2 * (0.25 * 3 + 0.75 * 1) = 1.5
+    assert probabilistic.crps_levels(2) == (0.25, 0.75)
+    got = probabilistic.crps_quantiles(np.array([2.0]), np.array([[-1.0, 1.0]]))
+    assert got[0] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("df", [5.0, None])
+def test_crps_of_100_quantiles_is_within_0_05_percent(df: float | None) -> None:
+    from scipy import stats
+
+    dist = stats.norm() if df is None else stats.t(df)
+    q = dist.ppf(np.array(probabilistic.crps_levels()))
+    for y in (0.3, -2.5):
+        got = probabilistic.crps_quantiles(np.array([y]), q[None, :])[0]
+        assert got == pytest.approx(_crps_by_quad(dist.cdf, y), rel=5e-4)

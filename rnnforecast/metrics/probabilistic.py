@@ -182,6 +182,54 @@ def crps_gaussian(actual: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.nd
     return crps
 
 
+def crps_student_t(actual: np.ndarray, loc: np.ndarray, scale: np.ndarray, df: float) -> np.ndarray:
+    """CRPS per day ``(m,)`` of location-scale Student-t forecasts with ``df > 1`` degrees of
+    freedom (closed form, Jordan, Krueger and Lerch 2019, scoringRules' ``crps_t``):
+    ``scale * (z (2 F(z) - 1) + 2 f(z) (df + z^2) / (df - 1) - 2 sqrt(df) B(1/2, df - 1/2) /
+    ((df - 1) B(1/2, df / 2)^2))`` with ``z = (y - loc) / scale`` and ``F``, ``f`` the
+    standard t(df) distribution and density; in the units of ``actual``. ``scale`` is the
+    t's scale, not its standard deviation (that is ``scale sqrt(df / (df - 2))``). Raises
+    ValueError if any ``scale`` is not positive or ``df`` is not above 1.
+    """
+    s = np.asarray(scale, dtype=np.float64)
+    if np.any(~(s > 0)) or not df > 1:
+        raise ValueError("scales must be positive and the degrees of freedom above 1")
+    # scipy is slow to import: only when a score is computed (never by predict)
+    from scipy.special import beta
+    from scipy.stats import t as student
+
+    z = (np.asarray(actual, dtype=np.float64) - np.asarray(loc, dtype=np.float64)) / s
+    tail = 2.0 * math.sqrt(df) * beta(0.5, df - 0.5) / ((df - 1.0) * beta(0.5, df / 2.0) ** 2)
+    body = z * (2.0 * student.cdf(z, df) - 1.0) + 2.0 * student.pdf(z, df) * (df + z * z) / (
+        df - 1.0
+    )
+    crps: np.ndarray = s * (body - tail)
+    return crps
+
+
+def crps_levels(k: int = 100) -> tuple[float, ...]:
+    """The ``k`` equally spaced levels ``(j - 1/2) / k``, ``j = 1..k``, at which
+    :func:`crps_quantiles` reads a forecast's quantiles."""
+    return tuple((j + 0.5) / k for j in range(k))
+
+
+def crps_quantiles(actual: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """CRPS per day ``(m,)`` of forecasts given as ``k`` quantiles ``(m, k)`` at
+    :func:`crps_levels` ``(k)``, in the units of the inputs.
+
+    The quantile-score form ``CRPS = 2 int_0^1 QS_tau dtau`` (Laio and Tamea 2007; Gneiting
+    and Ranjan 2011) by the midpoint rule: ``2 / k * sum_j pinball_tau_j``. With the 100
+    levels used here it is within 0.05% of the exact CRPS of a Gaussian or a t(5) (tests
+    against ``scipy.integrate.quad``); it needs only quantiles, so it scores empirical and
+    conformal forecasts by their own distribution. Raises ValueError on mismatched shapes.
+    """
+    q = np.asarray(quantiles, dtype=np.float64)
+    if q.ndim != 2:
+        raise ValueError(f"quantiles must be (m, k), got {q.shape}")
+    per_day: np.ndarray = 2.0 * pinball_per_day(actual, q, crps_levels(q.shape[1]))
+    return per_day
+
+
 def qlike_per_day(variance: np.ndarray, proxy: np.ndarray) -> np.ndarray:
     """Patton (2011) QLIKE loss per day: ``proxy / variance - ln(proxy / variance) - 1``.
 
