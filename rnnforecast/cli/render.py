@@ -123,12 +123,12 @@ def group_evaluated(result: GlobalEvaluation) -> None:
 
 
 def pool_risk_table(risk: dict[str, Any]) -> None:
-    """The members' 80% interval scores pooled, each in units of its member's naive MAE."""
+    """The members' 80% interval scores pooled, scored on log prices (log-return units)."""
     entries = [("model", risk["model"]), *risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = (
-        f"pool of {', '.join(risk['members'])}: 80% interval scores in units of each "
-        f"member's naive MAE ({risk['n']} member-days)"
+        f"pool of {', '.join(risk['members'])}: 80% interval scores of log prices "
+        f"(log-return units, {risk['n']} member-days)"
     )
     if best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
@@ -138,7 +138,7 @@ def pool_risk_table(risk: dict[str, Any]) -> None:
     columns = ["interval_score_80", "model_ratio", "coverage_80", "coverage_95"]
     table(
         title,
-        ["forecast", "IS80/naive MAE", "model ratio", "cov80", "cov95"],
+        ["forecast", "IS80 (log)", "model ratio", "cov80", "cov95"],
         [
             [name, *("-" if e is None or e.get(c) is None else fmt(e[c]) for c in columns)]
             for name, e in entries

@@ -112,11 +112,14 @@ class DayForecasts:
 @dataclass(frozen=True)
 class DayLosses:
     """One forecaster's figures per test day ``(m,)``: its 80% interval score (price units)
-    and whether the close fell outside its 80% and its 95% interval (bool)."""
+    and whether the close fell outside its 80% and its 95% interval (bool); its 80% interval
+    score of the log close against the log bounds (log-return units: the same for a price
+    series and that series times any constant)."""
 
     interval_score_80: np.ndarray
     outside_80: np.ndarray
     outside_95: np.ndarray
+    log_interval_score_80: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,11 @@ def scores(
     out["pinball"] = probabilistic.pinball(actual, day.quantiles(), probabilistic.QUANTILE_LEVELS)
     out["crps"] = float(np.mean(last * day.crps(np.log(actual / last))))
     out["qlike"] = probabilistic.qlike(day.variance, proxy)
-    days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
+    low, high = day.bounds[0.8]
+    log_score = probabilistic.interval_score(np.log(actual), np.log(low), np.log(high), 0.8)
+    days = DayLosses(
+        per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"], log_score
+    )
     return {k: finite_or_none(v) for k, v in out.items()}, days
 
 
