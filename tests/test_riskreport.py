@@ -197,14 +197,14 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     )
     assert set(risk["dm"]) == {"statistic", "p_value", "lag"}
     # adaptive by default (with 300 rows too little history to move: the fixed width)
-    assert risk["served_intervals"] == "adaptive_conformal"
+    assert risk["served_intervals"] == "rolling_conformal"
     assert risk["model"]["coverage_80"] == out["steps"][0]["interval_coverage"]
     human = runner.invoke(app, [*base, "evaluate", "TEST"])
     assert human.exit_code == 0
     lines = human.stdout.splitlines()
     header = lines.index("forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball")
     assert [line.split("\t")[0] for line in lines[header + 1 : header + 8]] == [
-        "model (adaptive_conformal)",
+        "model (rolling_conformal)",
         *BASELINES,
     ]
     assert lines[header + 6].split("\t")[1:] == ["-"] * 6  # emp250: not fitted

@@ -195,10 +195,10 @@ def risk_table(risk: dict[str, Any], who: str = "") -> None:
     columns += ["qlike", "pinball"]
     served = risk["served_intervals"]
     # the row of the method predict serves says so: the network's, or a baseline's (its row
-    # scores the fixed widths; predict may rescale them: "+adaptive",
+    # scores the fixed widths; predict may rescale them: "+rolling",
     # rnnforecast.risk.adaptive_widths)
-    fixed = served.removesuffix("+adaptive")
-    mark = " (served)" if fixed == served else " (served with adaptive widths)"
+    fixed = served.removesuffix("+rolling")
+    mark = " (served)" if fixed == served else " (served with rolling widths)"
     entries = [("model" if fixed in risk["baselines"] else f"model ({served})", risk["model"])]
     entries += [(f"{k}{mark}" if k == fixed else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]

@@ -394,5 +394,5 @@ def assess_days(
     window, in order)."""
     model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
     first_test = int(np.argmax(test)) + data.lookback
-    name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
+    name = "conformal" if calibration.adaptive is None else "rolling_conformal"
     return compare_days(ohlcv, first_test, model, name, forecast_baselines)
