@@ -208,3 +208,17 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
         *BASELINES,
     ]
     assert lines[header + 6].split("\t")[1:] == ["-"] * 6  # emp250: not fitted
+
+
+def test_the_gaussian_reading_overstated_qlike_by_0_028_for_t5_returns() -> None:
+    """The figure docs/risk.md gives for the old variance: a t(5) return of unit variance has
+    its 90% quantile at t5.ppf(0.9) sqrt(3/5) = 1.143; read as a Gaussian's 1.2816 sd, the
+    variance is 0.796, and QLIKE against the true variance 1 is 0.028 instead of 0."""
+    from scipy import stats
+
+    from rnnforecast.metrics import probabilistic
+
+    half_width = stats.t.ppf(0.9, 5) * math.sqrt(3 / 5)
+    gaussian_reading = (half_width / stats.norm.ppf(0.9)) ** 2
+    excess = probabilistic.qlike(np.array([gaussian_reading]), np.array([1.0]))
+    assert excess == pytest.approx(0.028, abs=5e-4)

@@ -126,7 +126,7 @@ def hac_lag(n: int, horizon: int = 1) -> int:
     MA(h - 1)); the second term is Newey and West's (1994) deterministic bandwidth rule for
     the Bartlett kernel (also statsmodels' default), which grows with ``n`` so that the
     serial correlation of one-step differentials that are not MA(0) (daily interval scores
-    follow volatility: lag-1 autocorrelation up to 0.26 in our test periods) is taken in. It
+    follow volatility, so their differentials are autocorrelated) is taken in. It
     depends on ``n`` only, not on the data, so the test's size does not depend on a
     bandwidth chosen after seeing the differentials: 3 lags for n = 28 to 99, 4 for 100 to
     272, 5 for 273 to 620. Raises ValueError if ``n`` or ``horizon`` is below 1.
