@@ -162,7 +162,7 @@ def against_baselines(series: Series, params: Adaptive) -> assessment.RiskReport
         params,
     )
     first_test = series.first_row + int(np.argmax(series.test))
-    return assessment.compare(series.ohlcv, first_test, model, "adaptive_conformal")
+    return assessment.compare(series.ohlcv, first_test, model, "rolling_conformal")
 
 
 def main() -> None:

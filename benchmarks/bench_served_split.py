@@ -171,8 +171,8 @@ def measure(ticker: str, path: Path, config: Path, overrides: Sequence[str]) -> 
 def period_losses(root: Path, ticker: str, served: str) -> Losses:
     """The per-day losses of the current bundle of ``ticker`` in the home at ``root``, as
     :func:`rnnforecast.risk.assessment.assess` forecasts its test period. ``served``: the name
-    ``train --json`` gave the served intervals (``conformal`` or ``adaptive_conformal`` for
-    the network's)."""
+    ``train --json`` gave the served intervals (``conformal`` or ``rolling_conformal``, called
+    ``adaptive_conformal`` before, for the network's)."""
     from rnnforecast.data.bars import CLOSE
     from rnnforecast.forecast.windows import base_matrix, build_dataset
     from rnnforecast.risk import assessment, baselines
@@ -209,7 +209,11 @@ def period_losses(root: Path, ticker: str, served: str) -> Losses:
         choose[name] = probabilistic.interval_score(actual, low, high, LEVEL)
         score[name] = probabilistic.interval_score(np.log(actual), np.log(low), np.log(high), LEVEL)
         inside[name] = ~probabilistic.outside(actual, low, high)
-    full = MODEL if served in ("conformal", "adaptive_conformal") else served
+    full = (
+        MODEL
+        if interval_choice.current_name(served) in ("conformal", "rolling_conformal")
+        else served
+    )
     return Losses(choose, score, inside, full)
 
 

@@ -96,9 +96,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "dm-no-lags",
         "rnnforecast/metrics/accuracy.py",
-        "for lag in range(1, min(horizon, n)):",
-        "for lag in range(1, min(1, n)):",
-        ("tests/test_dm_size.py", "tests/test_evaluation.py", "tests/test_forecaster.py"),
+        "for j in range(1, min(lags + 1, n)):",
+        "for j in range(1, min(1, n)):",
+        ("tests/test_dm_size.py", "tests/test_dm_reference.py", "tests/test_evaluation.py"),
         "Diebold-Mariano ignores the multi-step autocovariance lags",
     ),
     Mutation(

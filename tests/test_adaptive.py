@@ -107,8 +107,14 @@ def test_evaluate_reports_the_coverage_tests(adaptive_home: dict) -> None:
         "mean_width",
         "kupiec_p",
         "christoffersen_p",
+        "christoffersen_cc_p",
     }
     assert 0 <= intervals["kupiec_p"] <= 1
+    if intervals["christoffersen_p"] is not None:
+        from scipy.stats import chi2
+
+        lr = chi2.isf(intervals["kupiec_p"], 1) + chi2.isf(intervals["christoffersen_p"], 1)
+        assert intervals["christoffersen_cc_p"] == pytest.approx(chi2.sf(lr, 2), abs=1e-9)
 
 
 def test_predict_gives_the_interval_evaluate_scores(adaptive_home: dict) -> None:

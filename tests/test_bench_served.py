@@ -47,8 +47,10 @@ def test_compare_pools_on_common_days(tmp_path: Path, capsys: pytest.CaptureFixt
     lines = capsys.readouterr().out.splitlines()
     a = next(line for line in lines if line.startswith("A@42"))
     # A: 3 common days, coverage 2/3 against 3/3, scores 6 / 8; DM by hand: d = (-1, 0, -1),
-    # statistic -2 (HLN factor sqrt(2/3)), Student t with 2 df: p = 0.092
-    assert a.split()[-5:] == ["3", "0.667", "1.000", "0.7500", "0.092"]
+    # centred (-1/3, 2/3, -1/3): g0 = 2/9, g1 = -4/27; Newey-West's one lag at n = 3 (weight
+    # 1/2): long-run variance 2/27, statistic -(2/3) / sqrt(2/81) * sqrt(2/3) = -2 sqrt(3)
+    # (HLN factor sqrt(2/3)), Student t with 2 df: p = (1 - 2 sqrt(3) / sqrt(14)) / 2 = 0.037
+    assert a.split()[-5:] == ["3", "0.667", "1.000", "0.7500", "0.037"]
     pool_all = next(line for line in lines if line.startswith("pool all"))
     # all: 5 days, coverage 3/5 against 4/5, scores (6 + 4) / (8 + 4)
     assert pool_all.split()[2:6] == ["5", "0.600", "0.800", "0.8333"]

@@ -112,8 +112,9 @@ def test_table_prints_a_written_result_again(
     written.write_text(json.dumps({"series": {"A": {"folds": fold_dicts}}}))
     split.table(written, untuned={"B"})
     lines = capsys.readouterr().out.splitlines()
-    # the fold chosen on days 1-4 (DM p 0.999), days 5-8 covered by garch_t 3 times, by ewma 3
-    expected = "A first garch_t 0.999 ewma 4 0.750 0.750 3.0000 1.0000 1.5000 3.0000"
+    # the fold chosen on days 1-4 (DM p 1.000 with Newey-West's one lag at n = 4, 0.999
+    # without), days 5-8 covered by garch_t 3 times, by ewma 3
+    expected = "A first garch_t 1.000 ewma 4 0.750 0.750 3.0000 1.0000 1.5000 3.0000"
     assert lines[1].split() == expected.split()
     assert lines[3].split()[-7:] == "8 0.625 0.375 2.3333 1.4000 1.1667 1.7500".split()
     assert lines[3].startswith("A (both halves)")

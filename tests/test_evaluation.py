@@ -133,6 +133,7 @@ def test_report_keys_are_json_ready() -> None:
         "n",
         "dm_statistic",
         "p_value",
+        "dm_lag",
     }
     assert raw["horizon"] == rep.horizon == 2
     assert rep.n == 3
@@ -144,6 +145,7 @@ def test_report_keys_are_json_ready() -> None:
         "mean_width",
         "kupiec_p",
         "christoffersen_p",
+        "christoffersen_cc_p",
     }
     assert set(raw["lag_check"]) == {
         "corr_with_actual_change",
@@ -303,5 +305,21 @@ def test_report_significance_is_dm_hln_on_step_one_absolute_errors() -> None:
     rep = report(actual, point, point, point, point, last, np.zeros(6), 0.8)
     assert rep.significance["alternative"] == "two-sided"
     assert rep.significance["n"] == 6
-    assert rep.significance["dm_statistic"] == pytest.approx(-1.21122494536047, rel=1e-12)
-    assert rep.significance["p_value"] == pytest.approx(0.27992760501895536, rel=1e-9)
+    # The report weighs floor(4 (6/100)^(2/9)) = 2 Newey-West lags; without them (lag 0)
+    # the same test is R's value above.
+    from scipy.stats import t as student
+
+    from rnnforecast.metrics.accuracy import diebold_mariano
+
+    assert diebold_mariano(np.abs(e1), np.abs(e2), lag=0)[1] == pytest.approx(
+        0.27992760501895536, rel=1e-9
+    )
+    d = np.abs(e1) - np.abs(e2)
+    c, n = d - d.mean(), 6
+    gamma = [float(np.dot(c[j:], c[: n - j])) / n for j in range(3)]
+    long_run = gamma[0] + 2 * (2 / 3 * gamma[1] + 1 / 3 * gamma[2])
+    statistic = d.mean() / np.sqrt(long_run / n) * np.sqrt((n - 1) / n)
+    assert rep.significance["dm_lag"] == 2
+    assert rep.significance["dm_statistic"] == pytest.approx(statistic, rel=1e-12)
+    p_value = 2 * student.sf(abs(statistic), n - 1)
+    assert rep.significance["p_value"] == pytest.approx(p_value, rel=1e-9)

@@ -555,12 +555,23 @@ def test_forecast_of_one_latest_window() -> None:
 
 
 def test_shrink_gate_p_value_is_one_sided_dm_hln_with_step_lags() -> None:
-    """The gate's p-value for step 3 uses 2 autocovariance lags and the one-sided "less"
-    alternative. Reference: R 4.2.2, forecast 8.20, dm.test(e1, e2, alternative = "less",
-    h = 3, power = 1) = 0.0010783212443414749; "greater" would be 0.99892."""
+    """The gate's p-value for step 3 on 12 days uses max(3 - 1, floor(4 (12/100)^(2/9))) = 2
+    Newey-West lags (weights 2/3, 1/3: R's dm.test(e1, e2, "less", h = 3, power = 1,
+    varestimator = "bartlett")), written out here; with R's default equal weights it would
+    be 0.0010783212443414749 (R 4.2.2, forecast 8.20)."""
+    from scipy.stats import t as student
+
     from rnnforecast.forecast.calibration import _edge_p_value
+    from rnnforecast.metrics.accuracy import diebold_mariano
 
     e1 = np.array([0.5, -1.2, 0.3, 2.1, -0.7, 0.9, -1.5, 0.4, 1.1, -0.2, 0.8, -0.6])
     e2 = np.array([1.0, -1.5, 0.9, 2.4, -1.1, 0.2, -2.0, 1.3, 1.6, -0.9, 0.5, -1.4])
-    assert _edge_p_value(e1, e2, 3) == pytest.approx(0.0010783212443414749, rel=1e-9)
+    d = np.abs(e1) - np.abs(e2)
+    n, h, c = 12, 3, d - d.mean()
+    gamma = [float(np.dot(c[j:], c[: n - j])) / n for j in range(3)]
+    long_run = gamma[0] + 2 * (2 / 3 * gamma[1] + 1 / 3 * gamma[2])
+    statistic = d.mean() / np.sqrt(long_run / n) * np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    assert _edge_p_value(e1, e2, 3) == pytest.approx(student.cdf(statistic, n - 1), rel=1e-9)
+    acf = diebold_mariano(np.abs(e1), np.abs(e2), 3, "less", kernel="acf")[1]
+    assert acf == pytest.approx(0.0010783212443414749, rel=1e-9)
     assert _edge_p_value(e1, e1, 3) is None

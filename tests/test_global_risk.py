@@ -1,7 +1,7 @@
 """The ``risk`` objects of a global model's evaluate: each member's (as a per-ticker evaluate
-gives it, naming what predict serves that member) and the pool's, in units of each member's
-naive MAE. One tiny global model over three synthetic tickers at two price levels, its
-intervals chosen by the default rule; run through the CLI as a user would."""
+gives it, naming what predict serves that member) and the pool's, its interval scores on log
+prices (log-return units). One tiny global model over three synthetic tickers at two price
+levels, its intervals chosen by the default rule; run through the CLI as a user would."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, reseal, strict_json
+from conftest import TINY_CONFIG, cli, make_prices, strict_json
 
 from rnnforecast.jobs import pool_risk
 from rnnforecast.risk.assessment import DayLosses
@@ -29,6 +29,8 @@ RISK_KEYS = [
     "served_intervals",
 ]
 SCORE_KEYS = [
+    "christoffersen_cc_p_80",
+    "christoffersen_cc_p_95",
     "christoffersen_p_80",
     "christoffersen_p_95",
     "coverage_80",
@@ -92,7 +94,7 @@ def test_each_member_has_the_per_ticker_risk_object(group: dict) -> None:
         for name in ("garch_t", "gjr_t", "ewma", "hist50", "har"):
             assert sorted(risk["baselines"][name]) == SCORE_KEYS
         assert risk["best_baseline"] in BASELINES
-        assert sorted(risk["dm"]) == ["p_value", "statistic"]
+        assert sorted(risk["dm"]) == ["lag", "p_value", "statistic"]
         assert isinstance(risk["beats_best_baseline"], bool)
         best = risk["baselines"][risk["best_baseline"]]["interval_score_80"]
         assert risk["beats_best_baseline"] == (risk["model"]["interval_score_80"] < best)
@@ -112,47 +114,40 @@ def test_served_intervals_is_what_predict_serves_each_member(group: dict, tmp_pa
         assert group["train"]["interval_method"][symbol] == method
 
 
-def test_pooled_risk_is_the_members_scores_over_their_naive_mae(group: dict) -> None:
-    """Every member is scored on the same 58 days, so each pooled mean over member-days is
-    the mean over members of the member's mean divided by its manifest naive_scale."""
-    out, manifest = group["evaluate"], group["manifest"]
+def test_pooled_risk_is_in_log_return_units(group: dict) -> None:
+    """Every member is scored on the same days, so each pooled coverage is the mean of the
+    members'; the interval scores are of log prices (their arithmetic is checked on
+    hand-made days below)."""
+    out = group["evaluate"]
     members, risk = out["members"], out["pool"]["risk"]
     ns = {members[s]["n"] for s in SYMBOLS}
     assert len(ns) == 1
     n = ns.pop()
     assert (risk["unit"], risk["members"], risk["n"], risk["days"]) == (
-        "naive_mae",
+        "log_return",
         SYMBOLS,
         3 * n,
         n,
     )
-    scale = {s: manifest["members"][s]["naive_scale"] for s in SYMBOLS}
-    assert scale["BBB"] > 3 * scale["AAA"]  # two price levels, one unit
 
     def pooled(side: str, key: str, name: str | None = None) -> float:
         rows = [members[s]["risk"][side] for s in SYMBOLS]
-        rows = [r if name is None else r[name] for r in rows]
-        divide = key == "interval_score_80"
-        return float(
-            np.mean(
-                [r[key] / (scale[s] if divide else 1.0) for r, s in zip(rows, SYMBOLS, strict=True)]
-            )
-        )
+        return float(np.mean([r[key] if name is None else r[name][key] for r in rows]))
 
-    for key in ("interval_score_80", "coverage_80", "coverage_95"):
+    for key in ("coverage_80", "coverage_95"):
         assert risk["model"][key] == pytest.approx(pooled("model", key), rel=1e-12)
     assert risk["baselines"]["emp250"] is None
     scored = [b for b in BASELINES if b != "emp250"]
     for name in scored:
         entry = risk["baselines"][name]
         assert sorted(entry) == ["coverage_80", "coverage_95", "interval_score_80", "model_ratio"]
-        for key in ("interval_score_80", "coverage_80", "coverage_95"):
+        for key in ("coverage_80", "coverage_95"):
             assert entry[key] == pytest.approx(pooled("baselines", key, name), rel=1e-12)
-        ratio = pooled("model", "interval_score_80") / pooled(
-            "baselines", "interval_score_80", name
-        )
+        ratio = risk["model"]["interval_score_80"] / entry["interval_score_80"]
         assert entry["model_ratio"] == pytest.approx(ratio, rel=1e-12)
-    best = min(scored, key=lambda b: pooled("baselines", "interval_score_80", b))
+        # a daily 80% interval of log prices is a few percent wide
+        assert 0.001 < entry["interval_score_80"] < 0.5
+    best = min(scored, key=lambda b: risk["baselines"][b]["interval_score_80"])
     assert risk["best_baseline"] == best
     assert risk["beats_best_baseline"] == (risk["baselines"][best]["model_ratio"] < 1)
     statistic, p_value = risk["dm"]["statistic"], risk["dm"]["p_value"]
@@ -179,33 +174,11 @@ def test_human_evaluate_shows_each_members_risk_table_with_its_served_row(group:
         assert f"\n{symbol}: one-step intervals next to the volatility baselines" in (
             "\n" + result.stderr
         )
-    pool_header = lines.index("forecast\tIS80/naive MAE\tmodel ratio\tcov80\tcov95")
+    pool_header = lines.index("forecast\tIS80 (log)\tmodel ratio\tcov80\tcov95")
     assert [line.split("\t")[0] for line in lines[pool_header + 1 :]] == ["model", *BASELINES]
-    assert "pool of AAA, BBB, CCC: 80% interval scores in units of each member's naive MAE" in (
+    assert "pool of AAA, BBB, CCC: 80% interval scores of log prices (log-return units" in (
         result.stderr
     )
-
-
-def test_a_member_without_a_naive_scale_is_left_out_of_the_pool(
-    group: dict, tmp_path: Path
-) -> None:
-    home = tmp_path / "home"
-    shutil.copytree(group["home"], home)
-    manifest_path = home / "models" / GROUP / group["train"]["run_id"] / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["members"]["CCC"]["naive_scale"] = None
-    manifest_path.write_text(json.dumps(manifest))
-    reseal(manifest_path)
-    result = cli("evaluate", GROUP, "--json", home=home)
-    assert result.exit_code == 0, result.stderr
-    out = strict_json(result.stdout)
-    risk = out["pool"]["risk"]
-    assert risk["members"] == ["AAA", "BBB"]
-    assert risk["n"] == 2 * out["members"]["AAA"]["n"]
-    assert out["members"]["CCC"]["risk"] == group["evaluate"]["members"]["CCC"]["risk"]
-    assert out["warnings"] == [
-        "left out of the pooled risk scores (no in-sample naive MAE to scale by): CCC"
-    ]
 
 
 # --- the pooling arithmetic on hand-made days ----------------------------------------------
@@ -214,31 +187,33 @@ def test_a_member_without_a_naive_scale_is_left_out_of_the_pool(
 def _days(
     dates: list[str], scale: float, model: list[float], garch: list[float]
 ) -> pool_risk.MemberDays:
+    """Per-day figures whose log-price scores are ``model`` and ``garch``; the price-unit
+    scores are ``scale`` times those (a member at ``scale`` times another's price level)."""
+
     def losses(scores: list[float]) -> DayLosses:
         values = np.array(scores)
-        return DayLosses(values, values > 2 * scale, values > 3 * scale)
+        return DayLosses(values * scale, values > 2, values > 3, values)
 
     return pool_risk.MemberDays(
         np.array(dates, dtype="datetime64[D]"),
-        scale,
         {"model": losses(model), "garch_t": losses(garch)},
     )
 
 
 def test_pool_weighs_member_days_and_tests_per_day_means() -> None:
-    """Scores divided by each member's scale; the DM-HLN test (h = 1, one-sided 'less') on the
-    mean over members of each calendar day, computed here by its textbook formula."""
+    """Log-price scores pooled over member-days; the DM-HLN test (h = 1, one-sided 'less') on
+    the mean over members of each calendar day, computed here by its textbook formula."""
     from scipy.stats import t as student
 
     a = _days(
         ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], 1.0, [1, 3, 2, 2.5], [2, 2, 2, 2]
     )
     # B is at ten times A's level and has no bar on 2024-01-03
-    b = _days(["2024-01-01", "2024-01-02", "2024-01-04"], 10.0, [12, 15, 40], [20, 20, 20])
+    b = _days(["2024-01-01", "2024-01-02", "2024-01-04"], 10.0, [1.2, 1.5, 4.0], [2, 2, 2])
     risk = pool_risk.pool({"A": a, "B": b})
     assert risk is not None
     scaled_model = [1, 3, 2, 2.5, 1.2, 1.5, 4.0]
-    assert (risk.n, risk.days, risk.members) == (7, 4, ["A", "B"])
+    assert (risk.unit, risk.n, risk.days, risk.members) == ("log_return", 7, 4, ["A", "B"])
     assert risk.model["interval_score_80"] == pytest.approx(np.mean(scaled_model))
     # outside the 80% interval: scaled score above 2 (A: 3, 2.5; B: 4.0)
     assert risk.model["coverage_80"] == pytest.approx(4 / 7)
@@ -250,15 +225,46 @@ def test_pool_weighs_member_days_and_tests_per_day_means() -> None:
     assert risk.best_baseline == "garch_t"
     assert risk.beats_best_baseline is False  # 2.17 > 2
     d = np.array([(1 + 1.2) / 2, (3 + 1.5) / 2, 2.0, (2.5 + 4.0) / 2]) - 2.0
-    n = len(d)
-    variance = np.mean((d - d.mean()) ** 2) / n
+    n, c = len(d), d - d.mean()
+    # Newey-West: 1 lag at n = 4 (floor(4 (4/100)^(2/9))), Bartlett weight 1 - 1/2
+    variance = (np.mean(c**2) + 2 * 0.5 * np.sum(c[1:] * c[:-1]) / n) / n
+    assert risk.dm["lag"] == 1
     statistic = d.mean() / math.sqrt(variance) * math.sqrt((n + 1 - 2) / n)
     assert risk.dm["statistic"] == pytest.approx(statistic, rel=1e-9)
     assert risk.dm["p_value"] == pytest.approx(float(student.cdf(statistic, n - 1)), rel=1e-9)
 
 
-def test_pool_refuses_a_scale_it_cannot_divide_by() -> None:
-    bad = _days(["2024-01-01"], 0.0, [1.0], [1.0])
-    with pytest.raises(ValueError, match="B: no positive, finite scale"):
-        pool_risk.pool({"B": bad})
+def test_members_at_prices_100_times_apart_weigh_equally() -> None:
+    """The same returns at 1 and at 100: the 100-fold member's price-unit scores are 100
+    times larger, its log-price scores the same, so swapping which member beats the
+    baseline leaves the pool unchanged."""
+    from rnnforecast.risk.assessment import DayForecasts, scores
+
+    rng = np.random.default_rng(0)
+    closes = np.exp(np.cumsum(rng.normal(0, 0.01, 41)))
+    last, actual = closes[:-1], closes[1:]
+
+    def member(level: float, width: float) -> pool_risk.MemberDays:
+        low, high = level * last * np.exp(-width), level * last * np.exp(width)
+        bounds = {lv: (low, high) for lv in (0.8, 0.9, 0.95)}
+        day = DayForecasts(bounds, level * last, np.zeros(40), np.full(40, width**2))
+        _, model = scores(level * actual, level * last, day, np.full(40, 1e-4))
+        bounds = {lv: (low / 1.01, high * 1.01) for lv in (0.8, 0.9, 0.95)}
+        base = DayForecasts(bounds, level * last, np.zeros(40), np.full(40, width**2))
+        _, garch = scores(level * actual, level * last, base, np.full(40, 1e-4))
+        dates = np.arange(40).astype("datetime64[D]")
+        return pool_risk.MemberDays(dates, {"model": model, "garch_t": garch})
+
+    one = pool_risk.pool({"cheap": member(1.0, 0.005), "dear": member(100.0, 0.02)})
+    other = pool_risk.pool({"cheap": member(1.0, 0.02), "dear": member(100.0, 0.005)})
+    assert one is not None and other is not None
+    assert one.model["interval_score_80"] == pytest.approx(other.model["interval_score_80"])
+    assert one.baselines["garch_t"] == pytest.approx(other.baselines["garch_t"])
+    # by hand: the log score of day t is 2 w + 10 * (miss of ln y beyond ln last +- w)
+    r = np.log(actual / last)
+    by_hand = [2 * w + 10 * np.maximum(np.abs(r) - w, 0) for w in (0.005, 0.02)]
+    assert one.model["interval_score_80"] == pytest.approx(np.mean(np.concatenate(by_hand)))
+
+
+def test_pool_of_nobody_is_none() -> None:
     assert pool_risk.pool({}) is None

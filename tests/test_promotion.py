@@ -13,12 +13,17 @@ from rnnforecast.jobs.promotion import decide
 
 def hln_p_greater(a: np.ndarray, b: np.ndarray) -> float:
     """One-sided ("a's loss is greater") DM-HLN p-value for h = 1, written out from Harvey,
-    Leybourne and Newbold (1997): d = a - b, V = sum((d - mean)^2) / n^2, statistic
-    mean(d) / sqrt(V) * sqrt((n - 1) / n), Student t with n - 1 degrees of freedom."""
+    Leybourne and Newbold (1997) with Newey-West's long-run variance: d = a - b, L =
+    floor(4 (n / 100)^(2/9)) lags, g_j = sum((d_t - mean)(d_t-j - mean)) / n, V = (g_0 + 2
+    sum_j (1 - j / (L + 1)) g_j) / n, statistic mean(d) / sqrt(V) * sqrt((n - 1) / n),
+    Student t with n - 1 degrees of freedom."""
     d = a - b
     n = len(d)
-    variance = float(np.sum((d - d.mean()) ** 2)) / n**2
-    statistic = d.mean() / math.sqrt(variance) * math.sqrt((n + 1 - 2) / n)
+    lags = math.floor(4 * (n / 100) ** (2 / 9))
+    c = d - d.mean()
+    gamma = [float(np.sum(c[j:] * c[: n - j])) / n for j in range(lags + 1)]
+    long_run = gamma[0] + 2 * sum((1 - j / (lags + 1)) * gamma[j] for j in range(1, lags + 1))
+    statistic = d.mean() / math.sqrt(long_run / n) * math.sqrt((n + 1 - 2) / n)
     return float(student.sf(statistic, n - 1))
 
 

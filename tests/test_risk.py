@@ -102,6 +102,36 @@ def test_christoffersen_clustered_hits_by_hand() -> None:
     assert probabilistic.christoffersen_p(hits) == pytest.approx(0.1352, abs=1e-4)
 
 
+def test_conditional_coverage_adds_the_two_ratios_by_hand() -> None:
+    """The clustered sequence above at level 0.8: 3 hits in 10 days, expected rate 0.2."""
+    hits = np.array([0, 0, 0, 0, 1, 1, 1, 0, 0, 0], dtype=bool)
+    uc = -2 * (7 * math.log(0.8) + 3 * math.log(0.2) - 7 * math.log(0.7) - 3 * math.log(0.3))
+    null = 6 * math.log(2 / 3) + 3 * math.log(1 / 3)
+    markov = 5 * math.log(5 / 6) + math.log(1 / 6) + math.log(1 / 3) + 2 * math.log(2 / 3)
+    lr_cc = uc - 2 * (null - markov)
+    assert lr_cc == pytest.approx(0.5634 + 2.2314, abs=1e-4)
+    # chi-squared(2) upper tail (scipy.stats.chi2.sf(2.7948, 2) = 0.2472)
+    from scipy.stats import chi2
+
+    expected = float(chi2.sf(lr_cc, 2))
+    assert expected == pytest.approx(0.2472, abs=1e-4)
+    assert probabilistic.christoffersen_cc_p(hits, 0.8) == pytest.approx(expected, rel=1e-12)
+
+
+def test_conditional_coverage_without_transitions_is_kupiec_on_two_degrees() -> None:
+    from scipy.stats import chi2
+
+    no_hits = np.zeros(250, dtype=bool)
+    lr_uc = -2 * 250 * math.log(0.99)  # 5.025: no exception in 250 days at 99%
+    assert probabilistic.christoffersen_cc_p(no_hits, 0.99) == pytest.approx(
+        float(chi2.sf(lr_uc, 2)), rel=1e-12
+    )
+    assert probabilistic.christoffersen_cc_p(np.array([True]), 0.8) is None
+    assert probabilistic.christoffersen_cc_p(np.array([], dtype=bool), 0.8) is None
+    with pytest.raises(ValueError, match="level must be in"):
+        probabilistic.christoffersen_cc_p(no_hits, 1.0)
+
+
 def test_christoffersen_without_transitions_is_none() -> None:
     assert probabilistic.christoffersen_p(np.zeros(50, dtype=bool)) is None
     assert probabilistic.christoffersen_p(np.ones(50, dtype=bool)) is None
@@ -160,3 +190,53 @@ def test_qlike_by_hand() -> None:
 def test_qlike_rejects_non_positive_values() -> None:
     with pytest.raises(ValueError, match="must be positive"):
         probabilistic.qlike(np.array([0.0]), np.array([1.0]))
+
+
+def _crps_by_quad(cdf, y: float) -> float:
+    """CRPS = int (F(x) - 1{x >= y})^2 dx, numerically (scipy.integrate.quad)."""
+    from scipy import integrate
+
+    below = integrate.quad(lambda x: cdf(x) ** 2, -np.inf, y, limit=200)[0]
+    above = integrate.quad(lambda x: (cdf(x) - 1.0) ** 2, y, np.inf, limit=200)[0]
+    return below + above
+
+
+@pytest.mark.parametrize(
+    ("y", "loc", "scale", "df"),
+    [(0.3, 0.0, 1.0, 5.0), (-2.5, 0.1, 0.02, 3.0), (4.0, -1.0, 2.0, 30.0)],
+)
+def test_crps_student_t_equals_the_integral(y: float, loc: float, scale: float, df: float) -> None:
+    from scipy.stats import t as student
+
+    expected = _crps_by_quad(lambda x: student.cdf(x, df, loc, scale), y)
+    got = probabilistic.crps_student_t(np.array([y]), np.array([loc]), np.array([scale]), df)
+    assert got[0] == pytest.approx(expected, rel=1e-7)
+
+
+def test_crps_student_t_tends_to_the_gaussian() -> None:
+    y = np.array([-1.0, 0.2, 2.0])
+    t_crps = probabilistic.crps_student_t(y, np.zeros(3), np.ones(3), 1e6)
+    assert t_crps == pytest.approx(
+        probabilistic.crps_gaussian(y, np.zeros(3), np.ones(3)), rel=1e-5
+    )
+    with pytest.raises(ValueError, match="degrees of freedom"):
+        probabilistic.crps_student_t(y, np.zeros(3), np.ones(3), 1.0)
+
+
+def test_crps_of_two_quantiles_by_hand() -> None:
+    # k = 2: levels 0.25 and 0.75, quantiles -1 and 1, y = 2:
+    # 2 / 2 * (0.25 * 3 + 0.75 * 1) = 1.5
+    assert probabilistic.crps_levels(2) == (0.25, 0.75)
+    got = probabilistic.crps_quantiles(np.array([2.0]), np.array([[-1.0, 1.0]]))
+    assert got[0] == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("df", [5.0, None])
+def test_crps_of_100_quantiles_is_within_0_05_percent(df: float | None) -> None:
+    from scipy import stats
+
+    dist = stats.norm() if df is None else stats.t(df)
+    q = dist.ppf(np.array(probabilistic.crps_levels()))
+    for y in (0.3, -2.5):
+        got = probabilistic.crps_quantiles(np.array([y]), q[None, :])[0]
+        assert got == pytest.approx(_crps_by_quad(dist.cdf, y), rel=5e-4)

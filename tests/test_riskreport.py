@@ -27,12 +27,54 @@ def model_days() -> assessment.DayForecasts:
 
 def fake_baselines(ohlcv, first_test, levels, names):
     """Every baseline says: log return within +-ln(1.2) at every level but the median."""
-    assert first_test == 3 and len(ohlcv) == 5 and tuple(levels) == LEVELS
-    q = np.array([-1, -1, -1, 0, 1, 1, 1], dtype=float) * math.log(1.2)
+    assert first_test == 3 and len(ohlcv) == 5 and set(LEVELS) <= set(levels)
+    q = np.sign(np.array(levels) - 0.5) * math.log(1.2)
     return {
-        name: BaselineForecast(name, np.full(2, 0.02), np.tile(q, (2, 1)), LEVELS, {})
+        name: BaselineForecast(name, np.full(2, 0.02), np.tile(q, (2, 1)), tuple(levels), {})
         for name in names
     }
+
+
+def family_baselines(ohlcv, first_test, levels, names):
+    """A Gaussian (variance 0.01) as ewma, a t(5) of variance 0.01 as garch_t."""
+    from scipy import stats
+
+    sd = 0.1
+    gauss = np.tile(stats.norm.ppf(levels) * sd, (2, 1))
+    t_scale = sd * math.sqrt(3 / 5)
+    student = np.tile(stats.t.ppf(levels, 5) * t_scale, (2, 1))
+    var = np.full(2, sd**2)
+    return {
+        "ewma": BaselineForecast("ewma", var, gauss, tuple(levels), {}, "gaussian"),
+        "garch_t": BaselineForecast(
+            "garch_t", var, student, tuple(levels), {"nu": 5.0}, "student_t"
+        ),
+        "emp250": BaselineForecast("emp250", var, student, tuple(levels), {}),
+    }
+
+
+def test_each_baseline_is_scored_by_its_own_distribution() -> None:
+    """CRPS of the log return (times the last close) from each family, recomputed by
+    integrating (F(x) - 1{x >= y})^2 with scipy; the empirical one (here t(5) quantiles)
+    from its 100 quantiles, within 0.05% of the t's integral."""
+    from scipy import integrate, stats
+
+    def by_quad(dist, y: float) -> float:
+        below = integrate.quad(lambda x: dist.cdf(x) ** 2, -np.inf, y)[0]
+        return below + integrate.quad(lambda x: (dist.cdf(x) - 1) ** 2, y, np.inf)[0]
+
+    report = assessment.compare(
+        OHLCV, 3, model_days(), "conformal", family_baselines, names=("ewma", "garch_t", "emp250")
+    )
+    y = np.log(CLOSES[3:] / CLOSES[2:4])
+    gauss, t5 = stats.norm(scale=0.1), stats.t(5, scale=0.1 * math.sqrt(3 / 5))
+    expected_gauss = np.mean(CLOSES[2:4] * [by_quad(gauss, v) for v in y])
+    expected_t = np.mean(CLOSES[2:4] * [by_quad(t5, v) for v in y])
+    assert report.baselines["ewma"]["crps"] == pytest.approx(expected_gauss, rel=1e-7)
+    assert report.baselines["garch_t"]["crps"] == pytest.approx(expected_t, rel=1e-7)
+    assert report.baselines["emp250"]["crps"] == pytest.approx(expected_t, rel=5e-4)
+    # QLIKE reads each one's variance: the same 0.01 for all three
+    assert report.baselines["ewma"]["qlike"] == report.baselines["garch_t"]["qlike"]
 
 
 def test_compare_by_hand() -> None:
@@ -69,8 +111,10 @@ def test_compare_without_baselines_has_no_verdict() -> None:
     assert all(v is None for v in report.baselines.values())
 
 
-def test_the_model_variance_reads_the_80_percent_half_width_as_gaussian() -> None:
-    # 80% log half-width 0.1 -> sd 0.1 / 1.28155 (the normal's 90% quantile).
+def test_the_model_distribution_is_its_conformal_one() -> None:
+    # 80% log half-width 0.1 is the validation scores' conformal 80% quantile (the
+    # ceil(11 * 0.8) = 9th smallest, scores[8] = 0.9) times mult = 0.1 / 0.9; the variance is
+    # mult^2 times the mean squared validation score, not (0.1 / 1.2816)^2.
     scores = np.linspace(0.1, 2.0, 20)
     validation = np.arange(20) < 10
     test = ~validation
@@ -84,7 +128,14 @@ def test_the_model_variance_reads_the_80_percent_half_width_as_gaussian() -> Non
         test,
         None,
     )
-    assert day.variance == pytest.approx(np.full(10, (0.1 / 1.2815516) ** 2))
+    mult = 0.1 / scores[8]
+    assert day.variance == pytest.approx(np.full(10, mult**2 * np.mean(scores[:10] ** 2)))
+    # the CRPS grid: at level 0.995 (central 0.99: ceil(11 * 0.99) = 11 -> the 10th
+    # smallest), at 0.505 (central 0.01: the 1st smallest), at 0.005 the mirror of 0.995
+    assert day.grid is not None and day.grid.shape == (10, 100)
+    assert day.grid[:, 99] == pytest.approx(np.full(10, mult * scores[9]))
+    assert day.grid[:, 50] == pytest.approx(np.full(10, mult * scores[0]))
+    assert day.grid[:, 0] == pytest.approx(-day.grid[:, 99])
     # 95%: the ceil(11 * 0.95) = 11th -> clipped to the 10th smallest validation score.
     assert day.bounds[0.95][1] == pytest.approx(100 * np.exp(np.full(10, scores[9])))
     # 90%: the ceil(11 * 0.9) = 10th smallest, too.
@@ -120,8 +171,21 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     }
     keys = {"interval_score_80", "interval_score_95", "coverage_80", "coverage_95"}
     keys |= {"kupiec_p_80", "kupiec_p_95", "christoffersen_p_80", "christoffersen_p_95"}
+    keys |= {"christoffersen_cc_p_80", "christoffersen_cc_p_95"}
     keys |= {"pinball", "crps", "qlike"}
     assert set(risk["model"]) == keys
+    # conditional coverage: the two likelihood ratios behind the reported p-values, added,
+    # read on chi-squared(2) (scipy)
+    from scipy.stats import chi2
+
+    for scores in (risk["model"], *(b for b in risk["baselines"].values() if b)):
+        for tag in ("80", "95"):
+            if scores[f"christoffersen_p_{tag}"] is None:
+                continue
+            lr = chi2.isf(scores[f"kupiec_p_{tag}"], 1)
+            lr += chi2.isf(scores[f"christoffersen_p_{tag}"], 1)
+            expected = chi2.sf(lr, 2)
+            assert scores[f"christoffersen_cc_p_{tag}"] == pytest.approx(expected, abs=1e-9)
     assert list(risk["baselines"]) == list(BASELINES)
     # 300 rows: about 240 before the test period, too few for the 250-day empirical baseline.
     assert risk["baselines"]["emp250"] is None
@@ -131,16 +195,30 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     assert risk["beats_best_baseline"] == (
         risk["model"]["interval_score_80"] < fitted[risk["best_baseline"]]["interval_score_80"]
     )
-    assert set(risk["dm"]) == {"statistic", "p_value"}
+    assert set(risk["dm"]) == {"statistic", "p_value", "lag"}
     # adaptive by default (with 300 rows too little history to move: the fixed width)
-    assert risk["served_intervals"] == "adaptive_conformal"
+    assert risk["served_intervals"] == "rolling_conformal"
     assert risk["model"]["coverage_80"] == out["steps"][0]["interval_coverage"]
     human = runner.invoke(app, [*base, "evaluate", "TEST"])
     assert human.exit_code == 0
     lines = human.stdout.splitlines()
     header = lines.index("forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball")
     assert [line.split("\t")[0] for line in lines[header + 1 : header + 8]] == [
-        "model (adaptive_conformal)",
+        "model (rolling_conformal)",
         *BASELINES,
     ]
     assert lines[header + 6].split("\t")[1:] == ["-"] * 6  # emp250: not fitted
+
+
+def test_the_gaussian_reading_overstated_qlike_by_0_028_for_t5_returns() -> None:
+    """The figure docs/risk.md gives for the old variance: a t(5) return of unit variance has
+    its 90% quantile at t5.ppf(0.9) sqrt(3/5) = 1.143; read as a Gaussian's 1.2816 sd, the
+    variance is 0.796, and QLIKE against the true variance 1 is 0.028 instead of 0."""
+    from scipy import stats
+
+    from rnnforecast.metrics import probabilistic
+
+    half_width = stats.t.ppf(0.9, 5) * math.sqrt(3 / 5)
+    gaussian_reading = (half_width / stats.norm.ppf(0.9)) ** 2
+    excess = probabilistic.qlike(np.array([gaussian_reading]), np.array([1.0]))
+    assert excess == pytest.approx(0.028, abs=5e-4)

@@ -171,7 +171,7 @@ def test_record_with_a_scheme_round_trips(tmp_path: Path) -> None:
     )
     record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive == Adaptive(100, 0.002, 250)
-    assert interval_choice.served_name(record, False) == "garch_t+adaptive"
+    assert interval_choice.served_name(record, False) == "garch_t+rolling"
     assert json.loads(json.dumps(record.to_json()))["adaptive"] == scheme
 
 
@@ -221,7 +221,7 @@ def test_adaptive_widths_cover_closer_to_80_after_a_volatility_jump(
     interval covers far less than 80%, the adaptive one close to 80%, both finite."""
     closes = regime_prices()["Close"].to_numpy()
     coverage = {}
-    for name, method in (("fixed", "garch_t"), ("adaptive", "garch_t+adaptive")):
+    for name, method in (("fixed", "garch_t"), ("adaptive", "garch_t+rolling")):
         inside = 0
         for last in range(TRAIN_ROWS - 1, TRAIN_ROWS - 1 + WALK):
             result = prediction.predict(HomeAsOf(regime[name], last=last), "R", horizon=1)
@@ -237,14 +237,14 @@ def test_adaptive_widths_cover_closer_to_80_after_a_volatility_jump(
 
 
 def test_predict_and_train_name_the_adaptive_scheme(regime: dict[str, Any]) -> None:
-    assert regime["train"]["adaptive"]["interval_method"] == "garch_t+adaptive"
+    assert regime["train"]["adaptive"]["interval_method"] == "garch_t+rolling"
     assert regime["train"]["fixed"]["interval_method"] == "garch_t"
     outs = {}
     for name in ("fixed", "adaptive"):
         result = cli("predict", "R", "--json", "--horizon", "3", home=regime[name])
         assert result.exit_code == 0, result.stderr
         outs[name] = json.loads(result.stdout)
-    assert outs["adaptive"]["interval_method"] == "garch_t+adaptive"
+    assert outs["adaptive"]["interval_method"] == "garch_t+rolling"
     assert outs["fixed"]["interval_method"] == "garch_t"
     for fixed, adaptive in zip(
         outs["fixed"]["forecasts"], outs["adaptive"]["forecasts"], strict=True
@@ -255,17 +255,17 @@ def test_predict_and_train_name_the_adaptive_scheme(regime: dict[str, Any]) -> N
         assert adaptive["high"] / adaptive["close"] > fixed["high"] / fixed["close"]
     human = cli("predict", "R", home=regime["adaptive"])
     assert human.exit_code == 0, human.stderr
-    assert "; 80% intervals from garch_t+adaptive\n" in human.stderr
+    assert "; 80% intervals from garch_t+rolling\n" in human.stderr
 
 
 def test_evaluate_names_the_adaptive_scheme(regime: dict[str, Any]) -> None:
     result = cli("evaluate", "R", "--json", home=regime["adaptive"])
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["risk"]["served_intervals"] == "garch_t+adaptive"
+    assert json.loads(result.stdout)["risk"]["served_intervals"] == "garch_t+rolling"
     human = cli("evaluate", "R", home=regime["adaptive"])
     assert human.exit_code == 0, human.stderr
     rows = [line.split("\t")[0] for line in human.stdout.splitlines()]
-    assert "garch_t (served with adaptive widths)" in rows
+    assert "garch_t (served with rolling widths)" in rows
     assert "model" in rows
 
 
@@ -323,3 +323,10 @@ def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_
 def test_predict_with_adaptive_widths_imports_nothing_heavy(regime: dict[str, Any]) -> None:
     imports = heavy_imports("--home", str(regime["adaptive"]), "predict", "R")
     assert imports == {"code": 0, "heavy": []}
+
+
+def test_old_names_of_the_rolling_scheme_map_to_the_new_ones() -> None:
+    assert interval_choice.current_name("adaptive_conformal") == "rolling_conformal"
+    assert interval_choice.current_name("garch_t+adaptive") == "garch_t+rolling"
+    for kept in ("conformal", "rolling_conformal", "ewma", "gjr_t+rolling"):
+        assert interval_choice.current_name(kept) == kept

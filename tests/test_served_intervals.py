@@ -295,7 +295,7 @@ def test_predict_of_a_baseline_imports_no_arch_scipy_pandas_tensorflow(
 
 def test_pinned_model_serves_the_network(trained: dict[str, Any], trained_home: Path) -> None:
     """conftest's trained home: TINY_CONFIG pins the network's own intervals."""
-    assert trained["train"]["interval_method"] == "adaptive_conformal"
+    assert trained["train"]["interval_method"] == "rolling_conformal"
     assert interval_choice.load(
         current_bundle(trained_home, "TEST")
     ) == interval_choice.IntervalRecord(
@@ -311,7 +311,7 @@ def test_pinned_model_serves_the_network(trained: dict[str, Any], trained_home: 
     )
     result = cli("predict", "TEST", "--json", home=trained_home)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["interval_method"] == "adaptive_conformal"
+    assert json.loads(result.stdout)["interval_method"] == "rolling_conformal"
 
 
 def copy_home(source: Path, target: Path) -> Path:
@@ -337,14 +337,14 @@ def test_bundle_without_intervals_file_serves_the_network(
     result = cli("predict", "G", "--json", home=home)
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["interval_method"] == "adaptive_conformal"
+    assert out["interval_method"] == "rolling_conformal"
     assert out["forecasts"][0]["close"] == before["close"]
     assert (out["forecasts"][0]["low"], out["forecasts"][0]["high"]) != (
         before["low"],
         before["high"],
     )
     evaluated = cli("evaluate", "G", "--json", home=home)
-    assert json.loads(evaluated.stdout)["risk"]["served_intervals"] == "adaptive_conformal"
+    assert json.loads(evaluated.stdout)["risk"]["served_intervals"] == "rolling_conformal"
 
 
 @pytest.mark.parametrize("resealed", [False, True])
@@ -401,7 +401,7 @@ def test_global_model_serves_each_member_its_own(tmp_path: Path, home: Path) -> 
         assert record is not None
         assert (bundle / f"intervals.{ticker}.json").is_file()
         assert interval_choice.served_name(record, True) == method
-        assert method in (*BASELINES, "adaptive_conformal")
+        assert method in (*BASELINES, "rolling_conformal")
         predicted = cli("predict", ticker, "--json")
         assert predicted.exit_code == 0, predicted.stderr
         assert json.loads(predicted.stdout)["interval_method"] == method

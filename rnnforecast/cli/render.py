@@ -124,12 +124,12 @@ def group_evaluated(result: GlobalEvaluation) -> None:
 
 
 def pool_risk_table(risk: dict[str, Any]) -> None:
-    """The members' 80% interval scores pooled, each in units of its member's naive MAE."""
+    """The members' 80% interval scores pooled, scored on log prices (log-return units)."""
     entries = [("model", risk["model"]), *risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = (
-        f"pool of {', '.join(risk['members'])}: 80% interval scores in units of each "
-        f"member's naive MAE ({risk['n']} member-days)"
+        f"pool of {', '.join(risk['members'])}: 80% interval scores of log prices "
+        f"(log-return units, {risk['n']} member-days)"
     )
     if best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
@@ -139,7 +139,7 @@ def pool_risk_table(risk: dict[str, Any]) -> None:
     columns = ["interval_score_80", "model_ratio", "coverage_80", "coverage_95"]
     table(
         title,
-        ["forecast", "IS80/naive MAE", "model ratio", "cov80", "cov95"],
+        ["forecast", "IS80 (log)", "model ratio", "cov80", "cov95"],
         [
             [name, *("-" if e is None or e.get(c) is None else fmt(e[c]) for c in columns)]
             for name, e in entries
@@ -196,10 +196,10 @@ def risk_table(risk: dict[str, Any], who: str = "") -> None:
     columns += ["qlike", "pinball"]
     served = risk["served_intervals"]
     # the row of the method predict serves says so: the network's, or a baseline's (its row
-    # scores the fixed widths; predict may rescale them: "+adaptive",
+    # scores the fixed widths; predict may rescale them: "+rolling",
     # rnnforecast.risk.adaptive_widths)
-    fixed = served.removesuffix("+adaptive")
-    mark = " (served)" if fixed == served else " (served with adaptive widths)"
+    fixed = served.removesuffix("+rolling")
+    mark = " (served)" if fixed == served else " (served with rolling widths)"
     entries = [("model" if fixed in risk["baselines"] else f"model ({served})", risk["model"])]
     entries += [(f"{k}{mark}" if k == fixed else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]

@@ -286,7 +286,9 @@ def fit_calibration(
 
 def _edge_p_value(errors: np.ndarray, naive_errors: np.ndarray, horizon: int) -> float | None:
     """One-sided Diebold-Mariano-HLN p-value that the absolute ``errors`` are smaller than
-    the absolute ``naive_errors`` (price units); None when the two do not differ."""
+    the absolute ``naive_errors`` (price units) of ``horizon``-step forecasts, Newey-West
+    weights over ``hac_lag(n, horizon)`` lags (at least ``horizon - 1``: overlapping
+    ``horizon``-step errors are serially correlated); None when the two do not differ."""
     _, p_value = accuracy.diebold_mariano(
         np.abs(errors), np.abs(naive_errors), horizon, alternative="less"
     )

@@ -1,4 +1,5 @@
-"""Intervals that adapt to recent errors: adaptive conformal inference on a rolling window.
+"""Rolling conformal intervals: the conformal quantile of a rolling window of recent errors,
+nudged by an adaptive-conformal step (served as ``rolling_conformal``).
 
 Pure numpy, cheap enough for predict. The inputs are *scores*: one per day, the absolute log
 error of the one-step forecast divided by its window's volatility scale (the normalised
@@ -11,6 +12,14 @@ pulled toward ``alpha = 1 - level``: after misses the width grows, after a calm 
 shrinks. The walk restarts at ``alpha`` ``warmup`` days before each forecast, so a forecast
 depends only on the last ``window + warmup`` scores: predict reads a fixed number of bars,
 and evaluate reproduces predict's width for every test day using only earlier days.
+
+Why *rolling*, not *adaptive*: with the default step (0.002) and the restart, ``alpha`` stays
+within about 0.18-0.22 around 0.2, two ranks of a 100-score window, so the width is in effect
+a plain 100-day rolling conformal quantile; the long-run coverage guarantee of ACI (which
+needs the walk to run without restarts) does not apply. Users see the name
+``rolling_conformal`` (``NAME+rolling`` for a baseline so rescaled); bundles saved when it was
+called ``adaptive_conformal`` load unchanged, since the name is derived from the record's
+scheme, and :func:`rnnforecast.risk.interval_choice.current_name` maps a recorded old name.
 """
 
 from __future__ import annotations

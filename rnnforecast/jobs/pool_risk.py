@@ -5,18 +5,19 @@ Each member's report is :func:`rnnforecast.jobs.evaluation.risk_days` on that me
 (the scored fit's one-step intervals next to the volatility baselines fitted on the member's
 own bars), naming the intervals predict serves that member (its ``intervals.T.json``).
 
-The pool puts members of different price levels on one scale: every per-day 80% interval
-score (price units) is divided by its member's in-sample naive MAE (the mean absolute daily
-close change up to the last training target, MASE's denominator, in the manifest), so a
-pooled score of 2.0 is twice a typical daily move of that member. Pooled figures are means
-over every member-day; the one-sided DM-HLN test compares per-calendar-day means over the
-members (the members' moves on one day are correlated, so one day is one observation).
+The pool puts members of different price levels on one scale by scoring the 80% intervals
+on log prices (log-return units, ``DayLosses.log_interval_score_80``): a member whose prices
+are 100 times another's, with the same returns, has the same scores, and no scale estimated
+on some other period is needed. (Dividing price-unit scores by each member's training-period
+naive MAE, as before, let the members whose price rose most since training dominate; a
+test-period naive MAE would divide by a figure of the very days scored.) Pooled figures are
+means over every member-day; the one-sided DM-HLN test compares per-calendar-day means over
+the members (the members' moves on one day are correlated, so one day is one observation).
 Never prints or exits; no TensorFlow.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -34,18 +35,16 @@ if TYPE_CHECKING:
     from rnnforecast.storage.loading import Loaded
     from rnnforecast.storage.manifest import Member
 
-UNIT = "naive_mae"
-"""The unit of the pooled interval scores: each member's in-sample naive MAE."""
+UNIT = "log_return"
+"""The unit of the pooled interval scores: 80% interval scores of log prices."""
 
 
 @dataclass(frozen=True)
 class MemberDays:
-    """One member's per-day figures on its ``m`` test days: ``dates`` ``(m,)`` datetime64,
-    ``scale`` its in-sample naive MAE (price units; None when the manifest has none) and,
-    per forecaster (``"model"`` and every baseline scored), its :class:`DayLosses`."""
+    """One member's per-day figures on its ``m`` test days: ``dates`` ``(m,)`` datetime64
+    and, per forecaster (``"model"`` and every baseline scored), its :class:`DayLosses`."""
 
     dates: np.ndarray
-    scale: float | None
     losses: dict[str, DayLosses]
 
 
@@ -54,7 +53,7 @@ class PooledRisk:
     """The members' one-step interval scores pooled (see the module's docstring).
 
     ``model`` and each of ``baselines`` (None unless scored for every pooled member):
-    ``interval_score_80`` (mean scaled 80% interval score, unit :data:`UNIT`),
+    ``interval_score_80`` (mean 80% interval score of log prices, unit :data:`UNIT`),
     ``coverage_80``, ``coverage_95`` (shares of member-days inside), and for a baseline
     ``model_ratio`` (the model's pooled ``interval_score_80`` over the baseline's: below 1,
     the model's intervals score better). ``n``: member-days, ``days``: calendar days.
@@ -95,7 +94,7 @@ def member_risk(
     if record.test is None:
         raise ValueError(f"member {symbol} has no test period")
     report, losses, dates = evaluation.risk_days(loaded, frame, scored, record.test, symbol)
-    return report, MemberDays(dates, record.naive_scale, losses)
+    return report, MemberDays(dates, losses)
 
 
 def assess(
@@ -115,32 +114,13 @@ def assess(
         except (ValueError, DataError) as exc:
             reports[symbol] = None
             warnings.append(f"{symbol}: no distribution scores next to the baselines: {exc}")
-    unscaled = [s for s, d in days.items() if _scale(d) is None]
-    if unscaled:
-        warnings.append(
-            f"left out of the pooled risk scores (no in-sample naive MAE to scale by): "
-            f"{', '.join(unscaled)}"
-        )
-    return reports, pool({s: d for s, d in days.items() if s not in unscaled}), warnings
-
-
-def _scale(days: MemberDays) -> float | None:
-    """The member's scale if it can divide its scores (positive and finite), else None."""
-    scale = days.scale
-    return float(scale) if scale is not None and math.isfinite(scale) and scale > 0 else None
+    return reports, pool(days), warnings
 
 
 def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
-    """The members' per-day figures pooled (see :class:`PooledRisk`); None without members.
-    Raises ValueError if a member's ``scale`` is not positive and finite."""
+    """The members' per-day figures pooled (see :class:`PooledRisk`); None without members."""
     if not days:
         return None
-    scales: dict[str, float] = {}
-    for symbol, member in days.items():
-        scale = _scale(member)
-        if scale is None:
-            raise ValueError(f"{symbol}: no positive, finite scale to divide its scores by")
-        scales[symbol] = scale
     dates = np.concatenate([d.dates for d in days.values()]).astype("datetime64[D]")
     calendar, day_of = np.unique(dates, return_inverse=True)
     per_member_day: dict[str, np.ndarray] = {}
@@ -149,9 +129,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
     for name in ("model", *BASELINES):
         if not all(name in d.losses for d in days.values()):
             continue
-        scaled = np.concatenate(
-            [d.losses[name].interval_score_80 / scales[s] for s, d in days.items()]
-        )
+        scaled = np.concatenate([d.losses[name].log_interval_score_80 for d in days.values()])
         per_member_day[name] = scaled
         figures = {
             "interval_score_80": finite_or_none(float(np.mean(scaled))),
@@ -166,7 +144,7 @@ def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:
     scored = [k for k in per_member_day if k != "model"]
     best = min(scored, key=lambda k: float(np.mean(per_member_day[k])), default=None)
     beats = None
-    dm: dict[str, float | None] = {"statistic": None, "p_value": None}
+    dm: dict[str, float | None] = {"statistic": None, "p_value": None, "lag": None}
     if best is not None:
         beats = bool(np.mean(per_member_day["model"]) < np.mean(per_member_day[best]))
         counts = np.bincount(day_of, minlength=len(calendar))

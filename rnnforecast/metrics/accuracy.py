@@ -115,6 +115,26 @@ def no_move_count(actual: np.ndarray, predicted: np.ndarray, last: np.ndarray) -
 
 
 ALTERNATIVES = ("two-sided", "less", "greater")
+KERNELS = ("bartlett", "acf")
+
+
+def hac_lag(n: int, horizon: int = 1) -> int:
+    """Newey-West lags for a Diebold-Mariano test of ``n`` loss differentials of
+    ``horizon``-step forecasts: ``max(horizon - 1, floor(4 (n / 100) ^ (2 / 9)))``.
+
+    ``horizon - 1`` is the least an optimal ``h``-step forecast's errors need (they are
+    MA(h - 1)); the second term is Newey and West's (1994) deterministic bandwidth rule for
+    the Bartlett kernel (also statsmodels' default), which grows with ``n`` so that the
+    serial correlation of one-step differentials that are not MA(0) (daily interval scores
+    follow volatility, so their differentials are autocorrelated) is taken in. It
+    depends on ``n`` only, not on the data, so the test's size does not depend on a
+    bandwidth chosen after seeing the differentials: 3 lags for n = 28 to 99, 4 for 100 to
+    272, 5 for 273 to 620. Raises ValueError if ``n`` or ``horizon`` is below 1.
+    """
+    if n < 1 or horizon < 1:
+        raise ValueError(f"n and horizon must be at least 1, got n={n}, horizon={horizon}")
+    bandwidth: float = 4.0 * (n / 100.0) ** (2.0 / 9.0)
+    return max(horizon - 1, math.floor(bandwidth))
 
 
 def diebold_mariano(
@@ -122,27 +142,40 @@ def diebold_mariano(
     baseline_loss: np.ndarray,
     horizon: int = 1,
     alternative: str = "two-sided",
+    kernel: str = "bartlett",
+    lag: int | None = None,
 ) -> tuple[float | None, float | None]:
     """Diebold-Mariano test with the Harvey-Leybourne-Newbold correction, as R's
-    ``forecast::dm.test(e1, e2, alternative, h, power, varestimator = "acf")``.
+    ``forecast::dm.test(e1, e2, alternative, h, power, varestimator)``.
 
     ``loss`` and ``baseline_loss`` ``(n,)``: per-day losses of two forecasts of the same
-    days (e.g. absolute errors, which is ``power = 1`` in R). The loss differential
-    ``d = loss - baseline_loss`` has its long-run variance estimated from ``horizon - 1``
-    autocovariance lags with equal weights (the rectangular kernel, not Newey-West's
-    Bartlett weights); if that estimate is not positive with ``horizon > 1``, one lag
-    less than needed is the lesser evil and, as R does, the test falls back to
-    ``horizon = 1``. The statistic ``mean(d) / sqrt(var / n)`` is multiplied by
-    ``sqrt((n + 1 - 2h + h(h - 1) / n) / n)`` and compared with Student's t with
-    ``n - 1`` degrees of freedom. ``alternative``: ``"less"`` (the first forecast's
-    loss is smaller), ``"greater"`` or ``"two-sided"``.
+    days (e.g. absolute errors, which is ``power = 1`` in R). The long-run variance of the
+    loss differential ``d = loss - baseline_loss`` is ``g0 + 2 sum_j w_j g_j`` over its
+    autocovariances ``g_j`` (divided by ``n``), ``j = 1..L``:
+
+    - ``kernel="bartlett"`` (the default, Newey-West): ``w_j = 1 - j / (L + 1)``, ``L = lag``
+      or, if None, :func:`hac_lag` ``(n, horizon)``. Never negative. With ``lag = horizon -
+      1`` it is R's ``varestimator = "bartlett"`` (R's weights ``1 - j / h``).
+    - ``kernel="acf"``: R's default, ``w_j = 1`` for ``j = 1..horizon - 1`` (``lag`` must be
+      None); if that estimate is not positive with ``horizon > 1``, the test falls back to
+      ``horizon = 1`` as R does.
+
+    The statistic ``mean(d) / sqrt(var / n)`` is multiplied by ``sqrt((n + 1 - 2h + h(h - 1)
+    / n) / n)`` and compared with Student's t with ``n - 1`` degrees of freedom.
+    ``alternative``: ``"less"`` (the first forecast's loss is smaller), ``"greater"`` or
+    ``"two-sided"``.
 
     Returns ``(statistic, p_value)``, or ``(None, None)`` when there are fewer than 3 days
     or the loss differential does not vary (e.g. identical forecasts). Raises ValueError
-    for an unknown ``alternative`` or losses of different shapes.
+    for an unknown ``alternative`` or ``kernel``, a negative ``lag`` (or one with ``acf``),
+    or losses of different shapes.
     """
     if alternative not in ALTERNATIVES:
         raise ValueError(f"alternative must be one of {', '.join(ALTERNATIVES)}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(KERNELS)}")
+    if lag is not None and (lag < 0 or kernel == "acf"):
+        raise ValueError(f"lag must be None or at least 0 with the bartlett kernel, got {lag}")
     a = np.asarray(loss, dtype=np.float64).ravel()
     b = np.asarray(baseline_loss, dtype=np.float64).ravel()
     if a.shape != b.shape:
@@ -151,13 +184,20 @@ def diebold_mariano(
     n = len(d)
     if n < 3:
         return None, None
+    if kernel == "acf":
+        lags = horizon - 1
+        weights = np.ones(lags)
+    else:
+        lags = hac_lag(n, horizon) if lag is None else lag
+        weights = 1.0 - np.arange(1, lags + 1) / (lags + 1.0)
     centred = d - d.mean()
     autocovariance = [float(np.dot(centred, centred)) / n]
-    for lag in range(1, min(horizon, n)):
-        autocovariance.append(float(np.dot(centred[lag:], centred[:-lag])) / n)
-    variance = (autocovariance[0] + 2 * sum(autocovariance[1:])) / n
-    if variance <= 0 and horizon > 1 and autocovariance[0] > 0:
-        return diebold_mariano(a, b, 1, alternative)
+    for j in range(1, min(lags + 1, n)):
+        autocovariance.append(float(np.dot(centred[j:], centred[:-j])) / n)
+    tail = float(np.dot(weights[: len(autocovariance) - 1], autocovariance[1:]))
+    variance = (autocovariance[0] + 2 * tail) / n
+    if variance <= 0 and kernel == "acf" and horizon > 1 and autocovariance[0] > 0:
+        return diebold_mariano(a, b, 1, alternative, "acf")
     if variance <= 0:
         return None, None
     h = horizon

@@ -167,8 +167,9 @@ def report(
     Diebold-Mariano test with the Harvey-Leybourne-Newbold correction
     (:func:`accuracy.diebold_mariano`) of the one-step absolute errors against the naive
     forecast's (None values when it cannot be computed). ``scale``: the denominator of
-    ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage) and
-    Christoffersen (independence) p-values of the one-step misses (None where the test is
+    ``mase`` (see :func:`score`). ``intervals`` has the Kupiec (coverage), Christoffersen
+    (independence) and Christoffersen conditional-coverage (both at once) p-values of the
+    one-step misses (None where the test is
     undefined: see :mod:`rnnforecast.metrics.probabilistic`).
     """
     m, horizon = actual.shape
@@ -210,6 +211,7 @@ def report(
             "mean_width": float(np.mean(high - low)),
             "kupiec_p": probabilistic.kupiec_p(~inside[:, 0], level),
             "christoffersen_p": probabilistic.christoffersen_p(~inside[:, 0]),
+            "christoffersen_cc_p": probabilistic.christoffersen_cc_p(~inside[:, 0], level),
         },
         steps=steps,
         significance={
@@ -219,5 +221,6 @@ def report(
             "n": m,
             "dm_statistic": statistic,
             "p_value": p_value,
+            "dm_lag": None if p_value is None else accuracy.hac_lag(m, 1),
         },
     )

@@ -13,15 +13,23 @@ unless said otherwise:
   recomputed from the bundle (the calibration keeps one width), adapted by the same scheme
   at that level. Its
   quantiles: 5/95% from the 90% interval, 10/90% from the 80% one, 50% the point. Its
-  variance: the 80% log half-width read as a Gaussian's ``z_0.9 * sd``, i.e.
-  ``(halfwidth / 1.2816)^2`` in log-return units squared.
+  distribution is the conformal one its intervals come from: the log move plus or minus a
+  validation score ``S`` (equally likely signs), scaled so that its quantile at the served
+  level is the served half-width (``mult = halfwidth / S_(served level)``, the conformal
+  rank of :func:`model_forecasts`). Its variance is that distribution's,
+  ``mult^2 * mean(S^2)`` in log-return units squared (not the 80% half-width read as a
+  Gaussian's, which overstated QLIKE for heavy-tailed returns).
 - each baseline: centred on the naive forecast (the last close), its log-return quantiles
   mapped to prices by ``last_close * exp(q)``; fitted on the rows before the test period and
-  filtered forward over it.
+  filtered forward over it; its variance is its own forecast.
 
-``crps`` is the Gaussian closed form on the log return with each forecaster's variance
-(and mean: the model's log move, 0 for baselines), times the last close: price units to
-first order. ``qlike`` compares each variance forecast with the range-based proxy of
+``crps`` scores each forecaster's own distribution of the log return, times the last close
+(price units to first order): the Gaussian closed form for EWMA and hist50, the Student-t
+closed form (:func:`rnnforecast.metrics.probabilistic.crps_student_t`, scale
+``sqrt(variance (nu - 2) / nu)``) for GARCH-t and GJR-t, and the quantile form
+(:func:`rnnforecast.metrics.probabilistic.crps_quantiles` at 100 levels) for the empirical
+ones (emp250, HAR's filtered historical simulation) and the model's conformal quantiles.
+``qlike`` compares each variance forecast with the range-based proxy of
 :func:`rnnforecast.risk.baselines.range_variance`.
 """
 
@@ -43,8 +51,11 @@ from rnnforecast.risk.baselines.interface import BaselineForecast
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
 _LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
-_PINBALL_COLUMNS = [_LEVELS.index(q) for q in probabilistic.QUANTILE_LEVELS]
-_Z80 = probabilistic.normal_quantile(0.9)
+_GRID = probabilistic.crps_levels()
+# Everything asked of a baseline in one call (a GARCH fit is the slow part): the levels above
+# and the CRPS grid, rounded so that 0.025 and 2.5 / 100 are one level.
+_ASKED = tuple(sorted({round(v, 12) for v in (*_LEVELS, *_GRID)}))
+_COLUMN = {level: j for j, level in enumerate(_ASKED)}
 
 BaselineFn = Callable[
     [np.ndarray, int, Sequence[float], Sequence[str]], Mapping[str, BaselineForecast]
@@ -57,12 +68,32 @@ BaselineFn = Callable[
 class DayForecasts:
     """One forecaster's one-step forecasts of ``m`` days, price units: ``bounds[level]`` is
     ``(low, high)`` ``(m,)`` for levels 0.8, 0.9, 0.95; ``median`` ``(m,)``; ``log_mean`` and
-    ``variance`` ``(m,)`` of the log return from the last close."""
+    ``variance`` ``(m,)`` of the log return from the last close. ``distribution``: the
+    family the CRPS reads, ``"gaussian"`` (``log_mean``, ``variance``), ``"student_t"``
+    (``log_mean``, ``variance``, ``df`` degrees of freedom) or ``"quantiles"``: ``grid``
+    ``(m, 100)``, the log-return quantiles at
+    :func:`rnnforecast.metrics.probabilistic.crps_levels`."""
 
     bounds: dict[float, tuple[np.ndarray, np.ndarray]]
     median: np.ndarray
     log_mean: np.ndarray
     variance: np.ndarray
+    distribution: str = "gaussian"
+    df: float | None = None
+    grid: np.ndarray | None = None
+
+    def crps(self, log_actual: np.ndarray) -> np.ndarray:
+        """CRPS per day ``(m,)`` of the log returns ``log_actual`` ``(m,)``, log-return units.
+        Raises ValueError for a family without what it needs (``df``, ``grid``)."""
+        if self.distribution == "gaussian":
+            sd = np.sqrt(self.variance)
+            return probabilistic.crps_gaussian(log_actual, self.log_mean, sd)
+        if self.distribution == "student_t" and self.df is not None:
+            scale = np.sqrt(self.variance * (self.df - 2.0) / self.df)
+            return probabilistic.crps_student_t(log_actual, self.log_mean, scale, self.df)
+        if self.distribution == "quantiles" and self.grid is not None:
+            return probabilistic.crps_quantiles(log_actual, self.grid)
+        raise ValueError(f"no CRPS for a {self.distribution!r} forecast without its parameters")
 
     def quantiles(self) -> np.ndarray:
         """``(m, 5)`` at :data:`rnnforecast.metrics.probabilistic.QUANTILE_LEVELS` (5, 10, 50, 90,
@@ -74,11 +105,14 @@ class DayForecasts:
 @dataclass(frozen=True)
 class DayLosses:
     """One forecaster's figures per test day ``(m,)``: its 80% interval score (price units)
-    and whether the close fell outside its 80% and its 95% interval (bool)."""
+    and whether the close fell outside its 80% and its 95% interval (bool); its 80% interval
+    score of the log close against the log bounds (log-return units: the same for a price
+    series and that series times any constant)."""
 
     interval_score_80: np.ndarray
     outside_80: np.ndarray
     outside_95: np.ndarray
+    log_interval_score_80: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -120,13 +154,15 @@ def scores(
         out[f"coverage_{tag}"] = 1.0 - float(np.mean(hits))
         out[f"kupiec_p_{tag}"] = probabilistic.kupiec_p(hits, level)
         out[f"christoffersen_p_{tag}"] = probabilistic.christoffersen_p(hits)
+        out[f"christoffersen_cc_p_{tag}"] = probabilistic.christoffersen_cc_p(hits, level)
     out["pinball"] = probabilistic.pinball(actual, day.quantiles(), probabilistic.QUANTILE_LEVELS)
-    sd = np.sqrt(day.variance)
-    out["crps"] = float(
-        np.mean(last * probabilistic.crps_gaussian(np.log(actual / last), day.log_mean, sd))
-    )
+    out["crps"] = float(np.mean(last * day.crps(np.log(actual / last))))
     out["qlike"] = probabilistic.qlike(day.variance, proxy)
-    days = DayLosses(per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"])
+    low, high = day.bounds[0.8]
+    log_score = probabilistic.interval_score(np.log(actual), np.log(low), np.log(high), 0.8)
+    days = DayLosses(
+        per_day["interval_score_80"], per_day["outside_80"], per_day["outside_95"], log_score
+    )
     return {k: finite_or_none(v) for k, v in out.items()}, days
 
 
@@ -146,24 +182,37 @@ def model_forecasts(
     ``served``: the level and log half-widths ``(m,)`` of the intervals the bundle serves;
     ``all_scores`` ``(M,)`` the normalised one-step scores of every window, ``validation``
     and ``test`` ``(M,)`` masks; ``adaptive``: the bundle's scheme or None. The other levels
-    are split conformal on the validation scores, adapted by the same scheme. Raises
-    ValueError without validation windows.
+    are split conformal on the validation scores, adapted by the same scheme. The
+    distribution (CRPS grid and variance) is the conformal one of the module's docstring.
+    Raises ValueError without validation windows.
     """
     val_scores = np.sort(all_scores[validation])
     if len(val_scores) == 0:
         raise ValueError("no validation windows to calibrate the intervals on")
-    bounds, spreads = {}, {}
+    bounds = {}
     for level in (0.8, 0.9, 0.95):
         if math.isclose(level, served[0]):
             spread = served[1]
         else:
-            k = min(math.ceil((len(val_scores) + 1) * level), len(val_scores))
-            width = float(val_scores[k - 1])
+            width = _conformal_score(val_scores, level)
             factor = adaptive_factors(all_scores, level, adaptive, width)[:-1][test]
             spread = width * scale * factor
-        spreads[level] = spread
         bounds[level] = (point * np.exp(-spread), point * np.exp(spread))
-    return DayForecasts(bounds, point, np.log(point / last), (spreads[0.8] / _Z80) ** 2)
+    # the served day's multiplier of the validation scores, for every level of the grid
+    mult = served[1] / _conformal_score(val_scores, served[0])
+    move = np.log(point / last)
+    tau = np.asarray(_GRID)
+    central = np.array([_conformal_score(val_scores, abs(2 * t - 1)) for t in tau])
+    grid = move[:, None] + np.sign(tau - 0.5)[None, :] * mult[:, None] * central[None, :]
+    variance = mult**2 * float(np.mean(val_scores**2))
+    return DayForecasts(bounds, point, move, variance, "quantiles", None, grid)
+
+
+def _conformal_score(ordered: np.ndarray, level: float) -> float:
+    """The split-conformal quantile at ``level`` of ascending scores ``(n,)``: the
+    ``ceil((n + 1) level)``-th smallest, clipped to ``[1, n]``."""
+    k = min(max(math.ceil((len(ordered) + 1) * level), 1), len(ordered))
+    return float(ordered[k - 1])
 
 
 def baseline_forecasts(
@@ -174,25 +223,38 @@ def baseline_forecasts(
     rows = ohlcv[: last_test + 1]
     last = rows[first_test - 1 : last_test, CLOSE]
     out = {}
-    for name, fc in fn(rows, first_test, _LEVELS, names).items():
-        q = last[:, None] * np.exp(np.asarray(fc.quantiles, dtype=np.float64))
-        bounds = {
-            0.8: (q[:, _LEVELS.index(0.10)], q[:, _LEVELS.index(0.90)]),
-            0.9: (q[:, _LEVELS.index(0.05)], q[:, _LEVELS.index(0.95)]),
-            0.95: (q[:, _LEVELS.index(0.025)], q[:, _LEVELS.index(0.975)]),
-        }
-        median = q[:, _LEVELS.index(0.50)]
-        out[name] = DayForecasts(bounds, median, np.zeros(len(last)), np.asarray(fc.variance))
+    for name, fc in fn(rows, first_test, _ASKED, names).items():
+        log_q = np.asarray(fc.quantiles, dtype=np.float64)
+
+        def at(level: float, log_q: np.ndarray = log_q) -> np.ndarray:
+            column: np.ndarray = log_q[:, _COLUMN[round(level, 12)]]
+            return column
+
+        q = {level: last * np.exp(at(level)) for level in _LEVELS}
+        bounds = {0.8: (q[0.10], q[0.90]), 0.9: (q[0.05], q[0.95]), 0.95: (q[0.025], q[0.975])}
+        grid = np.stack([at(level) for level in _GRID], axis=1)
+        family = "quantiles" if fc.distribution == "empirical" else fc.distribution
+        df = fc.params.get("nu") if family == "student_t" else None
+        out[name] = DayForecasts(
+            bounds, q[0.50], np.zeros(len(last)), np.asarray(fc.variance), family, df, grid
+        )
     return out
 
 
 def dm_less(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, float | None]:
-    """One-sided Diebold-Mariano test (HLN, :func:`rnnforecast.metrics.accuracy.diebold_mariano`)
-    that ``loss`` is smaller on average (per-day losses, one step ahead)."""
+    """One-sided Diebold-Mariano-HLN test (:func:`rnnforecast.metrics.accuracy.diebold_mariano`)
+    that ``loss`` is smaller on average (per-day losses ``(n,)``, one step ahead), with
+    Newey-West weights over :func:`rnnforecast.metrics.accuracy.hac_lag` lags: daily interval
+    scores follow volatility, so their differentials are serially correlated. ``lag``: the
+    lags used (None with the test)."""
     statistic, p_value = accuracy.diebold_mariano(loss, baseline_loss, 1, alternative="less")
     if statistic is None or p_value is None:
-        return {"statistic": None, "p_value": None}
-    return {"statistic": finite_or_none(statistic), "p_value": finite_or_none(p_value)}
+        return {"statistic": None, "p_value": None, "lag": None}
+    return {
+        "statistic": finite_or_none(statistic),
+        "p_value": finite_or_none(p_value),
+        "lag": accuracy.hac_lag(len(np.ravel(loss)), 1),
+    }
 
 
 def compare(
@@ -242,7 +304,7 @@ def compare_days(
             table[name], per_day[name] = scores(actual, last, day, proxy)
     best = min(per_day, key=lambda k: float(np.mean(per_day[k].interval_score_80)), default=None)
     beats = None
-    dm: dict[str, float | None] = {"statistic": None, "p_value": None}
+    dm: dict[str, float | None] = {"statistic": None, "p_value": None, "lag": None}
     if best is not None:
         model_is, best_is = model_days.interval_score_80, per_day[best].interval_score_80
         beats = bool(np.mean(model_is) < np.mean(best_is))
@@ -313,5 +375,5 @@ def assess_days(
     window, in order)."""
     days = served_forecasts(model, dataset, validation, test)
     first_test = int(np.argmax(test)) + model.data.lookback
-    name = "conformal" if model.calibration.adaptive is None else "adaptive_conformal"
+    name = "conformal" if model.calibration.adaptive is None else "rolling_conformal"
     return compare_days(ohlcv, first_test, days, name, forecast_baselines)

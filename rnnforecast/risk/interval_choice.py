@@ -170,12 +170,33 @@ def load(folder: Path, member: str | None = None) -> IntervalRecord | None:
         raise ModelError(f"{path}: not a valid intervals record ({exc})") from None
 
 
+ROLLING = "+rolling"
+"""The suffix of a served baseline whose widths the rolling scheme rescales."""
+
+_RENAMED = {"adaptive_conformal": "rolling_conformal", "+adaptive": ROLLING}
+
+
 def served_name(record: IntervalRecord | None, adaptive: bool) -> str:
-    """The served method's name: a baseline's (``+adaptive`` if its widths adapt), else the
-    network's ``conformal`` (``adaptive_conformal`` with an adaptive scheme)."""
+    """The served method's name: a baseline's (``+rolling`` if the rolling scheme of
+    :mod:`rnnforecast.forecast.conformal` rescales its widths), else the network's
+    ``conformal`` (``rolling_conformal`` with that scheme).
+
+    The scheme was called adaptive conformal; with its small step and restarts it keeps the
+    miss rate target within 0.18-0.22 and is in effect a 100-day rolling conformal quantile,
+    without ACI's guarantee, so the names say rolling (see :func:`current_name`)."""
     if record is not None and record.serves_baseline:
-        return record.method + ("+adaptive" if record.adaptive else "")
-    return "adaptive_conformal" if adaptive else "conformal"
+        return record.method + (ROLLING if record.adaptive else "")
+    return "rolling_conformal" if adaptive else "conformal"
+
+
+def current_name(method: str) -> str:
+    """A served method's name as recorded by an older release, in today's words:
+    ``adaptive_conformal`` is ``rolling_conformal``, ``NAME+adaptive`` is ``NAME+rolling``;
+    any other name is returned as it is."""
+    for old, new in _RENAMED.items():
+        if method.endswith(old):
+            return method.removesuffix(old) + new
+    return method
 
 
 # --- choosing and fitting at train time ------------------------------------------------------

@@ -43,7 +43,8 @@ class Ewma:
             s[j + 1] = lam * s[j] + (1 - lam) * returns[j] ** 2
         variance = np.maximum(s[first_test - 1 : -1], VARIANCE_FLOOR)
         params = {"lambda": lam, "seed_variance": seed}
-        return BaselineForecast(self.name, variance, gaussian(variance, levels), levels, params)
+        quantiles = gaussian(variance, levels)
+        return BaselineForecast(self.name, variance, quantiles, levels, params, "gaussian")
 
     def check_params(self, params: Mapping[str, float]) -> None:
         """lambda in (0, 1), a positive seed variance."""

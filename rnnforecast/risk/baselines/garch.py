@@ -84,7 +84,9 @@ class GarchT:
         params = {name: float(value) for name, value in zip(self.params, fitted, strict=True)}
         params["omega"] /= _ARCH_SCALE**2
         params["converged"] = float(converged)
-        return BaselineForecast(self.name, variance, quantiles, levels, params)
+        # arch's t has unit variance: ``variance`` is the forecast's variance, its t scale is
+        # sqrt(variance (nu - 2) / nu)
+        return BaselineForecast(self.name, variance, quantiles, levels, params, "student_t")
 
     def check_params(self, params: Mapping[str, float]) -> None:
         """Positive omega, non-negative alpha and beta, nu > 2, and stationary to

@@ -40,6 +40,9 @@ class BaselineForecast:
     (log-return units squared, not percent); ``quantiles`` (m, len(levels)) are forecast quantiles
     of that log return, ascending along each row, at ``levels`` (ascending, each in (0, 1));
     ``params`` holds the fitted parameters as finite floats (variances in log-return units).
+    ``distribution`` names the forecast's family, which the CRPS is computed from:
+    ``"gaussian"`` (zero mean, ``variance``), ``"student_t"`` (zero mean, ``variance``, degrees
+    of freedom ``params["nu"]``) or ``"empirical"`` (only its quantiles describe it).
     """
 
     name: str
@@ -47,6 +50,7 @@ class BaselineForecast:
     quantiles: np.ndarray
     levels: tuple[float, ...]
     params: dict[str, float]
+    distribution: str = "empirical"
 
 
 class Baseline(Protocol):

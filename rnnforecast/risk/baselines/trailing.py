@@ -44,7 +44,8 @@ class Hist50:
         windows = trailing_before(log_returns(ohlcv), first_test, HIST_WINDOW)
         variance = np.maximum(np.var(windows, axis=1, ddof=1), VARIANCE_FLOOR)
         params = {"window": float(HIST_WINDOW)}
-        return BaselineForecast(self.name, variance, gaussian(variance, levels), levels, params)
+        quantiles = gaussian(variance, levels)
+        return BaselineForecast(self.name, variance, quantiles, levels, params, "gaussian")
 
     def check_params(self, params: Mapping[str, float]) -> None:
         """The window is 50."""
