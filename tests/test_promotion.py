@@ -135,10 +135,10 @@ def test_changed_intervals_on_the_same_points_are_promoted_when_significantly_be
     assert verdict.promote is True and verdict.rule == "changed recipe"
     assert verdict.p_value == pytest.approx(expected, rel=1e-12) and verdict.mae_p_value is None
     assert verdict.reason == (
-        f"changed recipe; served 80% interval score {better.mean():.4f} significantly beats "
-        f"the current model's {SCORE.mean():.4f} ({CHAMPION}; DM p={expected:.2f} on 10 unseen "
-        f"days), one-day MAE {BASE.mean():.4f} vs {BASE.mean():.4f} not significantly worse "
-        "(not tested): challenger promoted"
+        f"changed recipe; served 80% interval score {better.mean():.4f} (coverage 80%) "
+        f"significantly beats the current model's {SCORE.mean():.4f} (80%; {CHAMPION}; "
+        f"DM p={expected:.2f} on 10 unseen days), one-day MAE {BASE.mean():.4f} vs "
+        f"{BASE.mean():.4f} not significantly worse (not tested): challenger promoted"
     )
 
 

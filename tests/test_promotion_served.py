@@ -153,17 +153,17 @@ def hln_p(a: np.ndarray, b: np.ndarray, alternative: str) -> float:
     )
 
 
-def by_hand(outcome: dict[str, Any], champion: str) -> tuple[dict, dict]:
+def by_hand(outcome: dict[str, Any], champion: str, seed: int = 0) -> tuple[dict, dict]:
     """(champion, challenger) sides of ``outcome``'s unseen days, by hand: the challenger's
     test days (all after the current model's last bar). The current model's GARCH is fitted on
     the bars it was trained on; the challenger's (a refit fits on every bar) on the bars before
     the first unseen day, so that no parameter has seen a day it is scored on."""
-    prices = regime_prices()
+    prices = regime_prices(seed=seed)
     closes = prices["Close"].to_numpy()
     dates = prices.index.strftime("%Y-%m-%d").tolist()
     test = outcome["metrics"]["test"]
     days = np.arange(dates.index(test["start"]), dates.index(test["end"]) + 1)
-    assert days[0] >= FIRST and len(days) == outcome["promotion"]["days"]
+    assert days[0] >= FIRST  # every test day is unseen by the current model
     params = garch_fit(closes, FIRST if champion == "garch_t" else int(days[0]))
     garch = side(closes, days, lambda c, d: garch_bounds(c, d, params))
     hist = side(closes, days, hist50_bounds)
@@ -171,6 +171,7 @@ def by_hand(outcome: dict[str, Any], champion: str) -> tuple[dict, dict]:
 
 
 def check_record(record: dict[str, Any], mine: dict, theirs: dict, alternative: str) -> None:
+    assert record["days"] == len(mine["scores"]) == len(theirs["scores"]) == 98
     for name, sides in (("champion", theirs), ("challenger", mine)):
         for key, value in sides["summary"].items():
             assert record[name][key] == pytest.approx(value, rel=1e-6), (name, key)
@@ -210,3 +211,39 @@ def test_worse_served_intervals_of_a_changed_recipe_are_kept_out(tmp_path: Path)
     assert second["reason"].endswith(": current model kept")
     assert (home / "models" / "VOL" / "current").read_text().strip() == first["run_id"]
     assert served_method(home) == "garch_t"
+
+
+def test_a_global_model_goes_through_the_same_rule(tmp_path: Path) -> None:
+    """Two members, pooled: each member-day's scores divided by the member's in-sample naive
+    MAE (recorded in the challenger's manifest), then the same rule."""
+    home, seeds = tmp_path / "home", {"VOL": 0, "VAR": 1}
+    table = "[run]\nglobal = true\ntickers = [\n" + "".join(
+        f'  {{ ticker = "{t}", source = "csv", path = "{t.lower()}.csv" }},\n' for t in seeds
+    )
+    for intervals, rows in (("hist50", FIRST), ("garch_t", N)):
+        for ticker, seed in seeds.items():
+            regime_prices(seed=seed).iloc[:rows].to_csv(tmp_path / f"{ticker.lower()}.csv")
+        config = tmp_path / f"{intervals}.toml"
+        recipe = TINY_CONFIG.replace('intervals = "model"', f'intervals = "{intervals}"')
+        config.write_text(recipe + "\n" + table + "]\n")
+        result = cli("run", "--config", str(config), "--json", home=home)
+        assert result.exit_code == 0, result.stderr
+        outcomes = json.loads(result.stdout)["tickers"]
+    record = outcomes[0]["promotion"]
+    assert all(o["promotion"] == record for o in outcomes)
+    run = outcomes[0]["run_id"]
+    (group,) = (home / "models").glob("@*")  # the group's folder, named by the job
+    manifest = json.loads((group / run / "manifest.json").read_text())
+    mine, theirs = [], []
+    for outcome in outcomes:
+        scale = manifest["members"][outcome["ticker"]]["naive_scale"]
+        champion, challenger = by_hand(outcome, "hist50", seeds[outcome["ticker"]])
+        theirs.append(champion["scores"] / scale)
+        mine.append(challenger["scores"] / scale)
+    ours, others = np.concatenate(mine), np.concatenate(theirs)
+    assert record["days"] == len(ours) == 2 * 98
+    assert record["challenger"]["interval_score_80"] == pytest.approx(ours.mean(), rel=1e-6)
+    assert record["champion"]["interval_score_80"] == pytest.approx(others.mean(), rel=1e-6)
+    assert record["p_value"] == pytest.approx(hln_p(ours, others, "less"), rel=1e-4)
+    assert record["decision"] == "promoted" and record["rule"] == "changed recipe"
+    assert all(o["promoted"] for o in outcomes)

@@ -150,9 +150,11 @@ def decide(
     wins = better is not None and better < alpha
     guard = mae_worse is not None and mae_worse < alpha
     scores = (
-        f"served {level} interval score {mine['interval_score_80']:.4f} "
+        f"served {level} interval score {mine['interval_score_80']:.4f} (coverage "
+        f"{mine['coverage_80']:.0%}) "
         f"{'significantly beats' if wins else 'does not significantly beat'} the current "
-        f"model's {theirs['interval_score_80']:.4f} ({champion_id}; {_shown(better)} on {days})"
+        f"model's {theirs['interval_score_80']:.4f} ({theirs['coverage_80']:.0%}; "
+        f"{champion_id}; {_shown(better)} on {days})"
     )
     mae = (
         f"one-day MAE {mine['mae']:.4f} vs {theirs['mae']:.4f} "
