@@ -212,8 +212,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "promotion-inverted",
         "rnnforecast/jobs/promotion.py",
-        "    wins = mae_mine < mae_theirs\n",
-        "    wins = mae_mine > mae_theirs\n",
+        "    wins = better is not None and better < alpha\n",
+        "    wins = better is not None and better >= alpha\n",
         (PROMOTION,),
         "the worse model wins (changed recipe)",
     ),
@@ -343,16 +343,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "same-recipe-worse-promoted",
         "rnnforecast/jobs/promotion.py",
-        "        if p_value is not None and p_value < alpha:\n",
-        "        if p_value is not None and p_value < 0:\n",
+        "            if p_value is not None and p_value < alpha:\n",
+        "            if p_value is not None and p_value < 0:\n",
         ("tests/test_promotion.py",),
         "a significantly worse model of the same recipe still replaces the current one",
     ),
     Mutation(
         "tie-keeps-current",
         "rnnforecast/jobs/promotion.py",
-        "        if p_value is not None and p_value < alpha:\n",
-        "        if p_value is None or p_value < alpha:\n",
+        "            if p_value is not None and p_value < alpha:\n",
+        "            if p_value is None or p_value < alpha:\n",
         (
             "tests/test_unattended.py::test_run_promotes_first_then_a_newer_model_of_the_same_recipe",
         ),

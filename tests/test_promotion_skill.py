@@ -90,8 +90,13 @@ def test_a_strictly_better_challenger_is_promoted(weak_then_strong: dict) -> Non
     assert strong["metrics"]["test"] == weak["metrics"]["test"]  # scored on the same days
     assert strong["metrics"]["model"]["rel_mae"] < 0.9
     assert strong["promoted"] is True
-    assert strong["reason"].startswith("changed recipe; one-day MAE ")
-    assert "beats the current model's" in strong["reason"] and weak["run_id"] in strong["reason"]
+    assert strong["reason"].startswith("changed recipe; served 80% interval score ")
+    assert "significantly beats the current model's" in strong["reason"]
+    assert weak["run_id"] in strong["reason"]
+    record = strong["promotion"]
+    assert record["decision"] == "promoted" and record["p_value"] < 0.05
+    assert record["challenger"]["mae"] < record["champion"]["mae"]
+    assert record["challenger"]["interval_score_80"] < record["champion"]["interval_score_80"]
     assert current(weak_then_strong["home"]) == strong["run_id"]
     listing = json.loads(cli("models", "LRN", "--json", home=weak_then_strong["home"]).stdout)
     assert [r["run_id"] for r in listing["runs"]] == [weak["run_id"], strong["run_id"]]
@@ -104,8 +109,10 @@ def test_a_strictly_worse_challenger_is_kept_out(learned: dict, learned_home: Pa
     weak = nightly(run_config(learned_home.parent, UNTRAINED, learned["csv"], "weak"), learned_home)
     assert weak["metrics"]["model"]["rel_mae"] > 1.1
     assert weak["promoted"] is False
-    assert weak["reason"].startswith("changed recipe; one-day MAE ")
-    assert "does not beat the current model's" in weak["reason"] and champion in weak["reason"]
+    assert weak["reason"].startswith("changed recipe; served 80% interval score ")
+    assert "does not significantly beat the current model's" in weak["reason"]
+    assert champion in weak["reason"]
+    assert weak["promotion"]["decision"] == "kept" and weak["promotion"]["p_value"] > 0.5
     assert weak["reason"].endswith(": current model kept")
     assert current(learned_home) == champion
     assert json.loads(cli("predict", "LRN", "--json", home=learned_home).stdout) == before

@@ -85,7 +85,9 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
             "warm_start",
             "from_scratch",
             "interval_method",
+            "promotion",
         }
+        assert t["promotion"] is None  # nothing to compare with
         assert t["rows_added"] == 220 and t["promoted"] is True and t["error"] is None
         assert t["interval_method"] == "rolling_conformal"  # TINY_CONFIG pins the network's
         assert "no current model" in t["reason"]
@@ -113,6 +115,8 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
             f"same recipe; a tie: too few days unseen by the current model {before['run_id']} "
             "to test (1 unseen day): newer model promoted"
         )
+        assert after["promotion"]["days"] == 1 and after["promotion"]["decision"] == "promoted"
+        assert after["promotion"]["rule"] == "same recipe" and after["promotion"]["p_value"] is None
         current = (home / "models" / after["ticker"] / "current").read_text().strip()
         assert current == after["run_id"]
     # A third run on the same bars: no unseen day at all, again a tie; keep = 2 deletes the

@@ -16,8 +16,7 @@ from rnnforecast.config import Config, RunConfig
 from rnnforecast.data import calendars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
-from rnnforecast.jobs import ingest, promotion
-from rnnforecast.jobs.evaluation import select_period
+from rnnforecast.jobs import hindcast, ingest, promotion
 from rnnforecast.jobs.outcomes import Failure, TickerOutcome
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
@@ -47,6 +46,8 @@ class NightlyResult:
     warm_start: dict[str, Any] | None = None
     from_scratch: str | None = None
     interval_method: str | None = None  # the challenger's (None if it failed)
+    # what the promotion compared (promotion.record); None when nothing was compared
+    promotion: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, and ``error`` (null: the outcome fills it in if the ticker failed)
@@ -75,9 +76,10 @@ def run(
 ) -> list[RunOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
-    :mod:`rnnforecast.jobs.promotion`: compared with the current model on the days that model
-    never saw, a challenger of the same recipe is promoted unless significantly worse, one
-    of a changed recipe only if it wins.
+    :mod:`rnnforecast.jobs.promotion`: compared with the current model on what each serves
+    (point and interval) on the days that model never saw, a challenger of the same recipe
+    is promoted unless significantly worse, one of a changed recipe only if its served
+    intervals are significantly better.
 
     One ticker failing does not stop the others: its outcome carries the error. Every ticker
     is fetched before any is trained, so that no download runs after TensorFlow is loaded
@@ -147,20 +149,18 @@ def _run_ticker(
     metrics = {"test": period, **challenger.report.scores.to_dict()}
     where = f"on {period['start']} to {period['end']} ({period['n']} days)"
     promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
+    compared = None
     if champion_id is not None:
         try:
             champion = loading.load(home, symbol, champion_id)
             frame = home.store.read(symbol)
-            champion_loss, challenger_loss = _unseen_losses(
-                home, symbol, challenger.run_id, champion, frame, period
-            )
+            theirs, ours = _unseen_served(home, symbol, challenger.run_id, champion, frame, period)
         except (ModelError, DataError) as exc:
             reason = f"current model {champion_id} cannot be scored ({exc}); replaced"
         else:
-            verdict = promotion.decide(
-                champion.config == config, challenger_loss, champion_loss, champion_id
-            )
+            verdict = promotion.decide(champion.config == config, ours, theirs, champion_id)
             promote, reason = verdict.promote, verdict.reason
+            compared = promotion.record(verdict, ours, theirs)
     if promote:
         home.models.set_current(symbol, challenger.run_id)
     deleted = home.models.prune(symbol, plan.keep)
@@ -177,37 +177,49 @@ def _run_ticker(
         warm_start=None if warm_start is None else warm_start.record(),
         from_scratch=None if warm_start is not None else from_scratch,
         interval_method=challenger.interval_method,
+        promotion=compared,
     )
 
 
-def _unseen_losses(
+def _unseen_served(
     home: Home,
     symbol: str,
     challenger_id: str,
     champion: loading.Loaded,
     frame: pd.DataFrame,
     period: dict[str, Any],
-) -> tuple[np.ndarray, np.ndarray]:
-    """One-day absolute errors ``(n,)`` of the current model (as served) and of the
-    challenger's scored fit (out of sample there) on the days of the challenger's test
-    period that the current model never saw, matched by day. Raises ModelError or
-    DataError if a bundle cannot be loaded or run."""
+    member: str | None = None,
+) -> tuple[promotion.Served, promotion.Served]:
+    """What the current model served (its served fit and intervals) and what the challenger
+    would have served (its scored fit, out of sample there, and its intervals: see
+    :mod:`rnnforecast.jobs.hindcast`) on the days of the challenger's test period that the
+    current model never saw, matched by day (a global model's ``member``). Raises ModelError
+    or DataError if a bundle cannot be loaded or run."""
     after = champion.bundle.manifest.serving.seen_through
     challenger = loading.load(home, symbol, challenger_id)
-    losses: list[dict[Any, float]] = []
-    models = ((champion, champion.fitted("served")), (challenger, challenger.fitted("scored")))
-    for loaded, model in models:
-        part = select_period(loaded, frame, period["start"], period["end"], after)
-        if not len(part):
-            losses.append({})
-            continue
-        result = model.forecast(part.base, 1)
-        errors = np.abs(part.actual[:, 0] - result.point[:, 0])
-        losses.append(dict(zip(part.target_dates[:, 0].tolist(), errors.tolist(), strict=True)))
-    days = sorted(set(losses[0]) & set(losses[1]))
-    return (
-        np.array([losses[0][d] for d in days], dtype=np.float64),
-        np.array([losses[1][d] for d in days], dtype=np.float64),
+    sides = ((champion, champion.fitted("served")), (challenger, challenger.fitted("scored")))
+    served = [
+        hindcast.served_days(
+            loaded,
+            model,
+            frame,
+            period["start"],
+            period["end"],
+            after,
+            member,
+        )
+        for loaded, model in sides
+    ]
+    common = sorted(set(served[0].dates.tolist()) & set(served[1].dates.tolist()))
+    return _on_days(served[0], common), _on_days(served[1], common)
+
+
+def _on_days(days: hindcast.Hindcast, common: list[Any]) -> promotion.Served:
+    """The per-day losses of ``days`` on the days ``common`` (in that order)."""
+    where = {day: i for i, day in enumerate(days.dates.tolist())}
+    pick = np.array([where[day] for day in common], dtype=np.int64)
+    return promotion.Served(
+        days.interval_scores()[pick], days.abs_errors()[pick], days.covered()[pick], days.level
     )
 
 
@@ -223,10 +235,10 @@ def run_group(
 ) -> list[RunOutcome]:
     """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
     promote it for the group by :func:`rnnforecast.jobs.promotion.decide` on the pooled unseen
-    days of every member (each member's errors divided by its in-sample naive MAE, so that
-    no ticker outweighs the others by its price level). A change of members counts as a
-    change of recipe. Returns one outcome per fetched ticker, in order; a failure of the
-    group is every member's error."""
+    days of every member (each member's served interval scores and errors divided by its
+    in-sample naive MAE, so that no ticker outweighs the others by its price level). A change
+    of members counts as a change of recipe. Returns one outcome per fetched ticker, in
+    order; a failure of the group is every member's error."""
     symbols = [symbol for symbol, _ in fetched]
     try:
         group = group_members.group_name(symbols, plan.group)
@@ -241,7 +253,7 @@ def run_group(
             promote=False,
         )
         with home.lock_all([group, *sorted(symbols)]):
-            promote, reason = _promote(home, group, config, champion_id, challenger)
+            promote, reason, compared = _promote(home, group, config, champion_id, challenger)
             if promote:
                 home.models.set_current(group, challenger.run_id)
                 for symbol in symbols:
@@ -266,6 +278,7 @@ def run_group(
                     deleted,
                     serving=challenger.serving,
                     interval_method=challenger.interval_method.get(symbol),
+                    promotion=compared,
                 ),
             )
         )
@@ -278,30 +291,47 @@ def _promote(
     config: Config,
     champion_id: str | None,
     challenger: global_model.GlobalTrainResult,
-) -> tuple[bool, str]:
-    """(promote, reason) for the group's challenger against its current model."""
+) -> tuple[bool, str, dict[str, Any] | None]:
+    """(promote, reason, the promotion record or None) for the group's challenger against
+    its current model: what each served on every member's unseen days, pooled, each
+    member's scores divided by its in-sample naive MAE."""
     if champion_id is None:
         pool_mae = challenger.pool["model"]["mae"]
-        return True, f"no current model; pooled one-day MAE {pool_mae:.4f}"
+        return True, f"no current model; pooled one-day MAE {pool_mae:.4f}", None
     try:
         champion = loading.load(home, group, champion_id)
         members = champion.bundle.manifest.members or {}
-        mine_all, theirs_all = [], []
+        ours_all, theirs_all = [], []
         for symbol, record in challenger.members.items():
             frame = home.store.read(symbol)
-            theirs, mine = _unseen_losses(
-                home, group, challenger.run_id, champion, frame, record["test"]
+            theirs, ours = _unseen_served(
+                home, group, challenger.run_id, champion, frame, record["test"], symbol
             )
             scale = _naive_scale_of(home, group, challenger.run_id, symbol)
-            mine_all.append(mine / scale)
-            theirs_all.append(theirs / scale)
+            ours_all.append(_scaled(ours, scale))
+            theirs_all.append(_scaled(theirs, scale))
     except (ModelError, DataError) as exc:
-        return True, f"current model {champion_id} cannot be scored ({exc}); replaced"
+        return True, f"current model {champion_id} cannot be scored ({exc}); replaced", None
     same = champion.config == config and sorted(members) == sorted(challenger.members)
-    verdict = promotion.decide(
-        same, np.concatenate(mine_all), np.concatenate(theirs_all), champion_id
+    ours, theirs = _pooled(ours_all), _pooled(theirs_all)
+    verdict = promotion.decide(same, ours, theirs, champion_id)
+    return verdict.promote, verdict.reason, promotion.record(verdict, ours, theirs)
+
+
+def _scaled(served: promotion.Served, scale: float) -> promotion.Served:
+    return dataclasses.replace(
+        served, interval_score=served.interval_score / scale, abs_error=served.abs_error / scale
     )
-    return verdict.promote, verdict.reason
+
+
+def _pooled(parts: list[promotion.Served]) -> promotion.Served:
+    """The members' days one after another (the level of the first: one recipe's)."""
+    return promotion.Served(
+        np.concatenate([p.interval_score for p in parts]),
+        np.concatenate([p.abs_error for p in parts]),
+        np.concatenate([p.covered for p in parts]),
+        parts[0].level if parts else 0.8,
+    )
 
 
 def _naive_scale_of(home: Home, group: str, run_id: str, symbol: str) -> float:
