@@ -179,6 +179,18 @@ def sessions(code: str, start: dt.date, end: dt.date) -> Sessions:
     )
 
 
+def closed_after(code: str, after: dt.date, now: dt.datetime) -> int:
+    """How many sessions of calendar ``code`` dated after ``after`` had closed by the aware
+    instant ``now``, from the calendar itself (the stored sessions may not reach ``now``).
+    Raises UsageError for an unknown code."""
+    today = _utc_naive(now).date()
+    if today <= after:
+        return 0
+    found = sessions(code, after + dt.timedelta(days=1), today)
+    instant = np.datetime64(_utc_naive(now), "s")
+    return int(np.count_nonzero(found.closes <= instant))
+
+
 def complete_bars(
     frame: pd.DataFrame,
     calendar: Sessions,

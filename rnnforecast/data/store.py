@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     PRIMARY KEY (calendar, date)
 ) WITHOUT ROWID;
 """
+# Days between two stored sessions beyond which the stored sessions have a hole (no
+# exchange closes for longer: the longest, Lunar New Year or a national mourning, are ~10).
+_SESSION_HOLE_DAYS = 14
 # Relative difference above which a re-fetched row counts as changed (adjustment drift).
 _CHANGE_TOLERANCE = 1e-6
 
@@ -336,6 +339,38 @@ class Store:
             (calendar, after.isoformat(), instant),
         )
         return [dt.date.fromisoformat(row[0]) for row in rows], int(closed)
+
+    def sessions_reach(self, calendar: str, after: dt.date, now: dt.datetime) -> bool:
+        """Whether the stored sessions of ``calendar`` can be trusted to count those closed
+        after ``after`` by the aware instant ``now``: a stored session on or before
+        ``after``, one closing at or after ``now``, and no hole of more than
+        :data:`_SESSION_HOLE_DAYS` between (fetches of tickers with different spans can
+        leave one). When they cannot, the caller counts from the calendar itself."""
+        if not self.path.exists() or not self._migrated():
+            return False
+        instant = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        [(before,)] = self._query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE calendar = ? AND date <= ? "
+            "LIMIT 1)",
+            (calendar, after.isoformat()),
+        )
+        [(beyond,)] = self._query(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE calendar = ? AND close >= ? "
+            "LIMIT 1)",
+            (calendar, instant),
+        )
+        if not (before and beyond):
+            return False
+        rows = self._query(
+            "SELECT date FROM sessions WHERE calendar = ? AND date >= "
+            "(SELECT MAX(date) FROM sessions WHERE calendar = ? AND date <= ?) "
+            "AND date <= (SELECT MIN(date) FROM sessions WHERE calendar = ? AND close >= ?) "
+            "ORDER BY date",
+            (calendar, calendar, after.isoformat(), calendar, instant),
+        )
+        days = np.array([row[0] for row in rows], dtype="datetime64[D]")
+        holes = np.diff(days).astype(np.int64)
+        return not len(holes) or int(holes.max()) <= _SESSION_HOLE_DAYS
 
     def _migrated(self) -> bool:
         """Whether the store has the calendar column and the sessions table: a store written
