@@ -14,7 +14,7 @@ from typing import Any
 
 from rnnforecast.data import calendars
 from rnnforecast.data.bars import Bars
-from rnnforecast.data.sources import Source
+from rnnforecast.data.sources import Source, validate_bars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.data.tickers import check_ticker, unique_tickers
 from rnnforecast.errors import UsageError
@@ -143,6 +143,8 @@ def _store_complete(
         home.store.calendar(symbol),
         calendars.for_yahoo_exchange(bars.exchange),
     )
+    if bars.stamps is not None:
+        bars = _on_sessions(bars, code, source.origin(symbol))
     now = options.clock()
     today = now.astimezone(dt.UTC).date()
     # A bar before 1900 or in the future is refused below; the sessions span stays sane.
@@ -157,3 +159,14 @@ def _store_complete(
         symbol, complete, replace=options.replace, calendar=code, sessions=sessions
     )
     return dataclasses.replace(result, off_calendar=calendars.off_sessions(frame, sessions))
+
+
+def _on_sessions(bars: Bars, code: str, origin: str) -> Bars:
+    """``bars`` dated by the session of calendar ``code`` each of their stamps (instants)
+    opens, not by the stamps' UTC dates. Raises DataError if two bars fall in one session."""
+    import pandas as pd
+
+    assert bars.stamps is not None
+    dates = calendars.session_dates(code, bars.stamps)
+    frame = bars.frame.set_axis(pd.DatetimeIndex(dates, name="date"))
+    return Bars(validate_bars(frame, origin), bars.source, bars.auto_adjust, bars.exchange)
