@@ -237,7 +237,8 @@ class Store:
         """How ``bars`` compare with ``ticker``'s stored rows on the same dates (read-only):
         fetch asks before writing whether Yahoo re-adjusted the history."""
         dates, values = _rows(bars)
-        if not self.path.exists() or not len(dates):
+        # an empty file is an empty store (its first write makes it one)
+        if not self.path.exists() or not len(dates) or "bars" not in self._schema()[0]:
             return revisions.compare(dates[:0], values[:0], dates, values)
         found = self._query(_SPAN, (ticker, dates[0], dates[-1]))
         return revisions.compare(*_split(found), dates, values)
