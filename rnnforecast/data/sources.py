@@ -151,11 +151,26 @@ _SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9}
 _NO_VOLUME = ("-", "", "—", "n/a", "N/A")
 
 
+def _floats(column: pd.Series) -> pd.Series:
+    """A column as float64, NaN where a value is no number. numpy converts text correctly
+    rounded: pandas before 3.1 reads some decimals 1 ulp off (prices would vary by version)."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    if pd.api.types.is_numeric_dtype(column):
+        return numeric
+    ok = numeric.notna().to_numpy()
+    values = numeric.to_numpy(dtype=np.float64, copy=True)
+    try:
+        values[ok] = np.array(column[ok].astype(str).str.strip().tolist(), dtype=np.float64)
+    except ValueError:  # a spelling pandas reads and numpy does not: pandas' value stands
+        return numeric
+    return pd.Series(values, index=column.index)
+
+
 def _exported_numbers(column: pd.Series) -> pd.Series:
     """Values of a text column read as exports print numbers (currency sign, thousands
     separators, K/M/B suffix); NaN where a value is not such a number."""
     parts = column.astype(str).str.strip().str.extract(_NUMBER_RE)
-    value = pd.to_numeric(parts["digits"].str.replace(",", "", regex=False), errors="coerce")
+    value = _floats(parts["digits"].str.replace(",", "", regex=False))
     scale = parts["suffix"].str.upper().map(_SUFFIXES).astype(float)
     sign = np.where(parts["sign"] == "-", -1.0, 1.0)
     return value * scale * sign
@@ -188,7 +203,7 @@ def numeric_columns(
         if name == "volume" and not pd.api.types.is_numeric_dtype(column):
             # no volume reported (an index, a currency pair): none traded, as Yahoo says 0
             column = column.where(~column.fillna("-").astype(str).str.strip().isin(_NO_VOLUME), "0")
-        numeric = pd.to_numeric(column, errors="coerce")
+        numeric = _floats(column)
         bad = numeric.isna() & column.notna()
         if bad.any() and not pd.api.types.is_numeric_dtype(column):
             numeric = numeric.where(~bad, _exported_numbers(column))
