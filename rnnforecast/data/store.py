@@ -181,18 +181,7 @@ class Store:
                     )
                 if replace:
                     conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,))
-                revision = revisions.compare(*_stored(conn, ticker, dates), dates, values)
-                write = revision.new | revision.differs
-                conn.executemany(
-                    "INSERT INTO bars (ticker, date, open, high, low, close, volume) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO UPDATE SET "
-                    "open = excluded.open, high = excluded.high, low = excluded.low, "
-                    "close = excluded.close, volume = excluded.volume",
-                    [
-                        (ticker, d, *v)
-                        for d, v in zip(dates[write], values[write].tolist(), strict=True)
-                    ],
-                )
+                revision = _upsert(conn, ticker, dates, values)
                 added, changed = int(revision.new.sum()), int(revision.differs.sum())
                 conn.execute(
                     "INSERT INTO tickers (ticker, source, auto_adjust, updated_at, calendar) "
@@ -221,17 +210,8 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return StoreResult(
-            ticker,
-            count,
-            first,
-            last,
-            added,
-            bars.source,
-            changed,
-            stored_calendar,
-            readjusted=revision.repriced,
-        )
+        stored = (count, first, last, added, bars.source, changed, stored_calendar)
+        return StoreResult(ticker, *stored, readjusted=revision.repriced)
 
     def revision(self, ticker: str, bars: Bars) -> revisions.Revision:
         """How ``bars`` compare with ``ticker``'s stored rows on the same dates (read-only):
@@ -444,3 +424,20 @@ def _stored(
     if not len(dates):
         return _split([])
     return _split(conn.execute(_SPAN, (ticker, dates[0], dates[-1])).fetchall())
+
+
+def _upsert(
+    conn: sqlite3.Connection, ticker: str, dates: np.ndarray, values: np.ndarray
+) -> revisions.Revision:
+    """Write the bars ``dates`` ``(n,)`` / ``values`` ``(n, 5)`` that are new or differ from
+    the stored rows (the source's values win); return how they compared."""
+    revision = revisions.compare(*_stored(conn, ticker, dates), dates, values)
+    write = revision.new | revision.differs
+    conn.executemany(
+        "INSERT INTO bars (ticker, date, open, high, low, close, volume) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO UPDATE SET "
+        "open = excluded.open, high = excluded.high, low = excluded.low, "
+        "close = excluded.close, volume = excluded.volume",
+        [(ticker, d, *v) for d, v in zip(dates[write], values[write].tolist(), strict=True)],
+    )
+    return revision
