@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import tomllib
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -351,15 +352,17 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise UsageError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def load_config(path: Path | None) -> Config:
-    """Read a TOML config file; ``None`` gives the built-in default. A ``[run]`` table (read
-    by ``rnnforecast run``) is ignored here, so one file can serve both commands.
+def default_recipe() -> Path:
+    """The default recipe shipped in the package (``configs/default.toml``'s bytes): every
+    key at its built-in value, explained; what runs when no config is given."""
+    return Path(str(resources.files("rnnforecast").joinpath("default.toml")))
 
-    Raises UsageError if the file is missing, not valid TOML, or not a valid config.
-    """
-    if path is None:
-        return Config().validate()
-    raw = read_toml(path)
+
+def load_config(path: Path | None) -> Config:
+    """Read a TOML config file (None: :func:`default_recipe`, equal to ``Config()``); a
+    ``[run]`` table is ignored here, so one file serves train and run. Raises UsageError if
+    the file is missing, not valid TOML, or not a valid config."""
+    raw = read_toml(default_recipe() if path is None else path)
     raw.pop("run", None)
     return config_from_dict(raw)
 

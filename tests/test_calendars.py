@@ -398,6 +398,60 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
     assert [f["date"] for f in out["forecasts"]] == ["2013-03-28", "2013-04-01", "2013-04-02"]
 
 
+def xnys_closed(after: str, now: str) -> int:
+    """The XNYS sessions after ``after`` closed by ``now``, counted by exchange_calendars."""
+    import exchange_calendars as xcals
+
+    instant = pd.Timestamp(now)
+    found = xcals.get_calendar("XNYS", start=after, end=instant.tz_convert(None).normalize())
+    closes = found.closes[found.closes.index > pd.Timestamp(after)]
+    return int((closes <= instant).sum())
+
+
+def test_stale_sessions_on_a_store_older_than_calendars(model_home: Path, tmp_path: Path) -> None:
+    """Issue row 5: a store without sessions counted 0 stale sessions."""
+    store_bars(model_home, tmp_path, prices_until("2013-03-01"))
+    with sqlite3.connect(model_home / "store.sqlite") as conn:
+        conn.executescript(
+            "DROP TABLE sessions; ALTER TABLE tickers RENAME TO new; CREATE TABLE tickers ("
+            "ticker TEXT PRIMARY KEY, source TEXT NOT NULL, auto_adjust INTEGER, "
+            "updated_at TEXT NOT NULL); INSERT INTO tickers "
+            "SELECT ticker, source, auto_adjust, updated_at FROM new; DROP TABLE new;"
+        )
+    out, _ = predict(model_home, "2013-03-19T20:30:00+00:00", 1)
+    assert out["stale_sessions"] == 12
+    assert out["warnings"][0].startswith("T: last bar 2013-03-01 is 12 sessions old")
+
+
+def test_stale_sessions_when_the_sessions_were_fetched_years_ago(
+    model_home: Path, tmp_path: Path
+) -> None:
+    """Issue row 5: sessions stored by a fetch over two years ago end before now; the count
+    goes on from the calendar to now."""
+    csv = write_csv(tmp_path, "bars.csv", prices_until("2013-03-01"))
+    fetched = cli("--now", NY_1630, "fetch", "T", "--csv", str(csv), "--replace", home=model_home)
+    assert fetched.exit_code == 0, fetched.stderr
+    now = "2026-12-04T22:00:00+00:00"
+    out, _ = predict(model_home, now, 1)
+    expected = xnys_closed("2013-03-01", now)
+    assert expected > 3400  # ~13.8 years of sessions, not the ~500 stored ones
+    assert out["stale_sessions"] == expected
+    assert f"is {expected} sessions old" in out["warnings"][0]
+
+
+def test_stale_sessions_across_a_hole_in_the_stored_sessions(
+    model_home: Path, tmp_path: Path
+) -> None:
+    """Two fetches years apart of tickers with different spans leave a hole in the stored
+    sessions; the count does not skip it."""
+    store_bars(model_home, tmp_path, prices_until("2013-03-01"))
+    with sqlite3.connect(model_home / "store.sqlite") as conn:
+        conn.execute("DELETE FROM sessions WHERE date BETWEEN '2014-01-01' AND '2014-12-31'")
+    now = "2015-06-01T22:00:00+00:00"
+    out, _ = predict(model_home, now, 1)
+    assert out["stale_sessions"] == xnys_closed("2013-03-01", now)
+
+
 @pytest.mark.slow  # trains
 def test_run_config_calendar_per_ticker(tmp_path: Path, home: Path) -> None:
     from rnnforecast.jobs.runconfig import load_run_config

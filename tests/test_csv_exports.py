@@ -105,4 +105,7 @@ def test_a_value_that_is_no_number_is_still_refused(tmp_path: Path, home: Path) 
     )
     result = runner.invoke(app, ["--home", str(home), "fetch", "T", "--csv", str(path)])
     assert result.exit_code == 3
-    assert result.stderr == f"error: {path}: non-numeric Close value '$80l.20' on 2013-02-28\n"
+    assert (
+        result.stderr
+        == f"error: {path}: non-numeric Close value '$80l.20' on 2013-02-28 (line 3)\n"
+    )

@@ -124,12 +124,15 @@ def test_manifest_values_are_checked_even_when_resealed(copied: dict, change, wo
         assert_error(cli(command, "TEST", home=copied["home"]), 4, *words)
 
 
-def test_bundle_without_a_manifest_checksum_still_loads(copied: dict) -> None:
-    (copied["bundle"] / MANIFEST_SUM_FILE).unlink()
-    result = cli("predict", "TEST", "--json", home=copied["home"])
-    assert result.exit_code == 0, result.stderr
-    forecast = json.loads(result.stdout)["forecasts"][0]
-    assert forecast["low"] <= forecast["close"] <= forecast["high"]
+def test_a_deleted_manifest_checksum_is_exit_4(copied: dict) -> None:
+    # Deleting the checksum must not switch the manifest check off (issue row 9).
+    sidecar = copied["bundle"] / MANIFEST_SUM_FILE
+    sidecar.unlink()
+    for command in ("predict", "evaluate"):
+        assert_error(cli(command, "TEST", home=copied["home"]), 4, str(sidecar), "train again")
+    listing = cli("models", "TEST", "--json", home=copied["home"])
+    assert listing.exit_code == 0, listing.stderr
+    assert "missing" in json.loads(listing.stdout)["runs"][0]["error"]
 
 
 def test_current_pointer_in_binary_is_exit_4_and_not_echoed(copied: dict) -> None:
@@ -537,5 +540,6 @@ def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:
         "warm_start": None,
         "from_scratch": None,
         "interval_method": None,
+        "promotion": None,
     }
     assert [symbol for symbol, _, _ in failing.asked] == ["AAA", "BBB", "AAA", "BBB"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, trained_entry
+from conftest import TINY_CONFIG, cli, make_prices, reseal, trained_entry
 
 from rnnforecast.errors import UsageError
 from rnnforecast.jobs.runconfig import load_run_config
@@ -140,8 +140,8 @@ def make_old_format(home: Path, run_id: str, old_id: str) -> dict:
     test["model"]["mase"] = test["model"].pop("rel_mae")
     test["drift"]["mase"] = test["drift"].pop("rel_mae")
     (folder / old_id / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    # bundles saved before manifests were sealed have no manifest.sha256
-    (folder / old_id / "manifest.sha256").unlink()
+    # an old manifest, sealed as every bundle must be (a missing checksum is refused)
+    reseal(folder / old_id / "manifest.json")
     return manifest
 
 

@@ -98,7 +98,7 @@ def test_writing_again_adds_nothing(store: Store) -> None:
     np.testing.assert_array_equal(store.read("AAPL").to_numpy(), given.frame.to_numpy())
 
 
-def test_overlap_adds_only_new_dates_and_keeps_stored_rows(store: Store) -> None:
+def test_overlap_takes_the_source_values_and_keeps_older_stored_rows(store: Store) -> None:
     first = bars(n=50)
     store.write("AAPL", first)
     # the same dates 30..49 with other values, plus 20 new dates after them
@@ -111,9 +111,11 @@ def test_overlap_adds_only_new_dates_and_keeps_stored_rows(store: Store) -> None
     assert result.last == later.index[-1].strftime("%Y-%m-%d")
     stored = store.read("AAPL")
     assert (stored.index == later.index).all()
-    # stored rows are kept as they were; only the new dates come from the second write
-    np.testing.assert_array_equal(stored.iloc[:50].to_numpy(), first.frame.to_numpy())
-    np.testing.assert_array_equal(stored.iloc[50:].to_numpy(), later.iloc[50:].to_numpy())
+    # the source's history is the truth: the overlap takes its values (issue row 1); the
+    # stored rows before it are kept
+    assert (result.changed, result.readjusted) == (20, True)
+    np.testing.assert_array_equal(stored.iloc[:30].to_numpy(), first.frame.iloc[:30].to_numpy())
+    np.testing.assert_array_equal(stored.iloc[30:].to_numpy(), later.iloc[30:].to_numpy())
 
 
 def test_changed_counts_rows_whose_values_differ(store: Store) -> None:
@@ -127,8 +129,23 @@ def test_changed_counts_rows_whose_values_differ(store: Store) -> None:
     result = store.write("AAPL", Bars(revised, source="csv"))
     assert result.changed == 2
     assert result.added == 0
-    # changed rows are reported, not overwritten
-    np.testing.assert_array_equal(store.read("AAPL").to_numpy(), given.frame.to_numpy())
+    assert result.readjusted
+    # changed rows are reported and take the source's values; a difference below the
+    # tolerance is no change
+    expected = revised.copy()
+    expected.iloc[12] = given.frame.iloc[12]
+    np.testing.assert_array_equal(store.read("AAPL").to_numpy(), expected.to_numpy())
+
+
+def test_a_volume_revised_alone_is_no_readjustment(store: Store) -> None:
+    given = bars(n=10)
+    store.write("AAPL", given)
+    revised = given.frame.copy()
+    revised.iloc[-1, revised.columns.get_loc("volume")] += 1000  # a late print
+    result = store.write("AAPL", Bars(revised, source="csv"))
+    assert (result.changed, result.readjusted) == (1, False)
+    assert store.read("AAPL")["volume"].iloc[-1] == revised["volume"].iloc[-1]
+    assert "readjusted" not in result.to_dict() and "warnings" not in result.to_dict()
 
 
 def test_changed_only_counts_overlapping_rows(store: Store) -> None:

@@ -253,11 +253,16 @@ def fetched(outcomes: list[TickerOutcome[StoreResult]]) -> None:
                 "not trade: if the series trades then, choose its calendar with --calendar "
                 "(e.g. --calendar 24/7)"
             )
-        if r.changed:
+        if r.readjusted:
             say(
-                f"warning: {r.ticker}: {r.changed} stored rows differ from the source now "
-                "(adjusted for a split or dividend?); kept as stored, --replace refreshes them"
+                f"warning: {r.ticker}: the source re-adjusted its history ({r.changed} stored "
+                "rows differed: a split or dividend?): its values replaced them; models "
+                "trained on the old ones are retrained at the next `rnnforecast run`"
             )
+        elif r.changed:
+            say(f"warning: {r.ticker}: {r.changed} stored volumes updated to the source's")
+        for notice in r.notices:
+            say(f"warning: {notice}")
     for o in outcomes:
         failure(o)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the frame's type only: importing pandas costs predict 0.3 s
+    import numpy as np
     import pandas as pd
 
 COLUMNS = ("open", "high", "low", "close", "volume")
@@ -28,10 +29,15 @@ class Bars:
     """A validated canonical frame and where it came from (recorded in the store).
 
     ``frame``: a tz-naive ``DatetimeIndex`` named ``date`` (one row per trading day,
-    ascending, unique) and float64 columns :data:`COLUMNS`.
+    ascending, unique) and float64 columns :data:`COLUMNS`. ``stamps``: when the source
+    stamped its bars with instants rather than dates (TradingView's Unix time, the session's
+    open), those instants, ``(rows,)`` datetime64[s] UTC in the frame's order; fetch maps
+    them to the session each opens on the ticker's calendar (the frame's dates are then only
+    their UTC dates).
     """
 
     frame: pd.DataFrame
     source: str  # the source's name: "yahoo", "csv", or "sample"
     auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
     exchange: str | None = None  # the exchange code the source reports (Yahoo's "NMS"), if any
+    stamps: np.ndarray | None = None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -158,25 +158,70 @@ class Sessions:
 def sessions(code: str, start: dt.date, end: dt.date) -> Sessions:
     """The sessions of calendar ``code`` from ``start`` to ``end`` (inclusive), clipped to the
     span the calendar has data for. Raises UsageError for an unknown code."""
-    import exchange_calendars as xcals
-    import pandas as pd
-
     canonical = check_code(code)
-    first, last = pd.Timestamp(start), pd.Timestamp(end)
-    try:
-        calendar = xcals.get_calendar(canonical, start=first, end=last)
-    except ValueError:  # outside the calendar's bounds (XTKS starts in 1997): clip to them
-        bounds = xcals.get_calendar(canonical)  # cached; building it costs ~0.3 s, so only here
-        low, high = bounds.bound_min(), bounds.bound_max()
-        first = max(first, low) if low is not None else first
-        last = min(last, high) if high is not None else last
-        calendar = xcals.get_calendar(canonical, start=first, end=last)
+    calendar = _calendar(canonical, start, end)
     closes = calendar.closes
     return Sessions(
         canonical,
         np.asarray(closes.index.values, dtype="datetime64[D]"),
         np.asarray(closes.dt.tz_convert(None).to_numpy(), dtype="datetime64[s]"),
     )
+
+
+def _calendar(canonical: str, start: dt.date, end: dt.date) -> Any:
+    """exchange_calendars' calendar ``canonical`` from ``start`` to ``end``, clipped to the
+    span it has data for."""
+    import exchange_calendars as xcals
+    import pandas as pd
+
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    try:
+        return xcals.get_calendar(canonical, start=first, end=last)
+    except ValueError:  # outside the calendar's bounds (XTKS starts in 1997): clip to them
+        bounds = xcals.get_calendar(canonical)  # cached; building it costs ~0.3 s, so only here
+        low, high = bounds.bound_min(), bounds.bound_max()
+        first = max(first, low) if low is not None else first
+        last = min(last, high) if high is not None else last
+        return xcals.get_calendar(canonical, start=first, end=last)
+
+
+def session_dates(code: str, stamps: np.ndarray) -> np.ndarray:
+    """The session of calendar ``code`` each instant of ``stamps`` (``(n,)`` datetime64[s],
+    UTC, n >= 1) falls in, as ``(n,)`` datetime64[D]: TradingView stamps a daily bar at its
+    session's open, 23:00 UTC the day before for Sydney in summer. An instant in no session
+    (a bar on a day the calendar does not trade) keeps its date in the exchange's time
+    zone. Raises UsageError for an unknown code."""
+    import pandas as pd
+
+    canonical = check_code(code)
+    days = stamps.astype("datetime64[D]")
+    span = np.timedelta64(3, "D")
+    calendar = _calendar(canonical, (days.min() - span).item(), (days.max() + span).item())
+    opens = np.asarray(calendar.opens.dt.tz_convert(None).to_numpy(), dtype="datetime64[s]")
+    closes = np.asarray(calendar.closes.dt.tz_convert(None).to_numpy(), dtype="datetime64[s]")
+    names = np.asarray(calendar.closes.index.values, dtype="datetime64[D]")
+    # the first session closing after the instant; the instant is in it if it has opened
+    after = np.searchsorted(closes, stamps, side="right")
+    found = after < len(closes)
+    at = np.minimum(after, max(len(closes) - 1, 0))
+    inside = found & (opens[at] <= stamps) if len(closes) else found
+    local = pd.DatetimeIndex(stamps, tz="UTC").tz_convert(calendar.tz).tz_localize(None)
+    dates = np.asarray(local.normalize().values, dtype="datetime64[D]")
+    if len(closes):
+        dates = np.where(inside, names[at], dates)
+    return dates
+
+
+def closed_after(code: str, after: dt.date, now: dt.datetime) -> int:
+    """How many sessions of calendar ``code`` dated after ``after`` had closed by the aware
+    instant ``now``, from the calendar itself (the stored sessions may not reach ``now``).
+    Raises UsageError for an unknown code."""
+    today = _utc_naive(now).date()
+    if today <= after:
+        return 0
+    found = sessions(code, after + dt.timedelta(days=1), today)
+    instant = np.datetime64(_utc_naive(now), "s")
+    return int(np.count_nonzero(found.closes <= instant))
 
 
 def complete_bars(

@@ -10,6 +10,7 @@ validated by :func:`validate_bars`. Yahoo Finance is
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.data.bars import COLUMNS, HIGH, LOW, VOLUME, Bars
+from rnnforecast.data.csv_layouts import yfinance_header_rows
 from rnnforecast.data.tickers import check_ticker
 from rnnforecast.errors import DataError, UsageError
 
@@ -116,7 +118,8 @@ def validate_bars(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     prices, volume = values[:, :VOLUME], values[:, VOLUME]
     bad = ~np.isfinite(values).all(axis=1)
     if bad.any():
-        raise DataError(f"{origin}: missing or non-finite value on {_first_date(frame, bad)}")
+        column = COLUMNS[int(np.flatnonzero(~np.isfinite(values[bad][0]))[0])].capitalize()
+        raise DataError(f"{origin}: missing or non-finite {column} on {_first_date(frame, bad)}")
     bad = (prices <= 0).any(axis=1)
     if bad.any():
         raise DataError(f"{origin}: price not positive on {_first_date(frame, bad)}")
@@ -144,22 +147,43 @@ _NUMBER_RE = (
     r"\s*(?P<suffix>[KMBkmb]?)$"
 )
 _SUFFIXES = {"": 1.0, "K": 1e3, "M": 1e6, "B": 1e9}
+# How exports write "no volume reported": Investing.com "-" for indices, or nothing.
+_NO_VOLUME = ("-", "", "—", "n/a", "N/A")
+
+
+def _floats(column: pd.Series) -> pd.Series:
+    """A column as float64, NaN where a value is no number. numpy converts text correctly
+    rounded: pandas before 3.1 reads some decimals 1 ulp off (prices would vary by version)."""
+    numeric = pd.to_numeric(column, errors="coerce")
+    if pd.api.types.is_numeric_dtype(column):
+        return numeric
+    ok = numeric.notna().to_numpy()
+    values = numeric.to_numpy(dtype=np.float64, copy=True)
+    try:
+        values[ok] = np.array(column[ok].astype(str).str.strip().tolist(), dtype=np.float64)
+    except ValueError:  # a spelling pandas reads and numpy does not: pandas' value stands
+        return numeric
+    return pd.Series(values, index=column.index)
 
 
 def _exported_numbers(column: pd.Series) -> pd.Series:
     """Values of a text column read as exports print numbers (currency sign, thousands
     separators, K/M/B suffix); NaN where a value is not such a number."""
     parts = column.astype(str).str.strip().str.extract(_NUMBER_RE)
-    value = pd.to_numeric(parts["digits"].str.replace(",", "", regex=False), errors="coerce")
+    value = _floats(parts["digits"].str.replace(",", "", regex=False))
     scale = parts["suffix"].str.upper().map(_SUFFIXES).astype(float)
     sign = np.where(parts["sign"] == "-", -1.0, 1.0)
     return value * scale * sign
 
 
-def numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
+def numeric_columns(
+    frame: pd.DataFrame, origin: str, first_line: int | None = None
+) -> pd.DataFrame:
     """Map columns case-insensitively to COLUMNS (or an alias of :data:`_ALIASES`) and make
-    them numeric, reading exported numbers such as "$1,234.50" or "3.04M"; raise DataError
-    for a missing column or a value that is not a number."""
+    them numeric, reading exported numbers such as "$1,234.50" or "3.04M"; a Volume left
+    empty or written ``-`` (Investing.com, for indices and currencies) is 0 shares.
+    Raise DataError for a missing column or a value that is not a number, naming the column,
+    the row's date and, given ``first_line`` (the file line of the first row), its line."""
     by_name: dict[str, Hashable] = {}
     for label in frame.columns:
         by_name.setdefault(str(label).strip().lower(), label)
@@ -176,17 +200,22 @@ def numeric_columns(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for name in COLUMNS:
         column = frame[by_name[name]]
-        numeric = pd.to_numeric(column, errors="coerce")
+        if name == "volume" and not pd.api.types.is_numeric_dtype(column):
+            # no volume reported (an index, a currency pair): none traded, as Yahoo says 0
+            column = column.where(~column.fillna("-").astype(str).str.strip().isin(_NO_VOLUME), "0")
+        numeric = _floats(column)
         bad = numeric.isna() & column.notna()
         if bad.any() and not pd.api.types.is_numeric_dtype(column):
             numeric = numeric.where(~bad, _exported_numbers(column))
             bad = numeric.isna() & column.notna()
         if bad.any():
-            where = frame.index[bad.to_numpy()][0]
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            where = frame.index[row]
             shown = where.date() if isinstance(where, pd.Timestamp) else where
+            line = "" if first_line is None else f" (line {first_line + row})"
             raise DataError(
                 f"{origin}: non-numeric {name.capitalize()} value "
-                f"{column[bad].iloc[0]!r} on {shown}"
+                f"{column.iloc[row]!r} on {shown}{line}"
             )
         out[name] = numeric.astype(np.float64)
     return out
@@ -303,20 +332,25 @@ def read_csv(path: Path, date_format: str | None = None) -> Bars:
     if not path.is_file():  # a FIFO would block the read; a device has no end
         raise UsageError(f"{path} is not a regular file (a pipe or a device)")
     try:
-        raw = pd.read_csv(path, dtype=str, skipinitialspace=True)
+        skipped = yfinance_header_rows(path, origin)
+        raw = pd.read_csv(path, dtype=str, skipinitialspace=True, skiprows=skipped)
     except pd.errors.EmptyDataError:
         raise DataError(f"{origin}: file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, csv.Error, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{origin}: not a readable CSV file ({first})") from None
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if skipped:  # yf.download().to_csv(): the dates are in the column headed "Price"
+        raw = raw.rename(columns={raw.columns[0]: "Date"})
     date_column = next(
         (c for c in raw.columns if str(c).strip().lower() in _DATE_NAMES[:4]), None
     ) or next((c for c in raw.columns[:1] if str(c).strip().lower() in _DATE_NAMES[4:]), None)
     if date_column is None:
         raise DataError(
-            f"{origin}: no date column (name it Date, or leave the first column unnamed)"
+            f"{origin}: no date column: the first line names the columns "
+            f"({', '.join(map(str, raw.columns[:6]))}); name the dates' column Date, or "
+            "leave the first column unnamed"
         )
     if raw.empty:
         raise DataError(f"{origin}: no rows")
@@ -331,7 +365,13 @@ def read_csv(path: Path, date_format: str | None = None) -> Bars:
     )
     dates = _daily_stamps(parse_dates(text, origin, date_format))
     raw.index = pd.DatetimeIndex(dates)
-    return Bars(validate_bars(numeric_columns(raw, origin), origin), source=CsvSource.name)
+    frame = numeric_columns(raw, origin, first_line=2 + len(skipped))
+    stamps = None
+    if date_format is None and text.str.fullmatch(r"\d{9,10}").all():
+        # Unix times: instants (TradingView's session opens), mapped to sessions at fetch;
+        # sorted, they are in the order of the sorted dates
+        stamps = np.sort(text.astype("int64").to_numpy().astype("datetime64[s]"))
+    return Bars(validate_bars(frame, origin), source=CsvSource.name, stamps=stamps)
 
 
 def sample_path() -> Path:
@@ -348,14 +388,15 @@ def load_sample() -> Bars:
 def clip(bars: Bars, start: dt.date | None, end: dt.date | None) -> Bars:
     """``bars`` from ``start`` to ``end`` inclusive (None: unbounded). Raises DataError if
     none are left."""
-    frame = bars.frame
+    kept = np.ones(len(bars.frame), dtype=bool)
     if start:
-        frame = frame[frame.index >= pd.Timestamp(start)]
+        kept &= bars.frame.index >= pd.Timestamp(start)
     if end:
-        frame = frame[frame.index <= pd.Timestamp(end)]
-    if frame.empty:
+        kept &= bars.frame.index <= pd.Timestamp(end)
+    if not kept.any():
         raise DataError(f"no bars between {start or 'the start'} and {end or 'the end'}")
-    return Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
+    stamps = None if bars.stamps is None else bars.stamps[kept]
+    return Bars(bars.frame[kept], bars.source, bars.auto_adjust, bars.exchange, stamps)
 
 
 @dataclass(frozen=True)

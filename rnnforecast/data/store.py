@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from rnnforecast.data import revisions
 from rnnforecast.data.bars import COLUMNS
 from rnnforecast.data.calendars import DEFAULT as DEFAULT_CALENDAR
+from rnnforecast.data.schema import SCHEMA, migrate
 from rnnforecast.errors import DataError, EnvironmentFault, NoStoredData, UsageError
 
 if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a few rows
@@ -26,33 +28,16 @@ if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a fe
     from rnnforecast.data.calendars import Sessions
     from rnnforecast.data.sources import Bars
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS bars (
-    ticker TEXT NOT NULL,
-    date   TEXT NOT NULL,          -- YYYY-MM-DD, the exchange's calendar date
-    open   REAL NOT NULL,
-    high   REAL NOT NULL,
-    low    REAL NOT NULL,
-    close  REAL NOT NULL,
-    volume REAL NOT NULL,
-    PRIMARY KEY (ticker, date)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tickers (
-    ticker      TEXT PRIMARY KEY,
-    source      TEXT NOT NULL,     -- yahoo | csv | sample
-    auto_adjust INTEGER,           -- Yahoo only: 1 if prices are split/dividend adjusted
-    updated_at  TEXT NOT NULL,     -- UTC, ISO 8601
-    calendar    TEXT NOT NULL DEFAULT 'XNYS'  -- exchange calendar code (exchange_calendars)
-);
-CREATE TABLE IF NOT EXISTS sessions (
-    calendar TEXT NOT NULL,        -- exchange calendar code, e.g. XNYS, 24/7
-    date     TEXT NOT NULL,        -- YYYY-MM-DD, the session's calendar date
-    close    TEXT NOT NULL,        -- the session's close in UTC, YYYY-MM-DDTHH:MM:SSZ
-    PRIMARY KEY (calendar, date)
-) WITHOUT ROWID;
-"""
-# Relative difference above which a re-fetched row counts as changed (adjustment drift).
-_CHANGE_TOLERANCE = 1e-6
+# Days between two stored sessions beyond which the stored sessions have a hole (no
+# exchange closes for longer: the longest, Lunar New Year or a national mourning, are ~10).
+_SESSION_HOLE_DAYS = 14
+
+
+# The ticker's stored rows over a span of dates, oldest first.
+_SPAN = (
+    "SELECT date, open, high, low, close, volume FROM bars "
+    "WHERE ticker = ? AND date BETWEEN ? AND ? ORDER BY date"
+)
 
 
 @dataclass(frozen=True)
@@ -65,12 +50,22 @@ class StoreResult:
     last: str
     added: int
     source: str
-    changed: int = 0  # rows already stored whose values the source now reports differently
+    changed: int = 0  # stored rows the source reported differently: its values replaced them
     calendar: str = DEFAULT_CALENDAR  # the ticker's exchange calendar code
     off_calendar: int = 0  # bars of this write dated on days the calendar has no session
+    readjusted: bool = False  # stored prices differed: the source's history replaced them
+    notices: tuple[str, ...] = ()  # what looks wrong in the stored series (jumps, gaps)
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """The fetch JSON entry; ``readjusted`` and ``warnings`` only when there is
+        something to say (the keys of a quiet fetch are those of earlier versions)."""
+        body = asdict(self)
+        notices = body.pop("notices")
+        if not self.readjusted:
+            del body["readjusted"]
+        if notices:
+            body["warnings"] = list(notices)
+        return body
 
 
 @dataclass(frozen=True)
@@ -98,7 +93,7 @@ class Store:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(SCHEMA)
-            _migrate(conn)
+            migrate(conn)
         return conn
 
     def _query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
@@ -160,7 +155,10 @@ class Store:
         calendar: str | None = None,
         sessions: Sessions | None = None,
     ) -> StoreResult:
-        """Add the bars' new dates for ``ticker``; rows already stored are kept as they are.
+        """Add the bars' new dates for ``ticker``; a stored row the bars report with other
+        values takes the bars' values (the source's history is the truth: re-adjusted after
+        a split, or corrected), counted in ``changed``; stored dates the bars do not hold
+        are kept.
 
         With ``replace``, the ticker's rows are deleted first (in the same transaction).
         ``calendar`` records the ticker's exchange calendar (None keeps the stored one, XNYS
@@ -169,10 +167,7 @@ class Store:
         Raises UsageError if the ticker was stored from another source or adjustment mode
         (mixing them would splice two different price series) unless ``replace``.
         """
-        frame = bars.frame
-        index = cast("pd.DatetimeIndex", frame.index)  # canonical bars (sources.validate_bars)
-        dates = index.strftime("%Y-%m-%d").to_numpy(dtype=object)
-        values = frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
+        dates, values = _rows(bars)
         with closing(self._connect()) as conn, self._translated():
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -186,17 +181,8 @@ class Store:
                     )
                 if replace:
                     conn.execute("DELETE FROM bars WHERE ticker = ?", (ticker,))
-                new, changed = _compare_stored(conn, ticker, dates, values)
-                before = conn.total_changes
-                conn.executemany(
-                    "INSERT INTO bars (ticker, date, open, high, low, close, volume) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO NOTHING",
-                    [
-                        (ticker, d, *v)
-                        for d, v in zip(dates[new], values[new].tolist(), strict=True)
-                    ],
-                )
-                added = conn.total_changes - before
+                revision = _upsert(conn, ticker, dates, values)
+                added, changed = int(revision.new.sum()), int(revision.differs.sum())
                 conn.execute(
                     "INSERT INTO tickers (ticker, source, auto_adjust, updated_at, calendar) "
                     "VALUES (?, ?, ?, ?, COALESCE(?, ?)) ON CONFLICT (ticker) DO UPDATE SET "
@@ -224,7 +210,18 @@ class Store:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return StoreResult(ticker, count, first, last, added, bars.source, changed, stored_calendar)
+        stored = (count, first, last, added, bars.source, changed, stored_calendar)
+        return StoreResult(ticker, *stored, readjusted=revision.repriced)
+
+    def revision(self, ticker: str, bars: Bars) -> revisions.Revision:
+        """How ``bars`` compare with ``ticker``'s stored rows on the same dates (read-only):
+        fetch asks before writing whether Yahoo re-adjusted the history."""
+        dates, values = _rows(bars)
+        # an empty file is an empty store (its first write makes it one)
+        if not self.path.exists() or not len(dates) or "bars" not in self._schema()[0]:
+            return revisions.compare(dates[:0], values[:0], dates, values)
+        found = self._query(_SPAN, (ticker, dates[0], dates[-1]))
+        return revisions.compare(*_split(found), dates, values)
 
     def read(self, ticker: str) -> pd.DataFrame:
         """The ticker's bars as a canonical frame. Raises NoStoredData (a DataError) if none
@@ -337,10 +334,32 @@ class Store:
         )
         return [dt.date.fromisoformat(row[0]) for row in rows], int(closed)
 
+    def sessions_reach(self, calendar: str, after: dt.date, now: dt.datetime) -> bool:
+        """Whether the stored sessions of ``calendar`` can count those closed after ``after``
+        by the aware instant ``now``: one stored on or before ``after``, one closing at or
+        after ``now``, and no hole over :data:`_SESSION_HOLE_DAYS` days between (fetches of
+        tickers with other spans can leave one). If not, the caller asks the calendar."""
+        if not self.path.exists() or not self._migrated():
+            return False
+        instant = now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        [(first, last)] = self._query(
+            "SELECT (SELECT MAX(date) FROM sessions WHERE calendar = ?1 AND date <= ?2), "
+            "(SELECT MIN(date) FROM sessions WHERE calendar = ?1 AND close >= ?3)",
+            (calendar, after.isoformat(), instant),
+        )
+        if first is None or last is None:
+            return False
+        rows = self._query(
+            "SELECT date FROM sessions WHERE calendar = ? AND date BETWEEN ? AND ? ORDER BY date",
+            (calendar, first, last),
+        )
+        holes = np.diff(np.array([row[0] for row in rows], dtype="datetime64[D]"))
+        return not len(holes) or int(holes.max().astype(np.int64)) <= _SESSION_HOLE_DAYS
+
     def _migrated(self) -> bool:
         """Whether the store has the calendar column and the sessions table: a store written
-        by an older rnnforecast gets them at its next write (:func:`_migrate`), and readers,
-        which open it read-only, make do without."""
+        by an older rnnforecast gets them at its next write (:func:`schema.migrate`), and
+        readers, which open it read-only, make do without."""
         tables, columns = self._schema()
         return "calendar" in columns and "sessions" in tables
 
@@ -350,22 +369,6 @@ class Store:
         if "tickers" not in tables:
             return tables, set()
         return tables, {row[1] for row in self._query("PRAGMA table_info(tickers)")}
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring a store written by an older rnnforecast up to :data:`SCHEMA`: its tickers get
-    the calendar column (XNYS, the only calendar that version knew). The sessions table is
-    created by the schema script; it stays empty until the next fetch."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(tickers)")}
-    if "calendar" in columns:
-        return
-    try:
-        conn.execute(
-            f"ALTER TABLE tickers ADD COLUMN calendar TEXT NOT NULL DEFAULT '{DEFAULT_CALENDAR}'"
-        )
-    except sqlite3.OperationalError as exc:  # another process migrated it first
-        if "duplicate column" not in str(exc):
-            raise
 
 
 def _replace_sessions(conn: sqlite3.Connection, sessions: Sessions) -> None:
@@ -400,27 +403,41 @@ def _describe(source: str, auto_adjust: int | None) -> str:
     return {"csv": "a CSV file", "sample": "the bundled sample"}.get(source, source)
 
 
-def _compare_stored(
+def _rows(bars: Bars) -> tuple[np.ndarray, np.ndarray]:
+    """The bars' dates ``(n,)`` (YYYY-MM-DD strings) and values ``(n, 5)`` float64."""
+    index = cast("pd.DatetimeIndex", bars.frame.index)  # canonical (sources.validate_bars)
+    dates = index.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    return dates, bars.frame.loc[:, list(COLUMNS)].to_numpy(dtype=np.float64)
+
+
+def _split(rows: list[tuple[Any, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Stored rows (date, open, high, low, close, volume) as dates ``(m,)`` and values
+    ``(m, 5)``."""
+    dates = np.array([row[0] for row in rows], dtype=object)
+    return dates, np.array([row[1:] for row in rows], dtype=np.float64).reshape(-1, 5)
+
+
+def _stored(
+    conn: sqlite3.Connection, ticker: str, dates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ticker's stored rows from ``dates[0]`` to ``dates[-1]``, as :func:`_split`."""
+    if not len(dates):
+        return _split([])
+    return _split(conn.execute(_SPAN, (ticker, dates[0], dates[-1])).fetchall())
+
+
+def _upsert(
     conn: sqlite3.Connection, ticker: str, dates: np.ndarray, values: np.ndarray
-) -> tuple[np.ndarray, int]:
-    """Which of the bars ``(n,)`` dates / ``(n, 5)`` values are new (a boolean mask), and
-    how many already-stored rows the bars report with different values."""
-    new = np.ones(len(dates), dtype=bool)
-    if len(dates) == 0:
-        return new, 0
-    stored = conn.execute(
-        "SELECT date, open, high, low, close, volume FROM bars "
-        "WHERE ticker = ? AND date BETWEEN ? AND ? ORDER BY date",
-        (ticker, dates[0], dates[-1]),
-    ).fetchall()
-    if not stored:
-        return new, 0
-    old_dates = np.array([row[0] for row in stored], dtype=object)
-    old_values = np.array([row[1:] for row in stored], dtype=np.float64)
-    # Both date lists are sorted YYYY-MM-DD strings: a binary search pairs them up.
-    where = np.searchsorted(old_dates, dates)
-    found = (where < len(old_dates)) & (old_dates[np.minimum(where, len(old_dates) - 1)] == dates)
-    new = ~found
-    a, b = old_values[where[found]], values[found]
-    differs = np.abs(a - b) > _CHANGE_TOLERANCE * np.maximum(np.abs(a), 1.0)
-    return new, int(differs.any(axis=1).sum())
+) -> revisions.Revision:
+    """Write the bars ``dates`` ``(n,)`` / ``values`` ``(n, 5)`` that are new or differ from
+    the stored rows (the source's values win); return how they compared."""
+    revision = revisions.compare(*_stored(conn, ticker, dates), dates, values)
+    write = revision.new | revision.differs
+    conn.executemany(
+        "INSERT INTO bars (ticker, date, open, high, low, close, volume) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO UPDATE SET "
+        "open = excluded.open, high = excluded.high, low = excluded.low, "
+        "close = excluded.close, volume = excluded.volume",
+        [(ticker, d, *v) for d, v in zip(dates[write], values[write].tolist(), strict=True)],
+    )
+    return revision

@@ -12,9 +12,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from rnnforecast.data import calendars
+import numpy as np
+import pandas as pd
+
+from rnnforecast.data import calendars, revisions
 from rnnforecast.data.bars import Bars
-from rnnforecast.data.sources import Source
+from rnnforecast.data.sources import Source, validate_bars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.data.tickers import check_ticker, unique_tickers
 from rnnforecast.errors import UsageError
@@ -23,7 +26,7 @@ from rnnforecast.storage.home import Home
 
 REFETCH_OVERLAP = dt.timedelta(days=7)
 """How far before a ticker's last stored bar an incremental fetch starts: the overlap
-catches late corrections (rows already stored are kept)."""
+catches late corrections and re-adjusted history (then the whole history is fetched)."""
 
 
 @dataclass(frozen=True)
@@ -121,13 +124,22 @@ def fetch_each(
 
 
 def fetch_ticker(home: Home, symbol: str, source: Source, options: FetchOptions) -> StoreResult:
-    """Read one ticker's bars from ``source`` and store them (the caller holds its lock)."""
-    since = options.start
+    """Read one ticker's bars from ``source`` and store them (the caller holds its lock).
+
+    When an incremental fetch's overlap reports stored prices differently, the source has
+    re-adjusted its history: the whole of it is fetched again and replaces the stored rows,
+    in one transaction (``readjusted`` in the result)."""
+    since, overlap = options.start, False
     if source.incremental and not (since or options.replace):
         info = home.store.info(symbol)
         if info is not None and info.source == source.name:
-            since = dt.date.fromisoformat(info.last) - REFETCH_OVERLAP
+            since, overlap = dt.date.fromisoformat(info.last) - REFETCH_OVERLAP, True
     bars = source.bars(symbol, since, options.end, cache=home.yahoo_cache)
+    if overlap and home.store.revision(symbol, bars).repriced:
+        # The overlap differs: the source re-adjusted its history (a split, a dividend), so
+        # every stored row is on the old basis. Its whole history replaces them in the one
+        # write below.
+        bars = source.bars(symbol, None, options.end, cache=home.yahoo_cache)
     return _store_complete(home, symbol, bars, source, options)
 
 
@@ -143,6 +155,8 @@ def _store_complete(
         home.store.calendar(symbol),
         calendars.for_yahoo_exchange(bars.exchange),
     )
+    if bars.stamps is not None:
+        bars = _on_sessions(bars, code, source.origin(symbol))
     now = options.clock()
     today = now.astimezone(dt.UTC).date()
     # A bar before 1900 or in the future is refused below; the sessions span stays sane.
@@ -153,7 +167,51 @@ def _store_complete(
         bars.frame, sessions, now, source.origin(symbol), drop_open=source.live
     )
     complete = Bars(frame, bars.source, bars.auto_adjust, bars.exchange)
+    revision = home.store.revision(symbol, complete)
     result = home.store.write(
         symbol, complete, replace=options.replace, calendar=code, sessions=sessions
     )
-    return dataclasses.replace(result, off_calendar=calendars.off_sessions(frame, sessions))
+    touched = frame.index[revision.new | revision.differs | options.replace]
+    return dataclasses.replace(
+        result,
+        off_calendar=calendars.off_sessions(frame, sessions),
+        notices=_suspicious(home, symbol, touched, sessions),
+    )
+
+
+def _suspicious(
+    home: Home, symbol: str, touched: pd.DatetimeIndex, sessions: calendars.Sessions
+) -> tuple[str, ...]:
+    """What looks wrong next to the bars this fetch added or changed (``touched``): a close
+    that jumps by more than :data:`revisions.JUMP_RATIO`, more than
+    :data:`revisions.GAP_SESSIONS` sessions without a bar. Each line says what to do."""
+    if not len(touched):
+        return ()
+    frame = home.store.read(symbol)
+    days = np.asarray(frame.index.values, dtype="datetime64[D]")
+    mine = np.isin(days, np.asarray(touched.values, dtype="datetime64[D]"))
+    pairs = mine[1:] | mine[:-1]  # (earlier, later) bar pairs with a touched bar
+    if not pairs.any():
+        return ()
+    first = int(np.flatnonzero(pairs)[0])  # check from the earliest such pair on
+    days, closes = days[first:], frame["close"].to_numpy()[first:]
+    span = sessions
+    if len(sessions.dates) == 0 or days[0] < sessions.dates[0]:
+        span = calendars.sessions(sessions.calendar, days[0].item(), days[-1].item())
+    found = [*revisions.jumps(days, closes), *revisions.gaps(days, span.dates)]
+    return tuple(
+        f"{symbol}: {what}: check the source's bars there; `rnnforecast fetch {symbol} "
+        "--replace` stores its whole history again"
+        for what in found
+    )
+
+
+def _on_sessions(bars: Bars, code: str, origin: str) -> Bars:
+    """``bars`` dated by the session of calendar ``code`` each of their stamps (instants)
+    opens, not by the stamps' UTC dates. Raises DataError if two bars fall in one session."""
+    import pandas as pd
+
+    assert bars.stamps is not None
+    dates = calendars.session_dates(code, bars.stamps)
+    frame = bars.frame.set_axis(pd.DatetimeIndex(dates, name="date"))
+    return Bars(validate_bars(frame, origin), bars.source, bars.auto_adjust, bars.exchange)

@@ -16,6 +16,7 @@ from rnnforecast.config import Config, RunConfig
 from rnnforecast.data import calendars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
+from rnnforecast.forecast.windows import fingerprint
 from rnnforecast.jobs import hindcast, ingest, promotion
 from rnnforecast.jobs.outcomes import Failure, TickerOutcome
 from rnnforecast.storage import loading
@@ -137,7 +138,10 @@ def _run_ticker(
 ) -> NightlyResult:
     champion_id = home.models.current(symbol)
     warm_start, from_scratch = None, "warm start is off"
-    if plan.warm_start:
+    old_basis = champion_id is not None and _on_old_basis(home, symbol, champion_id)
+    if old_basis:  # neither its weights nor its scalers fit the re-adjusted prices
+        from_scratch = f"the bars current model {champion_id} was trained on were re-adjusted"
+    elif plan.warm_start:
         from rnnforecast.training import warm
 
         warm_start, from_scratch = warm.plan(home, symbol, champion_id, config, warm_epochs)
@@ -150,7 +154,9 @@ def _run_ticker(
     where = f"on {period['start']} to {period['end']} ({period['n']} days)"
     promote, reason = True, f"no current model; one-day MAE {mine:.4f} {where}"
     compared = None
-    if champion_id is not None:
+    if old_basis:
+        reason = f"current model {champion_id} was trained on bars since re-adjusted; replaced"
+    elif champion_id is not None:
         try:
             champion = loading.load(home, symbol, champion_id)
             frame = home.store.read(symbol)
@@ -179,6 +185,21 @@ def _run_ticker(
         interval_method=challenger.interval_method,
         promotion=compared,
     )
+
+
+def _on_old_basis(home: Home, symbol: str, run_id: str) -> bool:
+    """Whether the stored bars of the period run ``run_id`` was trained on are no longer
+    those it was trained on (its manifest's fingerprint): the source re-adjusted its history
+    (a split, a dividend) since. False when that cannot be told (the promotion step then
+    reports why the model cannot be scored)."""
+    try:
+        data = home.models.load(symbol, run_id).manifest.data
+        frame = home.store.read(symbol)
+    except (ModelError, DataError):
+        return False
+    if data.fingerprint is None or data.first is None or data.last is None:
+        return False
+    return fingerprint(frame.loc[data.first : data.last]) != data.fingerprint
 
 
 def _unseen_served(

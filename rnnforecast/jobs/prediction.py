@@ -81,9 +81,16 @@ def forecast_dates(
 ) -> tuple[str, list[dt.date], int, tuple[Notice, ...]]:
     """The ticker's calendar code, the ``steps`` sessions after ``last_day`` (stored by
     fetch; read with sqlite3, no exchange_calendars), how many sessions after ``last_day``
-    had closed by ``now``, and the notices for the reader (stale bars, guessed dates)."""
+    had closed by ``now``, and the notices for the reader (stale bars, guessed dates).
+
+    That count comes from the stored sessions when they reach from ``last_day`` to ``now``,
+    else (a store older than calendars, sessions fetched over two years ago) from
+    exchange_calendars, imported only then. Raises UsageError if the stored calendar code
+    is unknown to it."""
     code = home.store.calendar(symbol) or calendars.DEFAULT
     dates, closed = home.store.sessions_after(code, last_day, steps, now)
+    if not home.store.sessions_reach(code, last_day, now):
+        closed = calendars.closed_after(code, last_day, now)
     notices = []
     if closed:
         plural = "" if closed == 1 else "s"

@@ -32,7 +32,7 @@ SCALERS_FILE = "scalers.json"
 MANIFEST_FILE = "manifest.json"
 MANIFEST_SUM_FILE = "manifest.sha256"
 """``sha256:<hex>`` of manifest.json's bytes, written with the bundle: an edited manifest
-is refused. Bundles saved before it existed have none and still load."""
+is refused, and so is a bundle without it (deleting it must not switch the check off)."""
 WEIGHTS_FILE = "weights.npz"
 LOG_FILE = "train.log"
 CURRENT_FILE = "current"
@@ -339,15 +339,19 @@ def _read_json(path: Path) -> Any:
 
 
 def _check_manifest_sum(path: Path) -> None:
-    """Compare manifest.json with its recorded checksum, if the bundle has one.
+    """Compare manifest.json with its recorded checksum.
 
-    Raises ModelError if the sidecar is unreadable or does not match.
+    Raises ModelError if the sidecar is missing (a deleted checksum would otherwise switch
+    the check off), unreadable, or does not match.
     """
     sidecar = path / MANIFEST_SUM_FILE
     try:
         expected = sidecar.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:  # a bundle from before checksummed manifests
-        return
+    except FileNotFoundError:
+        raise ModelError(
+            f"{sidecar}: missing, so {MANIFEST_FILE} cannot be verified; train again to get a "
+            "sound bundle (or restore the file from a backup)"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ModelError(f"{sidecar}: unreadable ({exc})") from None
     manifest = path / MANIFEST_FILE
