@@ -35,7 +35,9 @@ STRATEGIES = ("direct", "recursive")
 HEADS = ("point", "distribution")
 
 CELLS = ("lstm", "gru", "simple_rnn")
-# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.risk.baselines
+# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.risk.baselines.
+# Not "naive_conformal": that is the bundle's own interval named by its calibration (served by
+# "model" when the weights shape none of it; see rnnforecast.risk.network_use).
 INTERVAL_METHODS = ("auto", "model", "garch_t", "gjr_t", "ewma", "hist50", "emp250", "har")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
 

@@ -20,11 +20,14 @@ import pytest
 from conftest import TINY_CONFIG, HomeAsOf, cli, current_bundle, reseal, trained_entry
 
 from rnnforecast.errors import ModelError
+from rnnforecast.forecast.calibration import Calibration
 from rnnforecast.forecast.conformal import Adaptive
 from rnnforecast.jobs import prediction
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.baselines import BASELINES
 from rnnforecast.storage.artifacts import sha256_file
+
+NAIVE = Calibration((0.0,), (1.0,), 0.8)  # a served baseline's name does not depend on it
 
 # GARCH(1,1)-t with a persistent, weakly reacting variance; omega jumps tenfold at TRAIN_ROWS
 # (the daily volatility about triples), so a GARCH fitted before the jump pulls its variance
@@ -165,7 +168,7 @@ def test_old_record_loads_with_fixed_widths(tmp_path: Path) -> None:
     (tmp_path / interval_choice.INTERVALS_FILE).write_text(json.dumps(OLD_RECORD))
     record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive is None
-    assert interval_choice.served_name(record, True) == "garch_t"
+    assert interval_choice.served_name(record, NAIVE) == "garch_t"
     saved = record.to_json()
     assert saved["schema"] == 2 and saved["adaptive"] is None
 
@@ -177,7 +180,7 @@ def test_record_with_a_scheme_round_trips(tmp_path: Path) -> None:
     )
     record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive == Adaptive(100, 0.002, 250)
-    assert interval_choice.served_name(record, False) == "garch_t+adaptive"
+    assert interval_choice.served_name(record, NAIVE) == "garch_t+adaptive"
     assert json.loads(json.dumps(record.to_json()))["adaptive"] == scheme
 
 

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from rnnforecast.cli.exits import hinted, say
+from rnnforecast.cli.served import network_column, network_line, served_words, used_dict
 from rnnforecast.cli.tables import table
 
 if TYPE_CHECKING:
@@ -199,12 +200,19 @@ def risk_table(risk: dict[str, Any], who: str = "") -> None:
     # rnnforecast.risk.adaptive_widths)
     fixed = served.removesuffix("+adaptive")
     mark = " (served)" if fixed == served else " (served with adaptive widths)"
-    entries = [("model" if fixed in risk["baselines"] else f"model ({served})", risk["model"])]
+    # no "model" row when the weights shape none of the bundle's own interval: it is then
+    # the baseline naive_conformal (rnnforecast.risk.network_use)
+    entries = []
+    if risk["model"] is not None:
+        own = "model" if fixed in risk["baselines"] else f"model ({served})"
+        entries.append((own, risk["model"]))
     entries += [(f"{k}{mark}" if k == fixed else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
     title = f"{who}: {title}" if who else title
-    if best is not None:
+    if risk["model"] is None:
+        title += f": the network shapes no interval; best baseline {best}"
+    elif best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
         title += f": model {verdict} the best baseline {best} on IS80"
         if dm["p_value"] is not None:
@@ -283,9 +291,9 @@ def trained(result: TrainResult) -> None:
     say(
         f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
         f"trained through {served['trained_through']}, calibrated through "
-        f"{served['calibrated_through']}; intervals from {result.interval_method}; "
-        "the scores below are the scored fit's"
+        f"{served['calibrated_through']}; the scores below are the scored fit's"
     )
+    say(served_words(result.interval_method, used_dict(result.network_used)))
     scores_table(result.ticker, result.test, result.report)
 
 
@@ -326,6 +334,8 @@ def trained_global(result: GlobalTrainResult) -> None:
         f"{result.history['best_epoch']}); saved to {result.path}"
     )
     group_table(result.group, result.members, result.pool)
+    for symbol, method in result.interval_method.items():
+        say(f"{symbol}: " + served_words(method, used_dict(result.network_used.get(symbol))))
 
 
 def evaluated(result: EvaluationResult) -> None:
@@ -334,6 +344,7 @@ def evaluated(result: EvaluationResult) -> None:
         f"{result.ticker} run {result.run_id}: scored fit, trained through "
         f"{result.fit.get('trained_through')}"
     )
+    say(network_line("the scored fit", used_dict(result.network_used)))
     scores_table(result.ticker, result.test, result.report)
     if result.risk is not None:
         risk_table(result.risk.to_dict())
@@ -370,6 +381,7 @@ def forecast(result: Forecast) -> None:
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on "
         f"{result.as_of}; {result.level:.0%} intervals from {result.interval_method}"
     )
+    say(served_words(result.interval_method, used_dict(result.network_used)))
     table(
         f"{result.ticker} forecast ({result.level:.0%} interval from {result.interval_method})",
         ["date", "close", "low", "high"],
@@ -410,7 +422,7 @@ def runs_table(listing: dict[str, Any]) -> None:
     """models: one row per saved run, the current one starred."""
     table(
         f"{listing['ticker']}: {len(listing['runs'])} runs, current {listing['current'] or 'none'}",
-        ["run", "current", "created", "recipe", "test", "rel_mae", "beats naive"],
+        ["run", "current", "created", "recipe", "test", "rel_mae", "beats naive", "network"],
         [
             [
                 r["run_id"],
@@ -424,6 +436,7 @@ def runs_table(listing: dict[str, Any]) -> None:
                 f"{r['test']['start']}..{r['test']['end']}" if "test" in r else "-",
                 fmt(r["model"]["rel_mae"]) if r.get("model") else "-",
                 "-" if r.get("beats_naive") is None else ("yes" if r["beats_naive"] else "no"),
+                network_column(r.get("network_used")),
             ]
             for r in listing["runs"]
         ],

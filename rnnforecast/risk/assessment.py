@@ -47,6 +47,7 @@ from rnnforecast.forecast.conformal import factors as adaptive_factors
 from rnnforecast.forecast.windows import Dataset, Scalers
 from rnnforecast.metrics import accuracy, probabilistic
 from rnnforecast.risk.baselines.interface import BaselineForecast
+from rnnforecast.risk.network_use import NAIVE_CONFORMAL, network_use, own_interval_name
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
 _LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
@@ -90,9 +91,11 @@ class DayLosses:
 
 @dataclass(frozen=True)
 class RiskReport:
-    """Scores of the model and the baselines on the same test days; see :func:`scores`."""
+    """Scores of the model and the baselines on the same test days; see :func:`scores`.
+    ``model`` is None when the weights shape none of the bundle's own interval: its scores
+    are then the baseline ``naive_conformal``'s (:func:`as_baseline`)."""
 
-    model: dict[str, float | None]
+    model: dict[str, float | None] | None
     baselines: dict[str, dict[str, float | None] | None]
     best_baseline: str | None
     beats_best_baseline: bool | None
@@ -332,5 +335,19 @@ def assess_days(
     window, in order)."""
     model = served_forecasts(network, dataset, data, scalers, calibration, validation, test)
     first_test = int(np.argmax(test)) + data.lookback
-    name = "conformal" if calibration.adaptive is None else "adaptive_conformal"
-    return compare_days(ohlcv, first_test, model, name, forecast_baselines)
+    name = own_interval_name(calibration)
+    report, days = compare_days(ohlcv, first_test, model, name, forecast_baselines)
+    return (report if network_use(calibration).intervals else as_baseline(report, days)), days
+
+
+def as_baseline(report: RiskReport, days: Mapping[str, DayLosses]) -> RiskReport:
+    """``report`` with its model row moved to the baselines as ``naive_conformal`` (listed
+    first): for a bundle whose own interval the weights do not shape (no network row, so
+    no comparison with the network: ``beats_best_baseline`` and ``dm`` None). The best
+    baseline is chosen again, ``naive_conformal`` included; ``days``: the per-day figures of
+    :func:`compare_days` (its ``"model"`` entry is ``naive_conformal``'s)."""
+    baselines = {NAIVE_CONFORMAL: report.model, **report.baselines}
+    scored = {"model": NAIVE_CONFORMAL, **{k: k for k in report.baselines if k in days}}
+    key = min(scored, key=lambda k: float(np.mean(days[k].interval_score_80)))
+    none: dict[str, float | None] = {"statistic": None, "p_value": None}
+    return RiskReport(None, baselines, scored[key], None, none, report.served_intervals)

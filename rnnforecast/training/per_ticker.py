@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rnnforecast.config import Config
 from rnnforecast.forecast.windows import Split, base_matrix, check_batches
 from rnnforecast.metrics.report import Report
+from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
 from rnnforecast.training import saving
 from rnnforecast.training.fitting import (
@@ -46,6 +47,8 @@ class TrainResult:
     interval_method: str = (
         "conformal"  # whose intervals predict serves (rnnforecast.risk.interval_choice)
     )
+    # what the weights shape in what is served (rnnforecast.risk.network_use)
+    network_used: NetworkUse | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class TrainResult:
             "calibration": self.calibration,
             "serving": self.serving,
             "interval_method": self.interval_method,
+            "network_used": None if self.network_used is None else self.network_used.to_dict(),
         }
 
 
@@ -164,5 +168,6 @@ def _train_ticker(
         fitted.history.to_dict(),
         served.calibration.to_dict(),
         run.serving_record(),
-        interval_choice.served_name(served_intervals, served.calibration.adaptive is not None),
+        interval_choice.served_name(served_intervals, served.calibration),
+        network_use(served.calibration, served_intervals),
     )
