@@ -125,13 +125,16 @@ def group_evaluated(result: GlobalEvaluation) -> None:
 
 def pool_risk_table(risk: dict[str, Any]) -> None:
     """The members' 80% interval scores pooled, each in units of its member's naive MAE."""
-    entries = [("model", risk["model"]), *risk["baselines"].items()]
+    entries = [] if risk["model"] is None else [("model", risk["model"])]
+    entries += risk["baselines"].items()
     best, dm = risk["best_baseline"], risk["dm"]
     title = (
         f"pool of {', '.join(risk['members'])}: 80% interval scores in units of each "
         f"member's naive MAE ({risk['n']} member-days)"
     )
-    if best is not None:
+    if risk["model"] is None:
+        title += f": the network shapes no interval; best baseline {best}"
+    elif best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
         title += f": model {verdict} the best baseline {best}"
         if dm["p_value"] is not None:
@@ -200,12 +203,9 @@ def risk_table(risk: dict[str, Any], who: str = "") -> None:
     # rnnforecast.risk.adaptive_widths)
     fixed = served.removesuffix("+adaptive")
     mark = " (served)" if fixed == served else " (served with adaptive widths)"
-    # no "model" row when the weights shape none of the bundle's own interval: it is then
-    # the baseline naive_conformal (rnnforecast.risk.network_use)
-    entries = []
-    if risk["model"] is not None:
-        own = "model" if fixed in risk["baselines"] else f"model ({served})"
-        entries.append((own, risk["model"]))
+    # no "model" row where no weight shapes it: it is naive_conformal (risk/network_use.py)
+    own = "model" if fixed in risk["baselines"] else f"model ({served})"
+    entries = [] if risk["model"] is None else [(own, risk["model"])]
     entries += [(f"{k}{mark}" if k == fixed else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
