@@ -145,7 +145,9 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
         first = frame.index.strftime("%Y-%m-%d").tolist().index(trained["test"]["start"])
         served = walk(home, ticker, frame, first)
     method = trained["interval_method"]
-    model_is = risk["model"]["interval_score_80"]
+    # the fit's own interval: the network's row, or naive_conformal where no weight shapes it
+    own = risk["model"] or risk["baselines"]["naive_conformal"]
+    model_is = own["interval_score_80"]
     baseline = risk["baselines"].get(method) or {}
     best = risk["baselines"].get(risk["best_baseline"]) or {}
     best_is = best.get("interval_score_80")
@@ -158,7 +160,7 @@ def measure(ticker: str, path: Path, config: Path, overrides: list[str]) -> dict
         "served_is80_over_model": served["interval_score_80"] / model_is,
         "served_is80_over_best": None if best_is is None else served["interval_score_80"] / best_is,
         "best_in_risk": {k: best.get(k) for k in ("interval_score_80", "coverage_80")},
-        "model": {k: risk["model"][k] for k in ("interval_score_80", "coverage_80")},
+        "model": {k: own[k] for k in ("interval_score_80", "coverage_80")},
         "served_in_risk": {k: baseline.get(k) for k in ("interval_score_80", "coverage_80")},
     }
 

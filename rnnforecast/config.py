@@ -36,7 +36,9 @@ STRATEGIES = ("direct", "recursive")
 HEADS = ("point", "distribution")
 
 CELLS = ("lstm", "gru", "simple_rnn")
-# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.risk.baselines
+# calibration.intervals: auto, the network's ("model"), or a baseline of rnnforecast.risk.baselines.
+# Not "naive_conformal": that is the bundle's own interval named by its calibration (served by
+# "model" when the weights shape none of it; see rnnforecast.risk.network_use).
 INTERVAL_METHODS = ("auto", "model", "garch_t", "gjr_t", "ewma", "hist50", "emp250", "har")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "selu", "gelu", "swish")
 
@@ -353,15 +355,13 @@ def read_toml(path: Path) -> dict[str, Any]:
 
 
 def default_recipe() -> Path:
-    """The default recipe shipped in the package (``configs/default.toml``'s bytes): every
-    key at its built-in value, explained; what runs when no config is given."""
+    """The default recipe in the package (configs/default.toml's bytes), run without one."""
     return Path(str(resources.files("rnnforecast").joinpath("default.toml")))
 
 
 def load_config(path: Path | None) -> Config:
-    """Read a TOML config file (None: :func:`default_recipe`, equal to ``Config()``); a
-    ``[run]`` table is ignored here, so one file serves train and run. Raises UsageError if
-    the file is missing, not valid TOML, or not a valid config."""
+    """Read a TOML config file (None: :func:`default_recipe`, equal to ``Config()``; a
+    ``[run]`` table is ignored). Raises UsageError: missing, not TOML, or not valid."""
     raw = read_toml(default_recipe() if path is None else path)
     raw.pop("run", None)
     return config_from_dict(raw)

@@ -81,23 +81,36 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> dict:
     }
 
 
+def own_row(risk: dict) -> tuple[str, dict]:
+    """The row of the fit's own interval: ``model`` where the weights shape it, else the
+    baseline ``naive_conformal`` (rnnforecast.risk.network_use)."""
+    if risk["model"] is not None:
+        return "model", risk["model"]
+    return "naive_conformal", risk["baselines"]["naive_conformal"]
+
+
 def test_each_member_has_the_per_ticker_risk_object(group: dict) -> None:
     out = group["evaluate"]
     assert out["group"] == GROUP and out["warnings"] == []
+    # one calibration for every member: the tiny network's move does not pass the gate
+    assert group["train"]["calibration"]["shrink"] == [0.0]
     for symbol in SYMBOLS:
         risk = out["members"][symbol]["risk"]
+        assert out["members"][symbol]["network_used"] == {"price": False, "intervals": False}
+        assert group["train"]["network_used"][symbol] == {"price": False, "intervals": False}
         assert sorted(risk) == RISK_KEYS
-        assert sorted(risk["model"]) == SCORE_KEYS
-        assert list(risk["baselines"]) == list(BASELINES)
+        assert risk["model"] is None
+        assert sorted(risk["baselines"]["naive_conformal"]) == SCORE_KEYS
+        assert list(risk["baselines"]) == ["naive_conformal", *BASELINES]
         # 300 rows (CCC 260) with the test period at their last 20%: too few for emp250's 251
         assert risk["baselines"]["emp250"] is None
         for name in ("garch_t", "gjr_t", "ewma", "hist50", "har"):
             assert sorted(risk["baselines"][name]) == SCORE_KEYS
-        assert risk["best_baseline"] in BASELINES
-        assert sorted(risk["dm"]) == ["lag", "p_value", "statistic"]
-        assert isinstance(risk["beats_best_baseline"], bool)
-        best = risk["baselines"][risk["best_baseline"]]["interval_score_80"]
-        assert risk["beats_best_baseline"] == (risk["model"]["interval_score_80"] < best)
+        fitted = {k: v["interval_score_80"] for k, v in risk["baselines"].items() if v}
+        assert risk["best_baseline"] == min(fitted, key=lambda k: fitted[k])
+        # no network row, so nothing to compare it with
+        assert risk["dm"] == {"p_value": None, "statistic": None, "lag": None}
+        assert risk["beats_best_baseline"] is None
 
 
 def test_served_intervals_is_what_predict_serves_each_member(group: dict, tmp_path: Path) -> None:
@@ -132,10 +145,19 @@ def test_pooled_risk_is_in_log_return_units(group: dict) -> None:
 
     def pooled(side: str, key: str, name: str | None = None) -> float:
         rows = [members[s]["risk"][side] for s in SYMBOLS]
-        return float(np.mean([r[key] if name is None else r[name][key] for r in rows]))
+        rows = [r if name is None else r[name] for r in rows]
+        # the fit's own interval: the network's row, or the baseline naive_conformal
+        rows = [
+            own_row(members[s]["risk"])[1] if r is None else r
+            for r, s in zip(rows, SYMBOLS, strict=True)
+        ]
+        return float(np.mean([r[key] for r in rows]))
 
+    # no weight shapes the members' own intervals: pooled, they are naive_conformal's
+    assert risk["model"] is None
     for key in ("coverage_80", "coverage_95"):
-        assert risk["model"][key] == pytest.approx(pooled("model", key), rel=1e-12)
+        own = risk["baselines"]["naive_conformal"][key]
+        assert own == pytest.approx(pooled("model", key), rel=1e-12)
     assert risk["baselines"]["emp250"] is None
     scored = [b for b in BASELINES if b != "emp250"]
     for name in scored:
@@ -143,16 +165,33 @@ def test_pooled_risk_is_in_log_return_units(group: dict) -> None:
         assert sorted(entry) == ["coverage_80", "coverage_95", "interval_score_80", "model_ratio"]
         for key in ("coverage_80", "coverage_95"):
             assert entry[key] == pytest.approx(pooled("baselines", key, name), rel=1e-12)
-        ratio = risk["model"]["interval_score_80"] / entry["interval_score_80"]
-        assert entry["model_ratio"] == pytest.approx(ratio, rel=1e-12)
+        assert entry["model_ratio"] is None  # no network to put over a baseline
         # a daily 80% interval of log prices is a few percent wide
         assert 0.001 < entry["interval_score_80"] < 0.5
-    best = min(scored, key=lambda b: risk["baselines"][b]["interval_score_80"])
-    assert risk["best_baseline"] == best
-    assert risk["beats_best_baseline"] == (risk["baselines"][best]["model_ratio"] < 1)
-    statistic, p_value = risk["dm"]["statistic"], risk["dm"]["p_value"]
-    assert math.isfinite(statistic) and 0.0 <= p_value <= 1.0
-    assert (p_value < 0.5) == (statistic < 0)
+    contest = {b: risk["baselines"][b]["interval_score_80"] for b in [*scored, "naive_conformal"]}
+    assert risk["best_baseline"] == min(contest, key=lambda b: contest[b])
+    assert risk["beats_best_baseline"] is None
+    assert risk["dm"] == {"statistic": None, "p_value": None, "lag": None}
+
+
+def test_pool_of_a_network_keeps_the_model_row_and_its_ratios() -> None:
+    """Where the weights shape the interval the pool keeps its model row and the ratios; the
+    relabelled pool moves the same figures to naive_conformal and chooses the best again."""
+    losses = {
+        name: DayLosses(np.array(score), np.zeros(2, bool), np.zeros(2, bool), np.array(score))
+        for name, score in (("model", [1.0, 3.0]), ("garch_t", [2.0, 4.0]))
+    }
+    days = {"A": pool_risk.MemberDays(np.array(["2021-01-04", "2021-01-05"], "M8[D]"), losses)}
+    pooled = pool_risk.pool(days)
+    assert pooled is not None and pooled.model is not None
+    assert pooled.model["interval_score_80"] == pytest.approx(2.0)  # mean(1, 3), log units
+    assert pooled.baselines["garch_t"]["model_ratio"] == pytest.approx(2.0 / 3.0)
+    relabelled = pool_risk.as_baseline(pooled)
+    assert relabelled.model is None
+    assert relabelled.dm == {"statistic": None, "p_value": None, "lag": None}
+    assert relabelled.baselines["naive_conformal"] == {**pooled.model, "model_ratio": None}
+    assert relabelled.best_baseline == "naive_conformal"
+    assert relabelled.baselines["garch_t"]["model_ratio"] is None
 
 
 def test_human_evaluate_shows_each_members_risk_table_with_its_served_row(group: dict) -> None:
@@ -166,16 +205,16 @@ def test_human_evaluate_shows_each_members_risk_table_with_its_served_row(group:
     for symbol, start in zip(SYMBOLS, starts, strict=True):
         rows = [line.split("\t")[0] for line in lines[start + 1 : start + 8]]
         served = members[symbol]["risk"]["served_intervals"]
-        if served in BASELINES:
-            expected = ["model", *(f"{b} (served)" if b == served else b for b in BASELINES)]
-        else:
-            expected = [f"model ({served})", *BASELINES]
+        # no weight shapes the members' own interval: its row is the baseline naive_conformal
+        named = ["naive_conformal", *BASELINES]
+        expected = [f"{b} (served)" if b == served else b for b in named]
         assert rows == expected
         assert f"\n{symbol}: one-step intervals next to the volatility baselines" in (
             "\n" + result.stderr
         )
     pool_header = lines.index("forecast\tIS80 (log)\tmodel ratio\tcov80\tcov95")
-    assert [line.split("\t")[0] for line in lines[pool_header + 1 :]] == ["model", *BASELINES]
+    pool_rows = [line.split("\t")[0] for line in lines[pool_header + 1 :]]
+    assert pool_rows == ["naive_conformal", *BASELINES]
     assert "pool of AAA, BBB, CCC: 80% interval scores of log prices (log-return units" in (
         result.stderr
     )

@@ -50,7 +50,7 @@ def predicted_before(home: Path, folder: Path, rows: int) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("sets", "method"),
     [
-        ((), "rolling_conformal"),
+        ((), "naive_conformal"),
         (
             (
                 "--set",

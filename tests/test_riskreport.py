@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import current_bundle
 
 from rnnforecast.risk import assessment
 from rnnforecast.risk.baselines import BASELINES, BaselineForecast
@@ -173,12 +174,18 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
     keys |= {"kupiec_p_80", "kupiec_p_95", "christoffersen_p_80", "christoffersen_p_95"}
     keys |= {"christoffersen_cc_p_80", "christoffersen_cc_p_95"}
     keys |= {"pinball", "crps", "qlike"}
-    assert set(risk["model"]) == keys
+    # the tiny network's move does not pass the shrinkage gate: its own interval is the last
+    # close +- conformal widths, shaped by no weight, so it is the baseline naive_conformal
+    manifest = json.loads((current_bundle(trained_home, "TEST") / "manifest.json").read_text())
+    assert manifest["calibration"]["shrink"] == [0.0]
+    assert out["network_used"] == {"price": False, "intervals": False}
+    assert risk["model"] is None
+    assert set(risk["baselines"]["naive_conformal"]) == keys
     # conditional coverage: the two likelihood ratios behind the reported p-values, added,
     # read on chi-squared(2) (scipy)
     from scipy.stats import chi2
 
-    for scores in (risk["model"], *(b for b in risk["baselines"].values() if b)):
+    for scores in (b for b in risk["baselines"].values() if b):
         for tag in ("80", "95"):
             if scores[f"christoffersen_p_{tag}"] is None:
                 continue
@@ -186,28 +193,28 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
             lr += chi2.isf(scores[f"christoffersen_p_{tag}"], 1)
             expected = chi2.sf(lr, 2)
             assert scores[f"christoffersen_cc_p_{tag}"] == pytest.approx(expected, abs=1e-9)
-    assert list(risk["baselines"]) == list(BASELINES)
+    assert list(risk["baselines"]) == ["naive_conformal", *BASELINES]
     # 300 rows: about 240 before the test period, too few for the 250-day empirical baseline.
     assert risk["baselines"]["emp250"] is None
     fitted = {k: v for k, v in risk["baselines"].items() if v is not None}
-    assert set(fitted) == {"garch_t", "gjr_t", "ewma", "hist50", "har"}
+    assert set(fitted) == {"naive_conformal", "garch_t", "gjr_t", "ewma", "hist50", "har"}
     assert risk["best_baseline"] == min(fitted, key=lambda k: fitted[k]["interval_score_80"])
-    assert risk["beats_best_baseline"] == (
-        risk["model"]["interval_score_80"] < fitted[risk["best_baseline"]]["interval_score_80"]
-    )
-    assert set(risk["dm"]) == {"statistic", "p_value", "lag"}
+    assert risk["beats_best_baseline"] is None  # no network row to compare
+    assert risk["dm"] == {"statistic": None, "p_value": None, "lag": None}
     # adaptive by default (with 300 rows too little history to move: the fixed width)
-    assert risk["served_intervals"] == "rolling_conformal"
-    assert risk["model"]["coverage_80"] == out["steps"][0]["interval_coverage"]
+    assert risk["served_intervals"] == "naive_conformal"
+    naive = risk["baselines"]["naive_conformal"]
+    assert naive["coverage_80"] == out["steps"][0]["interval_coverage"]
     human = runner.invoke(app, [*base, "evaluate", "TEST"])
     assert human.exit_code == 0
     lines = human.stdout.splitlines()
     header = lines.index("forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball")
     assert [line.split("\t")[0] for line in lines[header + 1 : header + 8]] == [
-        "model (rolling_conformal)",
+        "naive_conformal (served)",
         *BASELINES,
     ]
     assert lines[header + 6].split("\t")[1:] == ["-"] * 6  # emp250: not fitted
+    assert "the network shapes the scored fit's price: no; its served range: no" in human.stderr
 
 
 def test_the_gaussian_reading_overstated_qlike_by_0_028_for_t5_returns() -> None:

@@ -27,11 +27,14 @@ from conftest import (
 )
 
 from rnnforecast.errors import ModelError
+from rnnforecast.forecast.calibration import Calibration
 from rnnforecast.forecast.conformal import Adaptive
 from rnnforecast.jobs import prediction
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.baselines import BASELINES
 from rnnforecast.storage.artifacts import sha256_file
+
+NAIVE = Calibration((0.0,), (1.0,), 0.8)  # a served baseline's name does not depend on it
 
 # GARCH(1,1)-t with a persistent, weakly reacting variance; omega jumps tenfold at TRAIN_ROWS
 # (the daily volatility about triples), so a GARCH fitted before the jump pulls its variance
@@ -159,7 +162,7 @@ def test_old_record_loads_with_fixed_widths(tmp_path: Path) -> None:
     (tmp_path / interval_choice.INTERVALS_FILE).write_text(json.dumps(OLD_RECORD))
     record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive is None
-    assert interval_choice.served_name(record, True) == "garch_t"
+    assert interval_choice.served_name(record, NAIVE) == "garch_t"
     saved = record.to_json()
     assert saved["schema"] == 2 and saved["adaptive"] is None
 
@@ -171,7 +174,7 @@ def test_record_with_a_scheme_round_trips(tmp_path: Path) -> None:
     )
     record = interval_choice.load(tmp_path)
     assert record is not None and record.adaptive == Adaptive(100, 0.002, 250)
-    assert interval_choice.served_name(record, False) == "garch_t+rolling"
+    assert interval_choice.served_name(record, NAIVE) == "garch_t+rolling"
     assert json.loads(json.dumps(record.to_json()))["adaptive"] == scheme
 
 
@@ -266,7 +269,9 @@ def test_evaluate_names_the_adaptive_scheme(regime: dict[str, Any]) -> None:
     assert human.exit_code == 0, human.stderr
     rows = [line.split("\t")[0] for line in human.stdout.splitlines()]
     assert "garch_t (served with rolling widths)" in rows
-    assert "model" in rows
+    # the network's own row only where its weights shape the interval; else naive_conformal
+    shaped = json.loads(result.stdout)["network_used"]["intervals"]
+    assert ("model" if shaped else "naive_conformal") in rows
 
 
 def test_key_off_serves_the_baselines_own_widths(regime: dict[str, Any]) -> None:

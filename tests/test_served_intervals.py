@@ -24,6 +24,7 @@ from conftest import (
 
 from rnnforecast.config import INTERVAL_METHODS
 from rnnforecast.errors import EXIT_CODES, DataError, ModelError
+from rnnforecast.forecast.calibration import Calibration
 from rnnforecast.jobs import prediction
 from rnnforecast.risk import interval_choice
 from rnnforecast.risk.assessment import RiskReport
@@ -127,7 +128,26 @@ def test_pick_method(risk: RiskReport | None, pinned: str, expected: str) -> Non
 
 
 def test_config_names_every_method() -> None:
-    assert INTERVAL_METHODS == ("auto", *interval_choice.METHODS)
+    """Every method but naive_conformal can be pinned: it is the bundle's own interval named
+    by its calibration, so pinning ``model`` serves it whenever the weights shape nothing."""
+    pinnable = [m for m in interval_choice.METHODS if m != "naive_conformal"]
+    assert INTERVAL_METHODS == ("auto", *pinnable)
+    assert "naive_conformal" in interval_choice.METHODS
+
+
+def test_a_report_without_a_network_row_serves_its_best_baseline() -> None:
+    """No network row (the weights shape no interval): the lowest interval score is served,
+    naive_conformal included, with no test against a network that is not there."""
+    none = {"statistic": None, "p_value": None}
+    for best in ("naive_conformal", "garch_t"):
+        risk = RiskReport(None, {}, best, None, none, "naive_conformal")
+        method, choice = interval_choice.pick_method(risk, "auto", 0.05)
+        assert method == best
+        assert choice["reason"].startswith("the network shapes no interval")
+    record = interval_choice.fit_record("naive_conformal", np.ones((5, 5)), 5, 0.8, "2020-01-01")
+    assert record == interval_choice.IntervalRecord("naive_conformal", 0.8)
+    assert not record.serves_baseline
+    assert interval_choice.IntervalRecord.from_json(record.to_json()) == record
 
 
 def test_unknown_interval_method_is_a_usage_error(prices_csv: Path, home: Path) -> None:
@@ -279,7 +299,10 @@ def test_evaluate_names_the_served_baseline(garch_home: dict[str, Any]) -> None:
     human = cli("evaluate", "G", home=garch_home["home"])
     assert human.exit_code == 0, human.stderr
     rows = [line.split("\t")[0] for line in human.stdout.splitlines()]
-    assert "model" in rows
+    # the network's own row only where its weights shape the interval; else naive_conformal
+    shaped = json.loads(result.stdout)["network_used"]["intervals"]
+    assert shaped == (risk["model"] is not None)
+    assert ("model" if shaped else "naive_conformal") in rows
     assert f"{risk['served_intervals']} (served)" in rows
 
 
@@ -294,8 +317,10 @@ def test_predict_of_a_baseline_imports_no_arch_scipy_pandas_tensorflow(
 
 
 def test_pinned_model_serves_the_network(trained: dict[str, Any], trained_home: Path) -> None:
-    """conftest's trained home: TINY_CONFIG pins the network's own intervals."""
-    assert trained["train"]["interval_method"] == "rolling_conformal"
+    """conftest's trained home: TINY_CONFIG pins the bundle's own intervals; its shrink is 0,
+    so no weight shapes them and they are named naive_conformal."""
+    assert trained["train"]["calibration"]["shrink"] == [0.0]
+    assert trained["train"]["interval_method"] == "naive_conformal"
     assert interval_choice.load(
         current_bundle(trained_home, "TEST")
     ) == interval_choice.IntervalRecord(
@@ -311,7 +336,7 @@ def test_pinned_model_serves_the_network(trained: dict[str, Any], trained_home: 
     )
     result = cli("predict", "TEST", "--json", home=trained_home)
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["interval_method"] == "rolling_conformal"
+    assert json.loads(result.stdout)["interval_method"] == "naive_conformal"
 
 
 def copy_home(source: Path, target: Path) -> Path:
@@ -337,14 +362,14 @@ def test_bundle_without_intervals_file_serves_the_network(
     result = cli("predict", "G", "--json", home=home)
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
-    assert out["interval_method"] == "rolling_conformal"
+    assert out["interval_method"] == "naive_conformal"
     assert out["forecasts"][0]["close"] == before["close"]
     assert (out["forecasts"][0]["low"], out["forecasts"][0]["high"]) != (
         before["low"],
         before["high"],
     )
     evaluated = cli("evaluate", "G", "--json", home=home)
-    assert json.loads(evaluated.stdout)["risk"]["served_intervals"] == "rolling_conformal"
+    assert json.loads(evaluated.stdout)["risk"]["served_intervals"] == "naive_conformal"
 
 
 @pytest.mark.parametrize("resealed", [False, True])
@@ -396,12 +421,14 @@ def test_global_model_serves_each_member_its_own(tmp_path: Path, home: Path) -> 
     methods = out["interval_method"]
     assert set(methods) == {"AAA", "BBB", "CCC"}
     bundle = Path(out["path"])
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    calibration = Calibration.from_dict(manifest["calibration"])
     for ticker, method in methods.items():
         record = interval_choice.load(bundle, ticker)
         assert record is not None
         assert (bundle / f"intervals.{ticker}.json").is_file()
-        assert interval_choice.served_name(record, True) == method
-        assert method in (*BASELINES, "rolling_conformal")
+        assert interval_choice.served_name(record, calibration) == method
+        assert method in (*BASELINES, "rolling_conformal", "naive_conformal")
         predicted = cli("predict", ticker, "--json")
         assert predicted.exit_code == 0, predicted.stderr
         assert json.loads(predicted.stdout)["interval_method"] == method

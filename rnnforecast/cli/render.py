@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from rnnforecast.cli.exits import hinted
 from rnnforecast.cli.output import say
-from rnnforecast.cli.tables import table
+from rnnforecast.cli.served import (
+    network_column,
+    network_line,
+    served_words,
+    shrink_text,
+    used_dict,
+)
+from rnnforecast.cli.tables import fmt, table
 
 if TYPE_CHECKING:
     from rnnforecast.data.store import StoreResult
@@ -27,20 +34,6 @@ if TYPE_CHECKING:
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.training.global_model import GlobalTrainResult
     from rnnforecast.training.per_ticker import TrainResult
-
-
-def shrink_text(calibration: dict[str, Any]) -> str:
-    """'shrink 0.00 (calibration edge over naive: p = 0.35)', a value per step."""
-    text = "shrink " + ", ".join(f"{s:.2f}" for s in calibration["shrink"])
-    p_values = calibration.get("shrink_p_value", [])
-    if any(p is not None for p in p_values):
-        shown = ", ".join("-" if p is None else f"{p:.2f}" for p in p_values)
-        text += f" (calibration edge over naive: p = {shown})"
-    return text
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
 
 
 @contextmanager
@@ -125,13 +118,16 @@ def group_evaluated(result: GlobalEvaluation) -> None:
 
 def pool_risk_table(risk: dict[str, Any]) -> None:
     """The members' 80% interval scores pooled, scored on log prices (log-return units)."""
-    entries = [("model", risk["model"]), *risk["baselines"].items()]
+    entries = [] if risk["model"] is None else [("model", risk["model"])]
+    entries += risk["baselines"].items()
     best, dm = risk["best_baseline"], risk["dm"]
     title = (
         f"pool of {', '.join(risk['members'])}: 80% interval scores of log prices "
         f"(log-return units, {risk['n']} member-days)"
     )
-    if best is not None:
+    if risk["model"] is None:
+        title += f": the network shapes no interval; best baseline {best}"
+    elif best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
         title += f": model {verdict} the best baseline {best}"
         if dm["p_value"] is not None:
@@ -200,12 +196,16 @@ def risk_table(risk: dict[str, Any], who: str = "") -> None:
     # rnnforecast.risk.adaptive_widths)
     fixed = served.removesuffix("+rolling")
     mark = " (served)" if fixed == served else " (served with rolling widths)"
-    entries = [("model" if fixed in risk["baselines"] else f"model ({served})", risk["model"])]
+    # no "model" row where no weight shapes it: it is naive_conformal (risk/network_use.py)
+    own = "model" if fixed in risk["baselines"] else f"model ({served})"
+    entries = [] if risk["model"] is None else [(own, risk["model"])]
     entries += [(f"{k}{mark}" if k == fixed else k, v) for k, v in risk["baselines"].items()]
     best, dm = risk["best_baseline"], risk["dm"]
     title = "one-step intervals next to the volatility baselines (price units; QLIKE unitless)"
     title = f"{who}: {title}" if who else title
-    if best is not None:
+    if risk["model"] is None:
+        title += f": the network shapes no interval; best baseline {best}"
+    elif best is not None:
         verdict = "beats" if risk["beats_best_baseline"] else "does NOT beat"
         title += f": model {verdict} the best baseline {best} on IS80"
         if dm["p_value"] is not None:
@@ -289,9 +289,9 @@ def trained(result: TrainResult) -> None:
     say(
         f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
         f"trained through {served['trained_through']}, calibrated through "
-        f"{served['calibrated_through']}; intervals from {result.interval_method}; "
-        "the scores below are the scored fit's"
+        f"{served['calibrated_through']}; the scores below are the scored fit's"
     )
+    say(served_words(result.interval_method, used_dict(result.network_used)))
     scores_table(result.ticker, result.test, result.report)
 
 
@@ -332,6 +332,8 @@ def trained_global(result: GlobalTrainResult) -> None:
         f"{result.history['best_epoch']}); saved to {result.path}"
     )
     group_table(result.group, result.members, result.pool)
+    for symbol, method in result.interval_method.items():
+        say(f"{symbol}: " + served_words(method, used_dict(result.network_used.get(symbol))))
 
 
 def evaluated(result: EvaluationResult) -> None:
@@ -340,6 +342,7 @@ def evaluated(result: EvaluationResult) -> None:
         f"{result.ticker} run {result.run_id}: scored fit, trained through "
         f"{result.fit.get('trained_through')}"
     )
+    say(network_line("the scored fit", used_dict(result.network_used)))
     scores_table(result.ticker, result.test, result.report)
     if result.risk is not None:
         risk_table(result.risk.to_dict())
@@ -376,6 +379,7 @@ def forecast(result: Forecast) -> None:
         f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on "
         f"{result.as_of}; {result.level:.0%} intervals from {result.interval_method}"
     )
+    say(served_words(result.interval_method, used_dict(result.network_used)))
     table(
         f"{result.ticker} forecast ({result.level:.0%} interval from {result.interval_method})",
         ["date", "close", "low", "high"],
@@ -416,7 +420,7 @@ def runs_table(listing: dict[str, Any]) -> None:
     """models: one row per saved run, the current one starred."""
     table(
         f"{listing['ticker']}: {len(listing['runs'])} runs, current {listing['current'] or 'none'}",
-        ["run", "current", "created", "recipe", "test", "rel_mae", "beats naive"],
+        ["run", "current", "created", "recipe", "test", "rel_mae", "beats naive", "network"],
         [
             [
                 r["run_id"],
@@ -430,6 +434,7 @@ def runs_table(listing: dict[str, Any]) -> None:
                 f"{r['test']['start']}..{r['test']['end']}" if "test" in r else "-",
                 fmt(r["model"]["rel_mae"]) if r.get("model") else "-",
                 "-" if r.get("beats_naive") is None else ("yes" if r["beats_naive"] else "no"),
+                network_column(r.get("network_used")),
             ]
             for r in listing["runs"]
         ],

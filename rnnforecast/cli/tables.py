@@ -35,3 +35,8 @@ def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
         print("\t".join(headers))
         for row in rows:
             print("\t".join(str(v) for v in row))
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    """A number as a table cell: ``digits`` decimals, ``-`` for a missing one."""
+    return "-" if value is None else f"{value:.{digits}f}"

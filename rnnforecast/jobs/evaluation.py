@@ -18,12 +18,14 @@ from rnnforecast.exports import DailyForecasts
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import Dataset, base_matrix, build_dataset, fingerprint
 from rnnforecast.metrics.report import Report
+from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.storage.manifest import Period
 from rnnforecast.training.fitting import in_sample_naive_scale, summarise_period, walk_forward
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.forecast.calibration import Calibration
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.risk.assessment import DayLosses, RiskReport
 
@@ -40,6 +42,8 @@ class EvaluationResult:
     days: DailyForecasts | None = None
     fit: dict[str, Any] = field(default_factory=dict)
     risk: RiskReport | None = None
+    # what the weights shape in the scored fit's forecasts, as the bundle serves them
+    network_used: NetworkUse | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -49,6 +53,7 @@ class EvaluationResult:
             "fit": "scored",
             "trained_through": self.fit.get("trained_through"),
             "calibrated_through": self.fit.get("calibrated_through"),
+            "network_used": None if self.network_used is None else self.network_used.to_dict(),
             "test": self.test,
             **self.report.to_dict(),
             "risk": None if self.risk is None else self.risk.to_dict(),
@@ -151,7 +156,19 @@ def evaluate(
         days=DailyForecasts.concat(fold_days) if folds else days,
         fit=manifest.scored.dates(),
         risk=risk_report,
+        network_used=scored_network_use(loaded, scored.calibration),
     )
+
+
+def scored_network_use(
+    loaded: loading.Loaded, calibration: Calibration, member: str | None = None
+) -> NetworkUse:
+    """What the weights shape in forecasts of the scored fit (``calibration``) served with
+    the bundle's interval record (``member``'s, for a global model). Raises ModelError for a
+    bad intervals file."""
+    from rnnforecast.risk import interval_choice
+
+    return network_use(calibration, interval_choice.load(loaded.bundle.path, member))
 
 
 def _risk_report(loaded: loading.Loaded, frame: pd.DataFrame, scored: FittedModel) -> RiskReport:
@@ -194,7 +211,7 @@ def risk_days(
     from rnnforecast.risk import interval_choice
 
     served = interval_choice.load(loaded.bundle.path, member)
-    name = interval_choice.served_name(served, loaded.calibration.adaptive is not None)
+    name = interval_choice.served_name(served, loaded.calibration)
     return dataclasses.replace(report, served_intervals=name), days, first_target[within(test)]
 
 

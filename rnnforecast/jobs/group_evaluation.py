@@ -87,6 +87,8 @@ def evaluate(home: Home, target: str, run_id: str | None = None) -> GlobalEvalua
     risks, pooled_risk, risk_warnings = pool_risk.assess(loaded, frames, scored)
     for symbol, risk_report in risks.items():
         scores[symbol]["risk"] = None if risk_report is None else risk_report.to_dict()
+        used = evaluation.scored_network_use(loaded, scored.calibration, symbol)
+        scores[symbol]["network_used"] = used.to_dict()
     pooled_part = pool(parts)
     pooled = scored.assess(pooled_part, width_factor=np.concatenate(widths))
     return GlobalEvaluation(

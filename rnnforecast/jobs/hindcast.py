@@ -86,7 +86,7 @@ def served_days(
     served = interval_choice.load(loaded.bundle.path, member)
     baseline = served is not None and served.serves_baseline
     calibration = model.calibration
-    method = interval_choice.served_name(served, calibration.adaptive is not None)
+    method = interval_choice.served_name(served, calibration)
     level = served.level if served is not None else calibration.level
     if not len(index):
         empty = np.zeros(0)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rnnforecast.config import config_from_dict
 from rnnforecast.data import sources
 from rnnforecast.errors import ModelError, UsageError
+from rnnforecast.forecast.calibration import Calibration
+from rnnforecast.risk import interval_choice
+from rnnforecast.risk.network_use import network_use
 from rnnforecast.storage import fit_records
 from rnnforecast.storage.home import Home
 from rnnforecast.storage.manifest import Manifest
@@ -22,7 +26,9 @@ def list_runs(home: Home, ticker: str) -> dict[str, Any]:
     for run_id in repository.runs(symbol):
         entry: dict[str, Any] = {"run_id": run_id, "current": run_id == current}
         try:
-            entry.update(_describe(repository.load(symbol, run_id).manifest))
+            bundle = repository.load(symbol, run_id)
+            entry.update(_describe(bundle.manifest))
+            entry["network_used"] = network_used(bundle.manifest, bundle.path)
         except ModelError as exc:
             entry["error"] = str(exc)
         runs.append(entry)
@@ -33,6 +39,22 @@ def list_runs(home: Home, ticker: str) -> dict[str, Any]:
     ):  # a global model serves the ticker (see rnnforecast.training.global_model)
         out["served_by"] = {"group": group, "run_id": repository.current(group)}
     return out
+
+
+def network_used(manifest: Manifest, path: Path) -> dict[str, Any] | None:
+    """What the weights shape in what the run in ``path`` serves
+    (:func:`rnnforecast.risk.network_use.network_use`): ``{"price", "intervals"}``, per member
+    for a global model; None for a bundle saved before calibration existed. Raises
+    ModelError for a bad calibration or intervals file."""
+    if manifest.calibration is None:
+        return None
+    calibration = Calibration.from_dict(manifest.calibration)
+    if manifest.members is None:
+        return network_use(calibration, interval_choice.load(path)).to_dict()
+    return {
+        s: network_use(calibration, interval_choice.load(path, s)).to_dict()
+        for s in manifest.members
+    }
 
 
 def _describe(manifest: Manifest) -> dict[str, Any]:

@@ -27,6 +27,7 @@ import numpy as np
 from rnnforecast.errors import DataError
 from rnnforecast.risk.assessment import DayLosses, RiskReport, dm_less, finite_or_none
 from rnnforecast.risk.baselines import BASELINES
+from rnnforecast.risk.network_use import NAIVE_CONFORMAL, network_use
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,7 +64,7 @@ class PooledRisk:
     members: list[str]
     n: int
     days: int
-    model: dict[str, float | None]
+    model: dict[str, float | None] | None  # None: see as_baseline
     baselines: dict[str, dict[str, float | None] | None]
     best_baseline: str | None
     beats_best_baseline: bool | None
@@ -114,7 +115,25 @@ def assess(
         except (ValueError, DataError) as exc:
             reports[symbol] = None
             warnings.append(f"{symbol}: no distribution scores next to the baselines: {exc}")
-    return reports, pool(days), warnings
+    pooled = pool(days)
+    shaped = network_use(scored.calibration).intervals
+    return reports, pooled if pooled is None or shaped else as_baseline(pooled), warnings
+
+
+def as_baseline(pooled: PooledRisk) -> PooledRisk:
+    """``pooled`` for a fit whose weights shape none of its own interval: its model row
+    becomes the baseline ``naive_conformal`` (listed first, in the contest for the best
+    baseline), and with no network to compare, ``model``, every ``model_ratio``,
+    ``beats_best_baseline`` and ``dm`` are None (as
+    :func:`rnnforecast.risk.assessment.as_baseline` does for one member)."""
+    rows = {NAIVE_CONFORMAL: pooled.model, **pooled.baselines}
+    baselines = {k: None if v is None else {**v, "model_ratio": None} for k, v in rows.items()}
+    scores = {k: v["interval_score_80"] for k, v in baselines.items() if v is not None}
+    ranked = [k for k, v in scores.items() if v is not None]
+    best = min(ranked, key=lambda k: float(scores[k] or 0.0), default=None)
+    none: dict[str, float | None] = {"statistic": None, "p_value": None, "lag": None}
+    kept = (pooled.unit, pooled.members, pooled.n, pooled.days)
+    return PooledRisk(*kept, None, baselines, best, None, none)
 
 
 def pool(days: Mapping[str, MemberDays]) -> PooledRisk | None:

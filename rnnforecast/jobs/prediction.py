@@ -22,6 +22,7 @@ from rnnforecast.forecast.calibration import adaptive_factors
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import latest_base
 from rnnforecast.risk import adaptive_widths, interval_choice
+from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
 from rnnforecast.storage.loading import load
 
@@ -50,6 +51,8 @@ class Forecast:
     stale_sessions: int = 0  # sessions closed after the last stored bar, by the clock
     notices: tuple[Notice, ...] = ()
     interval_method: str = "conformal"  # who made low/high: see rnnforecast.risk.interval_choice
+    # whether the weights shaped close and low/high (rnnforecast.risk.network_use)
+    network_used: NetworkUse | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +62,7 @@ class Forecast:
             "last_close": self.last_close,
             "interval_level": self.level,
             "interval_method": self.interval_method,
+            "network_used": None if self.network_used is None else self.network_used.to_dict(),
             "calendar": self.calendar,
             "stale_sessions": self.stale_sessions,
             "forecasts": self.forecasts,
@@ -179,7 +183,8 @@ def predict(
         code,
         closed,
         notices,
-        interval_choice.served_name(served, adaptive is not None),
+        interval_choice.served_name(served, loaded.calibration),
+        network_use(loaded.calibration, served, steps),
     )
 
 

@@ -48,6 +48,7 @@ from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import Dataset
 from rnnforecast.metrics import accuracy, probabilistic
 from rnnforecast.risk.baselines.interface import BaselineForecast
+from rnnforecast.risk.network_use import NAIVE_CONFORMAL, network_use, own_interval_name
 
 # Quantile levels asked of the baselines: the 80%, 90% and 95% intervals' ends and the median.
 _LEVELS = (0.025, 0.05, 0.10, 0.50, 0.90, 0.95, 0.975)
@@ -117,9 +118,11 @@ class DayLosses:
 
 @dataclass(frozen=True)
 class RiskReport:
-    """Scores of the model and the baselines on the same test days; see :func:`scores`."""
+    """Scores of the model and the baselines on the same test days; see :func:`scores`.
+    ``model`` is None when the weights shape none of the bundle's own interval: its scores
+    are then the baseline ``naive_conformal``'s (:func:`as_baseline`)."""
 
-    model: dict[str, float | None]
+    model: dict[str, float | None] | None
     baselines: dict[str, dict[str, float | None] | None]
     best_baseline: str | None
     beats_best_baseline: bool | None
@@ -375,5 +378,21 @@ def assess_days(
     window, in order)."""
     days = served_forecasts(model, dataset, validation, test)
     first_test = int(np.argmax(test)) + model.data.lookback
-    name = "conformal" if model.calibration.adaptive is None else "rolling_conformal"
-    return compare_days(ohlcv, first_test, days, name, forecast_baselines)
+    calibration = model.calibration
+    name = own_interval_name(calibration)
+    report, per_day = compare_days(ohlcv, first_test, days, name, forecast_baselines)
+    shaped = network_use(calibration).intervals
+    return (report if shaped else as_baseline(report, per_day)), per_day
+
+
+def as_baseline(report: RiskReport, days: Mapping[str, DayLosses]) -> RiskReport:
+    """``report`` with its model row moved to the baselines as ``naive_conformal`` (listed
+    first): for a bundle whose own interval the weights do not shape (no network row, so
+    no comparison with the network: ``beats_best_baseline`` and ``dm`` None). The best
+    baseline is chosen again, ``naive_conformal`` included; ``days``: the per-day figures of
+    :func:`compare_days` (its ``"model"`` entry is ``naive_conformal``'s)."""
+    baselines = {NAIVE_CONFORMAL: report.model, **report.baselines}
+    scored = {"model": NAIVE_CONFORMAL, **{k: k for k in report.baselines if k in days}}
+    key = min(scored, key=lambda k: float(np.mean(days[k].interval_score_80)))
+    none: dict[str, float | None] = {"statistic": None, "p_value": None, "lag": None}
+    return RiskReport(None, baselines, scored[key], None, none, report.served_intervals)

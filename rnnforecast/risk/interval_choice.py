@@ -31,17 +31,23 @@ import numpy as np
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecast.conformal import DEFAULT, Adaptive
 from rnnforecast.risk.baselines.registry import BASELINES, REGISTRY, forecast_baselines
+from rnnforecast.risk.network_use import NAIVE_CONFORMAL, own_interval_name
 
 if TYPE_CHECKING:  # riskreport pulls in the forecaster; only its types are needed here
     from rnnforecast.config import Config
+    from rnnforecast.forecast.calibration import Calibration
     from rnnforecast.forecast.fitted import FittedModel
     from rnnforecast.forecast.windows import Dataset
     from rnnforecast.risk.assessment import RiskReport
 
 INTERVALS_FILE = "intervals.json"
 MODEL = "model"
-METHODS: tuple[str, ...] = (MODEL, *BASELINES)
-"""What a bundle can serve: the network's conformal intervals or one baseline's."""
+OWN = (MODEL, NAIVE_CONFORMAL)
+"""Records serving the bundle's own conformal interval: ``model`` (chosen as the network's, or
+saved before the label existed) or ``naive_conformal`` (chosen as a baseline when the weights
+shaped none of it); :func:`served_name` names it by what its calibration makes it."""
+METHODS: tuple[str, ...] = (*OWN, *BASELINES)
+"""What a bundle can serve: its own conformal intervals or one baseline's."""
 
 SERVE_ROWS = 500
 """Bars predict reads for a baseline (why 500: docs/reports/served-intervals.md; more:
@@ -73,7 +79,8 @@ class IntervalRecord:
 
     @property
     def serves_baseline(self) -> bool:
-        return self.method != MODEL
+        """Whether a registry baseline's interval is served (not the bundle's own)."""
+        return self.method not in OWN
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -176,17 +183,20 @@ ROLLING = "+rolling"
 _RENAMED = {"adaptive_conformal": "rolling_conformal", "+adaptive": ROLLING}
 
 
-def served_name(record: IntervalRecord | None, adaptive: bool) -> str:
+def served_name(record: IntervalRecord | None, calibration: Calibration) -> str:
     """The served method's name: a baseline's (``+rolling`` if the rolling scheme of
-    :mod:`rnnforecast.forecast.conformal` rescales its widths), else the network's
-    ``conformal`` (``rolling_conformal`` with that scheme).
+    :mod:`rnnforecast.forecast.conformal` rescales its widths), else the bundle's own
+    interval named by what shapes it under the served ``calibration``
+    (:func:`rnnforecast.risk.network_use.own_interval_name`): the network's ``conformal``
+    (``rolling_conformal`` with that scheme) or ``naive_conformal``. A stored ``model`` or
+    ``naive_conformal`` is mapped here, on read, so old bundles are never rewritten.
 
     The scheme was called adaptive conformal; with its small step and restarts it keeps the
     miss rate target within 0.18-0.22 and is in effect a 100-day rolling conformal quantile,
     without ACI's guarantee, so the names say rolling (see :func:`current_name`)."""
     if record is not None and record.serves_baseline:
         return record.method + (ROLLING if record.adaptive else "")
-    return "rolling_conformal" if adaptive else "conformal"
+    return own_interval_name(calibration)
 
 
 def current_name(method: str) -> str:
@@ -209,7 +219,9 @@ def pick_method(
 
     ``auto``: ``model`` only if ``report.dm`` (one-sided DM-HLN of the per-day 80% interval
     scores, model vs best baseline) has a p-value below ``significance``; otherwise the best
-    baseline (lowest 80% interval score); ``model`` when no baseline could be scored.
+    baseline (lowest 80% interval score); ``model`` when no baseline could be scored. A report
+    without a network row (``report.model`` None: the weights shaped no interval, which then
+    competes as the baseline ``naive_conformal``) serves its best baseline, with no test.
     """
     best = None if report is None else report.best_baseline
     p_value = None if report is None else report.dm.get("p_value")
@@ -219,6 +231,9 @@ def pick_method(
         return pinned, {**choice, "reason": "pinned by the recipe"}
     if best is None:
         return MODEL, {**choice, "reason": "no baseline could be scored on the test period"}
+    if report is not None and report.model is None:
+        reason = f"the network shapes no interval; {best} has the lowest 80% interval score"
+        return best, {**choice, "reason": reason}
     if p_value is not None and p_value < significance:
         reason = f"the network's 80% interval score beats {best}'s (p {p_value:.3g})"
         return MODEL, {**choice, "reason": reason}
@@ -235,16 +250,16 @@ def fit_record(
     last_date: str,
     choice: Mapping[str, Any] | None = None,
 ) -> IntervalRecord:
-    """Fit the record of ``method`` (``model`` or a baseline's name) on rows ``[0, through)``
-    of ``ohlcv`` ``(n, 5)`` for intervals at ``level``: the parameters of
+    """Fit the record of ``method`` (one of :data:`OWN` or a baseline's name) on rows
+    ``[0, through)`` of ``ohlcv`` ``(n, 5)`` for intervals at ``level``: the parameters of
     :func:`rnnforecast.risk.baselines.forecast_baselines` and the standardized quantiles of its
     forecast of the day after row ``through - 1``. ``last_date``: that row's date. Raises
     DataError if there are too few rows for ``method``, or if the fitted record would fail
     :meth:`IntervalRecord.from_json` (closes that never move give GARCH, EWMA and HAR no
     variance), so that predict can read what train saves.
     """
-    if method == MODEL:
-        return IntervalRecord(MODEL, level, choice=dict(choice or {}))
+    if method in OWN:
+        return IntervalRecord(method, level, choice=dict(choice or {}))
     rows = np.asarray(ohlcv, dtype=np.float64)[:through]
     # One copy of the last bar stands for the day after: forecast_baselines fits on rows before
     # its first test row and forecasts that row from the rows before it only.

@@ -32,6 +32,7 @@ from rnnforecast.errors import UsageError
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import Dataset, base_matrix, check_batches
 from rnnforecast.metrics.report import Report
+from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting, per_ticker, saving
 from rnnforecast.training.fitting import Partition
@@ -62,6 +63,7 @@ class GlobalTrainResult:
     calibration: dict[str, Any]
     serving: dict[str, Any] = field(default_factory=dict)
     interval_method: dict[str, str] = field(default_factory=dict)  # per member
+    network_used: dict[str, NetworkUse] = field(default_factory=dict)  # per member
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class GlobalTrainResult:
             "calibration": self.calibration,
             "serving": self.serving,
             "interval_method": self.interval_method,
+            "network_used": {s: use.to_dict() for s, use in self.network_used.items()},
         }
 
 
@@ -191,9 +194,10 @@ def _train_group(
         served_fit.model.calibration.to_dict(),
         run.serving_record(),
         {
-            s: interval_choice.served_name(r, served_fit.model.calibration.adaptive is not None)
+            s: interval_choice.served_name(r, served_fit.model.calibration)
             for s, r in member_intervals.items()
         },
+        {s: network_use(served_fit.model.calibration, r) for s, r in member_intervals.items()},
     )
 
 

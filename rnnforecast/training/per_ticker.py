@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rnnforecast.config import Config
 from rnnforecast.forecast.windows import Split, base_matrix, build_dataset, check_batches
 from rnnforecast.metrics.report import Report
+from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting, saving
 from rnnforecast.training.fitting import Partition, in_sample_naive_scale
@@ -40,6 +41,8 @@ class TrainResult:
     interval_method: str = (
         "conformal"  # whose intervals predict serves (rnnforecast.risk.interval_choice)
     )
+    # what the weights shape in what is served (rnnforecast.risk.network_use)
+    network_used: NetworkUse | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +55,7 @@ class TrainResult:
             "calibration": self.calibration,
             "serving": self.serving,
             "interval_method": self.interval_method,
+            "network_used": None if self.network_used is None else self.network_used.to_dict(),
         }
 
 
@@ -150,7 +154,6 @@ def train_ticker(
         fitted.trained.history.to_dict(),
         served.model.calibration.to_dict(),
         run.serving_record(),
-        interval_choice.served_name(
-            served_intervals, served.model.calibration.adaptive is not None
-        ),
+        interval_choice.served_name(served_intervals, served.model.calibration),
+        network_use(served.model.calibration, served_intervals),
     )
