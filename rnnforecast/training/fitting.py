@@ -286,7 +286,8 @@ def refit(
     scalers = fit_scalers(train, config.data) if start is None else start.scalers
     epochs = refit_epochs(scored.trained.history.best_epoch) if start is None else start.epochs
     tail = parts.refit_calibration
-    return _fit_recipe(config, epochs, 0, scalers, (train, None, tail), progress, start, tail)
+    windows = (train, None, tail)
+    return _fit_recipe(config, epochs, 0, scalers, windows, progress, start, tail)
 
 
 def network_used(calibration: Calibration, intervals: IntervalRecord | None) -> bool:
