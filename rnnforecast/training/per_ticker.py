@@ -100,8 +100,9 @@ def train_ticker(
     warm_start: WarmStart | None = None,
 ) -> TrainResult:
     """Train and save one bundle of ``symbol`` (the caller holds the ticker's lock);
-    ``promote`` makes it the current model; ``refit`` serves a refit on every window;
-    ``warm_start`` fine-tunes the current model's fits instead of training from scratch.
+    ``promote`` makes it the current model; ``refit`` serves a refit up to the last bar
+    where the network shapes what is served; ``warm_start`` fine-tunes the current model's
+    fits instead of training from scratch.
     Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
     started = time.perf_counter()
     frame = home.store.read(symbol)
