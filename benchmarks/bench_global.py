@@ -72,10 +72,9 @@ def scores(model: FittedModel, member: Any) -> dict:
     }
 
 
-def fit(config: Config, train: Any, val: Any, test: Any) -> FittedModel:
-    """The scored fit of ``config`` on these (pooled or one member's) windows."""
-    every = group_members.pool([train, val, test])  # only a refit would train on them
-    return fitting.fit(config, fitting.Partition(every, train, val, test)).model
+def fit(config: Config, members: list[Any]) -> FittedModel:
+    """The scored fit of ``config`` on the windows of ``members`` (pooled, or one's own)."""
+    return fitting.fit(config, group_members.partition(members)).model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,15 +100,12 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(1, args.seeds + 1):
             cfg = apply_overrides(config, [f"train.seed={seed}"])
             started = time.perf_counter()
-            pooled = [
-                group_members.pool([m.part(p) for m in members]) for p in ("train", "val", "test")
-            ]
-            pooled_model = fit(cfg, *pooled)
+            pooled_model = fit(cfg, members)
             row: dict[str, Any] = {"seed": seed, "global": {}, "single": {}}
             for m in members:
                 row["global"][m.symbol] = scores(pooled_model, m)
             for m in members:
-                own = fit(cfg, m.part("train"), m.part("val"), m.part("test"))
+                own = fit(cfg, [m])
                 row["single"][m.symbol] = scores(own, m)
             row["seconds"] = round(time.perf_counter() - started, 1)
             runs.append(row)

@@ -115,8 +115,10 @@ def group_series(tickers: list[str], all_frames: dict[str, Any], data: DataConfi
     split = group_members.DateSplit.plan(days, data)
     out = []
     for t in tickers:
-        train, val, test = split.masks(datasets[t].target_dates[:, 0])
-        member = group_members.GroupMember(t, clipped[t], datasets[t], train, val, test)
+        first = datasets[t].target_dates[:, 0]
+        masks = (*split.masks(first), *split.pieces(first))
+        member = group_members.GroupMember(t, clipped[t], datasets[t], *masks)
+        test = member.test
         first_test = int(np.argmax(test)) + data.lookback
         # The test windows are the last ones, so rows first_test.. are the test days.
         assert test[-1] and test.sum() == len(test) - np.argmax(test)

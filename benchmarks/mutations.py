@@ -188,8 +188,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "test-split-off-by-one",
         "rnnforecast/forecast/windows.py",
-        "test=slice(m - n_test, m),",
-        "test=slice(m - n_test + 1, m),",
+        "slice(m - n_test, m), data)",
+        "slice(m - n_test + 1, m), data)",
         (f"{E2E}::test_the_network_learns_the_signal_and_the_gate_keeps_it",),
         "the test period loses its first window",
     ),
@@ -287,26 +287,38 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "calibration-on-training-windows",
         "rnnforecast/training/fitting.py",
-        "scalers, windows, progress, start, parts.val)\n",
-        "scalers, windows, progress, start, parts.train)\n",
-        (f"{E2E}::test_calibration_is_fitted_on_the_validation_windows",),
+        "    cal = parts.calibration\n",
+        "    cal = parts.train\n",
+        (f"{E2E}::test_calibration_is_fitted_on_the_newest_validation_windows",),
         "shrinkage and intervals calibrated on the training windows",
+    ),
+    Mutation(
+        "calibration-on-early-stopping-windows",
+        "rnnforecast/training/fitting.py",
+        "    cal = parts.calibration\n",
+        "    cal = parts.val\n",
+        (f"{E2E}::test_calibration_is_fitted_on_the_newest_validation_windows",),
+        "shrinkage and intervals calibrated on the windows early stopping selected on",
     ),
     # --- code that landed since: refit, adaptive intervals, calendars, sealed manifests,
     # risk baselines -----------------------------------------------------------------------
     Mutation(
         "refit-keeps-scored-calibration",
         "rnnforecast/training/fitting.py",
-        "    return _fit_recipe(\n"
-        "        config, epochs, 0, scalers, windows, progress, start, parts.test, scored.model\n"
-        "    )\n",
-        "    kept = _fit_recipe(\n"
-        "        config, epochs, 0, scalers, windows, progress, start, parts.test, scored.model\n"
-        "    )\n"
+        "    return _fit_recipe(config, epochs, 0, scalers, windows, progress, start, tail)\n",
+        "    kept = _fit_recipe(config, epochs, 0, scalers, windows, progress, start, tail)\n"
         "    kept_model = dataclasses.replace(kept.model, calibration=scored.model.calibration)\n"
         "    return Fit(kept_model, kept.trained)\n",
         ("tests/test_refit.py::test_predict_serves_the_refit_calibration",),
-        "the refit is served with the scored fit's validation calibration, not the test period's",
+        "the refit is served with the scored fit's calibration, not its own",
+    ),
+    Mutation(
+        "refit-trains-on-its-calibration-tail",
+        "rnnforecast/training/fitting.py",
+        "    train = parts.refit_train\n",
+        "    train = parts.every\n",
+        (f"{E2E}::test_the_refit_is_calibrated_on_its_own_last_windows",),
+        "the refit is calibrated on windows it trained on",
     ),
     Mutation(
         "adaptive-look-ahead",

@@ -61,8 +61,10 @@ class DataConfig:
     ``window`` rows of ``features`` predict ``target`` for the next ``horizon`` rows, with
     one network output per step (``strategy = "direct"``) or one step fed back ``horizon``
     times (``"recursive"``). The last ``test_fraction`` of windows is held out for testing
-    and the last ``val_fraction`` of the remaining windows drives early stopping and
-    calibration.
+    and the last ``val_fraction`` of the remaining windows is the validation part: its last
+    ``calibration_fraction`` (the newest windows) calibrates the network (shrink factor and
+    conformal widths), the windows before them early-stop it, so the widths come from
+    windows early stopping never selected on.
     """
 
     features: tuple[str, ...] = BASE_FEATURES
@@ -73,6 +75,7 @@ class DataConfig:
     strategy: str = "direct"
     test_fraction: float = 0.2
     val_fraction: float = 0.1
+    calibration_fraction: float = 0.5
 
     @property
     def lookback(self) -> int:
@@ -104,14 +107,10 @@ class DataConfig:
         _bounded("data.window", self.window, 2, MAX_WINDOW)
         _bounded("data.horizon", self.horizon, 1, MAX_HORIZON)
         # Each part keeps at least a tenth of what is left, so none is starved of windows.
-        if not 0 < self.test_fraction <= MAX_FRACTION:
-            raise UsageError(
-                f"data.test_fraction must be in (0, {MAX_FRACTION}], got {self.test_fraction}"
-            )
-        if not 0 < self.val_fraction <= MAX_FRACTION:
-            raise UsageError(
-                f"data.val_fraction must be in (0, {MAX_FRACTION}], got {self.val_fraction}"
-            )
+        fractions = ("test_fraction", "val_fraction", "calibration_fraction")
+        for name, value in ((n, getattr(self, n)) for n in fractions):
+            if not 0 < value <= MAX_FRACTION:
+                raise UsageError(f"data.{name} must be in (0, {MAX_FRACTION}], got {value}")
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,14 @@ def _prices() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def group(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """A home with AAA, BBB, CCC stored and one global model trained over them."""
+    """A home with AAA, BBB, CCC stored and one global model trained over them. The recipe
+    keeps the network's whole move (``calibration.shrink = false``): the network shapes
+    what is served, so the group is refitted up to the last bar."""
     folder = tmp_path_factory.mktemp("global")
     home, config = folder / "home", folder / "tiny.toml"
-    config.write_text(TINY_CONFIG)
+    config.write_text(
+        TINY_CONFIG.replace('intervals = "model"', 'intervals = "model"\nshrink = false')
+    )
     prices = _prices()
     for ticker, frame in prices.items():
         csv = folder / f"{ticker}.csv"
@@ -112,6 +116,38 @@ def test_every_member_is_tested_on_the_same_dates(group: dict) -> None:
     assert {t: m["test"] for t, m in members.items()} == {t: expected for t in members}
     assert group["train"]["pool"]["test"] == {**expected, "n": 3 * n_test}
     assert group["train"]["split"]["train_end"] == str(_train_end(group["prices"]).date())
+
+
+def test_validation_days_are_cut_in_two_and_the_refit_keeps_a_calibration_tail(
+    group: dict,
+) -> None:
+    """The shared validation days: the earlier ones early-stop the network, the newest
+    ceil(0.5 x n) calibrate it; the refit trains up to the last days, as many as calibrate,
+    and is calibrated on its own forecasts of them (horizon 1: no purge gap)."""
+    days = _first_target_days(group["prices"])
+    m = len(days)
+    usable = m - math.ceil(m * 0.2)
+    n_val = math.ceil(usable * 0.2)
+    n_train, n_cal = usable - n_val, math.ceil(n_val * 0.5)
+
+    def day(i: int) -> str:
+        return str(pd.Timestamp(days[i]).date())
+
+    split = group["train"]["split"]
+    assert (split["val_start"], split["stop_end"]) == (day(n_train), day(usable - n_cal - 1))
+    assert (split["calibration_start"], split["val_end"]) == (day(usable - n_cal), day(usable - 1))
+    assert split["refit_train_end"] == day(m - n_cal - 1)
+    assert split["refit_calibration_start"] == day(m - n_cal)
+    data = group["manifest"]["data"]
+    assert data["early_stopping"]["end"] < data["calibration"]["start"]
+    assert data["calibration"]["end"] == day(usable - 1)
+    last_bar = max(str(f.index[-1].date()) for f in group["prices"].values())
+    assert group["train"]["serving"] == {
+        "trained_through": day(m - n_cal - 1),
+        "calibrated_through": last_bar,
+        "refit": True,
+        "reason": "the network shapes what is served: refit up to the last bar",
+    }
 
 
 def test_scalers_are_the_pooled_training_windows_min_max(group: dict) -> None:

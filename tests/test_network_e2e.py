@@ -27,15 +27,46 @@ LOOKBACK = WINDOW + 1  # the log_return feature reads the row before each input 
 # --- an independent reading of the recipe --------------------------------------------------
 
 
-def split_sizes(n_rows: int, test_fraction: float = 0.2, val_fraction: float = 0.2) -> dict:
+def split_sizes(
+    n_rows: int, test_fraction: float = 0.2, val_fraction: float = 0.2, calibration: float = 0.7
+) -> dict:
     """Windows and their parts for ``n_rows`` rows, window 10, horizon 1 (no purge gap): the
     last ``test_fraction`` of windows (rounded up) are the test period, the last
-    ``val_fraction`` of the rest (rounded up) validation, the rest training."""
+    ``val_fraction`` of the rest (rounded up) validation, the rest training; the last
+    ``calibration`` of the validation windows (rounded up) calibrate, the others (``stop``)
+    early-stop."""
     m = n_rows - LOOKBACK
     n_test = math.ceil(m * test_fraction)
     usable = m - n_test
     n_val = math.ceil(usable * val_fraction)
-    return {"m": m, "test": n_test, "val": n_val, "train": usable - n_val}
+    n_cal = math.ceil(n_val * calibration)
+    return {
+        "m": m,
+        "test": n_test,
+        "val": n_val,
+        "train": usable - n_val,
+        "stop": n_val - n_cal,
+        "cal": n_cal,
+    }
+
+
+def scaled_targets(bundle: Path, close: np.ndarray, windows: range) -> np.ndarray:
+    """The network targets of ``windows`` (log returns min-max scaled by scalers.json)."""
+    scalers = json.loads((bundle / "scalers.json").read_text())
+    t_lo, t_hi = scalers["target"]["data_min"][0], scalers["target"]["data_max"][0]
+    return (np.array([window_rows(close, i)[1] for i in windows]) - t_lo) / (t_hi - t_lo)
+
+
+def scaled_outputs(bundle: Path, close: np.ndarray, windows: range) -> np.ndarray:
+    """The network's scaled outputs ``(len(windows),)`` from scalers.json and weights.npz."""
+    scalers = json.loads((bundle / "scalers.json").read_text())
+    lo, hi = (np.array(scalers["features"][k]) for k in ("data_min", "data_max"))
+    x = np.stack([window_rows(close, i)[0] for i in windows])
+    x = ((x - lo) / (hi - lo)).astype(np.float32).astype(np.float64)
+    with np.load(bundle / "weights.npz") as npz:
+        weights = {k: npz[k].astype(np.float64) for k in npz.files}
+    out: np.ndarray = lstm_network(weights, x)[:, 0]
+    return out
 
 
 def window_rows(close: np.ndarray, i: int) -> tuple[np.ndarray, float]:
@@ -96,14 +127,8 @@ def raw_forecasts(bundle: Path, close: np.ndarray, windows: range) -> np.ndarray
     """The bundle's uncalibrated next-day closes for ``windows``, recomputed from the closes,
     scalers.json and weights.npz."""
     scalers = json.loads((bundle / "scalers.json").read_text())
-    lo, hi = (np.array(scalers["features"][k]) for k in ("data_min", "data_max"))
     t_lo, t_hi = scalers["target"]["data_min"][0], scalers["target"]["data_max"][0]
-    x = np.stack([window_rows(close, i)[0] for i in windows])
-    x = ((x - lo) / (hi - lo)).astype(np.float32).astype(np.float64)
-    with np.load(bundle / "weights.npz") as npz:
-        weights = {k: npz[k].astype(np.float64) for k in npz.files}
-    scaled = lstm_network(weights, x)[:, 0]
-    log_move = scaled * (t_hi - t_lo) + t_lo
+    log_move = scaled_outputs(bundle, close, windows) * (t_hi - t_lo) + t_lo
     last = np.array([close[i + LOOKBACK - 1] for i in windows])
     return last * np.exp(log_move)
 
@@ -142,24 +167,57 @@ def test_the_network_learns_the_signal_and_the_gate_keeps_it(learned: dict) -> N
     assert out["significance"]["dm_statistic"] < 0
 
 
-def test_calibration_is_fitted_on_the_validation_windows(learned: dict) -> None:
-    """The raw validation MAE relative to naive and the shrink factor (the factor on the 0.01
-    grid with the lowest validation MAE) recomputed on the validation windows, which follow
-    the training windows directly (horizon 1: no purge gap)."""
-    close = learned["prices"]["Close"].to_numpy()
-    sizes = split_sizes(len(close))
-    val = range(sizes["train"], sizes["train"] + sizes["val"])
-    raw = raw_forecasts(current_bundle(learned["home"], "LRN"), close, val)
-    actual = close[[i + LOOKBACK for i in val]]
-    last = close[[i + LOOKBACK - 1 for i in val]]
-    calibration = learned["train"]["calibration"]
+def assert_calibrated_on(
+    bundle: Path, close: np.ndarray, windows: range, calibration: dict
+) -> None:
+    """The raw MAE relative to naive and the shrink factor (the factor on the 0.01 grid with
+    the lowest MAE) of ``calibration`` are those of the bundle's network on ``windows``."""
+    raw = raw_forecasts(bundle, close, windows)
+    actual = close[[i + LOOKBACK for i in windows]]
+    last = close[[i + LOOKBACK - 1 for i in windows]]
     naive_mae = np.mean(np.abs(actual - last))
     assert calibration["raw_val_rel_mae"][0] == pytest.approx(
         np.mean(np.abs(actual - raw)) / naive_mae, rel=1e-6
     )
+    if calibration["shrink_p_value"][0] >= 0.05:  # the gate refused the best factor
+        assert calibration["shrink"] == [0.0]
+        return
     grid = np.round(np.arange(101) * 0.01, 2)
     maes = [np.mean(np.abs(actual - last * np.exp(f * np.log(raw / last)))) for f in grid]
     assert calibration["shrink"][0] == pytest.approx(grid[int(np.argmin(maes))], abs=1e-9)
+
+
+def test_calibration_is_fitted_on_the_newest_validation_windows(learned: dict) -> None:
+    """Recomputed on the last 56 of the 79 validation windows (which follow the training
+    windows directly, horizon 1: no purge gap), the ones early stopping did not use."""
+    close = learned["prices"]["Close"].to_numpy()
+    sizes = split_sizes(len(close))
+    first = sizes["train"] + sizes["stop"]
+    calibration = range(first, sizes["train"] + sizes["val"])
+    assert len(calibration) == sizes["cal"] == 56
+    bundle = current_bundle(learned["home"], "LRN")
+    assert_calibrated_on(bundle, close, calibration, learned["train"]["calibration"])
+
+
+def test_early_stopping_is_on_the_earlier_validation_windows(learned: dict) -> None:
+    """Keras restores the weights of the epoch with the lowest validation loss: the kept
+    network's mean squared error (scaled units) on the 23 early-stopping windows is that
+    lowest loss, and its error over all 79 validation windows is not."""
+    close = learned["prices"]["Close"].to_numpy()
+    sizes = split_sizes(len(close))
+    bundle = current_bundle(learned["home"], "LRN")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    lowest = min(manifest["training"]["val_loss"])
+
+    def mse(windows: range) -> float:
+        errors = scaled_outputs(bundle, close, windows) - scaled_targets(bundle, close, windows)
+        return float(np.mean(errors**2))
+
+    stop = range(sizes["train"], sizes["train"] + sizes["stop"])
+    assert mse(stop) == pytest.approx(lowest, rel=1e-4)
+    every = range(sizes["train"], sizes["train"] + sizes["val"])
+    assert mse(every) != pytest.approx(lowest, rel=1e-2)
+    assert manifest["data"]["early_stopping"]["n"] == len(stop) == 23
 
 
 def test_scalers_are_fitted_on_the_training_rows_only(learned: dict) -> None:
@@ -232,6 +290,26 @@ def test_test_rows_change_nothing_that_was_fitted(
 
 
 # --- serving -----------------------------------------------------------------------------------
+
+
+def test_the_refit_is_calibrated_on_its_own_last_windows(learned: dict, learned_home: Path) -> None:
+    """Trained again with the refit (the network's own intervals are served, so it shapes
+    what is served): it trains on every window but the last 56 (its scalers: the min and max
+    of windows 0 .. 432), and its calibration is fitted on its own forecasts of those 56,
+    recomputed from the served weights.npz; calibrated through the last bar."""
+    result = cli("train", "LRN", "--config", str(learned["config"]), "--json", home=learned_home)
+    assert result.exit_code == 0, result.stderr
+    out = trained_entry(result.stdout)
+    prices = learned["prices"]
+    close = prices["Close"].to_numpy()
+    sizes = split_sizes(len(close))
+    tail = range(sizes["m"] - sizes["cal"], sizes["m"])
+    assert out["serving"]["refit"] is True
+    assert out["serving"]["calibrated_through"] == str(prices.index[-1].date())
+    assert out["serving"]["trained_through"] == str(prices.index[tail[0] - 1 + LOOKBACK].date())
+    bundle = current_bundle(learned_home, "LRN")
+    assert_scalers(bundle, expected_scalers(close, tail[0]))
+    assert_calibrated_on(bundle, close, tail, out["calibration"])
 
 
 def test_predict_is_the_network_output_for_the_last_window(learned: dict) -> None:

@@ -1,5 +1,12 @@
-"""Serving a refit on every bar; evaluate keeps scoring the scored fit; old manifests still
-read. Through the CLI, with tiny networks."""
+"""Serving a refit up to the last bar, calibrated on its own newest windows; no refit where
+the network shapes nothing served; the scored fit early-stopped and calibrated on two
+disjoint pieces of validation; evaluate keeps scoring the scored fit; old manifests still
+read. Through the CLI, with tiny networks.
+
+Counts for 300 rows of TINY_CONFIG (window 10, horizon 1: window i reads rows i .. i+9 and
+its target is row i+10): 290 windows; test 58 (232 ..); validation ceil(0.2 x 232) = 47
+(185 .. 231): early stopping 23 (185 .. 207), calibration ceil(0.5 x 47) = 24 (208 .. 231);
+the refit trains on windows 0 .. 265 and is calibrated on the last 24 (266 .. 289)."""
 
 from __future__ import annotations
 
@@ -9,8 +16,9 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, reseal, trained_entry
+from conftest import TINY_CONFIG, cli, current_bundle, make_prices, reseal, trained_entry
 
 from rnnforecast.errors import UsageError
 from rnnforecast.jobs.runconfig import load_run_config
@@ -22,12 +30,16 @@ def manifest_of(home: Path, run_id: str) -> dict:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """300 rows of TEST, trained twice with the same seed: with refit and with --no-refit."""
+    """300 rows of TEST, trained twice with the same seed: with refit and with --no-refit.
+    The recipe keeps the network's whole move (``calibration.shrink = false``), so the
+    network shapes the served price and its own interval, and a refit is asked for."""
     folder = tmp_path_factory.mktemp("refit")
     home, csv, config = folder / "home", folder / "prices.csv", folder / "tiny.toml"
     prices = make_prices(300, seed=3)
     prices.to_csv(csv)
-    config.write_text(TINY_CONFIG)
+    config.write_text(
+        TINY_CONFIG.replace('intervals = "model"', 'intervals = "model"\nshrink = false')
+    )
     assert cli("fetch", "TEST", "--csv", str(csv), home=home).exit_code == 0
     out = {"home": home, "prices": prices, "config": config}
     for name, extra in (("plain", ["--no-refit"]), ("refit", [])):
@@ -37,13 +49,21 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return out
 
 
-def test_train_serves_a_refit_through_the_last_bar(runs: dict) -> None:
-    last_day = str(runs["prices"].index[-1].date())
-    refit = runs["refit"]
+def day_of_row(prices: pd.DataFrame, row: int) -> str:
+    return str(prices.index[row].date())
+
+
+def test_train_serves_a_refit_calibrated_on_its_own_last_windows(runs: dict) -> None:
+    """The recipe serves the network's whole move and its own intervals, so the network
+    shapes what is served:
+    refitted on windows 0 .. 265 (last target row 275), calibrated on 266 .. 289 (target
+    rows 276 .. 299, the last bar)."""
+    prices, refit = runs["prices"], runs["refit"]
     assert refit["serving"] == {
-        "trained_through": last_day,
-        "calibrated_through": last_day,
+        "trained_through": day_of_row(prices, 275),
+        "calibrated_through": day_of_row(prices, 299),
         "refit": True,
+        "reason": "the network shapes what is served: refit up to the last bar",
     }
     manifest = manifest_of(runs["home"], refit["run_id"])
     assert manifest["serving"] == refit["serving"]
@@ -54,7 +74,12 @@ def test_train_serves_a_refit_through_the_last_bar(runs: dict) -> None:
     assert scored["trained_through"] < scored["calibrated_through"]
     assert served["epochs"] == manifest["training"]["best_epoch"]
     assert served["training"]["val_loss"] == [] and not served["training"]["stopped_early"]
-    assert served["windows"] == 290  # every window of 300 rows: 300 - 10 + 1 - 1
+    assert served["windows"] == 266  # 290 windows but the calibration tail of 24
+    assert served["calibration_windows"] == {
+        "start": day_of_row(prices, 276),
+        "end": day_of_row(prices, 299),
+        "n": 24,
+    }
     # two different networks are saved
     folder = runs["home"] / "models" / "TEST" / refit["run_id"]
     with np.load(folder / "weights.npz") as a, np.load(folder / "scored_weights.npz") as b:
@@ -70,6 +95,7 @@ def test_no_refit_serves_the_scored_fit(runs: dict) -> None:
         "trained_through": scored["trained_through"],
         "calibrated_through": scored["calibrated_through"],
         "refit": False,
+        "reason": "refit off: the scored fit is served",
     }
     assert plain["serving"]["calibrated_through"] < manifest["data"]["test"]["start"]
     assert "scored_weights.npz" not in manifest["files"]
@@ -102,9 +128,34 @@ def test_evaluate_scores_the_scored_fit_of_either_bundle(runs: dict) -> None:
     assert outs[1]["naive"]["mase"] == pytest.approx(outs[1]["naive"]["mae"] / scale, rel=1e-9)
 
 
+def test_early_stopping_and_calibration_windows_are_disjoint(runs: dict) -> None:
+    """The scored fit's validation windows 185 .. 231 (first target rows 195 .. 241):
+    23 early-stop it (rows 195 .. 217), the newest 24 calibrate it (rows 218 .. 241)."""
+    prices = runs["prices"]
+    for name in ("plain", "refit"):
+        manifest = manifest_of(runs["home"], runs[name]["run_id"])
+        data = manifest["data"]
+        assert data["validation"] == {
+            "start": day_of_row(prices, 195),
+            "end": day_of_row(prices, 241),
+            "n": 47,
+        }
+        assert data["early_stopping"] == {
+            "start": day_of_row(prices, 195),
+            "end": day_of_row(prices, 217),
+            "n": 23,
+        }
+        assert data["calibration"] == {
+            "start": day_of_row(prices, 218),
+            "end": day_of_row(prices, 241),
+            "n": 24,
+        }
+        assert manifest["fits"]["scored"]["calibrated_through"] == day_of_row(prices, 241)
+
+
 def test_predict_serves_the_refit_calibration(runs: dict) -> None:
     """The forecast's interval is the served calibration's: for the refit bundle, fitted on
-    the test period, not the validation one."""
+    the refit's own forecasts of its last windows, not the scored fit's validation ones."""
     home, prices = runs["home"], runs["prices"]
     result = cli("predict", "TEST", "--run", runs["refit"]["run_id"], "--json", home=home)
     assert result.exit_code == 0, result.stderr
@@ -187,9 +238,10 @@ def test_interval_level_beyond_the_calibration_windows_is_a_data_error(
     )
     assert result.exit_code == 3
     assert result.stdout == ""
-    # 290 windows: 58 test, 47 validation (ceil(232 * 0.2)); 47 / 48 = 0.9792
+    # 290 windows: 58 test, 47 validation (ceil(232 * 0.2)), the last 24 of them calibrating
+    # (ceil(47 * 0.5)); 24 / 25 = 0.96
     assert result.stderr.strip() == (
-        "error: 47 calibration windows support an interval level of at most 0.9792 "
+        "error: 24 calibration windows support an interval level of at most 0.9600 "
         "(n / (n + 1)), not 0.99: lower calibration.interval_level or use more data"
     )
 
@@ -235,8 +287,10 @@ def test_run_with_refit_off_serves_the_scored_fit(tmp_path: Path) -> None:
 def test_run_keeps_the_current_model_against_a_changed_recipe_with_nothing_to_win_on(
     tmp_path: Path,
 ) -> None:
-    """A new seed is a new recipe: on the same bars there is no day the current model did
-    not see, so the challenger cannot win and the current model stays."""
+    """A new seed is a new recipe. The network shapes nothing served (shrink 0, the
+    network-free naive_conformal interval), so neither bundle refits and the test period is
+    unseen by both; served, the two are the same naive close and widths: the challenger
+    does not significantly beat the current model, which stays."""
     make_prices(220, seed=1).to_csv(tmp_path / "aaa.csv")
     table = textwrap.dedent(
         """
@@ -254,8 +308,57 @@ def test_run_keeps_the_current_model_against_a_changed_recipe_with_nothing_to_wi
     assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)["tickers"][0]
     assert outcome["promoted"] is False
-    assert outcome["reason"] == (
-        f"changed recipe; no day unseen by the current model {champion} to compare on: "
-        "current model kept"
+    promotion = outcome["promotion"]
+    assert promotion["decision"] == "kept" and promotion["rule"] == "changed recipe"
+    assert promotion["champion"] == promotion["challenger"]  # the same served forecasts
+    assert promotion["days"] > 0 and promotion["p_value"] is None  # identical: not tested
+    assert outcome["reason"].endswith(
+        f"; {champion}; not tested on {promotion['days']} unseen days), one-day MAE "
+        f"{promotion['challenger']['mae']:.4f} vs {promotion['champion']['mae']:.4f} not "
+        "significantly worse (not tested): current model kept"
     )
     assert (home / "models" / "AAA" / "current").read_text().strip() == champion
+
+
+@pytest.mark.slow  # trains
+def test_no_refit_where_the_network_shapes_nothing_served(runs: dict, tmp_path: Path) -> None:
+    """Intervals pinned to a baseline (ewma) and a shrink factor of 0 (the tiny network has
+    no skill on a random walk): no number predict prints depends on the network, so no refit
+    is trained. The bundle serves the scored fit (its own calibration, on validation windows
+    185 .. 231) with ewma fitted on every bar, and train says why in words."""
+    home, prices = tmp_path / "home", runs["prices"]
+    shutil.copytree(runs["home"], home)
+    pin = ["--set", "calibration.intervals=ewma", "--set", "calibration.shrink=true"]
+    result = cli("train", "TEST", "--config", str(runs["config"]), *pin, home=home)
+    assert result.exit_code == 0, result.stderr
+    reason = (
+        "the network shapes nothing served (shrink 0 at every step, intervals the network's "
+        "weights do not shape): the naive close and intervals fitted on every bar are served, "
+        "with no refit"
+    )
+    assert f"why: {reason}\n" in result.stderr
+    bundle = current_bundle(home, "TEST")
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["calibration"]["shrink"] == [0.0]
+    assert manifest["serving"] == {
+        "trained_through": day_of_row(prices, 194),  # the last training window's target
+        "calibrated_through": day_of_row(prices, 241),
+        "refit": False,
+        "reason": reason,
+    }
+    # one network trained: no refit history, no second set of weights, no refit log lines
+    assert "training" not in manifest["fits"]["served"]
+    assert manifest["timings"]["refit_seconds"] == 0.0
+    assert "scored_weights.npz" not in manifest["files"]
+    log = (bundle / "train.log").read_text()
+    assert "refit epoch" not in log and f"serving: {reason}\n" in log
+    record = json.loads((bundle / "intervals.json").read_text())
+    assert record["method"] == "ewma"
+    assert record["fitted_through"] == day_of_row(prices, 299)  # every bar
+    predicted = cli("predict", "TEST", "--json", home=home)
+    assert predicted.exit_code == 0, predicted.stderr
+    out = json.loads(predicted.stdout)
+    assert out["interval_method"] == "ewma"
+    (day,) = out["forecasts"]
+    assert day["close"] == pytest.approx(prices["Close"].iloc[-1], rel=1e-12)  # the naive one
+    assert day["low"] < day["close"] < day["high"]

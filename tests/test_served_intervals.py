@@ -229,7 +229,8 @@ def test_every_baseline_widens_with_the_horizon(method: str) -> None:
 @pytest.fixture(scope="module")
 def garch_home(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A home whose store holds all ROWS bars of ``garch_prices()`` as ticker G, with a model
-    trained (tiny network, refitted) when only the first TRAIN_ROWS were stored."""
+    trained (tiny network; refitted only if it shapes what is served) when only the first
+    TRAIN_ROWS were stored."""
     folder = tmp_path_factory.mktemp("garch")
     home, config = folder / "home", folder / "tiny.toml"
     prices = garch_prices()

@@ -27,9 +27,17 @@ TABLE = textwrap.dedent(
 )
 
 
-def nightly(folder: Path, home: Path, rows: int, recipe: str = TINY_CONFIG) -> dict:
-    """Write the first ``rows`` bars of one price series and run the nightly job on them."""
-    make_prices(rows, seed=5).to_csv(folder / "aaa.csv")
+SERIES_ROWS = 400  # more than any night reads
+# The network's whole move is kept (shrink off), so it shapes what is served and both fits,
+# the scored one and the refit, are trained every night (and fine-tuned with warm_start).
+RECIPE = TINY_CONFIG.replace('intervals = "model"', 'intervals = "model"\nshrink = false')
+
+
+def nightly(folder: Path, home: Path, rows: int, recipe: str = RECIPE) -> dict:
+    """Write the first ``rows`` bars of one price series and run the nightly job on them.
+    The series is cut from one longer draw: ``make_prices(n)``'s opens, highs and lows
+    depend on ``n``, and a stored bar that changes is a re-adjusted history (a new basis)."""
+    make_prices(SERIES_ROWS, seed=5).iloc[:rows].to_csv(folder / "aaa.csv")
     (folder / "nightly.toml").write_text(recipe + TABLE)
     result = cli("run", "--config", str(folder / "nightly.toml"), "--json", home=home)
     assert result.exit_code == 0, result.stderr
@@ -88,7 +96,7 @@ def test_first_night_trains_from_scratch_for_want_of_a_current_model(nights: dic
 def test_second_night_fine_tunes_the_current_model(nights: dict) -> None:
     first, second = nights["first"], nights["second"]
     assert second["from_scratch"] is None
-    # TINY_CONFIG runs 2 epochs: the best is 1 or 2, and a fifth of it rounds up to 1
+    # RECIPE runs 2 epochs: the best is 1 or 2, and a fifth of it rounds up to 1
     best = manifest_of(nights["home"], first["run_id"])["training"]["best_epoch"]
     assert second["warm_start"] == {"from_run": first["run_id"], "epochs": 1,
                                     "scratch_best_epoch": best}  # fmt: skip
@@ -109,8 +117,8 @@ def test_second_night_fine_tunes_the_current_model(nights: dict) -> None:
 
 def test_warm_start_off_trains_from_scratch(first_night: dict, tmp_path: Path) -> None:
     home = after_first(first_night, tmp_path)
-    make_prices(215, seed=5).to_csv(tmp_path / "aaa.csv")
-    (tmp_path / "nightly.toml").write_text(TINY_CONFIG + TABLE.replace("true", "false"))
+    make_prices(SERIES_ROWS, seed=5).iloc[:215].to_csv(tmp_path / "aaa.csv")
+    (tmp_path / "nightly.toml").write_text(RECIPE + TABLE.replace("true", "false"))
     result = cli("run", "--config", str(tmp_path / "nightly.toml"), "--json", home=home)
     assert result.exit_code == 0, result.stderr
     outcome = json.loads(result.stdout)["tickers"][0]
@@ -120,7 +128,7 @@ def test_warm_start_off_trains_from_scratch(first_night: dict, tmp_path: Path) -
 
 def test_a_changed_recipe_trains_from_scratch(first_night: dict, tmp_path: Path) -> None:
     home, first = after_first(first_night, tmp_path), first_night["first"]
-    outcome = nightly(tmp_path, home, 220, TINY_CONFIG.replace("seed = 7", "seed = 8"))
+    outcome = nightly(tmp_path, home, 220, RECIPE.replace("seed = 7", "seed = 8"))
     assert outcome["warm_start"] is None
     assert outcome["from_scratch"] == f"changed recipe (current model {first['run_id']})"
     assert manifest_of(home, outcome["run_id"])["warm_start"] is None
@@ -154,8 +162,8 @@ def test_zero_fine_tune_epochs_start_from_the_current_weights(
 
     home = Home(after_first(first_night, tmp_path))
     first = first_night["first"]
-    make_prices(220, seed=5).to_csv(tmp_path / "aaa.csv")
-    (tmp_path / "nightly.toml").write_text(TINY_CONFIG + TABLE)
+    make_prices(SERIES_ROWS, seed=5).iloc[:220].to_csv(tmp_path / "aaa.csv")
+    (tmp_path / "nightly.toml").write_text(RECIPE + TABLE)
     config, plan = load_run_config(tmp_path / "nightly.toml")
     (done,) = nightly_job.run(home, config, plan, warm_epochs=0)
     outcome = done.result

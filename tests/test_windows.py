@@ -106,11 +106,16 @@ SPLIT_CASES = [
     (300, recipe(window=10, horizon=3)),
     (2148, recipe()),
     (1000, recipe(window=20, horizon=5, test_fraction=0.3, val_fraction=0.25)),
-    (60, recipe(window=50)),  # the fewest rows the default window accepts
-    (77, recipe(window=10, horizon=7, test_fraction=0.1)),
+    # the fewest rows the default window accepts: 14 windows, test ceil(2.8) = 3, validation
+    # ceil(0.1 x 11) = 2, one to early-stop and one to calibrate
+    (64, recipe(window=50)),
+    # validation ceil(0.1 x 71) = 8: 1 early-stops, 6 purged, 1 calibrates (ceil(0.5 x 8) = 4
+    # calibrate: 175 rows is the fewest this recipe accepts)
+    (175, recipe(window=10, horizon=7, test_fraction=0.1)),
+    (300, recipe(window=10, horizon=3, calibration_fraction=0.2)),
     # derived features that need the row before: one window reads window + 1 rows
     (300, recipe(window=10, features=("close", "log_return"))),
-    (61, recipe(window=50, features=(*BASE_FEATURES, "volume_change"))),
+    (65, recipe(window=50, features=(*BASE_FEATURES, "volume_change"))),
     (500, recipe(window=20, horizon=4, features=ALL_FEATURES, target="log_return")),
     (200, recipe(window=10, horizon=3, features=("close", "range"), strategy="recursive")),
 ]
@@ -144,6 +149,17 @@ def test_split_parts(n_rows: int, data: DataConfig) -> None:
     assert len(test) == math.ceil(m * data.test_fraction)
     # validation is the last ceil(val_fraction) of what is left for training
     assert len(val) == math.ceil((m - len(test) - 2 * gap) * data.val_fraction)
+    # ... cut in two: the last ceil(calibration_fraction) calibrate, the purge gap before
+    # them, the rest early-stop
+    stop, calibration = (range(m)[s] for s in (split.stop, split.calibration))
+    assert len(calibration) == math.ceil(len(val) * data.calibration_fraction)
+    assert min(len(stop), len(calibration)) >= 1
+    assert stop[0] == val[0] and calibration[-1] == val[-1]
+    assert calibration[0] == stop[-1] + 1 + gap
+    # the refit trains on every window but a tail as long as the calibration piece
+    refit_train, tail = (range(m)[s] for s in (split.refit_train, split.refit_calibration))
+    assert list(tail) == list(range(m - len(calibration), m))
+    assert refit_train[0] == 0 and tail[0] == refit_train[-1] + 1 + gap
 
 
 @pytest.mark.parametrize(("n_rows", "data"), SPLIT_CASES, ids=SPLIT_IDS)
@@ -164,6 +180,10 @@ def test_split_targets_never_overlap(n_rows: int, data: DataConfig) -> None:
     assert max(train) < min(val)
     assert max(val) < min(test)
     assert max(test) == n_rows - 1
+    # no early-stopping target is a calibration target, nor a refit training target a tail's
+    assert max(target_rows(split.stop)) < min(target_rows(split.calibration))
+    assert max(target_rows(split.refit_train)) < min(target_rows(split.refit_calibration))
+    assert max(target_rows(split.refit_calibration)) == n_rows - 1
 
 
 @pytest.mark.parametrize(("n_rows", "data"), SPLIT_CASES, ids=SPLIT_IDS)
@@ -182,7 +202,9 @@ def test_scaler_rows_stop_before_validation_targets(n_rows: int, data: DataConfi
 
 def test_split_too_few_rows_names_the_numbers() -> None:
     data = recipe(window=50)
-    need = 50 + MIN_WINDOWS
+    # MIN_WINDOWS windows leave one validation window; it takes 14 for two (one to
+    # early-stop, one to calibrate: see SPLIT_CASES)
+    need = 50 + MIN_WINDOWS + 4
     Split.plan(need, data)
     with pytest.raises(DataError, match=rf"{need - 1} rows.*window of 50.*horizon of 1") as info:
         Split.plan(need - 1, data)
@@ -191,8 +213,8 @@ def test_split_too_few_rows_names_the_numbers() -> None:
 
 def test_split_too_few_rows_counts_the_lookback() -> None:
     data = recipe(window=50, features=("close", "log_return"))
-    need = data.lookback + MIN_WINDOWS
-    assert need == 61
+    need = data.lookback + MIN_WINDOWS + 4
+    assert need == 65
     Split.plan(need, data)
     with pytest.raises(DataError, match=rf"{need - 1} rows.*at least {need}\b"):
         Split.plan(need - 1, data)
@@ -215,7 +237,7 @@ def test_split_far_too_few_rows(n_rows: int) -> None:
     ids=["long-horizon", "big-val-fraction", "big-test-fraction", "lookback"],
 )
 def test_split_stated_minimum_is_enough(data: DataConfig) -> None:
-    for n_rows in range(data.window, 400):
+    for n_rows in range(data.window, 1000):
         try:
             Split.plan(n_rows, data)
             return  # the smallest accepted size was reached without a wrong message
@@ -226,7 +248,7 @@ def test_split_stated_minimum_is_enough(data: DataConfig) -> None:
             Split.plan(stated, data)
             with pytest.raises(DataError):
                 Split.plan(stated - 1, data)
-    pytest.fail("no size below 400 rows was accepted")
+    pytest.fail("no size below 1000 rows was accepted")
 
 
 # --- Split.folds ----------------------------------------------------------------------------

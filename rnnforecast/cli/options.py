@@ -252,8 +252,9 @@ Address = Annotated[
 Refit = Annotated[
     bool,
     typer.Option(
-        help="After scoring on the held-out test period, fit the recipe again on every "
-        "bar and serve that (--no-refit: serve the scored fit).",
+        help="After scoring on the held-out test period, fit the recipe again up to the "
+        "last bar and serve that, unless the network shapes nothing served "
+        "(--no-refit: serve the scored fit).",
     ),
 ]
 GlobalModel = Annotated[

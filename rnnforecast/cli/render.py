@@ -287,10 +287,12 @@ def trained(result: TrainResult) -> None:
     )
     served = result.serving
     say(
-        f"serving {'a refit on every bar' if served['refit'] else 'the scored fit'}: "
+        f"serving {'a refit up to the last bar' if served['refit'] else 'the scored fit'}: "
         f"trained through {served['trained_through']}, calibrated through "
         f"{served['calibrated_through']}; the scores below are the scored fit's"
     )
+    if served.get("reason"):
+        say(f"why: {served['reason']}")
     say(served_words(result.interval_method, used_dict(result.network_used)))
     scores_table(result.ticker, result.test, result.report)
 

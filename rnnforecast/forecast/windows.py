@@ -61,6 +61,14 @@ def make_windows(
     return inputs.transpose(0, 2, 1), outputs
 
 
+def validation_pieces(n_val: int, data: DataConfig) -> tuple[int, int]:
+    """(early-stopping, calibration) windows of ``n_val`` validation windows: the last
+    ``calibration_fraction`` (rounded up) calibrate, the ``horizon - 1`` before them are dropped
+    (no target of both), the rest early-stop. Either is below 1 when ``n_val`` is too small."""
+    n_cal = math.ceil(n_val * data.calibration_fraction) if n_val > 0 else 0
+    return n_val - n_cal - (data.horizon - 1), n_cal
+
+
 @dataclass(frozen=True)
 class Split:
     """Chronological split of ``m`` windows into train, validation and test index ranges.
@@ -69,6 +77,12 @@ class Split:
     training target overlaps a validation or test target. Scalers are fitted on training
     windows only, which read rows ``[0, scaler_rows)``: ``scaler_rows`` is the first
     validation target's row.
+
+    Validation is two consecutive pieces (:func:`validation_pieces`): ``stop`` early-stops
+    the scored network, ``calibration`` (the newest validation windows) calibrates it, on
+    windows early stopping never selected on. The refit trains on ``refit_train`` and is
+    calibrated on ``refit_calibration``: the last windows, as many as ``calibration``,
+    with the same gap before them.
     """
 
     windows: int
@@ -76,22 +90,43 @@ class Split:
     val: slice
     test: slice
     scaler_rows: int
+    stop: slice
+    calibration: slice
+    refit_train: slice
+    refit_calibration: slice
 
     @staticmethod
-    def _sizes(n_rows: int, data: DataConfig) -> tuple[int, int, int, int]:
-        """(windows, test, validation, train) counts for ``n_rows`` rows."""
+    def _sizes(n_rows: int, data: DataConfig) -> tuple[int, ...]:
+        """(windows, test, validation, train, early-stopping, calibration) counts."""
         gap = data.horizon - 1
         m = n_rows - data.lookback - data.horizon + 1
         n_test = math.ceil(m * data.test_fraction) if m > 0 else 0
         usable = m - n_test - 2 * gap
         n_val = math.ceil(usable * data.val_fraction) if usable > 0 else 0
-        return m, n_test, n_val, usable - n_val
+        return (m, n_test, n_val, usable - n_val, *validation_pieces(n_val, data))
+
+    @classmethod
+    def _cut(cls, m: int, n_train: int, n_val: int, test: slice, data: DataConfig) -> Split:
+        """``m`` windows: ``n_train`` training, ``n_val`` validation (gap before), ``test``."""
+        gap = data.horizon - 1
+        n_stop, n_cal = validation_pieces(n_val, data)
+        val = slice(n_train + gap, n_train + gap + n_val)
+        return cls(
+            windows=m,
+            train=slice(0, n_train),
+            val=val,
+            test=test,
+            scaler_rows=n_train + data.lookback + data.horizon - 1,
+            stop=slice(val.start, val.start + n_stop),
+            calibration=slice(val.stop - n_cal, val.stop),
+            refit_train=slice(0, m - n_cal - gap),
+            refit_calibration=slice(m - n_cal, m),
+        )
 
     @classmethod
     def _rows_needed(cls, low: int, data: DataConfig) -> int:
-        """The fewest rows from ``low`` on that give every part a window: a doubling then
-        bisecting search, so that its cost grows with the logarithm of the answer, not with
-        the answer (a test fraction near 1 needs billions of rows)."""
+        """The fewest rows from ``low`` on that give every part a window: doubling then
+        bisecting, a cost in the logarithm of the answer (a test fraction near 1 needs 1e9)."""
 
         def enough(n: int) -> bool:
             return min(cls._sizes(n, data)[1:]) >= 1
@@ -106,23 +141,17 @@ class Split:
 
     @classmethod
     def plan(cls, n_rows: int, data: DataConfig) -> Split:
-        """Raises DataError when ``n_rows`` is too few for a window and the three parts."""
-        m, n_test, n_val, n_train = cls._sizes(n_rows, data)
-        if m < MIN_WINDOWS or min(n_test, n_val, n_train) < 1:
+        """Raises DataError when ``n_rows`` is too few for a window and every part."""
+        sizes = cls._sizes(n_rows, data)
+        m, n_test, n_val, n_train = sizes[:4]
+        if m < MIN_WINDOWS or min(sizes[1:]) < 1:
             floor = data.lookback + data.horizon - 1 + MIN_WINDOWS
             need = cls._rows_needed(max(floor, n_rows + 1), data)
             raise DataError(
                 f"not enough data: {n_rows} rows, but a window of {data.window}, a horizon "
                 f"of {data.horizon} and a train/validation/test split need at least {need}"
             )
-        gap = data.horizon - 1
-        return cls(
-            windows=m,
-            train=slice(0, n_train),
-            val=slice(n_train + gap, n_train + gap + n_val),
-            test=slice(m - n_test, m),
-            scaler_rows=n_train + data.lookback + data.horizon - 1,
-        )
+        return cls._cut(m, n_train, n_val, slice(m - n_test, m), data)
 
     def sizes(self) -> dict[str, int]:
         """Windows in each part: ``{"training": ..., "validation": ..., "test": ...}``."""
@@ -151,17 +180,9 @@ class Split:
             usable = a - 2 * gap
             n_val = math.ceil(usable * data.val_fraction)
             n_train = usable - n_val
-            if min(n_val, n_train) < 1:  # pragma: no cover - plan() guarantees enough
-                raise DataError("not enough training windows before the first fold")
-            folds.append(
-                cls(
-                    windows=m,
-                    train=slice(0, n_train),
-                    val=slice(n_train + gap, n_train + gap + n_val),
-                    test=slice(a, b),
-                    scaler_rows=n_train + data.lookback + data.horizon - 1,
-                )
-            )
+            if min(n_val, n_train, *validation_pieces(n_val, data)) < 1:  # pragma: no cover
+                raise DataError("not enough training windows before the first fold")  # plan()
+            folds.append(cls._cut(m, n_train, n_val, slice(a, b), data))
         return folds
 
 
@@ -169,7 +190,9 @@ def check_batches(
     sizes: dict[str, int], batch_size: int, where: str = "", fits_all: int | None = None
 ) -> None:
     """Refuse a split whose training, validation or test part holds fewer windows than one
-    batch: such a part would train or stop on a single partial batch per epoch.
+    batch: such a part would train or stop on a single partial batch per epoch. Validation
+    counts as a whole: its early-stopping piece may hold less than a batch (GOOG's sample: 84
+    of 168, batch 128); its loss is the mean over all its windows whatever the batch size.
 
     ``sizes`` maps a part's name to its window count (:meth:`Split.sizes`); ``where`` is
     put before the part's name (``"fold 2 of 3: "``); ``fits_all`` is the largest batch size
@@ -386,8 +409,7 @@ def build_dataset(frame: pd.DataFrame, data: DataConfig) -> Dataset:
 
 def latest_base(rows: np.ndarray, data: DataConfig) -> np.ndarray:
     """The last ``L`` of OHLCV ``rows`` ``(n, 5)`` as one window ``(1, L, 5)``: the input of a
-    forecast. Raises DataError if there are fewer rows than one window reads.
-    """
+    forecast. Raises DataError if there are fewer rows than one window reads."""
     if len(rows) < data.lookback:
         raise DataError(f"need the last {data.lookback} bars for a forecast, have {len(rows)}")
     return np.asarray(rows[-data.lookback :], dtype=np.float64)[None, :, :]

@@ -2,13 +2,14 @@
 
 A bundle trained with refit holds two networks of the same recipe:
 
-- the *scored* fit: trained on the training windows, early-stopped and calibrated on the
-  validation windows, scored on the held-out test period. ``evaluate`` reports it; its
-  weights are ``scored_weights.npz``, its scalers and calibration are in the manifest.
-- the *served* fit: the recipe trained again on every window up to the last stored bar,
-  calibrated on the scored fit's out-of-sample forecasts of the test period. ``predict``
-  serves it (``model.keras``, ``weights.npz``, ``scalers.json``, the manifest's
-  ``calibration``).
+- the *scored* fit: trained on the training windows, early-stopped on the earlier
+  validation windows and calibrated on the newest ones, scored on the held-out test period.
+  ``evaluate`` reports it; its weights are ``scored_weights.npz``, its scalers and
+  calibration are in the manifest.
+- the *served* fit: the recipe trained again on every window but a tail of the newest ones,
+  calibrated on its own forecasts of that tail (which ends on the last stored bar).
+  ``predict`` serves it (``model.keras``, ``weights.npz``, ``scalers.json``, the manifest's
+  ``calibration``). Where the network shapes nothing served, no refit is trained.
 
 Without refit the two are one network. Manifests written before refit existed have no
 ``fits`` or ``serving`` entries, and call the MAE ratio ``mase``; the readers here give

@@ -1,6 +1,11 @@
 """The one fit path of a ticker and of a group: fit the recipe's network (checking its numpy
-forward pass against Keras) and its calibration on a partition of windows, refit it on every
-window, and the walk-forward backtest.
+forward pass against Keras) and its calibration on a partition of windows, refit it up to the
+last bar where the network shapes what is served, and the walk-forward backtest.
+
+Every calibration (shrink factor, conformal widths) is fitted on the forecasts of the network
+it is served with, on windows that network neither trained nor early-stopped on: the scored
+fit's on the newest validation windows (the earlier ones early-stop it), the refit's on the
+newest windows of all, held out of its training.
 
 A ticker's windows (:mod:`rnnforecast.training.per_ticker`) and a group's pooled windows
 (:mod:`rnnforecast.training.global_model`) both go through :func:`fit` then :func:`refit`;
@@ -15,6 +20,7 @@ TensorFlow is imported only inside :func:`train_network` (``rnnforecast.nn.keras
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +49,11 @@ from rnnforecast.forecast.windows import (
     scale_targets,
 )
 from rnnforecast.metrics import accuracy
+from rnnforecast.risk.network_use import network_use
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its types are needed here
     from rnnforecast.nn.keras_training import FitHistory, Progress
+    from rnnforecast.risk.interval_choice import IntervalRecord
 
 NUMPY_TOLERANCE = 1e-5
 """Largest difference of scaled outputs allowed between the numpy and Keras forward passes."""
@@ -72,23 +80,27 @@ def in_sample_naive_scale(frame: pd.DataFrame, rows: int) -> float | None:
 
 @dataclass(frozen=True)
 class Partition:
-    """The windows a fit sees: ``every`` window (a refit trains on them all), and its
-    training, validation and test windows (a ticker's split, or a group's pooled parts)."""
+    """The windows a fit sees (a ticker's split, or a group's pooled parts): ``every``
+    window, the training, validation and test windows of the scored fit, the validation
+    part's two pieces (``stop``: early stopping, ``calibration``: the newest validation
+    windows), and the refit's training windows (``refit_train``) and calibration tail
+    (``refit_calibration``: the newest windows, as many as ``calibration``)."""
 
     every: Dataset
     train: Dataset
     val: Dataset
     test: Dataset
+    stop: Dataset
+    calibration: Dataset
+    refit_train: Dataset
+    refit_calibration: Dataset
 
     @classmethod
     def of(cls, dataset: Dataset, split: Split) -> Partition:
         """One ticker's windows cut by ``split``."""
-        return cls(
-            dataset,
-            dataset.select(split.train),
-            dataset.select(split.val),
-            dataset.select(split.test),
-        )
+        parts = (split.train, split.val, split.test, split.stop, split.calibration)
+        refit = (split.refit_train, split.refit_calibration)
+        return cls(dataset, *(dataset.select(p) for p in (*parts, *refit)))
 
 
 @dataclass(frozen=True)
@@ -212,22 +224,19 @@ def _fit_recipe(
     progress: Progress | None,
     start: Start | None,
     calibrate_on: Dataset,
-    calibrate_by: FittedModel | None = None,
 ) -> Fit:
     """Train the recipe for ``epochs`` (``patience``: early stopping) on ``windows``
-    (train, validation or None, check) encoded by ``scalers``, then calibrate it on the
-    forecasts of the ``calibrate_on`` windows by ``calibrate_by`` (default: the new
-    network). The one place a network and a calibration are fitted."""
+    (train, early stopping or None, check) encoded by ``scalers``, then calibrate that
+    network on its own forecasts of the ``calibrate_on`` windows. The one place a network
+    and a calibration are fitted."""
     recipe = dataclasses.replace(
         config, train=dataclasses.replace(config.train, epochs=epochs, patience=patience)
     )
-    train, val, check = windows
+    train, stop, check = windows
     trained = train_network(
-        recipe, scalers, train, val, check, progress, None if start is None else start.weights
+        recipe, scalers, train, stop, check, progress, None if start is None else start.weights
     )
-    by = calibrate_by
-    network, by_scalers = (trained.forward, scalers) if by is None else (by.network, by.scalers)
-    calibration = calibrate(config, network, by_scalers, calibrate_on)
+    calibration = calibrate(config, trained.forward, scalers, calibrate_on)
     return Fit(FittedModel(trained.forward, scalers, calibration, config.data), trained)
 
 
@@ -235,15 +244,18 @@ def fit(
     config: Config, parts: Partition, progress: Progress | None = None, start: Start | None = None
 ) -> Fit:
     """The scored fit: scalers fitted on the training windows, the network trained on them
-    and early-stopped on the validation windows, then calibrated on its forecasts of the
-    validation windows. With ``start`` (a warm start): its weights and scalers, its epochs
-    (still early-stopped). Raises DataError if the validation windows are too few for the
-    interval level, ModelError if ``start``'s weights do not fit the recipe."""
+    and early-stopped on the validation part's first piece (``parts.stop``), then calibrated
+    on its forecasts of the second (``parts.calibration``, the newest validation windows):
+    the widths come from windows early stopping never selected on. With ``start`` (a warm
+    start): its weights and scalers, its epochs (still early-stopped). Raises DataError if
+    the calibration windows are too few for the interval level, ModelError if ``start``'s
+    weights do not fit the recipe."""
     train = config.train
     scalers = fit_scalers(parts.train, config.data) if start is None else start.scalers
     epochs = train.epochs if start is None else start.epochs
-    windows = (parts.train, parts.val, parts.test)
-    return _fit_recipe(config, epochs, train.patience, scalers, windows, progress, start, parts.val)
+    windows = (parts.train, parts.stop, parts.test)
+    cal = parts.calibration
+    return _fit_recipe(config, epochs, train.patience, scalers, windows, progress, start, cal)
 
 
 def refit_epochs(best_epoch: int) -> int:
@@ -264,18 +276,43 @@ def refit(
     progress: Progress | None = None,
     start: Start | None = None,
 ) -> Fit:
-    """The recipe fitted again on every window up to the last bar: scalers on all windows,
-    ``refit_epochs`` epochs without early stopping, the same seed. Its calibration is
-    fitted on the ``scored`` fit's forecasts of the test period: the newest windows, out of
-    sample for that network (early stopping and the first calibration used validation).
-    With ``start``: its weights, scalers and epochs. Raises DataError if the test period
-    has too few windows for the interval level."""
-    scalers = fit_scalers(parts.every, config.data) if start is None else start.scalers
+    """The recipe fitted again up to the last bar: trained on every window but a
+    calibration tail of the newest ones (``parts.refit_train``; scalers fitted on them),
+    ``refit_epochs`` epochs without early stopping, the same seed; then calibrated on its
+    own forecasts of that tail (``parts.refit_calibration``, as many windows as calibrate
+    the scored fit). The shrink factor and widths served are the served network's, fitted
+    out of its sample. With ``start``: its weights, scalers and epochs. Raises DataError if
+    the tail has too few windows for the interval level."""
+    train = parts.refit_train
+    scalers = fit_scalers(train, config.data) if start is None else start.scalers
     epochs = refit_epochs(scored.trained.history.best_epoch) if start is None else start.epochs
-    windows = (parts.every, None, parts.test)
-    return _fit_recipe(
-        config, epochs, 0, scalers, windows, progress, start, parts.test, scored.model
-    )
+    tail = parts.refit_calibration
+    windows = (train, None, tail)
+    return _fit_recipe(config, epochs, 0, scalers, windows, progress, start, tail)
+
+
+def refit_plan(
+    requested: bool, scored: Fit, intervals: Sequence[IntervalRecord | None]
+) -> tuple[bool, str]:
+    """Whether to refit the ``scored`` fit up to the last bar, and why (the manifest's
+    ``serving.reason``): only if ``requested`` (``--no-refit``, ``run.refit``), its numpy
+    forward pass agreed with Keras (its weights can be saved apart), and the network shapes
+    what is served to some ticker (its price or its interval, as
+    :func:`rnnforecast.risk.network_use.network_use` says with that ticker's ``intervals``:
+    the naive close with a baseline's or the network-free naive_conformal interval needs no
+    network refitted)."""
+    if not requested:
+        return False, "refit off: the scored fit is served"
+    if not scored.trained.numpy_check["passed"]:
+        return False, "the numpy forward pass disagreed with Keras: the scored fit is served"
+    uses = [network_use(scored.model.calibration, record) for record in intervals]
+    if not any(use.price or use.intervals for use in uses):
+        return False, (
+            "the network shapes nothing served (shrink 0 at every step, intervals the "
+            "network's weights do not shape): the naive close and intervals fitted on every "
+            "bar are served, with no refit"
+        )
+    return True, "the network shapes what is served: refit up to the last bar"
 
 
 def _numpy_check(keras_out: np.ndarray, numpy_out: np.ndarray) -> dict[str, Any]:

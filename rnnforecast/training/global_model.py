@@ -35,11 +35,10 @@ from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting, per_ticker, saving
-from rnnforecast.training.fitting import Partition
 from rnnforecast.training.group_members import (
     GroupMember,
     group_name,
-    pool,
+    partition,
     pooled_period,
     read_members,
 )
@@ -107,11 +106,13 @@ def train_global(
     current model of the group (``name`` or the sorted symbols) and of every member.
 
     Scored fit: pooled training windows (scalers fitted on them only), early stopping and
-    calibration on the pooled validation windows, each member and the pool scored on the
-    shared test dates. With ``refit`` the recipe is fitted again on every window, as for
-    one ticker. Every member and the group are locked for the run. Raises UsageError (fewer
-    than two tickers, a bad symbol or name, "global" normalisation), DataError (a member
-    without data or without windows in a part), LockError.
+    then calibration on the two pieces of the pooled validation windows, each member and
+    the pool scored on the shared test dates. With ``refit`` the recipe is fitted again up
+    to the last bar and calibrated on its own newest windows, as for one ticker (and, as
+    for one ticker, not where the network shapes nothing served). Every member and the
+    group are locked for the run. Raises UsageError (fewer than two tickers, a bad symbol
+    or name, "global" normalisation), DataError (a member without data or without windows
+    in a part), LockError.
     """
     symbols = sorted({check_ticker(t) for t in tickers})
     if len(symbols) < 2:
@@ -138,21 +139,20 @@ def _train_group(
     """Train, score and save the group's bundle (the caller holds every lock)."""
     started = time.perf_counter()
     members, split = read_members(home, symbols, config.data)
-    train, val, test = (pool([m.part(p) for m in members]) for p in ("train", "val", "test"))
+    # Pooled like one ticker's: every member's windows, then its parts under the date split.
+    parts = partition(members)
+    train, val, test = parts.train, parts.val, parts.test
     check_batches(
         {"training": len(train), "validation": len(val), "test": len(test)},
         config.train.batch_size,
     )
-    # Pooled like one ticker's: every member's windows, then its parts under the date split.
-    parts = Partition(pool([m.dataset for m in members]), train, val, test)
     scored_fit = fitting.fit(config, parts, progress)
     scored = scored_fit.model
     reports, member_scores, pool_scores = _score_members(members, test, scored)
-    served_fit = scored_fit
-    if refit and scored_fit.trained.numpy_check["passed"]:
-        served_fit = fitting.refit(config, scored_fit, parts, progress)
     from rnnforecast.risk import interval_choice
 
+    # Chosen first, on the scored fit alone: they decide whether a refit is worth training.
+    can_refit = refit and scored_fit.trained.numpy_check["passed"]
     member_intervals = {
         m.symbol: interval_choice.record_for_training(
             config,
@@ -162,10 +162,12 @@ def _train_group(
             m.test,
             base_matrix(m.frame),
             m.frame.index.to_numpy(),
-            served_fit is not scored_fit,
+            can_refit,
         )
         for m in members
     }
+    refitting, reason = fitting.refit_plan(refit, scored_fit, list(member_intervals.values()))
+    served_fit = fitting.refit(config, scored_fit, parts, progress) if refitting else scored_fit
     run = saving.GroupRun(
         members,
         split,
@@ -178,6 +180,7 @@ def _train_group(
         member_scores,
         pool_scores,
         member_intervals,
+        reason,
     )
     run_id, path = saving.save_group(home.models, group, config, run, started, promote)
     if promote:

@@ -20,7 +20,13 @@ import pandas as pd
 from rnnforecast.config import DataConfig
 from rnnforecast.data.tickers import check_group
 from rnnforecast.errors import DataError
-from rnnforecast.forecast.windows import MIN_WINDOWS, Dataset, build_dataset, fingerprint
+from rnnforecast.forecast.windows import (
+    MIN_WINDOWS,
+    Dataset,
+    build_dataset,
+    fingerprint,
+    validation_pieces,
+)
 from rnnforecast.metrics import accuracy
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting
@@ -37,13 +43,21 @@ class DateSplit:
     """Cut dates shared by every member, on the first target day of each window.
 
     Training windows: first target day <= ``train_end``; validation: in
-    [``val_start``, ``val_end``]; test: >= ``test_start``. Days are YYYY-MM-DD.
+    [``val_start``, ``val_end``], early-stopping up to ``stop_end`` and calibrating from
+    ``calibration_start`` (:func:`rnnforecast.forecast.windows.validation_pieces`); test:
+    >= ``test_start``. The refit trains on days <= ``refit_train_end`` and is calibrated on
+    days >= ``refit_calibration_start`` (the last days, as many as calibrate the scored
+    fit). Days are YYYY-MM-DD.
     """
 
     train_end: str
     val_start: str
     val_end: str
     test_start: str
+    stop_end: str
+    calibration_start: str
+    refit_train_end: str
+    refit_calibration_start: str
 
     @classmethod
     def plan(cls, days: np.ndarray, data: DataConfig) -> DateSplit:
@@ -59,7 +73,8 @@ class DateSplit:
         usable = m - n_test - 2 * gap
         n_val = math.ceil(usable * data.val_fraction) if usable > 0 else 0
         n_train = usable - n_val
-        if m < MIN_WINDOWS or min(n_test, n_val, n_train) < 1:
+        n_stop, n_cal = validation_pieces(n_val, data)
+        if m < MIN_WINDOWS or min(n_test, n_val, n_train, n_stop, n_cal) < 1:
             raise DataError(
                 f"not enough data: the members' windows cover {m} days, too few for a "
                 "train/validation/test split"
@@ -69,6 +84,10 @@ class DateSplit:
             val_start=str(union[n_train + gap]),
             val_end=str(union[n_train + gap + n_val - 1]),
             test_start=str(union[m - n_test]),
+            stop_end=str(union[n_train + gap + n_stop - 1]),
+            calibration_start=str(union[n_train + gap + n_val - n_cal]),
+            refit_train_end=str(union[m - n_cal - gap - 1]),
+            refit_calibration_start=str(union[m - n_cal]),
         )
 
     def masks(self, first_target: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,6 +98,19 @@ class DateSplit:
             day <= np.datetime64(self.train_end),
             (day >= np.datetime64(self.val_start)) & (day <= np.datetime64(self.val_end)),
             day >= np.datetime64(self.test_start),
+        )
+
+    def pieces(
+        self, first_target: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Boolean (early-stopping, calibration, refit training, refit calibration) masks
+        over windows with first target days ``first_target`` ``(m,)`` datetime64."""
+        day = np.asarray(first_target).astype("datetime64[D]")
+        return (
+            (day >= np.datetime64(self.val_start)) & (day <= np.datetime64(self.stop_end)),
+            (day >= np.datetime64(self.calibration_start)) & (day <= np.datetime64(self.val_end)),
+            day <= np.datetime64(self.refit_train_end),
+            day >= np.datetime64(self.refit_calibration_start),
         )
 
     def to_dict(self) -> dict[str, str]:
@@ -103,9 +135,14 @@ class GroupMember:
     train: np.ndarray  # boolean masks over the member's windows
     val: np.ndarray
     test: np.ndarray
+    stop: np.ndarray  # the pieces of DateSplit.pieces
+    calibration: np.ndarray
+    refit_train: np.ndarray
+    refit_calibration: np.ndarray
 
     def part(self, which: str) -> Dataset:
-        """The member's windows of ``which`` part: ``"train"``, ``"val"`` or ``"test"``."""
+        """The member's windows of ``which`` part: ``"train"``, ``"val"``, ``"test"`` or a
+        piece (``"stop"``, ``"calibration"``, ``"refit_train"``, ``"refit_calibration"``)."""
         return self.dataset.select(getattr(self, which))
 
     @property
@@ -126,15 +163,25 @@ def read_members(
     split = DateSplit.plan(np.concatenate([d.target_dates[:, 0] for d in datasets.values()]), data)
     members = []
     for symbol in symbols:
-        train, val, test = split.masks(datasets[symbol].target_dates[:, 0])
-        for name, mask in (("training", train), ("validation", val), ("test", test)):
+        days = datasets[symbol].target_dates[:, 0]
+        masks = (*split.masks(days), *split.pieces(days))
+        names = ("training", "validation", "test", "early-stopping", "calibration")
+        for name, mask in zip(names, masks, strict=False):  # the refit's: every window
             if not mask.any():
                 raise DataError(
                     f"{symbol} has no {name} windows in the shared split "
                     f"({split.to_dict()}): its bars do not cover that period"
                 )
-        members.append(GroupMember(symbol, frames[symbol], datasets[symbol], train, val, test))
+        members.append(GroupMember(symbol, frames[symbol], datasets[symbol], *masks))
     return members, split
+
+
+def partition(members: list[GroupMember]) -> fitting.Partition:
+    """The windows of ``members`` pooled, part by part and piece by piece, as one ticker's
+    are cut (:meth:`rnnforecast.training.fitting.Partition.of`)."""
+    names = ("train", "val", "test", "stop", "calibration", "refit_train", "refit_calibration")
+    every = pool([m.dataset for m in members])
+    return fitting.Partition(every, *(pool([m.part(name) for m in members]) for name in names))
 
 
 def pooled_period(part: Dataset) -> dict[str, Any]:

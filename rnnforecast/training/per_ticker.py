@@ -79,12 +79,15 @@ def train(
 ) -> TrainResult:
     """Train a network on the stored bars of ``ticker`` and save it as the current bundle.
 
-    The scored fit: scalers fitted on training windows only; shrinkage and intervals
-    calibrated on the validation windows; the test period (last ``test_fraction`` of
-    windows) scored next to the naive forecast, the scores going into the manifest. With
-    ``refit`` (the default) the recipe is then fitted again on every window up to the last
-    bar, and that is the network the bundle serves (see :mod:`rnnforecast.storage.fit_records`). The
-    ticker is locked for the whole run. Raises UsageError (bad ticker), DataError (no or
+    The scored fit: scalers fitted on training windows only; early-stopped on the first
+    piece of the validation windows, shrinkage and intervals calibrated on the second; the
+    test period (last ``test_fraction`` of windows) scored next to the naive forecast, the
+    scores going into the manifest. With ``refit`` (the default) the recipe is then fitted
+    again up to the last bar and calibrated on its own newest windows, and that is the
+    network the bundle serves (see :mod:`rnnforecast.storage.fit_records`), unless the
+    network shapes nothing served (:func:`rnnforecast.training.fitting.network_used`): then
+    the scored fit is served with the baseline's intervals fitted on every bar. The ticker
+    is locked for the whole run. Raises UsageError (bad ticker), DataError (no or
     too little data), LockError.
     """
     with home.lock(ticker) as symbol:
@@ -101,8 +104,9 @@ def train_ticker(
     warm_start: WarmStart | None = None,
 ) -> TrainResult:
     """Train and save one bundle of ``symbol`` (the caller holds the ticker's lock);
-    ``promote`` makes it the current model; ``refit`` serves a refit on every window;
-    ``warm_start`` fine-tunes the current model's fits instead of training from scratch.
+    ``promote`` makes it the current model; ``refit`` serves a refit up to the last bar
+    where the network shapes what is served; ``warm_start`` fine-tunes the current model's
+    fits instead of training from scratch.
     Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
     started = time.perf_counter()
     frame = home.store.read(symbol)
@@ -114,14 +118,12 @@ def train_ticker(
     scored = fitted.model
     scale = in_sample_naive_scale(frame, split.scaler_rows)
     rep = scored.assess(parts.test, scale, scored.width_factors(dataset)[split.test])
-    # The scored network is saved as numpy weights for evaluate: without them (the numpy
-    # pass disagreed with Keras, never seen so far) the bundle serves the scored fit.
-    served = fitted
-    if refit and fitted.trained.numpy_check["passed"]:
-        start = None if warm_start is None else warm_start.served
-        served = fitting.refit(config, fitted, parts, progress, start)
     from rnnforecast.risk import interval_choice
 
+    # The served intervals are chosen first, on the scored fit alone: whether the network
+    # shapes anything served decides whether a refit is worth training. A refit would bring
+    # the baseline up to the last bar too, so it is fitted on every bar whenever one was asked.
+    can_refit = refit and fitted.trained.numpy_check["passed"]
     served_intervals = interval_choice.record_for_training(
         config,
         scored,
@@ -130,8 +132,13 @@ def train_ticker(
         split.test,
         base_matrix(frame),
         frame.index.to_numpy(),
-        served is not fitted,
+        can_refit,
     )
+    refitting, reason = fitting.refit_plan(refit, fitted, [served_intervals])
+    served = fitted
+    if refitting:
+        start = None if warm_start is None else warm_start.served
+        served = fitting.refit(config, fitted, parts, progress, start)
     run = saving.TickerRun(
         frame,
         home.store.info(symbol),
@@ -143,6 +150,7 @@ def train_ticker(
         scale,
         warm_start,
         served_intervals,
+        reason,
     )
     run_id, path = saving.save_ticker(home.models, symbol, config, run, started, promote)
     return TrainResult(

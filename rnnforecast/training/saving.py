@@ -52,6 +52,7 @@ class TickerRun:
     intervals: IntervalRecord | None = (
         None  # what predict serves (rnnforecast.risk.interval_choice)
     )
+    reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
 
     @property
     def refitted(self) -> bool:
@@ -63,16 +64,18 @@ class TickerRun:
         return summarise_period(self.dataset.target_dates[self.split.test, 0])
 
     def serving_record(self) -> dict[str, Any]:
-        """``{"trained_through", "calibrated_through", "refit"}`` of the served fit."""
+        """``{"trained_through", "calibrated_through", "refit", "reason"}`` of the served fit:
+        the last target day of the windows its network trained on and of those its
+        calibration was fitted on (a refit's: its calibration tail, ending on the last bar)."""
         dates, split = self.dataset.target_dates, self.split
         if self.refitted:
             served = {
-                "trained_through": format_day(dates[-1, -1]),
-                "calibrated_through": format_day(dates[split.test][-1, -1]),
+                "trained_through": format_day(dates[split.refit_train][-1, -1]),
+                "calibrated_through": format_day(dates[split.refit_calibration][-1, -1]),
             }
         else:
             served = self.scored_dates()
-        return {**served, "refit": self.refitted}
+        return {**served, "refit": self.refitted, "reason": self.reason}
 
     def scored_dates(self) -> dict[str, Any]:
         dates, split = self.dataset.target_dates, self.split
@@ -127,14 +130,16 @@ def _fit_records(run: TickerRun) -> dict[str, Any]:
                 "numpy_check": fitted.trained.numpy_check,
             }
         )
+        tail = run.split.refit_calibration
         served_fit.update(
             {
-                "windows": len(run.dataset),
+                "windows": len(range(run.split.windows)[run.split.refit_train]),
                 "epochs": served.trained.history.epochs_run,
                 "epochs_rule": "the scored fit's best epoch, no early stopping"
                 if run.warm_start is None
                 else "warm start: a share of the recipe's best epoch, no early stopping",
-                "calibration": "the scored fit's forecasts of the test period",
+                "calibration": "its own forecasts of the newest windows, held out of its training",
+                "calibration_windows": summarise_period(run.dataset.target_dates[tail, 0]),
                 "training": served.trained.history.to_dict(),
             }
         )
@@ -182,6 +187,8 @@ def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) ->
             "scaler_rows": summarise_period(frame.index.to_numpy()[: run.split.scaler_rows]),
             "train": summarise_period(run.dataset.target_dates[run.split.train, 0]),
             "validation": summarise_period(run.dataset.target_dates[run.split.val, 0]),
+            "early_stopping": summarise_period(run.dataset.target_dates[run.split.stop, 0]),
+            "calibration": summarise_period(run.dataset.target_dates[run.split.calibration, 0]),
             "test": run.test_period,
         },
         "training": fitted.trained.history.to_dict(),
@@ -217,10 +224,13 @@ def save_ticker(
             for i, loss in enumerate(served.trained.history.loss)
         )
         shrink = list(served.model.calibration.shrink)
+        n_tail = len(range(run.split.windows)[run.split.refit_calibration])
         log += (
-            f"refit on all {len(run.dataset)} windows, {served.trained.history.epochs_run} "
-            f"epochs; served shrink {shrink} (calibrated on the test period)\n"
+            f"refit on {len(range(run.split.windows)[run.split.refit_train])} windows, "
+            f"{served.trained.history.epochs_run} "
+            f"epochs; served shrink {shrink} (calibrated on its own last {n_tail} windows)\n"
         )
+    log += f"serving: {run.reason}\n"
     if run.intervals is not None:
         log += f"intervals served: {run.intervals.method}; {run.intervals.choice['reason']}\n"
 
@@ -262,6 +272,7 @@ class GroupRun:
     # each member's served intervals (rnnforecast.risk.interval_choice), saved as
     # intervals.TICKER.json
     intervals: dict[str, IntervalRecord] = field(default_factory=dict)
+    reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
 
     @property
     def refitted(self) -> bool:
@@ -271,16 +282,26 @@ class GroupRun:
         return {"trained_through": self.split.train_end, "calibrated_through": self.split.val_end}
 
     def serving_record(self) -> dict[str, Any]:
-        """``{"trained_through", "calibrated_through", "refit"}`` of the served fit."""
+        """``{"trained_through", "calibrated_through", "refit", "reason"}`` of the served fit:
+        a refit's last target day of training (before its calibration tail) and the last
+        bar, which ends the tail it is calibrated on."""
         if not self.refitted:
-            return {**self.scored_dates(), "refit": False}
+            return {**self.scored_dates(), "refit": False, "reason": self.reason}
+        trained = max(
+            format_day(m.dataset.target_dates[m.refit_train][-1, -1]) for m in self.members
+        )
         last_day = max(str(m.frame.index[-1].date()) for m in self.members)
-        return {"trained_through": last_day, "calibrated_through": last_day, "refit": True}
+        return {
+            "trained_through": trained,
+            "calibrated_through": last_day,
+            "refit": True,
+            "reason": self.reason,
+        }
 
 
 def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> dict[str, Any]:
     """The manifest of a global model's bundle, without ``timings`` and ``files``."""
-    from rnnforecast.training.group_members import combined_fingerprint, pooled_period
+    from rnnforecast.training.group_members import combined_fingerprint, pool, pooled_period
 
     members, scored = run.members, run.scored
     records = {
@@ -304,6 +325,8 @@ def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> di
             "split": run.split.to_dict(),
             "train": pooled_period(run.train),
             "validation": pooled_period(run.val),
+            "early_stopping": pooled_period(pool([m.part("stop") for m in members])),
+            "calibration": pooled_period(pool([m.part("calibration") for m in members])),
             "test": pooled_period(run.test),
         },
         "training": scored.trained.history.to_dict(),
