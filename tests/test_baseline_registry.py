@@ -24,7 +24,8 @@ def bars(n: int = 400, seed: int = 3) -> np.ndarray:
 def test_registry_names_are_the_recipe_baselines() -> None:
     assert tuple(REGISTRY) == BASELINES
     assert set(BASELINES) == set(INTERVAL_METHODS) - {"auto", "model"}
-    assert interval_choice.METHODS == ("model", *BASELINES)
+    assert interval_choice.METHODS == (*interval_choice.OWN, *BASELINES)
+    assert interval_choice.OWN == ("model", "naive_conformal")  # the bundle's own, two names
     assert all(REGISTRY[name].name == name for name in BASELINES)
     assert MIN_RETURNS == {name: REGISTRY[name].min_returns for name in BASELINES}
 

@@ -263,9 +263,12 @@ def test_train_json_contract_and_bundle(trained: dict) -> None:
         "manifest.json",
         "manifest.sha256",
         "train.log",
-        "scored_weights.npz",  # the scored fit, evaluated; the refit is served
+        # no scored_weights.npz: the tiny network's move does not pass the gate and its own
+        # interval is naive_conformal, so nothing served needs it refitted: the bundle's one
+        # network is the scored fit (test_refit covers the bundle of a refit)
         "intervals.json",  # whose intervals predict serves
     }
+    assert out["serving"]["refit"] is False
     assert manifest_numpy_check(bundle)["passed"] is True
     current = (trained["home"] / "models" / "TEST" / "current").read_text().strip()
     assert current == out["run_id"]

@@ -31,6 +31,10 @@ window = 20
 features = ["log_return", "parkinson", "gap"]
 test_fraction = 0.2
 val_fraction = 0.2
+# a third of validation calibrates, two thirds early-stop: with the default half, the
+# early-stopping piece is too short to see past the constant-scale plateau (QLIKE 1.526
+# against a constant's 1.571 and the true model's 1.441: measured, seed 3)
+calibration_fraction = 0.3
 
 [model]
 head = "distribution"

@@ -93,11 +93,10 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
         assert t["interval_method"] == "naive_conformal"
         assert "no current model" in t["reason"]
         assert set(t["metrics"]) == {"test", "model", "naive", "beats_naive"}
-        assert t["serving"] == {
-            "trained_through": last_day,
-            "calibrated_through": last_day,
-            "refit": True,
-        }
+        # nothing served needs the network refitted: the scored fit is kept, said so
+        assert t["serving"]["refit"] is False
+        assert t["serving"]["reason"].startswith("the network shapes nothing served")
+        assert t["serving"]["calibrated_through"] < last_day
     # One more day for AAA: the challenger (same recipe) has 1 day the current model never
     # saw, too few to test, so the tie goes to the newer model. (AAA alone from here on:
     # BBB's nights would take the same path, and each night trains two networks a ticker.)
@@ -112,19 +111,23 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
     for before, after in zip(out["tickers"][:1], second["tickers"], strict=True):
         assert after["rows_added"] == 1
         assert after["promoted"] is True
+        # neither bundle refitted (the network shapes nothing served), so the current model
+        # never saw the test period: the same naive close and widths served on all of it
+        days = after["promotion"]["days"]
+        assert days > 3
         assert after["reason"] == (
-            f"same recipe; a tie: too few days unseen by the current model {before['run_id']} "
-            "to test (1 unseen day): newer model promoted"
+            f"same recipe; a tie: the same served forecasts unseen by the current model "
+            f"{before['run_id']} to test ({days} unseen days): newer model promoted"
         )
-        assert after["promotion"]["days"] == 1 and after["promotion"]["decision"] == "promoted"
+        assert after["promotion"]["decision"] == "promoted"
         assert after["promotion"]["rule"] == "same recipe" and after["promotion"]["p_value"] is None
         current = (home / "models" / after["ticker"] / "current").read_text().strip()
         assert current == after["run_id"]
-    # A third run on the same bars: no unseen day at all, again a tie; keep = 2 deletes the
-    # oldest run that is not current.
+    # A third run on the same bars: the same served forecasts again, a tie; keep = 2 deletes
+    # the oldest run that is not current.
     third = json.loads(cli("run", "--config", str(run_config), "--json", home=home).stdout)
     aaa = third["tickers"][0]
-    assert aaa["promoted"] is True and "to test (0 unseen days)" in aaa["reason"]
+    assert aaa["promoted"] is True and "a tie: the same served forecasts" in aaa["reason"]
     assert aaa["deleted"] == [out["tickers"][0]["run_id"]]
     listing = json.loads(cli("models", "AAA", "--json", home=home).stdout)
     assert listing["current"] == aaa["run_id"]

@@ -127,8 +127,9 @@ def decide(
                     worse,
                     mae_worse,
                 )
+        untested = "too few days" if n < 3 else "the same served forecasts"
         why = (
-            f"a tie: too few days unseen by the current model {champion_id} to test ({days})"
+            f"a tie: {untested} unseen by the current model {champion_id} to test ({days})"
             if worse is None and mae_worse is None
             else f"not significantly worse than the current model {champion_id} (served "
             f"{level} interval score {_shown(worse)}, MAE {_shown(mae_worse)} on {days})"

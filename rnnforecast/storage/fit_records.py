@@ -26,7 +26,8 @@ SCORED_WEIGHTS_FILE = "scored_weights.npz"
 
 def serving_record(manifest: dict[str, Any]) -> dict[str, Any]:
     """``{"trained_through", "calibrated_through", "refit"}`` of the network a bundle serves:
-    the last day (YYYY-MM-DD) whose close its weights, and its calibration, were fitted on.
+    the last day (YYYY-MM-DD) whose close its weights, and its calibration, were fitted on;
+    and ``reason``, why it was refitted or not, for bundles that record one.
 
     Bundles saved before refit existed served their scored fit: trained through the end of
     the training period and calibrated through the end of the validation period (both as
@@ -34,11 +35,14 @@ def serving_record(manifest: dict[str, Any]) -> dict[str, Any]:
     """
     serving = manifest.get("serving")
     if isinstance(serving, dict):
-        return {
+        record = {
             "trained_through": serving.get("trained_through"),
             "calibrated_through": serving.get("calibrated_through"),
             "refit": bool(serving.get("refit", False)),
         }
+        if isinstance(serving.get("reason"), str):  # why refit or not (since it could skip)
+            record["reason"] = serving["reason"]
+        return record
     data = manifest.get("data", {})
     return {
         "trained_through": data.get("train", {}).get("end"),

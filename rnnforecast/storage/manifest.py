@@ -102,11 +102,12 @@ class DataRecord:
 @dataclass(frozen=True)
 class Serving:
     """The network a bundle serves: the last days whose closes its weights and its
-    calibration were fitted on, and whether it is a refit on every window."""
+    calibration were fitted on, whether it is a refit, and the reason recorded for that."""
 
     trained_through: str | None
     calibrated_through: str | None
     refit: bool
+    reason: str | None = None  # why refitted or not; bundles before the choice have none
 
     @property
     def seen_through(self) -> str | None:
@@ -116,7 +117,10 @@ class Serving:
         return max(days) if days else None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        if self.reason is None:
+            del record["reason"]
+        return record
 
 
 @dataclass(frozen=True)
