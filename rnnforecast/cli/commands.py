@@ -71,11 +71,15 @@ def _home(ctx: typer.Context) -> Home:
 
 
 def _partial_failure(outcomes: list[TickerOutcome[Any]]) -> None:
-    """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
+    """When some of the tickers failed (each was named on stderr already): the exit code
+    they share, or 7 when they differ (:func:`~rnnforecast.jobs.outcomes.failure_code`)."""
+    from rnnforecast.jobs.outcomes import failure_code
+
     failed = [o.ticker for o in outcomes if o.failed]
-    if failed:
+    code = failure_code(outcomes)
+    if failed and code is not None:
         raise PartialFailure(
-            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}"
+            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}", code
         )
 
 
