@@ -7,16 +7,20 @@ under test. Networks are tiny (window 10, 4 units, 2 epochs) on 300 synthetic ro
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib.util
 import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from conftest import assert_error, cli, make_prices, trained_entry
 
+from rnnforecast import exports
+from rnnforecast.errors import EnvironmentFault
 from rnnforecast.storage import locks
 
 
@@ -174,6 +178,22 @@ def test_output_that_cannot_be_written_is_exit_2_and_leaves_no_temporary_file(
     assert result.exit_code == 2, result.stderr
     assert "cannot write" in result.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["taken.csv"]
+
+
+def test_a_full_disk_under_output_is_exit_8_naming_the_file(tmp_path: Path) -> None:
+    """ENOSPC is the disk's fault, not the user's: the environment error (exit 8), as the
+    README's table says. The CSV is opened on /dev/full, where every write is ENOSPC."""
+
+    def full_disk(path: Path, *args: Any, **kwargs: Any) -> Any:
+        return open("/dev/full", *args, **kwargs)
+
+    target = tmp_path / "out" / "days.csv"
+    columns = {"date": [dt.date(2024, 1, 2)], "close": [1.5]}
+    with pytest.raises(EnvironmentFault, match="No space left on device") as raised:
+        exports.write_table(target, columns, opener=full_disk)
+    assert raised.value.exit_code == 8
+    assert str(target) in str(raised.value)
+    assert list(target.parent.iterdir()) == []  # no temporary file left behind
 
 
 def test_predict_output_csv(copy: Path, tmp_path: Path) -> None:
