@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_error, cli, make_prices, trained_entry
+from conftest import assert_error, cli, make_prices, on_terminal, trained_entry
 
 from rnnforecast import exports
 from rnnforecast.errors import EnvironmentFault
@@ -326,3 +326,13 @@ def test_forget_holds_the_ticker_lock(copy: Path) -> None:
 
 def test_forget_an_invalid_ticker_is_exit_2(home: Path) -> None:
     assert_error(cli("forget", "../x", "--yes", home=home), 2, "invalid ticker")
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_models_on_a_terminal_never_cuts_a_run_id(copy: Path, columns: int) -> None:
+    """--promote needs the whole id: it is copied from this table."""
+    run_id = (copy / "models" / "TEST" / "current").read_text().strip()
+    shown = on_terminal("models", "TEST", home=copy, columns=columns)
+    assert shown.code == 0, shown.stderr
+    assert run_id in shown.stdout, shown.stdout
+    assert "…" not in shown.stdout  # nothing is cut: narrow cells fold onto more lines
