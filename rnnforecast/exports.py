@@ -161,7 +161,28 @@ def _write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
     import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
     import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
 
-    pq.write_table(pa.table(columns), path)
+    # Dates as midnight timestamps, not Parquet's date32: pandas reads date32 back as
+    # objects, timestamps as datetime64.
+    arrays = {
+        name: pa.array(values, type=pa.timestamp("ms")) if name == "date" else pa.array(values)
+        for name, values in columns.items()
+    }
+    pq.write_table(pa.table(arrays), path)
+
+
+def identified(
+    columns: dict[str, list[Any]], ticker: str, run_id: str, level: float | None
+) -> dict[str, list[Any]]:
+    """``columns`` with the identity of what they hold in front, one value per row:
+    ``ticker``, ``run_id`` and ``interval_level`` (the nominal coverage of ``low``/``high``,
+    a fraction such as 0.9), so that exported files concatenated together stay tidy."""
+    n = len(next(iter(columns.values()), []))
+    return {
+        "ticker": [ticker] * n,
+        "run_id": [run_id] * n,
+        "interval_level": [None if level is None else float(level)] * n,
+        **columns,
+    }
 
 
 def forecast_columns(forecasts: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -109,7 +109,11 @@ def test_evaluate_output_csv_holds_stored_closes_and_previous_closes(
     assert f"written to {out}" in result.stderr
     test = json.loads(result.stdout)["test"]
     rows = read_csv(out)
-    assert list(rows[0]) == ["date", "actual", "naive", "point", "low", "high", "raw"]
+    identity = ["ticker", "run_id", "interval_level"]
+    assert list(rows[0]) == [*identity, "date", "actual", "naive", "point", "low", "high", "raw"]
+    document = json.loads(result.stdout)
+    assert {(r["ticker"], r["run_id"]) for r in rows} == {("TEST", document["run_id"])}
+    assert {float(r["interval_level"]) for r in rows} == {document["intervals"]["level"]}
     assert (rows[0]["date"], rows[-1]["date"], len(rows)) == (test["start"], test["end"], test["n"])
     closes = stored_closes(home, "TEST")
     dates = list(closes)
@@ -196,6 +200,18 @@ def test_a_full_disk_under_output_is_exit_8_naming_the_file(tmp_path: Path) -> N
     assert list(target.parent.iterdir()) == []  # no temporary file left behind
 
 
+def test_parquet_output_is_tidy_with_typed_dates(copy: Path, tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "next.parquet"
+    result = cli("predict", "TEST", "--output", str(out), "--json", home=copy)
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_parquet(out)
+    assert list(frame.columns[:3]) == ["ticker", "run_id", "interval_level"]
+    assert frame["date"].dtype.kind == "M"  # datetime64, not object
+    assert frame["run_id"].tolist() == [json.loads(result.stdout)["run_id"]]
+
+
 def test_predict_output_csv(copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "next.csv"
     result = cli("predict", "TEST", "--output", str(out), "--json", home=copy)
@@ -204,7 +220,11 @@ def test_predict_output_csv(copy: Path, tmp_path: Path) -> None:
     last = max(stored_closes(copy, "TEST"))
     following = np.busday_offset(np.datetime64(last), 1, roll="forward")
     assert [r["date"] for r in rows] == [str(following)]
-    forecast = json.loads(result.stdout)["forecasts"][0]
+    document = json.loads(result.stdout)
+    assert list(rows[0]) == ["ticker", "run_id", "interval_level", "date", "close", "low", "high"]
+    assert (rows[0]["ticker"], rows[0]["run_id"]) == ("TEST", document["run_id"])
+    assert float(rows[0]["interval_level"]) == document["interval_level"]
+    forecast = document["forecasts"][0]
     assert float(rows[0]["close"]) == forecast["close"]
     assert float(rows[0]["low"]) < float(rows[0]["close"]) < float(rows[0]["high"])
 

@@ -275,7 +275,10 @@ def evaluate(
             render.group_evaluated(result)
         return
     if output is not None and result.days is not None:
-        exports.write_table(output, result.days.columns())
+        level = result.report.intervals.get("level")
+        exports.write_table(
+            output, exports.identified(result.days.columns(), result.ticker, result.run_id, level)
+        )
         say(f"{len(result.days)} daily forecasts written to {output}")
     for warning in result.warnings:
         say(f"warning: {warning}")
@@ -309,7 +312,10 @@ def predict(
     for warning in warnings:
         say(f"warning: {warning}")
     if output is not None:
-        exports.write_table(output, exports.forecast_columns(result.forecasts))
+        columns = exports.forecast_columns(result.forecasts)
+        exports.write_table(
+            output, exports.identified(columns, result.ticker, result.run_id, result.level)
+        )
         say(f"{len(result.forecasts)} forecasts written to {output}")
     if as_json:
         emit_json({**result.to_dict(), "warnings": warnings})
