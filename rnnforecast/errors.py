@@ -48,9 +48,21 @@ class LockError(RnnForecastError):
 
 
 class PartialFailure(RnnForecastError):
-    """A job over several tickers finished, but at least one ticker failed."""
+    """A job over several tickers finished, but at least one ticker failed.
+
+    ``exit_code`` is 7 when the failures differ, or the code they all share (5 for a source,
+    6 for a lock: the ones worth retrying), so that a cron job sees why; see
+    :func:`rnnforecast.jobs.outcomes.failure_code`.
+    """
 
     exit_code = 7
+
+    def __init__(self, message: str, code: int = 7) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+    def __reduce__(self) -> tuple[type[PartialFailure], tuple[str, int]]:
+        return (type(self), (str(self), self.exit_code))
 
 
 class EnvironmentFault(RnnForecastError):
@@ -129,7 +141,7 @@ EXIT_CODES: dict[int, str] = {
     4: "model missing, corrupt, or incompatible with the data",
     5: "data source unavailable (network down, rate limited): worth retrying later",
     6: "another rnnforecast process holds the lock; try again later",
-    7: "partial failure: every ticker was tried, but one or more failed",
+    7: "partial failure: every ticker was tried, but one or more failed, not all for one reason",
     8: "a file or folder cannot be read or written (permissions, read-only or full disk)",
     INTERRUPTED: "interrupted (Ctrl-C)",
     OUTPUT_LOST: "standard output closed or full, or its reader went away (broken pipe)",

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import importlib.util
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnnforecast.errors import UsageError
+from rnnforecast.errors import EnvironmentFault, UsageError
 
 if TYPE_CHECKING:  # pandas only for the notebook API's frames
     import pandas as pd
@@ -98,13 +99,23 @@ def output_format(path: Path) -> str:
     return kind
 
 
-def write_table(path: Path, columns: dict[str, list[Any]]) -> Path:
+_PATH_MISTAKES = (errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG)
+"""Write failures that the path given is to blame for (a folder where the file should go, a
+file where a folder should), not the disk."""
+
+Opener = Callable[..., Any]
+"""How a CSV file is opened: :func:`open`'s signature (a seam for tests of a full disk)."""
+
+
+def write_table(path: Path, columns: dict[str, list[Any]], opener: Opener = open) -> Path:
     """Write equal-length ``columns`` (name -> values) to ``path`` (.csv or .parquet).
 
     The file is written beside its final place under a temporary name and renamed into
     place, so a reader sees the old file or the new one, never half of one. Dates are
     written as YYYY-MM-DD in CSV, as dates in Parquet; floats at full precision. Raises
-    UsageError for a bad suffix, missing pyarrow, or a file that cannot be written.
+    UsageError for a bad suffix, missing pyarrow, or a path that cannot be a file (a
+    folder, a name too long); EnvironmentFault (exit 8) when the disk refuses the write
+    (full, read-only, permission denied, input/output error).
     """
     path = Path(path)
     kind = output_format(path)
@@ -112,21 +123,24 @@ def write_table(path: Path, columns: dict[str, list[Any]]) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if kind == "csv":
-            _write_csv(temporary, columns)
+            _write_csv(temporary, columns, opener)
         else:
             _write_parquet(temporary, columns)
         os.replace(temporary, path)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        message = f"cannot write {path}: {exc.strerror or exc}"
+        if exc.errno in _PATH_MISTAKES:
+            raise UsageError(message) from None
+        raise EnvironmentFault(message) from None
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return path
 
 
-def _write_csv(path: Path, columns: dict[str, list[Any]]) -> None:
-    with open(path, "w", encoding="utf-8", newline="") as handle:
+def _write_csv(path: Path, columns: dict[str, list[Any]], opener: Opener) -> None:
+    with opener(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(list(columns))
         for row in zip(*columns.values(), strict=True):
@@ -147,7 +161,28 @@ def _write_parquet(path: Path, columns: dict[str, list[Any]]) -> None:
     import pyarrow as pa  # type: ignore[import-not-found,unused-ignore]
     import pyarrow.parquet as pq  # type: ignore[import-not-found,unused-ignore]
 
-    pq.write_table(pa.table(columns), path)
+    # Dates as midnight timestamps, not Parquet's date32: pandas reads date32 back as
+    # objects, timestamps as datetime64.
+    arrays = {
+        name: pa.array(values, type=pa.timestamp("ms")) if name == "date" else pa.array(values)
+        for name, values in columns.items()
+    }
+    pq.write_table(pa.table(arrays), path)
+
+
+def identified(
+    columns: dict[str, list[Any]], ticker: str, run_id: str, level: float | None
+) -> dict[str, list[Any]]:
+    """``columns`` with the identity of what they hold in front, one value per row:
+    ``ticker``, ``run_id`` and ``interval_level`` (the nominal coverage of ``low``/``high``,
+    a fraction such as 0.9), so that exported files concatenated together stay tidy."""
+    n = len(next(iter(columns.values()), []))
+    return {
+        "ticker": [ticker] * n,
+        "run_id": [run_id] * n,
+        "interval_level": [None if level is None else float(level)] * n,
+        **columns,
+    }
 
 
 def forecast_columns(forecasts: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -576,3 +576,70 @@ class HomeAsOf(Home):
     @property
     def store(self) -> Any:
         return StoreAsOf(Store(self.root / "store.sqlite"), self.last)
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """What a command wrote when run on a pseudo-terminal: its exit ``code``, its stdout and
+    stderr (each its own terminal, so either may be one alone)."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def on_terminal(
+    *args: str, home: Path, columns: int = 80, tty: tuple[str, ...] = ("stdout", "stderr")
+) -> Terminal:
+    """``rnnforecast --home HOME ARGS`` in a fresh interpreter whose ``tty`` streams are
+    pseudo-terminals ``columns`` wide (the others pipes), as a person at a terminal runs it."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+
+    streams: dict[str, Any] = {}
+    readers: dict[str, int] = {}
+    for name in ("stdout", "stderr"):
+        if name in tty:
+            reader, writer = pty.openpty()
+            size = struct.pack("HHHH", 24, columns, 0, 0)
+            fcntl.ioctl(writer, termios.TIOCSWINSZ, size)
+            streams[name], readers[name] = writer, reader
+        else:
+            streams[name] = subprocess.PIPE
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.update(COLUMNS=str(columns), TERM="xterm")
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnforecast", "--home", str(home), *args],
+        stdin=subprocess.DEVNULL,
+        env=env,
+        **streams,
+    )
+    for name, writer in streams.items():
+        if name in readers:
+            os.close(writer)
+    # Read both at once (a pipe or terminal left unread would stop the child when full).
+    sources = {reader: name for name, reader in readers.items()}
+    sources.update({getattr(process, n).fileno(): n for n in streams if n not in readers})
+    out: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+    while sources:
+        ready, _, _ = select.select(list(sources), [], [], 300)
+        assert ready, "the command wrote nothing for 300 s"
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # EIO: the child closed its end of the terminal
+                chunk = b""
+            if chunk:
+                out[sources[fd]] += chunk
+            else:
+                del sources[fd]
+    for reader in readers.values():
+        os.close(reader)
+    code = process.wait(timeout=300)
+    return Terminal(
+        code, out["stdout"].decode(errors="replace"), out["stderr"].decode(errors="replace")
+    )

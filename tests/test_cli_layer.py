@@ -99,3 +99,24 @@ def test_saving_a_plot_speaks_no_flags(tmp_path: Path) -> None:
         == f"a plot is saved as a PNG file: {tmp_path / 'out.jpg'} does not end in .png"
     )
     assert not (tmp_path / "out.jpg").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        (["tickers", "--home", "elsewhere"], "'rnnforecast --home ... tickers ...'"),
+        (["predict", "AAA", "--wait", "3"], "'rnnforecast --wait ... predict ...'"),
+        (["models", "-v", "AAA"], "'rnnforecast -v models ...'"),
+    ],
+)
+def test_a_global_option_after_the_command_is_told_to_come_before_it(
+    args: list[str], hint: str
+) -> None:
+    line = assert_error(cli(*args), 2)
+    assert "is a global option: put it before the command, as in " + hint in line
+    assert "Possible options" not in line
+
+
+def test_an_unknown_option_still_points_to_the_commands_help() -> None:
+    line = assert_error(cli("predict", "AAA", "--bogus"), 2)
+    assert line == "error: No such option: --bogus (see 'rnnforecast predict --help')"

@@ -68,7 +68,7 @@ def test_two_workers_give_the_same_models_and_a_failing_ticker_stops_no_other(
         "--json",
         home=home,
     )
-    assert result.exit_code == 7
+    assert result.exit_code == 3  # NODATA's code: the only failure
     aaa, nodata, bbb = json.loads(result.stdout)["tickers"]
     assert aaa["ticker"] == "AAA" and aaa["run_id"]
     assert nodata == {

@@ -59,12 +59,18 @@ def code_6(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) ->
 
 
 def code_7(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) -> Result:
+    # Two failures for different reasons (a missing file: 2; an empty one: 3); failures
+    # that share one code end with that code instead.
     config = tmp_path / "nightly.toml"
+    (tmp_path / "empty.csv").write_text("Date,Open,High,Low,Close,Volume\n")
     config.write_text(
         textwrap.dedent(
             """
             [run]
-            tickers = [{ ticker = "GONE", source = "csv", path = "missing.csv" }]
+            tickers = [
+                { ticker = "GONE", source = "csv", path = "missing.csv" },
+                { ticker = "EMPTY", source = "csv", path = "empty.csv" },
+            ]
             """
         )
     )
@@ -122,7 +128,7 @@ SCENARIOS: dict[int, tuple[Scenario, str]] = {
     4: (code_4, "no model for AAPL"),
     5: (code_5, "Yahoo unreachable"),
     6: (code_6, "ticker-GOOG is locked by another rnnforecast process"),
-    7: (code_7, "1 of 1 tickers failed: GONE"),
+    7: (code_7, "2 of 2 tickers failed: GONE, EMPTY"),
     8: (code_8, "cannot read or write"),
     130: (code_130, "interrupted"),
     141: (code_141, ""),

@@ -7,16 +7,20 @@ under test. Networks are tiny (window 10, 4 units, 2 epochs) on 300 synthetic ro
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib.util
 import json
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from conftest import assert_error, cli, make_prices, trained_entry
+from conftest import assert_error, cli, make_prices, on_terminal, trained_entry
 
+from rnnforecast import exports
+from rnnforecast.errors import EnvironmentFault
 from rnnforecast.storage import locks
 
 
@@ -105,7 +109,11 @@ def test_evaluate_output_csv_holds_stored_closes_and_previous_closes(
     assert f"written to {out}" in result.stderr
     test = json.loads(result.stdout)["test"]
     rows = read_csv(out)
-    assert list(rows[0]) == ["date", "actual", "naive", "point", "low", "high", "raw"]
+    identity = ["ticker", "run_id", "interval_level"]
+    assert list(rows[0]) == [*identity, "date", "actual", "naive", "point", "low", "high", "raw"]
+    document = json.loads(result.stdout)
+    assert {(r["ticker"], r["run_id"]) for r in rows} == {("TEST", document["run_id"])}
+    assert {float(r["interval_level"]) for r in rows} == {document["intervals"]["level"]}
     assert (rows[0]["date"], rows[-1]["date"], len(rows)) == (test["start"], test["end"], test["n"])
     closes = stored_closes(home, "TEST")
     dates = list(closes)
@@ -176,6 +184,34 @@ def test_output_that_cannot_be_written_is_exit_2_and_leaves_no_temporary_file(
     assert sorted(p.name for p in folder.iterdir()) == ["taken.csv"]
 
 
+def test_a_full_disk_under_output_is_exit_8_naming_the_file(tmp_path: Path) -> None:
+    """ENOSPC is the disk's fault, not the user's: the environment error (exit 8), as the
+    README's table says. The CSV is opened on /dev/full, where every write is ENOSPC."""
+
+    def full_disk(path: Path, *args: Any, **kwargs: Any) -> Any:
+        return open("/dev/full", *args, **kwargs)
+
+    target = tmp_path / "out" / "days.csv"
+    columns = {"date": [dt.date(2024, 1, 2)], "close": [1.5]}
+    with pytest.raises(EnvironmentFault, match="No space left on device") as raised:
+        exports.write_table(target, columns, opener=full_disk)
+    assert raised.value.exit_code == 8
+    assert str(target) in str(raised.value)
+    assert list(target.parent.iterdir()) == []  # no temporary file left behind
+
+
+def test_parquet_output_is_tidy_with_typed_dates(copy: Path, tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    out = tmp_path / "next.parquet"
+    result = cli("predict", "TEST", "--output", str(out), "--json", home=copy)
+    assert result.exit_code == 0, result.stderr
+    frame = pd.read_parquet(out)
+    assert list(frame.columns[:3]) == ["ticker", "run_id", "interval_level"]
+    assert frame["date"].dtype.kind == "M"  # datetime64, not object
+    assert frame["run_id"].tolist() == [json.loads(result.stdout)["run_id"]]
+
+
 def test_predict_output_csv(copy: Path, tmp_path: Path) -> None:
     out = tmp_path / "next.csv"
     result = cli("predict", "TEST", "--output", str(out), "--json", home=copy)
@@ -184,7 +220,11 @@ def test_predict_output_csv(copy: Path, tmp_path: Path) -> None:
     last = max(stored_closes(copy, "TEST"))
     following = np.busday_offset(np.datetime64(last), 1, roll="forward")
     assert [r["date"] for r in rows] == [str(following)]
-    forecast = json.loads(result.stdout)["forecasts"][0]
+    document = json.loads(result.stdout)
+    assert list(rows[0]) == ["ticker", "run_id", "interval_level", "date", "close", "low", "high"]
+    assert (rows[0]["ticker"], rows[0]["run_id"]) == ("TEST", document["run_id"])
+    assert float(rows[0]["interval_level"]) == document["interval_level"]
+    forecast = document["forecasts"][0]
     assert float(rows[0]["close"]) == forecast["close"]
     assert float(rows[0]["low"]) < float(rows[0]["close"]) < float(rows[0]["high"])
 
@@ -306,3 +346,13 @@ def test_forget_holds_the_ticker_lock(copy: Path) -> None:
 
 def test_forget_an_invalid_ticker_is_exit_2(home: Path) -> None:
     assert_error(cli("forget", "../x", "--yes", home=home), 2, "invalid ticker")
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_models_on_a_terminal_never_cuts_a_run_id(copy: Path, columns: int) -> None:
+    """--promote needs the whole id: it is copied from this table."""
+    run_id = (copy / "models" / "TEST" / "current").read_text().strip()
+    shown = on_terminal("models", "TEST", home=copy, columns=columns)
+    assert shown.code == 0, shown.stderr
+    assert run_id in shown.stdout, shown.stdout
+    assert "…" not in shown.stdout  # nothing is cut: narrow cells fold onto more lines

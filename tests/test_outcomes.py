@@ -13,7 +13,7 @@ import pytest
 from conftest import cli
 
 from rnnforecast.errors import HorizonOutOfRange, LockError, NoModel, NoStoredData
-from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.jobs.outcomes import Failure, TickerOutcome, failure_code
 from rnnforecast.storage import locks
 
 
@@ -81,7 +81,7 @@ def test_train_of_several_tickers_reports_each_failure_once_with_the_homes_wait(
     tmp_path: Path,
 ) -> None:
     """--wait reaches the job through the home; each failed ticker is one stderr line and
-    one ``{"ticker", "error"}`` entry; some failed: exit 7."""
+    one ``{"ticker", "error"}`` entry; the failures differ (lock, no data): exit 7."""
     home = tmp_path / "home"
     with locks.hold(home / "locks", "ticker-AAA", 0):
         result = cli("--wait", "0", "train", "AAA", "BBB", "--json", home=home)
@@ -103,3 +103,15 @@ def test_train_of_several_tickers_reports_each_failure_once_with_the_homes_wait(
         "BBB: failed (exit code 3): no data stored for BBB: run `rnnforecast fetch BBB` first",
         "error: 2 of 2 tickers failed: AAA, BBB",
     ]
+
+
+def test_the_failure_code_is_the_shared_one_or_7_when_mixed() -> None:
+    """cron retries on 5 and 6: a night whose failures are all the source's says 5."""
+    done = TickerOutcome[Stored]("AAA", Stored("AAA", 60))
+    source = TickerOutcome[Stored]("BBB", error=Failure(5, "down"))
+    lock = TickerOutcome[Stored]("CCC", error=Failure(6, "locked"))
+    assert failure_code([done]) is None
+    assert failure_code([done, source]) == 5
+    assert failure_code([source, done, source]) == 5
+    assert failure_code([lock, done]) == 6
+    assert failure_code([source, lock, done]) == 7

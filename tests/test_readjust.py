@@ -148,6 +148,22 @@ def test_a_gap_of_more_than_ten_sessions_is_warned(tmp_path: Path, home: Path) -
     assert "warnings" not in json.loads(result.stdout)["tickers"][0]
 
 
+@pytest.mark.parametrize(("factor", "move"), [(10.0, "+"), (0.1, "-")])
+def test_an_unadjusted_1_to_10_split_in_a_csv_is_warned_at_fetch(
+    tmp_path: Path, home: Path, factor: float, move: str
+) -> None:
+    """A CSV whose older rows were never adjusted for a 1:10 (reverse) split, or a 10:1 one:
+    the close jumps x10 or /10 on one day; the fetch stores it and says where to look."""
+    prices = make_prices(120)
+    prices.iloc[60:, :4] *= factor
+    result = cli("fetch", "T", "--csv", str(write_csv(tmp_path / "t.csv", prices)), home=home)
+    assert result.exit_code == 0, result.stderr
+    day, before = prices.index[60].date(), prices.index[59].date()
+    [line] = [w for w in result.stderr.splitlines() if w.startswith("warning: T: the close")]
+    assert f"the close moved {move}" in line and f"from {before} to {day}" in line
+    assert "`rnnforecast fetch T --replace`" in line
+
+
 @pytest.mark.slow  # trains twice
 def test_run_retrains_a_model_fitted_on_the_old_basis(tmp_path: Path, home: Path) -> None:
     old = make_prices(220, seed=1)

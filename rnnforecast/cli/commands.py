@@ -71,11 +71,15 @@ def _home(ctx: typer.Context) -> Home:
 
 
 def _partial_failure(outcomes: list[TickerOutcome[Any]]) -> None:
-    """Exit code 7 when some of the tickers failed (each was named on stderr already)."""
+    """When some of the tickers failed (each was named on stderr already): the exit code
+    they share, or 7 when they differ (:func:`~rnnforecast.jobs.outcomes.failure_code`)."""
+    from rnnforecast.jobs.outcomes import failure_code
+
     failed = [o.ticker for o in outcomes if o.failed]
-    if failed:
+    code = failure_code(outcomes)
+    if failed and code is not None:
         raise PartialFailure(
-            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}"
+            f"{len(failed)} of {len(outcomes)} tickers failed: {', '.join(failed)}", code
         )
 
 
@@ -271,7 +275,10 @@ def evaluate(
             render.group_evaluated(result)
         return
     if output is not None and result.days is not None:
-        exports.write_table(output, result.days.columns())
+        level = result.report.intervals.get("level")
+        exports.write_table(
+            output, exports.identified(result.days.columns(), result.ticker, result.run_id, level)
+        )
         say(f"{len(result.days)} daily forecasts written to {output}")
     for warning in result.warnings:
         say(f"warning: {warning}")
@@ -305,7 +312,10 @@ def predict(
     for warning in warnings:
         say(f"warning: {warning}")
     if output is not None:
-        exports.write_table(output, exports.forecast_columns(result.forecasts))
+        columns = exports.forecast_columns(result.forecasts)
+        exports.write_table(
+            output, exports.identified(columns, result.ticker, result.run_id, result.level)
+        )
         say(f"{len(result.forecasts)} forecasts written to {output}")
     if as_json:
         emit_json({**result.to_dict(), "warnings": warnings})

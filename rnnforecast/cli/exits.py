@@ -112,6 +112,22 @@ class App(TyperGroup):
             message = f"{type(exc).__name__}: {exc} (a bug; set {DEBUG_ENV}=1 for the traceback)"
             raise typer.Exit(fail(1, message, prefix="internal error")) from None
 
+    def usage_message(self, exc: typer.TyperException) -> str:
+        """Click's usage error as one line. A global option given after the command (click
+        would hint "Possible options: --help") is told to come before it."""
+        command = getattr(getattr(exc, "ctx", None), "command_path", "rnnforecast")
+        name = getattr(exc, "option_name", None)
+        globals_ = {opt: param for param in self.params for opt in param.opts}
+        # By class name: typer carries its own copy of click's exceptions.
+        unknown = type(exc).__name__ == "NoSuchOption"
+        if unknown and name in globals_ and command != "rnnforecast":
+            value = "" if getattr(globals_[name], "is_flag", False) else " ..."
+            return (
+                f"{name} is a global option: put it before the command, as in "
+                f"'rnnforecast {name}{value} {command.split()[-1]} ...'"
+            )
+        return f"{exc.format_message()} (see '{command} --help')"
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -126,10 +142,7 @@ class App(TyperGroup):
             # Never click's standalone mode: its usage errors would print a panel and exit.
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.TyperException as exc:  # click's usage errors: one line, not a panel
-            command = getattr(getattr(exc, "ctx", None), "command_path", "rnnforecast")
-            code = fail(
-                getattr(exc, "exit_code", 2), f"{exc.format_message()} (see '{command} --help')"
-            )
+            code = fail(getattr(exc, "exit_code", 2), self.usage_message(exc))
         except typer.Abort as exc:
             if isinstance(exc.__cause__, KeyboardInterrupt):
                 code = fail(INTERRUPTED, "interrupted")

@@ -296,8 +296,8 @@ EvaluateOutput = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Write the per-day test-period forecasts (date, actual, naive, point, low, "
-        "high, raw; fold with --folds) to this .csv or .parquet file.",
+        help="Write the per-day test-period forecasts (ticker, run_id, interval_level, date, "
+        "actual, naive, point, low, high, raw; fold with --folds) to this .csv or .parquet file.",
     ),
 ]
 Horizon = Annotated[
@@ -313,7 +313,8 @@ PredictOutput = Annotated[
     typer.Option(
         "--output",
         "-o",
-        help="Also write the forecasts (date, close, low, high) to this .csv or .parquet file.",
+        help="Also write the forecasts (ticker, run_id, interval_level, date, close, low, high) "
+        "to this .csv or .parquet file.",
     ),
 ]
 

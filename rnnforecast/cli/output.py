@@ -1,4 +1,4 @@
-"""The command line's two streams: lines for people on stderr, one JSON document on stdout.
+"""The command line's two streams: lines for people on stderr, one JSON line on stdout.
 
 :func:`say` writes a line on stderr, :func:`emit_json` the command's JSON document on
 stdout; :class:`GuardedStdout` turns a standard output that can no longer be written into
@@ -79,7 +79,8 @@ def owes_json() -> bool:
 
 
 def emit_json(payload: Any) -> None:
-    """Print one JSON document. A non-finite number becomes null, named in the document's
+    """Print one JSON document on one line (no indent), so that ``--json >> run.jsonl``
+    appends JSON Lines. A non-finite number becomes null, named in the document's
     ``warnings`` and in a warning line on stderr, so that strict parsers can read it."""
     from rnnforecast.jsonsafe import finite, warning_for
 
@@ -88,6 +89,6 @@ def emit_json(payload: Any) -> None:
         warning = warning_for(non_finite)
         payload["warnings"] = [*payload.get("warnings", []), warning]
         say(f"warning: {warning}")
-    text = json.dumps(payload, indent=2, allow_nan=False)
+    text = json.dumps(payload, allow_nan=False)
     _Document.written = True
     sys.stdout.write(text + "\n")

@@ -15,8 +15,15 @@ def human() -> bool:
     return sys.stdout.isatty()
 
 
+WHOLE = frozenset({"ticker", "run"})
+"""Columns never cut or wrapped on a narrow terminal: a ticker and a run id are copied into
+the next command (``models --promote RUN``); the other columns fold onto more lines to make
+room, so that no cell is ever cut."""
+
+
 def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
-    """A rich table on a terminal; tab-separated lines (header first) otherwise."""
+    """A rich table on a terminal; tab-separated lines (header first) otherwise. On a
+    terminal the :data:`WHOLE` columns keep their full width, however narrow the terminal."""
     if human():
         from rich.console import Console
         from rich.table import Table
@@ -24,7 +31,15 @@ def table(title: str, headers: list[str], rows: list[list[Any]]) -> None:
 
         table = Table()
         for i, header in enumerate(headers):
-            table.add_column(header, justify="left" if i == 0 else "right")
+            whole = header in WHOLE
+            widest = max([len(header), *(len(str(row[i])) for row in rows)])
+            table.add_column(
+                header,
+                justify="left" if i == 0 else "right",
+                no_wrap=whole,
+                min_width=widest if whole else None,
+                overflow="fold",  # wrapped onto more lines, never cut with an ellipsis
+            )
         for row in rows:
             table.add_row(*(str(v) for v in row))
         console = Console()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rnnforecast.config import Config
 from rnnforecast.data.tickers import unique_tickers
 from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
-from rnnforecast.jobs.outcomes import TickerOutcome, failed_tickers
+from rnnforecast.jobs.outcomes import TickerOutcome, failed_tickers, failure_code
 from rnnforecast.storage.home import Home
 
 if TYPE_CHECKING:
@@ -42,12 +42,15 @@ class Training:
         return failed_tickers(self.tickers)
 
     def results(self) -> list[TrainResult]:
-        """Each ticker's TrainResult, in order; PartialFailure (exit code 7) naming the
-        failed tickers and why, if any failed (the others' models are saved)."""
+        """Each ticker's TrainResult, in order; PartialFailure naming the failed tickers
+        and why, if any failed (the others' models are saved); its exit code is the one the
+        failures share, or 7 when they differ."""
         reasons = [f"{o.ticker} ({o.error.message})" for o in self.tickers if o.error]
-        if reasons:
+        code = failure_code(self.tickers)
+        if reasons and code is not None:
             raise PartialFailure(
-                f"{len(reasons)} of {len(self.tickers)} tickers failed: {', '.join(reasons)}"
+                f"{len(reasons)} of {len(self.tickers)} tickers failed: {', '.join(reasons)}",
+                code,
             )
         return [o.result for o in self.tickers if o.result is not None]
 

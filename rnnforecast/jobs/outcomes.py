@@ -89,3 +89,13 @@ class TickerOutcome(Generic[R]):
 def failed_tickers(outcomes: list[TickerOutcome[Any]]) -> list[str]:
     """The tickers that failed, in order."""
     return [o.ticker for o in outcomes if o.failed]
+
+
+def failure_code(outcomes: list[TickerOutcome[Any]]) -> int | None:
+    """The exit code of a job over several tickers: None when none failed, the code every
+    failure shares (5 source, 6 lock: worth retrying; 3 data, ...), or 7 (partial) when the
+    failures differ, so that a retryable night is not hidden behind 7."""
+    codes = {o.error.code for o in outcomes if o.error is not None}
+    if not codes:
+        return None
+    return codes.pop() if len(codes) == 1 else 7
