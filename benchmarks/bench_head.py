@@ -18,7 +18,7 @@ gate keeps factor 0 (the naive forecast), so its intervals are the naive close t
 exp(+-q * sd), sd the standard deviation of the last 50 daily log returns and q the
 split-conformal quantile of |r| / sd on the same validation windows.
 
-Settings were chosen on simulated GARCH(1,1)-t prices (tests/test_head.py: tanh cells,
+Settings were chosen on simulated GARCH(1,1)-t prices (tests/nn/test_head.py: tanh cells,
 patience) and on each series' validation period (--validation: the last 20% of the rows
 before the test period), never on a test period; they are configs/distribution.toml,
 overridable with --set.

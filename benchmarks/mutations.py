@@ -46,9 +46,9 @@ class Mutation:
     why: str = ""
 
 
-E2E = "tests/test_network_e2e.py"
-PROMOTION = "tests/test_promotion_skill.py"
-EXITS = "tests/test_exit_codes.py"
+E2E = "tests/nn/test_network_e2e.py"
+PROMOTION = "tests/jobs/test_promotion_skill.py"
+EXITS = "tests/cli/test_exit_codes.py"
 
 MUTATIONS: tuple[Mutation, ...] = (
     # --- the 13 bugs of issue 13 ---------------------------------------------------------
@@ -82,7 +82,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "        model = fit(config, Partition.of(dataset, split), progress).model\n",
         "        whole = Split.plan(len(frame), config.data)\n"
         "        model = fit(config, Partition.of(dataset, whole), progress).model\n",
-        ("tests/test_walk_forward.py",),
+        ("tests/training/test_walk_forward.py",),
         "every fold trained on the single split",
     ),
     Mutation(
@@ -90,7 +90,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics/accuracy.py",
         "p_value = float(student.cdf(statistic, n - 1))",
         "p_value = float(student.cdf(statistic, n - 1)) / 2",
-        ("tests/test_dm_size.py", "tests/test_metrics.py", "tests/test_forecaster.py"),
+        ("tests/metrics/test_dm_size.py", "tests/metrics/test_metrics.py", "tests/forecast/test_forecaster.py"),
         "the one-sided 5 % gate (the shrink gate's) becomes 10 %",
     ),
     Mutation(
@@ -98,7 +98,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics/accuracy.py",
         "for j in range(1, min(lags + 1, n)):",
         "for j in range(1, min(1, n)):",
-        ("tests/test_dm_size.py", "tests/test_dm_reference.py", "tests/test_evaluation.py"),
+        ("tests/metrics/test_dm_size.py", "tests/metrics/test_dm_reference.py", "tests/metrics/test_evaluation.py"),
         "Diebold-Mariano ignores the multi-step autocovariance lags",
     ),
     Mutation(
@@ -123,7 +123,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    with home.lock(ticker) as symbol:\n        return train_ticker(",
         "    if symbol := sources.check_ticker(ticker):\n        return train_ticker(",
         (
-            "tests/test_kills.py::test_train_holds_the_lock_and_a_kill_after_an_epoch_keeps_the_"
+            "tests/cli/test_kills.py::test_train_holds_the_lock_and_a_kill_after_an_epoch_keeps_the_"
             "current_model",
         ),
         "train no longer takes the ticker lock",
@@ -157,7 +157,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/forecast/calibration.py",
         "rank = math.ceil((n + 1) * level - 1e-9)",
         "rank = max(math.floor(n * level), 1)",
-        ("tests/test_forecaster.py",),
+        ("tests/forecast/test_forecaster.py",),
         "conformal rank floor(n * level)",
     ),
     Mutation(
@@ -165,7 +165,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics/accuracy.py",
         "    return statistic, p_value\n",
         "    return statistic, 0.5\n",
-        ("tests/test_evaluation.py", "tests/test_forecaster.py"),
+        ("tests/metrics/test_evaluation.py", "tests/forecast/test_forecaster.py"),
         "Diebold-Mariano p-value always 0.5",
     ),
     # --- more, in the forecasting core, pipeline, serving, locks and the nightly job ------
@@ -281,7 +281,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/storage/artifacts.py",
         'staging = folder / f".tmp-{run_id}"',
         "staging = folder / run_id",
-        ("tests/test_kills.py::test_kill_while_the_bundle_is_written_serves_no_half_bundle",),
+        ("tests/cli/test_kills.py::test_kill_while_the_bundle_is_written_serves_no_half_bundle",),
         "a bundle is written under its final name, so a kill leaves half a bundle",
     ),
     Mutation(
@@ -309,7 +309,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "    kept = _fit_recipe(config, epochs, 0, scalers, windows, progress, start, tail)\n"
         "    kept_model = dataclasses.replace(kept.model, calibration=scored.model.calibration)\n"
         "    return Fit(kept_model, kept.trained)\n",
-        ("tests/test_refit.py::test_predict_serves_the_refit_calibration",),
+        ("tests/training/test_refit.py::test_predict_serves_the_refit_calibration",),
         "the refit is served with the scored fit's calibration, not its own",
     ),
     Mutation(
@@ -325,7 +325,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/forecast/fitted.py",
         "    return adaptive_factors(scores, cal)[:-1]\n",
         "    return adaptive_factors(scores, cal)[1:]\n",
-        ("tests/test_adaptive.py",),
+        ("tests/forecast/test_adaptive.py",),
         "a day's adaptive width factor uses that day's own error",
     ),
     Mutation(
@@ -333,7 +333,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/data/calendars.py",
         'closed = int(np.searchsorted(self.closes, instant, side="right"))',
         'closed = int(np.searchsorted(self.closes.astype("datetime64[D]"), instant, side="right"))',
-        ("tests/test_calendars.py",),
+        ("tests/data/test_calendars.py",),
         "a bar counts as complete from midnight UTC of its session day, before the close",
     ),
     Mutation(
@@ -341,7 +341,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/storage/artifacts.py",
         "    if sha256_file(manifest) != expected:\n",
         "    if False:\n",
-        ("tests/test_faults.py", "tests/test_artifacts.py"),
+        ("tests/cli/test_faults.py", "tests/storage/test_artifacts.py"),
         "an edited manifest loads as if sealed",
     ),
     Mutation(
@@ -349,7 +349,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/risk/baselines/ewma.py",
         "seed = float(np.mean(returns[: first_test - 1] ** 2))",
         "seed = float(np.mean(returns**2))",
-        ("tests/test_baselines.py",),
+        ("tests/risk/test_baselines.py",),
         "the EWMA baseline's seed variance reads the test period's returns",
     ),
     Mutation(
@@ -357,7 +357,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/jobs/promotion.py",
         "            if p_value is not None and p_value < alpha:\n",
         "            if p_value is not None and p_value < 0:\n",
-        ("tests/test_promotion.py",),
+        ("tests/jobs/test_promotion.py",),
         "a significantly worse model of the same recipe still replaces the current one",
     ),
     Mutation(
@@ -366,7 +366,7 @@ MUTATIONS: tuple[Mutation, ...] = (
         "            if p_value is not None and p_value < alpha:\n",
         "            if p_value is None or p_value < alpha:\n",
         (
-            "tests/test_unattended.py::test_run_promotes_first_then_a_newer_model_of_the_same_recipe",
+            "tests/jobs/test_unattended.py::test_run_promotes_first_then_a_newer_model_of_the_same_recipe",
         ),
         "a tie (too few unseen days) keeps the current model instead of the newer",
     ),

@@ -28,6 +28,12 @@ from rnnforecast.data.yahoo import YahooAnswer, YahooRequest
 from rnnforecast.data.yahoo_source import YahooSource
 from rnnforecast.storage.home import Home
 
+REPO = Path(__file__).resolve().parent.parent
+"""The checkout's root: tests live one or two folders below it (tests/<package>/ mirrors
+rnnforecast/<package>/), so they find the repository's files from here, not from their own."""
+FIXTURES = REPO / "tests" / "fixtures"
+"""Files tests read: reference values, sample exports."""
+
 TINY_CONFIG = """\
 [data]
 window = 10
@@ -46,7 +52,7 @@ seed = 7
 
 [calibration]
 # the network's own intervals, whose arithmetic these tests check (and no GARCH fits in every
-# training test); the default "auto" is tested in tests/test_served_intervals.py
+# training test); the default "auto" is tested in tests/risk/test_served_intervals.py
 intervals = "model"
 """
 
@@ -358,7 +364,7 @@ def hold_lock(home: Path, name: str) -> subprocess.Popen[str]:
         [sys.executable, "-c", HOLD_LOCK, str(home / "locks"), name],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     return holder
@@ -609,7 +615,7 @@ def on_terminal(
             streams[name], readers[name] = writer, reader
         else:
             streams[name] = subprocess.PIPE
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.update(COLUMNS=str(columns), TERM="xterm")
     env.pop("NO_COLOR", None)
     process = subprocess.Popen(

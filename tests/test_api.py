@@ -17,7 +17,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, make_prices
+from conftest import REPO, TINY_CONFIG, make_prices
 from typer.testing import CliRunner
 
 import rnnforecast
@@ -31,7 +31,7 @@ from rnnforecast.errors import (
     UsageError,
 )
 
-ROOT = Path(__file__).parent.parent
+ROOT = REPO
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import REPO
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "gen_command_docs.py"
+TOOL = REPO / "tools" / "gen_command_docs.py"
 
 
 def load_tool() -> ModuleType:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from rnnforecast.config import (
     BASE_FEATURES,
@@ -23,7 +24,7 @@ from rnnforecast.config import (
 )
 from rnnforecast.errors import UsageError
 
-CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+CONFIGS = REPO / "configs"
 CONFIG_FILES = sorted(CONFIGS.glob("*.toml")) if CONFIGS.is_dir() else []
 
 

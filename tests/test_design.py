@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "rnnforecast"
+from conftest import REPO
+
+ROOT = REPO / "rnnforecast"
 PROJECT = "rnnforecast"
 
 MAX_TOP_LEVEL = 12

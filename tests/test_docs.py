@@ -8,13 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from typer.testing import CliRunner
 
 from rnnforecast.cli.commands import app
 from rnnforecast.config import Config, load_config
 from rnnforecast.errors import EXIT_CODES
 
-ROOT = Path(__file__).parent.parent
+ROOT = REPO
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DOCS = ROOT / "docs"
 GUIDE = (DOCS / "commands.md").read_text(encoding="utf-8")

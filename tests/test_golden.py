@@ -25,8 +25,9 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import REPO
 
-TOOL = Path(__file__).resolve().parent.parent / "tools" / "golden.py"
+TOOL = REPO / "tools" / "golden.py"
 
 
 def load_tool() -> ModuleType:

@@ -9,11 +9,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from rnnforecast.config import Config, default_recipe, load_config
 from rnnforecast.data import calendars
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 REQUIREMENT = re.compile(
     r"^(?P<name>[A-Za-z0-9_.\-]+)>=(?P<floor>[0-9][0-9.]*)\s*(?:;(?P<marker>.*))?$"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import FakeYahoo, cli, make_prices, yahoo_frame
+from conftest import REPO, FakeYahoo, cli, make_prices, yahoo_frame
 from typer.testing import Result
 
 from rnnforecast.cli.commands import app
@@ -79,7 +79,7 @@ def code_7(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) ->
 
 def code_8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) -> Result:
     # A folder the store needs cannot be created (a file holds its name): an environment
-    # fault, whoever runs it (root ignores permission bits; tests/test_faults.py has a
+    # fault, whoever runs it (root ignores permission bits; tests/cli/test_faults.py has a
     # read-only mount where it can).
     home = tmp_path / "home"
     home.mkdir()
@@ -107,7 +107,7 @@ class Finished:
 def code_141(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, yahoo: FakeYahoo) -> Finished:
     # Standard output closed before a byte is written (``rnnforecast models >&-``): only a
     # real process has a descriptor 1 to lose.
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run(
         [sys.executable, "-m", "rnnforecast", "--home", str(tmp_path / "home"), "models", "AAPL"],
         stdout=None,

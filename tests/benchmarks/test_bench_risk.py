@@ -5,12 +5,12 @@ geometric means, coverage over days. Hand-made scores, figures worked out by han
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 # benchmarks/ is not a package: import the script by its folder
-sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_risk
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_error, cli, make_prices, reseal, trained_entry, yahoo_frame
+from conftest import REPO, assert_error, cli, make_prices, reseal, trained_entry, yahoo_frame
 
 from rnnforecast.errors import EXIT_CODES
 
@@ -382,7 +382,7 @@ def test_evaluate_table_when_not_json(trained_home: Path) -> None:
         "uncalibrated_rel_mae",
         "interval_coverage (80%)",
     ]
-    # then the model's one-step intervals next to the baselines (tests/test_riskreport.py)
+    # then the model's one-step intervals next to the baselines (tests/risk/test_riskreport.py)
     assert lines[9] == "forecast\tIS80\tcov80\tIS95\tcov95\tQLIKE\tpinball"
     assert "naive" in result.stderr and "MAE / naive MAE" in result.stderr
 
@@ -525,7 +525,7 @@ def test_same_seed_same_model(trained: dict, tmp_path: Path) -> None:
 
 @pytest.mark.slow  # trains
 def test_sample_end_to_end_with_smoke_config() -> None:
-    smoke = Path(__file__).parent.parent / "configs" / "smoke.toml"
+    smoke = REPO / "configs" / "smoke.toml"
     assert cli("fetch", "--sample").exit_code == 0
     trained = cli("train", "GOOG", "--config", str(smoke), "--epochs", "1", "--json")
     assert trained.exit_code == 0, trained.stderr

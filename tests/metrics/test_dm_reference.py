@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FIXTURES
 from scipy import stats
 
 from rnnforecast.metrics.accuracy import diebold_mariano, hac_lag
 
-REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "r_dm_test.json").read_text())
+REFERENCE = json.loads((FIXTURES / "r_dm_test.json").read_text())
 ALTERNATIVE = {"two.sided": "two-sided", "less": "less", "greater": "greater"}
 
 

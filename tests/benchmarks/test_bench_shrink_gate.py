@@ -4,13 +4,13 @@ variance is the R^2 asked for, and the oracle's edge is found when it is large."
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 # benchmarks/ is not a package: import the script by its folder
-sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
+sys.path.insert(0, str(REPO / "benchmarks"))
 import bench_shrink_gate
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from rnnforecast.config import ACTIVATIONS, CELLS, Config, config_from_dict
 from rnnforecast.errors import ModelError
@@ -339,7 +340,7 @@ def test_import_does_not_load_tensorflow_keras_or_pandas() -> None:
         " & {'tensorflow', 'keras', 'pandas', 'sklearn', 'scipy'})\n"
         "print(heavy)\n"
     )
-    root = Path(__file__).resolve().parents[1]
+    root = REPO
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60
     )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import (
+    REPO,
     TINY_CONFIG,
     cli,
     current_bundle,
@@ -232,7 +233,7 @@ def test_evaluate_in_a_read_only_home_says_nothing_of_matplotlib(
     home = tmp_path / "home"
     shutil.copytree(garch_served, home)
     env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "KERAS_HOME")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(REPO)
     with read_only(home, tmp_path) as target:
         for command in (["predict", "G"], ["evaluate", "G"], ["models", "G"]):
             done = subprocess.run(

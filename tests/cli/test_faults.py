@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import (
+    REPO,
     TINY_CONFIG,
     FakeSource,
     assert_error,
@@ -39,7 +40,7 @@ from rnnforecast.storage.artifacts import (
 
 
 def python_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "rnnforecast", *args],
         capture_output=kwargs.pop("capture_output", True),
@@ -313,7 +314,7 @@ def test_broken_pipe_exits_141_quietly(home: Path) -> None:
 
 
 def test_ctrl_c_exits_130(home: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     holder = hold_lock(home, "ticker-AAA")
     try:
         waiting = subprocess.Popen(
@@ -464,7 +465,7 @@ def test_shell_completion_is_offered() -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**env, "PYTHONPATH": str(REPO)},
     )
     assert done.returncode == 0
     assert done.stdout.split() == ["fetch"]

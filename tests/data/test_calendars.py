@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, cli, make_prices, yahoo_frame
+from conftest import REPO, TINY_CONFIG, cli, make_prices, yahoo_frame
 
 from rnnforecast.data import calendars
 from rnnforecast.errors import DataError, UsageError
@@ -208,7 +208,7 @@ def test_yahoo_fetch_stores_the_bar_once_its_session_closed(
 
 def fetch_csv_in_tokyo(home: Path, csv: Path, now: str) -> subprocess.CompletedProcess[str]:
     """The CLI in a fresh process with TZ=Asia/Tokyo, as cron would start it there."""
-    env = {**os.environ, "TZ": "Asia/Tokyo", "PYTHONPATH": str(Path(__file__).parents[1])}
+    env = {**os.environ, "TZ": "Asia/Tokyo", "PYTHONPATH": str(REPO)}
     command = ["--home", str(home), "--now", now, "fetch", "T", "--csv", str(csv), "--json"]
     return subprocess.run(
         [sys.executable, "-m", "rnnforecast", *command],

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from conftest import FIXTURES, REPO, cli
 
 from rnnforecast.data.store import Store
 
-EXPORTS = Path(__file__).parent / "fixtures" / "exports"
+EXPORTS = FIXTURES / "exports"
 
 # What every sample holds, oldest first: date, open, high, low, close, volume.
 EXPECTED = [
@@ -62,7 +62,7 @@ def test_investing_com_without_volume_imports_as_zero_volume(home: Path) -> None
 
 
 def test_every_sample_is_listed_in_the_docs() -> None:
-    docs = (Path(__file__).parents[1] / "docs" / "sources.md").read_text()
+    docs = (REPO / "docs" / "sources.md").read_text()
     for path in EXPORTS.glob("*.csv"):
         assert f"tests/fixtures/exports/{path.name}" in docs, path.name
 
