@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from rnnforecast.config import Config
-from rnnforecast.forecast.windows import Split, base_matrix, build_dataset, check_batches
+from rnnforecast.forecast.windows import Dataset, Split, base_matrix, build_dataset, check_batches
 from rnnforecast.metrics.report import Report
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting, saving
-from rnnforecast.training.fitting import Partition, in_sample_naive_scale
+from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.training.warm import WarmStart
 
 # --- train ---------------------------------------------------------------------------------
@@ -154,3 +157,54 @@ def train_ticker(
             served_intervals, served.model.calibration.adaptive is not None
         ),
     )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``train`` would serve from a frame of bars, before anything is saved: the split
+    and windows of those bars, the scored fit, the served fit (a refit on every window, or
+    the scored fit itself) and the served intervals' record (whose ``method`` is the
+    network's or a baseline's, chosen on the scored fit's test period)."""
+
+    split: Split
+    dataset: Dataset
+    scored: fitting.Fit
+    served: fitting.Fit
+    intervals: IntervalRecord
+
+
+def fit_and_choose(
+    frame: pd.DataFrame,
+    config: Config,
+    progress: Progress | None = None,
+    starts: tuple[Start | None, Start | None] = (None, None),
+    refit: bool = True,
+) -> Choice:
+    """Fit ``config`` on the bars ``frame`` (every row is seen: the caller cuts the frame at
+    the day it stands on) and make every served choice as ``train`` does: the scored fit,
+    the refit on every window (with ``refit``, when the numpy pass was checked), the served
+    intervals of :func:`rnnforecast.risk.interval_choice.record_for_training`. ``starts``:
+    the warm starts of the scored fit and of the refit (None: from scratch). Raises
+    DataError (too few bars for the split or a batch), ModelError (a start that does not
+    fit)."""
+    from rnnforecast.risk import interval_choice
+
+    split = Split.plan(len(frame), config.data)
+    check_batches(split.sizes(), config.train.batch_size)
+    dataset = build_dataset(frame, config.data)
+    parts = Partition.of(dataset, split)
+    scored = fitting.fit(config, parts, progress, starts[0])
+    served = scored
+    if refit and scored.trained.numpy_check["passed"]:
+        served = fitting.refit(config, scored, parts, progress, starts[1])
+    record = interval_choice.record_for_training(
+        config,
+        scored.model,
+        dataset,
+        split.val,
+        split.test,
+        base_matrix(frame),
+        frame.index.to_numpy(),
+        served is not scored,
+    )
+    return Choice(split, dataset, scored, served, record)
