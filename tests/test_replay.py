@@ -216,3 +216,26 @@ def test_a_replay_without_a_model_exits_4_with_a_hint(prices_csv: Path) -> None:
     result = cli("evaluate", "ABC", "--replay")
     assert_error(result, 4)
     assert result.stderr == "error: no model for ABC: run `rnnforecast train ABC` first\n"
+
+
+def test_the_networks_95_width_is_the_conformal_quantile_its_80_width_is() -> None:
+    """The calibration keeps one width (80%); the replay's 95% width is the same split
+    conformal quantile of the same calibration scores, which at 80% gives back the kept one."""
+    import tomllib
+
+    from rnnforecast.config import config_from_dict
+    from rnnforecast.forecast.fitted import FittedModel
+    from rnnforecast.training import per_ticker
+
+    prices = make_prices(300, seed=3).rename(columns=str.lower)
+    config = config_from_dict(tomllib.loads(TINY_CONFIG))
+    choice = per_ticker.fit_and_choose(prices, config)
+    served, scored = choice.served.model, choice.scored.model
+    part = choice.dataset.select(choice.split.test)  # refitted: calibrated on the test windows
+    by = FittedModel(scored.network, scored.scalers, served.calibration, config.data)
+    ranked = np.sort(by.one_step_scores(part.base, part.actual[:, 0]))
+    n = len(ranked)
+    widths = replays.calibration_widths(choice, config)
+    assert ranked[math.ceil((n + 1) * 0.8) - 1] == pytest.approx(served.calibration.halfwidth[0])
+    assert widths[0.8] == served.calibration.halfwidth[0]
+    assert widths[0.95] == ranked[min(math.ceil((n + 1) * 0.95), n) - 1]
