@@ -59,6 +59,7 @@ def main() -> None:
             out[mode] = {
                 "seconds": result.seconds,
                 "refits": len(result.refits),
+                "fit_seconds": [round(r.seconds, 1) for r in result.refits],
                 "methods": [r["interval_method"] for r in doc["refits"]],
                 "horizon_1": doc["horizons"]["1"],
             }
