@@ -15,6 +15,7 @@ import pytest
 from conftest import TINY_CONFIG, assert_error, cli, make_prices
 from scipy import stats
 
+import rnnforecast
 from rnnforecast.jobs import replay as replays
 from rnnforecast.jobs.replay_scores import conditional_coverage_p
 from rnnforecast.storage.home import Home
@@ -43,14 +44,15 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     home = _home_with_model(folder, prices)
     plot = folder / "replay.png"
     args = ("evaluate", "TEST", "--replay", "--every", str(EVERY), "--json", "--plot", str(plot))
-    result = cli(*args, home=home)
+    result = cli("--verbose", *args, home=home)
     assert result.exit_code == 0, result.stderr
-    core = replays.replay(Home(home), "TEST", every=EVERY)
+    core = rnnforecast.Forecaster(home).replay("TEST", every=EVERY)  # the Python API
     return {
         "home": home,
         "folder": folder,
         "prices": prices,
         "json": json.loads(result.stdout),
+        "stderr": result.stderr,
         "plot": plot,
         "core": core,
     }
@@ -85,11 +87,23 @@ def test_json_has_the_contract_paths(replayed: dict[str, Any]) -> None:
     assert len({s["n"] for s in scored}) == 1  # the same days for every forecaster
     assert math.isclose(sum(h["share"].values()), 1.0)
     assert replayed["plot"].stat().st_size > 0
+    assert replayed["stderr"].count("refit trained through") == 3  # --verbose: one per date
     # the first served day is the first day of the model's test period
     manifest = json.loads(
         next((replayed["home"] / "models" / "TEST").glob("*/manifest.json")).read_text()
     )
     assert doc["refits"][0]["serves_from"] == manifest["data"]["test"]["start"]
+
+
+def test_the_python_api_replays_what_the_command_line_prints(replayed: dict[str, Any]) -> None:
+    def without_times(doc: dict[str, Any]) -> dict[str, Any]:
+        doc = json.loads(json.dumps(doc))
+        doc["replay"].pop("seconds")
+        for refit in doc["replay"]["refits"]:
+            refit.pop("seconds")
+        return doc
+
+    assert without_times(replayed["core"].to_dict()) == without_times(replayed["json"])
 
 
 def test_served_scores_equal_a_by_hand_recomputation(replayed: dict[str, Any]) -> None:
@@ -239,3 +253,15 @@ def test_the_networks_95_width_is_the_conformal_quantile_its_80_width_is() -> No
     assert ranked[math.ceil((n + 1) * 0.8) - 1] == pytest.approx(served.calibration.halfwidth[0])
     assert widths[0.8] == served.calibration.halfwidth[0]
     assert widths[0.95] == ranked[min(math.ceil((n + 1) * 0.95), n) - 1]
+
+
+def test_the_replay_tables_in_a_pipe(replayed: dict[str, Any]) -> None:
+    result = cli("evaluate", "TEST", "--replay", "--every", "100", home=replayed["home"])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split("\t")[:4] == ["trained through", "serves from", "serves to", "intervals"]
+    assert len([line for line in lines if line.count("\t") == 5]) == 2  # header + one refit
+    rows = {line.split("\t")[0]: line.split("\t") for line in lines}
+    assert {"served", "network", "garch_t"} <= set(rows)
+    assert rows["served"][-1] == rows["network"][-1]  # n: the same days
+    assert "served vs best baseline" in result.stderr

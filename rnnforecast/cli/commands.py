@@ -257,7 +257,9 @@ def evaluate(
         from rnnforecast.cli import replay_view
 
         with render.training_progress(ctx.obj.verbose, quiet, total=None) as progress:
-            replay_view.run(_home(ctx), ticker, run, (every, start), plot, as_json, progress)
+            replay_view.run(
+                _home(ctx), ticker, run, (every, start), plot, as_json, progress, ctx.obj.verbose
+            )
         return
     if output is not None:
         exports.output_format(output)

@@ -14,7 +14,7 @@ from rnnforecast.cli.tables import table
 from rnnforecast.errors import UsageError
 
 if TYPE_CHECKING:
-    from rnnforecast.jobs.replay import Replay
+    from rnnforecast.jobs.replay import Refit, Replay
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.storage.home import Home
 
@@ -27,9 +27,11 @@ def run(
     plot: Path | None,
     as_json: bool,
     progress: Progress | None,
+    verbose: bool = False,
 ) -> None:
     """evaluate --replay: replay ``ticker`` (``when``: ``--every`` and ``--from``), then
-    write its plot and print its JSON or tables."""
+    write its plot and print its JSON or tables; with ``verbose`` a line on stderr after
+    each refit date (a replay takes minutes)."""
     from rnnforecast import plots
     from rnnforecast.jobs import replay
 
@@ -43,6 +45,7 @@ def run(
         start=None if start is None else start.date(),
         run_id=run,
         progress=progress,
+        on_refit=refit_line if verbose else None,
     )
     if plot is not None:
         plots.save_png(replay.figure(result), plot)
@@ -51,6 +54,14 @@ def run(
         emit_json(result.to_dict())
     else:
         replayed(result)
+
+
+def refit_line(refit: Refit) -> None:
+    """--verbose: what one refit date chose, on stderr."""
+    say(
+        f"refit trained through {refit.trained_through}: serves {refit.serves_from} to "
+        f"{refit.serves_to} with {refit.interval_method} ({refit.seconds:.1f} s)"
+    )
 
 
 def replayed(result: Replay) -> None:
