@@ -90,7 +90,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics/accuracy.py",
         "p_value = float(student.cdf(statistic, n - 1))",
         "p_value = float(student.cdf(statistic, n - 1)) / 2",
-        ("tests/metrics/test_dm_size.py", "tests/metrics/test_metrics.py", "tests/forecast/test_forecaster.py"),
+        (
+            "tests/metrics/test_dm_size.py",
+            "tests/metrics/test_metrics.py",
+            "tests/forecast/test_forecaster.py",
+        ),
         "the one-sided 5 % gate (the shrink gate's) becomes 10 %",
     ),
     Mutation(
@@ -98,7 +102,11 @@ MUTATIONS: tuple[Mutation, ...] = (
         "rnnforecast/metrics/accuracy.py",
         "for j in range(1, min(lags + 1, n)):",
         "for j in range(1, min(1, n)):",
-        ("tests/metrics/test_dm_size.py", "tests/metrics/test_dm_reference.py", "tests/metrics/test_evaluation.py"),
+        (
+            "tests/metrics/test_dm_size.py",
+            "tests/metrics/test_dm_reference.py",
+            "tests/metrics/test_evaluation.py",
+        ),
         "Diebold-Mariano ignores the multi-step autocovariance lags",
     ),
     Mutation(

@@ -1,7 +1,7 @@
 """rnnforecast: forecast daily stock prices with recurrent neural networks, honestly.
 
 Importing this package is cheap: it pulls in neither pandas nor TensorFlow. The Python API
-(:mod:`rnnforecast.api`: ``fetch``, ``train``, ``evaluate``, ``backtest``, ``predict``,
+(:mod:`rnnforecast.api`: ``fetch``, ``train``, ``evaluate``, ``backtest``, ``predict``, ``replay``,
 ``Forecaster``, ...) is importable from here and loads on first use.
 """
 
@@ -29,6 +29,7 @@ _API = (
     "plot_test_period",
     "predict",
     "promote",
+    "replay",
     "train",
 )
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from rnnforecast.data.sources import Source
     from rnnforecast.jobs.evaluation import EvaluationResult
     from rnnforecast.jobs.manage import Forgotten, Promotion
+    from rnnforecast.jobs.replay import Replay
     from rnnforecast.training.global_model import GlobalTrainResult
     from rnnforecast.training.per_ticker import TrainResult
 
@@ -53,6 +54,7 @@ __all__ = [
     "plot_test_period",
     "predict",
     "promote",
+    "replay",
     "train",
 ]
 
@@ -323,6 +325,21 @@ def predict(
     return frame
 
 
+def replay(
+    ticker: str,
+    *,
+    every: int = 21,
+    start: dt.date | str | None = None,
+    home: PathLike | None = None,
+) -> Replay:
+    """``evaluate --replay``: what predict would have served from ``start`` (default: the
+    current model's test period), refitted every ``every`` sessions on the bars known then.
+    ``to_dict()`` is the JSON; ``frame()`` the days. Raises UsageError, ModelError, DataError."""
+    from rnnforecast.jobs.replay import replay as replay_ticker
+
+    return replay_ticker(_home(home), ticker, every=every, start=_date(start))
+
+
 def plot_test_period(
     ticker: str, run: str | None = None, *, home: PathLike | None = None
 ) -> Figure:
@@ -418,6 +435,9 @@ class Forecaster:
         self, ticker: str, run: str | None = None, horizon: int | None = None
     ) -> pd.DataFrame:
         return predict(ticker, run, horizon, home=self.home)
+
+    def replay(self, ticker: str, every: int = 21, start: dt.date | str | None = None) -> Replay:
+        return replay(ticker, every=every, start=start, home=self.home)
 
     def plot(self, ticker: str, run: str | None = None) -> Figure:
         return plot_test_period(ticker, run, home=self.home)

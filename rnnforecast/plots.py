@@ -99,3 +99,39 @@ def test_period_figure(
     bottom.legend(loc="upper right")
     bottom.grid(alpha=0.3)
     return fig
+
+
+def replay_figure(
+    ticker: str,
+    dates: np.ndarray,
+    actual: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    refit_dates: list[str],
+    level: float,
+) -> Figure:
+    """The served interval at ``level`` over the replayed days with the closes, each refit
+    date marked by a vertical line, as a new Figure (not registered with pyplot). ``dates``,
+    ``actual``, ``low`` and ``high`` are ``(m,)``; ``refit_dates`` YYYY-MM-DD, the first day
+    each refit served."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.fill_between(
+        dates, low, high, color="tab:blue", alpha=0.2, step="mid", label=f"served {level:.0%}"
+    )
+    ax.plot(dates, actual, color="black", linewidth=1.1, label="close")
+    for i, day in enumerate(refit_dates):
+        ax.axvline(
+            np.datetime64(day),  # type: ignore[arg-type]  # matplotlib converts dates
+            color="tab:green",
+            linewidth=0.7,
+            linestyle=":",
+            label="refit" if i == 0 else None,
+        )
+    ax.set_title(f"{ticker}: the replay of what would have been served, one day ahead")
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig

@@ -242,13 +242,29 @@ def evaluate(
     output: options.EvaluateOutput = None,
     quiet: options.Quiet = False,
     as_json: options.Json = False,
+    replay: options.Replay = False,
+    every: options.Every = None,
+    start: options.ReplayFrom = None,
 ) -> None:
     """Score a saved model on its held-out test period next to the naive forecast
-    (tomorrow = today) and the drift forecast, in price units."""
+    (tomorrow = today) and the drift forecast, in price units; with --replay, what would
+    have been served, refitted on the past only."""
     from rnnforecast import exports, plots
     from rnnforecast.jobs import modelling
     from rnnforecast.jobs.group_evaluation import GlobalEvaluation
 
+    if replay or every is not None or start is not None:
+        if not replay:
+            raise UsageError("--every and --from go with --replay")
+        if folds or output is not None:
+            raise UsageError("--folds and --output do not go with --replay")
+        from rnnforecast.cli import replay_view
+
+        with render.training_progress(ctx.obj.verbose, quiet, total=None) as progress:
+            replay_view.run(
+                _home(ctx), ticker, run, (every, start), plot, as_json, progress, ctx.obj.verbose
+            )
+        return
     if output is not None:
         exports.output_format(output)
     if plot is not None and not plots.is_png(plot):  # before a walk-forward of minutes

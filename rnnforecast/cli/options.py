@@ -300,6 +300,32 @@ EvaluateOutput = Annotated[
         "actual, naive, point, low, high, raw; fold with --folds) to this .csv or .parquet file.",
     ),
 ]
+Replay = Annotated[
+    bool,
+    typer.Option(
+        "--replay",
+        help="Replay what predict would have served: refit the recipe every --every "
+        "sessions on the bars known then (slow: one training per refit) and score the "
+        "served forecasts, the network alone and each baseline on the days after.",
+    ),
+]
+Every = Annotated[
+    int | None,
+    typer.Option(
+        "--every",
+        min=1,
+        help="With --replay: sessions between refits (default 21).",
+    ),
+]
+ReplayFrom = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--from",
+        formats=["%Y-%m-%d"],
+        help="With --replay: the first day served (default: the first day of the "
+        "model's test period).",
+    ),
+]
 Horizon = Annotated[
     int | None,
     typer.Option(

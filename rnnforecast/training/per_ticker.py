@@ -13,16 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from rnnforecast.config import Config
-from rnnforecast.forecast.windows import Split, base_matrix, build_dataset, check_batches
+from rnnforecast.forecast.windows import Dataset, Split, base_matrix, build_dataset, check_batches
 from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting, saving
-from rnnforecast.training.fitting import Partition, in_sample_naive_scale
+from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.training.warm import WarmStart
 
 # --- train ---------------------------------------------------------------------------------
@@ -108,37 +111,19 @@ def train_ticker(
     where the network shapes what is served; ``warm_start`` fine-tunes the current model's
     fits instead of training from scratch.
     Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
-    started = time.perf_counter()
-    frame = home.store.read(symbol)
-    split = Split.plan(len(frame), config.data)
-    check_batches(split.sizes(), config.train.batch_size)
-    dataset = build_dataset(frame, config.data)
-    parts = Partition.of(dataset, split)
-    fitted = fitting.fit(config, parts, progress, None if warm_start is None else warm_start.scored)
-    scored = fitted.model
-    scale = in_sample_naive_scale(frame, split.scaler_rows)
-    rep = scored.assess(parts.test, scale, scored.width_factors(dataset)[split.test])
     from rnnforecast.risk import interval_choice
 
-    # The served intervals are chosen first, on the scored fit alone: whether the network
-    # shapes anything served decides whether a refit is worth training. A refit would bring
-    # the baseline up to the last bar too, so it is fitted on every bar whenever one was asked.
-    can_refit = refit and fitted.trained.numpy_check["passed"]
-    served_intervals = interval_choice.record_for_training(
-        config,
-        scored,
-        dataset,
-        split.val,
-        split.test,
-        base_matrix(frame),
-        frame.index.to_numpy(),
-        can_refit,
+    started = time.perf_counter()
+    frame = home.store.read(symbol)
+    starts = (None, None) if warm_start is None else (warm_start.scored, warm_start.served)
+    choice = fit_and_choose(frame, config, progress, starts, refit)
+    split, dataset, fitted, served = choice.split, choice.dataset, choice.scored, choice.served
+    served_intervals, reason = choice.intervals, choice.reason
+    scored = fitted.model
+    scale = in_sample_naive_scale(frame, split.scaler_rows)
+    rep = scored.assess(
+        dataset.select(split.test), scale, scored.width_factors(dataset)[split.test]
     )
-    refitting, reason = fitting.refit_plan(refit, fitted, [served_intervals])
-    served = fitted
-    if refitting:
-        start = None if warm_start is None else warm_start.served
-        served = fitting.refit(config, fitted, parts, progress, start)
     run = saving.TickerRun(
         frame,
         home.store.info(symbol),
@@ -165,3 +150,58 @@ def train_ticker(
         interval_choice.served_name(served_intervals, served.model.calibration),
         network_use(served.model.calibration, served_intervals),
     )
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What ``train`` would serve from a frame of bars, before anything is saved: the split
+    and windows of those bars, the scored fit, the served fit (a refit, or the scored fit
+    itself where the network shapes nothing served) and the served intervals' record (whose
+    ``method`` is the network's or a baseline's, chosen on the scored fit's test period)."""
+
+    split: Split
+    dataset: Dataset
+    scored: fitting.Fit
+    served: fitting.Fit
+    intervals: IntervalRecord
+    reason: str  # why the served fit is a refit or the scored fit (the manifest's serving)
+
+
+def fit_and_choose(
+    frame: pd.DataFrame,
+    config: Config,
+    progress: Progress | None = None,
+    starts: tuple[Start | None, Start | None] = (None, None),
+    refit: bool = True,
+) -> Choice:
+    """Fit ``config`` on the bars ``frame`` (every row is seen: the caller cuts the frame at
+    the day it stands on) and make every served choice as ``train`` does: the scored fit,
+    the served intervals of :func:`rnnforecast.risk.interval_choice.record_for_training`,
+    and the refit up to the last bar where :func:`rnnforecast.training.fitting.refit_plan`
+    says the network shapes what is served (with ``refit``). ``starts``:
+    the warm starts of the scored fit and of the refit (None: from scratch). Raises
+    DataError (too few bars for the split or a batch), ModelError (a start that does not
+    fit)."""
+    from rnnforecast.risk import interval_choice
+
+    split = Split.plan(len(frame), config.data)
+    check_batches(split.sizes(), config.train.batch_size)
+    dataset = build_dataset(frame, config.data)
+    parts = Partition.of(dataset, split)
+    scored = fitting.fit(config, parts, progress, starts[0])
+    # The served intervals are chosen first, on the scored fit alone: whether the network
+    # shapes anything served decides whether a refit is worth training. A refit would bring
+    # the baseline up to the last bar too, so it is fitted on every bar whenever one was asked.
+    record = interval_choice.record_for_training(
+        config,
+        scored.model,
+        dataset,
+        split.val,
+        split.test,
+        base_matrix(frame),
+        frame.index.to_numpy(),
+        refit and scored.trained.numpy_check["passed"],
+    )
+    refitting, reason = fitting.refit_plan(refit, scored, [record])
+    served = fitting.refit(config, scored, parts, progress, starts[1]) if refitting else scored
+    return Choice(split, dataset, scored, served, record, reason)

@@ -3,7 +3,8 @@ on a learnable series against a challenger that has learnt nothing (one epoch at
 learning rate, used raw: shrinkage off), and the other way round. The two recipes differ, so
 the challenger must beat the current model on days that model never saw; the runs serve
 their scored fits (``refit = false``) so that the challenger's test days are such days (a
-refit sees every bar: tests/training/test_refit.py covers a changed recipe with nothing to win on)."""
+refit sees every bar: tests/training/test_refit.py covers a changed recipe with nothing to
+win on)."""
 
 from __future__ import annotations
 
