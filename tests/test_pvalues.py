@@ -207,3 +207,39 @@ def test_risk_report_p_values_are_recomputed_from_the_rebuilt_misses() -> None:
     best_is = interval_score(last * np.exp(-z80), last * np.exp(z80))
     assert got.best_baseline == "ewma"  # equal scores: the first in order
     assert got.dm["p_value"] == pytest.approx(dm_reference(model_is, best_is, "less"), rel=1e-9)
+
+
+def test_pooled_dm_p_value_is_recomputed_from_per_day_means_over_the_members() -> None:
+    """jobs.pool_risk.pool: the one-sided DM test of the model's log interval scores against
+    the best baseline's, each first averaged over the members trading that calendar day (BBB
+    starts 10 days later, so the first 10 days have one member, the rest two)."""
+    from rnnforecast.jobs.pool_risk import MemberDays, pool
+    from rnnforecast.risk.assessment import DayLosses
+
+    rng = np.random.default_rng(11)
+    dates = np.arange(np.datetime64("2024-01-01"), np.datetime64("2024-03-01"))
+    spans = {"AAA": dates, "BBB": dates[10:]}
+    days, scores = {}, {}
+    for ticker, span in spans.items():
+        model = rng.gamma(2.0, 0.01, span.size)
+        ewma = model * rng.uniform(0.9, 1.3, span.size)
+        scores[ticker] = (span, model, ewma)
+        misses = rng.random(span.size) < 0.2
+        losses = {
+            name: DayLosses(values * 100, misses, misses & (values > 0.03), values)
+            for name, values in (("model", model), ("ewma", ewma))
+        }
+        days[ticker] = MemberDays(span, losses)
+    pooled = pool(days)
+    assert pooled is not None and pooled.best_baseline == "ewma"
+
+    def per_day(which: int) -> np.ndarray:
+        out = []
+        for day in dates:
+            values = [s[which][s[0] == day] for s in scores.values()]
+            out.append(float(np.mean(np.concatenate(values))))
+        return np.array(out)
+
+    expected = dm_reference(per_day(1), per_day(2), "less")
+    assert pooled.dm["p_value"] == pytest.approx(expected, rel=1e-9)
+    assert pooled.days == dates.size and pooled.n == dates.size + dates.size - 10
