@@ -128,6 +128,16 @@ def test_dates_in_every_listed_format_are_found_from_the_file(
     assert [t.date() for t in got] == days
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(10**8, 2**31 - 1), min_size=1, max_size=6))
+def test_unix_seconds_read_as_their_utc_wall_clock(seconds: list[int]) -> None:
+    """A column of 9-10 digit numbers is Unix seconds (TradingView's ``time``), read as UTC
+    wall-clock instants; fetch then dates each by the session it falls in (below)."""
+    got = parse_dates(pd.Series([str(s) for s in seconds]), "x.csv")
+    expected = [dt.datetime.fromtimestamp(s, dt.UTC).replace(tzinfo=None) for s in seconds]
+    assert [t.to_pydatetime() for t in got] == expected
+
+
 # --- exchanges ahead of and behind UTC ----------------------------------------------------------
 
 ZONES = {
