@@ -11,6 +11,8 @@ worker gets the same model as one trained alone with the same seed.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -118,13 +120,18 @@ def _on_ray(
     except ImportError:
         raise UsageError('the ray executor needs Ray: pip install "rnnforecast[ray]"') from None
     started_here = not ray.is_initialized()
+    # Without an address, address="local" starts a new instance even when RAY_ADDRESS is set
+    # or another job's cluster is recorded in /tmp/ray/ray_current_cluster (address=None would
+    # join either); its own short temp folder keeps its sockets and that record apart.
+    temp_dir = tempfile.mkdtemp(prefix="rnf-ray-") if started_here and not address else None
     if started_here:
         try:
             ray.init(
-                address=address,
+                address=address or "local",
                 include_dashboard=False,
                 log_to_driver=False,
                 configure_logging=False,
+                _temp_dir=temp_dir,  # None: Ray's default, for a named cluster
             )
         except (ConnectionError, ValueError, RuntimeError) as exc:
             from rnnforecast.errors import SourceError
@@ -142,6 +149,8 @@ def _on_ray(
     finally:
         if started_here:
             ray.shutdown()
+        if temp_dir:
+            shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _ray_train_job(

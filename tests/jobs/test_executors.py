@@ -84,8 +84,14 @@ def test_two_workers_give_the_same_models_and_a_failing_ticker_stops_no_other(
         assert (home / "models" / ticker / "current").exists()
 
 
-def test_ray_on_a_local_instance_gives_the_same_models(one_by_one: dict, tmp_path: Path) -> None:
+@pytest.mark.timeout(240)  # one Ray start and two tiny fits take about a minute
+def test_ray_on_a_local_instance_gives_the_same_models(
+    one_by_one: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --address the command starts its own Ray instance: a stray RAY_ADDRESS (or
+    another job's cluster on the machine) is neither joined nor waited for."""
     pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:1")  # nothing listens there
     home = stocked_home(tmp_path)
     result = cli(
         "train",

@@ -343,3 +343,18 @@ def test_bad_global_run_config_exits_2(tmp_path: Path, table: str, words: list[s
     path = tmp_path / "bad.toml"
     path.write_text("[run]\n" + table)
     assert_error(cli("run", "--config", str(path), home=tmp_path / "home"), 2, *words)
+
+
+def test_each_member_naive_scale_is_from_its_training_closes_alone(group: dict) -> None:
+    """MASE's denominator per member: the mean absolute one-day change of the member's
+    closes up to the last training target (the same day for all three), recomputed here;
+    over the whole series (test period included) it would differ."""
+    end = _train_end(group["prices"])
+    for ticker, frame in group["prices"].items():
+        closes = frame["Close"].to_numpy(dtype=np.float64)
+        training = frame.loc[:end, "Close"].to_numpy(dtype=np.float64)
+        assert len(training) < len(closes)
+        expected = float(np.mean(np.abs(np.diff(training))))
+        got = group["manifest"]["members"][ticker]["naive_scale"]
+        assert got == pytest.approx(expected, rel=1e-12), ticker
+        assert got != pytest.approx(float(np.mean(np.abs(np.diff(closes)))), rel=1e-6), ticker
