@@ -1,11 +1,9 @@
 """The Python API, for notebooks and scripts: the same core the command line calls.
 
-Every function takes the home folder as ``home=`` (a path; None: :func:`default_home`,
-the folder the CLI uses when neither ``--home`` nor ``RNNFORECAST_HOME`` is given) and
-returns pandas DataFrames or dataclasses. Nothing here prints, exits the process or
-switches matplotlib's backend: a failure is raised as a subclass of
-:class:`~rnnforecast.errors.RnnForecastError` (its ``exit_code`` is the one the CLI would
-use). :class:`Forecaster` binds a home folder once, for those who prefer methods.
+Every function takes the home folder as ``home=`` (None: :func:`default_home`, the CLI's
+default) and returns DataFrames or dataclasses. Nothing here prints, exits or switches
+matplotlib's backend: a failure is a :class:`~rnnforecast.errors.RnnForecastError` (its
+``exit_code`` the CLI's). :class:`Forecaster` binds a home folder once, for methods.
 """
 
 from __future__ import annotations
@@ -442,8 +440,10 @@ class Forecaster:
     def plot(self, ticker: str, run: str | None = None) -> Figure:
         return plot_test_period(ticker, run, home=self.home)
 
-    def promote(self, ticker: str, run_id: str) -> Promotion:
-        return promote(ticker, run_id, home=self.home)
+    def promote(
+        self, ticker: str, run_id: str, lock_timeout: float = locks.DEFAULT_TIMEOUT
+    ) -> Promotion:
+        return promote(ticker, run_id, home=self.home, lock_timeout=lock_timeout)
 
-    def forget(self, ticker: str) -> Forgotten:
-        return forget(ticker, home=self.home)
+    def forget(self, ticker: str, lock_timeout: float = locks.DEFAULT_TIMEOUT) -> Forgotten:
+        return forget(ticker, home=self.home, lock_timeout=lock_timeout)

@@ -52,6 +52,8 @@ CALLS: dict[str, Call] = {
     "backtest": lambda c, kw: api.backtest("AAA", 1, **kw),
     "predict": lambda c, kw: api.predict("AAA", **kw),
     "plot_test_period": lambda c, kw: api.plot_test_period("AAA", **kw),
+    # one refit date only: the replay's forwarding, not its cost, is under test here
+    "replay": lambda c, kw: api.replay("AAA", every=100_000, **kw),
 }
 # The same through a Forecaster bound to the home (``home`` is then the constructor's).
 METHODS: dict[str, Call] = {
@@ -65,6 +67,7 @@ METHODS: dict[str, Call] = {
     "backtest": lambda c, kw: api.Forecaster(c["home"]).backtest("AAA", 1, **kw),
     "predict": lambda c, kw: api.Forecaster(c["home"]).predict("AAA", **kw),
     "plot": lambda c, kw: api.Forecaster(c["home"]).plot("AAA", **kw),
+    "replay": lambda c, kw: api.Forecaster(c["home"]).replay("AAA", every=100_000, **kw),
 }
 # Forecaster methods that stand for a function taking lock_timeout.
 LOCKING_METHODS = {"fetch": "fetch", "train": "train", "promote": "promote", "forget": "forget"}
@@ -160,18 +163,8 @@ def test_lock_timeout_is_the_wait_for_a_held_lock(
     [
         "fetch",
         "train",
-        pytest.param(
-            "promote",
-            marks=pytest.mark.xfail(
-                strict=True, raises=TypeError, reason="Forecaster.promote takes no lock_timeout"
-            ),
-        ),
-        pytest.param(
-            "forget",
-            marks=pytest.mark.xfail(
-                strict=True, raises=TypeError, reason="Forecaster.forget takes no lock_timeout"
-            ),
-        ),
+        "promote",
+        "forget",
     ],
 )
 def test_a_forecaster_forwards_lock_timeout(

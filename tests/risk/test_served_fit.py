@@ -14,7 +14,7 @@ import pytest
 from conftest import TINY_CONFIG, cli, current_bundle, make_prices
 
 # TINY_CONFIG's split on 300 rows: the test period starts at row 242 (the scored fit was
-# calibrated through row 241; tests/test_refit.py pins the same rows).
+# calibrated through row 241; tests/training/test_refit.py pins the same rows).
 ROWS, FIRST_TEST = 300, 242
 pytestmark = pytest.mark.slow  # the fixture trains twice
 
