@@ -131,8 +131,9 @@ def list_tickers(*, home: PathLike | None = None) -> pd.DataFrame:
 def forget(
     ticker: str, *, home: PathLike | None = None, lock_timeout: float = locks.DEFAULT_TIMEOUT
 ) -> Forgotten:
-    """Delete the ticker's stored bars and saved models; returns what was deleted.
-    Raises UsageError (bad ticker), DataError (nothing stored), LockError."""
+    """Delete the ticker's stored bars and saved models (``"@NAME"``: a global model's runs
+    and its members' pointers, not their bars); returns what was deleted, with ``warnings``
+    for a group member. Raises UsageError (bad name), DataError (nothing stored), LockError."""
     return manage.forget(_home(home, lock_timeout), ticker)
 
 
