@@ -19,6 +19,7 @@ _API = (
     "GroupEvaluation",
     "RnnForecastError",
     "backtest",
+    "bars",
     "default_home",
     "evaluate",
     "fetch",

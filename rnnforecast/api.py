@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import pandas as pd
 
 from rnnforecast.config import Config, config_from_dict, load_config
+from rnnforecast.data.frames import as_day, choose_source
 from rnnforecast.errors import RnnForecastError
 from rnnforecast.jobs import evaluation, listing, manage, prediction
 from rnnforecast.results import Backtest, Evaluation, GroupEvaluation, runs_frame
@@ -26,7 +27,6 @@ from rnnforecast.storage.home import Home, default_root
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from rnnforecast.data.sources import Source
     from rnnforecast.jobs.evaluation import EvaluationResult
     from rnnforecast.jobs.manage import Forgotten, Promotion
     from rnnforecast.jobs.replay import Replay
@@ -42,6 +42,7 @@ __all__ = [
     "GroupEvaluation",
     "RnnForecastError",
     "backtest",
+    "bars",
     "default_home",
     "evaluate",
     "fetch",
@@ -74,15 +75,21 @@ def fetch(
     *,
     home: PathLike | None = None,
     csv: PathLike | None = None,
+    data: pd.DataFrame | None = None,
     sample: bool = False,
     start: dt.date | str | None = None,
     end: dt.date | str | None = None,
     auto_adjust: bool = True,
     replace: bool = False,
+    calendar: str | None = None,
+    date_format: str | None = None,
     lock_timeout: float = locks.DEFAULT_TIMEOUT,
 ) -> pd.DataFrame:
-    """Store daily bars from Yahoo, a CSV file (``csv``, one ticker) or the bundled GOOG
-    sample (``sample=True``); dates as ``datetime.date`` or YYYY-MM-DD.
+    """Store daily bars from Yahoo, a CSV file (``csv``), your DataFrame (``data``: a date
+    index or Date column, OHLCV in any common spelling, :mod:`rnnforecast.data.frames`) or
+    the GOOG sample (``sample=True``); dates as ``datetime.date`` or YYYY-MM-DD.
+    ``calendar``: an exchange code (``XLON``; None: the stored one, else the source's, else
+    XNYS); ``date_format``: strftime of a file's or frame's text dates (``%d/%m/%Y``).
 
     Returns one row per ticker: ``ticker``, ``rows`` stored, ``first``, ``last``,
     ``added``, ``source``, ``changed``. Raises UsageError, DataError, SourceError, LockError.
@@ -93,35 +100,23 @@ def fetch(
     results = ingest.fetch(
         _home(home, lock_timeout),
         names,
-        _source(csv, sample, auto_adjust),
-        start=_date(start),
-        end=_date(end),
+        choose_source(None if csv is None else Path(csv), data, sample, auto_adjust, date_format),
+        start=as_day(start),
+        end=as_day(end),
         replace=replace,
+        calendar=calendar,
     )
     return pd.DataFrame([r.to_dict() for r in results])
 
 
-def _source(csv: PathLike | None, sample: bool, auto_adjust: bool) -> Source:
-    from rnnforecast.data.sources import CsvSource, SampleSource
-    from rnnforecast.data.yahoo_source import YahooSource
-    from rnnforecast.errors import UsageError
+def bars(ticker: str, *, home: PathLike | None = None) -> pd.DataFrame:
+    """The stored daily bars of ``ticker``: a ``datetime64`` index named ``date`` (one row
+    per session, ascending) and float64 columns open, high, low, close (the instrument's
+    currency) and volume (shares). Raises UsageError (bad ticker), DataError (none
+    stored)."""
+    from rnnforecast.data.tickers import check_ticker
 
-    if csv is not None and sample:
-        raise UsageError("csv and sample are two sources: choose one")
-    if csv is not None:
-        return CsvSource(Path(csv))
-    return SampleSource() if sample else YahooSource(auto_adjust=auto_adjust)
-
-
-def _date(value: dt.date | str | None) -> dt.date | None:
-    from rnnforecast.errors import UsageError
-
-    if value is None or isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"not a YYYY-MM-DD date: {value!r}") from None
+    return _home(home).store.read(check_ticker(ticker))
 
 
 def list_tickers(*, home: PathLike | None = None) -> pd.DataFrame:
@@ -136,8 +131,9 @@ def list_tickers(*, home: PathLike | None = None) -> pd.DataFrame:
 def forget(
     ticker: str, *, home: PathLike | None = None, lock_timeout: float = locks.DEFAULT_TIMEOUT
 ) -> Forgotten:
-    """Delete the ticker's stored bars and saved models; returns what was deleted.
-    Raises UsageError (bad ticker), DataError (nothing stored), LockError."""
+    """Delete the ticker's stored bars and saved models (``"@NAME"``: a global model's runs
+    and its members' pointers, not their bars); returns what was deleted, with ``warnings``
+    for a group member. Raises UsageError (bad name), DataError (nothing stored), LockError."""
     return manage.forget(_home(home, lock_timeout), ticker)
 
 
@@ -335,7 +331,7 @@ def replay(
     ``to_dict()`` is the JSON; ``frame()`` the days. Raises UsageError, ModelError, DataError."""
     from rnnforecast.jobs.replay import replay as replay_ticker
 
-    return replay_ticker(_home(home), ticker, every=every, start=_date(start))
+    return replay_ticker(_home(home), ticker, every=every, start=as_day(start))
 
 
 def plot_test_period(
@@ -386,6 +382,9 @@ class Forecaster:
 
     def tickers(self) -> pd.DataFrame:
         return list_tickers(home=self.home)
+
+    def bars(self, ticker: str) -> pd.DataFrame:
+        return bars(ticker, home=self.home)
 
     @overload
     def train(

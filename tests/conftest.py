@@ -479,6 +479,7 @@ TRAINING_FIXTURES = {
     "adaptive_model",  # test_adaptive
     "one_by_one",  # test_executors
     "group",  # test_global
+    "grouped",  # test_forget_group
     "garch",  # test_head
     "homes",  # test_horizons
     "runs",  # test_refit

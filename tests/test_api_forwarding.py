@@ -44,6 +44,7 @@ Call = Callable[[dict[str, Any], dict[str, Any]], Any]
 CALLS: dict[str, Call] = {
     "fetch": lambda c, kw: api.fetch("AAA", csv=c["csv"], replace=True, **kw),
     "list_tickers": lambda c, kw: api.list_tickers(**kw),
+    "bars": lambda c, kw: api.bars("AAA", **kw),
     "forget": lambda c, kw: api.forget("AAA", **kw),
     "train": lambda c, kw: api.train("AAA", c["config"], **kw),
     "list_models": lambda c, kw: api.list_models("AAA", **kw),
@@ -59,6 +60,7 @@ CALLS: dict[str, Call] = {
 METHODS: dict[str, Call] = {
     "fetch": lambda c, kw: api.Forecaster(c["home"]).fetch("AAA", csv=c["csv"], replace=True, **kw),
     "tickers": lambda c, kw: api.Forecaster(c["home"]).tickers(**kw),
+    "bars": lambda c, kw: api.Forecaster(c["home"]).bars("AAA", **kw),
     "forget": lambda c, kw: api.Forecaster(c["home"]).forget("AAA", **kw),
     "train": lambda c, kw: api.Forecaster(c["home"]).train("AAA", c["config"], **kw),
     "models": lambda c, kw: api.Forecaster(c["home"]).models("AAA", **kw),

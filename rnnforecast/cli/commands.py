@@ -413,13 +413,15 @@ def forget(
     yes: options.Yes = False,
     as_json: options.Json = False,
 ) -> None:
-    """Delete a ticker's stored bars and all its saved models."""
+    """Delete a ticker's stored bars and all its saved models; @GROUP: a global model."""
     from rnnforecast.jobs import manage
 
     if not yes:
         plan = manage.forget_plan(_home(ctx), ticker)
         raise UsageError(f"this would delete {plan.describe()}: add --yes to delete them")
     gone = manage.forget(_home(ctx), ticker)
+    for warning in gone.warnings:
+        say(f"warning: {warning}")
     if as_json:
         emit_json(gone.to_dict())
         return

@@ -37,7 +37,7 @@ class Bars:
     """
 
     frame: pd.DataFrame
-    source: str  # the source's name: "yahoo", "csv", or "sample"
+    source: str  # the source's name: "yahoo", "csv", "frame" (a DataFrame) or "sample"
     auto_adjust: bool | None = None  # Yahoo only: were prices adjusted for splits/dividends?
     exchange: str | None = None  # the exchange code the source reports (Yahoo's "NMS"), if any
     stamps: np.ndarray | None = None

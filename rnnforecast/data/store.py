@@ -400,7 +400,9 @@ class SourceChanged(UsageError):
 def _describe(source: str, auto_adjust: int | None) -> str:
     if source == "yahoo":
         return "Yahoo (auto_adjust on)" if auto_adjust else "Yahoo (auto_adjust off)"
-    return {"csv": "a CSV file", "sample": "the bundled sample"}.get(source, source)
+    return {"csv": "a CSV file", "frame": "a DataFrame", "sample": "the bundled sample"}.get(
+        source, source
+    )
 
 
 def _rows(bars: Bars) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rnnforecast.config import config_from_dict
 from rnnforecast.data import sources
+from rnnforecast.data.tickers import GROUP_PREFIX, check_group
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.forecast.calibration import Calibration
 from rnnforecast.risk import interval_choice
@@ -17,9 +18,12 @@ from rnnforecast.storage.manifest import Manifest
 
 
 def list_runs(home: Home, ticker: str) -> dict[str, Any]:
-    """The runs on disk for ``ticker``, oldest first, with their test scores and which one
-    is current. A run whose bundle does not load is listed with its ``error``."""
-    symbol = sources.check_ticker(ticker)
+    """The runs on disk for ``ticker`` (or a global model's ``@GROUP``, with the
+    ``members`` it serves), oldest first, with their test scores and which one is current.
+    A run whose bundle does not load is listed with its ``error``. Raises UsageError for a
+    bad ticker or group name, ModelError for an unreadable ``current`` or group pointer."""
+    group_name = ticker.strip().startswith(GROUP_PREFIX)
+    symbol = check_group(ticker) if group_name else sources.check_ticker(ticker)
     repository = home.models
     current = repository.current(symbol)
     runs = []
@@ -33,6 +37,9 @@ def list_runs(home: Home, ticker: str) -> dict[str, Any]:
             entry["error"] = str(exc)
         runs.append(entry)
     out: dict[str, Any] = {"ticker": symbol, "current": current, "runs": runs}
+    if group_name:  # a global model: the tickers its current run serves
+        out["members"] = repository.members(symbol)
+        return out
     group = repository.group_of(symbol)
     if (
         group is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rnnforecast.data.tickers import check_ticker
+from rnnforecast.data.tickers import GROUP_PREFIX, check_group, check_ticker
 from rnnforecast.errors import DataError, ModelError, UsageError
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
@@ -86,9 +86,11 @@ def _current_or_none(home: Home, symbol: str) -> str | None:
 
 @dataclass(frozen=True)
 class Forgotten:
-    """What forgetting ``ticker`` deletes (or deleted): ``rows`` stored bars from ``first``
-    to ``last`` (None without bars), the saved ``runs``, and ``leftovers`` of an earlier
-    forget that was interrupted."""
+    """What forgetting ``ticker`` (or a global model's ``@GROUP``) deletes (or deleted):
+    ``rows`` stored bars from ``first`` to ``last`` (None without bars; a group has none),
+    the saved ``runs``, ``leftovers`` of an earlier forget that was interrupted, a group's
+    ``members`` whose pointers to it go (None for a ticker), and ``warnings`` for people
+    (a forgotten member of a global model: the group no longer serves it)."""
 
     ticker: str
     rows: int
@@ -96,6 +98,8 @@ class Forgotten:
     last: str | None
     runs: list[str]
     leftovers: bool
+    members: list[str] | None = None
+    warnings: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """'1234 bars (2004-08-19 to 2013-03-27) and 2 saved runs of GOOG', for people."""
@@ -103,21 +107,31 @@ class Forgotten:
         if self.rows:
             parts.append(f"{self.rows} bars ({self.first} to {self.last})")
         parts.append(f"{len(self.runs)} saved run{'' if len(self.runs) == 1 else 's'}")
-        return " and ".join(parts) + f" of {self.ticker}"
+        text = " and ".join(parts) + f" of {self.ticker}"
+        if self.members:
+            text += f" (and the pointers of {', '.join(self.members)} to it; their bars stay)"
+        return text
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ticker": self.ticker,
             "rows": self.rows,
             "first": self.first,
             "last": self.last,
             "runs": self.runs,
         }
+        if self.members is not None:
+            out["members"] = self.members
+        out["warnings"] = list(self.warnings)
+        return out
 
 
 def forget_plan(home: Home, ticker: str) -> Forgotten:
-    """What :func:`forget` would delete, deleting nothing. Raises UsageError (bad ticker),
-    DataError if nothing at all is stored for the ticker."""
+    """What :func:`forget` would delete, deleting nothing. Raises UsageError (bad ticker
+    or group name), DataError if nothing at all is stored for it, ModelError for a group
+    pointer that names no group."""
+    if ticker.strip().startswith(GROUP_PREFIX):
+        return _group_plan(home, check_group(ticker))
     symbol = check_ticker(ticker)
     info = home.store.info(symbol)
     runs = home.models.runs(symbol)
@@ -125,6 +139,14 @@ def forget_plan(home: Home, ticker: str) -> Forgotten:
     folder = home.models.ticker_dir(symbol)
     if info is None and not runs and not leftovers and not folder.exists():
         raise DataError(f"nothing stored for {symbol}: no bars and no models")
+    group = home.models.group_of(symbol)
+    warnings: tuple[str, ...] = ()
+    if group is not None:
+        warnings = (
+            f"global model {group} no longer serves {symbol}: it still serves its other "
+            f"members, but evaluating {group} needs {symbol}'s bars (fetch them again, or "
+            f"train the group again without {symbol})",
+        )
     return Forgotten(
         symbol,
         info.rows if info else 0,
@@ -132,7 +154,19 @@ def forget_plan(home: Home, ticker: str) -> Forgotten:
         info.last if info else None,
         runs,
         leftovers,
+        warnings=warnings,
     )
+
+
+def _group_plan(home: Home, group: str) -> Forgotten:
+    """What forgetting the global model ``group`` deletes: its runs and its members'
+    pointers to it. Raises DataError if neither exists."""
+    runs = home.models.runs(group)
+    members = home.models.members(group)
+    leftovers = home.models.forget_path(group).exists()
+    if not runs and not members and not leftovers and not home.models.ticker_dir(group).exists():
+        raise DataError(f"nothing stored for {group}: no global model of that name")
+    return Forgotten(group, 0, None, None, runs, leftovers, members=members)
 
 
 def forget(home: Home, ticker: str) -> Forgotten:
@@ -140,9 +174,25 @@ def forget(home: Home, ticker: str) -> Forgotten:
 
     The models go first in one rename (readers see all runs or none) and the bars in one
     transaction, so an interruption leaves either everything, or the bars without models,
-    or a hidden folder of models: each is what a second call finishes. Raises UsageError
-    (bad ticker), DataError (nothing stored), LockError.
+    or a hidden folder of models: each is what a second call finishes. A member of a
+    global model loses its pointer to the group with its folder (the result's
+    ``warnings`` say so); the group's model still serves its other members.
+
+    For a group (``@NAME``), under its lock and then its members' (the order training
+    takes them in): its runs go, then each member's pointer to it; no bars are deleted,
+    and a member with models of its own is served by them again.
+
+    Raises UsageError (bad ticker or group name), DataError (nothing stored),
+    ModelError (a group pointer that names no group), LockError.
     """
+    if ticker.strip().startswith(GROUP_PREFIX):
+        with home.lock(ticker) as group:
+            plan = _group_plan(home, group)
+            with home.lock_all(plan.members or []):
+                home.models.forget(group)
+                for member in plan.members or []:
+                    home.models.clear_group(member)
+        return plan
     with home.lock(ticker) as symbol:
         plan = forget_plan(home, symbol)
         home.models.forget(symbol)

@@ -8,6 +8,7 @@ No pickle anywhere: the network is Keras' ``.keras`` file, scalers and manifest 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -199,6 +200,31 @@ class ModelRepository:
         if not _GROUP_RE.match(group):
             raise ModelError(f"{pointer}: does not name a group (found {group[:40]!r})")
         return group
+
+    def members(self, group: str) -> list[str]:
+        """The tickers, sorted, whose group pointer names ``group`` (``@NAME``): those its
+        current model serves. A pointer that does not name a group is skipped."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for folder in sorted(self.root.iterdir()):
+            pointer = folder / GROUP_FILE
+            if folder.name.startswith((".", "@")) or not pointer.is_file():
+                continue
+            try:
+                if pointer.read_text(encoding="utf-8").strip() == group:
+                    found.append(folder.name)
+            except (OSError, UnicodeDecodeError):
+                continue
+        return found
+
+    def clear_group(self, ticker: str) -> None:
+        """Delete ``ticker``'s group pointer (its own models, if any, serve it again); its
+        folder goes too when nothing else is left in it."""
+        folder = self.ticker_dir(ticker)
+        (folder / GROUP_FILE).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: the ticker's own runs
+            folder.rmdir()
 
     def owner(self, ticker: str, run_id: str | None = None) -> str:
         """The folder name holding ``ticker``'s bundle ``run_id`` (default: current): its

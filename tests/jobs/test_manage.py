@@ -300,6 +300,7 @@ def test_forget_yes_deletes_bars_and_models_only_of_that_ticker(managed: dict, c
         "first": f"{days[0]:%Y-%m-%d}",
         "last": f"{days[-1]:%Y-%m-%d}",
         "runs": managed["runs"],
+        "warnings": [],
     }
     assert stored_closes(copy, "TEST") == {}
     assert sorted(p.name for p in (copy / "models").iterdir()) == []
@@ -333,6 +334,7 @@ def test_forget_finishes_a_crash_that_left_only_hidden_models(copy: Path) -> Non
         "first": None,
         "last": None,
         "runs": [],
+        "warnings": [],
     }
     assert list((copy / "models").iterdir()) == []
 
