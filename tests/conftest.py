@@ -305,6 +305,32 @@ def learnable_prices(
     )
 
 
+LEARNABLE_LOOKBACK = 11  # LEARNABLE_CONFIG's window 10, plus the row before for log_return
+
+
+def window_rows(close: np.ndarray, i: int) -> tuple[np.ndarray, float]:
+    """Unscaled inputs ``(10, 2)`` of LEARNABLE_CONFIG's window ``i`` (rows i .. i+10; inputs
+    from the last 10: close over the first input row's close minus 1, and the log return),
+    and its target (the log return of row i+11)."""
+    n = LEARNABLE_LOOKBACK
+    rows = close[i + 1 : i + n]
+    features = np.stack([rows / rows[0] - 1.0, np.log(rows / close[i : i + n - 1])], 1)
+    return features, float(np.log(close[i + n] / close[i + n - 1]))
+
+
+def min_max(values: np.ndarray) -> dict[str, list[float]]:
+    return {"data_min": list(values.min(axis=0)), "data_max": list(values.max(axis=0))}
+
+
+def expected_scalers(close: np.ndarray, n_train: int) -> dict[str, Any]:
+    """Min and max of LEARNABLE_CONFIG's first ``n_train`` windows' inputs and targets,
+    straight from the closes."""
+    pairs = [window_rows(close, i) for i in range(n_train)]
+    features = np.concatenate([f for f, _ in pairs])
+    targets = np.array([[t] for _, t in pairs])
+    return {"features": min_max(features), "target": min_max(targets)}
+
+
 def cli(*args: str, home: Path | None = None, yahoo: FakeYahoo | None = None) -> Result:
     """``rnnforecast [--home HOME] ARGS`` run in-process as a user would; stdout and stderr
     apart in the result. ``yahoo``: a fake that Yahoo downloads go to."""

@@ -128,6 +128,7 @@ class TrainedNetwork:
     check_x: np.ndarray
     check_keras: np.ndarray
     weights: dict[str, np.ndarray]
+    windows: int  # how many windows it was trained on: what a bundle records of the fit
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,8 @@ def train_network(
         def network(x: np.ndarray) -> np.ndarray:
             return np.asarray(keras_network.predict(net, x))
 
-    return TrainedNetwork(net, network, history, numpy_check, check_x, check_keras, weights)
+    trained = (net, network, history, numpy_check, check_x, check_keras, weights)
+    return TrainedNetwork(*trained, len(train))
 
 
 def calibrate(config: Config, network: Network, scalers: Scalers, part: Dataset) -> Calibration:

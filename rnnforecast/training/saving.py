@@ -133,7 +133,7 @@ def _fit_records(run: TickerRun) -> dict[str, Any]:
         tail = run.split.refit_calibration
         served_fit.update(
             {
-                "windows": len(range(run.split.windows)[run.split.refit_train]),
+                "windows": served.trained.windows,
                 "epochs": served.trained.history.epochs_run,
                 "epochs_rule": "the scored fit's best epoch, no early stopping"
                 if run.warm_start is None
@@ -226,7 +226,7 @@ def save_ticker(
         shrink = list(served.model.calibration.shrink)
         n_tail = len(range(run.split.windows)[run.split.refit_calibration])
         log += (
-            f"refit on {len(range(run.split.windows)[run.split.refit_train])} windows, "
+            f"refit on {served.trained.windows} windows, "
             f"{served.trained.history.epochs_run} "
             f"epochs; served shrink {shrink} (calibrated on its own last {n_tail} windows)\n"
         )

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import cli, current_bundle, reseal, trained_entry
+from conftest import cli, current_bundle, expected_scalers, reseal, trained_entry, window_rows
 
 pytestmark = pytest.mark.slow
 
@@ -67,27 +67,6 @@ def scaled_outputs(bundle: Path, close: np.ndarray, windows: range) -> np.ndarra
         weights = {k: npz[k].astype(np.float64) for k in npz.files}
     out: np.ndarray = lstm_network(weights, x)[:, 0]
     return out
-
-
-def window_rows(close: np.ndarray, i: int) -> tuple[np.ndarray, float]:
-    """Unscaled inputs ``(10, 2)`` of window ``i`` (rows i .. i+10; inputs from the last 10:
-    close over the first input row's close minus 1, and the log return), and its target (the
-    log return of row i+11)."""
-    rows = close[i + 1 : i + LOOKBACK]
-    features = np.stack([rows / rows[0] - 1.0, np.log(rows / close[i : i + LOOKBACK - 1])], 1)
-    return features, float(np.log(close[i + LOOKBACK] / close[i + LOOKBACK - 1]))
-
-
-def min_max(values: np.ndarray) -> dict[str, list[float]]:
-    return {"data_min": list(values.min(axis=0)), "data_max": list(values.max(axis=0))}
-
-
-def expected_scalers(close: np.ndarray, n_train: int) -> dict[str, Any]:
-    """Min and max of the training windows' inputs and targets, straight from the closes."""
-    pairs = [window_rows(close, i) for i in range(n_train)]
-    features = np.concatenate([f for f, _ in pairs])
-    targets = np.array([[t] for _, t in pairs])
-    return {"features": min_max(features), "target": min_max(targets)}
 
 
 def assert_scalers(bundle: Path, expected: dict[str, Any]) -> None:
@@ -310,6 +289,9 @@ def test_the_refit_is_calibrated_on_its_own_last_windows(learned: dict, learned_
     bundle = current_bundle(learned_home, "LRN")
     assert_scalers(bundle, expected_scalers(close, tail[0]))
     assert_calibrated_on(bundle, close, tail, out["calibration"])
+    # the windows the refit's network was trained on, as counted while it trained
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["fits"]["served"]["windows"] == tail[0]
 
 
 def test_predict_is_the_network_output_for_the_last_window(learned: dict) -> None:

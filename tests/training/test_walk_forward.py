@@ -10,8 +10,7 @@ import tomllib
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LEARNABLE_CONFIG, learnable_prices
-from test_network_e2e import expected_scalers
+from conftest import LEARNABLE_CONFIG, expected_scalers, learnable_prices
 
 from rnnforecast.config import Config, config_from_dict
 from rnnforecast.training import fitting
