@@ -162,9 +162,13 @@ def simulated_upper(params: dict[str, float], horizon: int) -> tuple[float, floa
     """(served, simulated) 90% quantile of the h-day cumulative log return under GARCH-t with
     ``params``: arch's own simulation (20 000 paths, fixed seed) versus the served range."""
     from arch import arch_model
+    from arch.univariate import StudentsT
 
     scale = 100.0
     model = arch_model(np.array(RETURNS) * scale, mean="Zero", vol="GARCH", p=1, q=1, dist="t")
+    # the shocks come from the distribution's own generator: without a seed it is numpy's
+    # global one, whose state depends on the tests that ran before (a flaky figure)
+    model.distribution = StudentsT(seed=np.random.RandomState(2024))
     fixed = [params["omega"] * scale**2, params["alpha"], params["beta"], params["nu"]]
     result = model.fix(fixed)
     forecast = result.forecast(
@@ -194,8 +198,8 @@ def test_served_one_step_garch_quantile_matches_the_simulation() -> None:
     strict=True,
     reason=(
         "the served h-step GARCH-t range is the one-step t quantile times sqrt(sum of "
-        "variances); at h = 10 (nu 5, persistence 0.96) its 90% quantile is 4.9% below arch's "
-        "simulated one (0.04906 against 0.05161; 5.0% at h = 5, 1.0% at h = 1): the sum of t "
+        "variances); at h = 10 (nu 5, persistence 0.96) its 90% quantile is 7.5% below arch's "
+        "simulated one (0.04906 against 0.05305; 6.4% at h = 5, 1.8% at h = 1): the sum of t "
         "shocks is closer to Gaussian and the variance path is random; another issue "
         "replaces it by simulation"
     ),
