@@ -319,14 +319,15 @@ def record_for_training(
     test: slice | np.ndarray,
     ohlcv: np.ndarray,
     dates: np.ndarray,
-    refitted: bool,
+    on_every_bar: bool,
 ) -> IntervalRecord:
     """What a bundle trained by ``config`` serves: :func:`pick_and_fit` with the ``scored`` fit
     (over every window of ``dataset``, split into ``val`` and ``test``) assessed on its test
-    period. ``ohlcv`` ``(n, 5)`` and ``dates``
-    ``(n,)`` datetime64 are the bars the windows were cut from. The baseline is fitted on
-    every bar when the served network was ``refitted``, else on the bars before the test
-    period, as the network was. Raises DataError if a pinned baseline has too few rows."""
+    period. ``ohlcv`` ``(n, 5)`` and ``dates`` ``(n,)`` datetime64 are the bars the windows
+    were cut from. The baseline is fitted ``on_every_bar`` (what train asks when a refit up
+    to the last bar was asked for, whether or not the network is then refitted), else on the
+    bars before the test period, as the scored network was. Raises DataError if a pinned
+    baseline has too few rows."""
     data = config.data
     index = np.arange(len(dataset))
     val_mask, test_mask = np.isin(index, index[val]), np.isin(index, index[test])
@@ -343,7 +344,7 @@ def record_for_training(
         config.calibration.interval_level,
         ohlcv,
         np.datetime_as_string(np.asarray(dates).astype("datetime64[D]")),
-        len(ohlcv) if refitted else first_test,
+        len(ohlcv) if on_every_bar else first_test,
         assess,
     )
     on = config.calibration.adaptive_baseline and record.serves_baseline
