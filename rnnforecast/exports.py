@@ -187,10 +187,16 @@ def identified(
 
 def forecast_columns(forecasts: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
     """The rows of :class:`rnnforecast.jobs.prediction.Forecast` (``date``, ``close``, ``low``,
-    ``high``) as columns, dates as ``datetime.date``."""
-    return {
+    ``high``) as columns, dates as ``datetime.date``; a fan's rows add ``interval_method`` and
+    one column per quantile, ``q0.05`` .. ``q0.95`` (price units)."""
+    columns: dict[str, list[Any]] = {
         "date": [dt.date.fromisoformat(f["date"]) for f in forecasts],
         "close": [float(f["close"]) for f in forecasts],
         "low": [float(f["low"]) for f in forecasts],
         "high": [float(f["high"]) for f in forecasts],
     }
+    if forecasts and "quantiles" in forecasts[0]:
+        columns["interval_method"] = [str(f["interval_method"]) for f in forecasts]
+        for key in forecasts[0]["quantiles"]:
+            columns[f"q{key}"] = [float(f["quantiles"][key]) for f in forecasts]
+    return columns

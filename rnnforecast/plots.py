@@ -135,3 +135,46 @@ def replay_figure(
     ax.legend(loc="upper left")
     ax.grid(alpha=0.3)
     return fig
+
+
+def fan_figure(
+    ticker: str,
+    dates: np.ndarray,
+    closes: np.ndarray,
+    fan_dates: np.ndarray,
+    quantiles: dict[str, np.ndarray],
+    level: float,
+) -> Figure:
+    """The forecast fan after the stored closes, as a new Figure: ``dates`` and ``closes``
+    ``(k,)`` the history drawn (about a year), ``fan_dates`` ``(H,)`` the forecast sessions,
+    ``quantiles`` price quantiles ``(H,)`` by level key ("0.05" .. "0.95"); the bands are the
+    central intervals the keys pair up into, darker inside, the median dashed."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    ax = fig.subplots()
+    ax.plot(dates, closes, color="black", linewidth=1.1, label="close")
+    keys = sorted(quantiles, key=float)
+    start_date, start_close = dates[-1:], closes[-1:]
+    for i in range(len(keys) // 2):
+        low, high = keys[i], keys[-1 - i]
+        coverage = float(high) - float(low)
+        ax.fill_between(
+            np.concatenate([start_date, fan_dates]),
+            np.concatenate([start_close, quantiles[low]]),
+            np.concatenate([start_close, quantiles[high]]),
+            color="tab:blue",
+            alpha=0.15 + 0.1 * i,
+            linewidth=0,
+            label=f"{coverage:.0%}",
+        )
+    if "0.5" in quantiles:
+        path = np.concatenate([start_close, quantiles["0.5"]])
+        ax.plot(np.concatenate([start_date, fan_dates]), path, "--", color="tab:blue")
+    ax.set_title(
+        f"{ticker}: the forecast fan, {len(fan_dates)} sessions ahead ({level:.0%} served)"
+    )
+    ax.set_ylabel("price")
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rnnforecast.cli import exits, options, process, render
+from rnnforecast.cli import exits, forecast_view, options, process, render
 from rnnforecast.cli.options import HOME_ENV
 from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
@@ -313,16 +313,25 @@ def predict(
     run: options.Run = None,
     horizon: options.Horizon = None,
     output: options.PredictOutput = None,
+    plot: options.PredictPlot = None,
     as_json: options.Json = False,
 ) -> None:
     """Forecast the close of the next trading day(s) after the last stored bar, with a
-    prediction interval."""
-    from rnnforecast import exports
+    prediction interval and, up to 22 sessions ahead, the model's fan of quantiles."""
+    from rnnforecast import exports, plots
     from rnnforecast.jobs import prediction
 
     if output is not None:
         exports.output_format(output)
-    result = prediction.predict(_home(ctx), ticker, run, horizon, clock=ctx.obj.clock)
+    if plot is not None and not plots.is_png(plot):
+        raise UsageError(f"--plot writes a PNG file: {plot} does not end in .png")
+    history = prediction.PLOT_HISTORY if plot is not None else 0
+    result = prediction.predict(
+        _home(ctx), ticker, run, horizon, clock=ctx.obj.clock, history=history
+    )
+    if plot is not None:
+        plots.save_png(prediction.figure(result), plot)
+        say(f"plot written to {plot}")
     # The core's notices name no command; the hint to cure them is the CLI's to give.
     warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
     for warning in warnings:
@@ -336,7 +345,7 @@ def predict(
     if as_json:
         emit_json({**result.to_dict(), "warnings": warnings})
         return
-    render.forecast(result)
+    forecast_view.forecast(result)
 
 
 @app.command("run")

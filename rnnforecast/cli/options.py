@@ -291,6 +291,12 @@ Plot = Annotated[
         "--plot", help="Draw actual vs forecast vs naive and the loss curves to this PNG file."
     ),
 ]
+PredictPlot = Annotated[
+    Path | None,
+    typer.Option(
+        "--plot", help="Draw the forecast fan after the last year of closes to this PNG file."
+    ),
+]
 EvaluateOutput = Annotated[
     Path | None,
     typer.Option(
@@ -330,8 +336,8 @@ Horizon = Annotated[
     int | None,
     typer.Option(
         min=1,
-        help="Trading days to forecast (default: the model's horizon; "
-        "more only for a recursive model).",
+        help="Trading days to forecast (default: the model's horizon; up to 22 with the "
+        "model's fan, more only for a recursive model).",
     ),
 ]
 PredictOutput = Annotated[

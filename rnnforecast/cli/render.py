@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from rnnforecast.jobs.group_evaluation import GlobalEvaluation
     from rnnforecast.jobs.nightly import RunOutcome
     from rnnforecast.jobs.outcomes import Failure, TickerOutcome
-    from rnnforecast.jobs.prediction import Forecast
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.training.global_model import GlobalTrainResult
     from rnnforecast.training.per_ticker import TrainResult
@@ -371,23 +370,6 @@ def folds_table(folds: list[dict[str, Any]], agg: dict[str, Any]) -> None:
                 ",".join(f"{s:.2f}" for s in f["shrink"]),
             ]
             for i, f in enumerate(folds)
-        ],
-    )
-
-
-def forecast(result: Forecast) -> None:
-    """predict: the last close, then one row per forecast day."""
-    say(
-        f"{result.ticker} run {result.run_id}; last close {result.last_close:.2f} on "
-        f"{result.as_of}; {result.level:.0%} intervals from {result.interval_method}"
-    )
-    say(served_words(result.interval_method, used_dict(result.network_used)))
-    table(
-        f"{result.ticker} forecast ({result.level:.0%} interval from {result.interval_method})",
-        ["date", "close", "low", "high"],
-        [
-            [f["date"], f"{f['close']:.2f}", f"{f['low']:.2f}", f"{f['high']:.2f}"]
-            for f in result.forecasts
         ],
     )
 

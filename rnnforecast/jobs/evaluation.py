@@ -44,6 +44,8 @@ class EvaluationResult:
     risk: RiskReport | None = None
     # what the weights shape in the scored fit's forecasts, as the bundle serves them
     network_used: NetworkUse | None = None
+    # the fans 1, 5 and 22 sessions ahead on the test period (rnnforecast.risk.fans.report)
+    horizons: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -56,12 +58,20 @@ class EvaluationResult:
             "network_used": None if self.network_used is None else self.network_used.to_dict(),
             "test": self.test,
             **self.report.to_dict(),
-            "risk": None if self.risk is None else self.risk.to_dict(),
+            "risk": self._risk(),
             "warnings": self.warnings,
         }
         if self.folds is not None:
             out["folds"] = self.folds
             out["aggregate"] = _aggregate(self.folds)
+        return out
+
+    def _risk(self) -> dict[str, Any] | None:
+        """The risk report with the per-horizon fans under ``horizons``."""
+        if self.risk is None and self.horizons is None:
+            return None
+        out = {} if self.risk is None else self.risk.to_dict()
+        out["horizons"] = self.horizons
         return out
 
 
@@ -130,6 +140,11 @@ def evaluate(
         risk_report = _risk_report(loaded, frame, scored)
     except (ValueError, DataError) as exc:
         warnings.append(f"no distribution scores next to the baselines: {exc}")
+    horizons = None
+    try:
+        horizons = fan_horizons(loaded, frame, test)
+    except DataError as exc:
+        warnings.append(f"no scores of the fans 1 to 22 sessions ahead: {exc}")
     trained = frame.loc[manifest.data.first : manifest.data.last]
     if fingerprint(trained) != manifest.data.fingerprint:
         warnings.append(
@@ -157,7 +172,39 @@ def evaluate(
         fit=manifest.scored.dates(),
         risk=risk_report,
         network_used=scored_network_use(loaded, scored.calibration),
+        horizons=horizons,
     )
+
+
+def fan_horizons(loaded: loading.Loaded, frame: pd.DataFrame, test: Period) -> dict[str, Any]:
+    """Every classical fan, and the served fan, scored 1, 5 and 22 sessions ahead from the
+    origins of the test period ``test`` (targets inside it only), each method fitted on the
+    bars before it (:mod:`rnnforecast.risk.fans.report`). The served fan applies the bundle's
+    per-horizon choice (``served_choice``: made on these same days, so its score flatters it;
+    ``evaluate --replay`` scores choices made on the past). Raises DataError if the bars
+    before the test period are too few for any fan."""
+    from rnnforecast.risk.fans import choice, registry, report
+    from rnnforecast.risk.fans.interface import MAX_HORIZON
+
+    methods = registry.REGISTRY
+    record = choice.load(loaded.bundle.path, methods)
+    index = pd.DatetimeIndex(frame.index)
+    first = int(index.searchsorted(pd.Timestamp(test.start)))
+    last = int(index.searchsorted(pd.Timestamp(test.end), side="right"))
+    ohlcv = base_matrix(frame)[:last]
+    fits = choice.fit_all(methods, ohlcv, first, MAX_HORIZON)
+    if not fits or first >= last:
+        raise DataError("too few bars before the test period for any fan")
+    origins = np.arange(first, last)
+    fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON)
+    served = names = None
+    if record is not None and all(m in fans for m in record.methods):
+        served = np.stack([fans[m][:, h] for h, m in enumerate(record.methods)], axis=1)
+        names = np.tile(np.asarray(record.methods), (len(origins), 1))
+    out = report.report(ohlcv, origins, fans, served, names)
+    for scores in out.values():
+        scores["served_choice"] = "made on these days" if served is not None else None
+    return out
 
 
 def scored_network_use(

@@ -22,9 +22,13 @@ from rnnforecast.forecast.calibration import adaptive_factors
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import latest_base
 from rnnforecast.risk import adaptive_widths, interval_choice
+from rnnforecast.risk.fans import choice, registry
+from rnnforecast.risk.fans.choice import FanRecord
+from rnnforecast.risk.fans.interface import FAN_LEVELS, SHOWN_LEVELS, interval_levels
+from rnnforecast.risk.interval_choice import IntervalRecord
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
-from rnnforecast.storage.loading import load
+from rnnforecast.storage.loading import Loaded, load
 
 MAX_RECURSIVE_STEPS = 260
 
@@ -53,6 +57,8 @@ class Forecast:
     interval_method: str = "conformal"  # who made low/high: see rnnforecast.risk.interval_choice
     # whether the weights shaped close and low/high (rnnforecast.risk.network_use)
     network_used: NetworkUse | None = None
+    # the last stored sessions' dates (ISO) and closes, when asked for (a picture's history)
+    history: tuple[tuple[str, ...], tuple[float, ...]] = ((), ())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,69 +129,179 @@ def predict(
     run_id: str | None = None,
     horizon: int | None = None,
     clock: calendars.Clock = calendars.system_clock,
+    history: int = 0,
 ) -> Forecast:
     """Forecast the close of the next ``horizon`` sessions after the last stored bar.
 
-    ``horizon`` defaults to the model's; a direct model forecasts at most its trained
-    horizon, a recursive one up to 260 steps. Each forecast has ``low``/``high`` bounds at
-    the calibrated interval level (the network's, or the baseline's the bundle serves: see
-    :mod:`rnnforecast.risk.interval_choice`), and is dated by the ticker's exchange calendar. The
-    result notes when sessions have closed after the last stored bar (by ``clock()``).
+    ``horizon`` defaults to the model's. A bundle with a fan (:mod:`rnnforecast.risk.fans`)
+    reaches :data:`~rnnforecast.risk.fans.interface.MAX_HORIZON` sessions whatever its
+    network's horizon: each forecast then has the fan's ``quantiles`` (price units, keyed by
+    level), its ``low``/``high`` at the calibrated level and the ``interval_method`` that
+    served that horizon; past the network's own horizon the point is the last close. Without
+    a fan a direct model forecasts at most its trained horizon, a recursive one up to 260
+    steps, each with ``low``/``high`` from the network's or the served baseline's interval
+    (:mod:`rnnforecast.risk.interval_choice`). Dates follow the ticker's exchange calendar;
+    the result notes when sessions have closed after the last stored bar (by ``clock()``),
+    and holds the dates and closes of the last ``history`` stored bars (for a picture).
     Raises HorizonOutOfRange (a UsageError), NoModel or ModelError (no or bad bundle),
     NoStoredData or DataError (no or too few stored bars).
     """
     loaded = load(home, ticker, run_id)
     data = loaded.config.data
+    manifest = loaded.bundle.manifest
+    fan = (
+        None if manifest.members is not None else choice.load(loaded.bundle.path, registry.REGISTRY)
+    )
     steps = horizon or data.horizon
     limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
+    if fan is not None:
+        limit = max(limit, fan.horizons)
     if not 1 <= steps <= limit:
         raise HorizonOutOfRange(limit, data.strategy, data.horizon)
-    manifest = loaded.bundle.manifest
     # A global model's manifest names its group and lists the tickers it serves.
     symbol = check_ticker(ticker) if manifest.members is not None else manifest.ticker
     if manifest.members is not None and symbol not in manifest.members:
         raise UsageError(f"{symbol} is not one of the tickers run {manifest.run_id} serves")
-    adaptive = loaded.calibration.adaptive
     served = interval_choice.load(loaded.bundle.path, symbol)
-    baseline = served is not None and served.serves_baseline
-    # a served baseline needs no network factor (its own is served_adaptive's), but a long
-    # history for its filter
-    history = 0 if adaptive is None or baseline else adaptive.history
-    need = data.lookback + history
-    dates, all_rows = home.store.read_last(symbol, max(need, adaptive_widths.rows_needed(served)))
-    rows = all_rows[-need:]
-    model = loaded.fitted("served")
-    result = model.forecast(
-        latest_base(rows, data), steps, recent_width_factor(model, rows) if history else 1.0
+    with_fan = fan is not None and steps <= fan.horizons
+    need, adaptive_history = rows_to_read(loaded, served, fan if with_fan else None)
+    dates, all_rows = home.store.read_last(symbol, max(need, history))
+    past = (
+        tuple(str(d) for d in dates[-history:].astype("datetime64[D]")) if history else (),
+        tuple(float(c) for c in all_rows[-history:, CLOSE]) if history else (),
     )
-    low, high = result.low[0], result.high[0]
-    if baseline and served is not None:
-        try:
-            factor = adaptive_widths.factor(served, all_rows)  # 1.0 for fixed widths
-            low, high = interval_choice.bounds(served, all_rows, result.point[0], factor)
-        except ModelError as exc:
-            path = loaded.bundle.path / interval_choice.file_name(
-                symbol if manifest.members else None
-            )
-            raise ModelError(f"{path}: {exc}") from None
-    last_day = dates[-1].item()
-    code, days, closed, notices = forecast_dates(home, symbol, last_day, steps, clock())
+    all_rows, dates = all_rows[-need:], dates[-need:]
+    rows = all_rows[-(data.lookback + adaptive_history) :]
+    model = loaded.fitted("served")
+    own = min(steps, data.horizon) if data.strategy == "direct" and with_fan else steps
+    result = model.forecast(
+        latest_base(rows, data), own, recent_width_factor(model, rows) if adaptive_history else 1.0
+    )
+    last_close = float(rows[-1, CLOSE])
+    point = np.concatenate([result.point[0], np.full(steps - own, last_close)])
+    code, days, closed, notices = forecast_dates(home, symbol, dates[-1].item(), steps, clock())
+    level = served.level if served is not None else loaded.calibration.level
+    if fan is not None and with_fan:
+        forecasts = fan_forecasts(fan, all_rows, days, point, level)
+        method = fan.methods[0]
+        use = NetworkUse(network_use(loaded.calibration, None, own).price, fan.uses_network)
+    else:
+        low, high = interval_bounds(loaded, served, symbol, all_rows, result)
+        forecasts = [
+            {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
+            for d, c, lo, hi in zip(days, point, low, high, strict=True)
+        ]
+        method = interval_choice.served_name(served, loaded.calibration)
+        use = network_use(loaded.calibration, served, steps)
     return Forecast(
         symbol,
         loaded.bundle.run_id,
-        str(last_day),
-        float(rows[-1, CLOSE]),
-        served.level if served is not None else loaded.calibration.level,
-        [
-            {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
-            for d, c, lo, hi in zip(days, result.point[0], low, high, strict=True)
-        ],
+        str(dates[-1].item()),
+        last_close,
+        level,
+        forecasts,
         code,
         closed,
         notices,
-        interval_choice.served_name(served, loaded.calibration),
-        network_use(loaded.calibration, served, steps),
+        method,
+        use,
+        past,
     )
+
+
+PLOT_HISTORY = 252
+"""Stored sessions drawn before the fan: about a year."""
+
+
+def figure(result: Forecast) -> Any:
+    """The forecast's picture (a matplotlib Figure): the closes of ``result.history``, then
+    the fan's quantiles (or the interval, for a bundle without a fan) over the forecast
+    sessions."""
+    from rnnforecast import plots
+
+    dates, closes = result.history
+    days = np.array([f["date"] for f in result.forecasts], dtype="datetime64[D]")
+    if result.forecasts and "quantiles" in result.forecasts[0]:
+        keys = result.forecasts[0]["quantiles"]
+        bands = {k: np.array([f["quantiles"][k] for f in result.forecasts]) for k in keys}
+    else:
+        lo, hi = (1 - result.level) / 2, (1 + result.level) / 2
+        bands = {
+            f"{lo:g}": np.array([f["low"] for f in result.forecasts]),
+            f"{hi:g}": np.array([f["high"] for f in result.forecasts]),
+        }
+    return plots.fan_figure(
+        result.ticker,
+        np.array(dates, dtype="datetime64[D]"),
+        np.array(closes, dtype=np.float64),
+        days,
+        bands,
+        result.level,
+    )
+
+
+def rows_to_read(
+    loaded: Loaded, served: IntervalRecord | None, fan: FanRecord | None
+) -> tuple[int, int]:
+    """How many of the last stored bars predict reads (the network's window and its adaptive
+    history, the served baseline's or the served fan's history), and the network's adaptive
+    history (0 when a baseline or a fan serves the intervals)."""
+    data, adaptive = loaded.config.data, loaded.calibration.adaptive
+    baseline = served is not None and served.serves_baseline
+    history = 0 if adaptive is None or baseline or fan is not None else adaptive.history
+    need = max(data.lookback + history, adaptive_widths.rows_needed(served))
+    if fan is not None:
+        need = max(need, *(registry.REGISTRY[name].serve_rows + 1 for name in fan.fits))
+    return need, history
+
+
+def fan_forecasts(
+    fan: FanRecord, rows: np.ndarray, days: list[dt.date], point: np.ndarray, level: float
+) -> list[dict[str, Any]]:
+    """One forecast per day of ``days`` from the served ``fan`` after the last of ``rows``
+    ``(k, 5)``: the ``point`` close, the fan's interval at ``level`` (the 80% one when the fan
+    holds no interval at ``level``), its quantiles in price units and the method that served
+    that horizon. Raises ModelError if the fan is not finite."""
+    steps = len(days)
+    quantiles = choice.served_fan(fan, registry.REGISTRY, rows, np.array([len(rows)]), steps)[0]
+    prices = float(rows[-1, CLOSE]) * np.exp(quantiles)
+    try:
+        lo, hi = interval_levels(level)
+    except ValueError:
+        lo, hi = interval_levels(0.8)
+    shown = [FAN_LEVELS.index(q) for q in SHOWN_LEVELS]
+    return [
+        {
+            "date": str(day),
+            "close": float(point[h]),
+            "low": float(prices[h, lo]),
+            "high": float(prices[h, hi]),
+            "quantiles": {f"{FAN_LEVELS[i]:g}": float(prices[h, i]) for i in shown},
+            "interval_method": fan.methods[h],
+        }
+        for h, day in enumerate(days)
+    ]
+
+
+def interval_bounds(
+    loaded: Loaded,
+    served: IntervalRecord | None,
+    symbol: str,
+    all_rows: np.ndarray,
+    result: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` ``(steps,)`` of a bundle without a fan: the network's own interval
+    (``result``'s) or the served baseline's around the network's point. Raises ModelError
+    (with the record's path) if the baseline's interval is not finite."""
+    if served is None or not served.serves_baseline:
+        return result.low[0], result.high[0]
+    try:
+        factor = adaptive_widths.factor(served, all_rows)  # 1.0 for fixed widths
+        return interval_choice.bounds(served, all_rows, result.point[0], factor)
+    except ModelError as exc:
+        member = symbol if loaded.bundle.manifest.members else None
+        path = loaded.bundle.path / interval_choice.file_name(member)
+        raise ModelError(f"{path}: {exc}") from None
 
 
 def recent_width_factor(model: FittedModel, rows: np.ndarray) -> float:

@@ -24,7 +24,7 @@ import datetime as dt
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from rnnforecast.data.bars import CLOSE
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.forecast import conformal
 from rnnforecast.forecast.windows import Split, base_matrix, check_batches
+from rnnforecast.jobs import fan_replay
 from rnnforecast.jobs.replay_scores import LEVELS, Track, dm_test, scores, shares
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.baselines.registry import BASELINES
@@ -52,7 +53,8 @@ DEFAULT_EVERY = 21
 """Sessions between refit dates: about a month of trading days."""
 
 HORIZONS = (1,)
-"""Horizons replayed (sessions ahead); the 5- and 22-session fans come next."""
+"""Horizons of the one-day served intervals and point (``one_day``); the fans' horizons are
+:data:`rnnforecast.risk.fans.interface.REPORT_HORIZONS`."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ class Replay:
     refits: tuple[Refit, ...]
     days: ReplayDays
     seconds: float
+    fans: dict[str, Any] = field(default_factory=dict)  # per horizon (jobs.fan_replay)
 
     def horizon_scores(self, horizon: int = 1) -> dict[str, Any]:
         """Scores of the replayed days at ``horizon``: ``served``, ``network``,
@@ -152,7 +155,8 @@ class Replay:
                 "warm": self.warm,
                 "seconds": self.seconds,
                 "refits": [r.to_dict() for r in self.refits],
-                "horizons": {str(h): self.horizon_scores(h) for h in HORIZONS},
+                "horizons": self.fans,
+                "one_day": self.horizon_scores(1),
             },
         }
 
@@ -217,7 +221,7 @@ def replay(
     check_start(rows[0], recipe, str(first_day))
     ohlcv = base_matrix(frame)
     dates = frame.index.to_numpy().astype("datetime64[D]")
-    refits, spans = [], []
+    refits, spans, fan_spans = [], [], []
     starts: tuple[Start | None, Start | None] = (None, None)
     scratch_best: int | None = None
     for k, row in enumerate(rows):
@@ -236,6 +240,7 @@ def replay(
             time.perf_counter() - fitted_at,
         )
         spans.append(segment(choice, recipe, ohlcv, dates, (row, end)))
+        fan_spans.append(fan_replay.fan_span(choice.fan, ohlcv, (row, end)))
         refits.append(refit)
         if on_refit is not None:
             on_refit(refit)
@@ -259,8 +264,9 @@ def replay(
             if all(name in s[3] for s in spans)
         },
     )
+    fans = fan_replay.fan_horizons(fan_spans, ohlcv)
     seconds = time.perf_counter() - began
-    return Replay(manifest.ticker, manifest.run_id, every, warm, tuple(refits), days, seconds)
+    return Replay(manifest.ticker, manifest.run_id, every, warm, tuple(refits), days, seconds, fans)
 
 
 Span = tuple[np.ndarray, Track, Track, dict[str, Track]]

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from rnnforecast.config import Config
+from rnnforecast.errors import DataError
 from rnnforecast.forecast.windows import Dataset, Split, base_matrix, build_dataset, check_batches
 from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
@@ -25,6 +27,7 @@ from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.risk.fans.choice import FanRecord
     from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.training.warm import WarmStart
 
@@ -136,6 +139,7 @@ def train_ticker(
         warm_start,
         served_intervals,
         reason,
+        choice.fan,
     )
     run_id, path = saving.save_ticker(home.models, symbol, config, run, started, promote)
     return TrainResult(
@@ -165,6 +169,7 @@ class Choice:
     served: fitting.Fit
     intervals: IntervalRecord
     reason: str  # why the served fit is a refit or the scored fit (the manifest's serving)
+    fan: FanRecord | None = None  # the served fan 1..22 sessions ahead (None: too few bars)
 
 
 def fit_and_choose(
@@ -204,4 +209,32 @@ def fit_and_choose(
     )
     refitting, reason = fitting.refit_plan(refit, scored, [record])
     served = fitting.refit(config, scored, parts, progress, starts[1]) if refitting else scored
-    return Choice(split, dataset, scored, served, record, reason)
+    fan = fan_for_training(config, frame, int(np.arange(len(dataset))[split.test][0]), refit)
+    return Choice(split, dataset, scored, served, record, reason, fan)
+
+
+def fan_for_training(
+    config: Config, frame: pd.DataFrame, first_test_window: int, on_every_bar: bool
+) -> FanRecord | None:
+    """The fan a bundle trained by ``config`` on ``frame`` serves
+    (:func:`rnnforecast.risk.fans.choice.fit_fan`): chosen on the scored fit's test period
+    (from window ``first_test_window`` on), its methods fitted ``on_every_bar`` or on the bars
+    before that period, as the served intervals are. A recipe pinning a classical method that
+    has a fan serves that fan at every horizon. None when the bars are too few for any fan."""
+    from rnnforecast.risk.fans import choice, registry
+
+    ohlcv = base_matrix(frame)
+    first_test = first_test_window + config.data.lookback
+    pinned = config.calibration.intervals
+    methods = {pinned: registry.REGISTRY[pinned]} if pinned in registry.REGISTRY else None
+    try:
+        return choice.fit_fan(
+            methods or registry.REGISTRY,
+            ohlcv,
+            frame.index.to_numpy(),
+            first_test,
+            len(ohlcv) if on_every_bar else first_test,
+            config.calibration.significance,
+        )
+    except DataError:
+        return None

@@ -29,6 +29,7 @@ from rnnforecast.version import __version__
 
 if TYPE_CHECKING:
     from rnnforecast.data.store import TickerInfo
+    from rnnforecast.risk.fans.choice import FanRecord
     from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.storage.artifacts import ModelRepository
     from rnnforecast.training.group_members import DateSplit, GroupMember
@@ -53,6 +54,7 @@ class TickerRun:
         None  # what predict serves (rnnforecast.risk.interval_choice)
     )
     reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
+    fan: FanRecord | None = None  # the served fan (rnnforecast.risk.fans.choice)
 
     @property
     def refitted(self) -> bool:
@@ -240,6 +242,10 @@ def save_ticker(
             from rnnforecast.risk import interval_choice
 
             interval_choice.save(path.parent, run.intervals)
+        if run.fan is not None:
+            from rnnforecast.risk.fans import choice
+
+            choice.save(path.parent, run.fan)
         if run.refitted:
             save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, fitted)
 
