@@ -47,31 +47,20 @@ class GarchT:
     def forecast(
         self, ohlcv: np.ndarray, first_test: int, levels: tuple[float, ...]
     ) -> BaselineForecast:
-        """Fitted by maximum likelihood on the returns before first_test (``last_obs``), then
+        """Fitted by maximum likelihood on the returns before first_test (:func:`fit_garch`), then
         filtered forward over the whole series with those parameters (``forecast(start=...)``).
         If the optimiser fails, falls back to fixed typical parameters and records
         ``converged`` = 0 (1 otherwise) next to the parameters."""
         from arch import arch_model
 
         asym = self.asymmetric
-        scaled = log_returns(ohlcv) * _ARCH_SCALE
+        returns = log_returns(ohlcv)
+        scaled = returns * _ARCH_SCALE
         n_fit = first_test - 1  # returns of rows 1 .. first_test - 1
+        fitted, converged = fit_garch(returns[:n_fit], asym)
         model = arch_model(scaled, mean="Zero", vol="GARCH", p=1, o=int(asym), q=1, dist="t")
-        # arch warns about scaling and optimiser exit codes; the flag is checked below instead.
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            try:
-                result = model.fit(disp="off", last_obs=n_fit, show_warning=False)
-                fitted = np.asarray(result.params, dtype=np.float64)
-                converged = result.convergence_flag == 0 and bool(np.all(np.isfinite(fitted)))
-            except (ValueError, ArithmeticError):  # numpy's LinAlgError is a ValueError
-                converged = False
-            if not converged:
-                sample = float(np.mean(scaled[:n_fit] ** 2))
-                gamma = (_FALLBACK_GAMMA,) if asym else ()
-                persistence = _FALLBACK_ALPHA + _FALLBACK_BETA + _FALLBACK_GAMMA / 2
-                omega = sample * (1 - persistence)
-                fitted = np.array([omega, _FALLBACK_ALPHA, *gamma, _FALLBACK_BETA, _FALLBACK_NU])
             # Origin j uses returns[:j + 1] and forecasts returns[j + 1], i.e. row j + 2; the
             # first test row needs origin first_test - 2, and the last origin forecasts past
             # the data.
@@ -81,9 +70,7 @@ class GarchT:
             z = model.distribution.ppf(list(levels), [fitted[-1]])
         variance = np.maximum(variance_pct / _ARCH_SCALE**2, VARIANCE_FLOOR)
         quantiles = np.sqrt(variance)[:, None] * np.asarray(z)[None, :]
-        params = {name: float(value) for name, value in zip(self.params, fitted, strict=True)}
-        params["omega"] /= _ARCH_SCALE**2
-        params["converged"] = float(converged)
+        params = garch_params(fitted, converged, asym)
         # arch's t has unit variance: ``variance`` is the forecast's variance, its t scale is
         # sqrt(variance (nu - 2) / nu)
         return BaselineForecast(self.name, variance, quantiles, levels, params, "student_t")
@@ -132,6 +119,48 @@ class GjrT(GarchT):
     name = "gjr_t"
     params: tuple[str, ...] = ("omega", "alpha", "gamma", "beta", "nu")
     asymmetric = True
+
+
+def fit_garch(returns: np.ndarray, asymmetric: bool) -> tuple[np.ndarray, bool]:
+    """Fit a zero-mean GARCH(1,1) (GJR-GARCH(1,1) if ``asymmetric``) with standardized
+    Student-t errors to ``returns`` ``(T,)`` (log returns) by maximum likelihood in ``arch``
+    (imported here), on the returns times 100 (arch's optimiser is tuned for percent).
+
+    Returns ``(fitted, converged)``: ``fitted`` in arch's order and percent scale, ``(omega,
+    alpha, [gamma,] beta, nu)`` (omega in percent squared); if the optimiser fails or gives a
+    value that is not finite, the fixed typical parameters (persistence 0.95, nu 8) with omega
+    set so the unconditional variance is the sample mean of the squared returns, and
+    ``converged`` False. Raises nothing for a failed fit; arch's warnings are silenced."""
+    from arch import arch_model
+
+    scaled = np.asarray(returns, dtype=np.float64) * _ARCH_SCALE
+    model = arch_model(scaled, mean="Zero", vol="GARCH", p=1, o=int(asymmetric), q=1, dist="t")
+    # arch warns about scaling and optimiser exit codes; the flag is checked below instead.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            result = model.fit(disp="off", show_warning=False)
+            fitted = np.asarray(result.params, dtype=np.float64)
+            converged = result.convergence_flag == 0 and bool(np.all(np.isfinite(fitted)))
+        except (ValueError, ArithmeticError):  # numpy's LinAlgError is a ValueError
+            converged = False
+    if not converged:
+        sample = float(np.mean(scaled**2))
+        gamma = (_FALLBACK_GAMMA,) if asymmetric else ()
+        persistence = _FALLBACK_ALPHA + _FALLBACK_BETA + _FALLBACK_GAMMA / 2
+        omega = sample * (1 - persistence)
+        fitted = np.array([omega, _FALLBACK_ALPHA, *gamma, _FALLBACK_BETA, _FALLBACK_NU])
+    return fitted, converged
+
+
+def garch_params(fitted: np.ndarray, converged: bool, asymmetric: bool) -> dict[str, float]:
+    """The named parameters of :func:`fit_garch`'s ``fitted`` in log-return units (omega
+    divided by 100^2), with ``converged`` as 1.0 or 0.0."""
+    names = ("omega", "alpha", "gamma", "beta", "nu") if asymmetric else GarchT.params
+    params = {name: float(value) for name, value in zip(names, fitted, strict=True)}
+    params["omega"] /= _ARCH_SCALE**2
+    params["converged"] = float(converged)
+    return params
 
 
 def garch_path(

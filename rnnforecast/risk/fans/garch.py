@@ -1,0 +1,176 @@
+"""Simulated GARCH(1,1) and GJR-GARCH(1,1) fans with standardized Student-t errors.
+
+Fitted by maximum likelihood in ``arch`` exactly as the one-day baselines are
+(:func:`~rnnforecast.risk.baselines.garch.fit_garch`: zero mean, returns x100 for the
+optimiser, typical fallback parameters and ``converged`` = 0 when it fails). The fan is the
+h-step distribution of the cumulative log return by Monte Carlo simulation of the fitted model,
+not the one-step t quantile times sqrt(sum of variances): that rule ignores how the variance
+itself moves over the horizon and is too narrow (GOOG, 80% at 5 sessions: 0.763).
+
+Simulation (numpy only): :data:`SIM_PATHS` paths of standardized t shocks
+``t(nu) sqrt((nu - 2) / nu)`` (unit variance, as arch's) drawn from ``default_rng(SIM_SEED)``,
+the same shocks for every origin (common random numbers: fans are deterministic, and two
+origins or two fits differ only by their model, not by their draws). Given the first variance
+``s_1`` the recursion ``s_{k+1} = omega + s_k (beta + (alpha + gamma [z_k < 0]) z_k^2)`` is
+linear in ``s_1``: ``s_k = s_1 P_k + omega Q_k`` with path factors ``P``, ``Q`` computed once
+for all origins. Monte Carlo error with 20,000 paths (measured over 40 seeds, GOOG's fitted
+GARCH-t, nu 4.2): standard error of the 2.5% / 97.5% quantiles about 0.9% of their value at 1
+and 22 sessions, of the 10% / 90% quantiles about 0.6%; 10,000 paths gave 1.3% and 0.85%.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from rnnforecast.risk.baselines.garch import SLACK, fit_garch, garch_params, garch_path
+from rnnforecast.risk.baselines.interface import VARIANCE_FLOOR, checked_ohlcv, log_returns
+from rnnforecast.risk.fans.common import check_fit, checked_origins, fit_rows
+from rnnforecast.risk.fans.interface import FAN_LEVELS, FanFit, sorted_quantiles
+
+SIM_PATHS = 20_000
+"""Simulated paths per fan (Monte Carlo error: see the module docstring)."""
+
+SIM_SEED = 20261207
+"""The seed of the shocks: fixed, so a fan rebuilt from a saved fit is the same fan."""
+
+GARCH_SERVE_ROWS = 1000
+"""Rows before an origin the filter runs over, from arch's backcast of the first 75 returns:
+at GOOG's persistence (0.995) the backcast's weight after 925 steps is below 1%."""
+
+GRID_STEP = 0.05
+"""Spacing in log first variance of the simulated lattice (standard deviations 2.5% apart).
+The interpolation error, measured on GOOG's GARCH-t and GJR-t fans, is below 0.1% of the
+fan's largest quantile, against a Monte Carlo error near 1%."""
+
+
+class GarchFan:
+    """``garch_t``: a simulated GARCH(1,1)-t fan. Params (log-return units): omega, alpha,
+    beta, nu, converged (1.0 or 0.0); no tables."""
+
+    name = "garch_t"
+    min_rows = 101  # 100 returns, as the one-day baseline
+    serve_rows = GARCH_SERVE_ROWS
+    asymmetric = False
+    param_names: tuple[str, ...] = ("omega", "alpha", "beta", "nu")
+
+    def fit(self, ohlcv: np.ndarray, through: int, horizons: int) -> FanFit:
+        """Fitted on the returns of rows ``[0, through)`` by :func:`fit_garch` (arch). Raises
+        DataError if ``through`` < :attr:`min_rows` or past the rows, ValueError for horizons
+        outside ``[1, MAX_HORIZON]``."""
+        fit_rows(self.name, ohlcv, through, horizons, self.min_rows)
+        returns = log_returns(checked_ohlcv(ohlcv)[:through])
+        fitted, converged = fit_garch(returns, self.asymmetric)
+        return FanFit(self.name, horizons, garch_params(fitted, converged, self.asymmetric))
+
+    def check(self, fit: FanFit) -> None:
+        """Raise ValueError unless the params are there, finite, omega > 0, alpha, beta >= 0,
+        nu > 2, alpha + gamma >= 0 and alpha + gamma / 2 + beta <= 1 (each to the baselines'
+        :data:`SLACK`), converged 0 or 1."""
+        check_fit(self.name, fit, (*self.param_names, "converged"), {})
+        p = fit.params
+        gamma = p.get("gamma", 0.0) if self.asymmetric else 0.0
+        if not (p["omega"] > 0 and p["alpha"] >= 0 and p["beta"] >= 0 and p["nu"] > 2):
+            raise ValueError(f"{self.name} params out of range: {p}")
+        if p["alpha"] + gamma < -SLACK or p["alpha"] + gamma / 2 + p["beta"] > 1 + SLACK:
+            raise ValueError(f"{self.name} params are not stationary: {p}")
+        if p["converged"] not in (0.0, 1.0):
+            raise ValueError(f"{self.name} converged must be 0 or 1, got {p['converged']}")
+
+    def fan(self, fit: FanFit, ohlcv: np.ndarray, origins: np.ndarray, horizons: int) -> np.ndarray:
+        """``(m, horizons, len(FAN_LEVELS))`` simulated quantiles of the cumulative log return.
+        The first variance at origin ``o`` is :func:`garch_path` over the returns of rows
+        ``[o - serve_rows, o)`` (its last entry: the variance of row ``o``'s return). Raises
+        ValueError for origins outside ``[serve_rows, n]`` or horizons past the fit's."""
+        bars = checked_ohlcv(ohlcv)
+        o = checked_origins(self.name, origins, bars.shape[0], self.serve_rows, fit, horizons)
+        p = fit.params
+        gamma = p.get("gamma", 0.0) if self.asymmetric else 0.0
+        close_returns = log_returns(bars)  # entry j is row j + 1's
+        first = np.array(
+            [
+                garch_path(
+                    close_returns[t - self.serve_rows : t - 1],
+                    p["omega"],
+                    p["alpha"],
+                    gamma,
+                    p["beta"],
+                )[-1]
+                for t in o.tolist()
+            ]
+        )
+        shocks = standardized_t(p["nu"], SIM_PATHS, horizons)
+        return simulated_fan(first, p["omega"], p["alpha"], gamma, p["beta"], shocks)
+
+
+class GjrFan(GarchFan):
+    """``gjr_t``: a simulated GJR-GARCH(1,1)-t fan (a negative return adds ``gamma r^2`` to the
+    next variance). Params: omega, alpha, gamma, beta, nu, converged."""
+
+    name = "gjr_t"
+    asymmetric = True
+    param_names: tuple[str, ...] = ("omega", "alpha", "gamma", "beta", "nu")
+
+
+def standardized_t(nu: float, paths: int, steps: int) -> np.ndarray:
+    """``(paths, steps)`` Student-t(``nu``) draws scaled to unit variance by
+    ``sqrt((nu - 2) / nu)``, from ``default_rng(SIM_SEED)``: the same numbers on every call.
+    Requires ``nu`` > 2."""
+    rng = np.random.default_rng(SIM_SEED)
+    draws: np.ndarray = rng.standard_t(nu, size=(paths, steps)) * math.sqrt((nu - 2.0) / nu)
+    return draws
+
+
+def simulated_fan(
+    first: np.ndarray,
+    omega: float,
+    alpha: float,
+    gamma: float,
+    beta: float,
+    shocks: np.ndarray,
+) -> np.ndarray:
+    """Quantiles ``(m, H, len(FAN_LEVELS))`` (numpy's default linear interpolation) of the
+    cumulative return ``sum_{k <= h} sqrt(s_k) z_k`` over the paths of ``shocks`` ``(N, H)``,
+    for each first variance ``first`` ``(m,)`` (log-return units squared, floored at
+    VARIANCE_FLOOR), where ``s_{k+1} = omega + (alpha + gamma [z_k < 0]) s_k z_k^2 + beta s_k``.
+
+    Simulated exactly at the lattice of first variances ``exp(GRID_STEP k)``, k integer, that
+    bracket ``first``; in between, the quantiles divided by ``sqrt(first)`` are interpolated
+    linearly in ``log first`` (exact at h = 1, where they do not depend on it). A fan thus
+    depends on its own first variance only, never on the other origins asked for, and 500
+    origins cost a few dozen simulations."""
+    start = np.log(np.maximum(np.asarray(first, dtype=np.float64), VARIANCE_FLOOR))
+    below = np.floor(start / GRID_STEP).astype(np.int64)
+    nodes = np.unique(np.concatenate([below, below + 1]))
+    at_nodes = simulated_at(np.exp(nodes * GRID_STEP), omega, alpha, gamma, beta, shocks)
+    scaled = at_nodes / np.exp(nodes * GRID_STEP / 2)[:, None, None]
+    lo = np.searchsorted(nodes, below)
+    weight = (start / GRID_STEP - below)[:, None, None]
+    mixed = (1 - weight) * scaled[lo] + weight * scaled[lo + 1]
+    return sorted_quantiles(np.exp(start / 2)[:, None, None] * mixed)
+
+
+def simulated_at(
+    first: np.ndarray,
+    omega: float,
+    alpha: float,
+    gamma: float,
+    beta: float,
+    shocks: np.ndarray,
+) -> np.ndarray:
+    """:func:`simulated_fan` without the lattice: each first variance of ``first`` ``(m,)``
+    simulated, ``(m, H, len(FAN_LEVELS))``."""
+    steps = shocks.shape[1]
+    z = np.ascontiguousarray(shocks.T)  # (H, N): the quantiles are taken along contiguous rows
+    growth = beta + (alpha + gamma * (z < 0)) * z**2  # s_{k+1} = omega + s_k growth_k
+    slope, intercept = np.ones_like(z), np.zeros_like(z)
+    for k in range(1, steps):
+        slope[k] = slope[k - 1] * growth[k - 1]
+        intercept[k] = intercept[k - 1] * growth[k - 1] + 1.0
+    out = np.empty((first.size, steps, len(FAN_LEVELS)))
+    for i, s1 in enumerate(first.tolist()):
+        variance = np.maximum(s1 * slope + omega * intercept, VARIANCE_FLOOR)
+        cumulative = np.cumsum(np.sqrt(variance) * z, axis=0)
+        out[i] = np.quantile(cumulative, FAN_LEVELS, axis=1).T
+    return out
