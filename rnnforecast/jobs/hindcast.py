@@ -9,6 +9,9 @@ that baseline's bounds around the point from the last bars predict reads
 :func:`rnnforecast.risk.adaptive_widths.factor` when the record adapts). The nightly job's
 promotion scores both models on these (:mod:`rnnforecast.jobs.promotion`).
 
+A bundle with a fan (:mod:`rnnforecast.risk.fans`) serves its one-session interval around
+the last close, as predict does.
+
 Out of sample by construction: a baseline record fitted on a bar of the days hindcast (a
 refit bundle fits its baseline on every bar) is refitted, by the same method and level, on
 the bars before the first of them, so that no day is scored by parameters that saw it.
@@ -26,6 +29,9 @@ from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import base_matrix, build_dataset
 from rnnforecast.metrics.probabilistic import interval_score, outside
 from rnnforecast.risk import adaptive_widths, interval_choice
+from rnnforecast.risk.fans import choice, registry
+from rnnforecast.risk.fans.choice import FanRecord
+from rnnforecast.risk.fans.interface import interval_levels
 from rnnforecast.storage.loading import Loaded
 
 
@@ -84,9 +90,10 @@ def served_days(
     index = np.flatnonzero(np.asarray(mask))
     part = dataset.select(index)
     served = interval_choice.load(loaded.bundle.path, member)
-    baseline = served is not None and served.serves_baseline
+    fan = None if member is not None else choice.load(loaded.bundle.path, registry.REGISTRY)
+    baseline = (served is not None and served.serves_baseline) or fan is not None
     calibration = model.calibration
-    method = interval_choice.served_name(served, calibration)
+    method = interval_choice.served_name(served, calibration) if fan is None else fan.methods[0]
     level = served.level if served is not None else calibration.level
     if not len(index):
         empty = np.zeros(0)
@@ -96,13 +103,46 @@ def served_days(
     factors = 1.0 if baseline else model.width_factors(dataset)[index]
     result = model.forecast(part.base, 1, factors)
     point, low, high = result.point[:, 0], result.low[:, 0], result.high[:, 0]
-    if baseline and served is not None:
+    if fan is not None:
+        ohlcv = base_matrix(frame)
+        first_row = int(index[0]) + data.lookback
+        first_day = str(frame.index[first_row].date())
+        low, high = fan_bounds(fan, ohlcv, index + data.lookback, level, (first_row, first_day))
+    elif baseline and served is not None:
         ohlcv = base_matrix(frame)
         # rows [0, first_row) are the bars up to the evening before the first day hindcast
         first_row = int(index[0]) + data.lookback
         record = out_of_sample(served, ohlcv, first_row, str(frame.index[first_row - 1].date()))
         low, high = baseline_bounds(record, ohlcv, index + data.lookback, point, data.lookback)
     return Hindcast(part.target_dates[:, 0], part.actual[:, 0], point, low, high, level, method)
+
+
+def fan_bounds(
+    fan: FanRecord,
+    ohlcv: np.ndarray,
+    origins: np.ndarray,
+    level: float,
+    first: tuple[int, str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(low, high)`` ``(k,)`` of the served ``fan``'s one-session interval at ``level`` (80%
+    when the fan holds no interval at ``level``, as predict serves it) for the days at rows
+    ``origins`` ``(k,)`` of ``ohlcv`` ``(n, 5)``, from the bars before each. A method fitted
+    on the first day hindcast or later (``first``: its row and ISO date) is refitted on the
+    rows before it, so that no day is scored by parameters that saw it. Raises DataError (too
+    few bars), ModelError (a fan that is not finite)."""
+    methods = registry.REGISTRY
+    name = fan.methods[0]
+    fit = fan.fits[name]
+    if fit.fitted_through is None or fit.fitted_through >= first[1]:
+        fit = methods[name].fit(ohlcv, first[0], fit.horizons)
+    record = replace(fan, methods=(name,), fits={name: fit})
+    quantiles = choice.served_fan(record, methods, ohlcv, origins, 1)[:, 0]
+    try:
+        lo, hi = interval_levels(level)
+    except ValueError:
+        lo, hi = interval_levels(0.8)
+    prices = ohlcv[origins - 1, 3][:, None] * np.exp(quantiles[:, [lo, hi]])
+    return prices[:, 0], prices[:, 1]
 
 
 def out_of_sample(

@@ -149,13 +149,11 @@ def predict(
     loaded = load(home, ticker, run_id)
     data = loaded.config.data
     manifest = loaded.bundle.manifest
-    fan = (
-        None if manifest.members is not None else choice.load(loaded.bundle.path, registry.REGISTRY)
-    )
+    fans = registry.REGISTRY
+    fan = None if manifest.members is not None else choice.load(loaded.bundle.path, fans)
     steps = horizon or data.horizon
     limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
-    if fan is not None:
-        limit = max(limit, fan.horizons)
+    limit = limit if fan is None else max(limit, fan.horizons)
     if not 1 <= steps <= limit:
         raise HorizonOutOfRange(limit, data.strategy, data.horizon)
     # A global model's manifest names its group and lists the tickers it serves.
@@ -166,10 +164,7 @@ def predict(
     with_fan = fan is not None and steps <= fan.horizons
     need, adaptive_history = rows_to_read(loaded, served, fan if with_fan else None)
     dates, all_rows = home.store.read_last(symbol, max(need, history))
-    past = (
-        tuple(str(d) for d in dates[-history:].astype("datetime64[D]")) if history else (),
-        tuple(float(c) for c in all_rows[-history:, CLOSE]) if history else (),
-    )
+    past = last_closes(dates, all_rows, history)
     all_rows, dates = all_rows[-need:], dates[-need:]
     rows = all_rows[-(data.lookback + adaptive_history) :]
     model = loaded.fitted("served")
@@ -207,6 +202,16 @@ def predict(
         use,
         past,
     )
+
+
+def last_closes(
+    dates: np.ndarray, rows: np.ndarray, k: int
+) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The ISO dates and closes of the last ``k`` of ``rows`` ``(n, 5)`` (none for 0)."""
+    if not k:
+        return (), ()
+    days = tuple(str(d) for d in dates[-k:].astype("datetime64[D]"))
+    return days, tuple(float(c) for c in rows[-k:, CLOSE])
 
 
 PLOT_HISTORY = 252

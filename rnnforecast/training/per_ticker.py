@@ -220,12 +220,17 @@ def fan_for_training(
     (:func:`rnnforecast.risk.fans.choice.fit_fan`): chosen on the scored fit's test period
     (from window ``first_test_window`` on), its methods fitted ``on_every_bar`` or on the bars
     before that period, as the served intervals are. A recipe pinning a classical method that
-    has a fan serves that fan at every horizon. None when the bars are too few for any fan."""
+    has a fan serves that fan at every horizon. None when the bars are too few for any fan,
+    and for a recipe that asks for what only the one-day intervals have: a method without a
+    fan pinned (``model``, ``hist50``, ``emp250``, ``har``) or the rolling widths
+    (``adaptive_baseline``)."""
     from rnnforecast.risk.fans import choice, registry
 
     ohlcv = base_matrix(frame)
     first_test = first_test_window + config.data.lookback
     pinned = config.calibration.intervals
+    if config.calibration.adaptive_baseline or pinned not in ("auto", *registry.REGISTRY):
+        return None
     methods = {pinned: registry.REGISTRY[pinned]} if pinned in registry.REGISTRY else None
     try:
         return choice.fit_fan(

@@ -1,8 +1,9 @@
 """A hindcast is what predict would have served: for each of the last days of a series, the
 served point and interval of :func:`rnnforecast.jobs.hindcast.served_days` equal what
 ``predict`` prints in a home whose store ends the evening before that day (the same bundle
-copied in). Two bundles: the network's adaptive conformal intervals, and a served baseline
-with adaptive widths (the recipe change of the issue, ``calibration.adaptive_baseline``)."""
+copied in). Two bundles: the default one, which serves its fan's one-session interval
+(:mod:`rnnforecast.risk.fans`), and a served baseline with adaptive widths
+(``calibration.adaptive_baseline``, which only the one-day intervals have)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ def predicted_before(home: Path, folder: Path, rows: int) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("sets", "method"),
     [
+        # the fan's one-session interval (its method read from fan.json); fitted before the
+        # test period, so that the days hindcast are the days predict served with it
+        (("--no-refit", "--set", 'calibration.intervals="auto"'), "fan"),
+        # the bundle's own interval when the recipe pins it (no fan)
         ((), "naive_conformal"),
         (
             (
@@ -74,6 +79,10 @@ def test_served_days_are_what_predict_served(tmp_path: Path, sets: tuple, method
         str(days[0].date()),
         str(days[-1].date()),
     )
+    if method == "fan":
+        method = json.loads(next((home / "models" / "HND").glob("*/fan.json")).read_text())[
+            "methods"
+        ][0]
     assert served.method == method and len(served) == LAST_DAYS
     for k in range(LAST_DAYS):
         expected = predicted_before(home, tmp_path, ROWS - LAST_DAYS + k)

@@ -211,12 +211,19 @@ def choose(
 
 
 def fit_all(
-    methods: Mapping[str, FanMethod], ohlcv: np.ndarray, through: int, horizons: int
+    methods: Mapping[str, FanMethod],
+    ohlcv: np.ndarray,
+    through: int,
+    horizons: int,
+    first_origin: int | None = None,
 ) -> dict[str, FanFit]:
-    """Every method of ``methods`` fitted on rows ``[0, through)``; one with too few rows is
-    left out."""
+    """Every method of ``methods`` fitted on rows ``[0, through)``; one with too few rows to
+    fit, or to serve from ``first_origin`` (default ``through``) on, is left out."""
     fits = {}
+    first = through if first_origin is None else first_origin
     for name, method in methods.items():
+        if method.serve_rows > first:
+            continue
         try:
             fits[name] = method.fit(ohlcv, through, horizons)
         except DataError:
@@ -251,12 +258,17 @@ def served_fan(
 ) -> np.ndarray:
     """The served fan ``(m, horizons, L)`` at ``origins``: each horizon's quantiles from its
     served method. Raises ModelError if the record serves the network and ``network`` is
-    None, or if a quantile is not finite."""
+    None, or if a quantile is not finite; DataError if an origin has fewer bars before it
+    than a served method reads."""
     if horizons > record.horizons:
         raise ModelError(f"the fan reaches {record.horizons} sessions, not {horizons}")
     if record.uses_network and network is None:
         raise ModelError("the fan serves the network's quantiles but the network is missing")
     needed = set(record.methods[:horizons])
+    for name in needed - {NETWORK}:
+        if len(origins) and methods[name].serve_rows > int(np.min(origins)):
+            need = methods[name].serve_rows
+            raise DataError(f"the {name} fan needs {need} bars before a forecast, fewer are stored")
     fits = {name: fit for name, fit in record.fits.items() if name in needed}
     fans = fan_of(fits, methods, ohlcv, origins, horizons, network if NETWORK in needed else None)
     out = np.empty((len(origins), horizons, len(FAN_LEVELS)))
@@ -285,7 +297,7 @@ def fit_fan(
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
     n = len(ohlcv)
     origins = np.arange(first_test, n)
-    past = fit_all(methods, ohlcv, first_test, horizons)
+    past = fit_all(methods, ohlcv, first_test, horizons)  # each can serve from first_test on
     if not len(origins) or not past:
         raise DataError("too few bars to fit and score a fan before the served days")
     fans = fan_of(past, methods, ohlcv, origins, horizons, network)

@@ -1,0 +1,146 @@
+"""Issue 20's table: the served fan 1, 5 and 22 sessions ahead against every classical fan
+alone, replayed out of sample on every real daily series at hand, every choice made on the
+past.
+
+For each series the last ``--replay`` share of its bars is replayed: every ``--every``
+sessions (a refit date ``r``) the served fan is chosen and fitted exactly as ``train`` does
+(:func:`rnnforecast.risk.fans.choice.fit_fan`: every classical fan fitted on the bars before
+the last 20% of the windows before ``r``, scored on those last 20%, the best per block of
+horizons chosen, the chosen ones fitted again on every bar before ``r``), and every classical
+fan alone is fitted on the bars before ``r``; both serve the origins up to the next refit
+date. Each origin's fan uses the bars before it only, and is scored once its sessions are
+realised (:mod:`rnnforecast.risk.fans.report`). This is the replay of ``evaluate --replay``
+without the point network, which shapes no number of the classical fans.
+
+Per series and horizon: the served fan's 80% coverage, and its 80% interval score over the
+best single classical fan's (the one with the lowest mean on the same origins, picked in
+hindsight: a hard opponent), with the one-sided DM-HAC p-value (Newey-West, at least h - 1
+lags). Pooled: the coverage over all origins, and the geometric mean of the ratios, over the
+series not used for tuning (TUNED: the blocks and the choice rule were looked at on GOOG
+only) and over all.
+
+    python benchmarks/price_files.py                       # once: the price files
+    nice -n 5 python benchmarks/bench_horizons.py          # every series
+    python benchmarks/bench_horizons.py --tickers GOOG --every 63   # a quick look
+
+Writes every figure to benchmarks/results/horizons-<timestamp>.json as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from bench_risk import frames
+
+from rnnforecast.forecast.windows import base_matrix
+from rnnforecast.jobs import fan_replay
+from rnnforecast.risk.fans import choice, registry
+
+RESULTS = Path(__file__).parent / "results"
+TUNED = ("GOOG",)
+HORIZONS = ("1", "5", "22")
+LOOKBACK = 50
+TEST_FRACTION = 0.2
+SIGNIFICANCE = 0.05
+
+
+def replay_series(frame: Any, share: float, every: int) -> dict[str, Any]:
+    """The per-horizon report of one series' replay (module docstring)."""
+    ohlcv = base_matrix(frame)
+    dates = frame.index.to_numpy().astype("datetime64[D]")
+    n = len(ohlcv)
+    first = max(int(n * (1 - share)), 600)
+    spans = []
+    for r in range(first, n, every):
+        test = int(TEST_FRACTION * (r - LOOKBACK))
+        record = choice.fit_fan(registry.REGISTRY, ohlcv[:r], dates[:r], r - test, r, SIGNIFICANCE)
+        spans.append(fan_replay.fan_span(record, ohlcv, (r, min(r + every, n))))
+    out = fan_replay.fan_horizons(spans, ohlcv)
+    out["replayed"] = {"start": str(dates[first]), "end": str(dates[-1]), "n": n - first}
+    return out
+
+
+def ratio_row(h: dict[str, Any]) -> dict[str, Any]:
+    """The served fan's coverage, its interval score over the best classical fan's, and
+    the DM p-value, at one horizon."""
+    best = h["dm"]["against"]
+    served = h["served"]["interval_score_80"]
+    return {
+        "coverage_80": h["served"]["coverage_80"],
+        "ratio": served / h["baselines"][best]["interval_score_80"],
+        "against": best,
+        "p_value": h["dm"]["p_value"],
+        "n": h["served"]["n"],
+        "share": h["share"],
+        "coverage_best": h["baselines"][best]["coverage_80"],
+    }
+
+
+def pooled(rows: dict[str, dict[str, Any]], names: list[str]) -> dict[str, Any]:
+    """Coverage pooled over the origins, geometric mean of the ratios, and the range of the
+    coverages, over ``names``."""
+    if not names:
+        return {}
+    n = sum(rows[k]["n"] for k in names)
+    return {
+        "coverage_80": sum(rows[k]["coverage_80"] * rows[k]["n"] for k in names) / n,
+        "ratio_geomean": math.exp(np.mean([math.log(rows[k]["ratio"]) for k in names])),
+        "coverage_min": min(rows[k]["coverage_80"] for k in names),
+        "coverage_max": max(rows[k]["coverage_80"] for k in names),
+        "series": len(names),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickers", help="comma-separated subset (default: every series)")
+    parser.add_argument("--every", type=int, default=21, help="sessions between refit dates")
+    parser.add_argument("--replay", type=float, default=0.3, help="share of bars replayed")
+    args = parser.parse_args()
+    series = frames()
+    names = args.tickers.split(",") if args.tickers else sorted(series)
+    results: dict[str, Any] = {}
+    for name in names:
+        began = time.perf_counter()
+        results[name] = replay_series(series[name], args.replay, args.every)
+        results[name]["seconds"] = time.perf_counter() - began
+        print(f"{name}: {results[name]['seconds']:.0f} s", file=sys.stderr)
+    table: dict[str, Any] = {}
+    for h in HORIZONS:
+        rows = {k: ratio_row(v[h]) for k, v in results.items() if h in v}
+        fresh = [k for k in rows if k not in TUNED]
+        table[h] = {"series": rows, "untuned": pooled(rows, fresh), "all": pooled(rows, list(rows))}
+    print(f"{'h':>3} {'series':<10} {'cover80':>8} {'IS ratio':>9} {'p':>7}  against, served")
+    for h, block in table.items():
+        for k, row in block["series"].items():
+            p = "-" if row["p_value"] is None else f"{row['p_value']:.3f}"
+            shares = ", ".join(f"{m} {s:.0%}" for m, s in row["share"].items())
+            print(
+                f"{h:>3} {k:<10} {row['coverage_80']:8.3f} {row['ratio']:9.3f} {p:>7}  "
+                f"{row['against']}; {shares}"
+            )
+        for side in ("untuned", "all"):
+            pool = block[side]
+            if pool:
+                print(
+                    f"{h:>3} {'pooled ' + side:<10} {pool['coverage_80']:8.3f} "
+                    f"{pool['ratio_geomean']:9.3f}  coverage {pool['coverage_min']:.3f}-"
+                    f"{pool['coverage_max']:.3f} over {pool['series']} series"
+                )
+    RESULTS.mkdir(exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = RESULTS / f"horizons-{stamp}.json"
+    out.write_text(json.dumps({"args": vars(args), "table": table}, indent=1, default=str))
+    print(f"written to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
