@@ -16,7 +16,6 @@ Two paths use it:
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -25,11 +24,13 @@ from typing import Protocol
 import numpy as np
 
 from rnnforecast.data.bars import CLOSE
-from rnnforecast.errors import DataError, UsageError
+from rnnforecast.errors import UsageError
 
-# The least variance any forecast or proxy may take (a daily volatility of 0.01%): a zero or
-# negative variance would make interval widths degenerate and QLIKE infinite.
-VARIANCE_FLOOR = 1e-8
+# The bar checks and the range variance live under forecast/ (the network's fan features
+# need them too); named here again, explicitly, for the baselines.
+from rnnforecast.forecast.bar_variance import VARIANCE_FLOOR as VARIANCE_FLOOR
+from rnnforecast.forecast.bar_variance import checked_ohlcv as checked_ohlcv
+from rnnforecast.forecast.bar_variance import range_variance as range_variance
 
 
 @dataclass(frozen=True)
@@ -125,29 +126,6 @@ def log_returns(ohlcv: np.ndarray) -> np.ndarray:
     return returns
 
 
-def range_variance(ohlcv: np.ndarray) -> np.ndarray:
-    """A daily close-to-close variance proxy from the bars: (n,) in log-return units squared.
-
-    Garman-Klass (1980) on the day's open/high/low/close, 0.5 ln(H/L)^2 - (2 ln 2 - 1) ln(C/O)^2,
-    plus the squared overnight gap ln(O_t / C_{t-1})^2, so it targets the close-to-close return
-    that the forecasts are for (a pure range estimator ignores the night). Row 0 has no previous
-    close and gets the intraday part only. High and low are widened to cover open and close
-    (data vendors sometimes disagree by a cent), and the result is floored at VARIANCE_FLOOR.
-    Raises DataError if ``ohlcv`` is not (n, 5) with finite positive prices.
-    """
-    ohlcv = checked_ohlcv(ohlcv)
-    open_, high, low, close = (ohlcv[:, i] for i in range(4))
-    high = np.maximum.reduce([high, open_, close])
-    low = np.minimum.reduce([low, open_, close])
-    hl = np.log(high / low)
-    co = np.log(close / open_)
-    intraday = 0.5 * hl**2 - (2 * math.log(2) - 1) * co**2
-    gap = np.zeros_like(close)
-    gap[1:] = np.log(open_[1:] / close[:-1]) ** 2
-    variance: np.ndarray = np.maximum(intraday + gap, VARIANCE_FLOOR)
-    return variance
-
-
 def checked_levels(levels: Sequence[float]) -> tuple[float, ...]:
     """``levels`` as floats. Raises UsageError unless strictly ascending inside (0, 1)."""
     values = tuple(float(level) for level in levels)
@@ -156,19 +134,6 @@ def checked_levels(levels: Sequence[float]) -> tuple[float, ...]:
     if any(b <= a for a, b in itertools.pairwise(values)):
         raise UsageError(f"quantile levels must be strictly ascending, got {list(values)}")
     return values
-
-
-def checked_ohlcv(ohlcv: np.ndarray) -> np.ndarray:
-    """``ohlcv`` as float64. Raises DataError unless ``(n, 5)`` with finite positive prices."""
-    array = np.asarray(ohlcv, dtype=np.float64)
-    if array.ndim != 2 or array.shape[1] != 5:
-        raise DataError(
-            f"expected bars of shape (n, 5): open, high, low, close, volume; got {array.shape}"
-        )
-    prices = array[:, :4]
-    if not np.all(np.isfinite(prices)) or not np.all(prices > 0):
-        raise DataError("prices must be finite and positive for the volatility baselines")
-    return array
 
 
 def gaussian(variance: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:

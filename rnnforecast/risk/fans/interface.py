@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-MAX_HORIZON = 22
-"""The longest horizon a fan reaches: about a month of sessions."""
-
-FAN_LEVELS: tuple[float, ...] = (0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975)
-"""The quantile levels every fan gives (the 95% interval needs 0.025 and 0.975)."""
+# The fan's shape is set under forecast/, where the network's fan (rnnforecast.forecast.fan_network)
+# is drawn too: MAX_HORIZON = 22 (the longest horizon, about a month of sessions) and FAN_LEVELS,
+# the nine quantile levels every fan gives (0.025 .. 0.975: the 95% interval needs both ends).
+from rnnforecast.forecast.fan_recipe import FAN_LEVELS as FAN_LEVELS
+from rnnforecast.forecast.fan_recipe import MAX_HORIZON as MAX_HORIZON
 
 SHOWN_LEVELS: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 """The levels predict shows (keys "0.05" .. "0.95" of its JSON)."""
