@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rnnforecast.cli import exits, forecast_view, options, process, render
+from rnnforecast.cli import exits, forecast_view, options, process, render, watch
 from rnnforecast.cli.options import HOME_ENV
 from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
@@ -115,16 +115,18 @@ def fetch(
     if start and end and start > end:
         raise UsageError(f"--start {start.date()} is after --end {end.date()}")
     try:
-        outcomes = ingest.fetch_each(
-            _home(ctx),
-            tickers or [],
-            source,
-            start=start.date() if start else None,
-            end=end.date() if end else None,
-            replace=replace,
-            calendar=calendar,
-            clock=ctx.obj.clock,
-        )
+        with watch.fetching(ctx.obj.verbose) as on_ticker:
+            outcomes = ingest.fetch_each(
+                _home(ctx),
+                tickers or [],
+                source,
+                on_ticker=on_ticker,
+                start=start.date() if start else None,
+                end=end.date() if end else None,
+                replace=replace,
+                calendar=calendar,
+                clock=ctx.obj.clock,
+            )
     except AmbiguousDatesError as exc:
         raise DataError(f"{exc}: give --date-format, e.g. %d/%m/%Y or %m/%d/%Y") from None
     except SourceChanged as exc:
@@ -167,9 +169,7 @@ def train(
     cfg = _train_config(config, overrides, epochs, seed)
     in_process = workers == 1 and executor == "local"
     # No bar for workers elsewhere: it would stand still until the end.
-    with render.training_progress(
-        ctx.obj.verbose, quiet or not in_process, cfg.train.epochs
-    ) as progress:
+    with watch.training(ctx.obj.verbose, quiet or not in_process, cfg.train.epochs) as seen:
         done = modelling.train(
             _home(ctx),
             tickers,
@@ -179,8 +179,9 @@ def train(
             workers=workers,
             executor=executor.value,
             address=address,
-            progress=progress,
+            progress=seen.progress,
             on_done=render.job_done(quiet),
+            on_ticker=seen.on_ticker,
         )
     _render_training(done, as_json)
 
@@ -260,16 +261,15 @@ def evaluate(
             raise UsageError("--folds and --output do not go with --replay")
         from rnnforecast.cli import replay_view
 
-        with render.training_progress(ctx.obj.verbose, quiet, total=None) as progress:
-            replay_view.run(
-                _home(ctx), ticker, run, (every, start), plot, as_json, progress, ctx.obj.verbose
-            )
+        when, verbose = (every, start), ctx.obj.verbose
+        with watch.training(verbose, quiet, total=None) as seen:
+            replay_view.run(_home(ctx), ticker, run, when, plot, as_json, seen.progress, verbose)
         return
     if output is not None:
         exports.output_format(output)
     if plot is not None and not plots.is_png(plot):  # before a walk-forward of minutes
         raise UsageError(f"--plot writes a PNG file: {plot} does not end in .png")
-    with render.training_progress(ctx.obj.verbose, quiet or not folds, total=None) as progress:
+    with watch.training(ctx.obj.verbose, quiet or not folds, total=None) as seen:
         try:
             result = modelling.evaluate(
                 _home(ctx),
@@ -278,7 +278,7 @@ def evaluate(
                 folds=folds,
                 plot=plot,
                 own_model=output is not None,
-                progress=progress,
+                progress=seen.progress,
             )
         except OwnModelOnly:
             raise UsageError("--folds, --plot and --output score one ticker's own model") from None
@@ -364,13 +364,14 @@ def run_job(
 
     from rnnforecast.jobs import nightly
 
-    with render.training_progress(ctx.obj.verbose, quiet, recipe.train.epochs) as progress:
+    with watch.training(ctx.obj.verbose, quiet, recipe.train.epochs) as seen:
         outcomes = nightly.run(
             _home(ctx),
             recipe,
             plan,
-            progress=progress,
+            progress=seen.progress,
             clock=ctx.obj.clock,
+            on_ticker=seen.on_ticker,
         )
     for outcome in outcomes:
         render.failure(outcome)

@@ -146,8 +146,8 @@ Verbose = Annotated[
     typer.Option(
         "--verbose",
         "-v",
-        help="Per-epoch lines on stderr even when it is not a "
-        "terminal, and tracebacks of internal errors.",
+        help="Per-ticker and per-epoch lines on stderr when it is not a terminal (on one, "
+        "a progress bar), and tracebacks of internal errors.",
     ),
 ]
 Version = Annotated[

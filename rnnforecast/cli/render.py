@@ -8,9 +8,7 @@ Nothing heavy is imported at start-up: rich loads inside the functions that draw
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rnnforecast.cli.exits import hinted
@@ -30,56 +28,8 @@ if TYPE_CHECKING:
     from rnnforecast.jobs.group_evaluation import GlobalEvaluation
     from rnnforecast.jobs.nightly import RunOutcome
     from rnnforecast.jobs.outcomes import Failure, TickerOutcome
-    from rnnforecast.nn.keras_training import Progress
     from rnnforecast.training.global_model import GlobalTrainResult
     from rnnforecast.training.per_ticker import TrainResult
-
-
-@contextmanager
-def training_progress(verbose: bool, quiet: bool, total: int | None) -> Iterator[Progress | None]:
-    """A per-epoch progress bar on stderr when a person watches (stdout and stderr are
-    terminals, no --quiet); plain per-epoch lines on stderr with --verbose when nobody
-    does; else no callback."""
-    from rich.console import Console
-
-    console = Console(stderr=True)
-    if quiet or not (console.is_terminal and sys.stdout.isatty()):
-        if quiet or not verbose:
-            yield None
-            return
-
-        def lines(epoch: int, epochs: int, logs: dict[str, float]) -> None:
-            say(
-                f"epoch {epoch}/{epochs} loss {logs.get('loss', float('nan')):.6g} "
-                f"val_loss {logs.get('val_loss', float('nan')):.6g}"
-            )
-
-        yield lines
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    bar = Progress(
-        TextColumn("training"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("epochs  loss {task.fields[loss]}  val_loss {task.fields[val_loss]}"),
-        console=console,
-        transient=True,
-    )
-    with bar:
-        task = bar.add_task("train", total=total, loss="-", val_loss="-")
-
-        def progress(epoch: int, epochs: int, logs: dict[str, float]) -> None:
-            if epoch == 1:
-                bar.reset(task, total=epochs, loss="-", val_loss="-")
-            bar.update(
-                task,
-                completed=epoch,
-                loss=f"{logs.get('loss', float('nan')):.3g}",
-                val_loss=f"{logs.get('val_loss', float('nan')):.3g}",
-            )
-
-        yield progress
 
 
 def group_table(group: str, members: dict[str, Any], pool: dict[str, Any]) -> None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from rnnforecast.config import Config
 from rnnforecast.errors import UsageError
-from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome, TickerTurn
 from rnnforecast.nn.threads import limit_threads
 from rnnforecast.storage.home import Home
 
@@ -70,11 +70,13 @@ def train_many(
     on_done: Callable[[TickerOutcome[TrainResult]], None] | None = None,
     refit: bool = True,
     progress: Progress | None = None,
+    on_ticker: OnTicker | None = None,
 ) -> list[TickerOutcome[TrainResult]]:
     """Train each ticker with ``config``; results in the order of ``tickers``.
 
     ``local`` with one worker trains in this process, one ticker after the other, calling
-    ``progress`` after each epoch; with more, in that many spawned processes. ``ray``
+    ``on_ticker`` as each begins and ``progress`` after each epoch; with more, in that many
+    spawned processes. ``ray``
     sends one task per ticker to the Ray cluster at ``address`` (default: a local Ray
     instance), one CPU each. A ticker that fails does not stop the others. Raises
     UsageError for a bad executor or a missing Ray.
@@ -90,7 +92,9 @@ def train_many(
         raise UsageError("an address is for the ray executor")
     if workers == 1:
         results: list[TickerOutcome[TrainResult]] = []
-        for arg in args:
+        for index, arg in enumerate(args, 1):
+            if on_ticker is not None:
+                on_ticker(TickerTurn("train", index, len(args), arg[1]))
             results.append(train_job(*arg, progress=progress))
             if on_done:
                 on_done(results[-1])

@@ -21,7 +21,7 @@ from rnnforecast.data.sources import Source, validate_bars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.data.tickers import check_ticker, unique_tickers
 from rnnforecast.errors import UsageError
-from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome, TickerTurn
 from rnnforecast.storage.home import Home
 
 REFETCH_OVERLAP = dt.timedelta(days=7)
@@ -100,20 +100,30 @@ def _check(symbols: list[str], source: Source, start: dt.date | None, end: dt.da
 
 
 def fetch_each(
-    home: Home, tickers: list[str], source: Source, **options: Any
+    home: Home,
+    tickers: list[str],
+    source: Source,
+    *,
+    on_ticker: OnTicker | None = None,
+    **options: Any,
 ) -> list[TickerOutcome[StoreResult]]:
     """:func:`fetch` for each ticker in turn, going on after a failed one (as ``run``
     does); ``options`` are fetch's. Tickers are checked first, and named once each however
-    they are spelled (``GOOG goog``). Raises UsageError for a bad ticker or option (before
-    anything is fetched); the failures of single tickers are in their outcomes (each
-    result is the ticker's :class:`StoreResult`).
+    they are spelled (``GOOG goog``); ``on_ticker`` is told as each named ticker's fetch
+    begins. Raises UsageError for a bad ticker or option (before anything is fetched); the
+    failures of single tickers are in their outcomes (each result is the ticker's
+    :class:`StoreResult`).
     """
     symbols = unique_tickers(tickers)
     if len(symbols) <= 1:
+        if symbols and on_ticker is not None:
+            on_ticker(TickerTurn("fetch", 1, 1, symbols[0]))
         return [TickerOutcome(r.ticker, r) for r in fetch(home, symbols, source, **options)]
     _check(symbols, source, options.get("start"), options.get("end"))
     outcomes: list[TickerOutcome[StoreResult]] = []
-    for symbol in symbols:
+    for index, symbol in enumerate(symbols, 1):
+        if on_ticker is not None:
+            on_ticker(TickerTurn("fetch", index, len(symbols), symbol))
         try:
             [stored] = fetch(home, [symbol], source, **options)
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rnnforecast.config import Config
 from rnnforecast.data.tickers import unique_tickers
 from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
-from rnnforecast.jobs.outcomes import TickerOutcome, failed_tickers, failure_code
+from rnnforecast.jobs.outcomes import OnTicker, TickerOutcome, failed_tickers, failure_code
 from rnnforecast.storage.home import Home
 
 if TYPE_CHECKING:
@@ -67,13 +67,15 @@ def train(
     address: str | None = None,
     progress: Progress | None = None,
     on_done: Callable[[TickerOutcome[TrainResult]], None] | None = None,
+    on_ticker: OnTicker | None = None,
 ) -> Training:
     """Train ``tickers`` with ``config`` and save what was trained as their current model.
 
     ``group`` False: one model per ticker (symbols checked and upper-cased, each once), one
     job each through :func:`rnnforecast.jobs.executors.train_many` (``workers`` processes,
-    or the ``executor`` "ray" at ``address``; ``progress`` after each epoch in this
-    process; ``on_done`` after each ticker when there are several). A ticker that fails does
+    or the ``executor`` "ray" at ``address``; in this process ``on_ticker`` as each ticker
+    begins and ``progress`` after each epoch; ``on_done`` after each ticker when there are
+    several). A ticker that fails does
     not stop the others; a sole ticker's failure is raised. ``group`` True or a name
     (``"NAME"`` or ``"@NAME"``): ONE global model of the tickers, in this process, saved
     under that group (True: the sorted symbols joined by "+") and served for each member.
@@ -105,6 +107,7 @@ def train(
         on_done=None if sole else on_done,
         refit=refit,
         progress=progress,
+        on_ticker=on_ticker,
     )
     if sole and outcomes[0].error is not None:
         raise outcomes[0].error.exception()

@@ -18,7 +18,7 @@ from rnnforecast.data.store import StoreResult
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
 from rnnforecast.forecast.windows import fingerprint
 from rnnforecast.jobs import hindcast, ingest, promotion
-from rnnforecast.jobs.outcomes import Failure, TickerOutcome
+from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome, TickerTurn
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.training import global_model, group_members
@@ -74,6 +74,7 @@ def run(
     progress: Progress | None = None,
     clock: calendars.Clock = calendars.system_clock,
     warm_epochs: int | None = None,
+    on_ticker: OnTicker | None = None,
 ) -> list[RunOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
@@ -89,7 +90,9 @@ def run(
     ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
     unknown calendar. With ``plan.warm_start`` a challenger of the current model's recipe
     is that model fine-tuned (:mod:`rnnforecast.training.warm`; ``warm_epochs`` overrides its epoch
-    budget).
+    budget). ``on_ticker`` is told as each ticker's fetch begins, then as each fetched
+    ticker's training begins (not for a global model: one network), ``progress`` after each
+    epoch.
     """
     for job in plan.tickers:
         if job.calendar is not None:
@@ -97,6 +100,8 @@ def run(
     outcomes: dict[int, RunOutcome] = {}
     fetched: dict[int, tuple[str, StoreResult]] = {}
     for i, job in enumerate(plan.tickers):
+        if on_ticker is not None:
+            on_ticker(TickerTurn("fetch", i + 1, len(plan.tickers), job.ticker))
         try:
             options = ingest.FetchOptions(
                 calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
@@ -111,7 +116,9 @@ def run(
         grouped = run_group(home, config, plan, [fetched[i] for i in order], progress)
         outcomes.update(zip(order, grouped, strict=True))
         return [outcomes[i] for i in range(len(plan.tickers))]
-    for i, (symbol, stored) in fetched.items():
+    for turn, (i, (symbol, stored)) in enumerate(fetched.items(), 1):
+        if on_ticker is not None:
+            on_ticker(TickerTurn("train", turn, len(fetched), symbol))
         try:
             with home.lock(symbol):
                 result = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)

@@ -5,8 +5,9 @@ while the others went on. One type, one failure record, one JSON shape per job.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from rnnforecast.errors import RnnForecastError
 
@@ -55,6 +56,22 @@ class Failure:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class TickerTurn:
+    """A job over tickers starts work on one: what it does (``step``), the ticker's number
+    (``index``, from 1) among the ``total`` the step goes through, and the ticker."""
+
+    step: Literal["fetch", "train"]
+    index: int
+    total: int
+    ticker: str
+
+
+OnTicker = Callable[[TickerTurn], None]
+"""Called as each ticker's turn begins, in the process doing the work (a callback does not
+travel to worker processes)."""
 
 
 @dataclass(frozen=True)
