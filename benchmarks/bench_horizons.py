@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from bench_risk import frames
+from bench_risk import GROUPS, frames
 
 from rnnforecast.forecast.windows import base_matrix
 from rnnforecast.jobs import fan_replay
@@ -52,17 +52,73 @@ TEST_FRACTION = 0.2
 SIGNIFICANCE = 0.05
 
 
-def replay_series(frame: Any, share: float, every: int) -> dict[str, Any]:
-    """The per-horizon report of one series' replay (module docstring)."""
+Networks = list[tuple[np.datetime64, Any]]
+"""Fan networks of a calendar group by the date of the last bar they were trained on."""
+
+
+def first_replayed(n: int, share: float) -> int:
+    """The first replayed row of a series of ``n`` bars."""
+    return max(int(n * (1 - share)), 600)
+
+
+def network_at(networks: Networks, day: np.datetime64) -> Any:
+    """The newest network trained on bars up to ``day`` at the latest (None if none)."""
+    fitted = [net for through, net in networks if through <= day]
+    return fitted[-1] if fitted else None
+
+
+def group_networks(group: dict[str, Any], share: float, seed: int) -> Networks:
+    """One global fan network over the series of ``group`` (name: frame) every 252 sessions,
+    from two years before the first replayed day of the longest series; each trained on
+    every series' bars before its date (rnnforecast.training.fan_fit.fit_fan_network)."""
+    from rnnforecast.forecast.fan_recipe import FanRecipe
+    from rnnforecast.training.fan_fit import fit_fan_network
+
+    longest = max(group.values(), key=len)
+    days = longest.index.to_numpy().astype("datetime64[D]")
+    start = max(first_replayed(len(days), share) - 2 * 252, 700)
+    out: Networks = []
+    for row in range(start, len(days), 252):
+        cut = days[row]
+        series, through = {}, {}
+        for name, frame in group.items():
+            d = frame.index.to_numpy().astype("datetime64[D]")
+            k = int(np.searchsorted(d, cut))
+            if k > 400:
+                series[name], through[name] = (base_matrix(frame), d), k
+        began = time.perf_counter()
+        net = fit_fan_network(series, through, FanRecipe(), seed)
+        seconds = time.perf_counter() - began
+        print(
+            f"  network through {days[row - 1]}: {len(series)} series, {seconds:.0f} s",
+            file=sys.stderr,
+        )
+        out.append((days[row - 1], net))
+    return out
+
+
+def replay_series(
+    frame: Any, share: float, every: int, networks: Networks | None = None
+) -> dict[str, Any]:
+    """The per-horizon report of one series' replay (module docstring); with ``networks``
+    the network's fan competes: the newest one trained before each choice period."""
     ohlcv = base_matrix(frame)
     dates = frame.index.to_numpy().astype("datetime64[D]")
     n = len(ohlcv)
-    first = max(int(n * (1 - share)), 600)
+    first = first_replayed(n, share)
     spans = []
     for r in range(first, n, every):
         test = int(TEST_FRACTION * (r - LOOKBACK))
-        record = choice.fit_fan(registry.REGISTRY, ohlcv[:r], dates[:r], r - test, r, SIGNIFICANCE)
-        spans.append(fan_replay.fan_span(record, ohlcv, (r, min(r + every, n))))
+        net = network_at(networks or [], dates[r - test - 1])
+        fan = None
+        if net is not None and net.serve_rows <= r - test:
+
+            def fan(origins: np.ndarray, net: Any = net) -> np.ndarray:
+                return np.asarray(net.fan(ohlcv, dates, origins, 22))
+
+        methods = registry.REGISTRY
+        record = choice.fit_fan(methods, ohlcv[:r], dates[:r], r - test, r, SIGNIFICANCE, fan)
+        spans.append(fan_replay.fan_span(record, ohlcv, (r, min(r + every, n)), fan))
     out = fan_replay.fan_horizons(spans, ohlcv)
     out["replayed"] = {"start": str(dates[first]), "end": str(dates[-1]), "n": n - first}
     return out
@@ -81,6 +137,9 @@ def ratio_row(h: dict[str, Any]) -> dict[str, Any]:
         "n": h["served"]["n"],
         "share": h["share"],
         "coverage_best": h["baselines"][best]["coverage_80"],
+        "network_ratio": None
+        if h["network"] is None
+        else h["network"]["interval_score_80"] / h["baselines"][best]["interval_score_80"],
     }
 
 
@@ -104,13 +163,25 @@ def main() -> None:
     parser.add_argument("--tickers", help="comma-separated subset (default: every series)")
     parser.add_argument("--every", type=int, default=21, help="sessions between refit dates")
     parser.add_argument("--replay", type=float, default=0.3, help="share of bars replayed")
+    parser.add_argument(
+        "--network", action="store_true", help="the global fan network competes (slow)"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="the networks' seed")
     args = parser.parse_args()
     series = frames()
     names = args.tickers.split(",") if args.tickers else sorted(series)
+    networks: dict[str, Networks] = {}
+    if args.network:
+        for group, members in GROUPS.items():
+            chosen = {k: series[k] for k in members if k in names}
+            if chosen:
+                print(f"{group}: training the fan networks", file=sys.stderr)
+                nets = group_networks(chosen, args.replay, args.seed)
+                networks.update({k: nets for k in chosen})
     results: dict[str, Any] = {}
     for name in names:
         began = time.perf_counter()
-        results[name] = replay_series(series[name], args.replay, args.every)
+        results[name] = replay_series(series[name], args.replay, args.every, networks.get(name))
         results[name]["seconds"] = time.perf_counter() - began
         print(f"{name}: {results[name]['seconds']:.0f} s", file=sys.stderr)
     table: dict[str, Any] = {}

@@ -184,6 +184,7 @@ class CalibrationConfig:
     else that baseline's), ``model``, or a baseline's name (see rnnforecast.risk.interval_choice).
     ``adaptive_baseline``: a served baseline's widths are rescaled by the adaptive scheme on
     its own standardised residuals (rnnforecast.risk.adaptive_widths); false keeps them fixed.
+    ``fan_network``: train the quantile network whose fan competes with the classical fans.
     """
 
     shrink: bool = True
@@ -191,6 +192,7 @@ class CalibrationConfig:
     significance: float = 0.05
     intervals: str = "auto"
     adaptive_baseline: bool = False
+    fan_network: bool = False
 
     def validate(self) -> None:
         if not 0 < self.interval_level < 1:

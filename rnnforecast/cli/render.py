@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rnnforecast.cli.exits import hinted
+from rnnforecast.cli.fan_view import fan_tables
 from rnnforecast.cli.output import say
 from rnnforecast.cli.served import (
     network_column,
@@ -297,6 +298,7 @@ def evaluated(result: EvaluationResult) -> None:
     scores_table(result.ticker, result.test, result.report)
     if result.risk is not None:
         risk_table(result.risk.to_dict())
+    fan_tables(result.horizons, "test period; the served choice made on these days")
     if result.folds:
         folds_table(result.folds, result.to_dict()["aggregate"])
 

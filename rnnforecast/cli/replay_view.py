@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rnnforecast.cli.fan_view import fan_tables
 from rnnforecast.cli.output import emit_json, say
 from rnnforecast.cli.tables import fmt, table
 from rnnforecast.errors import UsageError
@@ -88,16 +89,21 @@ def replayed(result: Replay) -> None:
     )
     scores = result.horizon_scores(1)
     days = scores["days"]
-    rows = [_row("served", scores["served"]), _row("network", scores["network"])]
+    span = f"{days['start']} to {days['end']}"
+    fan_tables(result.fans, f"replayed from {span}")
+    rows = [_row("point + one-day record", scores["served"]), _row("network", scores["network"])]
     rows += [_row(k, v) for k, v in scores["baselines"].items() if v is not None]
     share = ", ".join(f"{k} {v:.0%}" for k, v in scores["share"].items())
     table(
-        f"one day ahead, {days['start']} to {days['end']} ({days['n']} days); served: {share}",
+        f"one day ahead: the point, and the one-day intervals (served without a fan), {span} "
+        f"({days['n']} days); records: {share}",
         ["forecaster", "IS 80%", "IS 95%", "cov 80%", "kupiec p", "cc p", "rel_mae", "n"],
         rows,
     )
     dm = scores["dm"]
-    say(f"served vs best baseline ({dm['against']}): one-sided DM p {fmt(dm['p_value'], 3)}")
+    say(
+        f"one-day record vs best baseline ({dm['against']}): one-sided DM p {fmt(dm['p_value'], 3)}"
+    )
 
 
 def _row(name: str, s: dict[str, Any]) -> list[Any]:

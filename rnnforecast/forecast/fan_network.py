@@ -26,6 +26,7 @@ import numpy as np
 from rnnforecast.errors import ModelError, UsageError
 from rnnforecast.forecast.fan_features import (
     FEATURE_NAMES,
+    LONG_SESSIONS,
     FeatureScaler,
     ascending_quantiles,
     first_origin,
@@ -70,6 +71,13 @@ class FanNetwork:
         """The first origin a fan can be drawn at (rows before it that :meth:`fan` needs)."""
         return first_origin(self.recipe.lookback)
 
+    @property
+    def exact_rows(self) -> int:
+        """Bars before an origin that give its fan as the whole history would: the window,
+        the longest trailing mean of the features before its first row, and the close before
+        that (the overnight gap)."""
+        return self.recipe.lookback + LONG_SESSIONS + 1
+
     def standardised(self, features: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """Standardised quantiles ``(m, recipe.horizons, len(FAN_LEVELS))``, ascending, for
         ``origins`` ``(m,)`` of the rows of :func:`row_features` ``features`` ``(n, f)``."""
@@ -100,6 +108,15 @@ class FanNetwork:
         spread = scale[o - 1][:, None] * np.sqrt(np.arange(1, horizons + 1))[None, :]
         out: np.ndarray = z * spread[:, :, None]
         return out
+
+    def bound(self, ohlcv: np.ndarray, dates: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """:meth:`fan` of these bars at every trained horizon, as a function of the origins
+        alone (what a fan choice takes)."""
+
+        def fan(origins: np.ndarray) -> np.ndarray:
+            return self.fan(ohlcv, dates, origins, self.horizons)
+
+        return fan
 
     def to_files(self) -> dict[str, bytes]:
         """``{"fan_network.json": ..., "fan_weights.npz": ...}``: the recipe, scaler, levels

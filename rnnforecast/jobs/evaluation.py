@@ -181,8 +181,9 @@ def fan_horizons(loaded: loading.Loaded, frame: pd.DataFrame, test: Period) -> d
     origins of the test period ``test`` (targets inside it only), each method fitted on the
     bars before it (:mod:`rnnforecast.risk.fans.report`). The served fan applies the bundle's
     per-horizon choice (``served_choice``: made on these same days, so its score flatters it;
-    ``evaluate --replay`` scores choices made on the past). Raises DataError if the bars
-    before the test period are too few for any fan."""
+    ``evaluate --replay`` scores choices made on the past); the fan network it serves, trained
+    before the test period, is scored too. Raises DataError if the bars before the test
+    period are too few for any fan."""
     from rnnforecast.risk.fans import choice, registry, report
     from rnnforecast.risk.fans.interface import MAX_HORIZON
 
@@ -196,7 +197,13 @@ def fan_horizons(loaded: loading.Loaded, frame: pd.DataFrame, test: Period) -> d
     if not fits or first >= last:
         raise DataError("too few bars before the test period for any fan")
     origins = np.arange(first, last)
-    fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON)
+    network = None
+    if record is not None and record.uses_network:
+        from rnnforecast.nn.fan_forward import read_fan_network
+
+        days = frame.index.to_numpy().astype("datetime64[D]")[:last]
+        network = read_fan_network(loaded.bundle.path).bound(ohlcv, days)
+    fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON, network)
     served = names = None
     if record is not None and all(m in fans for m in record.methods):
         served = np.stack([fans[m][:, h] for h, m in enumerate(record.methods)], axis=1)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from rnnforecast.risk.fans import choice, registry, report
-from rnnforecast.risk.fans.choice import FanRecord
+from rnnforecast.risk.fans.choice import FanRecord, NetworkFan
 from rnnforecast.risk.fans.interface import MAX_HORIZON
 
 
@@ -31,18 +31,23 @@ class FanSpan:
     methods: np.ndarray
 
 
-def fan_span(record: FanRecord | None, ohlcv: np.ndarray, span: tuple[int, int]) -> FanSpan | None:
+def fan_span(
+    record: FanRecord | None,
+    ohlcv: np.ndarray,
+    span: tuple[int, int],
+    network: NetworkFan | None = None,
+) -> FanSpan | None:
     """The fans of the origins ``span[0] .. span[1] - 1`` of ``ohlcv`` ``(n, 5)`` by the
     refit fitted on the rows before ``span[0]`` (its served ``record``, None when it had too
-    few bars for a fan)."""
+    few bars for a fan; ``network``: the network's fan of that refit, if it has one)."""
     if record is None:
         return None
     first, end = span
     origins = np.arange(first, end)
     methods = registry.REGISTRY
     fits = choice.fit_all(methods, ohlcv, first, MAX_HORIZON)
-    fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON)
-    served = choice.served_fan(record, methods, ohlcv, origins, record.horizons)
+    fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON, network)
+    served = choice.served_fan(record, methods, ohlcv, origins, record.horizons, network)
     names = np.tile(np.asarray(record.methods), (len(origins), 1))
     return FanSpan(origins, fans, served, names)
 

@@ -19,11 +19,13 @@ from rnnforecast.data.bars import CLOSE
 from rnnforecast.data.tickers import check_ticker
 from rnnforecast.errors import HorizonOutOfRange, ModelError, UsageError
 from rnnforecast.forecast.calibration import adaptive_factors
+from rnnforecast.forecast.fan_network import FanNetwork
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import latest_base
+from rnnforecast.nn.fan_forward import read_fan_network
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.fans import choice, registry
-from rnnforecast.risk.fans.choice import FanRecord
+from rnnforecast.risk.fans.choice import FanRecord, NetworkFan
 from rnnforecast.risk.fans.interface import FAN_LEVELS, SHOWN_LEVELS, interval_levels
 from rnnforecast.risk.interval_choice import IntervalRecord
 from rnnforecast.risk.network_use import NetworkUse, network_use
@@ -161,14 +163,15 @@ def predict(
     if manifest.members is not None and symbol not in manifest.members:
         raise UsageError(f"{symbol} is not one of the tickers run {manifest.run_id} serves")
     served = interval_choice.load(loaded.bundle.path, symbol)
-    with_fan = fan is not None and steps <= fan.horizons
-    need, adaptive_history = rows_to_read(loaded, served, fan if with_fan else None)
+    fan = fan if fan is not None and steps <= fan.horizons else None  # a recursive model's 30
+    network = read_fan_network(loaded.bundle.path) if fan and fan.uses_network else None
+    need, adaptive_history = rows_to_read(loaded, served, fan, network)
     dates, all_rows = home.store.read_last(symbol, max(need, history))
     past = last_closes(dates, all_rows, history)
     all_rows, dates = all_rows[-need:], dates[-need:]
     rows = all_rows[-(data.lookback + adaptive_history) :]
     model = loaded.fitted("served")
-    own = min(steps, data.horizon) if data.strategy == "direct" and with_fan else steps
+    own = min(steps, data.horizon) if data.strategy == "direct" and fan else steps
     result = model.forecast(
         latest_base(rows, data), own, recent_width_factor(model, rows) if adaptive_history else 1.0
     )
@@ -176,10 +179,10 @@ def predict(
     point = np.concatenate([result.point[0], np.full(steps - own, last_close)])
     code, days, closed, notices = forecast_dates(home, symbol, dates[-1].item(), steps, clock())
     level = served.level if served is not None else loaded.calibration.level
-    if fan is not None and with_fan:
-        forecasts = fan_forecasts(fan, all_rows, days, point, level)
-        method = fan.methods[0]
-        use = NetworkUse(network_use(loaded.calibration, None, own).price, fan.uses_network)
+    if fan is not None:
+        bound = None if network is None else network.bound(all_rows, dates)
+        forecasts = fan_forecasts(fan, all_rows, days, point, level, bound)
+        method, use = fan.methods[0], fan_use(loaded, fan, own)
     else:
         low, high = interval_bounds(loaded, served, symbol, all_rows, result)
         forecasts = [
@@ -245,30 +248,46 @@ def figure(result: Forecast) -> Any:
     )
 
 
+def fan_use(loaded: Loaded, fan: FanRecord, own: int) -> NetworkUse:
+    """What the weights shape when a ``fan`` serves the ranges: the price as the served
+    network's first ``own`` steps make it, the range only where the fan serves the fan
+    network."""
+    return NetworkUse(network_use(loaded.calibration, None, own).price, fan.uses_network)
+
+
 def rows_to_read(
-    loaded: Loaded, served: IntervalRecord | None, fan: FanRecord | None
+    loaded: Loaded,
+    served: IntervalRecord | None,
+    fan: FanRecord | None,
+    network: FanNetwork | None = None,
 ) -> tuple[int, int]:
     """How many of the last stored bars predict reads (the network's window and its adaptive
-    history, the served baseline's or the served fan's history), and the network's adaptive
-    history (0 when a baseline or a fan serves the intervals)."""
+    history, the served baseline's or the served fan's history, the fan network's), and the
+    network's adaptive history (0 when a baseline or a fan serves the intervals)."""
     data, adaptive = loaded.config.data, loaded.calibration.adaptive
     baseline = served is not None and served.serves_baseline
     history = 0 if adaptive is None or baseline or fan is not None else adaptive.history
     need = max(data.lookback + history, adaptive_widths.rows_needed(served))
     if fan is not None:
         need = max(need, *(registry.REGISTRY[name].serve_rows + 1 for name in fan.fits))
-    return need, history
+    return max(need, 0 if network is None else network.exact_rows), history
 
 
 def fan_forecasts(
-    fan: FanRecord, rows: np.ndarray, days: list[dt.date], point: np.ndarray, level: float
+    fan: FanRecord,
+    rows: np.ndarray,
+    days: list[dt.date],
+    point: np.ndarray,
+    level: float,
+    network: NetworkFan | None = None,
 ) -> list[dict[str, Any]]:
     """One forecast per day of ``days`` from the served ``fan`` after the last of ``rows``
     ``(k, 5)``: the ``point`` close, the fan's interval at ``level`` (the 80% one when the fan
     holds no interval at ``level``), its quantiles in price units and the method that served
-    that horizon. Raises ModelError if the fan is not finite."""
-    steps = len(days)
-    quantiles = choice.served_fan(fan, registry.REGISTRY, rows, np.array([len(rows)]), steps)[0]
+    that horizon (``network``: the fan network's fan of ``rows``, where it serves). Raises
+    ModelError if the fan is not finite."""
+    steps, origin = len(days), np.array([len(rows)])
+    quantiles = choice.served_fan(fan, registry.REGISTRY, rows, origin, steps, network)[0]
     prices = float(rows[-1, CLOSE]) * np.exp(quantiles)
     try:
         lo, hi = interval_levels(level)

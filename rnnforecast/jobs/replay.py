@@ -240,7 +240,8 @@ def replay(
             time.perf_counter() - fitted_at,
         )
         spans.append(segment(choice, recipe, ohlcv, dates, (row, end)))
-        fan_spans.append(fan_replay.fan_span(choice.fan, ohlcv, (row, end)))
+        net = None if choice.fan_network is None else choice.fan_network.bound(ohlcv, dates)
+        fan_spans.append(fan_replay.fan_span(choice.fan, ohlcv, (row, end), net))
         refits.append(refit)
         if on_refit is not None:
             on_refit(refit)

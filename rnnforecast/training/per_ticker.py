@@ -26,6 +26,7 @@ from rnnforecast.training import fitting, saving
 from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.forecast.fan_network import FanNetwork
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.risk.fans.choice import FanRecord
     from rnnforecast.risk.interval_choice import IntervalRecord
@@ -140,6 +141,7 @@ def train_ticker(
         served_intervals,
         reason,
         choice.fan,
+        choice.fan_network,
     )
     run_id, path = saving.save_ticker(home.models, symbol, config, run, started, promote)
     return TrainResult(
@@ -170,6 +172,7 @@ class Choice:
     intervals: IntervalRecord
     reason: str  # why the served fit is a refit or the scored fit (the manifest's serving)
     fan: FanRecord | None = None  # the served fan 1..22 sessions ahead (None: too few bars)
+    fan_network: FanNetwork | None = None  # the fan network that competed in the choice
 
 
 def fit_and_choose(
@@ -209,37 +212,74 @@ def fit_and_choose(
     )
     refitting, reason = fitting.refit_plan(refit, scored, [record])
     served = fitting.refit(config, scored, parts, progress, starts[1]) if refitting else scored
-    fan = fan_for_training(config, frame, int(np.arange(len(dataset))[split.test][0]), refit)
-    return Choice(split, dataset, scored, served, record, reason, fan)
+    first_test = int(np.arange(len(dataset))[split.test][0])
+    fan, fan_net = fan_for_training(config, frame, first_test, refit)
+    return Choice(split, dataset, scored, served, record, reason, fan, fan_net)
 
 
 def fan_for_training(
     config: Config, frame: pd.DataFrame, first_test_window: int, on_every_bar: bool
-) -> FanRecord | None:
+) -> tuple[FanRecord | None, FanNetwork | None]:
     """The fan a bundle trained by ``config`` on ``frame`` serves
-    (:func:`rnnforecast.risk.fans.choice.fit_fan`): chosen on the scored fit's test period
-    (from window ``first_test_window`` on), its methods fitted ``on_every_bar`` or on the bars
-    before that period, as the served intervals are. A recipe pinning a classical method that
-    has a fan serves that fan at every horizon. None when the bars are too few for any fan,
-    and for a recipe that asks for what only the one-day intervals have: a method without a
-    fan pinned (``model``, ``hist50``, ``emp250``, ``har``) or the rolling widths
+    (:func:`rnnforecast.risk.fans.choice.fit_fan`), and the fan network that competed (None
+    if none; saved only where the fan serves it).
+
+    Chosen on the scored fit's test period (from window ``first_test_window`` on), among the
+    classical fans fitted before it and, with ``calibration.fan_network``, the fan network
+    trained before it (:func:`rnnforecast.training.fan_fit.fit_fan_network`; the one served,
+    never refitted). The classical methods served are fitted ``on_every_bar`` or on the bars
+    before that period, as the served intervals are. A recipe pinning a classical method
+    that has a fan serves that fan at every horizon. No fan when the bars are too few for
+    any, and for a recipe that asks for what only the one-day intervals have: a method
+    without a fan pinned (``model``, ``hist50``, ``emp250``, ``har``) or the rolling widths
     (``adaptive_baseline``)."""
     from rnnforecast.risk.fans import choice, registry
 
     ohlcv = base_matrix(frame)
+    dates = frame.index.to_numpy().astype("datetime64[D]")
     first_test = first_test_window + config.data.lookback
     pinned = config.calibration.intervals
     if config.calibration.adaptive_baseline or pinned not in ("auto", *registry.REGISTRY):
-        return None
+        return None, None
     methods = {pinned: registry.REGISTRY[pinned]} if pinned in registry.REGISTRY else None
+    network = fan_network_for(config, ohlcv, dates, first_test) if methods is None else None
     try:
-        return choice.fit_fan(
+        record = choice.fit_fan(
             methods or registry.REGISTRY,
             ohlcv,
-            frame.index.to_numpy(),
+            dates,
             first_test,
             len(ohlcv) if on_every_bar else first_test,
             config.calibration.significance,
+            None if network is None else network.bound(ohlcv, dates),
         )
     except DataError:
+        return None, None
+    return record, network
+
+
+def fan_network_for(
+    config: Config, ohlcv: np.ndarray, dates: np.ndarray, first_test: int
+) -> FanNetwork | None:
+    """The fan network of ``config`` (``calibration.fan_network``) trained on the bars
+    ``ohlcv`` ``(n, 5)`` before row ``first_test``, with the recipe's window, sizes and
+    training settings; None when not asked for or when the bars are too few for one."""
+    if not config.calibration.fan_network:
         return None
+    from rnnforecast.forecast.fan_recipe import FanRecipe
+    from rnnforecast.training.fan_fit import fit_fan_network
+
+    train = config.train
+    recipe = FanRecipe(
+        lookback=config.data.lookback,
+        units=config.model.units,
+        dense_units=config.model.dense_units,
+        epochs=train.epochs,
+        batch_size=train.batch_size,
+        patience=train.patience,
+    )
+    try:
+        network = fit_fan_network({"": (ohlcv, dates)}, {"": first_test}, recipe, train.seed)
+    except DataError:
+        return None
+    return network if network.serve_rows <= first_test else None

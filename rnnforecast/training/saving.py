@@ -29,6 +29,7 @@ from rnnforecast.version import __version__
 
 if TYPE_CHECKING:
     from rnnforecast.data.store import TickerInfo
+    from rnnforecast.forecast.fan_network import FanNetwork
     from rnnforecast.risk.fans.choice import FanRecord
     from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.storage.artifacts import ModelRepository
@@ -55,6 +56,7 @@ class TickerRun:
     )
     reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
     fan: FanRecord | None = None  # the served fan (rnnforecast.risk.fans.choice)
+    fan_network: FanNetwork | None = None  # its network, when the fan serves it
 
     @property
     def refitted(self) -> bool:
@@ -246,6 +248,9 @@ def save_ticker(
             from rnnforecast.risk.fans import choice
 
             choice.save(path.parent, run.fan)
+        if run.fan is not None and run.fan.uses_network and run.fan_network is not None:
+            for name, data in run.fan_network.to_files().items():
+                (path.parent / name).write_bytes(data)
         if run.refitted:
             save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, fitted)
 
