@@ -47,7 +47,8 @@ def fan_tables(horizons: dict[str, Any] | None, where: str) -> None:
         )
         dm = block["dm"]
         if block["served"] is not None:
+            lags = "" if dm["lag"] is None else f" ({dm['lag']} lags)"
             say(
                 f"{h} session{plural}: served vs best classical fan ({dm['against']}): one-sided "
-                f"DM-HAC p {fmt(dm['p_value'], 3)} ({dm['lag']} lags)"
+                f"DM-HAC p {fmt(dm['p_value'], 3)}{lags}"
             )

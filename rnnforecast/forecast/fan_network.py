@@ -74,9 +74,9 @@ class FanNetwork:
     @property
     def exact_rows(self) -> int:
         """Bars before an origin that give its fan as the whole history would: the window,
-        the longest trailing mean of the features before its first row, and the close before
-        that (the overnight gap)."""
-        return self.recipe.lookback + LONG_SESSIONS + 1
+        and before its first row the rest of the longest trailing mean of the features
+        (``LONG_SESSIONS - 1`` rows) and the close before them (the overnight gap)."""
+        return self.recipe.lookback + LONG_SESSIONS
 
     def standardised(self, features: np.ndarray, origins: np.ndarray) -> np.ndarray:
         """Standardised quantiles ``(m, recipe.horizons, len(FAN_LEVELS))``, ascending, for

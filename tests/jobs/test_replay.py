@@ -71,7 +71,21 @@ def test_json_has_the_contract_paths(replayed: dict[str, Any]) -> None:
             "shrink",
         }
         assert refit["trained_through"] < refit["serves_from"] <= refit["serves_to"]
-    h = doc["horizons"]["1"]
+    # the fans 1, 5 and 22 sessions ahead: what predict serves, scored on the same origins
+    assert set(doc["horizons"]) == {"1", "5", "22"}
+    fan_keys = {"interval_score_80", "coverage_80", "kupiec_p", "pinball", "crps", "qlike", "n"}
+    for horizon, block in doc["horizons"].items():
+        assert set(block) == {"served", "network", "baselines", "dm", "share"}
+        fans = [block["served"], *block["baselines"].values()]
+        assert all(set(f) >= fan_keys for f in fans)
+        assert len({f["n"] for f in fans}) == 1  # the same origins for every fan
+        assert block["dm"]["horizon"] == int(horizon) and math.isclose(
+            sum(block["share"].values()), 1
+        )
+        assert block["dm"]["lag"] >= int(horizon) - 1
+    assert doc["horizons"]["22"]["served"]["n"] == doc["horizons"]["1"]["served"]["n"] - 21
+    # the point and the one-day intervals record, as before the fans
+    h = doc["one_day"]
     assert set(h) >= {"served", "network", "baselines", "dm", "share"}
     keys = {
         "interval_score_80",
@@ -271,7 +285,13 @@ def test_the_replay_tables_in_a_pipe(replayed: dict[str, Any]) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split("\t")[:4] == ["trained through", "serves from", "serves to", "intervals"]
     assert len([line for line in lines if line.count("\t") == 5]) == 2  # header + one refit
-    rows = {line.split("\t")[0]: line.split("\t") for line in lines}
-    assert {"served", "network", "garch_t"} <= set(rows)
-    assert rows["served"][-1] == rows["network"][-1]  # n: the same days
-    assert "served vs best baseline" in result.stderr
+    one_day = {line.split("\t")[0]: line.split("\t") for line in lines if line.count("\t") == 7}
+    assert {"point + one-day record", "network", "garch_t"} <= set(one_day)
+    assert one_day["point + one-day record"][-1] == one_day["network"][-1]  # n: the same days
+    assert "one-day record vs best baseline" in result.stderr
+    # a table per horizon of the fans: a header, the served fan, then every classical fan
+    fans = [line.split("\t") for line in lines if line.count("\t") == 8]
+    assert [row[0] for row in fans].count("fan") == 3
+    assert [row[0] for row in fans].count("served") == 3
+    for horizon in ("1 session", "5 sessions", "22 sessions"):
+        assert f"{horizon}: served vs best classical fan" in result.stderr

@@ -211,19 +211,12 @@ def choose(
 
 
 def fit_all(
-    methods: Mapping[str, FanMethod],
-    ohlcv: np.ndarray,
-    through: int,
-    horizons: int,
-    first_origin: int | None = None,
+    methods: Mapping[str, FanMethod], ohlcv: np.ndarray, through: int, horizons: int
 ) -> dict[str, FanFit]:
-    """Every method of ``methods`` fitted on rows ``[0, through)``; one with too few rows to
-    fit, or to serve from ``first_origin`` (default ``through``) on, is left out."""
+    """Every method of ``methods`` fitted on rows ``[0, through)``; one with too few rows is
+    left out (each can then serve every origin from ``through`` on)."""
     fits = {}
-    first = through if first_origin is None else first_origin
     for name, method in methods.items():
-        if method.serve_rows > first:
-            continue
         try:
             fits[name] = method.fit(ohlcv, through, horizons)
         except DataError:
@@ -266,8 +259,8 @@ def served_fan(
         raise ModelError("the fan serves the network's quantiles but the network is missing")
     needed = set(record.methods[:horizons])
     for name in needed - {NETWORK}:
-        if len(origins) and methods[name].serve_rows > int(np.min(origins)):
-            need = methods[name].serve_rows
+        if len(origins) and methods[name].min_rows > int(np.min(origins)):
+            need = methods[name].min_rows
             raise DataError(f"the {name} fan needs {need} bars before a forecast, fewer are stored")
     fits = {name: fit for name, fit in record.fits.items() if name in needed}
     fans = fan_of(fits, methods, ohlcv, origins, horizons, network if NETWORK in needed else None)
@@ -297,7 +290,7 @@ def fit_fan(
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
     n = len(ohlcv)
     origins = np.arange(first_test, n)
-    past = fit_all(methods, ohlcv, first_test, horizons)  # each can serve from first_test on
+    past = fit_all(methods, ohlcv, first_test, horizons)
     if not len(origins) or not past:
         raise DataError("too few bars to fit and score a fan before the served days")
     fans = fan_of(past, methods, ohlcv, origins, horizons, network)

@@ -48,11 +48,18 @@ class EwmaFan:
 
     def fan(self, fit: FanFit, ohlcv: np.ndarray, origins: np.ndarray, horizons: int) -> np.ndarray:
         """``(m, horizons, len(FAN_LEVELS))``. Origin ``o`` filters the returns of rows
-        ``[o - serve_rows + 1, o)`` (those of the bars ``[o - serve_rows, o)``). Raises
-        ValueError for origins outside ``[serve_rows, n]`` or horizons past the fit's."""
+        ``[o - serve_rows + 1, o)`` (those of the bars ``[o - serve_rows, o)``; every bar
+        before ``o`` when there are fewer, as predict reads them). Raises ValueError for
+        origins outside ``[min_rows, n]`` or horizons past the fit's."""
         bars = checked_ohlcv(ohlcv)
-        o = checked_origins(self.name, origins, bars.shape[0], self.serve_rows, fit, horizons)
-        variance = ewma_variance(log_returns(bars), o, self.serve_rows - 1, fit.params)
+        o = checked_origins(self.name, origins, bars.shape[0], self.min_rows, fit, horizons)
+        returns = log_returns(bars)
+        full = o >= self.serve_rows
+        variance = np.empty(len(o))
+        if full.any():
+            variance[full] = ewma_variance(returns, o[full], self.serve_rows - 1, fit.params)
+        for i in np.flatnonzero(~full):
+            variance[i] = ewma_variance(returns, o[i : i + 1], int(o[i]) - 1, fit.params)[0]
         h = np.arange(1, horizons + 1, dtype=np.float64)
         z = np.array([NormalDist().inv_cdf(level) for level in FAN_LEVELS])
         fan: np.ndarray = np.sqrt(variance[:, None, None] * h[None, :, None]) * z

@@ -85,18 +85,20 @@ class GarchFan:
 
     def fan(self, fit: FanFit, ohlcv: np.ndarray, origins: np.ndarray, horizons: int) -> np.ndarray:
         """``(m, horizons, len(FAN_LEVELS))`` simulated quantiles of the cumulative log return.
-        The first variance at origin ``o`` is :func:`garch_path` over the returns of rows
-        ``[o - serve_rows, o)`` (its last entry: the variance of row ``o``'s return). Raises
-        ValueError for origins outside ``[serve_rows, n]`` or horizons past the fit's."""
+        The first variance at origin ``o`` is :func:`garch_path` over the returns of the bars
+        ``[o - serve_rows, o)`` (every bar before ``o`` when there are fewer; its last entry:
+        the variance of row ``o``'s return), so predict, which reads the last ``serve_rows``
+        bars, draws the fan a score drew. Raises ValueError for origins outside
+        ``[min_rows, n]`` or horizons past the fit's."""
         bars = checked_ohlcv(ohlcv)
-        o = checked_origins(self.name, origins, bars.shape[0], self.serve_rows, fit, horizons)
+        o = checked_origins(self.name, origins, bars.shape[0], self.min_rows, fit, horizons)
         p = fit.params
         gamma = p.get("gamma", 0.0) if self.asymmetric else 0.0
         close_returns = log_returns(bars)  # entry j is row j + 1's
         first = np.array(
             [
                 garch_path(
-                    close_returns[t - self.serve_rows : t - 1],
+                    close_returns[max(0, t - self.serve_rows) : t - 1],
                     p["omega"],
                     p["alpha"],
                     gamma,

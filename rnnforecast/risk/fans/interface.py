@@ -143,7 +143,8 @@ class FanMethod(Protocol):
     def fan(self, fit: FanFit, ohlcv: np.ndarray, origins: np.ndarray, horizons: int) -> np.ndarray:
         """Quantiles ``(len(origins), horizons, len(FAN_LEVELS))`` of
         ``ln(close[o - 1 + h] / close[o - 1])`` for each origin row ``o`` of ``origins``
-        ``(m,)`` (each in ``[serve_rows, n]``, ``n`` allowed: the day after the last row), from
+        ``(m,)`` (each in ``[min_rows, n]``, ``n`` allowed: the day after the last row; with
+        fewer than ``serve_rows`` rows before an origin, every row before it), from
         rows ``< o`` only, ascending along the last axis. ``horizons <= fit.horizons``. Numpy
         only, deterministic."""
 

@@ -206,7 +206,7 @@ def test_registry_fits_what_it_can_and_draws_every_fit(fitted: dict[str, FanFit]
 
 def test_fan_refuses_origins_and_horizons_it_cannot_serve(fitted: dict[str, FanFit]) -> None:
     with pytest.raises(ValueError, match="origins"):
-        REGISTRY["garch_t"].fan(fitted["garch_t"], BARS, np.array([999]), 5)
+        REGISTRY["garch_t"].fan(fitted["garch_t"], BARS, np.array([100]), 5)
     with pytest.raises(ValueError, match="origins"):
         REGISTRY["ewma"].fan(fitted["ewma"], BARS, np.array([N + 1]), 5)
     short = fit_all(BARS, THROUGH, 5, names=["log_har"])["log_har"]
