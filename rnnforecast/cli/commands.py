@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rnnforecast.cli import exits, options, process, render
+from rnnforecast.cli import exits, options, process, render, served
 from rnnforecast.cli.options import HOME_ENV
 from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
@@ -221,6 +221,7 @@ def _render_training(done: Training, as_json: bool) -> None:
             emit_json(done.group.to_dict())
         else:
             render.trained_global(done.group)
+            served.say_batches({"": done.group.to_dict()["batch_size"]})
         return
     jobs = done.tickers
     if as_json:
@@ -229,6 +230,10 @@ def _render_training(done: Training, as_json: bool) -> None:
         render.trained(jobs[0].result)
     else:
         render.jobs_table(jobs)
+    if not as_json:
+        served.say_batches(
+            {f"{j.ticker}: ": j.result.to_dict()["batch_size"] for j in jobs if j.result}
+        )
     _partial_failure(jobs)
 
 
@@ -369,6 +374,7 @@ def run_job(
         emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
     else:
         render.run_outcomes(outcomes)
+        served.say_batches({f"{o.ticker}: ": o.result.batch_size for o in outcomes if o.result})
     _partial_failure(outcomes)
 
 
