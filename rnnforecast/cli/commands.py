@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from rnnforecast.cli import exits, forecast_view, options, process, render, watch
+from rnnforecast.cli import exits, forecast_view, options, process, render, served, watch
 from rnnforecast.cli.options import HOME_ENV
 from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
@@ -222,6 +222,7 @@ def _render_training(done: Training, as_json: bool) -> None:
             emit_json(done.group.to_dict())
         else:
             render.trained_global(done.group)
+            served.say_batches({"": done.group.to_dict()["batch_size"]})
         return
     jobs = done.tickers
     if as_json:
@@ -230,6 +231,10 @@ def _render_training(done: Training, as_json: bool) -> None:
         render.trained(jobs[0].result)
     else:
         render.jobs_table(jobs)
+    if not as_json:
+        served.say_batches(
+            {f"{j.ticker}: ": j.result.to_dict()["batch_size"] for j in jobs if j.result}
+        )
     _partial_failure(jobs)
 
 
@@ -318,34 +323,7 @@ def predict(
 ) -> None:
     """Forecast the close of the next trading day(s) after the last stored bar, with a
     prediction interval and, up to 22 sessions ahead, the model's fan of quantiles."""
-    from rnnforecast import exports, plots
-    from rnnforecast.jobs import prediction
-
-    if output is not None:
-        exports.output_format(output)
-    if plot is not None and not plots.is_png(plot):
-        raise UsageError(f"--plot writes a PNG file: {plot} does not end in .png")
-    history = prediction.PLOT_HISTORY if plot is not None else 0
-    result = prediction.predict(
-        _home(ctx), ticker, run, horizon, clock=ctx.obj.clock, history=history
-    )
-    if plot is not None:
-        plots.save_png(prediction.figure(result), plot)
-        say(f"plot written to {plot}")
-    # The core's notices name no command; the hint to cure them is the CLI's to give.
-    warnings = [f"{n.message}; run `rnnforecast fetch {result.ticker}`" for n in result.notices]
-    for warning in warnings:
-        say(f"warning: {warning}")
-    if output is not None:
-        columns = exports.forecast_columns(result.forecasts)
-        exports.write_table(
-            output, exports.identified(columns, result.ticker, result.run_id, result.level)
-        )
-        say(f"{len(result.forecasts)} forecasts written to {output}")
-    if as_json:
-        emit_json({**result.to_dict(), "warnings": warnings})
-        return
-    forecast_view.forecast(result)
+    forecast_view.run(_home(ctx), ticker, (run, horizon), (output, plot), as_json, ctx.obj.clock)
 
 
 @app.command("run")
@@ -379,6 +357,7 @@ def run_job(
         emit_json({"tickers": [render.outcome_dict(o) for o in outcomes]})
     else:
         render.run_outcomes(outcomes)
+        served.say_batches({f"{o.ticker}: ": o.result.batch_size for o in outcomes if o.result})
     _partial_failure(outcomes)
 
 

@@ -1,9 +1,22 @@
 """What a user receives, said in words: whether the trained network shaped the price and the
-range a command reports (its ``network_used``), for the tables of :mod:`rnnforecast.cli.render`."""
+range a command reports (its ``network_used``), for the tables of :mod:`rnnforecast.cli.render`;
+the batch a fit trained on when it is not the recipe's (``train``, ``run``)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from rnnforecast.cli.output import say
+
+
+def say_batches(records: dict[str, dict[str, Any] | None]) -> None:
+    """train, run: a line for each ``batch_size`` record (keyed by the text put before it)
+    whose batch is not the recipe's (the rule of :mod:`rnnforecast.training.batches`);
+    nothing for a recipe's batch kept or a failed ticker (None)."""
+    for who, record in records.items():
+        if record is not None and record["used"] != record["recipe"]:
+            used, recipe = record["used"], record["recipe"]
+            say(f"{who}batch {used}, not train.batch_size = {recipe}: {record['why']}")
 
 
 def served_words(method: str, used: dict[str, bool] | None) -> str:

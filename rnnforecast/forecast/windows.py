@@ -124,13 +124,17 @@ class Split:
         )
 
     @classmethod
-    def _rows_needed(cls, low: int, data: DataConfig) -> int:
-        """The fewest rows from ``low`` on that give every part a window: doubling then
-        bisecting, a cost in the logarithm of the answer (a test fraction near 1 needs 1e9)."""
+    def rows_needed(cls, least: int, data: DataConfig, low: int = 1) -> int:
+        """The fewest rows from ``low`` on whose training, validation and test parts each
+        hold at least ``least`` windows (and the early-stopping and calibration pieces one):
+        doubling then bisecting, a cost in the logarithm of the answer (a test fraction near
+        1 needs 1e9)."""
 
         def enough(n: int) -> bool:
-            return min(cls._sizes(n, data)[1:]) >= 1
+            sizes = cls._sizes(n, data)
+            return min(sizes[1:4]) >= least and min(sizes[4:]) >= 1
 
+        low = max(low, data.lookback + data.horizon - 1 + MIN_WINDOWS)
         high = low
         while not enough(high):
             low, high = high + 1, high * 2
@@ -145,8 +149,7 @@ class Split:
         sizes = cls._sizes(n_rows, data)
         m, n_test, n_val, n_train = sizes[:4]
         if m < MIN_WINDOWS or min(sizes[1:]) < 1:
-            floor = data.lookback + data.horizon - 1 + MIN_WINDOWS
-            need = cls._rows_needed(max(floor, n_rows + 1), data)
+            need = cls.rows_needed(1, data, n_rows + 1)
             raise DataError(
                 f"not enough data: {n_rows} rows, but a window of {data.window}, a horizon "
                 f"of {data.horizon} and a train/validation/test split need at least {need}"
@@ -184,30 +187,6 @@ class Split:
                 raise DataError("not enough training windows before the first fold")  # plan()
             folds.append(cls._cut(m, n_train, n_val, slice(a, b), data))
         return folds
-
-
-def check_batches(
-    sizes: dict[str, int], batch_size: int, where: str = "", fits_all: int | None = None
-) -> None:
-    """Refuse a split whose training, validation or test part holds fewer windows than one
-    batch: such a part would train or stop on a single partial batch per epoch. Validation
-    counts as a whole: its early-stopping piece may hold less than a batch (GOOG's sample: 84
-    of 168, batch 128); its loss is the mean over all its windows whatever the batch size.
-
-    ``sizes`` maps a part's name to its window count (:meth:`Split.sizes`); ``where`` is
-    put before the part's name (``"fold 2 of 3: "``); ``fits_all`` is the largest batch size
-    every part of every split in question holds (default: the smallest of ``sizes``). Raises
-    DataError naming the first short part, its count, ``train.batch_size`` and ``fits_all``.
-    """
-    short = [(name, count) for name, count in sizes.items() if count < batch_size]
-    if short:
-        name, count = short[0]
-        fits_all = min(sizes.values()) if fits_all is None else fits_all
-        raise DataError(
-            f"{where}the {name} part holds {count} windows, fewer than one batch "
-            f"(train.batch_size = {batch_size}): lower train.batch_size to at most "
-            f"{fits_all}, or store more rows"
-        )
 
 
 @dataclass(frozen=True)

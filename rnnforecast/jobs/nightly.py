@@ -49,6 +49,8 @@ class NightlyResult:
     interval_method: str | None = None  # the challenger's (None if it failed)
     # what the promotion compared (promotion.record); None when nothing was compared
     promotion: dict[str, Any] | None = None
+    # the batch the challenger trained with (rnnforecast.training.batches; None if it failed)
+    batch_size: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, and ``error`` (null: the outcome fills it in if the ticker failed)
@@ -191,6 +193,7 @@ def _run_ticker(
         from_scratch=None if warm_start is not None else from_scratch,
         interval_method=challenger.interval_method,
         promotion=compared,
+        batch_size=None if challenger.batch is None else challenger.batch.to_dict(),
     )
 
 
@@ -307,6 +310,7 @@ def run_group(
                     serving=challenger.serving,
                     interval_method=challenger.interval_method.get(symbol),
                     promotion=compared,
+                    batch_size=None if challenger.batch is None else challenger.batch.to_dict(),
                 ),
             )
         )

@@ -34,7 +34,7 @@ from rnnforecast.config import Config
 from rnnforecast.data.bars import CLOSE
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.forecast import conformal
-from rnnforecast.forecast.windows import Split, base_matrix, check_batches
+from rnnforecast.forecast.windows import base_matrix
 from rnnforecast.jobs import fan_replay
 from rnnforecast.jobs.replay_scores import LEVELS, Track, dm_test, scores, shares
 from rnnforecast.risk import adaptive_widths, interval_choice
@@ -42,7 +42,7 @@ from rnnforecast.risk.baselines.registry import BASELINES
 from rnnforecast.risk.interval_choice import IntervalRecord
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
-from rnnforecast.training import per_ticker
+from rnnforecast.training import batches, per_ticker
 from rnnforecast.training.fitting import Start
 from rnnforecast.training.warm import warm_epochs
 
@@ -181,9 +181,9 @@ def serve_rows(dates: pd.DatetimeIndex, first: dt.date, every: int) -> list[int]
 
 def check_start(rows: int, config: Config, first: str) -> None:
     """Refuse a replay whose first refit has too few bars (``rows``) for ``train``'s split
-    and batches. Raises UsageError."""
+    and batch rule (:func:`rnnforecast.training.batches.for_rows`). Raises UsageError."""
     try:
-        check_batches(Split.plan(rows, config.data).sizes(), config.train.batch_size)
+        batches.for_rows(rows, config)
     except DataError as exc:
         raise UsageError(
             f"the replay cannot start on {first}: {rows} bars before it; {exc}"

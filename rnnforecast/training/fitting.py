@@ -43,13 +43,13 @@ from rnnforecast.forecast.windows import (
     Scalers,
     Split,
     build_dataset,
-    check_batches,
     encode_inputs,
     fit_scalers,
     scale_targets,
 )
 from rnnforecast.metrics import accuracy
 from rnnforecast.risk.network_use import network_use
+from rnnforecast.training import batches
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its types are needed here
     from rnnforecast.nn.keras_training import FitHistory, Progress
@@ -341,15 +341,17 @@ def walk_forward(
 
     Returns one dict per fold: ``test`` period, ``model`` and ``naive`` metrics,
     ``beats_naive``, the fold's ``shrink``; each fold's one-day-ahead forecasts are
-    appended to ``days`` when given. Raises DataError if the frame is too short or a fold's
-    part holds fewer windows than one batch.
+    appended to ``days`` when given. Every fold trains with one batch (and learning rate):
+    the rule's (:func:`rnnforecast.training.batches.choose`) for each part's fewest windows
+    over the folds. Raises DataError if the frame is too short or a fold's part holds fewer windows
+    than the smallest batch.
     """
     splits = Split.folds(len(frame), config.data, folds)
     sizes = [split.sizes() for split in splits]
-    fits_all = min(min(parts.values()) for parts in sizes)
     for number, parts in enumerate(sizes, start=1):  # every fold, before any training
-        where = f"fold {number} of {folds}: "
-        check_batches(parts, config.train.batch_size, where, fits_all)
+        batches.choose(parts, config.train.batch_size, where=f"fold {number} of {folds}: ")
+    least = batches.smallest_parts(sizes)
+    config = batches.choose(least, config.train.batch_size).apply(config)
     results = []
     for split in splits:
         dataset = build_dataset(frame, config.data)

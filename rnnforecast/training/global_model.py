@@ -30,11 +30,11 @@ from rnnforecast.config import Config
 from rnnforecast.data.tickers import check_ticker
 from rnnforecast.errors import UsageError
 from rnnforecast.forecast.fitted import FittedModel
-from rnnforecast.forecast.windows import Dataset, base_matrix, check_batches
+from rnnforecast.forecast.windows import Dataset, base_matrix
 from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
-from rnnforecast.training import fitting, per_ticker, saving
+from rnnforecast.training import batches, fitting, per_ticker, saving
 from rnnforecast.training.group_members import (
     GroupMember,
     group_name,
@@ -63,6 +63,7 @@ class GlobalTrainResult:
     serving: dict[str, Any] = field(default_factory=dict)
     interval_method: dict[str, str] = field(default_factory=dict)  # per member
     network_used: dict[str, NetworkUse] = field(default_factory=dict)  # per member
+    batch: batches.Batch | None = None  # the batch both fits trained with
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,6 +78,7 @@ class GlobalTrainResult:
             "serving": self.serving,
             "interval_method": self.interval_method,
             "network_used": {s: use.to_dict() for s, use in self.network_used.items()},
+            "batch_size": None if self.batch is None else self.batch.to_dict(),
         }
 
 
@@ -112,7 +114,7 @@ def train_global(
     for one ticker, not where the network shapes nothing served). Every member and the
     group are locked for the run. Raises UsageError (fewer than two tickers, a bad symbol
     or name, "global" normalisation), DataError (a member without data or without windows
-    in a part), LockError.
+    in a part, or pooled parts below the smallest batch), LockError.
     """
     symbols = sorted({check_ticker(t) for t in tickers})
     if len(symbols) < 2:
@@ -142,11 +144,13 @@ def _train_group(
     # Pooled like one ticker's: every member's windows, then its parts under the date split.
     parts = partition(members)
     train, val, test = parts.train, parts.val, parts.test
-    check_batches(
+    batch = batches.choose(
         {"training": len(train), "validation": len(val), "test": len(test)},
         config.train.batch_size,
+        rate=config.train.learning_rate,
     )
-    scored_fit = fitting.fit(config, parts, progress)
+    fit_config = batch.apply(config)  # the recipe with the batch used: only the fits see it
+    scored_fit = fitting.fit(fit_config, parts, progress)
     scored = scored_fit.model
     reports, member_scores, pool_scores = _score_members(members, test, scored)
     from rnnforecast.risk import interval_choice
@@ -167,7 +171,7 @@ def _train_group(
         for m in members
     }
     refitting, reason = fitting.refit_plan(refit, scored_fit, list(member_intervals.values()))
-    served_fit = fitting.refit(config, scored_fit, parts, progress) if refitting else scored_fit
+    served_fit = fitting.refit(fit_config, scored_fit, parts, progress) if refitting else scored_fit
     run = saving.GroupRun(
         members,
         split,
@@ -181,6 +185,7 @@ def _train_group(
         pool_scores,
         member_intervals,
         reason,
+        batch,
     )
     run_id, path = saving.save_group(home.models, group, config, run, started, promote)
     if promote:
@@ -201,6 +206,7 @@ def _train_group(
             for s, r in member_intervals.items()
         },
         {s: network_use(served_fit.model.calibration, r) for s, r in member_intervals.items()},
+        batch,
     )
 
 

@@ -18,11 +18,11 @@ import pandas as pd
 
 from rnnforecast.config import Config
 from rnnforecast.errors import DataError
-from rnnforecast.forecast.windows import Dataset, Split, base_matrix, build_dataset, check_batches
+from rnnforecast.forecast.windows import Dataset, Split, base_matrix, build_dataset
 from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
-from rnnforecast.training import fitting, saving
+from rnnforecast.training import batches, fitting, saving
 from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
@@ -50,6 +50,8 @@ class TrainResult:
     )
     # what the weights shape in what is served (rnnforecast.risk.network_use)
     network_used: NetworkUse | None = None
+    # the batch it trained with (rnnforecast.training.batches); None only for old callers
+    batch: batches.Batch | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class TrainResult:
             "serving": self.serving,
             "interval_method": self.interval_method,
             "network_used": None if self.network_used is None else self.network_used.to_dict(),
+            "batch_size": None if self.batch is None else self.batch.to_dict(),
         }
 
 
@@ -140,6 +143,7 @@ def train_ticker(
         warm_start,
         served_intervals,
         reason,
+        choice.batch,
         choice.fan,
         choice.fan_network,
     )
@@ -155,6 +159,7 @@ def train_ticker(
         run.serving_record(),
         interval_choice.served_name(served_intervals, served.model.calibration),
         network_use(served.model.calibration, served_intervals),
+        choice.batch,
     )
 
 
@@ -171,6 +176,7 @@ class Choice:
     served: fitting.Fit
     intervals: IntervalRecord
     reason: str  # why the served fit is a refit or the scored fit (the manifest's serving)
+    batch: batches.Batch  # the batch both fits trained with
     fan: FanRecord | None = None  # the served fan 1..22 sessions ahead (None: too few bars)
     fan_network: FanNetwork | None = None  # the fan network that competed in the choice
 
@@ -188,15 +194,15 @@ def fit_and_choose(
     and the refit up to the last bar where :func:`rnnforecast.training.fitting.refit_plan`
     says the network shapes what is served (with ``refit``). ``starts``:
     the warm starts of the scored fit and of the refit (None: from scratch). Raises
-    DataError (too few bars for the split or a batch), ModelError (a start that does not
+    DataError (too few bars for the split or the smallest batch), ModelError (a start that does not
     fit)."""
     from rnnforecast.risk import interval_choice
 
-    split = Split.plan(len(frame), config.data)
-    check_batches(split.sizes(), config.train.batch_size)
+    split, batch = batches.for_rows(len(frame), config)
+    fit_config = batch.apply(config)  # the recipe with the batch used: only the fits see it
     dataset = build_dataset(frame, config.data)
     parts = Partition.of(dataset, split)
-    scored = fitting.fit(config, parts, progress, starts[0])
+    scored = fitting.fit(fit_config, parts, progress, starts[0])
     # The served intervals are chosen first, on the scored fit alone: whether the network
     # shapes anything served decides whether a refit is worth training. A refit would bring
     # the baseline up to the last bar too, so it is fitted on every bar whenever one was asked.
@@ -211,10 +217,10 @@ def fit_and_choose(
         refit and scored.trained.numpy_check["passed"],
     )
     refitting, reason = fitting.refit_plan(refit, scored, [record])
-    served = fitting.refit(config, scored, parts, progress, starts[1]) if refitting else scored
+    served = fitting.refit(fit_config, scored, parts, progress, starts[1]) if refitting else scored
     first_test = int(np.arange(len(dataset))[split.test][0])
-    fan, fan_net = fan_for_training(config, frame, first_test, refit)
-    return Choice(split, dataset, scored, served, record, reason, fan, fan_net)
+    fan, fan_net = fan_for_training(fit_config, frame, first_test, refit)
+    return Choice(split, dataset, scored, served, record, reason, batch, fan, fan_net)
 
 
 def fan_for_training(

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rnnforecast.risk.fans.choice import FanRecord
     from rnnforecast.risk.interval_choice import IntervalRecord
     from rnnforecast.storage.artifacts import ModelRepository
+    from rnnforecast.training.batches import Batch
     from rnnforecast.training.group_members import DateSplit, GroupMember
     from rnnforecast.training.warm import WarmStart
 
@@ -55,6 +56,7 @@ class TickerRun:
         None  # what predict serves (rnnforecast.risk.interval_choice)
     )
     reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
+    batch: Batch | None = None  # the batch both fits trained with
     fan: FanRecord | None = None  # the served fan (rnnforecast.risk.fans.choice)
     fan_network: FanNetwork | None = None  # its network, when the fan serves it
 
@@ -196,6 +198,7 @@ def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) ->
             "test": run.test_period,
         },
         "training": fitted.trained.history.to_dict(),
+        "batch_size": None if run.batch is None else run.batch.to_dict(),
         "calibration": run.served.model.calibration.to_dict(),
         "serving": run.serving_record(),
         "fits": _fit_records(run),
@@ -284,6 +287,7 @@ class GroupRun:
     # intervals.TICKER.json
     intervals: dict[str, IntervalRecord] = field(default_factory=dict)
     reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
+    batch: Batch | None = None  # the batch both fits trained with
 
     @property
     def refitted(self) -> bool:
@@ -341,6 +345,7 @@ def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> di
             "test": pooled_period(run.test),
         },
         "training": scored.trained.history.to_dict(),
+        "batch_size": None if run.batch is None else run.batch.to_dict(),
         "versions": library_versions(),
         "calibration": run.served.model.calibration.to_dict(),
         "serving": run.serving_record(),

@@ -86,8 +86,11 @@ def test_run_promotes_first_then_a_newer_model_of_the_same_recipe(
             "from_scratch",
             "interval_method",
             "promotion",
+            "batch_size",
         }
         assert t["promotion"] is None  # nothing to compare with
+        # every part of 220 rows holds a batch of 16: the recipe's batch, said so
+        assert t["batch_size"]["recipe"] == t["batch_size"]["used"] == 16
         assert t["rows_added"] == 220 and t["promoted"] is True and t["error"] is None
         # TINY_CONFIG pins the bundle's own interval; its shrink 0 makes it network-free
         assert t["interval_method"] == "naive_conformal"
