@@ -3,7 +3,6 @@ range, then one row per session (with the fan, the method that served each horiz
 
 from __future__ import annotations
 
-from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,14 +58,10 @@ def run(
 
 
 def fan_methods(result: Forecast) -> str:
-    """'garch_t at 1 session, log_har at 2-22' from the forecasts' per-horizon methods."""
-    runs, start = [], 1
-    for method, group in groupby(f["interval_method"] for f in result.forecasts):
-        end = start + len(list(group)) - 1
-        span = f"{start}" if start == end else f"{start}-{end}"
-        runs.append(f"{method} at {span} session{'' if start == end == 1 else 's'}")
-        start = end + 1
-    return ", ".join(runs)
+    """'garch_t at 1 session, log_har at 2-22 sessions' from the forecasts' methods."""
+    from rnnforecast.risk.fans.choice import describe
+
+    return describe([f["interval_method"] for f in result.forecasts])
 
 
 def forecast(result: Forecast) -> None:

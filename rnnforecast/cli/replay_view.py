@@ -60,7 +60,7 @@ def refit_line(refit: Refit) -> None:
     """--verbose: what one refit date chose, on stderr."""
     say(
         f"refit trained through {refit.trained_through}: serves {refit.serves_from} to "
-        f"{refit.serves_to} with {refit.interval_method} ({refit.seconds:.1f} s)"
+        f"{refit.serves_to} with {refit.fan or refit.interval_method} ({refit.seconds:.1f} s)"
     )
 
 
@@ -80,7 +80,7 @@ def replayed(result: Replay) -> None:
                 r.trained_through,
                 r.serves_from,
                 r.serves_to,
-                r.interval_method,
+                r.fan or r.interval_method,
                 ",".join(f"{s:.2f}" for s in r.shrink),
                 f"{r.seconds:.1f}",
             ]

@@ -39,6 +39,7 @@ from rnnforecast.jobs import fan_replay
 from rnnforecast.jobs.replay_scores import LEVELS, Track, dm_test, scores, shares
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.baselines.registry import BASELINES
+from rnnforecast.risk.fans.choice import describe
 from rnnforecast.risk.interval_choice import IntervalRecord
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
@@ -72,6 +73,7 @@ class Refit:
     shrink: tuple[float, ...]
     warm: bool
     seconds: float
+    fan: str | None = None  # the served fan's methods by horizon (None: no fan)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class Refit:
             "shrink": list(self.shrink),
             "warm": self.warm,
             "seconds": self.seconds,
+            "fan": self.fan,
         }
 
 
@@ -238,6 +241,7 @@ def replay(
             tuple(served.calibration.shrink),
             starts[0] is not None,
             time.perf_counter() - fitted_at,
+            None if choice.fan is None else describe(choice.fan.methods),
         )
         spans.append(segment(choice, recipe, ohlcv, dates, (row, end)))
         net = None if choice.fan_network is None else choice.fan_network.bound(ohlcv, dates)

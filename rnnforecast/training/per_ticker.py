@@ -52,6 +52,8 @@ class TrainResult:
     network_used: NetworkUse | None = None
     # the batch it trained with (rnnforecast.training.batches); None only for old callers
     batch: batches.Batch | None = None
+    # the method of the served fan at each horizon 1..22 (rnnforecast.risk.fans); None: no fan
+    fan_methods: tuple[str, ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +68,7 @@ class TrainResult:
             "interval_method": self.interval_method,
             "network_used": None if self.network_used is None else self.network_used.to_dict(),
             "batch_size": None if self.batch is None else self.batch.to_dict(),
+            "fan_methods": None if self.fan_methods is None else list(self.fan_methods),
         }
 
 
@@ -118,7 +121,6 @@ def train_ticker(
     where the network shapes what is served; ``warm_start`` fine-tunes the current model's
     fits instead of training from scratch.
     Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
-    from rnnforecast.risk import interval_choice
 
     started = time.perf_counter()
     frame = home.store.read(symbol)
@@ -157,9 +159,24 @@ def train_ticker(
         fitted.trained.history.to_dict(),
         served.model.calibration.to_dict(),
         run.serving_record(),
-        interval_choice.served_name(served_intervals, served.model.calibration),
-        network_use(served.model.calibration, served_intervals),
+        *served_words(choice),
         choice.batch,
+        None if choice.fan is None else choice.fan.methods,
+    )
+
+
+def served_words(choice: Choice) -> tuple[str, NetworkUse]:
+    """What predict serves from ``choice`` at one session: the range's method (the fan's, or
+    the one-day intervals' without a fan) and what the weights shape."""
+    from rnnforecast.risk import interval_choice
+
+    calibration = choice.served.model.calibration
+    if choice.fan is not None:
+        price = network_use(calibration, None, 1).price
+        return choice.fan.methods[0], NetworkUse(price, choice.fan.uses_network)
+    return (
+        interval_choice.served_name(choice.intervals, calibration),
+        network_use(calibration, choice.intervals),
     )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,17 @@ def load(folder: Path, methods: Mapping[str, FanMethod]) -> FanRecord | None:
         return FanRecord.from_json(json.loads(text), methods)
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise ModelError(f"{path}: not a valid fan record ({exc})") from None
+
+
+def describe(methods: tuple[str, ...] | list[str]) -> str:
+    """'garch_t at 1-5 sessions, log_har at 6-22' from the method served at each horizon."""
+    runs, start = [], 1
+    for method, group in groupby(methods):
+        end = start + len(list(group)) - 1
+        span = f"{start}" if start == end else f"{start}-{end}"
+        runs.append(f"{method} at {span} session{'' if start == end == 1 else 's'}")
+        start = end + 1
+    return ", ".join(runs)
 
 
 def block_of(horizon: int) -> tuple[int, int]:
