@@ -1,4 +1,4 @@
-"""The registry of classical fans, and the calls that fit and draw several of them.
+"""The registry of classical fans (fitting and drawing several: rnnforecast.risk.fans.choice).
 
 Simulated GARCH(1,1)-t and GJR-GARCH(1,1)-t (:mod:`~rnnforecast.risk.fans.garch`), the direct
 log-HAR (:mod:`~rnnforecast.risk.fans.har`), EWMA times sqrt(h)
@@ -8,18 +8,15 @@ log-HAR (:mod:`~rnnforecast.risk.fans.har`), EWMA times sqrt(h)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from types import MappingProxyType
 
-import numpy as np
-
-from rnnforecast.errors import DataError, UsageError
-from rnnforecast.risk.baselines.interface import checked_ohlcv
+from rnnforecast.errors import UsageError
 from rnnforecast.risk.fans.empirical import EmpiricalFan
 from rnnforecast.risk.fans.ewma import EwmaFan
 from rnnforecast.risk.fans.garch import GarchFan, GjrFan
 from rnnforecast.risk.fans.har import LogHarFan
-from rnnforecast.risk.fans.interface import FanFit, FanMethod, Fits
+from rnnforecast.risk.fans.interface import FanMethod
 
 _ALL: tuple[FanMethod, ...] = (GarchFan(), GjrFan(), LogHarFan(), EwmaFan(), EmpiricalFan())
 
@@ -36,35 +33,3 @@ def lookup(name: str) -> FanMethod:
         return REGISTRY[name]
     except KeyError:
         raise UsageError(f"unknown fan {name!r}; choose from {', '.join(FAN_METHODS)}") from None
-
-
-def fit_all(
-    ohlcv: np.ndarray, through: int, horizons: int, names: Sequence[str] = FAN_METHODS
-) -> dict[str, FanFit]:
-    """Fit each method of ``names`` on rows ``[0, through)`` of ``ohlcv`` ``(n, 5)`` for
-    horizons ``1 .. horizons``; a method with too few rows (DataError from its fit) is left
-    out. Raises UsageError for an unknown name (before fitting any), DataError for bars that
-    are not ``(n, 5)`` finite positive prices, ValueError for horizons outside ``[1, 22]``."""
-    chosen = [lookup(name) for name in names]
-    bars = checked_ohlcv(ohlcv)
-    fits = {}
-    for method in chosen:
-        try:
-            fits[method.name] = method.fit(bars, through, horizons)
-        except DataError:
-            continue
-    return fits
-
-
-def fans(
-    fits: Fits, ohlcv: np.ndarray, origins: np.ndarray, horizons: int
-) -> dict[str, np.ndarray]:
-    """``{name: (m, horizons, len(FAN_LEVELS))}`` for each fit of ``fits`` (by method name),
-    each checked first. Raises UsageError for an unknown method, ValueError for a fit its
-    method refuses or origins/horizons it cannot serve."""
-    out = {}
-    for name, fit in fits.items():
-        method = lookup(name)
-        method.check(fit)
-        out[name] = method.fan(fit, ohlcv, origins, horizons)
-    return out

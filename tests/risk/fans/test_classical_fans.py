@@ -13,11 +13,12 @@ import pytest
 
 from rnnforecast.errors import UsageError
 from rnnforecast.risk.baselines.interface import range_variance
+from rnnforecast.risk.fans.choice import fan_of, fit_all
 from rnnforecast.risk.fans.empirical import EMP_ROWS, EmpiricalFan
 from rnnforecast.risk.fans.ewma import EwmaFan
 from rnnforecast.risk.fans.har import LogHarFan
 from rnnforecast.risk.fans.interface import FAN_LEVELS, FanFit
-from rnnforecast.risk.fans.registry import FAN_METHODS, REGISTRY, fans, fit_all, lookup
+from rnnforecast.risk.fans.registry import FAN_METHODS, REGISTRY, lookup
 
 N = 1300
 THROUGH = 1100
@@ -44,7 +45,7 @@ BARS = make_bars()
 
 @pytest.fixture(scope="module")
 def fitted() -> dict[str, FanFit]:
-    return fit_all(BARS, THROUGH, 22)
+    return fit_all(REGISTRY, BARS, THROUGH, 22)
 
 
 def test_log_har_coefficients_are_ols_on_the_documented_design(fitted: dict[str, FanFit]) -> None:
@@ -193,15 +194,13 @@ def test_check_refuses_another_methods_fit(fitted: dict[str, FanFit]) -> None:
 def test_registry_fits_what_it_can_and_draws_every_fit(fitted: dict[str, FanFit]) -> None:
     assert FAN_METHODS == ("garch_t", "gjr_t", "log_har", "ewma", "emp_hday")
     assert tuple(fitted) == FAN_METHODS
-    short = fit_all(BARS, 150, 5)
+    short = fit_all(REGISTRY, BARS, 150, 5)
     assert tuple(short) == ("garch_t", "gjr_t", "ewma")  # log_har and emp_hday need 250 rows
-    drawn = fans(fitted, BARS, np.array([1100, N]), 5)
+    drawn = fan_of(fitted, REGISTRY, BARS, np.array([1100, N]), 5)
     assert set(drawn) == set(FAN_METHODS)
     assert all(f.shape == (2, 5, len(FAN_LEVELS)) for f in drawn.values())
     with pytest.raises(UsageError, match="unknown fan"):
         lookup("garch")
-    with pytest.raises(UsageError):
-        fit_all(BARS, THROUGH, 5, names=["ewma", "nope"])
 
 
 def test_fan_refuses_origins_and_horizons_it_cannot_serve(fitted: dict[str, FanFit]) -> None:
@@ -209,6 +208,6 @@ def test_fan_refuses_origins_and_horizons_it_cannot_serve(fitted: dict[str, FanF
         REGISTRY["garch_t"].fan(fitted["garch_t"], BARS, np.array([100]), 5)
     with pytest.raises(ValueError, match="origins"):
         REGISTRY["ewma"].fan(fitted["ewma"], BARS, np.array([N + 1]), 5)
-    short = fit_all(BARS, THROUGH, 5, names=["log_har"])["log_har"]
+    short = REGISTRY["log_har"].fit(BARS, THROUGH, 5)
     with pytest.raises(ValueError, match=r"fitted for 1\.\.5"):
         REGISTRY["log_har"].fan(short, BARS, np.array([1200]), 6)
