@@ -167,12 +167,18 @@ def main() -> None:
         "--network", action="store_true", help="the global fan network competes (slow)"
     )
     parser.add_argument("--seed", type=int, default=42, help="the networks' seed")
+    parser.add_argument(
+        "--per-ticker",
+        action="store_true",
+        help="with --network: one network per series instead of one per calendar group",
+    )
     args = parser.parse_args()
     series = frames()
     names = args.tickers.split(",") if args.tickers else sorted(series)
     networks: dict[str, Networks] = {}
     if args.network:
-        for group, members in GROUPS.items():
+        groups = {k: (k,) for k in names} if args.per_ticker else GROUPS
+        for group, members in groups.items():
             chosen = {k: series[k] for k in members if k in names}
             if chosen:
                 print(f"{group}: training the fan networks", file=sys.stderr)
