@@ -568,6 +568,7 @@ def test_new_keys_round_trip() -> None:
         "interval_level": 0.9,
         "significance": 0.1,
         "intervals": "auto",
+        "fan_network": False,
         "adaptive_baseline": True,
     }
     assert config_from_dict(raw) == config

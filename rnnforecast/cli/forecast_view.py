@@ -58,10 +58,12 @@ def run(
 
 
 def fan_methods(result: Forecast) -> str:
-    """'garch_t at 1 session, log_har at 2-22 sessions' from the forecasts' methods."""
+    """'garch_t at 1 session, log_har at 2-22 sessions' from the forecasts' methods (the
+    method alone when one serves every session)."""
     from rnnforecast.risk.fans.choice import describe
 
-    return describe([f["interval_method"] for f in result.forecasts])
+    methods = [f["interval_method"] for f in result.forecasts]
+    return methods[0] if len(set(methods)) == 1 else describe(methods)
 
 
 def forecast(result: Forecast) -> None:
@@ -78,7 +80,7 @@ def forecast(result: Forecast) -> None:
         ["date", "close", "low", "high"] + ["from"] * fan,
         [
             [f["date"], *(f"{f[k]:.2f}" for k in ("close", "low", "high"))]
-            + [f["interval_method"]] * fan
+            + ([f["interval_method"]] if fan else [])
             for f in result.forecasts
         ],
     )

@@ -205,8 +205,10 @@ def fan_horizons(loaded: loading.Loaded, frame: pd.DataFrame, test: Period) -> d
         network = read_fan_network(loaded.bundle.path).bound(ohlcv, days)
     fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON, network)
     served = names = None
-    if record is not None and all(m in fans for m in record.methods):
-        served = np.stack([fans[m][:, h] for h, m in enumerate(record.methods)], axis=1)
+    if record is not None and all(m in (*fans, choice.BLEND) for m in record.methods):
+        # the bundle's choice and spread factors, drawn from the fits made before the test
+        past = dataclasses.replace(record, fits=fits)
+        served = choice.served_fan(past, methods, ohlcv, origins, record.horizons, network)
         names = np.tile(np.asarray(record.methods), (len(origins), 1))
     out = report.report(ohlcv, origins, fans, served, names)
     for scores in out.values():

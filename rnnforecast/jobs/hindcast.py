@@ -131,11 +131,13 @@ def fan_bounds(
     rows before it, so that no day is scored by parameters that saw it. Raises DataError (too
     few bars), ModelError (a fan that is not finite)."""
     methods = registry.REGISTRY
-    name = fan.methods[0]
-    fit = fan.fits[name]
-    if fit.fitted_through is None or fit.fitted_through >= first[1]:
-        fit = methods[name].fit(ohlcv, first[0], fit.horizons)
-    record = replace(fan, methods=(name,), fits={name: fit})
+    fits = {
+        name: fit
+        if fit.fitted_through is not None and fit.fitted_through < first[1]
+        else methods[name].fit(ohlcv, first[0], fit.horizons)
+        for name, fit in fan.fits.items()
+    }
+    record = replace(fan, methods=fan.methods[:1], fits=fits)
     quantiles = choice.served_fan(record, methods, ohlcv, origins, 1)[:, 0]
     try:
         lo, hi = interval_levels(level)

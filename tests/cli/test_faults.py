@@ -544,5 +544,6 @@ def test_an_outside_fault_fails_its_ticker_in_fetch_and_run(home: Path) -> None:
         "from_scratch": None,
         "interval_method": None,
         "promotion": None,
+        "batch_size": None,
     }
     assert [symbol for symbol, _, _ in failing.asked] == ["AAA", "BBB", "AAA", "BBB"]

@@ -37,6 +37,7 @@ seed = 7
 
 [calibration]
 shrink = false
+intervals = "model"  # its own intervals around its own point, as the learnable recipe's
 """
 
 

@@ -169,6 +169,7 @@ def test_evaluate_json_has_risk_scores_and_no_nan(trained_home) -> None:
         "beats_best_baseline",
         "dm",
         "served_intervals",
+        "horizons",
     }
     keys = {"interval_score_80", "interval_score_95", "coverage_80", "coverage_95"}
     keys |= {"kupiec_p_80", "kupiec_p_95", "christoffersen_p_80", "christoffersen_p_95"}

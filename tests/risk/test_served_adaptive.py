@@ -275,28 +275,36 @@ def test_evaluate_names_the_adaptive_scheme(regime: dict[str, Any]) -> None:
 
 
 def test_key_off_serves_the_baselines_own_widths(regime: dict[str, Any]) -> None:
-    """With ``calibration.adaptive_baseline = false`` the record has no scheme and predict's
-    one-step interval is arch's own forecast for the stored parameters over the last 500 bars
-    (an independent computation): the fixed widths, unchanged."""
+    """With ``calibration.adaptive_baseline = false`` the pinned garch_t is served as its fan
+    (rnnforecast.risk.fans), whose one-session interval is arch's own forecast for the stored
+    parameters over the last GARCH_SERVE_ROWS bars times the t's quantiles (an independent
+    computation), around the last close: the fixed widths, unchanged."""
     from arch import arch_model
+
+    from rnnforecast.risk.fans.garch import GARCH_SERVE_ROWS
 
     bundle = current_bundle(regime["fixed"], "R")
     raw = json.loads((bundle / interval_choice.INTERVALS_FILE).read_text())
     assert (raw["schema"], raw["adaptive"]) == (2, None)
+    fan = json.loads((bundle / "fan.json").read_text())
+    assert set(fan["methods"]) == {"garch_t"}
     result = cli("predict", "R", "--json", home=regime["fixed"])
     assert result.exit_code == 0, result.stderr
-    day = json.loads(result.stdout)["forecasts"][0]
+    out = json.loads(result.stdout)
+    day = out["forecasts"][0]
 
-    closes = regime_prices()["Close"].to_numpy()[-interval_choice.SERVE_ROWS :]
+    closes = regime_prices()["Close"].to_numpy()[-GARCH_SERVE_ROWS:]
     returns = np.diff(np.log(closes)) * 100  # arch is fitted in percent, as the baselines do
-    p = raw["params"]
+    p = fan["fits"]["garch_t"]["params"]
+    assert p == pytest.approx({**raw["params"]}, rel=1e-12)  # one fit, two records
     model = arch_model(returns, mean="Zero", vol="GARCH", p=1, q=1, dist="t")
     fixed = [p["omega"] * 1e4, p["alpha"], p["beta"], p["nu"]]
     variance = model.fix(fixed).forecast(horizon=1, reindex=False).variance.to_numpy()[-1, 0]
     z = model.distribution.ppf([0.1, 0.9], [p["nu"]])
     sd = math.sqrt(variance) / 100
-    assert day["low"] == pytest.approx(day["close"] * math.exp(z[0] * sd), rel=1e-9)
-    assert day["high"] == pytest.approx(day["close"] * math.exp(z[1] * sd), rel=1e-9)
+    close = out["last_close"]
+    assert day["low"] == pytest.approx(close * math.exp(z[0] * sd), rel=1e-9)
+    assert day["high"] == pytest.approx(close * math.exp(z[1] * sd), rel=1e-9)
 
 
 def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_path: Path) -> None:
@@ -318,11 +326,14 @@ def test_old_record_in_a_bundle_serves_fixed_widths(regime: dict[str, Any], tmp_
     assert result.exit_code == 0, result.stderr
     old = json.loads(result.stdout)
     assert old["interval_method"] == "garch_t"
-    fixed = json.loads(cli("predict", "R", "--json", home=regime["fixed"]).stdout)
-    # centred on each bundle's own point forecast: the same widths around it
-    for a, b in zip(old["forecasts"], fixed["forecasts"], strict=True):
-        assert a["low"] / a["close"] == pytest.approx(b["low"] / b["close"], rel=1e-12)
-        assert a["high"] / a["close"] == pytest.approx(b["high"] / b["close"], rel=1e-12)
+    # the fixed record's own widths around the old bundle's point, from the last stored bars
+    fixed = interval_choice.IntervalRecord.from_json(fixed_raw)
+    rows = regime_prices()[["Open", "High", "Low", "Close", "Volume"]].to_numpy()
+    points = np.array([f["close"] for f in old["forecasts"]])
+    low, high = interval_choice.bounds(fixed, rows[-interval_choice.SERVE_ROWS :], points)
+    for a, lo, hi in zip(old["forecasts"], low, high, strict=True):
+        assert a["low"] == pytest.approx(lo, rel=1e-12)
+        assert a["high"] == pytest.approx(hi, rel=1e-12)
 
 
 def test_predict_with_adaptive_widths_imports_nothing_heavy(regime: dict[str, Any]) -> None:

@@ -350,14 +350,15 @@ def copy_home(source: Path, target: Path) -> Path:
 def test_bundle_without_intervals_file_serves_the_network(
     garch_home: dict[str, Any], tmp_path: Path
 ) -> None:
-    """A bundle saved before intervals.json existed (deleted and resealed here) still
-    predicts the same close, with the network's intervals instead of the baseline's."""
+    """A bundle saved before intervals.json and fan.json existed (deleted and resealed here)
+    still predicts the same close, with the network's intervals instead of the baseline's."""
     home = copy_home(garch_home["home"], tmp_path / "old")
     before = json.loads(cli("predict", "G", "--json", home=home).stdout)["forecasts"][0]
     bundle = current_bundle(home, "G")
-    (bundle / interval_choice.INTERVALS_FILE).unlink()
     manifest = json.loads((bundle / "manifest.json").read_text())
-    del manifest["files"][interval_choice.INTERVALS_FILE]
+    for name in (interval_choice.INTERVALS_FILE, "fan.json"):
+        (bundle / name).unlink()
+        del manifest["files"][name]
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     reseal(bundle / "manifest.json")
     result = cli("predict", "G", "--json", home=home)

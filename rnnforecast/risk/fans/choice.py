@@ -2,12 +2,14 @@
 
 At train time :func:`fit_fan` fits every classical fan (:mod:`rnnforecast.risk.fans.registry`)
 on the bars before the scored fit's test period, draws each one's fan at every origin of that
-period, and :func:`choose` picks per block of horizons (:data:`BLOCKS`: 1, 2-5, 6-10, 11-22
-sessions) the method with the lowest 80% interval score; the network's fan, when one is given,
-is served on a block only if it beats that best classical fan with a one-sided DM-HAC p-value
-below the significance. Blocks, not single horizons, so that the served fan does not switch
-method from one session to the next on noise. The served methods are then fitted again (on
-every bar when asked) and saved as a :class:`FanRecord` (``fan.json``).
+period (and the blend of them: their quantiles averaged), and :func:`choose` picks per block
+of horizons (:data:`BLOCKS`: 1, 2-5, 6-10, 11-22 sessions) the method with the lowest 80%
+interval score; the network's fan, when one is given, is served on a block only if it beats
+that best classical fan with a one-sided DM-HAC p-value below the significance. Blocks, not
+single horizons, so that the served fan does not switch method from one session to the next
+on noise. The chosen fan's spread around its median is then scaled per block so that its 80%
+interval would have covered 80% of that period (:func:`spread_scales`). The served methods
+are fitted again (on every bar when asked) and saved as a :class:`FanRecord` (``fan.json``).
 
 In the replay the test period lies before each refit date, so every choice is made on the past.
 At predict time :func:`served_fan` rebuilds the fan from the record and the last bars, numpy
@@ -33,11 +35,16 @@ from rnnforecast.risk.fans.interface import (
     REPORT_HORIZONS,
     FanFit,
     FanMethod,
+    finite,
+    interval_levels,
     realised_targets,
 )
 
 NETWORK = "network"
 """The name of the network's fan in a choice and in predict's ``interval_method``."""
+
+BLEND = "blend"
+"""The quantile average of every classical fan fitted (Vincentization): one more candidate."""
 
 BLOCKS: tuple[tuple[int, int], ...] = ((1, 1), (2, 5), (6, 10), (11, 22))
 """Blocks of horizons (first, last, in sessions) that share one served method."""
@@ -63,6 +70,7 @@ class FanRecord:
     methods: tuple[str, ...]
     fits: dict[str, FanFit]
     choice: dict[str, Any] = field(default_factory=dict)
+    scales: tuple[float, ...] = ()  # per horizon: the spread around the median scaled by
 
     @property
     def horizons(self) -> int:
@@ -79,6 +87,7 @@ class FanRecord:
             "methods": list(self.methods),
             "fits": {name: fit.to_json() for name, fit in self.fits.items()},
             "choice": self.choice,
+            "scales": list(self.scales),
         }
 
     @classmethod
@@ -106,12 +115,20 @@ class FanRecord:
             method.check(fit)
             fits[name] = fit
         for name in served:
-            if name != NETWORK and name not in fits:
+            if name not in (NETWORK, BLEND) and name not in fits:
                 raise ValueError(f"{name!r} is served but not fitted")
+        if BLEND in served and not fits:
+            raise ValueError("the blend is served but no classical fan is fitted")
         choice = raw.get("choice", {})
         if not isinstance(choice, dict):
             raise ValueError("choice must be an object")
-        return cls(tuple(served), fits, choice)
+        scales = raw.get("scales", [])
+        if not isinstance(scales, list) or len(scales) not in (0, len(served)):
+            raise ValueError("scales must list one factor per horizon")
+        factors = tuple(finite(v, "scales") for v in scales)
+        if any(not 0 < v <= 10 for v in factors):
+            raise ValueError("scales must be in (0, 10]")
+        return cls(tuple(served), fits, choice, factors)
 
 
 def save(folder: Path, record: FanRecord) -> None:
@@ -169,20 +186,35 @@ def _block_losses(
     return total
 
 
+def with_blend(fans: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``fans`` and, with two classical fans or more, their :data:`BLEND`: the mean of their
+    quantiles level by level (still ascending: a mean of ascending rows)."""
+    out = dict(fans)
+    classical = [f for name, f in fans.items() if name not in (NETWORK, BLEND)]
+    if len(classical) > 1:
+        out[BLEND] = np.mean(classical, axis=0)
+    return out
+
+
 def choose(
     fans: Mapping[str, np.ndarray],
     actual: np.ndarray,
     last_close: np.ndarray,
     significance: float,
     horizons: int,
+    rule: str = "best",
 ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The served method per horizon ``1 .. horizons`` and the evidence per block.
 
     ``fans``: name to ``(m, H, L)`` log-return quantiles at the same ``m`` origins (a fan
-    named :data:`NETWORK` is the network's); ``actual`` ``(m, H)`` realised log returns (NaN
-    past the data); ``last_close`` ``(m,)``. A block whose origins are all unrealised (a short
-    test period) takes the choice of the block before it. Raises DataError if no classical
-    fan is given or no origin has a realised next session."""
+    named :data:`NETWORK` is the network's, :data:`BLEND` the classical fans' average);
+    ``actual`` ``(m, H)`` realised log returns (NaN past the data); ``last_close`` ``(m,)``.
+    ``rule``: ``best``: the classical fan (the blend among them) with the lowest mean score,
+    the network only if it beats that one with a one-sided DM p below ``significance``;
+    ``default``: the blend, unless the best other fan (the network among them) beats it so.
+    A block whose origins are all unrealised (a short test period) takes the choice of the
+    block before it. Raises DataError if no classical fan is given or no origin has a
+    realised next session."""
     classical = [name for name in fans if name != NETWORK]
     if not classical or not np.isfinite(actual[:, 0]).any():
         raise DataError("no classical fan could be scored on the bars before the served days")
@@ -199,20 +231,26 @@ def choose(
         ok = np.isfinite(losses[classical[0]])
         key = f"{block[0]}-{last}"
         if ok.sum() < 3:
-            chosen = previous or classical[0]
+            chosen = previous or (BLEND if BLEND in fans else classical[0])
             evidence[key] = {"served": chosen, "n": int(ok.sum()), "reason": "too few origins"}
             methods += [chosen] * (last - block[0] + 1)
             continue
         means = {n: float(np.mean(loss[ok])) for n, loss in losses.items()}
-        best = scores.best({n: means[n] for n in classical}) or classical[0]
-        chosen, dm = best, None
-        if NETWORK in fans:
-            dm = scores.dm_less(losses[NETWORK][ok], losses[best][ok], last)
+        if rule == "default" and BLEND in fans:
+            incumbent = BLEND
+            challenger = scores.best({n: v for n, v in means.items() if n != BLEND})
+        else:
+            incumbent = scores.best({n: means[n] for n in classical}) or classical[0]
+            challenger = NETWORK if NETWORK in fans else None
+        chosen, dm = incumbent, None
+        if challenger is not None:
+            dm = scores.dm_less(losses[challenger][ok], losses[incumbent][ok], last)
+            dm["challenger"] = challenger
             if dm["p_value"] is not None and dm["p_value"] < significance:
-                chosen = NETWORK
+                chosen = challenger
         evidence[key] = {
             "served": chosen,
-            "best_classical": best,
+            "incumbent": incumbent,
             "score": {n: scores.finite_or_none(v) for n, v in means.items()},
             "dm": dm,
             "n": int(ok.sum()),
@@ -220,6 +258,42 @@ def choose(
         methods += [chosen] * (last - block[0] + 1)
         previous = chosen
     return tuple(methods), evidence
+
+
+def spread_scales(
+    fan: np.ndarray, actual: np.ndarray, methods: tuple[str, ...], level: float = 0.8
+) -> tuple[float, ...]:
+    """Per horizon, the factor by which the served fan's spread around its median must be
+    scaled for its central interval at ``level`` to have covered that share of the realised
+    returns of the choice period (pooled over the block's horizons, whose methods are one;
+    clipped to [0.5, 2]). ``fan`` ``(m, H, L)`` the served fan there, ``actual`` ``(m, H)``
+    (NaN: not realised). 1.0 where fewer than 20 returns are realised."""
+    lo, hi = interval_levels(level)
+    mid = FAN_LEVELS.index(0.5)
+    out = []
+    for block in BLOCKS:
+        h = np.arange(block[0] - 1, min(block[1], len(methods)))
+        if not len(h):
+            break
+        q, y = fan[:, h], actual[:, h]
+        up = (y - q[..., mid]) / np.maximum(q[..., hi] - q[..., mid], 1e-12)
+        down = (q[..., mid] - y) / np.maximum(q[..., mid] - q[..., lo], 1e-12)
+        ratio = np.where(y >= q[..., mid], up, down)[np.isfinite(y)]
+        k = float(np.quantile(ratio, level)) if ratio.size >= 20 else 1.0
+        out += [min(max(k, 0.5), 2.0)] * len(h)
+    return tuple(out)
+
+
+def scaled(fan: np.ndarray, factors: tuple[float, ...]) -> np.ndarray:
+    """``fan`` ``(m, H, L)`` with each horizon's spread around its median scaled by its factor
+    of ``factors`` (none: unchanged)."""
+    if not factors:
+        return fan
+    mid = FAN_LEVELS.index(0.5)
+    median = fan[..., mid : mid + 1]
+    k = np.asarray(factors[: fan.shape[1]])[None, :, None]
+    out: np.ndarray = median + k * (fan - median)
+    return out
 
 
 def fit_all(
@@ -262,26 +336,41 @@ def served_fan(
     network: NetworkFan | None = None,
 ) -> np.ndarray:
     """The served fan ``(m, horizons, L)`` at ``origins``: each horizon's quantiles from its
-    served method. Raises ModelError if the record serves the network and ``network`` is
-    None, or if a quantile is not finite; DataError if an origin has fewer bars before it
+    served method (the blend: the mean of every fitted classical fan), its spread scaled by
+    the record's factors. Raises ModelError if the record serves the network and ``network``
+    is None, or if a quantile is not finite; DataError if an origin has fewer bars before it
     than a served method reads."""
     if horizons > record.horizons:
         raise ModelError(f"the fan reaches {record.horizons} sessions, not {horizons}")
     if record.uses_network and network is None:
         raise ModelError("the fan serves the network's quantiles but the network is missing")
     needed = set(record.methods[:horizons])
-    for name in needed - {NETWORK}:
+    names = set(record.fits) if BLEND in needed else needed - {NETWORK}
+    for name in names:
         if len(origins) and methods[name].min_rows > int(np.min(origins)):
             need = methods[name].min_rows
             raise DataError(f"the {name} fan needs {need} bars before a forecast, fewer are stored")
-    fits = {name: fit for name, fit in record.fits.items() if name in needed}
+    fits = {name: fit for name, fit in record.fits.items() if name in names}
     fans = fan_of(fits, methods, ohlcv, origins, horizons, network if NETWORK in needed else None)
+    fans = with_blend(fans) if BLEND in needed else fans
     out = np.empty((len(origins), horizons, len(FAN_LEVELS)))
     for h, name in enumerate(record.methods[:horizons]):
         out[:, h] = fans[name][:, h]
+    out = scaled(out, record.scales)
     if not np.all(np.isfinite(out)):
         raise ModelError("the served fan is not finite; retrain the model")
     return out
+
+
+RULE = "best"
+"""The choice rule train uses (:func:`choose`): picked with :data:`CALIBRATE` on the five
+series the earlier reports tuned on (``python benchmarks/tune_fan_rule.py``): with the spread
+scaled, the served 80% coverage was 0.805-0.811 at 1, 5 and 22 sessions and the interval
+score 0.998-1.011x the best single classical fan's, against 0.829-0.843 and 1.002-1.026x
+unscaled; the blend as the default was no better (docs/reports/horizons.md)."""
+
+CALIBRATE = True
+"""Whether train scales the served fan's spread on the choice period (:func:`spread_scales`)."""
 
 
 def fit_fan(
@@ -293,23 +382,31 @@ def fit_fan(
     significance: float,
     network: NetworkFan | None = None,
     horizons: int = MAX_HORIZON,
+    how: tuple[str, bool] | None = None,
 ) -> FanRecord:
     """Choose and fit the served fan of bars ``ohlcv`` ``(n, 5)`` with ``dates`` ``(n,)``
     (datetime64[D]): every method fitted on rows ``[0, first_test)`` and scored at the origins
-    ``first_test .. n - 1`` (with the network's fan when given, from a network fitted on those
-    rows too), chosen by :func:`choose`, then the served classical methods fitted again on
-    rows ``[0, fit_rows)``. Raises DataError if no classical fan can be fitted or scored."""
+    ``first_test .. n - 1`` (with the blend of them, and the network's fan when given, from a
+    network fitted on those rows too), chosen by :func:`choose`, its spread scaled by
+    :func:`spread_scales` (``how``: the rule and whether to scale; default :data:`RULE` and
+    :data:`CALIBRATE`), then the served classical methods fitted again on rows
+    ``[0, fit_rows)``. Raises DataError if no classical fan can be fitted or scored."""
+    rule, calibrate = how or (RULE, CALIBRATE)
     ohlcv = np.asarray(ohlcv, dtype=np.float64)
     n = len(ohlcv)
     origins = np.arange(first_test, n)
     past = fit_all(methods, ohlcv, first_test, horizons)
     if not len(origins) or not past:
         raise DataError("too few bars to fit and score a fan before the served days")
-    fans = fan_of(past, methods, ohlcv, origins, horizons, network)
+    fans = with_blend(fan_of(past, methods, ohlcv, origins, horizons, network))
     actual = realised_targets(ohlcv, origins, horizons)
-    served, evidence = choose(fans, actual, ohlcv[origins - 1, 3], significance, horizons)
+    served, evidence = choose(fans, actual, ohlcv[origins - 1, 3], significance, horizons, rule)
+    factors: tuple[float, ...] = ()
+    if calibrate:
+        chosen_fan = np.stack([fans[m][:, h] for h, m in enumerate(served)], axis=1)
+        factors = spread_scales(chosen_fan, actual, served)
     day = np.datetime_as_string(np.asarray(dates).astype("datetime64[D]"))
-    chosen = {name for name in served if name != NETWORK}
+    chosen = set(past) if BLEND in served else {name for name in served if name != NETWORK}
     fits = {}
     for name in sorted(chosen):
         fit = past[name] if fit_rows == first_test else methods[name].fit(ohlcv, fit_rows, horizons)
@@ -318,7 +415,8 @@ def fit_fan(
         )
     choice = {
         "chosen_on": {"start": str(day[first_test]), "end": str(day[n - 1]), "n": len(origins)},
+        "rule": rule,
         "blocks": evidence,
         "report_horizons": list(REPORT_HORIZONS),
     }
-    return FanRecord(served, fits, choice)
+    return FanRecord(served, fits, choice, factors)

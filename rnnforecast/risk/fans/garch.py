@@ -67,13 +67,16 @@ class GarchFan:
         fit_rows(self.name, ohlcv, through, horizons, self.min_rows)
         returns = log_returns(checked_ohlcv(ohlcv)[:through])
         fitted, converged = fit_garch(returns, self.asymmetric)
-        return FanFit(self.name, horizons, garch_params(fitted, converged, self.asymmetric))
+        params = garch_params(fitted, converged, self.asymmetric)
+        return FanFit(self.name, horizons, params, {"z1": unit_t_quantiles(params["nu"])})
 
     def check(self, fit: FanFit) -> None:
         """Raise ValueError unless the params are there, finite, omega > 0, alpha, beta >= 0,
         nu > 2, alpha + gamma >= 0 and alpha + gamma / 2 + beta <= 1 (each to the baselines'
         :data:`SLACK`), converged 0 or 1."""
-        check_fit(self.name, fit, (*self.param_names, "converged"), {})
+        check_fit(self.name, fit, (*self.param_names, "converged"), {"z1": (len(FAN_LEVELS),)})
+        if np.any(np.diff(fit.tables["z1"]) <= 0):
+            raise ValueError(f"{self.name} z1 must be ascending")
         p = fit.params
         gamma = p.get("gamma", 0.0) if self.asymmetric else 0.0
         if not (p["omega"] > 0 and p["alpha"] >= 0 and p["beta"] >= 0 and p["nu"] > 2):
@@ -108,7 +111,10 @@ class GarchFan:
             ]
         )
         shocks = standardized_t(p["nu"], SIM_PATHS, horizons)
-        return simulated_fan(first, p["omega"], p["alpha"], gamma, p["beta"], shocks)
+        fan = simulated_fan(first, p["omega"], p["alpha"], gamma, p["beta"], shocks)
+        # one session ahead the distribution is known: the t's own quantiles, not a simulation's
+        fan[:, 0, :] = np.sqrt(np.maximum(first, VARIANCE_FLOOR))[:, None] * fit.tables["z1"]
+        return fan
 
 
 class GjrFan(GarchFan):
@@ -127,6 +133,16 @@ def standardized_t(nu: float, paths: int, steps: int) -> np.ndarray:
     rng = np.random.default_rng(SIM_SEED)
     draws: np.ndarray = rng.standard_t(nu, size=(paths, steps)) * math.sqrt((nu - 2.0) / nu)
     return draws
+
+
+def unit_t_quantiles(nu: float) -> np.ndarray:
+    """``(len(FAN_LEVELS),)`` quantiles of the unit-variance Student t with ``nu`` degrees of
+    freedom, as arch computes them for the one-day baseline (arch, hence scipy, imported here:
+    at fit time only)."""
+    from arch.univariate import StudentsT
+
+    z: np.ndarray = np.asarray(StudentsT().ppf(list(FAN_LEVELS), [nu]), dtype=np.float64)
+    return z
 
 
 def simulated_fan(

@@ -85,7 +85,7 @@ def test_the_choice_serves_the_calibrated_fan_in_every_block() -> None:
     methods, evidence = choice.choose(fans, actual, bars[origins - 1, 3], 0.05, H)
     assert methods == ("right",) * H
     assert set(evidence) == {"1-1", "2-5", "6-10", "11-22"}
-    assert all(e["best_classical"] == "right" and e["dm"] is None for e in evidence.values())
+    assert all(e["incumbent"] == "right" and e["dm"] is None for e in evidence.values())
     # a network fan equal to the best classical one is not served: no significant win
     fans[NETWORK] = _gaussian_fan(500, 0.0101)
     methods, evidence = choice.choose(fans, actual, bars[origins - 1, 3], 0.05, H)
@@ -156,7 +156,10 @@ def test_fit_fan_chooses_on_the_test_period_and_refits_on_every_bar(tmp_path: Pa
     loaded = choice.load(tmp_path, METHODS)
     assert loaded == record
     got = choice.served_fan(loaded, METHODS, bars, np.array([600]), H)
-    assert got[0] == pytest.approx(_gaussian_fan(1, fit.params["sd"])[0])
+    # the right spread needs little scaling; the served fan is the fitted one scaled so
+    assert len(record.scales) == H and all(0.8 < k < 1.25 for k in record.scales)
+    expected = choice.scaled(_gaussian_fan(1, fit.params["sd"]), record.scales)
+    assert got[0] == pytest.approx(expected[0])
 
 
 @pytest.mark.parametrize(
@@ -178,6 +181,27 @@ def test_a_corrupt_fan_record_is_refused_with_its_path(tmp_path: Path, edit: obj
     (tmp_path / choice.FAN_FILE).write_text(json.dumps(raw))
     with pytest.raises(ModelError, match=r"fan\.json: not a valid fan record"):
         choice.load(tmp_path, METHODS)
+
+
+def test_spread_scales_make_the_choice_period_covered_at_80_percent() -> None:
+    """A fan twice too narrow gets a factor of about 2 (one per block), and the scaled fan
+    covers 80% of the returns it was scaled on, block by block."""
+    bars = _random_walk(1400, 0.01, seed=6)
+    origins = np.arange(400, 1400)
+    actual = realised_targets(bars, origins, H)
+    narrow = _gaussian_fan(1000, 0.005)
+    methods = ("narrow",) * H
+    factors = choice.spread_scales(narrow, actual, methods)
+    for first, last in choice.BLOCKS:
+        assert len(set(factors[first - 1 : last])) == 1
+        assert factors[first - 1] == pytest.approx(2.0, rel=0.12)
+    wide = choice.scaled(narrow, factors)
+    lo, hi = wide[..., 2], wide[..., 6]
+    for first, last in choice.BLOCKS:
+        y = actual[:, first - 1 : last]
+        ok = np.isfinite(y)
+        inside = (y >= lo[:, first - 1 : last]) & (y <= hi[:, first - 1 : last])
+        assert inside[ok].mean() == pytest.approx(0.8, abs=0.01)
 
 
 def test_a_fan_serving_the_network_needs_it() -> None:
@@ -205,3 +229,20 @@ def test_the_report_scores_only_realised_origins_and_tests_against_the_best() ->
 
     assert proxy[0] == pytest.approx(range_variance(bars)[500:505].sum())
     assert out["22"]["served"] == out["22"]["baselines"]["right"]
+
+
+def test_the_blend_is_the_mean_of_the_classical_fans_and_the_default_rule_keeps_it() -> None:
+    bars = _random_walk(900, 0.01, seed=7)
+    origins = np.arange(400, 900)
+    actual = realised_targets(bars, origins, H)
+    fans = {"a": _gaussian_fan(500, 0.008), "b": _gaussian_fan(500, 0.012)}
+    fans[NETWORK] = _gaussian_fan(500, 0.03)  # the network's fan is never in the blend
+    blended = choice.with_blend(fans)
+    assert blended[choice.BLEND] == pytest.approx((fans["a"] + fans["b"]) / 2)
+    methods, evidence = choice.choose(blended, actual, bars[origins - 1, 3], 0.05, H, "default")
+    assert set(methods) == {choice.BLEND}
+    assert all(e["incumbent"] == choice.BLEND for e in evidence.values())
+    # a challenger that knows the future displaces the blend
+    blended["oracle"] = np.nan_to_num(actual)[:, :, None] + _gaussian_fan(500, 0.001)
+    methods, _ = choice.choose(blended, actual, bars[origins - 1, 3], 0.05, H, "default")
+    assert methods == ("oracle",) * H
