@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FakeSource, canonical
 
+from rnnforecast.data.bars import Bars
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.jobs import ingest
 from rnnforecast.jobs.outcomes import Failure
@@ -121,3 +123,37 @@ def test_a_bug_in_a_source_is_raised_not_reported_as_a_failed_ticker(home: Path)
     source = FakeSource(errors={"ABC": TypeError("a bug")})
     with pytest.raises(TypeError, match="a bug"):
         ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportingSource(FakeSource):
+    """A FakeSource whose bars carry the exchange code Yahoo would report (``exchange``)."""
+
+    exchange: str | None = None
+
+    def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
+        return dataclasses.replace(super().bars(symbol, start, end, cache), exchange=self.exchange)
+
+
+def test_a_chosen_calendar_sticks_when_the_source_reports_another_exchange(home: Path) -> None:
+    """The source reports London ("LSE", XLON) at every fetch. A ticker fetched without a
+    choice takes the report; one the user put on XNYS keeps XNYS at every later fetch that
+    makes no choice, until another explicit choice (XTSE), which then sticks in its turn."""
+    london = ReportingSource(
+        frames={"ABC": bars_until("2020-12-31"), "DEF": bars_until("2020-12-31")},
+        exchange="LSE",
+        incremental=True,
+    )
+    store = Home(home).store
+    [reported] = ingest.fetch(Home(home), ["DEF"], london, clock=clock)
+    assert reported.calendar == "XLON" == store.calendar("DEF")  # the report is read
+    [chosen] = ingest.fetch(Home(home), ["ABC"], london, calendar="nyse", clock=clock)
+    assert chosen.calendar == "XNYS"
+    for _ in range(2):
+        [again] = ingest.fetch(Home(home), ["ABC"], london, clock=clock)
+        assert again.calendar == "XNYS" == store.calendar("ABC")
+    [moved] = ingest.fetch(Home(home), ["ABC"], london, calendar="XTSE", clock=clock)
+    assert moved.calendar == "XTSE"
+    [kept] = ingest.fetch(Home(home), ["ABC"], london, clock=clock)
+    assert kept.calendar == "XTSE" == store.calendar("ABC")
+    assert store.calendar("DEF") == "XLON"
