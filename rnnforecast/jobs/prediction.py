@@ -183,7 +183,10 @@ def predict(
         code,
         closed,
         notices,
-        interval_choice.served_name(served, loaded.calibration),
+        # named by what was served: no +rolling when too few bars were stored for the scheme
+        interval_choice.served_name(
+            adaptive_widths.as_served(served, len(all_rows)), loaded.calibration
+        ),
         network_use(loaded.calibration, served, steps),
     )
 
