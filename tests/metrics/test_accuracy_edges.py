@@ -121,3 +121,19 @@ def test_unknown_alternative_and_kernel_messages() -> None:
     with pytest.raises(ValueError) as kernel:
         accuracy.diebold_mariano(ones, ones, kernel="qs")
     assert str(kernel.value) == "kernel must be one of bartlett, acf"
+
+
+def test_directions_of_a_multi_step_forecast_from_one_last_close_per_row() -> None:
+    """Rows of 2 steps from 3 origins (not square, so a close per column would not fit)."""
+    last = np.array([10.0, 20.0, 30.0])
+    actual = np.array([[11.0, 9.0], [21.0, 22.0], [29.0, 31.0]])
+    predicted = np.array([[12.0, 12.0], [19.0, 20.0], [28.0, 28.0]])
+    # moves from each row's own close: (+,+) (-,none) (-,-) against (+,-) (+,+) (-,+)
+    hits, moving = [True, False, False, True, False], 5
+    assert accuracy.directional_accuracy(actual, predicted, last) == sum(hits) / moving
+    assert accuracy.no_move_count(actual, predicted, last) == 1
+
+
+def test_no_values_to_score() -> None:
+    with pytest.raises(ValueError, match=r"^no values to score$"):
+        accuracy.mae(np.zeros(0), np.zeros(0))
