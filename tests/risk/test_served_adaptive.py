@@ -143,6 +143,41 @@ def test_the_scheme_applies_from_the_bars_predict_reads_for_every_method(
     assert adaptive_widths.as_served(None, 1400) is None
 
 
+def test_the_networks_record_has_no_scheme_to_apply() -> None:
+    bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
+    own = interval_choice.IntervalRecord("model", 0.8, {}, None, adaptive=interval_choice.DEFAULT)
+    assert adaptive_widths.factor(own, bars) == 1.0
+    assert not adaptive_widths.applies(own, 10_000)
+    assert not adaptive_widths.applies(None, 10_000)
+
+
+def test_the_factor_reads_the_last_rows_needed_bars_only() -> None:
+    """A GARCH filter run from further back gives other scales: the factor of a long
+    history is that of its last rows_needed bars."""
+    bars = regime_prices(1400, switch=1000).to_numpy(dtype=np.float64)
+    record = replace(
+        interval_choice.fit_record("garch_t", bars, 900, 0.8, "x"), adaptive=interval_choice.DEFAULT
+    )
+    need = adaptive_widths.rows_needed(record)
+    assert adaptive_widths.factor(record, bars) == adaptive_widths.factor(record, bars[-need:])
+    assert adaptive_widths.factor(record, bars[-need - 200 :][:need]) != adaptive_widths.factor(
+        record, bars[-need:]
+    )
+
+
+def test_a_zero_scale_is_not_warned_about() -> None:
+    """emp250 after 250 unchanged closes has a scale of 0; the next day's move divides by it
+    (numpy would warn). The factor is computed without a warning."""
+    closes = np.concatenate([np.full(620, 50.0), [51.0]])
+    bars = np.column_stack([closes, closes, closes, closes, np.full(closes.size, 1e6)])
+    scheme = Adaptive(window=20, gamma=0.0, warmup=0)
+    record = interval_choice.IntervalRecord("emp250", 0.8, {"window": 250.0}, None, scheme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        factor = adaptive_widths.factor(record, bars)
+    assert factor == 1.0  # every score is 0/0 or x/0: none is finite
+
+
 def test_factor_is_one_without_a_scheme_or_history() -> None:
     bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
     record = interval_choice.fit_record("garch_t", bars, 300, 0.8, "2011-02-25")
