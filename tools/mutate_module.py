@@ -112,7 +112,7 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="the scratch copy (reused if it exists)")
     parser.add_argument("--summary", action="store_true", help="only count an earlier run")
     parser.add_argument("--diffs", action="store_true", help="with each survivor's change")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     modules = args.module.split(",")
     for module in modules:
         if not re.fullmatch(r"rnnforecast/[\w/]+(\.py|/\*\.py)", module):
