@@ -171,7 +171,7 @@ def test_a_zero_scale_is_not_warned_about() -> None:
     closes = np.concatenate([np.full(620, 50.0), [51.0]])
     bars = np.column_stack([closes, closes, closes, closes, np.full(closes.size, 1e6)])
     scheme = Adaptive(window=20, gamma=0.0, warmup=0)
-    record = interval_choice.IntervalRecord("emp250", 0.8, {"window": 250.0}, None, scheme)
+    record = interval_choice.IntervalRecord("emp250", 0.8, {"window": 250.0}, None, adaptive=scheme)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         factor = adaptive_widths.factor(record, bars)
