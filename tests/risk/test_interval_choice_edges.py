@@ -150,3 +150,12 @@ def test_the_own_interval_is_named_for_the_steps_served() -> None:
     assert own_interval_name(calibration, 1) == "naive_conformal"
     assert own_interval_name(calibration, 2) == "conformal"
     assert own_interval_name(calibration) == "conformal"
+
+
+def test_bounds_default_to_the_fixed_widths() -> None:
+    record = ic.IntervalRecord("ewma", 0.8, {"lambda": 0.94, "seed_variance": 1e-4}, (-1.3, 1.3))
+    rows, centre = bars(40), np.array([50.0, 51.0])
+    q = ic.cumulative_quantiles(record, rows, 2)
+    low, high = ic.bounds(record, rows, centre)
+    np.testing.assert_allclose(low, centre * np.exp(q[:, 0]), rtol=1e-15)
+    np.testing.assert_allclose(high, centre * np.exp(q[:, 1]), rtol=1e-15)
