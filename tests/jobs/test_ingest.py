@@ -157,3 +157,22 @@ def test_a_chosen_calendar_sticks_when_the_source_reports_another_exchange(home:
     [kept] = ingest.fetch(Home(home), ["ABC"], london, clock=clock)
     assert kept.calendar == "XTSE" == store.calendar("ABC")
     assert store.calendar("DEF") == "XLON"
+
+
+def test_fetch_each_passes_its_options_to_every_ticker(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31"), "DEF": bars_until("2020-12-31")})
+    outcomes = ingest.fetch_each(Home(home), ["ABC", "DEF"], source, calendar="xlon", clock=clock)
+    assert [o.result.calendar for o in outcomes if o.result] == ["XLON", "XLON"]
+
+
+def test_fetch_each_of_one_ticker_raises_its_failure(home: Path) -> None:
+    source = FakeSource(errors={"ABC": DataError("ABC: nothing here")})
+    with pytest.raises(DataError, match=r"^ABC: nothing here$"):
+        ingest.fetch_each(Home(home), ["abc"], source, clock=clock)
+
+
+def test_fetch_each_refuses_tickers_a_one_ticker_source_cannot_load(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")}, one_ticker=True)
+    with pytest.raises(UsageError, match=r"^a fake source loads one ticker at a time$"):
+        ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
+    assert source.asked == []
