@@ -176,3 +176,31 @@ def test_fetch_each_refuses_tickers_a_one_ticker_source_cannot_load(home: Path) 
     with pytest.raises(UsageError, match=r"^a fake source loads one ticker at a time$"):
         ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
     assert source.asked == []
+
+
+def test_fetch_each_of_one_ticker_passes_its_options(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")})
+    [outcome] = ingest.fetch_each(Home(home), ["abc"], source, calendar="XLON", clock=clock)
+    assert outcome.ticker == "ABC"
+    assert outcome.result is not None and outcome.result.calendar == "XLON"
+
+
+def test_a_gap_just_before_the_fetched_bars_is_noticed_and_an_older_one_not_again(
+    home: Path,
+) -> None:
+    """Bars to mid-June stored, then bars from 07-01 fetched: the dozen sessions between
+    them are a gap, though the sessions stored with the second fetch start on 07-01. A
+    third fetch of later bars says nothing of it: only what it touched is checked."""
+    frame = bars_until("2020-12-31", n=260)
+    early, late = frame[frame.index <= "2020-06-15"], frame[frame.index >= "2020-07-01"]
+    ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": early}), clock=clock)
+    [second] = ingest.fetch(
+        Home(home),
+        ["ABC"],
+        FakeSource(frames={"ABC": late[late.index <= "2020-09-30"]}),
+        clock=clock,
+    )
+    last_early = str(early.index[-1].date())
+    assert [n for n in second.notices if last_early in n], second.notices
+    [third] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": late}), clock=clock)
+    assert not [n for n in third.notices if last_early in n], third.notices
