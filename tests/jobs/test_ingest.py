@@ -204,3 +204,66 @@ def test_a_gap_just_before_the_fetched_bars_is_noticed_and_an_older_one_not_agai
     assert [n for n in second.notices if last_early in n], second.notices
     [third] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": late}), clock=clock)
     assert not [n for n in third.notices if last_early in n], third.notices
+
+
+def test_fetch_checks_its_period_and_a_single_day_is_one(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")})
+    with pytest.raises(UsageError, match=r"^the start 2020-02-01 is after the end 2020-01-01$"):
+        ingest.fetch(
+            Home(home), ["ABC"], source, start=dt.date(2020, 2, 1), end=dt.date(2020, 1, 1)
+        )
+    assert source.asked == []
+    day = dt.date(2020, 12, 31)
+    ingest.fetch(Home(home), ["ABC"], source, start=day, end=day, clock=clock)
+    assert source.asked == [("ABC", day, day)]
+
+
+def test_replace_drops_the_stored_bars_first(home: Path) -> None:
+    ingest.fetch(
+        Home(home), ["ABC"], FakeSource(frames={"ABC": bars_until("2020-12-31")}), clock=clock
+    )
+    short = FakeSource(frames={"ABC": bars_until("2020-12-31", n=30)})
+    [kept] = ingest.fetch(Home(home), ["ABC"], short, clock=clock)
+    assert kept.rows == 60
+    [replaced] = ingest.fetch(Home(home), ["ABC"], short, replace=True, clock=clock)
+    assert replaced.rows == 30
+
+
+def test_off_calendar_bars_are_counted_within_the_stored_sessions(home: Path) -> None:
+    """canonical bars run every calendar day: the weekends and holidays from the first
+    session on are off the calendar (a bar before it is outside the sessions stored)."""
+    import exchange_calendars as xcals
+
+    frame = bars_until("2020-12-31")
+    [stored] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": frame}), clock=clock)
+    xnys = xcals.get_calendar("XNYS", start="2020-01-01", end="2020-12-31")
+    first = xnys.date_to_session(frame.index[0], direction="next")
+    expected = sum(not xnys.is_session(day) for day in frame.index if day >= first)
+    assert expected >= 10
+    assert stored.off_calendar == expected
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheSource(FakeSource):
+    """A FakeSource that records the cache each request names."""
+
+    caches: list[Any] = dataclasses.field(default_factory=list)
+
+    def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
+        self.caches.append(cache)
+        return super().bars(symbol, start, end, cache)
+
+
+def test_the_source_is_handed_the_homes_cache(home: Path) -> None:
+    source = CacheSource(frames={"ABC": bars_until("2020-12-31")})
+    ingest.fetch(Home(home), ["ABC"], source, clock=clock)
+    assert source.caches == [Home(home).yahoo_cache]
+
+
+def test_a_gap_before_the_only_bar_fetched_is_noticed(home: Path) -> None:
+    frame = bars_until("2020-12-31", n=260)
+    early = frame[frame.index <= "2020-06-15"]
+    ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": early}), clock=clock)
+    one = frame[frame.index >= "2020-07-01"].iloc[:1]
+    [stored] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": one}), clock=clock)
+    assert [n for n in stored.notices if str(early.index[-1].date()) in n], stored.notices
