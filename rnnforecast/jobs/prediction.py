@@ -189,8 +189,7 @@ def predict(
             {"date": str(d), "close": float(c), "low": float(lo), "high": float(hi)}
             for d, c, lo, hi in zip(days, point, low, high, strict=True)
         ]
-        method = interval_choice.served_name(served, loaded.calibration)
-        use = network_use(loaded.calibration, served, steps)
+        method, use = one_day_words(loaded, served, len(all_rows), steps)
     return Forecast(
         symbol,
         loaded.bundle.run_id,
@@ -246,6 +245,16 @@ def figure(result: Forecast) -> Any:
         bands,
         result.level,
     )
+
+
+def one_day_words(
+    loaded: Loaded, served: IntervalRecord | None, rows: int, steps: int
+) -> tuple[str, NetworkUse]:
+    """The name of the one-day intervals served from ``rows`` stored bars (no ``+rolling``
+    when they were too few for the scheme) and what the weights shape in ``steps`` steps."""
+    shown = adaptive_widths.as_served(served, rows)
+    name = interval_choice.served_name(shown, loaded.calibration)
+    return name, network_use(loaded.calibration, served, steps)
 
 
 def fan_use(loaded: Loaded, fan: FanRecord, own: int) -> NetworkUse:

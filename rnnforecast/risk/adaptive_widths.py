@@ -25,6 +25,7 @@ its standardized quantile is 1 (the same ratio).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -49,6 +50,25 @@ def rows_needed(record: IntervalRecord | None) -> int:
     if record.adaptive is None:
         return interval_choice.SERVE_ROWS
     return max(interval_choice.SERVE_ROWS, record.adaptive.history + _need(record) + 1)
+
+
+def applies(record: IntervalRecord | None, n_rows: int) -> bool:
+    """Whether ``record``'s scheme rescales the widths predict serves from the last ``n_rows``
+    bars: it has a scheme, serves a baseline, and the bars hold the scheme's ``history``
+    scored days after the method's own window (fewer leave :func:`factor` at 1.0)."""
+    if record is None or not record.serves_baseline or record.adaptive is None:
+        return False
+    return n_rows >= record.adaptive.history + _need(record) + 1
+
+
+def as_served(record: IntervalRecord | None, n_rows: int) -> IntervalRecord | None:
+    """``record`` as it serves from the last ``n_rows`` bars: without its scheme when the
+    scheme cannot apply (:func:`applies`), so that its name
+    (:func:`rnnforecast.risk.interval_choice.served_name`) does not claim rolling widths that
+    were not served."""
+    if record is None or record.adaptive is None or applies(record, n_rows):
+        return record
+    return replace(record, adaptive=None)
 
 
 def _need(record: IntervalRecord) -> int:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FakeSource, canonical
 
+from rnnforecast.data.bars import Bars
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.jobs import ingest
 from rnnforecast.jobs.outcomes import Failure
@@ -121,3 +123,147 @@ def test_a_bug_in_a_source_is_raised_not_reported_as_a_failed_ticker(home: Path)
     source = FakeSource(errors={"ABC": TypeError("a bug")})
     with pytest.raises(TypeError, match="a bug"):
         ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportingSource(FakeSource):
+    """A FakeSource whose bars carry the exchange code Yahoo would report (``exchange``)."""
+
+    exchange: str | None = None
+
+    def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
+        return dataclasses.replace(super().bars(symbol, start, end, cache), exchange=self.exchange)
+
+
+def test_a_chosen_calendar_sticks_when_the_source_reports_another_exchange(home: Path) -> None:
+    """The source reports London ("LSE", XLON) at every fetch. A ticker fetched without a
+    choice takes the report; one the user put on XNYS keeps XNYS at every later fetch that
+    makes no choice, until another explicit choice (XTSE), which then sticks in its turn."""
+    london = ReportingSource(
+        frames={"ABC": bars_until("2020-12-31"), "DEF": bars_until("2020-12-31")},
+        exchange="LSE",
+        incremental=True,
+    )
+    store = Home(home).store
+    [reported] = ingest.fetch(Home(home), ["DEF"], london, clock=clock)
+    assert reported.calendar == "XLON" == store.calendar("DEF")  # the report is read
+    [chosen] = ingest.fetch(Home(home), ["ABC"], london, calendar="nyse", clock=clock)
+    assert chosen.calendar == "XNYS"
+    for _ in range(2):
+        [again] = ingest.fetch(Home(home), ["ABC"], london, clock=clock)
+        assert again.calendar == "XNYS" == store.calendar("ABC")
+    [moved] = ingest.fetch(Home(home), ["ABC"], london, calendar="XTSE", clock=clock)
+    assert moved.calendar == "XTSE"
+    [kept] = ingest.fetch(Home(home), ["ABC"], london, clock=clock)
+    assert kept.calendar == "XTSE" == store.calendar("ABC")
+    assert store.calendar("DEF") == "XLON"
+
+
+def test_fetch_each_passes_its_options_to_every_ticker(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31"), "DEF": bars_until("2020-12-31")})
+    outcomes = ingest.fetch_each(Home(home), ["ABC", "DEF"], source, calendar="xlon", clock=clock)
+    assert [o.result.calendar for o in outcomes if o.result] == ["XLON", "XLON"]
+
+
+def test_fetch_each_of_one_ticker_raises_its_failure(home: Path) -> None:
+    source = FakeSource(errors={"ABC": DataError("ABC: nothing here")})
+    with pytest.raises(DataError, match=r"^ABC: nothing here$"):
+        ingest.fetch_each(Home(home), ["abc"], source, clock=clock)
+
+
+def test_fetch_each_refuses_tickers_a_one_ticker_source_cannot_load(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")}, one_ticker=True)
+    with pytest.raises(UsageError, match=r"^a fake source loads one ticker at a time$"):
+        ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
+    assert source.asked == []
+
+
+def test_fetch_each_of_one_ticker_passes_its_options(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")})
+    [outcome] = ingest.fetch_each(Home(home), ["abc"], source, calendar="XLON", clock=clock)
+    assert outcome.ticker == "ABC"
+    assert outcome.result is not None and outcome.result.calendar == "XLON"
+
+
+def test_a_gap_just_before_the_fetched_bars_is_noticed_and_an_older_one_not_again(
+    home: Path,
+) -> None:
+    """Bars to mid-June stored, then bars from 07-01 fetched: the dozen sessions between
+    them are a gap, though the sessions stored with the second fetch start on 07-01. A
+    third fetch of later bars says nothing of it: only what it touched is checked."""
+    frame = bars_until("2020-12-31", n=260)
+    early, late = frame[frame.index <= "2020-06-15"], frame[frame.index >= "2020-07-01"]
+    ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": early}), clock=clock)
+    [second] = ingest.fetch(
+        Home(home),
+        ["ABC"],
+        FakeSource(frames={"ABC": late[late.index <= "2020-09-30"]}),
+        clock=clock,
+    )
+    last_early = str(early.index[-1].date())
+    assert [n for n in second.notices if last_early in n], second.notices
+    [third] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": late}), clock=clock)
+    assert not [n for n in third.notices if last_early in n], third.notices
+
+
+def test_fetch_checks_its_period_and_a_single_day_is_one(home: Path) -> None:
+    source = FakeSource(frames={"ABC": bars_until("2020-12-31")})
+    with pytest.raises(UsageError, match=r"^the start 2020-02-01 is after the end 2020-01-01$"):
+        ingest.fetch(
+            Home(home), ["ABC"], source, start=dt.date(2020, 2, 1), end=dt.date(2020, 1, 1)
+        )
+    assert source.asked == []
+    day = dt.date(2020, 12, 31)
+    ingest.fetch(Home(home), ["ABC"], source, start=day, end=day, clock=clock)
+    assert source.asked == [("ABC", day, day)]
+
+
+def test_replace_drops_the_stored_bars_first(home: Path) -> None:
+    ingest.fetch(
+        Home(home), ["ABC"], FakeSource(frames={"ABC": bars_until("2020-12-31")}), clock=clock
+    )
+    short = FakeSource(frames={"ABC": bars_until("2020-12-31", n=30)})
+    [kept] = ingest.fetch(Home(home), ["ABC"], short, clock=clock)
+    assert kept.rows == 60
+    [replaced] = ingest.fetch(Home(home), ["ABC"], short, replace=True, clock=clock)
+    assert replaced.rows == 30
+
+
+def test_off_calendar_bars_are_counted_within_the_stored_sessions(home: Path) -> None:
+    """canonical bars run every calendar day: the weekends and holidays from the first
+    session on are off the calendar (a bar before it is outside the sessions stored)."""
+    import exchange_calendars as xcals
+
+    frame = bars_until("2020-12-31")
+    [stored] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": frame}), clock=clock)
+    xnys = xcals.get_calendar("XNYS", start="2020-01-01", end="2020-12-31")
+    first = xnys.date_to_session(frame.index[0], direction="next")
+    expected = sum(not xnys.is_session(day) for day in frame.index if day >= first)
+    assert expected >= 10
+    assert stored.off_calendar == expected
+
+
+@dataclasses.dataclass(frozen=True)
+class CacheSource(FakeSource):
+    """A FakeSource that records the cache each request names."""
+
+    caches: list[Any] = dataclasses.field(default_factory=list)
+
+    def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
+        self.caches.append(cache)
+        return super().bars(symbol, start, end, cache)
+
+
+def test_the_source_is_handed_the_homes_cache(home: Path) -> None:
+    source = CacheSource(frames={"ABC": bars_until("2020-12-31")})
+    ingest.fetch(Home(home), ["ABC"], source, clock=clock)
+    assert source.caches == [Home(home).yahoo_cache]
+
+
+def test_a_gap_before_the_only_bar_fetched_is_noticed(home: Path) -> None:
+    frame = bars_until("2020-12-31", n=260)
+    early = frame[frame.index <= "2020-06-15"]
+    ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": early}), clock=clock)
+    one = frame[frame.index >= "2020-07-01"].iloc[:1]
+    [stored] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": one}), clock=clock)
+    assert [n for n in stored.notices if str(early.index[-1].date()) in n], stored.notices

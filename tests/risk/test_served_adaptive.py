@@ -31,7 +31,7 @@ from rnnforecast.forecast.calibration import Calibration
 from rnnforecast.forecast.conformal import Adaptive
 from rnnforecast.jobs import prediction
 from rnnforecast.risk import adaptive_widths, interval_choice
-from rnnforecast.risk.baselines import BASELINES
+from rnnforecast.risk.baselines import BASELINES, REGISTRY
 from rnnforecast.storage.artifacts import sha256_file
 
 NAIVE = Calibration((0.0,), (1.0,), 0.8)  # a served baseline's name does not depend on it
@@ -98,6 +98,84 @@ def test_factor_equals_a_straightforward_computation(method: str) -> None:
     got = adaptive_widths.factor(record, bars)
     assert got == pytest.approx(straightforward_factor(record, bars), rel=1e-9)
     assert got != 1.0  # the scheme ran: 1.0 is what too little history gives
+
+
+# 550 scored days: more than SERVE_ROWS bars hold, for every method, so the bars the scheme
+# needs, not SERVE_ROWS, set what predict reads
+LONG = Adaptive(window=100, gamma=0.002, warmup=450)
+
+
+@pytest.mark.parametrize("method", BASELINES)
+@pytest.mark.parametrize("scheme", [interval_choice.DEFAULT, LONG], ids=["default", "long"])
+def test_the_scheme_applies_from_the_bars_predict_reads_for_every_method(
+    method: str, scheme: Adaptive
+) -> None:
+    """For each baseline, the fewest bars from which the factor moves off 1.0 (the scheme ran)
+    are found by bisection between the scheme's history and 1400 bars; predict's read
+    (rows_needed) covers them, ``applies`` says the same at that count and one below, and
+    ``as_served`` drops the scheme (so the name drops +rolling) exactly where it cannot
+    apply."""
+    bars = regime_prices(1400, switch=1000).to_numpy(dtype=np.float64)
+    record = replace(
+        interval_choice.fit_record(method, bars[:900], 900, 0.8, "2011-02-25"), adaptive=scheme
+    )
+    low, high = scheme.history, 1400  # fewer bars than scored days: the factor cannot move
+    assert adaptive_widths.factor(record, bars[-low:]) == 1.0
+    assert adaptive_widths.factor(record, bars[-high:]) != 1.0
+    while high - low > 1:  # the first count that moves it, by bisection
+        mid = (low + high) // 2
+        low, high = (
+            (low, mid) if adaptive_widths.factor(record, bars[-mid:]) != 1.0 else (mid, high)
+        )
+    first = high
+    assert adaptive_widths.factor(record, bars[-(first - 1) :]) == 1.0
+    assert adaptive_widths.rows_needed(record) >= first
+    assert adaptive_widths.rows_needed(record) == max(interval_choice.SERVE_ROWS, first)
+    assert adaptive_widths.factor(record, bars[-adaptive_widths.rows_needed(record) :]) != 1.0
+    assert adaptive_widths.applies(record, first)
+    assert not adaptive_widths.applies(record, first - 1)
+    assert adaptive_widths.as_served(record, first) == record
+    short = adaptive_widths.as_served(record, first - 1)
+    assert short == replace(record, adaptive=None)
+    assert interval_choice.served_name(short, NAIVE) == method
+    assert interval_choice.served_name(record, NAIVE) == method + "+rolling"
+    assert not adaptive_widths.applies(replace(record, adaptive=None), 1400)
+    assert adaptive_widths.as_served(None, 1400) is None
+
+
+def test_the_networks_record_has_no_scheme_to_apply() -> None:
+    bars = regime_prices(420, switch=330).to_numpy(dtype=np.float64)
+    own = interval_choice.IntervalRecord("model", 0.8, {}, None, adaptive=interval_choice.DEFAULT)
+    assert adaptive_widths.factor(own, bars) == 1.0
+    assert not adaptive_widths.applies(own, 10_000)
+    assert not adaptive_widths.applies(None, 10_000)
+
+
+def test_the_factor_reads_the_last_rows_needed_bars_only() -> None:
+    """A GARCH filter run from further back gives other scales: the factor of a long
+    history is that of its last rows_needed bars."""
+    bars = regime_prices(1400, switch=1000).to_numpy(dtype=np.float64)
+    record = replace(
+        interval_choice.fit_record("garch_t", bars, 900, 0.8, "x"), adaptive=interval_choice.DEFAULT
+    )
+    need = adaptive_widths.rows_needed(record)
+    assert adaptive_widths.factor(record, bars) == adaptive_widths.factor(record, bars[-need:])
+    assert adaptive_widths.factor(record, bars[-need - 200 :][:need]) != adaptive_widths.factor(
+        record, bars[-need:]
+    )
+
+
+def test_a_zero_scale_is_not_warned_about() -> None:
+    """emp250 after 250 unchanged closes has a scale of 0; the next day's move divides by it
+    (numpy would warn). The factor is computed without a warning."""
+    closes = np.concatenate([np.full(620, 50.0), [51.0]])
+    bars = np.column_stack([closes, closes, closes, closes, np.full(closes.size, 1e6)])
+    scheme = Adaptive(window=20, gamma=0.0, warmup=0)
+    record = interval_choice.IntervalRecord("emp250", 0.8, {"window": 250.0}, None, adaptive=scheme)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        factor = adaptive_widths.factor(record, bars)
+    assert factor == 1.0  # every score is 0/0 or x/0: none is finite
 
 
 def test_factor_is_one_without_a_scheme_or_history() -> None:
@@ -346,3 +424,44 @@ def test_old_names_of_the_rolling_scheme_map_to_the_new_ones() -> None:
     assert interval_choice.current_name("garch_t+adaptive") == "garch_t+rolling"
     for kept in ("conformal", "rolling_conformal", "ewma", "gjr_t+rolling"):
         assert interval_choice.current_name(kept) == kept
+
+
+def test_predict_serves_and_names_the_scheme_for_every_method(
+    regime: dict[str, Any], tmp_path: Path
+) -> None:
+    """Each baseline in turn served from the adaptive bundle (its intervals.json rewritten and
+    resealed), with and without the default scheme. With all ROWS bars stored, the scheme's log
+    widths are the fixed record's times the factor of every stored bar (so predict read at
+    least what the scheme needs: fewer give a factor of 1.0 or another one), named
+    ``METHOD+rolling``; with one bar fewer than the scheme needs, the fixed widths, named
+    ``METHOD``."""
+    home = Path(shutil.copytree(regime["adaptive"], tmp_path / "every"))
+    bundle = current_bundle(home, "R")
+    path = bundle / interval_choice.INTERVALS_FILE
+    bars = regime_prices().to_numpy(dtype=np.float64)
+
+    def serve(record: interval_choice.IntervalRecord, last: int) -> tuple[str, np.ndarray]:
+        path.write_text(json.dumps(record.to_json()))
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        manifest["files"][interval_choice.INTERVALS_FILE] = sha256_file(path)
+        (bundle / "manifest.json").write_text(json.dumps(manifest))
+        reseal(bundle / "manifest.json")
+        result = prediction.predict(HomeAsOf(home, last=last), "R", horizon=2)
+        days = result.forecasts
+        return result.interval_method, np.log([d["high"] / d["low"] for d in days])
+
+    for method in BASELINES:
+        fixed = interval_choice.fit_record(method, bars, TRAIN_ROWS, 0.8, "2013-01-01")
+        record = replace(fixed, adaptive=interval_choice.DEFAULT)
+        name, widths = serve(record, ROWS - 1)
+        assert name == method + "+rolling"
+        fixed_name, fixed_widths = serve(fixed, ROWS - 1)
+        assert fixed_name == method
+        factor = adaptive_widths.factor(record, bars)
+        assert factor != 1.0, method
+        np.testing.assert_allclose(widths, factor * fixed_widths, rtol=1e-9, err_msg=method)
+        # the scheme's history plus the method's window, less one: the scheme cannot apply
+        short = interval_choice.DEFAULT.history + REGISTRY[method].serve_returns
+        name, widths = serve(record, short - 1)
+        assert name == method, method
+        np.testing.assert_array_equal(widths, serve(fixed, short - 1)[1], err_msg=method)

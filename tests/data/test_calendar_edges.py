@@ -1,0 +1,112 @@
+"""The edges of rnnforecast.data.calendars.session_dates that a mutation run (mutmut,
+docs/tests.md) found untested. CME's sessions (CMES) open at 23:00 UTC, 17:00 in Chicago,
+the evening before the session's date, so an instant's session date and its local date
+differ there: the tests tell "in a session" from "keeps its local date"."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnforecast.data import calendars
+from rnnforecast.errors import DataError, UsageError
+
+
+def test_session_dates_in_and_out_of_cmes_sessions() -> None:
+    stamps = np.array(
+        [
+            "2024-01-08T23:30:00",  # Monday 17:30 in Chicago: the session dated Tuesday
+            "2024-01-08T22:30:00",  # before Monday's close: Monday's
+            "2024-01-09T23:00:00",  # Tuesday's close, Wednesday's open: Wednesday's
+            "2024-01-06T15:00:00",  # Saturday: no session, Saturday in Chicago
+            "2024-01-06T03:00:00",  # Friday 21:00 in Chicago, after Friday's close
+        ],
+        dtype="datetime64[s]",
+    )
+    got = calendars.session_dates("CMES", stamps)
+    assert got.dtype == np.dtype("datetime64[D]")
+    assert got.tolist() == [
+        dt.date(2024, 1, 9),
+        dt.date(2024, 1, 8),
+        dt.date(2024, 1, 10),
+        dt.date(2024, 1, 6),
+        dt.date(2024, 1, 5),
+    ]
+
+
+def test_one_instant_in_its_session() -> None:
+    got = calendars.session_dates("cmes", np.array(["2024-01-08T23:30:00"], "datetime64[s]"))
+    assert got.tolist() == [dt.date(2024, 1, 9)]
+
+
+def test_an_unknown_code_is_shown_whole_up_to_30_characters() -> None:
+    for code, shown in (("Q" * 30, "Q" * 30), ("Q" * 31, "Q" * 27 + "...")):
+        with pytest.raises(UsageError) as raised:
+            calendars.check_code(code)
+        assert str(raised.value) == (
+            f"unknown exchange calendar {shown!r} (examples: XNYS New York, XLON London, "
+            "XETR Xetra, XTSE Toronto, XTKS Tokyo, 24/7 every day)"
+        )
+
+
+def test_off_sessions_counts_the_days_inside_the_span_that_are_not_sessions() -> None:
+    dates = np.array(["2024-01-08", "2024-01-10", "2024-01-12"], dtype="datetime64[D]")
+    closes = (dates + np.timedelta64(21, "h")).astype("datetime64[s]")
+    span = calendars.Sessions("XNYS", dates, closes)
+    days = ["2024-01-07", "2024-01-08", "2024-01-09", "2024-01-11", "2024-01-12", "2024-01-13"]
+    frame = pd.DataFrame({"close": np.ones(6)}, index=pd.DatetimeIndex(days))
+    assert calendars.off_sessions(frame, span) == 2  # 01-09 and 01-11; 01-07, 01-13 outside
+
+
+def test_sessions_end_on_the_last_day_asked() -> None:
+    got = calendars.sessions("XNYS", dt.date(2024, 1, 2), dt.date(2024, 1, 5))
+    assert [str(d) for d in got.dates] == ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]
+    assert str(got.closes[-1]) == "2024-01-05T21:00:00"
+
+
+DATES = np.array(["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10"], dtype="datetime64[D]")
+WEEK = calendars.Sessions("XNYS", DATES, (DATES + np.timedelta64(21, "h")).astype("datetime64[s]"))
+AT_CLOSE = dt.datetime(2024, 1, 8, 21, 0, tzinfo=dt.UTC)  # Monday's close, to the second
+
+
+def frame_of(*days: str) -> pd.DataFrame:
+    return pd.DataFrame({"close": np.ones(len(days))}, index=pd.DatetimeIndex(days))
+
+
+def test_a_session_has_closed_at_its_close() -> None:
+    assert WEEK.last_closed(AT_CLOSE) == dt.date(2024, 1, 8)
+    assert WEEK.last_closed(AT_CLOSE - dt.timedelta(seconds=1)) == dt.date(2024, 1, 5)
+
+
+def test_a_live_bar_of_utc_tomorrow_is_dropped_and_one_after_it_refused() -> None:
+    """At Monday's close (21:00 UTC) UTC's tomorrow is Tuesday: a live source's Tuesday bar
+    is dropped; a Wednesday bar has not even opened and is refused."""
+    kept = calendars.complete_bars(
+        frame_of("2024-01-05", "2024-01-08", "2024-01-09"), WEEK, AT_CLOSE, "x", drop_open=True
+    )
+    assert [str(d.date()) for d in kept.index] == ["2024-01-05", "2024-01-08"]
+    with pytest.raises(DataError, match=r"^x: bar dated 2024-01-10 is after the last closed XNYS"):
+        calendars.complete_bars(
+            frame_of("2024-01-08", "2024-01-10"), WEEK, AT_CLOSE, "x", drop_open=True
+        )
+
+
+def test_before_any_close_every_bar_is_late() -> None:
+    early = dt.datetime(2024, 1, 4, 12, 0, tzinfo=dt.UTC)
+    with pytest.raises(DataError) as raised:
+        calendars.complete_bars(frame_of("2024-01-05"), WEEK, early, "x", drop_open=False)
+    assert str(raised.value) == (
+        "x: bar dated 2024-01-05 is after the last closed XNYS session (none in the "
+        "calendar): its session has not closed yet, or the date is wrong"
+    )
+
+
+def test_a_bar_on_the_first_day_of_1900_is_accepted() -> None:
+    frame = frame_of("1900-01-01")
+    got = calendars.complete_bars(frame, WEEK, AT_CLOSE, "x", drop_open=False)
+    assert got.equals(frame)
+    with pytest.raises(DataError, match=r"^x: bar dated 1899-12-31 is before 1900$"):
+        calendars.complete_bars(frame_of("1899-12-31"), WEEK, AT_CLOSE, "x", drop_open=False)
