@@ -97,7 +97,7 @@ def group_networks(group: dict[str, Any], share: float, seed: int) -> Networks:
 
 
 def replay_series(
-    frame: Any, share: float, every: int, networks: Networks | None = None
+    frame: Any, share: float, every: int, networks: Networks | None = None, rule: str = "best"
 ) -> dict[str, Any]:
     """The per-horizon report of one series' replay (module docstring); with ``networks``
     the network's fan competes: the newest one trained before each choice period."""
@@ -116,7 +116,10 @@ def replay_series(
                 return np.asarray(net.fan(ohlcv, dates, origins, 22))
 
         methods = registry.REGISTRY
-        record = choice.fit_fan(methods, ohlcv[:r], dates[:r], r - test, r, SIGNIFICANCE, fan)
+        how = (rule, choice.CALIBRATE)
+        record = choice.fit_fan(
+            methods, ohlcv[:r], dates[:r], r - test, r, SIGNIFICANCE, fan, how=how
+        )
         spans.append(fan_replay.fan_span(record, ohlcv, (r, min(r + every, n)), fan))
     out = fan_replay.fan_horizons(spans, ohlcv)
     out["replayed"] = {"start": str(dates[first]), "end": str(dates[-1]), "n": n - first}
@@ -167,6 +170,9 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=42, help="the networks' seed")
     parser.add_argument(
+        "--rule", default=choice.RULE, help="the choice rule (rnnforecast.risk.fans.choice)"
+    )
+    parser.add_argument(
         "--per-ticker",
         action="store_true",
         help="with --network: one network per series instead of one per calendar group",
@@ -186,7 +192,9 @@ def main() -> None:
     results: dict[str, Any] = {}
     for name in names:
         began = time.perf_counter()
-        results[name] = replay_series(series[name], args.replay, args.every, networks.get(name))
+        results[name] = replay_series(
+            series[name], args.replay, args.every, networks.get(name), args.rule
+        )
         results[name]["seconds"] = time.perf_counter() - began
         print(f"{name}: {results[name]['seconds']:.0f} s", file=sys.stderr)
     table: dict[str, Any] = {}

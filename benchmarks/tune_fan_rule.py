@@ -7,6 +7,7 @@ Rules (rnnforecast.risk.fans.choice.choose and spread_scales):
   interval score on the choice period;
 - ``default``: the blend of the classical fans, unless the best other fan beats it there with
   a one-sided DM-HAC p below 0.05;
+- ``hybrid``: ``best`` up to 5 sessions, ``default`` from 6 on;
 - each with or without ``+scale``: the served fan's spread around its median scaled per block
   so that its 80% interval would have covered 80% of the choice period.
 
@@ -35,7 +36,13 @@ from rnnforecast.forecast.windows import base_matrix
 from rnnforecast.risk.fans import choice, registry, report
 from rnnforecast.risk.fans.interface import MAX_HORIZON, realised_targets
 
-RULES = (("best", False), ("best", True), ("default", False), ("default", True))
+RULES = (
+    ("best", False),
+    ("best", True),
+    ("default", False),
+    ("default", True),
+    ("hybrid", True),
+)
 
 
 def variants(frame: Any, share: float, every: int) -> dict[str, dict[str, Any]]:

@@ -252,9 +252,9 @@ def fan_for_training(
     trained before it (:func:`rnnforecast.training.fan_fit.fit_fan_network`; the one served,
     never refitted). The classical methods served are fitted ``on_every_bar`` or on the bars
     before that period, as the served intervals are. A recipe pinning a classical method
-    that has a fan serves that fan at every horizon. No fan when the bars are too few for
-    any, and for a recipe that asks for what only the one-day intervals have: a method
-    without a fan pinned (``model``, ``hist50``, ``emp250``, ``har``) or the rolling widths
+    that has a fan serves that fan at every horizon, its spread as the method draws it. No
+    fan when the bars are too few for any, and for a recipe that asks for what only the
+    one-day intervals have: a method without a fan pinned (``model``, ``hist50``, ``emp250``, ``har``) or the rolling widths
     (``adaptive_baseline``)."""
     from rnnforecast.risk.fans import choice, registry
 
@@ -275,6 +275,7 @@ def fan_for_training(
             len(ohlcv) if on_every_bar else first_test,
             config.calibration.significance,
             None if network is None else network.bound(ohlcv, dates),
+            how=None if methods is None else ("best", False),  # a pinned method, as it is
         )
     except DataError:
         return None, None

@@ -49,6 +49,9 @@ BLEND = "blend"
 BLOCKS: tuple[tuple[int, int], ...] = ((1, 1), (2, 5), (6, 10), (11, 22))
 """Blocks of horizons (first, last, in sessions) that share one served method."""
 
+LONG_BLOCK = 6
+"""The first horizon of the blocks the ``hybrid`` rule keeps the blend on unless beaten."""
+
 FAN_FILE = "fan.json"
 _SCHEMA = 1
 
@@ -211,7 +214,10 @@ def choose(
     ``actual`` ``(m, H)`` realised log returns (NaN past the data); ``last_close`` ``(m,)``.
     ``rule``: ``best``: the classical fan (the blend among them) with the lowest mean score,
     the network only if it beats that one with a one-sided DM p below ``significance``;
-    ``default``: the blend, unless the best other fan (the network among them) beats it so.
+    ``default``: the blend, unless the best other fan (the network among them) beats it so;
+    ``hybrid``: ``best`` up to 5 sessions, ``default`` from :data:`LONG_BLOCK` on (where the
+    choice period holds few independent h-session returns and picking the best is mostly
+    noise).
     A block whose origins are all unrealised (a short test period) takes the choice of the
     block before it. Raises DataError if no classical fan is given or no origin has a
     realised next session."""
@@ -236,7 +242,8 @@ def choose(
             methods += [chosen] * (last - block[0] + 1)
             continue
         means = {n: float(np.mean(loss[ok])) for n, loss in losses.items()}
-        if rule == "default" and BLEND in fans:
+        by_default = rule == "default" or (rule == "hybrid" and block[0] >= LONG_BLOCK)
+        if by_default and BLEND in fans:
             incumbent = BLEND
             challenger = scores.best({n: v for n, v in means.items() if n != BLEND})
         else:
