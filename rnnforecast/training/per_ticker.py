@@ -254,8 +254,8 @@ def fan_for_training(
     before that period, as the served intervals are. A recipe pinning a classical method
     that has a fan serves that fan at every horizon, its spread as the method draws it. No
     fan when the bars are too few for any, and for a recipe that asks for what only the
-    one-day intervals have: a method without a fan pinned (``model``, ``hist50``, ``emp250``, ``har``) or the rolling widths
-    (``adaptive_baseline``)."""
+    one-day intervals have: a method without a fan pinned (``model``, ``hist50``,
+    ``emp250``, ``har``) or the rolling widths (``adaptive_baseline``)."""
     from rnnforecast.risk.fans import choice, registry
 
     ohlcv = base_matrix(frame)
