@@ -304,8 +304,8 @@ def predict(
 ) -> pd.DataFrame:
     """Forecast the close of the next ``horizon`` trading days after the last stored bar.
 
-    Returns a DataFrame indexed by ``date`` with ``close``, ``low``, ``high``; its
-    ``attrs`` hold ``ticker``, ``run_id``, ``as_of``, ``last_close``, ``interval_level``.
+    Returns a DataFrame indexed by ``date`` with ``close``, ``low``, ``high`` (and, served by a
+    fan: ``interval_method``, ``q0.05`` .. ``q0.95``); ``attrs`` hold ticker, run_id, as_of...
     Raises UsageError (horizon), ModelError, DataError.
     """
     from rnnforecast.exports import forecast_columns

@@ -369,12 +369,12 @@ def served_fan(
     return out
 
 
-RULE = "best"
-"""The choice rule train uses (:func:`choose`): picked with :data:`CALIBRATE` on the five
-series the earlier reports tuned on (``python benchmarks/tune_fan_rule.py``): with the spread
-scaled, the served 80% coverage was 0.805-0.811 at 1, 5 and 22 sessions and the interval
-score 0.998-1.011x the best single classical fan's, against 0.829-0.843 and 1.002-1.026x
-unscaled; the blend as the default was no better (docs/reports/horizons.md)."""
+RULE = "hybrid"
+"""The choice rule train uses (:func:`choose`), picked with :data:`CALIBRATE` on the five
+series the earlier reports tuned on (``python benchmarks/tune_fan_rule.py --every 42``): the
+served 80% coverage 0.805-0.811 at 1, 5 and 22 sessions and the interval score 0.998-1.007x
+the best single classical fan's, against 0.829-0.843 and 1.002-1.026x for the best fan per
+block unscaled (docs/reports/horizons.md)."""
 
 CALIBRATE = True
 """Whether train scales the served fan's spread on the choice period (:func:`spread_scales`)."""
