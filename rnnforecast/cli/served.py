@@ -31,6 +31,8 @@ def served_words(method: str, used: dict[str, bool] | None) -> str:
         shaped = "the network's"
     elif method.startswith("naive_conformal"):
         shaped = "the last close ± conformal widths of trailing volatility; not the network's"
+    elif ", " in method:  # a fan served by several methods, one per block of horizons
+        shaped = "classical volatility models; not the network's"
     else:
         shaped = "a classical volatility model; not the network's"
     return f"price: {price}; range: {method} ({shaped})"
