@@ -237,8 +237,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "predict-last-close-from-open",
         "rnnforecast/jobs/prediction.py",
-        "float(rows[-1, CLOSE]),",
-        "float(rows[-1, 0]),",
+        "last_close = float(rows[-1, CLOSE])",
+        "last_close = float(rows[-1, 0])",
         (f"{E2E}::test_predict_is_the_network_output_for_the_last_window",),
         "predict reports the last open as the last close",
     ),

@@ -3,13 +3,21 @@
 Python's ``json`` writes NaN and Infinity by default, which strict parsers (JavaScript's,
 jq's, Go's) refuse. A score can be non-finite for honest reasons (constant prices make the
 naive forecast's error 0, so MASE divides by zero); the document then says ``null`` and
-lists where, instead of being unreadable.
+lists where, instead of being unreadable. Also the one reader of a bundle's saved JSON
+records (:func:`read_record`).
 """
 
 from __future__ import annotations
 
+import json
 import math
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from rnnforecast.errors import ModelError
+
+T = TypeVar("T")
 
 
 def finite(payload: Any) -> tuple[Any, list[str]]:
@@ -37,3 +45,20 @@ def warning_for(paths: list[str]) -> str:
     """One warning naming the non-finite values (the first few of them)."""
     shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
     return f"not a finite number, written as null: {shown}"
+
+
+def read_record(path: Path, parse: Callable[[Any], T], what: str) -> T | None:
+    """``parse`` of the JSON document at ``path`` (a bundle's saved record), None if there is
+    no such file. Raises ModelError naming ``path`` if it is unreadable, or ``what`` if
+    ``parse`` refuses the document (ValueError, TypeError, KeyError; a JSONDecodeError is a
+    ValueError)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{path}: unreadable ({exc})") from None
+    try:
+        return parse(json.loads(text))
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise ModelError(f"{path}: not a valid {what} ({exc})") from None

@@ -30,6 +30,7 @@ import numpy as np
 
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecast.conformal import DEFAULT, Adaptive
+from rnnforecast.jsonsafe import read_record
 from rnnforecast.risk.baselines.registry import BASELINES, REGISTRY, forecast_baselines
 from rnnforecast.risk.network_use import NAIVE_CONFORMAL, own_interval_name
 
@@ -165,16 +166,7 @@ def load(folder: Path, member: str | None = None) -> IntervalRecord | None:
     path = Path(folder) / file_name(member)
     if member is not None and not path.is_file():
         path = Path(folder) / INTERVALS_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: unreadable ({exc})") from None
-    try:
-        return IntervalRecord.from_json(json.loads(text))
-    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # JSONDecodeError too
-        raise ModelError(f"{path}: not a valid intervals record ({exc})") from None
+    return read_record(path, IntervalRecord.from_json, "intervals record")
 
 
 ROLLING = "+rolling"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rnnforecast.errors import DataError, ModelError
+from rnnforecast.jsonsafe import read_record
 from rnnforecast.risk.fans import scores
 from rnnforecast.risk.fans.interface import (
     FAN_LEVELS,
@@ -145,16 +146,7 @@ def load(folder: Path, methods: Mapping[str, FanMethod]) -> FanRecord | None:
     """The fan record of the bundle in ``folder``, None for a bundle saved without one.
     Raises ModelError (with the path) if it is unreadable or not a valid record."""
     path = Path(folder) / FAN_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{path}: unreadable ({exc})") from None
-    try:
-        return FanRecord.from_json(json.loads(text), methods)
-    except (ValueError, TypeError, KeyError, RecursionError) as exc:
-        raise ModelError(f"{path}: not a valid fan record ({exc})") from None
+    return read_record(path, lambda raw: FanRecord.from_json(raw, methods), "fan record")
 
 
 def describe(methods: tuple[str, ...] | list[str]) -> str:

@@ -139,8 +139,12 @@ METHODS = {"good": _Scaled("good", 1.0), "bad": _Scaled("bad", 0.4)}
 def test_fit_fan_chooses_on_the_test_period_and_refits_on_every_bar(tmp_path: Path) -> None:
     bars = _random_walk(600, 0.012, seed=4)
     dates = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + 600)
-    record = choice.fit_fan(METHODS, bars, dates, 450, 600, 0.05)
+    record = choice.fit_fan(METHODS, bars, dates, 450, 600, 0.05, how=("best", True))
     assert record.methods == ("good",) * H
+    # the default rule: the best up to 5 sessions, the blend from 6 on unless it is beaten
+    default = choice.fit_fan(METHODS, bars, dates, 450, 600, 0.05)
+    assert default.methods[:5] == ("good",) * 5
+    assert set(default.methods[5:]) <= {"good", choice.BLEND}
     assert set(record.fits) == {"good"}
     fit = record.fits["good"]
     assert fit.fitted_through == str(dates[599])
@@ -148,7 +152,7 @@ def test_fit_fan_chooses_on_the_test_period_and_refits_on_every_bar(tmp_path: Pa
     chosen_on = {"start": str(dates[450]), "end": str(dates[599]), "n": 150}
     assert record.choice["chosen_on"] == chosen_on
     # without a refit the served parameters are those fitted before the test period
-    kept = choice.fit_fan(METHODS, bars, dates, 450, 450, 0.05)
+    kept = choice.fit_fan(METHODS, bars, dates, 450, 450, 0.05, how=("best", True))
     assert kept.fits["good"].fitted_through == str(dates[449])
     assert kept.fits["good"].params["sd"] == pytest.approx(np.std(np.diff(np.log(bars[:450, 3]))))
     # saved and loaded, the record serves the same fan
@@ -176,7 +180,7 @@ def test_fit_fan_chooses_on_the_test_period_and_refits_on_every_bar(tmp_path: Pa
 def test_a_corrupt_fan_record_is_refused_with_its_path(tmp_path: Path, edit: object) -> None:
     bars = _random_walk(600, 0.012, seed=4)
     dates = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-01") + 600)
-    raw = choice.fit_fan(METHODS, bars, dates, 450, 600, 0.05).to_json()
+    raw = choice.fit_fan(METHODS, bars, dates, 450, 600, 0.05, how=("best", True)).to_json()
     edit(raw)  # type: ignore[operator]
     (tmp_path / choice.FAN_FILE).write_text(json.dumps(raw))
     with pytest.raises(ModelError, match=r"fan\.json: not a valid fan record"):
