@@ -197,11 +197,11 @@ def test_served_one_step_garch_quantile_matches_the_simulation() -> None:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "the served h-step GARCH-t range is the one-step t quantile times sqrt(sum of "
-        "variances); at h = 10 (nu 5, persistence 0.96) its 90% quantile is 7.5% below arch's "
-        "simulated one (0.04906 against 0.05305; 6.4% at h = 5, 1.8% at h = 1): the sum of t "
-        "shocks is closer to Gaussian and the variance path is random; another issue "
-        "replaces it by simulation"
+        "the one-day record's h-step GARCH-t range (served only by bundles without a fan) is "
+        "the one-step t quantile times sqrt(sum of variances); at h = 10 (nu 5, persistence "
+        "0.96) its 90% quantile is 7.5% below arch's simulated one (0.04906 against 0.05305; "
+        "6.4% at h = 5, 1.8% at h = 1): the sum of t shocks is closer to Gaussian and the "
+        "variance path is random; the fan simulates (tests/risk/fans/test_garch_fans.py)"
     ),
 )
 def test_served_ten_step_garch_quantile_matches_the_simulation() -> None:
