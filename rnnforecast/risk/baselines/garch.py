@@ -7,6 +7,7 @@ numpy copy of arch's filter (equal to arch's forecast to 1e-10).
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 
@@ -130,10 +131,25 @@ def fit_garch(returns: np.ndarray, asymmetric: bool) -> tuple[np.ndarray, bool]:
     alpha, [gamma,] beta, nu)`` (omega in percent squared); if the optimiser fails or gives a
     value that is not finite, the fixed typical parameters (persistence 0.95, nu 8) with omega
     set so the unconditional variance is the sample mean of the squared returns, and
-    ``converged`` False. Raises nothing for a failed fit; arch's warnings are silenced."""
+    ``converged`` False. Raises nothing for a failed fit; arch's warnings are silenced.
+
+    The same returns are fitted once per process: train fits GARCH on the bars before the
+    test period for the one-day baselines and again for the fans (the same array), so the
+    result is kept for the last few distinct inputs (:func:`fit_garch_once`)."""
+    fitted, converged = fit_garch_once(
+        np.ascontiguousarray(returns, dtype=np.float64).tobytes(), asymmetric
+    )
+    return np.array(fitted), converged
+
+
+@functools.lru_cache(maxsize=8)
+def fit_garch_once(returns: bytes, asymmetric: bool) -> tuple[tuple[float, ...], bool]:
+    """:func:`fit_garch` of the float64 returns whose bytes are ``returns``, remembered for the
+    last 8 inputs (arch's fit is deterministic); the parameters as a tuple, so that no caller
+    can change a remembered result."""
     from arch import arch_model
 
-    scaled = np.asarray(returns, dtype=np.float64) * _ARCH_SCALE
+    scaled = np.frombuffer(returns, dtype=np.float64) * _ARCH_SCALE
     model = arch_model(scaled, mean="Zero", vol="GARCH", p=1, o=int(asymmetric), q=1, dist="t")
     # arch warns about scaling and optimiser exit codes; the flag is checked below instead.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -150,7 +166,7 @@ def fit_garch(returns: np.ndarray, asymmetric: bool) -> tuple[np.ndarray, bool]:
         persistence = _FALLBACK_ALPHA + _FALLBACK_BETA + _FALLBACK_GAMMA / 2
         omega = sample * (1 - persistence)
         fitted = np.array([omega, _FALLBACK_ALPHA, *gamma, _FALLBACK_BETA, _FALLBACK_NU])
-    return fitted, converged
+    return tuple(float(v) for v in fitted), converged
 
 
 def garch_params(fitted: np.ndarray, converged: bool, asymmetric: bool) -> dict[str, float]:
