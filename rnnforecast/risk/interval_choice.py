@@ -32,6 +32,7 @@ from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecast.conformal import DEFAULT, Adaptive
 from rnnforecast.jsonsafe import read_record
 from rnnforecast.risk.baselines.registry import BASELINES, REGISTRY, forecast_baselines
+from rnnforecast.risk.fans.interface import finite
 from rnnforecast.risk.network_use import NAIVE_CONFORMAL, own_interval_name
 
 if TYPE_CHECKING:  # riskreport pulls in the forecaster; only its types are needed here
@@ -103,13 +104,13 @@ class IntervalRecord:
         method = raw.get("method")
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}")
-        level = _number(raw.get("level"), "level")
+        level = finite(raw.get("level"), "level")
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
         params_raw = raw.get("params")
         if not isinstance(params_raw, dict):
             raise ValueError("params must be an object")
-        params = {str(k): _number(v, f"params.{k}") for k, v in params_raw.items()}
+        params = {str(k): finite(v, f"params.{k}") for k, v in params_raw.items()}
         baseline = REGISTRY.get(method)  # None: the network's own intervals
         missing = [k for k in (baseline.params if baseline else ()) if k not in params]
         if missing:
@@ -124,7 +125,7 @@ class IntervalRecord:
         else:
             if not isinstance(z_raw, list) or len(z_raw) != 2:
                 raise ValueError("z must be two numbers")
-            z = (_number(z_raw[0], "z[0]"), _number(z_raw[1], "z[1]"))
+            z = (finite(z_raw[0], "z[0]"), finite(z_raw[1], "z[1]"))
             if not z[0] < 0 < z[1]:
                 raise ValueError(f"z must be a negative then a positive quantile, got {list(z)}")
         through = raw.get("fitted_through")
@@ -135,12 +136,6 @@ class IntervalRecord:
             raise ValueError("choice must be an object")
         scheme = None if raw.get("adaptive") is None else Adaptive.from_dict(raw["adaptive"])
         return cls(method, level, params, z, through, choice, scheme)
-
-
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return float(value)
 
 
 # --- saving and loading ----------------------------------------------------------------------

@@ -159,13 +159,13 @@ def train_ticker(
         fitted.trained.history.to_dict(),
         served.model.calibration.to_dict(),
         run.serving_record(),
-        *served_words(choice),
+        *served_range(choice),
         choice.batch,
         None if choice.fan is None else choice.fan.methods,
     )
 
 
-def served_words(choice: Choice) -> tuple[str, NetworkUse]:
+def served_range(choice: Choice) -> tuple[str, NetworkUse]:
     """What predict serves from ``choice`` at one session: the range's method (the fan's, or
     the one-day intervals' without a fan) and what the weights shape."""
     from rnnforecast.risk import interval_choice

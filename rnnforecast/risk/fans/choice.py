@@ -29,6 +29,7 @@ import numpy as np
 
 from rnnforecast.errors import DataError, ModelError
 from rnnforecast.jsonsafe import read_record
+from rnnforecast.risk.assessment import finite_or_none
 from rnnforecast.risk.fans import scores
 from rnnforecast.risk.fans.interface import (
     FAN_LEVELS,
@@ -38,6 +39,7 @@ from rnnforecast.risk.fans.interface import (
     FanMethod,
     finite,
     interval_levels,
+    level_index,
     realised_targets,
 )
 
@@ -250,7 +252,7 @@ def choose(
         evidence[key] = {
             "served": chosen,
             "incumbent": incumbent,
-            "score": {n: scores.finite_or_none(v) for n, v in means.items()},
+            "score": {n: finite_or_none(v) for n, v in means.items()},
             "dm": dm,
             "n": int(ok.sum()),
         }
@@ -268,7 +270,7 @@ def spread_scales(
     clipped to [0.5, 2]). ``fan`` ``(m, H, L)`` the served fan there, ``actual`` ``(m, H)``
     (NaN: not realised). 1.0 where fewer than 20 returns are realised."""
     lo, hi = interval_levels(level)
-    mid = FAN_LEVELS.index(0.5)
+    mid = level_index(0.5)
     out = []
     for block in BLOCKS:
         h = np.arange(block[0] - 1, min(block[1], len(methods)))
@@ -288,7 +290,7 @@ def scaled(fan: np.ndarray, factors: tuple[float, ...]) -> np.ndarray:
     of ``factors`` (none: unchanged)."""
     if not factors:
         return fan
-    mid = FAN_LEVELS.index(0.5)
+    mid = level_index(0.5)
     median = fan[..., mid : mid + 1]
     k = np.asarray(factors[: fan.shape[1]])[None, :, None]
     out: np.ndarray = median + k * (fan - median)

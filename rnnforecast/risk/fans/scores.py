@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from rnnforecast.metrics import accuracy, probabilistic
+from rnnforecast.risk.assessment import finite_or_none
 from rnnforecast.risk.fans.interface import FAN_LEVELS, interval_levels, level_index
 
 IQR_TO_SD = 1.3489795003921634
@@ -98,11 +99,6 @@ def horizon_scores(
     cleaned["n"] = len(actual)
     cleaned["tested_n"] = len(spaced)
     return cleaned
-
-
-def finite_or_none(value: float | None) -> float | None:
-    """``value`` if finite, else None (JSON has no NaN)."""
-    return None if value is None or not np.isfinite(value) else float(value)
 
 
 def dm_less(loss: np.ndarray, against: np.ndarray, horizon: int) -> dict[str, Any]:
