@@ -33,9 +33,13 @@ def fanned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     make_prices(ROWS, seed=11).to_csv(csv)
     config.write_text(AUTO)
     assert cli("fetch", "FAN", "--csv", str(csv), home=home).exit_code == 0
-    trained = cli("train", "FAN", "--config", str(config), home=home)
+    trained = cli("train", "FAN", "--config", str(config), "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
     bundle = next((home / "models" / "FAN").glob("*/fan.json")).parent
+    entry = json.loads(trained.stdout)["tickers"][0]
+    # train says what predict serves: the fan's method per horizon, its first one at 1 session
+    served = json.loads((bundle / "fan.json").read_text())["methods"]
+    assert entry["fan_methods"] == served and entry["interval_method"] == served[0]
     return {"home": home, "folder": folder, "bundle": bundle}
 
 

@@ -250,3 +250,34 @@ def test_the_blend_is_the_mean_of_the_classical_fans_and_the_default_rule_keeps_
     blended["oracle"] = np.nan_to_num(actual)[:, :, None] + _gaussian_fan(500, 0.001)
     methods, _ = choice.choose(blended, actual, bars[origins - 1, 3], 0.05, H, "default")
     assert methods == ("oracle",) * H
+
+
+def test_the_served_fans_dm_test_is_hln_with_newey_west_over_at_least_h_minus_1_lags() -> None:
+    """The report's one-sided DM-HAC of the served fan against the best classical one,
+    recomputed from the per-origin Winkler scores written out by hand."""
+    bars = _random_walk(700, 0.01, seed=8)
+    origins = np.arange(500, 700)
+    fans = {"right": _gaussian_fan(200, 0.01), "wide": _gaussian_fan(200, 0.02)}
+    served = _gaussian_fan(200, 0.007)  # served a too narrow fan: worse than "right"
+    h = 5
+    got = report.report(bars, origins, fans, served, None)[str(h)]["dm"]
+    close = bars[origins - 1, 3]
+    ok = origins + h - 1 < len(bars)
+    y = bars[origins[ok] + h - 1, 3]
+
+    def winkler(fan: np.ndarray) -> np.ndarray:
+        low = close[ok] * np.exp(fan[ok, h - 1, 2])
+        high = close[ok] * np.exp(fan[ok, h - 1, 6])
+        return (high - low) + 10 * np.maximum(low - y, 0) + 10 * np.maximum(y - high, 0)
+
+    d = winkler(served) - winkler(fans["right"])
+    n = len(d)
+    lags = max(h - 1, math.floor(4 * (n / 100) ** (2 / 9)))
+    c = d - d.mean()
+    gamma = [float(np.sum(c[j:] * c[: n - j])) / n for j in range(lags + 1)]
+    long_run = gamma[0] + 2 * sum((1 - j / (lags + 1)) * gamma[j] for j in range(1, lags + 1))
+    hln = math.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    statistic = d.mean() / math.sqrt(long_run / n) * hln
+    assert got["against"] == "right" and got["lag"] == lags
+    assert got["statistic"] == pytest.approx(statistic, rel=1e-9)
+    assert got["p_value"] == pytest.approx(stats.t.cdf(statistic, n - 1), rel=1e-9)
