@@ -31,7 +31,7 @@ from rnnforecast.metrics.probabilistic import interval_score, outside
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.fans import choice, registry
 from rnnforecast.risk.fans.choice import FanRecord
-from rnnforecast.risk.fans.interface import interval_levels
+from rnnforecast.risk.fans.interface import served_levels
 from rnnforecast.storage.loading import Loaded
 
 
@@ -139,10 +139,7 @@ def fan_bounds(
     }
     record = replace(fan, methods=fan.methods[:1], fits=fits)
     quantiles = choice.served_fan(record, methods, ohlcv, origins, 1)[:, 0]
-    try:
-        lo, hi = interval_levels(level)
-    except ValueError:
-        lo, hi = interval_levels(0.8)
+    lo, hi = served_levels(level)
     prices = ohlcv[origins - 1, 3][:, None] * np.exp(quantiles[:, [lo, hi]])
     return prices[:, 0], prices[:, 1]
 

@@ -26,7 +26,7 @@ from rnnforecast.nn.fan_forward import read_fan_network
 from rnnforecast.risk import adaptive_widths, interval_choice
 from rnnforecast.risk.fans import choice, registry
 from rnnforecast.risk.fans.choice import FanRecord, NetworkFan
-from rnnforecast.risk.fans.interface import FAN_LEVELS, SHOWN_LEVELS, interval_levels, level_index
+from rnnforecast.risk.fans.interface import FAN_LEVELS, SHOWN_LEVELS, level_index, served_levels
 from rnnforecast.risk.interval_choice import IntervalRecord
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.home import Home
@@ -298,10 +298,7 @@ def fan_forecasts(
     steps, origin = len(days), np.array([len(rows)])
     quantiles = choice.served_fan(fan, registry.REGISTRY, rows, origin, steps, network)[0]
     prices = float(rows[-1, CLOSE]) * np.exp(quantiles)
-    try:
-        lo, hi = interval_levels(level)
-    except ValueError:
-        lo, hi = interval_levels(0.8)
+    lo, hi = served_levels(level)
     shown = [level_index(q) for q in SHOWN_LEVELS]
     return [
         {

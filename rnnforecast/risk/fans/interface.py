@@ -50,6 +50,15 @@ def interval_levels(level: float) -> tuple[int, int]:
     return level_index((1 - level) / 2), level_index((1 + level) / 2)
 
 
+def served_levels(level: float) -> tuple[int, int]:
+    """:func:`interval_levels` of ``level``, or of 80% when the fan holds no interval at
+    ``level`` (a recipe's own level, 0.7 say): the interval predict serves as low/high."""
+    try:
+        return interval_levels(level)
+    except ValueError:
+        return interval_levels(0.8)
+
+
 @dataclass(frozen=True)
 class FanFit:
     """One method's fitted fan: what predict needs to rebuild it from the last bars.
