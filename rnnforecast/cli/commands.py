@@ -168,8 +168,8 @@ def train(
     _check_train_options(tickers, group, workers, executor, address)
     cfg = _train_config(config, overrides, epochs, seed)
     in_process = workers == 1 and executor == "local"
-    # No bar for workers elsewhere: it would stand still until the end.
-    with watch.training(ctx.obj.verbose, quiet or not in_process, cfg.train.epochs) as seen:
+    # Elsewhere no epoch bar: the fits' epochs are not seen here; the tickers sent instead.
+    with watch.training(ctx.obj.verbose, quiet, cfg.train.epochs, in_process) as seen:
         done = modelling.train(
             _home(ctx),
             tickers,
@@ -196,8 +196,8 @@ def _check_train_options(
     """The combinations train refuses, before it reads a config or a bar."""
     if isinstance(group, str) and len(tickers) < 2:
         raise UsageError("--name names the group of a --global model of two or more tickers")
-    if group is not False and (workers != 1 or executor != "local"):
-        raise UsageError("--global trains one network in this process: drop --workers/--executor")
+    if group is not False and workers != 1:
+        raise UsageError("--global trains one network, in one process: drop --workers")
     if address is not None and executor != "ray":
         raise UsageError("--address is for --executor ray")
 
@@ -330,6 +330,9 @@ def predict(
 def run_job(
     ctx: typer.Context,
     config: options.RunConfigFile,
+    workers: options.Workers = 1,
+    executor: options.Executor = options.ExecutorName.local,
+    address: options.Address = None,
     quiet: options.Quiet = False,
     as_json: options.Json = False,
 ) -> None:
@@ -338,11 +341,15 @@ def run_job(
 
     One ticker failing does not stop the others; the exit code is then 7.
     """
+    if address is not None and executor != "ray":
+        raise UsageError("--address is for --executor ray")
     recipe, plan = load_run_config(config, yahoo=ctx.obj.yahoo())
 
     from rnnforecast.jobs import nightly
 
-    with watch.training(ctx.obj.verbose, quiet, recipe.train.epochs) as seen:
+    in_process = workers == 1 and executor == "local"
+    # Elsewhere no epoch bar: the fits' epochs are not seen here; the tickers sent instead.
+    with watch.training(ctx.obj.verbose, quiet, recipe.train.epochs, in_process) as seen:
         outcomes = nightly.run(
             _home(ctx),
             recipe,
@@ -350,6 +357,9 @@ def run_job(
             progress=seen.progress,
             clock=ctx.obj.clock,
             on_ticker=seen.on_ticker,
+            workers=workers,
+            executor=executor.value,
+            address=address,
         )
     for outcome in outcomes:
         render.failure(outcome)

@@ -119,17 +119,29 @@ def _turn_line(turn: TickerTurn) -> None:
 
 
 @contextmanager
-def training(verbose: bool, quiet: bool, total: int | None) -> Iterator[Watch]:
+def training(verbose: bool, quiet: bool, total: int | None, epochs: bool = True) -> Iterator[Watch]:
     """The callbacks of a command that trains (``total``: its epochs, if known): the bar
     when stderr is a terminal and not ``quiet``; plain lines on stderr with ``verbose``
-    when it is not; else none."""
+    when it is not; else none. Without ``epochs`` (the fits run in workers, whose epochs
+    are not seen here) the bar counts the tickers sent to them."""
     console = None if quiet else stderr_console()
     if console is None or not console.is_terminal:
-        yield Watch(_epoch_line, _turn_line) if verbose and not quiet else Watch()
+        if verbose and not quiet:
+            yield Watch(_epoch_line, _turn_line) if epochs else Watch(None, _sent_line)
+        else:
+            yield Watch()
+        return
+    if not epochs:
+        with _counting(console, "sent to a worker") as on_ticker:
+            yield Watch(None, on_ticker)
         return
     shown = _TrainingBar(console, total)
     with shown.bar:
         yield Watch(shown.progress, shown.on_ticker)
+
+
+def _sent_line(turn: TickerTurn) -> None:
+    say(f"{turn_text(turn)}: sent to a worker")
 
 
 @contextmanager
@@ -141,19 +153,22 @@ def fetching(verbose: bool) -> Iterator[OnTicker | None]:
     if not console.is_terminal:
         yield _turn_line if verbose else None
         return
+    with _counting(console, DOING["fetch"]) as on_ticker:
+        yield on_ticker
+
+
+@contextmanager
+def _counting(console: Any, doing: str) -> Iterator[OnTicker]:
+    """A bar of the tickers a step has begun (``ticker 3/12 AAPL: doing``, 2/12)."""
     from rich.progress import BarColumn, MofNCompleteColumn
 
     bar = _bar(console, BarColumn(), MofNCompleteColumn())
     with bar:
-        task = bar.add_task("fetching", total=None)
+        task = bar.add_task(doing, total=None)
 
         def on_ticker(turn: TickerTurn) -> None:
-            done = turn.index - 1
-            bar.update(task, total=turn.total, completed=done, description=_fetch_text(turn))
+            text = f"{turn_text(turn)}: {doing}"
+            bar.update(task, total=turn.total, completed=turn.index - 1, description=text)
             bar.refresh()
 
         yield on_ticker
-
-
-def _fetch_text(turn: TickerTurn) -> str:
-    return f"{turn_text(turn)}: {DOING[turn.step]}"

@@ -1,57 +1,147 @@
-"""Running one job per ticker: in this process, in local worker processes, or on Ray.
+"""Where fits run: in this process, in local worker processes, or on a Ray cluster.
 
-Each job is a plain function of picklable arguments that opens the home folder itself, so
-the same code runs in a worker process or on a Ray node; the home folder must then be on
-storage every worker sees (a shared filesystem). Workers set TensorFlow's thread pools so
-that ``workers`` processes share the cores instead of fighting over them; with TensorFlow's
-deterministic ops the results do not depend on the thread count, so a ticker trained in a
-worker gets the same model as one trained alone with the same seed.
+A fit is a pure function of plain data (:func:`fit_job`, :func:`fit_group_job`): the
+process that owns the home (the driver) reads each ticker's bars under its lock and sends
+them, with the recipe, in a :class:`FitRequest`; the worker trains and returns the bundle's
+files in memory (:class:`rnnforecast.training.per_ticker.Trained`); the driver saves it,
+promotes and prunes. No worker opens the home, so no node needs to see it (nor a shared
+filesystem, where SQLite's WAL mode is not safe).
+
+Workers set TensorFlow's thread pools so that they share the cores instead of fighting over
+them; with TensorFlow's deterministic ops the results do not depend on the thread count,
+so a ticker trained in a worker gets the same model as one trained alone with the same seed.
 """
 
 from __future__ import annotations
 
+import functools
 import os
-import shutil
-import tempfile
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass
 from multiprocessing import get_context
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import pandas as pd
 
 from rnnforecast.config import Config
-from rnnforecast.errors import UsageError
-from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome, TickerTurn
+from rnnforecast.errors import EnvironmentFault, UsageError
+from rnnforecast.jobs.outcomes import Failure, OnTicker, Record, TickerOutcome, TickerTurn
 from rnnforecast.nn.threads import limit_threads
 from rnnforecast.storage.home import Home
 
 if TYPE_CHECKING:  # training is imported by the job that trains
+    from rnnforecast.data.store import TickerInfo
     from rnnforecast.nn.keras_training import Progress
-    from rnnforecast.training.per_ticker import TrainResult
+    from rnnforecast.training.global_model import TrainedGroup
+    from rnnforecast.training.per_ticker import Trained, TrainResult
+    from rnnforecast.training.warm import WarmStart
 
 EXECUTORS = ("local", "ray")
 
+R = TypeVar("R", bound=Record)
 
-def train_job(
-    home: Home,
-    ticker: str,
-    config: dict[str, Any],
-    refit: bool = True,
-    progress: Progress | None = None,
-) -> TickerOutcome[TrainResult]:
-    """Train one ticker in whatever process runs this (``home`` and ``config`` travel by
-    pickle, and so does the outcome; the home carries the lock wait); never raises our
-    errors or outside faults: they are the outcome's failure. ``progress`` is called after
+
+@dataclass(frozen=True)
+class FitRequest:
+    """One ticker's fit as a worker receives it: its bars as the driver's store read them
+    (``info``: the store's record of them), the recipe as plain data (``Config.to_dict``),
+    whether to refit, and the current model's fits to fine-tune (None: from scratch)."""
+
+    symbol: str
+    frame: pd.DataFrame
+    info: TickerInfo | None
+    config: dict[str, Any]
+    refit: bool = True
+    warm_start: WarmStart | None = None
+
+
+@dataclass(frozen=True)
+class GroupRequest:
+    """A global model's fit as a worker receives it: the group, every member's bars
+    (sorted by symbol), the recipe as plain data, whether to refit."""
+
+    group: str
+    frames: dict[str, pd.DataFrame]
+    config: dict[str, Any]
+    refit: bool = True
+
+
+def fit_job(request: FitRequest, progress: Progress | None = None) -> TickerOutcome[Trained]:
+    """Fit one ticker in whatever process runs this; never raises our errors or outside
+    faults: they are the outcome's failure (bugs are raised). ``progress`` is called after
     each epoch (in this process only: a callback does not travel)."""
     from rnnforecast.config import config_from_dict
     from rnnforecast.training import per_ticker
 
     try:
-        result = per_ticker.train(
-            home, ticker, config_from_dict(config), progress=progress, refit=refit
+        trained = per_ticker.fit_ticker(
+            request.symbol,
+            request.frame,
+            request.info,
+            config_from_dict(request.config),
+            progress,
+            request.refit,
+            request.warm_start,
         )
     except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
-        return TickerOutcome(ticker, error=Failure.of(exc))
-    return TickerOutcome(ticker, result)
+        return TickerOutcome(request.symbol, error=Failure.of(exc))
+    return TickerOutcome(request.symbol, trained)
+
+
+def fit_group_job(
+    request: GroupRequest, progress: Progress | None = None
+) -> TickerOutcome[TrainedGroup]:
+    """Fit one global model in whatever process runs this (see :func:`fit_job`)."""
+    from rnnforecast.config import config_from_dict
+    from rnnforecast.training import global_model
+
+    try:
+        trained = global_model.fit_group(
+            request.group, request.frames, config_from_dict(request.config), progress, request.refit
+        )
+    except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+        return TickerOutcome(request.group, error=Failure.of(exc))
+    return TickerOutcome(request.group, trained)
+
+
+Job = Callable[[Any, "Progress | None"], TickerOutcome[Any]]
+
+
+class Pool(Protocol):
+    """Where fits run. ``window``: how many requests the driver keeps in flight (its bars in
+    memory at once); ``submit`` starts ``job(request)`` and returns its future."""
+
+    window: int
+
+    def submit(self, job: Job, request: Any) -> Future[TickerOutcome[Any]]: ...
+
+
+class InProcess:
+    """Fits in this process, one at a time, calling ``progress`` after each epoch."""
+
+    window = 1
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress
+
+    def submit(self, job: Job, request: Any) -> Future[TickerOutcome[Any]]:
+        future: Future[TickerOutcome[Any]] = Future()
+        future.set_result(job(request, self.progress))
+        return future
+
+
+class LocalPool:
+    """Fits in ``workers`` spawned processes of this machine, the cores shared among them."""
+
+    def __init__(self, executor: ProcessPoolExecutor, workers: int) -> None:
+        self.executor = executor
+        self.window = 2 * workers  # one waiting per worker: no worker idles between fits
+
+    def submit(self, job: Job, request: Any) -> Future[TickerOutcome[Any]]:
+        return self.executor.submit(job, request, None)
 
 
 def threads_per_worker(workers: int, cores: int | None = None) -> int:
@@ -59,107 +149,154 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // max(workers, 1))
 
 
-def train_many(
-    home: Home,
-    tickers: list[str],
-    config: Config,
-    *,
+@contextmanager
+def pool_for(
     workers: int = 1,
     executor: str = "local",
     address: str | None = None,
-    on_done: Callable[[TickerOutcome[TrainResult]], None] | None = None,
-    refit: bool = True,
     progress: Progress | None = None,
-    on_ticker: OnTicker | None = None,
-) -> list[TickerOutcome[TrainResult]]:
-    """Train each ticker with ``config``; results in the order of ``tickers``.
-
-    ``local`` with one worker trains in this process, one ticker after the other, calling
-    ``on_ticker`` as each begins and ``progress`` after each epoch; with more, in that many
-    spawned processes. ``ray``
-    sends one task per ticker to the Ray cluster at ``address`` (default: a local Ray
-    instance), one CPU each. A ticker that fails does not stop the others. Raises
-    UsageError for a bad executor or a missing Ray.
-    """
+) -> Iterator[Pool]:
+    """The pool of ``workers`` processes on this machine (one: :class:`InProcess`) or of the
+    ``executor`` "ray" at ``address`` (None: a Ray instance of its own on this machine; see
+    :mod:`rnnforecast.jobs.ray_cluster`), closed on exit. Raises UsageError (a bad executor,
+    workers below 1, an address without Ray, a missing Ray), SourceError (a cluster that
+    cannot be reached or runs another version)."""
     if executor not in EXECUTORS:
         raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
     if workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")
-    args = [(home, ticker, config.to_dict(), refit) for ticker in tickers]
     if executor == "ray":
-        return _on_ray(args, address, on_done)
+        from rnnforecast.jobs import ray_cluster
+
+        with ray_cluster.connected(address) as pool:
+            yield pool
+        return
     if address is not None:
         raise UsageError("an address is for the ray executor")
     if workers == 1:
-        results: list[TickerOutcome[TrainResult]] = []
-        for index, arg in enumerate(args, 1):
-            if on_ticker is not None:
-                on_ticker(TickerTurn("train", index, len(args), arg[1]))
-            results.append(train_job(*arg, progress=progress))
-            if on_done:
-                on_done(results[-1])
-        return results
+        yield InProcess(progress)
+        return
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=get_context("spawn"),
         initializer=limit_threads,
         initargs=(threads_per_worker(workers),),
-    ) as pool:
-        futures = [pool.submit(train_job, *arg) for arg in args]
-        results = []
-        for future in futures:
-            results.append(future.result())
-            if on_done:
-                on_done(results[-1])
-        return results
+    ) as processes:
+        yield LocalPool(processes, workers)
 
 
-def _on_ray(
-    args: list[tuple[Any, ...]],
-    address: str | None,
-    on_done: Callable[[TickerOutcome[TrainResult]], None] | None,
+def fit_all(
+    names: list[str],
+    prepare: Callable[[int], Any],
+    finish: Callable[[int, Any], R],
+    pool: Pool,
+    job: Job = fit_job,
+    on_done: Callable[[TickerOutcome[R]], None] | None = None,
+) -> list[TickerOutcome[R]]:
+    """Fit each of ``names`` on ``pool``: ``prepare(i)`` (on the driver) makes the request of
+    ``names[i]``, ``job`` fits it on the pool, ``finish(i, trained)`` (on the driver) saves
+    what came back. At most ``pool.window`` requests are in flight; each is finished as soon
+    as it comes back. A name whose step fails (our errors and outside faults) does not stop
+    the others; outcomes in the order of ``names``, ``on_done`` called as each is known."""
+    outcomes: dict[int, TickerOutcome[R]] = {}
+
+    def record(i: int, outcome: TickerOutcome[R]) -> None:
+        outcomes[i] = outcome
+        if on_done is not None:
+            on_done(outcome)
+
+    pending: dict[Future[TickerOutcome[Any]], int] = {}
+    upcoming = iter(range(len(names)))
+    more = True
+    while more or pending:
+        while more and len(pending) < pool.window:
+            i = next(upcoming, None)
+            if i is None:
+                more = False
+                break
+            try:
+                pending[pool.submit(job, prepare(i))] = i
+            except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+                record(i, TickerOutcome(names[i], error=Failure.of(exc)))
+        done, _ = wait(pending, return_when=FIRST_COMPLETED) if pending else (set(), set())
+        for future in done:
+            i = pending.pop(future)
+            record(i, _finished(names[i], future, functools.partial(finish, i)))
+    return [outcomes[i] for i in range(len(names))]
+
+
+def _finished(
+    name: str, future: Future[TickerOutcome[Any]], finish: Callable[[Any], R]
+) -> TickerOutcome[R]:
+    """The outcome of ``name``'s fit: its failure, or what ``finish`` made of its result."""
+    try:
+        fitted = future.result()
+    except BrokenProcessPool as exc:
+        error = EnvironmentFault(f"a worker process died while fitting {name} ({exc})")
+        return TickerOutcome(name, error=Failure.of(error))
+    if fitted.error is not None or fitted.result is None:
+        return TickerOutcome(name, error=fitted.error)
+    try:
+        return TickerOutcome(name, finish(fitted.result))
+    except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+        return TickerOutcome(name, error=Failure.of(exc))
+
+
+def train_many(
+    home: Home,
+    tickers: list[str],
+    config: Config,
+    pool: Pool,
+    *,
+    on_done: Callable[[TickerOutcome[TrainResult]], None] | None = None,
+    refit: bool = True,
+    on_ticker: OnTicker | None = None,
 ) -> list[TickerOutcome[TrainResult]]:
-    try:
-        import ray
-    except ImportError:
-        raise UsageError('the ray executor needs Ray: pip install "rnnforecast[ray]"') from None
-    started_here = not ray.is_initialized()
-    # Without an address, address="local" starts a new instance even when RAY_ADDRESS is set
-    # or another job's cluster is recorded in /tmp/ray/ray_current_cluster (address=None would
-    # join either); its own short temp folder keeps its sockets and that record apart.
-    temp_dir = tempfile.mkdtemp(prefix="rnf-ray-") if started_here and not address else None
-    if started_here:
-        try:
-            ray.init(
-                address=address or "local",
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-                _temp_dir=temp_dir,  # None: Ray's default, for a named cluster
-            )
-        except (ConnectionError, ValueError, RuntimeError) as exc:
-            from rnnforecast.errors import SourceError
+    """Train each ticker with ``config`` on ``pool`` and save each as its current model;
+    results in the order of ``tickers``. Each ticker is locked while its bars are read, and
+    again while its bundle is saved. ``on_ticker`` is told as each ticker's request is
+    made. A ticker that fails does not stop the others."""
+    from rnnforecast.training import per_ticker
 
-            raise SourceError(f"cannot reach the Ray cluster at {address}: {exc}") from None
-    try:
-        remote = ray.remote(num_cpus=1)(_ray_train_job)
-        refs = [remote.remote(*arg) for arg in args]
-        results: list[TickerOutcome[TrainResult]] = []
-        for ref in refs:
-            results.append(ray.get(ref))
-            if on_done:
-                on_done(results[-1])
-        return results
-    finally:
-        if started_here:
-            ray.shutdown()
-        if temp_dir:
-            shutil.rmtree(temp_dir, ignore_errors=True)
+    plain = config.to_dict()
+
+    def prepare(i: int) -> FitRequest:
+        if on_ticker is not None:
+            on_ticker(TickerTurn("train", i + 1, len(tickers), tickers[i]))
+        with home.lock(tickers[i]) as symbol:
+            frame = home.store.read(symbol)
+            return FitRequest(symbol, frame, home.store.info(symbol), plain, refit)
+
+    def finish(i: int, trained: Trained) -> TrainResult:
+        with home.lock(tickers[i]):
+            return per_ticker.save_trained(home, trained, promote=True)
+
+    return fit_all(tickers, prepare, finish, pool, fit_job, on_done)
 
 
-def _ray_train_job(
-    home: Home, ticker: str, config: dict[str, Any], refit: bool = True
-) -> TickerOutcome[TrainResult]:
-    """A Ray task: one CPU, so TensorFlow gets one thread."""
-    limit_threads(1)
-    return train_job(home, ticker, config, refit)
+def fit_group_on(
+    pool: Pool,
+    home: Home,
+    tickers: list[str],
+    config: Config,
+    name: str | None = None,
+    refit: bool = True,
+) -> TrainedGroup:
+    """One global model of ``tickers`` (group ``name``, or their sorted symbols), its
+    members' bars read under their locks and fitted as one task of ``pool``; not saved.
+    Raises what stopped it (UsageError, DataError, LockError, ...)."""
+    from rnnforecast.training import global_model
+
+    group, frames = global_model.group_frames(home, tickers, config, name)
+    request = GroupRequest(group, frames, config.to_dict(), refit)
+    [outcome] = fit_all([group], lambda _: request, _kept, pool, fit_group_job)
+    if outcome.error is not None:
+        raise outcome.error.exception()
+    trained: TrainedGroup | None = outcome.result
+    assert trained is not None  # an outcome holds a result or an error
+    return trained
+
+
+def _kept(_: int, trained: R) -> R:
+    """A ``finish`` that keeps what came back as it is."""
+    return trained

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from rnnforecast.config import Config
 from rnnforecast.data.tickers import unique_tickers
 from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
+from rnnforecast.jobs import executors
 from rnnforecast.jobs.outcomes import OnTicker, TickerOutcome, failed_tickers, failure_code
 from rnnforecast.storage.home import Home
 
@@ -85,33 +86,43 @@ def train(
     """
     symbols = unique_tickers(list(tickers))
     if group is not False:
-        if workers != 1 or executor != "local" or address is not None:
-            raise UsageError("a global model trains one network in this process: no workers")
-        from rnnforecast.training import global_model
-
+        if workers != 1:
+            raise UsageError("a global model trains one network: no workers")
         name = group if isinstance(group, str) else None
-        pooled = global_model.train_global(
-            home, symbols, config, name=name, progress=progress, refit=refit
-        )
-        return Training(group=pooled)
-    from rnnforecast.jobs import executors
-
+        with executors.pool_for(1, executor, address, progress) as pool:
+            return Training(group=_train_group(home, symbols, config, name, refit, pool))
     sole = len(symbols) == 1
-    outcomes = executors.train_many(
-        home,
-        symbols,
-        config,
-        workers=workers,
-        executor=executor,
-        address=address,
-        on_done=None if sole else on_done,
-        refit=refit,
-        progress=progress,
-        on_ticker=on_ticker,
-    )
+    with executors.pool_for(workers, executor, address, progress) as pool:
+        outcomes = executors.train_many(
+            home,
+            symbols,
+            config,
+            pool,
+            on_done=None if sole else on_done,
+            refit=refit,
+            on_ticker=on_ticker,
+        )
     if sole and outcomes[0].error is not None:
         raise outcomes[0].error.exception()
     return Training(tickers=outcomes)
+
+
+def _train_group(
+    home: Home,
+    symbols: list[str],
+    config: Config,
+    name: str | None,
+    refit: bool,
+    pool: executors.Pool,
+) -> GlobalTrainResult:
+    """One global model of ``symbols``, fitted as one task of ``pool`` (in this process, or
+    on a Ray node) and saved, holding the group's and its members' locks, as the current
+    model of the group and every member; raises what stopped it."""
+    from rnnforecast.training import global_model
+
+    trained = executors.fit_group_on(pool, home, symbols, config, name, refit)
+    with home.lock_all([trained.result.group, *trained.result.members]):
+        return global_model.save_group(home, trained, promote=True)
 
 
 def evaluate(

@@ -6,6 +6,7 @@ it current by the rule of :mod:`rnnforecast.jobs.promotion`, and delete runs bey
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,15 +18,16 @@ from rnnforecast.data import calendars
 from rnnforecast.data.store import StoreResult
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
 from rnnforecast.forecast.windows import fingerprint
-from rnnforecast.jobs import hindcast, ingest, promotion
+from rnnforecast.jobs import executors, hindcast, ingest, promotion
 from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome, TickerTurn
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.training import global_model, group_members
-from rnnforecast.training.per_ticker import train_ticker
+from rnnforecast.training.per_ticker import Trained, TrainResult, save_trained
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.training.warm import WarmStart
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ def run(
     clock: calendars.Clock = calendars.system_clock,
     warm_epochs: int | None = None,
     on_ticker: OnTicker | None = None,
+    workers: int = 1,
+    executor: str = "local",
+    address: str | None = None,
 ) -> list[RunOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
@@ -94,7 +99,13 @@ def run(
     is that model fine-tuned (:mod:`rnnforecast.training.warm`; ``warm_epochs`` overrides its epoch
     budget). ``on_ticker`` is told as each ticker's fetch begins, then as each fetched
     ticker's training begins (not for a global model: one network), ``progress`` after each
-    epoch.
+    epoch (in this process only).
+
+    The fits run where :func:`rnnforecast.jobs.executors.pool_for` says (``workers``
+    processes here, or the ``executor`` "ray" at ``address``: one task per ticker, or one for
+    a global model); the bars travel to them and the bundles come back, so no worker opens
+    the home. Saving, promoting and pruning happen here, each ticker locked while its bars
+    are read and again from saving to pruning.
     """
     for job in plan.tickers:
         if job.calendar is not None:
@@ -113,20 +124,23 @@ def run(
                 fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
         except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
             outcomes[i] = _failed(job.ticker, exc)
-    if plan.global_model:  # one network over every fetched ticker
-        order = sorted(fetched)
-        grouped = run_group(home, config, plan, [fetched[i] for i in order], progress)
-        outcomes.update(zip(order, grouped, strict=True))
-        return [outcomes[i] for i in range(len(plan.tickers))]
-    for turn, (i, (symbol, stored)) in enumerate(fetched.items(), 1):
-        if on_ticker is not None:
-            on_ticker(TickerTurn("train", turn, len(fetched), symbol))
-        try:
-            with home.lock(symbol):
-                result = _run_ticker(home, config, plan, symbol, stored, progress, warm_epochs)
-            outcomes[i] = RunOutcome(symbol, result)
-        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
-            outcomes[i] = _failed(plan.tickers[i].ticker, exc)
+    order = sorted(fetched)
+    with executors.pool_for(workers, executor, address, progress) as pool:
+        if plan.global_model:  # one network over every fetched ticker
+            grouped = run_group(home, config, plan, [fetched[i] for i in order], pool)
+        else:
+            nights = _Nights(home, config, plan, [fetched[i] for i in order], warm_epochs)
+            grouped = executors.fit_all(
+                [symbol for symbol, _ in nights.fetched],
+                functools.partial(nights.prepare, on_ticker),
+                nights.finish,
+                pool,
+            )
+            grouped = [
+                o if o.error is None else _failed(plan.tickers[i].ticker, o.error.exception())
+                for i, o in zip(order, grouped, strict=True)
+            ]
+    outcomes.update(zip(order, grouped, strict=True))
     return [outcomes[i] for i in range(len(plan.tickers))]
 
 
@@ -136,27 +150,72 @@ def _failed(ticker: str, exc: Exception, rows_added: int | None = None) -> RunOu
     return RunOutcome(ticker, NightlyResult(ticker, rows_added), Failure.of(exc))
 
 
-def _run_ticker(
+@dataclass
+class _Nights:
+    """The training step of ``run`` for the ``fetched`` tickers (in the plan's order):
+    :meth:`prepare` (the driver reads a ticker's bars and plans its warm start, under its
+    lock) and :meth:`finish` (the driver saves the challenger, promotes it or not, and
+    prunes, under its lock) around a fit that may run anywhere."""
+
+    home: Home
+    config: Config
+    plan: RunConfig
+    fetched: list[tuple[str, StoreResult]]
+    warm_epochs: int | None
+    champions: dict[int, tuple[str | None, bool, WarmStart | None, str]] = field(
+        default_factory=dict
+    )
+
+    def prepare(self, on_ticker: OnTicker | None, k: int) -> executors.FitRequest:
+        symbol = self.fetched[k][0]
+        if on_ticker is not None:
+            on_ticker(TickerTurn("train", k + 1, len(self.fetched), symbol))
+        home, config = self.home, self.config
+        with home.lock(symbol):
+            champion_id = home.models.current(symbol)
+            warm_start, from_scratch = None, "warm start is off"
+            old_basis = champion_id is not None and _on_old_basis(home, symbol, champion_id)
+            if old_basis:  # neither its weights nor its scalers fit the re-adjusted prices
+                from_scratch = (
+                    f"the bars current model {champion_id} was trained on were re-adjusted"
+                )
+            elif self.plan.warm_start:
+                from rnnforecast.training import warm
+
+                warm_start, from_scratch = warm.plan(
+                    home, symbol, champion_id, config, self.warm_epochs
+                )
+            self.champions[k] = (champion_id, old_basis, warm_start, from_scratch)
+            frame = home.store.read(symbol)
+            return executors.FitRequest(
+                symbol,
+                frame,
+                home.store.info(symbol),
+                config.to_dict(),
+                self.plan.refit,
+                warm_start,
+            )
+
+    def finish(self, k: int, trained: Trained) -> NightlyResult:
+        symbol, stored = self.fetched[k]
+        with self.home.lock(symbol):
+            challenger = save_trained(self.home, trained, promote=False)
+            return _judged(self.home, self.config, self.plan, stored, challenger, self.champions[k])
+
+
+def _judged(
     home: Home,
     config: Config,
     plan: RunConfig,
-    symbol: str,
     stored: StoreResult,
-    progress: Progress | None,
-    warm_epochs: int | None = None,
+    challenger: TrainResult,
+    champion: tuple[str | None, bool, WarmStart | None, str],
 ) -> NightlyResult:
-    champion_id = home.models.current(symbol)
-    warm_start, from_scratch = None, "warm start is off"
-    old_basis = champion_id is not None and _on_old_basis(home, symbol, champion_id)
-    if old_basis:  # neither its weights nor its scalers fit the re-adjusted prices
-        from_scratch = f"the bars current model {champion_id} was trained on were re-adjusted"
-    elif plan.warm_start:
-        from rnnforecast.training import warm
-
-        warm_start, from_scratch = warm.plan(home, symbol, champion_id, config, warm_epochs)
-    challenger = train_ticker(
-        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=warm_start
-    )
+    """Promote the saved ``challenger`` or not, against the ``champion`` (the current run id
+    when its bars were read, whether they were re-adjusted since, and the warm start planned
+    from it with why not), and prune (the caller holds the ticker's lock)."""
+    symbol = challenger.ticker
+    champion_id, old_basis, warm_start, from_scratch = champion
     period = challenger.test
     mine = challenger.report.steps[0]["model"]["mae"]
     metrics = {"test": period, **challenger.report.scores.to_dict()}
@@ -167,13 +226,13 @@ def _run_ticker(
         reason = f"current model {champion_id} was trained on bars since re-adjusted; replaced"
     elif champion_id is not None:
         try:
-            champion = loading.load(home, symbol, champion_id)
+            current = loading.load(home, symbol, champion_id)
             frame = home.store.read(symbol)
-            theirs, ours = _unseen_served(home, symbol, challenger.run_id, champion, frame, period)
+            theirs, ours = _unseen_served(home, symbol, challenger.run_id, current, frame, period)
         except (ModelError, DataError) as exc:
             reason = f"current model {champion_id} cannot be scored ({exc}); replaced"
         else:
-            verdict = promotion.decide(champion.config == config, ours, theirs, champion_id)
+            verdict = promotion.decide(current.config == config, ours, theirs, champion_id)
             promote, reason = verdict.promote, verdict.reason
             compared = promotion.record(verdict, ours, theirs)
     if promote:
@@ -262,9 +321,10 @@ def run_group(
     config: Config,
     plan: RunConfig,
     fetched: list[tuple[str, StoreResult]],
-    progress: Progress | None,
+    pool: executors.Pool,
 ) -> list[RunOutcome]:
-    """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers and
+    """``run`` with ``global = true``: train one challenger over the ``fetched`` tickers (one
+    task of ``pool``) and
     promote it for the group by :func:`rnnforecast.jobs.promotion.decide` on the pooled unseen
     days of every member (each member's served interval scores and errors divided by its
     in-sample naive MAE, so that no ticker outweighs the others by its price level). A change
@@ -274,16 +334,9 @@ def run_group(
     try:
         group = group_members.group_name(symbols, plan.group)
         champion_id = home.models.current(group) if len(symbols) >= 2 else None
-        challenger = global_model.train_global(
-            home,
-            symbols,
-            config,
-            name=plan.group,
-            progress=progress,
-            refit=plan.refit,
-            promote=False,
-        )
+        trained = executors.fit_group_on(pool, home, symbols, config, plan.group, plan.refit)
         with home.lock_all([group, *sorted(symbols)]):
+            challenger = global_model.save_group(home, trained, promote=False)
             promote, reason, compared = _promote(home, group, config, champion_id, challenger)
             if promote:
                 home.models.set_current(group, challenger.run_id)

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from rnnforecast.errors import ModelError, NoModel
 from rnnforecast.forecast.windows import Scalers
 from rnnforecast.storage.manifest import Manifest
 
-__all__ = ["Bundle", "Manifest", "ModelRepository", "new_run_id"]
+__all__ = ["Bundle", "Manifest", "ModelRepository", "Package", "new_run_id"]
 
 SCHEMA_VERSION = 1
 MODEL_FILE = "model.keras"
@@ -101,6 +102,40 @@ class Bundle:
         return self.path / WEIGHTS_FILE if WEIGHTS_FILE in self.manifest.files else None
 
 
+@dataclass(frozen=True)
+class Package:
+    """A bundle made in memory by the process that trained it, for the process that owns
+    the home to save: the run id, the files written beside the network (``files``: name
+    to bytes, :data:`MODEL_FILE` among them), its scalers and its manifest (without
+    ``files``: :meth:`ModelRepository.save` adds their checksums). Plain data, so it
+    travels by pickle from a worker that never sees the home."""
+
+    run_id: str
+    files: dict[str, bytes]
+    scalers: Scalers
+    manifest: Manifest
+
+    @classmethod
+    def written_by(
+        cls, run_id: str, write_model: Callable[[Path], None], scalers: Scalers, manifest: Manifest
+    ) -> Package:
+        """The package of what ``write_model(path)`` writes (the network at ``path``, other
+        files beside it), written in a temporary folder of this machine and read back.
+        Raises OSError if that folder cannot be written, ModelError if no network was."""
+        with tempfile.TemporaryDirectory(prefix="rnf-bundle-") as tmp:
+            write_model(Path(tmp) / MODEL_FILE)
+            files = {p.name: p.read_bytes() for p in sorted(Path(tmp).iterdir()) if p.is_file()}
+        if MODEL_FILE not in files:
+            raise ModelError(f"run {run_id}: no {MODEL_FILE} was written")
+        return cls(run_id, files, scalers, manifest)
+
+    def write(self, model_path: Path) -> None:
+        """Write the files into ``model_path``'s folder (a ``write_model`` of
+        :meth:`ModelRepository.save`)."""
+        for name, data in self.files.items():
+            (model_path.parent / name).write_bytes(data)
+
+
 class ModelRepository:
     """The bundles of every ticker under ``root`` (``HOME/models``)."""
 
@@ -150,6 +185,12 @@ class ModelRepository:
         if promote:
             self.set_current(ticker, run_id)
         return final
+
+    def save_package(self, ticker: str, package: Package, promote: bool = True) -> Path:
+        """:meth:`save` of a bundle made in memory (by a worker, say); its folder."""
+        return self.save(
+            ticker, package.run_id, package.write, package.scalers, package.manifest, promote
+        )
 
     @staticmethod
     def _remove_leftovers(folder: Path) -> list[str]:

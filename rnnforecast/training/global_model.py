@@ -19,12 +19,14 @@ TensorFlow is imported only by the training functions of :mod:`rnnforecast.train
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from rnnforecast.config import Config
 from rnnforecast.data.tickers import check_ticker
@@ -33,6 +35,7 @@ from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import Dataset, base_matrix
 from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
+from rnnforecast.storage.artifacts import Package
 from rnnforecast.storage.home import Home
 from rnnforecast.training import batches, fitting, per_ticker, saving
 from rnnforecast.training.group_members import (
@@ -40,7 +43,7 @@ from rnnforecast.training.group_members import (
     group_name,
     partition,
     pooled_period,
-    read_members,
+    window_members,
 )
 
 if TYPE_CHECKING:
@@ -112,10 +115,24 @@ def train_global(
     the pool scored on the shared test dates. With ``refit`` the recipe is fitted again up
     to the last bar and calibrated on its own newest windows, as for one ticker (and, as
     for one ticker, not where the network shapes nothing served). Every member and the
-    group are locked for the run. Raises UsageError (fewer than two tickers, a bad symbol
+    group are locked while their bars are read, and again while the bundle is saved.
+    Raises UsageError (fewer than two tickers, a bad symbol
     or name, "global" normalisation), DataError (a member without data or without windows
     in a part, or pooled parts below the smallest batch), LockError.
     """
+    group, frames = group_frames(home, tickers, config, name)
+    trained = fit_group(group, frames, config, progress, refit)
+    with home.lock_all([group, *frames]):
+        return save_group(home, trained, promote)
+
+
+def group_frames(
+    home: Home, tickers: list[str], config: Config, name: str | None = None
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The group's name (``name`` or the sorted symbols) and its members' stored bars,
+    sorted by symbol, read while the group and every member are locked. Raises UsageError
+    (fewer than two tickers, a bad symbol or name, "global" normalisation), DataError (a
+    member without data), LockError."""
     symbols = sorted({check_ticker(t) for t in tickers})
     if len(symbols) < 2:
         raise UsageError("a global model needs at least two different tickers")
@@ -126,21 +143,48 @@ def train_global(
         )
     group = group_name(symbols, name)
     with home.lock_all([group, *symbols]):
-        return _train_group(home, group, symbols, config, progress, refit, promote)
+        return group, {s: home.store.read(s) for s in symbols}
 
 
-def _train_group(
-    home: Home,
+@dataclass(frozen=True)
+class TrainedGroup:
+    """A global model's training run made in memory: the bundle to save and what train
+    reports of it (``result.path`` relative to the models folder until
+    :func:`save_group` saves it). Plain data, for a worker that never sees the home."""
+
+    package: Package
+    result: GlobalTrainResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """What train reports of it (its result's document)."""
+        return self.result.to_dict()
+
+
+def save_group(home: Home, trained: TrainedGroup, promote: bool) -> GlobalTrainResult:
+    """Save ``trained`` as a new bundle of its group (the caller holds the group's and its
+    members' locks), ``promote`` making it current for the group and every member; its
+    result with the bundle's folder."""
+    result = trained.result
+    path = home.models.save_package(result.group, trained.package, promote)
+    if promote:
+        for symbol in result.members:
+            home.models.set_group(symbol, result.group)
+    return dataclasses.replace(result, path=path)
+
+
+def fit_group(
     group: str,
-    symbols: list[str],
+    frames: dict[str, pd.DataFrame],
     config: Config,
-    progress: Progress | None,
-    refit: bool,
-    promote: bool,
-) -> GlobalTrainResult:
-    """Train, score and save the group's bundle (the caller holds every lock)."""
+    progress: Progress | None = None,
+    refit: bool = True,
+) -> TrainedGroup:
+    """Train and score the bundle of ``group`` on its members' bars (``frames``: symbol to
+    bars, sorted by symbol) without opening any home: a pure function of its arguments,
+    for any process. Raises DataError (a member without windows in a part, pooled parts
+    below the smallest batch)."""
     started = time.perf_counter()
-    members, split = read_members(home, symbols, config.data)
+    members, split = window_members(frames, config.data)
     # Pooled like one ticker's: every member's windows, then its parts under the date split.
     parts = partition(members)
     train, val, test = parts.train, parts.val, parts.test
@@ -187,14 +231,11 @@ def _train_group(
         reason,
         batch,
     )
-    run_id, path = saving.save_group(home.models, group, config, run, started, promote)
-    if promote:
-        for symbol in symbols:
-            home.models.set_group(symbol, group)
-    return GlobalTrainResult(
+    package = saving.package_group(group, config, run, started)
+    result = GlobalTrainResult(
         group,
-        run_id,
-        path,
+        package.run_id,
+        Path(group) / package.run_id,
         split.to_dict(),
         member_scores,
         pool_scores,
@@ -208,6 +249,7 @@ def _train_group(
         {s: network_use(served_fit.model.calibration, r) for s, r in member_intervals.items()},
         batch,
     )
+    return TrainedGroup(package, result)
 
 
 def _score_members(

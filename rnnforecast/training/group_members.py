@@ -156,9 +156,18 @@ class GroupMember:
 def read_members(
     home: Home, symbols: list[str], data: DataConfig
 ) -> tuple[list[GroupMember], DateSplit]:
-    """Read and window every member, then split them all on the same dates. Raises
-    DataError if a member has no bars or no window in a part."""
-    frames = {s: home.store.read(s) for s in symbols}
+    """Read every member's bars and :func:`window_members` them. Raises DataError if a
+    member has no bars or no window in a part."""
+    return window_members({s: home.store.read(s) for s in symbols}, data)
+
+
+def window_members(
+    frames: dict[str, pd.DataFrame], data: DataConfig
+) -> tuple[list[GroupMember], DateSplit]:
+    """Window every member's bars (``frames``: symbol to bars, in the members' order), then
+    split them all on the same dates. Raises DataError if a member has no window in a
+    part."""
+    symbols = list(frames)
     datasets = {s: build_dataset(frames[s], data) for s in symbols}
     split = DateSplit.plan(np.concatenate([d.target_dates[:, 0] for d in datasets.values()]), data)
     members = []

@@ -8,6 +8,7 @@ that train a network (``rnnforecast.nn.keras_network``, ``rnnforecast.nn.keras_t
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,11 +22,13 @@ from rnnforecast.errors import DataError
 from rnnforecast.forecast.windows import Dataset, Split, base_matrix, build_dataset
 from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
+from rnnforecast.storage.artifacts import Package
 from rnnforecast.storage.home import Home
 from rnnforecast.training import batches, fitting, saving
 from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.data.store import TickerInfo
     from rnnforecast.forecast.fan_network import FanNetwork
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.risk.fans.choice import FanRecord
@@ -116,18 +119,50 @@ def train_ticker(
     refit: bool = True,
     warm_start: WarmStart | None = None,
 ) -> TrainResult:
-    """Train and save one bundle of ``symbol`` (the caller holds the ticker's lock);
-    ``promote`` makes it the current model; ``refit`` serves a refit up to the last bar
-    where the network shapes what is served; ``warm_start`` fine-tunes the current model's
-    fits instead of training from scratch.
+    """Train and save one bundle of ``symbol`` (the caller holds the ticker's lock):
+    :func:`fit_ticker` on its stored bars, then :func:`save_trained`.
     Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
-
-    started = time.perf_counter()
     frame = home.store.read(symbol)
+    trained = fit_ticker(
+        symbol, frame, home.store.info(symbol), config, progress, refit, warm_start
+    )
+    return save_trained(home, trained, promote)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """One ticker's training run made in memory: the bundle to save and what train
+    reports of it (``result.path`` is the bundle's folder relative to the models folder
+    until :func:`save_trained` saves it). Plain data: a worker that never sees the home
+    returns it by pickle."""
+
+    package: Package
+    result: TrainResult
+
+    def to_dict(self) -> dict[str, Any]:
+        """What train reports of it (its result's document)."""
+        return self.result.to_dict()
+
+
+def fit_ticker(
+    symbol: str,
+    frame: pd.DataFrame,
+    info: TickerInfo | None,
+    config: Config,
+    progress: Progress | None = None,
+    refit: bool = True,
+    warm_start: WarmStart | None = None,
+) -> Trained:
+    """Train one bundle of ``symbol`` on its bars ``frame`` (as the store reads them;
+    ``info``: the store's record of them, or None) without opening any home: the scored fit
+    and its test report, the served choice, the refit where the network shapes what is
+    served (``refit``), or a fine-tune of ``warm_start``'s fits. A pure function of its
+    arguments, for any process. Raises DataError (too little data), ModelError (a warm
+    start that does not fit, a network that reloads differently)."""
+    started = time.perf_counter()
     starts = (None, None) if warm_start is None else (warm_start.scored, warm_start.served)
     choice = fit_and_choose(frame, config, progress, starts, refit)
     split, dataset, fitted, served = choice.split, choice.dataset, choice.scored, choice.served
-    served_intervals, reason = choice.intervals, choice.reason
     scored = fitted.model
     scale = in_sample_naive_scale(frame, split.scaler_rows)
     rep = scored.assess(
@@ -135,7 +170,7 @@ def train_ticker(
     )
     run = saving.TickerRun(
         frame,
-        home.store.info(symbol),
+        info,
         split,
         dataset,
         fitted,
@@ -143,17 +178,17 @@ def train_ticker(
         rep,
         scale,
         warm_start,
-        served_intervals,
-        reason,
+        choice.intervals,
+        choice.reason,
         choice.batch,
         choice.fan,
         choice.fan_network,
     )
-    run_id, path = saving.save_ticker(home.models, symbol, config, run, started, promote)
-    return TrainResult(
+    package = saving.package_ticker(symbol, config, run, started)
+    result = TrainResult(
         symbol,
-        run_id,
-        path,
+        package.run_id,
+        Path(symbol) / package.run_id,
         run.test_period,
         rep,
         fitted.trained.history.to_dict(),
@@ -163,6 +198,15 @@ def train_ticker(
         choice.batch,
         None if choice.fan is None else choice.fan.methods,
     )
+    return Trained(package, result)
+
+
+def save_trained(home: Home, trained: Trained, promote: bool) -> TrainResult:
+    """Save ``trained`` as a new bundle of its ticker (the caller holds the ticker's lock),
+    ``promote`` making it the current model; its result with the bundle's folder."""
+    result = trained.result
+    path = home.models.save_package(result.ticker, trained.package, promote)
+    return dataclasses.replace(result, path=path)
 
 
 def served_range(choice: Choice) -> tuple[str, NetworkUse]:

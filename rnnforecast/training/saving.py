@@ -22,7 +22,13 @@ from rnnforecast.errors import ModelError
 from rnnforecast.forecast.windows import Dataset, Split, fingerprint
 from rnnforecast.metrics.report import Report
 from rnnforecast.storage import fit_records, loading
-from rnnforecast.storage.artifacts import LOG_FILE, SCHEMA_VERSION, WEIGHTS_FILE, new_run_id
+from rnnforecast.storage.artifacts import (
+    LOG_FILE,
+    SCHEMA_VERSION,
+    WEIGHTS_FILE,
+    Package,
+    new_run_id,
+)
 from rnnforecast.storage.manifest import Manifest
 from rnnforecast.training.fitting import Fit, format_day, summarise_period
 from rnnforecast.version import __version__
@@ -32,7 +38,6 @@ if TYPE_CHECKING:
     from rnnforecast.forecast.fan_network import FanNetwork
     from rnnforecast.risk.fans.choice import FanRecord
     from rnnforecast.risk.interval_choice import IntervalRecord
-    from rnnforecast.storage.artifacts import ModelRepository
     from rnnforecast.training.batches import Batch
     from rnnforecast.training.group_members import DateSplit, GroupMember
     from rnnforecast.training.warm import WarmStart
@@ -209,17 +214,11 @@ def ticker_manifest(symbol: str, run_id: str, config: Config, run: TickerRun) ->
     }
 
 
-def save_ticker(
-    models: ModelRepository,
-    symbol: str,
-    config: Config,
-    run: TickerRun,
-    started: float,
-    promote: bool,
-) -> tuple[str, Path]:
-    """Save ``run`` as a new bundle of ``symbol`` (the caller holds its lock); ``started``
-    is the run's ``time.perf_counter()`` start, for the manifest's timings. Returns the run
-    id and the bundle's folder. Raises ModelError if the saved network reloads differently.
+def package_ticker(symbol: str, config: Config, run: TickerRun, started: float) -> Package:
+    """``run`` as a new bundle of ``symbol``, in memory (a worker's result; the process that
+    owns the home saves it: :meth:`ModelRepository.save_package`); ``started`` is the run's
+    ``time.perf_counter()`` start, for the manifest's timings. Raises ModelError if the
+    written network reloads differently, OSError if no temporary folder can be written.
     """
     fitted, served = run.fitted, run.served
     run_id = new_run_id()
@@ -262,9 +261,7 @@ def save_ticker(
         "refit_seconds": round(served.trained.history.seconds, 3) if run.refitted else 0.0,
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    saved = Manifest.new(manifest)
-    path = models.save(symbol, run_id, write_files, served.model.scalers, saved, promote=promote)
-    return run_id, path
+    return Package.written_by(run_id, write_files, served.model.scalers, Manifest.new(manifest))
 
 
 @dataclass(frozen=True)
@@ -372,16 +369,8 @@ def group_manifest(group: str, run_id: str, config: Config, run: GroupRun) -> di
     return manifest
 
 
-def save_group(
-    models: ModelRepository,
-    group: str,
-    config: Config,
-    run: GroupRun,
-    started: float,
-    promote: bool,
-) -> tuple[str, Path]:
-    """Save ``run`` as a new bundle of ``group`` (the caller holds the group's and its
-    members' locks). Returns the run id and the bundle's folder."""
+def package_group(group: str, config: Config, run: GroupRun, started: float) -> Package:
+    """``run`` as a new bundle of ``group``, in memory (see :func:`package_ticker`)."""
     scored, served = run.scored, run.served
     run_id = new_run_id()
     manifest = group_manifest(group, run_id, config, run)
@@ -410,9 +399,7 @@ def save_group(
             save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, scored)
 
     manifest["timings"] = {"total_seconds": round(time.perf_counter() - started, 3)}
-    saved = Manifest.new(manifest)
-    path = models.save(group, run_id, write_files, served.model.scalers, saved, promote=promote)
-    return run_id, path
+    return Package.written_by(run_id, write_files, served.model.scalers, Manifest.new(manifest))
 
 
 def write_bundle_files(model_path: Path, fitted: Fit, numpy: bool, log: str) -> None:

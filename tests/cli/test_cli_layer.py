@@ -43,8 +43,8 @@ def test_executor_choices_are_the_ones_the_executors_run() -> None:
     [
         (["AAA", "--address", "ray://head:10001"], "error: --address is for --executor ray"),
         (
-            ["AAA", "BBB", "--global", "--executor", "ray"],
-            "error: --global trains one network in this process: drop --workers/--executor",
+            ["AAA", "BBB", "--global", "--workers", "2"],
+            "error: --global trains one network, in one process: drop --workers",
         ),
         (
             ["AAA", "--name", "pair"],
@@ -76,13 +76,11 @@ def test_a_refused_combination_gives_the_json_error_document() -> None:
         ({"address": "ray://head:10001"}, "an address is for the ray executor"),
     ],
 )
-def test_executors_speak_no_flags(tmp_path: Path, changes: dict, message: str) -> None:
-    from rnnforecast.config import Config
+def test_executors_speak_no_flags(changes: dict, message: str) -> None:
     from rnnforecast.errors import UsageError
-    from rnnforecast.storage.home import Home
 
-    with pytest.raises(UsageError) as caught:
-        executors.train_many(Home(tmp_path), ["AAA"], Config(), **changes)
+    with pytest.raises(UsageError) as caught, executors.pool_for(**changes):
+        pass
     assert str(caught.value) == message
 
 
