@@ -209,8 +209,8 @@ Concurrency = Annotated[
     typer.Option(
         min=1,
         max=MAX_CONCURRENCY,
-        help="Fetch this many tickers at once at most (threads; each Yahoo download runs "
-        "in a process of its own).",
+        help="Fetch at most this many tickers at once (each Yahoo download in a process "
+        "of its own).",
     ),
 ]
 PerSecond = Annotated[

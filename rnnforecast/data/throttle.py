@@ -50,12 +50,12 @@ class RateLimit:
     retries happen inside it, on its slot).
 
     The defaults are for Yahoo, which publishes no limit and answers a burst with "Too Many
-    Requests" (and may block the address for a while); users of yfinance report a request
-    every second or two going through for hours. 2 a second bring a night of 500 tickers
-    down to about 4 minutes (one at a time, at ~1.5 s an answer, about 12), and 4 in flight
-    keep that pace while an answer takes up to 2 s, without a burst: more at once would
-    only queue behind the per-second limit. A rate-limited request is retried with backoff
-    (YahooSource), holding its slot.
+    Requests" (and may refuse the address for a while). 4 at once is what yfinance's own
+    ``download()`` uses on a 2-core machine (2 threads a core, with no spacing at all); 2
+    started a second caps a burst of quick answers, and 4 in flight keep that pace while an
+    answer takes up to 2 s (more would only queue behind the per-second limit). A night of
+    500 tickers then takes about 4 minutes (one at a time, if an answer takes ~1.5 s, 12).
+    A rate-limited request is retried with backoff (YahooSource), holding its slot.
     """
 
     concurrency: int = 4
@@ -77,7 +77,7 @@ class RateLimit:
         return self
 
 
-@dataclass
+@dataclass(eq=False)  # each is its own job's: two are never the same
 class Throttle:
     """:class:`RateLimit` ``limit`` enforced on the threads that share this object (one job).
 

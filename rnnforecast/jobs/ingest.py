@@ -170,13 +170,13 @@ def fetch_many(
 
     Every call to a source waits its turn under ``limit`` (None: :class:`RateLimit`'s
     defaults, made for Yahoo), shared by the threads of this call (``waits``: the clock the
-    waits run on; None: the system's). Tickers begin in the
-    jobs' order. ``on_ticker`` is told as each ticker's fetch begins and as it ends
-    (``done``), one call at a time, from the calling thread. A bug (an error that is neither
-    ours nor an outside fault) stops the tickers not begun, waits for those in hand and is
-    raised; so is an error of ``on_ticker``. Interrupted, no other ticker begins, and the
-    threads (daemons) finish the tickers in hand unless the process ends first; a
-    transaction cut short leaves its ticker as it was.
+    waits run on; None: the system's). Tickers begin in the jobs' order. ``on_ticker`` is
+    told as each ticker's fetch begins and as it ends (``done``), one call at a time, from
+    the calling thread. A bug (an error that is neither ours nor an outside fault) stops
+    the tickers not begun, waits for those in hand and is raised; so is an error of
+    ``on_ticker``. Raises UsageError for a bad ``limit`` before any work. Interrupted, no
+    other ticker begins, and the threads (daemons) finish the tickers in hand unless the
+    process ends first; a transaction cut short leaves its ticker as it was.
     """
     limit = (limit or RateLimit()).check()
     pool = _Pool(home, list(jobs), Throttle(limit, waits or SystemClock()))
@@ -246,6 +246,7 @@ class _Pool:
                 except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
                     outcome = TickerOutcome(job.ticker, error=Failure.of(exc))
             except BaseException as exc:  # noqa: BLE001 - a bug: the calling thread raises it
+                self.stop.set()
                 self.news.put(_News(index, bug=exc))
                 return
             self.news.put(_News(index, outcome))

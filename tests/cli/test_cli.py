@@ -188,16 +188,18 @@ def test_fetch_of_several_tickers_at_once_exits_with_their_failures_code(
 
 def test_fetch_keeps_to_its_concurrency(fake_yahoo, home: Path) -> None:
     import threading
-    import time
 
-    flying, peak, lock = [0], [0], threading.Lock()
+    flying, peak, calls, counting = [0], [0], [0], threading.Condition()
 
     def answer(symbol: str, start: str | None, end: str | None) -> pd.DataFrame:
-        with lock:
+        with counting:
             flying[0] += 1
+            calls[0] += 1
             peak[0] = max(peak[0], flying[0])
-        time.sleep(0.05)
-        with lock:
+            counting.notify_all()
+            if calls[0] <= 2:  # the first two meet, then wait a while for a third
+                counting.wait_for(lambda: peak[0] >= 2, timeout=5)
+                counting.wait_for(lambda: peak[0] >= 3, timeout=0.2)
             flying[0] -= 1
         return yahoo_frame(make_prices(60), symbol)
 

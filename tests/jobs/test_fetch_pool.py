@@ -1,9 +1,10 @@
 """fetch_many: several tickers fetched at once in threads, within a rate limit shared by the
 threads, each ticker under its lock and in its transaction, outcomes in the order named.
 
-The sources are fakes at the Source seam that hold each call for a while and note when it
-started and how many were in flight. Time runs on :class:`FastClock`, real time sped up 20
-times, so that a limit of 2 requests a second costs 25 ms of the test's time per request.
+The sources are fakes at the Source seam that note when each call started and how many were
+in flight. Waits run on fake clocks: :class:`FastClock` (real time sped up 20 times: a
+source's hold of 1 s takes 50 ms) or :class:`ThreadClock` (no waiting at all: each thread's
+own time), and where a test needs threads to meet or finish in an order, events make them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 from conftest import FakeSource, canonical
 
 from rnnforecast.data.bars import Bars
-from rnnforecast.data.throttle import RateLimit
+from rnnforecast.data.throttle import RateLimit, WaitClock
 from rnnforecast.errors import DataError, SourceError, UsageError
 from rnnforecast.jobs import ingest
 from rnnforecast.jobs.outcomes import TickerTurn, failure_code
@@ -28,6 +29,7 @@ from rnnforecast.storage.home import Home
 
 AFTER_CLOSE = dt.datetime(2020, 12, 31, 21, 30, tzinfo=dt.UTC)
 SPEED = 20.0
+PATIENCE = 5.0  # real seconds a fake waits for an event before it gives up
 
 
 def clock() -> dt.datetime:
@@ -44,6 +46,21 @@ class FastClock:
         time.sleep(seconds / SPEED)
 
 
+class ThreadClock:
+    """A wait clock on which each thread's time is its own, from 0: what it slept, without
+    waiting. The time a thread notes as the throttle lets it go is then exactly the start
+    the throttle gave it, whatever the machine's load."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+
+    def monotonic(self) -> float:
+        return float(getattr(self.local, "now", 0.0))
+
+    def sleep(self, seconds: float) -> None:
+        self.local.now = self.monotonic() + seconds
+
+
 def bars(n: int = 30) -> pd.DataFrame:
     frame = canonical(n)
     frame.index = frame.index + (dt.date(2020, 12, 31) - frame.index[-1].date())
@@ -52,25 +69,32 @@ def bars(n: int = 30) -> pd.DataFrame:
 
 @dataclasses.dataclass(frozen=True)
 class SlowSource(FakeSource):
-    """A FakeSource whose calls take ``hold[symbol]`` seconds of :class:`FastClock` time
-    (``default_hold`` for others), noting each call's start (``starts``: symbol, time) and
-    the most calls in flight at once (``peak[0]``)."""
+    """A FakeSource whose calls take ``hold[symbol]`` seconds of ``clock`` time
+    (``default_hold`` for others), after waiting until ``meet`` calls were in flight at once
+    (0: no wait) and until ``gates[symbol]`` is set (if any). Notes each call's start
+    (``starts``: symbol, time) and the most calls in flight at once (``peak[0]``)."""
 
+    clock: WaitClock = dataclasses.field(default_factory=FastClock)
     hold: dict[str, float] = dataclasses.field(default_factory=dict)
     default_hold: float = 0.0
+    meet: int = 0
+    gates: dict[str, threading.Event] = dataclasses.field(default_factory=dict)
     starts: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     peak: list[int] = dataclasses.field(default_factory=lambda: [0])
     flying: list[int] = dataclasses.field(default_factory=lambda: [0])
-    counting: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+    counting: threading.Condition = dataclasses.field(default_factory=threading.Condition)
 
     def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
-        fast = FastClock()
         with self.counting:
-            self.starts.append((symbol, fast.monotonic()))
+            self.starts.append((symbol, self.clock.monotonic()))
             self.flying[0] += 1
             self.peak[0] = max(self.peak[0], self.flying[0])
+            self.counting.notify_all()
+            self.counting.wait_for(lambda: self.peak[0] >= self.meet, timeout=PATIENCE)
         try:
-            fast.sleep(self.hold.get(symbol, self.default_hold))
+            if symbol in self.gates:
+                self.gates[symbol].wait(timeout=PATIENCE)
+            self.clock.sleep(self.hold.get(symbol, self.default_hold))
             return super().bars(symbol, start, end, cache)
         finally:
             with self.counting:
@@ -85,7 +109,7 @@ TICKERS = ("AAA", "BBB", "CCC", "DDD", "EEE", "FFF")
 
 
 def test_no_more_requests_are_in_flight_than_the_limit(home: Path) -> None:
-    source = SlowSource(frames={t: bars() for t in TICKERS}, default_hold=1.0)
+    source = SlowSource(frames={t: bars() for t in TICKERS}, default_hold=1.0, meet=2)
     limit = RateLimit(concurrency=2, per_second=100)
     outcomes = ingest.fetch_many(Home(home), jobs(source, *TICKERS), limit=limit, waits=FastClock())
     assert [o.ticker for o in outcomes if not o.failed] == list(TICKERS)
@@ -93,26 +117,29 @@ def test_no_more_requests_are_in_flight_than_the_limit(home: Path) -> None:
 
 
 def test_no_more_requests_start_in_any_second_than_the_limit(home: Path) -> None:
-    source = SlowSource(frames={t: bars() for t in TICKERS})
+    waits = ThreadClock()
+    source = SlowSource(frames={t: bars() for t in TICKERS}, clock=waits)
     limit = RateLimit(concurrency=4, per_second=2)
-    ingest.fetch_many(Home(home), jobs(source, *TICKERS), limit=limit, waits=FastClock())
-    starts = sorted(at for _, at in source.starts)
-    assert len(starts) == len(TICKERS)
-    # any two requests started two apart are at least a second apart (0.5 s spacing), less
-    # what the threads' scheduling may add (here up to 20 ms of real time); without the
-    # limit the four threads would start within a few milliseconds
-    assert min(b - a for a, b in zip(starts, starts[2:], strict=False)) >= 1.0 - 0.4
-    assert starts[-1] - starts[0] >= 2.5 - 0.4
+    ingest.fetch_many(Home(home), jobs(source, *TICKERS), limit=limit, waits=waits)
+    # one start every half second: no second (no span of 1 s) holds more than two
+    assert sorted(at for _, at in source.starts) == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
 
 
 def test_outcomes_keep_the_order_named_whatever_the_order_tickers_finish(home: Path) -> None:
-    source = SlowSource(frames={t: bars() for t in TICKERS}, hold={"AAA": 6.0, "BBB": 2.0})
+    last = threading.Event()  # AAA, the first named, ends after every other ticker
+    source = SlowSource(frames={t: bars() for t in TICKERS}, gates={"AAA": last})
     turns: list[TickerTurn] = []
+
+    def on_ticker(turn: TickerTurn) -> None:
+        turns.append(turn)
+        if sum(t.done for t in turns) == len(TICKERS) - 1:
+            last.set()
+
     outcomes = ingest.fetch_many(
         Home(home),
         jobs(source, *TICKERS),
         limit=RateLimit(concurrency=3, per_second=100),
-        on_ticker=turns.append,
+        on_ticker=on_ticker,
         waits=FastClock(),
     )
     assert [o.ticker for o in outcomes] == list(TICKERS)
@@ -227,7 +254,7 @@ def test_no_job_fetches_nothing_and_a_bad_limit_is_refused(home: Path) -> None:
 
 
 def test_fetch_each_fetches_several_tickers_at_once_within_its_limit(home: Path) -> None:
-    source = SlowSource(frames={t: bars() for t in TICKERS}, default_hold=1.0)
+    source = SlowSource(frames={t: bars() for t in TICKERS}, default_hold=1.0, meet=3)
     outcomes = ingest.fetch_each(
         Home(home),
         list(TICKERS),
