@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rnnforecast.data.bars import COLUMNS
+from rnnforecast.data.throttle import RateLimit
 from rnnforecast.errors import UsageError
 
 if TYPE_CHECKING:  # sources import pandas: built only when a [run] table is read
@@ -399,11 +400,8 @@ def apply_overrides(config: Config, items: list[str]) -> Config:
 
 @dataclass(frozen=True)
 class TickerJob:
-    """One ticker of a ``run``: its symbol and where its bars come from.
-
-    ``calendar``: its exchange calendar code (checked when the job runs; None: the stored one
-    or the one the source reports).
-    """
+    """One ticker of a ``run``: its symbol, where its bars come from, and its exchange
+    ``calendar`` code (checked when the job runs; None: the stored one or the source's)."""
 
     ticker: str
     source: Source
@@ -421,6 +419,7 @@ class RunConfig:
     under ``group`` (default: the sorted tickers; see :mod:`rnnforecast.training.global_model`).
     ``warm_start``: fine-tune the current model on the new bars when its recipe is the
     challenger's, instead of training from scratch (rnnforecast.training.warm).
+    ``fetch`` (TOML ``[run.fetch]``): how many tickers are fetched at once, and how fast.
     """
 
     tickers: tuple[TickerJob, ...] = ()
@@ -430,6 +429,7 @@ class RunConfig:
     global_model: bool = field(default=False, metadata={"toml": "global"})
     group: str | None = None
     warm_start: bool = False
+    fetch: RateLimit = field(default_factory=RateLimit)
 
     def validate(self) -> RunConfig:
         """Check the settings that go together; return self. Raises UsageError."""

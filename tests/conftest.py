@@ -170,8 +170,9 @@ def yahoo_frame(
 
 
 class FakeClock:
-    """A retry clock (``rnnforecast.data.yahoo_source.RetryClock``) that only pretends to sleep:
-    ``sleeps`` records the pauses asked for, and time moves on by them."""
+    """A wait clock (``rnnforecast.data.throttle.WaitClock``: Yahoo's retries and the fetch's
+    rate limit wait on it) that only pretends to sleep: ``sleeps`` records the pauses asked
+    for, and time moves on by them."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -190,7 +191,9 @@ class FakeYahoo:
     one is the child process that runs yfinance), with a fake clock for the retries.
 
     ``answers`` is a queue: each call pops one; a DataFrame is returned (with ``exchange`` as
-    the quote's exchange code), an exception raised. When one answer is left it is reused.
+    the quote's exchange code), an exception raised, a dict's answer for the symbol taken
+    (tickers are fetched at once: a queue's order is theirs only for one ticker). When one
+    answer is left it is reused.
     ``calls`` records the requests' fields; ``sleeps`` the backoff delays the code asked for.
     :meth:`source` is a YahooSource that downloads through this fake; ``seams`` hands it to
     the command line (``cli(..., yahoo=fake)``).
@@ -222,6 +225,8 @@ class FakeYahoo:
             }
         )
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, dict):
+            answer = answer[request.symbol]
         if isinstance(answer, BaseException):
             raise answer
         if callable(answer):

@@ -18,6 +18,7 @@ from rnnforecast.cli import exits, forecast_view, options, process, render, serv
 from rnnforecast.cli.options import HOME_ENV
 from rnnforecast.cli.output import emit_json, say
 from rnnforecast.config import apply_overrides, load_config
+from rnnforecast.data.throttle import RateLimit
 from rnnforecast.data.tickers import unique_tickers
 from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
 from rnnforecast.jobs.runconfig import load_run_config
@@ -95,6 +96,8 @@ def fetch(
     replace: options.Replace = False,
     retries: options.Retries = 3,
     timeout: options.Timeout = 10.0,
+    concurrency: options.Concurrency = RateLimit.concurrency,
+    per_second: options.PerSecond = RateLimit.per_second,
     calendar: options.Calendar = None,
     date_format: options.DateFormat = None,
     as_json: options.Json = False,
@@ -102,7 +105,7 @@ def fetch(
     """Store daily OHLCV bars from Yahoo Finance, a CSV file, or the bundled sample.
 
     Fetching again adds only new dates; a failed fetch changes nothing. Only bars whose
-    session has closed on the exchange are stored.
+    session has closed on the exchange are stored. Several tickers are fetched at once.
     """
     from rnnforecast.data.sources import AmbiguousDatesError
     from rnnforecast.data.store import SourceChanged
@@ -121,6 +124,8 @@ def fetch(
                 tickers or [],
                 source,
                 on_ticker=on_ticker,
+                limit=RateLimit(concurrency, per_second),
+                waits=ctx.obj.seams.retry_clock,
                 start=start.date() if start else None,
                 end=end.date() if end else None,
                 replace=replace,
@@ -360,6 +365,7 @@ def run_job(
             workers=workers,
             executor=executor.value,
             address=address,
+            waits=ctx.obj.seams.retry_clock,
         )
     for outcome in outcomes:
         render.failure(outcome)

@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from rnnforecast.data.throttle import MAX_CONCURRENCY, MAX_PER_SECOND
 from rnnforecast.errors import EXIT_CODES, UsageError
 from rnnforecast.version import __version__
 
 if TYPE_CHECKING:
     from rnnforecast.data.sources import Source
+    from rnnforecast.data.throttle import WaitClock
     from rnnforecast.data.yahoo import YahooDownloader
-    from rnnforecast.data.yahoo_source import RetryClock, YahooSource
+    from rnnforecast.data.yahoo_source import YahooSource
 
 HOME_ENV = "RNNFORECAST_HOME"
 
@@ -66,10 +68,10 @@ def clock(now: str | None) -> Callable[[], dt.datetime]:
 class Seams:
     """The outside world the commands reach, for a caller to replace (tests do, with
     ``CliRunner().invoke(app, args, obj=Seams(...))``): the Yahoo download and the clock
-    its retries wait on. None: the real ones."""
+    its retries and fetch's rate limit wait on. None: the real ones."""
 
     yahoo_downloader: YahooDownloader | None = None
-    retry_clock: RetryClock | None = None
+    retry_clock: WaitClock | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,24 @@ Timeout = Annotated[
         max=300,
         help="Yahoo: seconds for each attempt, all of its requests included. The whole "
         "fetch of a ticker ends within (retries+1)*(timeout+0.25) + backoffs + 10 s.",
+    ),
+]
+Concurrency = Annotated[
+    int,
+    typer.Option(
+        min=1,
+        max=MAX_CONCURRENCY,
+        help="Fetch at most this many tickers at once (each Yahoo download in a process "
+        "of its own).",
+    ),
+]
+PerSecond = Annotated[
+    float,
+    typer.Option(
+        min=0.01,
+        max=MAX_PER_SECOND,
+        help="Start at most this many requests for bars in any second (Yahoo blocks "
+        "bursts; 2 a second fetches 500 tickers in about 4 minutes).",
     ),
 ]
 Calendar = Annotated[

@@ -1,6 +1,6 @@
 """What a person sees on stderr while a command works: the ticker in hand ("ticker 3/12
 AAPL"), "loading TensorFlow" until the first epoch ends, then a bar of epochs; for fetch, a
-status of the ticker being fetched.
+status of the ticker last begun and a count of those done (several are fetched at once).
 
 Drawn whenever stderr is a terminal, whatever stdout is (it holds the data: a table, or the
 one ``--json`` document, in a pipe or a file), and never with ``--quiet``. When stderr is not a
@@ -90,6 +90,8 @@ class _TrainingBar:
         return doing if self.turn is None else f"{turn_text(self.turn)}: {doing}"
 
     def on_ticker(self, turn: TickerTurn) -> None:
+        if turn.done:  # the bar shows what is in hand
+            return
         self.turn = turn
         total = None if turn.step == "fetch" else self.epochs
         self.bar.reset(self.task, total=total, description=self.describe(), loss="-", val_loss="-")
@@ -115,7 +117,8 @@ def _epoch_line(epoch: int, epochs: int, logs: dict[str, float]) -> None:
 
 
 def _turn_line(turn: TickerTurn) -> None:
-    say(f"{DOING[turn.step]} {turn_text(turn)}")
+    if not turn.done:  # a line as each ticker begins; the outcomes are told at the end
+        say(f"{DOING[turn.step]} {turn_text(turn)}")
 
 
 @contextmanager
@@ -141,14 +144,15 @@ def training(verbose: bool, quiet: bool, total: int | None, epochs: bool = True)
 
 
 def _sent_line(turn: TickerTurn) -> None:
-    say(f"{turn_text(turn)}: sent to a worker")
+    if not turn.done:  # train's own line tells each ticker's outcome
+        say(f"{turn_text(turn)}: sent to a worker")
 
 
 @contextmanager
 def fetching(verbose: bool) -> Iterator[OnTicker | None]:
-    """The callback of fetch: a status of the ticker being fetched (and, with several, a
-    bar of them) when stderr is a terminal; a line per ticker with ``verbose`` when it is
-    not; else none."""
+    """The callback of fetch: a status of the ticker fetched last begun (and, with several,
+    a bar of those done) when stderr is a terminal; a line as each ticker begins with
+    ``verbose`` when it is not; else none."""
     console = stderr_console()
     if not console.is_terminal:
         yield _turn_line if verbose else None
@@ -159,16 +163,23 @@ def fetching(verbose: bool) -> Iterator[OnTicker | None]:
 
 @contextmanager
 def _counting(console: Any, doing: str) -> Iterator[OnTicker]:
-    """A bar of the tickers a step has begun (``ticker 3/12 AAPL: doing``, 2/12)."""
+    """A bar of a step's tickers: the one last begun (``ticker 3/12 AAPL: doing``) and how
+    many are done (2/12)."""
     from rich.progress import BarColumn, MofNCompleteColumn
 
     bar = _bar(console, BarColumn(), MofNCompleteColumn())
     with bar:
         task = bar.add_task(doing, total=None)
+        done = 0
 
         def on_ticker(turn: TickerTurn) -> None:
-            text = f"{turn_text(turn)}: {doing}"
-            bar.update(task, total=turn.total, completed=turn.index - 1, description=text)
+            nonlocal done
+            if turn.done:
+                done += 1
+                bar.update(task, total=turn.total, completed=done)
+            else:
+                text = f"{turn_text(turn)}: {doing}"
+                bar.update(task, total=turn.total, completed=done, description=text)
             bar.refresh()
 
         yield on_ticker

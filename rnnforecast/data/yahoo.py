@@ -15,7 +15,8 @@ yfinance runs in a fresh interpreter that never imports TensorFlow, for two reas
 yfinance and pandas, takes about 1.5 s), kills it when an answer is late and starts the next
 one straight away. Failures come back as :class:`DownloadFailure` with a ``kind`` that says
 whether asking again may help; anything else the child raises comes back as
-:class:`ChildCrash` (a bug, never retried).
+:class:`ChildCrash` (a bug, never retried). :class:`ChildPool` hands each download in flight
+a child of its own, so that several threads can download at once.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -255,6 +258,40 @@ class ChildDownloader:
                 f"the download process ended unexpectedly (exit code {code})"
             ) from None
         return message
+
+
+class ChildPool:
+    """Downloads in child interpreters, one :class:`ChildDownloader` per download in flight:
+    a download takes an idle child (``factory()`` makes one when none is idle) and gives it
+    back when it ends, so the children number the most downloads ever in flight at once,
+    each kept for later downloads. Thread-safe."""
+
+    def __init__(self, factory: Callable[[], YahooDownloader] = ChildDownloader) -> None:
+        self.factory = factory
+        self._idle: list[YahooDownloader] = []
+        self._taking = threading.Lock()
+        self.started = 0  # children made so far
+
+    def __call__(self, request: YahooRequest) -> YahooAnswer:
+        """Download ``request`` in an idle child (see :meth:`ChildDownloader.__call__`)."""
+        with self._taking:
+            if self._idle:
+                child = self._idle.pop()
+            else:
+                child, self.started = self.factory(), self.started + 1
+        try:
+            return child(request)
+        finally:
+            with self._taking:
+                self._idle.append(child)
+
+    def close(self) -> None:
+        """Stop the idle children (the next download starts a new one)."""
+        with self._taking:
+            idle, self._idle = self._idle, []
+        for child in idle:
+            if isinstance(child, ChildDownloader):
+                child.close()
 
 
 # --- the child side --------------------------------------------------------------------------

@@ -1,55 +1,41 @@
 """Yahoo Finance as a source: the retry loop around the download, Yahoo's frame made canonical.
 
-:class:`YahooSource` asks a :class:`~rnnforecast.data.yahoo.YahooDownloader` (by default the one
-child process that runs yfinance, see :mod:`rnnforecast.data.yahoo`) for a ticker's daily bars,
-retries network failures and rate limits with exponential backoff on a :class:`RetryClock`,
-and turns the answer into the canonical frame of :mod:`rnnforecast.data.sources`.
+:class:`YahooSource` asks a :class:`~rnnforecast.data.yahoo.YahooDownloader` (by default the
+child processes that run yfinance, one per download in flight, see
+:mod:`rnnforecast.data.yahoo`) for a ticker's daily bars, retries network failures and rate
+limits with exponential backoff on a :class:`~rnnforecast.data.throttle.WaitClock`, and turns
+the answer into the canonical frame of :mod:`rnnforecast.data.sources`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar
 
 import pandas as pd
 
 from rnnforecast.data import yahoo
 from rnnforecast.data.bars import PRICES, Bars
 from rnnforecast.data.sources import numeric_columns, validate_bars
-from rnnforecast.data.yahoo import ChildDownloader, YahooDownloader, YahooRequest
+from rnnforecast.data.throttle import SystemClock, WaitClock
+from rnnforecast.data.yahoo import ChildPool, YahooDownloader, YahooRequest
 from rnnforecast.errors import DataError, SourceError
 
-
-class RetryClock(Protocol):
-    """What the retry loop waits on: a monotonic time in seconds, and a sleep."""
-
-    def monotonic(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
+_shared: ChildPool | None = None
+_sharing = threading.Lock()
 
 
-class SystemClock:
-    """The real :func:`time.monotonic` and :func:`time.sleep`."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-_shared: ChildDownloader | None = None
-
-
-def shared_downloader() -> ChildDownloader:
-    """The process's one download child (started on first use, kept for later downloads)."""
+def shared_downloader() -> ChildPool:
+    """The process's download children: one per download in flight, started on first use
+    and kept for later downloads (thread-safe)."""
     global _shared
-    if _shared is None:
-        _shared = ChildDownloader()
-    return _shared
+    with _sharing:
+        if _shared is None:
+            _shared = ChildPool()
+        return _shared
 
 
 def normalise_yahoo(raw: pd.DataFrame, symbol: str) -> pd.DataFrame:
@@ -114,14 +100,15 @@ class YahooSource:
     and a call ends within :func:`fetch_budget` seconds, whatever the network does.
     ``auto_adjust``: prices adjusted for splits and dividends (recorded with the bars).
     ``clock`` is what the backoff waits on, ``downloader`` what asks Yahoo (None: the shared
-    child process, :func:`shared_downloader`); tests pass fakes of both.
+    child processes, :func:`shared_downloader`); tests pass fakes of both. Calls from several
+    threads at once are safe when the downloader is (the shared one is).
     """
 
     retries: int = 3
     timeout: float = 10.0
     auto_adjust: bool = True
     backoff: float = 1.0
-    clock: RetryClock = field(default_factory=SystemClock, compare=False)
+    clock: WaitClock = field(default_factory=SystemClock, compare=False)
     downloader: YahooDownloader | None = field(default=None, compare=False)
 
     name: ClassVar[str] = "yahoo"

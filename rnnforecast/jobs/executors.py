@@ -192,16 +192,20 @@ def fit_all(
     pool: Pool,
     job: Job = fit_job,
     on_done: Callable[[TickerOutcome[R]], None] | None = None,
+    on_ticker: OnTicker | None = None,
 ) -> list[TickerOutcome[R]]:
     """Fit each of ``names`` on ``pool``: ``prepare(i)`` (on the driver) makes the request of
     ``names[i]``, ``job`` fits it on the pool, ``finish(i, trained)`` (on the driver) saves
     what came back. At most ``pool.window`` requests are in flight; each is finished as soon
     as it comes back. A name whose step fails (our errors and outside faults) does not stop
-    the others; outcomes in the order of ``names``, ``on_done`` called as each is known."""
+    the others; outcomes in the order of ``names``, ``on_done`` called as each is known.
+    ``on_ticker`` is told as each name's request is made, and (``done``) as it is known."""
     outcomes: dict[int, TickerOutcome[R]] = {}
 
     def record(i: int, outcome: TickerOutcome[R]) -> None:
         outcomes[i] = outcome
+        if on_ticker is not None:
+            on_ticker(TickerTurn("train", i + 1, len(names), names[i], done=True))
         if on_done is not None:
             on_done(outcome)
 
@@ -214,6 +218,8 @@ def fit_all(
             if i is None:
                 more = False
                 break
+            if on_ticker is not None:
+                on_ticker(TickerTurn("train", i + 1, len(names), names[i]))
             try:
                 pending[pool.submit(job, prepare(i))] = i
             except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
@@ -255,14 +261,12 @@ def train_many(
     """Train each ticker with ``config`` on ``pool`` and save each as its current model;
     results in the order of ``tickers``. Each ticker is locked while its bars are read, and
     again while its bundle is saved. ``on_ticker`` is told as each ticker's request is
-    made. A ticker that fails does not stop the others."""
+    made and as its outcome is known. A ticker that fails does not stop the others."""
     from rnnforecast.training import per_ticker
 
     plain = config.to_dict()
 
     def prepare(i: int) -> FitRequest:
-        if on_ticker is not None:
-            on_ticker(TickerTurn("train", i + 1, len(tickers), tickers[i]))
         with home.lock(tickers[i]) as symbol:
             frame = home.store.read(symbol)
             return FitRequest(symbol, frame, home.store.info(symbol), plain, refit)
@@ -271,7 +275,7 @@ def train_many(
         with home.lock(tickers[i]):
             return per_ticker.save_trained(home, trained, promote=True)
 
-    return fit_all(tickers, prepare, finish, pool, fit_job, on_done)
+    return fit_all(tickers, prepare, finish, pool, fit_job, on_done, on_ticker)
 
 
 def fit_group_on(

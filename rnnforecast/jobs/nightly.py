@@ -6,7 +6,6 @@ it current by the rule of :mod:`rnnforecast.jobs.promotion`, and delete runs bey
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +18,14 @@ from rnnforecast.data.store import StoreResult
 from rnnforecast.errors import DataError, ModelError, RnnForecastError
 from rnnforecast.forecast.windows import fingerprint
 from rnnforecast.jobs import executors, hindcast, ingest, promotion
-from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome, TickerTurn
+from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.training import global_model, group_members
 from rnnforecast.training.per_ticker import Trained, TrainResult, save_trained
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
+    from rnnforecast.data.throttle import WaitClock
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.training.warm import WarmStart
 
@@ -82,6 +82,7 @@ def run(
     workers: int = 1,
     executor: str = "local",
     address: str | None = None,
+    waits: WaitClock | None = None,
 ) -> list[RunOutcome]:
     """The nightly job: for each ticker, fetch new bars, train a challenger (refitted on
     every bar unless ``plan.refit`` is off), and make it current by the rule of
@@ -93,13 +94,16 @@ def run(
     One ticker failing does not stop the others: its outcome carries the error. Every ticker
     is fetched before any is trained, so that no download runs after TensorFlow is loaded
     (Yahoo downloads also run in a child process: see rnnforecast.data.yahoo). Each ticker is
-    locked while it is fetched, and again from training to promotion. Old runs beyond
+    locked while it is fetched, while its bars are read for training, and again from
+    saving the challenger to pruning. Old runs beyond
     ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
     unknown calendar. With ``plan.warm_start`` a challenger of the current model's recipe
     is that model fine-tuned (:mod:`rnnforecast.training.warm`; ``warm_epochs`` overrides its epoch
-    budget). ``on_ticker`` is told as each ticker's fetch begins, then as each fetched
-    ticker's training begins (not for a global model: one network), ``progress`` after each
-    epoch (in this process only).
+    budget). ``on_ticker`` is told as each ticker's fetch begins and ends, then as each
+    fetched ticker's training begins and ends (not for a global model: one network),
+    ``progress`` after each
+    epoch (in this process only). The tickers are fetched at once, within ``plan.fetch``'s
+    rate limit (``waits``: the clock its pauses and Yahoo's retries wait on).
 
     The fits run where :func:`rnnforecast.jobs.executors.pool_for` says (``workers``
     processes here, or the ``executor`` "ray" at ``address``: one task per ticker, or one for
@@ -110,20 +114,26 @@ def run(
     for job in plan.tickers:
         if job.calendar is not None:
             calendars.check_code(job.calendar)
-    outcomes: dict[int, RunOutcome] = {}
-    fetched: dict[int, tuple[str, StoreResult]] = {}
-    for i, job in enumerate(plan.tickers):
-        if on_ticker is not None:
-            on_ticker(TickerTurn("fetch", i + 1, len(plan.tickers), job.ticker))
-        try:
-            options = ingest.FetchOptions(
+    jobs = [
+        ingest.FetchJob(
+            job.ticker,
+            job.source,
+            ingest.FetchOptions(
                 calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
                 clock=clock,
-            )
-            with home.lock(job.ticker) as symbol:
-                fetched[i] = (symbol, ingest.fetch_ticker(home, symbol, job.source, options))
-        except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
-            outcomes[i] = _failed(job.ticker, exc)
+            ),
+        )
+        for job in plan.tickers
+    ]
+    outcomes: dict[int, RunOutcome] = {}
+    fetched: dict[int, tuple[str, StoreResult]] = {}
+    got = ingest.fetch_many(home, jobs, limit=plan.fetch, on_ticker=on_ticker, waits=waits)
+    for i, one in enumerate(got):
+        if one.result is not None:
+            fetched[i] = (one.ticker, one.result)  # the checked symbol
+        else:
+            name = plan.tickers[i].ticker
+            outcomes[i] = RunOutcome(name, NightlyResult(name), one.error)
     order = sorted(fetched)
     with executors.pool_for(workers, executor, address, progress) as pool:
         if plan.global_model:  # one network over every fetched ticker
@@ -132,9 +142,10 @@ def run(
             nights = _Nights(home, config, plan, [fetched[i] for i in order], warm_epochs)
             grouped = executors.fit_all(
                 [symbol for symbol, _ in nights.fetched],
-                functools.partial(nights.prepare, on_ticker),
+                nights.prepare,
                 nights.finish,
                 pool,
+                on_ticker=on_ticker,
             )
             grouped = [
                 o if o.error is None else _failed(plan.tickers[i].ticker, o.error.exception())
@@ -166,10 +177,8 @@ class _Nights:
         default_factory=dict
     )
 
-    def prepare(self, on_ticker: OnTicker | None, k: int) -> executors.FitRequest:
+    def prepare(self, k: int) -> executors.FitRequest:
         symbol = self.fetched[k][0]
-        if on_ticker is not None:
-            on_ticker(TickerTurn("train", k + 1, len(self.fetched), symbol))
         home, config = self.home, self.config
         with home.lock(symbol):
             champion_id = home.models.current(symbol)

@@ -60,18 +60,23 @@ class Failure:
 
 @dataclass(frozen=True)
 class TickerTurn:
-    """A job over tickers starts work on one: what it does (``step``), the ticker's number
-    (``index``, from 1) among the ``total`` the step goes through, and the ticker."""
+    """A job over tickers starts work on one, or (``done``) has finished with it, whatever
+    its outcome: what it does (``step``), the ticker's number (``index``, from 1) among the
+    ``total`` the step goes through, and the ticker. Turns begin in order; fetch, and
+    train or run, say when each is done too, in the order the tickers finish (several may
+    be in hand at once: fetch's threads, training in workers)."""
 
     step: Literal["fetch", "train"]
     index: int
     total: int
     ticker: str
+    done: bool = False
 
 
 OnTicker = Callable[[TickerTurn], None]
-"""Called as each ticker's turn begins, in the process doing the work (a callback does not
-travel to worker processes)."""
+"""Called as each ticker's turn begins (and ends, see :class:`TickerTurn`), in the process
+doing the work, one call at a time, from the thread that called the job (a callback does
+not travel to worker processes)."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The ``[run]`` table of a config file: the tickers of the nightly job and where their bars
-come from, read through :func:`rnnforecast.config.read_table` like every other table.
+"""The ``[run]`` table of a config file: the tickers of the nightly job, where their bars
+come from and how fast they are fetched (``[run.fetch]``), read through
+:func:`rnnforecast.config.read_table` like every other table.
 
 A ``run`` config is a recipe (the tables of :func:`rnnforecast.config.load_config`) plus a
 ``[run]`` table; the ``[run]`` table becomes a :class:`~rnnforecast.config.RunConfig` whose
@@ -24,6 +25,7 @@ from rnnforecast.config import (
     read_table,
     read_toml,
 )
+from rnnforecast.data.throttle import RateLimit
 from rnnforecast.errors import UsageError
 
 if TYPE_CHECKING:
@@ -64,11 +66,12 @@ class _TickerEntry:
 def _run_config(raw: Any, folder: Path, yahoo: YahooSource) -> RunConfig:
     """Parse the ``[run]`` table; csv paths are relative to the config file's folder, Yahoo
     tickers read through ``yahoo`` with ``run.auto_adjust``."""
-    plan: RunConfig = read_table("run", raw, RunConfig(), apart=("tickers",))
+    plan: RunConfig = read_table("run", raw, RunConfig(), apart=("tickers", "fetch"))
     yahoo = dataclasses.replace(yahoo, auto_adjust=plan.auto_adjust)
     entries = raw["tickers"] if isinstance(raw.get("tickers"), list) else []
     jobs = (_ticker_job(f"run.tickers[{n}]", e, folder, yahoo) for n, e in enumerate(entries, 1))
-    return dataclasses.replace(plan, tickers=tuple(jobs)).validate()
+    limit: RateLimit = read_table("run.fetch", raw.get("fetch", {}), RateLimit())
+    return dataclasses.replace(plan, tickers=tuple(jobs), fetch=limit.check("run.fetch")).validate()
 
 
 def _ticker_job(where: str, entry: Any, folder: Path, yahoo: YahooSource) -> TickerJob:

@@ -148,10 +148,69 @@ def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> No
 
 
 def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
-    fake_yahoo.answers = [yahoo_frame(make_prices(60), "AAA"), ConnectionError("down")]
+    fake_yahoo.answers = [{"AAA": yahoo_frame(make_prices(60), "AAA"), "BBB": ConnectionError()}]
     result = cli("fetch", "AAA", "BBB", yahoo=fake_yahoo)
     assert result.exit_code == 5  # the one failure's code: the source, worth retrying
     assert {row[0] for row in store_rows(home)} == {"AAA"}
+
+
+@pytest.mark.parametrize(
+    ("answers", "code"),
+    [
+        ({"AAA": "frame", "BBB": "missing", "CCC": "down"}, 7),  # 3 and 5: they differ
+        ({"AAA": "down", "BBB": "frame", "CCC": "down"}, 5),  # the code they share
+        ({"AAA": "missing", "BBB": "missing", "CCC": "missing"}, 3),
+        ({"AAA": "frame", "BBB": "frame", "CCC": "frame"}, 0),
+    ],
+)
+def test_fetch_of_several_tickers_at_once_exits_with_their_failures_code(
+    fake_yahoo, home: Path, answers: dict[str, str], code: int
+) -> None:
+    from rnnforecast.data.yahoo import DownloadFailure
+
+    kinds = {
+        "frame": yahoo_frame(make_prices(60), "X"),
+        "missing": DownloadFailure("missing", "no such symbol"),
+        "down": ConnectionError("down"),
+    }
+    fake_yahoo.answers = [{ticker: kinds[kind] for ticker, kind in answers.items()}]
+    result = cli("fetch", "AAA", "BBB", "CCC", "--retries", "0", "--json", yahoo=fake_yahoo)
+    assert result.exit_code == code, result.stderr
+    document = json.loads(result.stdout)
+    assert [t["ticker"] for t in document["tickers"]] == ["AAA", "BBB", "CCC"]
+    expected = {"frame": None, "missing": 3, "down": 5}
+    assert [t.get("error", {}).get("code") for t in document["tickers"]] == [
+        expected[answers[t]] for t in ("AAA", "BBB", "CCC")
+    ]
+    stored = sorted(t for t, kind in answers.items() if kind == "frame")
+    assert sorted({row[0] for row in store_rows(home)}) == stored
+
+
+def test_fetch_keeps_to_its_concurrency(fake_yahoo, home: Path) -> None:
+    import threading
+
+    flying, peak, calls, counting = [0], [0], [0], threading.Condition()
+
+    def answer(symbol: str, start: str | None, end: str | None) -> pd.DataFrame:
+        with counting:
+            flying[0] += 1
+            calls[0] += 1
+            peak[0] = max(peak[0], flying[0])
+            counting.notify_all()
+            if calls[0] <= 2:  # the first two meet, then wait a while for a third
+                counting.wait_for(lambda: peak[0] >= 2, timeout=5)
+                counting.wait_for(lambda: peak[0] >= 3, timeout=0.2)
+            flying[0] -= 1
+        return yahoo_frame(make_prices(60), symbol)
+
+    fake_yahoo.answers = [answer]
+    tickers = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+    result = cli("fetch", *tickers, "--concurrency", "2", "--json", yahoo=fake_yahoo)
+    assert result.exit_code == 0, result.stderr
+    assert [t["ticker"] for t in json.loads(result.stdout)["tickers"]] == tickers
+    assert peak[0] == 2
+    # the starts were spaced half a second apart on the retry clock (2 a second)
+    assert sum(fake_yahoo.sleeps) >= 0.5 * (len(tickers) - 1) - 1e-9
 
 
 @pytest.mark.parametrize(
@@ -166,6 +225,8 @@ def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -
         (["fetch", "X", "--start", "2020-02-01", "--end", "2020-01-01"], ["after"]),
         (["fetch", "X", "--start", "yesterday"], ["--start"]),
         (["fetch", "X", "--no-such-option"], ["--no-such-option"]),
+        (["fetch", "X", "Y", "--concurrency", "0"], ["--concurrency"]),
+        (["fetch", "X", "Y", "--per-second", "0"], ["--per-second"]),
         (["train", "GOOG", "--config", "nope.toml"], ["config file not found"]),
         (["train", "GOOG", "--set", "model.unitz=3"], ["model.unitz"]),
         (["train", "GOOG", "--set", "model.units=many"], ["model.units"]),

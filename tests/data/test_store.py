@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -397,3 +398,39 @@ def test_sessions_are_replaced_over_their_span(store: Store) -> None:
         [dt.date(2020, 1, 6), dt.date(2020, 1, 8)],
         2,
     )
+
+
+# --- several threads --------------------------------------------------------------------------
+
+
+def test_threads_write_different_tickers_at_once_into_a_new_store(store: Store) -> None:
+    """fetch writes from several threads: each write opens its own connection, SQLite
+    serialises the transactions (BEGIN IMMEDIATE waits for the one in hand), and the first
+    writes, which all create the schema and turn WAL on, do not trip over each other."""
+    tickers = [f"T{n}" for n in range(8)]
+    span = sessions("XNYS", ["2020-01-06", "2020-01-07", "2020-01-08"], 21)
+    start = threading.Barrier(len(tickers))
+    results: dict[str, StoreResult] = {}
+    errors: list[BaseException] = []
+
+    def write(n: int, ticker: str) -> None:
+        try:
+            start.wait()
+            for _ in range(3):  # new rows, then the same again: each in its transaction
+                results[ticker] = store.write(ticker, bars(n=60, seed=n), sessions=span)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=item) for item in enumerate(tickers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [info.ticker for info in store.tickers()] == tickers
+    assert {(r.rows, r.added) for r in results.values()} == {(60, 0)}
+    for n, ticker in enumerate(tickers):
+        assert np.array_equal(store.read(ticker).to_numpy(), bars(n=60, seed=n).frame.to_numpy())
+    with sqlite3.connect(store.path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (3,)

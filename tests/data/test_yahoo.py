@@ -25,7 +25,9 @@ from rnnforecast.cli.commands import app
 from rnnforecast.data.yahoo import (
     ChildCrash,
     ChildDownloader,
+    ChildPool,
     DownloadFailure,
+    YahooAnswer,
     YahooRequest,
     classify,
     failure_behind_empty_frame,
@@ -329,3 +331,78 @@ def test_exchange_code_from_history_metadata() -> None:
     assert _exchange(SimpleNamespace(history_metadata={"exchangeName": ""})) is None
     assert _exchange(SimpleNamespace(history_metadata={})) is None
     assert _exchange(SimpleNamespace()) is None
+
+
+# --- several downloads at once ---------------------------------------------------------------
+
+
+class OneAtATime:
+    """A fake child: refuses a second download while one is in flight (a ChildDownloader
+    is not thread-safe), notes what it downloaded."""
+
+    def __init__(self, gate: threading.Barrier) -> None:
+        self.gate, self.busy, self.done = gate, threading.Lock(), []
+
+    def __call__(self, request: YahooRequest) -> YahooAnswer:
+        assert self.busy.acquire(blocking=False), "two downloads in one child"
+        try:
+            self.gate.wait(timeout=5)  # every download of the round is in flight at once
+            self.done.append(request.symbol)
+            return YahooAnswer(make_prices(5), "NMS")
+        finally:
+            self.busy.release()
+
+
+def test_the_pool_gives_each_download_in_flight_a_child_of_its_own() -> None:
+    gate = threading.Barrier(3)
+    children: list[OneAtATime] = []
+
+    def make() -> OneAtATime:
+        children.append(OneAtATime(gate))
+        return children[-1]
+
+    pool = ChildPool(make)
+
+    def download(symbol: str) -> None:
+        pool(YahooRequest(symbol, None, None, True, 1.0))
+
+    for round_ in range(2):
+        threads = [threading.Thread(target=download, args=(f"T{round_}{n}",)) for n in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert pool.started == len(children) == 3  # the second round reused the first's children
+    assert sorted(s for child in children for s in child.done) == [
+        f"T{r}{n}" for r in range(2) for n in range(3)
+    ]
+    assert all(len(child.done) == 2 for child in children)
+
+
+def test_two_threads_download_at_once_in_two_children(
+    stalled_port: int, through_proxy, home: Path
+) -> None:
+    """Real children against a server that never answers: both downloads wait out their
+    timeout side by side, each in its own child, and each fails alone."""
+    through_proxy(stalled_port)
+    pool = ChildPool()
+    source = YahooSource(retries=0, timeout=1, downloader=pool)
+    failures: dict[str, str] = {}
+
+    def fetch(symbol: str) -> None:
+        try:
+            source.bars(symbol, cache=Home(home).yahoo_cache)
+        except SourceError as exc:
+            failures[symbol] = str(exc)
+
+    threads = [threading.Thread(target=fetch, args=(s,)) for s in ("AAA", "BBB")]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        pool.close()
+    assert pool.started == 2
+    assert sorted(failures) == ["AAA", "BBB"]
+    assert all("no answer within 1 s" in text for text in failures.values())

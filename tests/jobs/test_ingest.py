@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeSource, canonical
+from conftest import FakeClock, FakeSource, canonical
 
 from rnnforecast.data.bars import Bars
 from rnnforecast.errors import DataError, UsageError
@@ -110,7 +110,9 @@ def test_fetch_each_goes_on_after_a_failed_ticker(home: Path) -> None:
         frames={"GHI": bars_until("2020-12-31")},
         errors={"ABC": DataError("ABC: nothing here")},
     )
-    outcomes = ingest.fetch_each(Home(home), ["ABC", "ghi", "GHI"], source, clock=clock)
+    outcomes = ingest.fetch_each(
+        Home(home), ["ABC", "ghi", "GHI"], source, clock=clock, waits=FakeClock()
+    )
     assert [(o.ticker, o.error) for o in outcomes] == [
         ("ABC", Failure(3, "ABC: nothing here")),
         ("GHI", None),
@@ -120,9 +122,11 @@ def test_fetch_each_goes_on_after_a_failed_ticker(home: Path) -> None:
 
 
 def test_a_bug_in_a_source_is_raised_not_reported_as_a_failed_ticker(home: Path) -> None:
-    source = FakeSource(errors={"ABC": TypeError("a bug")})
+    source = FakeSource(
+        frames={"DEF": bars_until("2020-12-31")}, errors={"ABC": TypeError("a bug")}
+    )
     with pytest.raises(TypeError, match="a bug"):
-        ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock)
+        ingest.fetch_each(Home(home), ["ABC", "DEF"], source, clock=clock, waits=FakeClock())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +165,9 @@ def test_a_chosen_calendar_sticks_when_the_source_reports_another_exchange(home:
 
 def test_fetch_each_passes_its_options_to_every_ticker(home: Path) -> None:
     source = FakeSource(frames={"ABC": bars_until("2020-12-31"), "DEF": bars_until("2020-12-31")})
-    outcomes = ingest.fetch_each(Home(home), ["ABC", "DEF"], source, calendar="xlon", clock=clock)
+    outcomes = ingest.fetch_each(
+        Home(home), ["ABC", "DEF"], source, calendar="xlon", clock=clock, waits=FakeClock()
+    )
     assert [o.result.calendar for o in outcomes if o.result] == ["XLON", "XLON"]
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rnnforecast.data.sources import CsvSource, SampleSource
+from rnnforecast.data.throttle import RateLimit
 from rnnforecast.data.yahoo_source import YahooSource
 from rnnforecast.errors import UsageError
 from rnnforecast.jobs.runconfig import load_run_config
@@ -45,8 +46,25 @@ def test_each_ticker_gets_the_source_it_names(tmp_path: Path) -> None:
     [
         (
             'tickers = ["X"]\nkeeps = 1\n',
-            "unknown config key 'run.keeps' (known: auto_adjust, global, group, keep, refit, "
-            "tickers, warm_start)",
+            "unknown config key 'run.keeps' (known: auto_adjust, fetch, global, group, keep, "
+            "refit, tickers, warm_start)",
+        ),
+        (
+            'tickers = ["X"]\n[run.fetch]\nat_once = 2\n',
+            "unknown config key 'run.fetch.at_once' (known: concurrency, per_second)",
+        ),
+        ('tickers = ["X"]\nfetch = 3\n', "config section 'run.fetch' must be a table"),
+        (
+            'tickers = ["X"]\n[run.fetch]\nconcurrency = 0\n',
+            "run.fetch.concurrency must be between 1 and 32, got 0",
+        ),
+        (
+            'tickers = ["X"]\n[run.fetch]\nper_second = 0\n',
+            "run.fetch.per_second must be above 0 and at most 100, got 0.0",
+        ),
+        (
+            'tickers = ["X"]\n[run.fetch]\nconcurrency = 2.5\n',
+            "run.fetch.concurrency must be an integer, got 2.5",
         ),
         (
             'tickers = [{ ticker = "X", sauce = "csv" }]\n',
@@ -84,6 +102,15 @@ def test_bad_run_tables_name_the_key(tmp_path: Path, table: str, message: str) -
     with pytest.raises(UsageError) as raised:
         load_run_config(write(tmp_path, table))
     assert str(raised.value) == message
+
+
+def test_the_fetch_table_sets_the_rate_limit_of_the_fetch_stage(tmp_path: Path) -> None:
+    _, plan = load_run_config(write(tmp_path, 'tickers = ["X"]\n[run.fetch]\nconcurrency = 8\n'))
+    assert plan.fetch == RateLimit(concurrency=8, per_second=2.0)
+    _, default = load_run_config(write(tmp_path, 'tickers = ["X"]\n'))
+    assert default.fetch == RateLimit() == RateLimit(concurrency=4, per_second=2.0)
+    _, slow = load_run_config(write(tmp_path, 'tickers = ["X"]\nfetch = { per_second = 0.5 }\n'))
+    assert slow.fetch == RateLimit(concurrency=4, per_second=0.5)
 
 
 def test_run_must_be_a_table(tmp_path: Path) -> None:
