@@ -192,6 +192,8 @@ def connected(address: str | None) -> Iterator[RayPool]:
     (None), shut down on exit. Raises UsageError (no Ray installed, a malformed address),
     SourceError (nothing answers, or not as Ray within :data:`CONNECT_SECONDS`),
     EnvironmentFault (a node without this rnnforecast)."""
+    if address is not None:
+        endpoint(address)  # a malformed address is refused before Ray is imported
     try:
         import ray
     except ImportError:
