@@ -8,6 +8,10 @@ machine (``benchmarks/bench_train.py`` reports where train spends it). Each entr
 product is computed by the same kernel whatever the thread count, so the outputs are the
 same bit for bit (checked on the sample at 97, 420, 2,098 and 3,000 windows).
 
+Only the forward pass: arch's GARCH fits (scipy's optimiser on numpy's and scipy's BLAS)
+are not the same on one thread as on two (GOOG's parameters moved by about 1e-8 of their
+value with ``OPENBLAS_NUM_THREADS=1``), so they keep the process's threads.
+
 Only numpy's own OpenBLAS (the library its wheels bundle) is switched, found once by its
 exported thread functions; with another BLAS (Accelerate, MKL, a system library without
 them) :func:`one_thread` changes nothing. The thread count is process-wide: it is restored
