@@ -285,6 +285,15 @@ def speed(root: Path, epochs: int, repeats: int, with_peak: bool, batch: int, lr
         f"{'windows per second':<22} {t_wps:8.0f} {p_wps:8.0f} {t_wps / p_wps:10.2f} "
         f"{v_wps:13.0f} {t_wps / v_wps:9.2f}"
     )
+    outside = {
+        name: statistics.median(r["process"] - r["fit"] for r in rows)
+        for name, rows in results.items()
+    }
+    print(
+        f"outside the fit (whole process - fit), s: tool {outside['tool']:.3f}, plain "
+        f"{outside['plain']:.3f}, tool - plain {outside['tool'] - outside['plain']:+.3f} "
+        "(the CLI, baselines, risk report, served choice, fan, saving and checks)"
+    )
     refit = results["tool+refit"]
     print(
         f"tool with its default refit on every bar: whole process {med(refit, 'process'):.3f}s "

@@ -52,6 +52,11 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
+ONE_BLAS_THREAD_FROM = 64
+"""Windows from which a forward pass runs numpy's BLAS on one thread
+(:mod:`rnnforecast.nn.blas`: the same outputs, several times sooner)."""
+
+
 def _sigmoid(x: Array) -> Array:
     # The tanh form cannot overflow (1 / (1 + exp(-x)) warns for x < -709).
     return 0.5 * (1.0 + np.tanh(0.5 * x))
@@ -327,6 +332,14 @@ class NumpyNetwork:
                 f"input has shape {x.shape}, the model expects (m, {self.window}, "
                 f"{self.n_features})"
             )
+        if len(x) < ONE_BLAS_THREAD_FROM:
+            return self._forward(x)
+        from rnnforecast.nn.blas import one_thread  # ctypes: not for predict's one window
+
+        with one_thread():
+            return self._forward(x)
+
+    def _forward(self, x: Array) -> Array:
         # Time-major, so every step reads one contiguous (m, k) slice.
         seq = np.ascontiguousarray(np.asarray(x, dtype=np.float64).transpose(1, 0, 2))
         last = len(self._layers) - 1

@@ -188,16 +188,24 @@ def garch_path(
     0.94-weighted mean of the first 75 squared returns). Units: those of ``returns`` squared.
     Not floored. Pure numpy: predict rebuilds a served GARCH with it."""
     r = np.asarray(returns, dtype=np.float64)
-    tau = min(75, r.size)
-    w = 0.94 ** np.arange(tau)
-    backcast = float(np.sum(r[:tau] ** 2 * (w / w.sum())))
     out = np.empty(r.size + 1)
-    out[0] = sigma2 = omega + (alpha + 0.5 * gamma + beta) * backcast
+    out[0] = sigma2 = garch_start(r, omega, alpha, gamma, beta)
     # A Python loop: SERVE_ROWS iterations cost well under a millisecond.
     for j, value in enumerate(r.tolist(), start=1):
         sigma2 = omega + (alpha + gamma * (value < 0)) * value * value + beta * sigma2
         out[j] = sigma2
     return out
+
+
+def garch_start(
+    returns: np.ndarray, omega: float, alpha: float, gamma: float, beta: float
+) -> float:
+    """The first entry of :func:`garch_path` along float64 ``returns`` ``(T,)``: from arch's
+    backcast, the 0.94-weighted mean of the first 75 squared returns."""
+    tau = min(75, returns.size)
+    w = 0.94 ** np.arange(tau)
+    backcast = float(np.sum(returns[:tau] ** 2 * (w / w.sum())))
+    return omega + (alpha + 0.5 * gamma + beta) * backcast
 
 
 def garch_variances(

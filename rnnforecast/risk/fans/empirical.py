@@ -6,7 +6,7 @@ import numpy as np
 
 from rnnforecast.risk.baselines.interface import checked_ohlcv
 from rnnforecast.risk.fans.common import check_fit, checked_origins, fit_rows
-from rnnforecast.risk.fans.interface import FAN_LEVELS, MAX_HORIZON, FanFit
+from rnnforecast.risk.fans.interface import FAN_LEVELS, MAX_HORIZON, FanFit, quantiles_of_sorted
 
 EMP_ROWS = 1000
 """Rows before an origin whose h-session returns make its fan (about four years)."""
@@ -64,5 +64,6 @@ def window_quantiles(log_close: np.ndarray, horizons: int) -> np.ndarray:
     out = np.empty((log_close.shape[0], horizons, len(FAN_LEVELS)))
     for h in range(1, horizons + 1):
         moves = log_close[:, h:] - log_close[:, :-h]
-        out[:, h - 1, :] = np.quantile(moves, FAN_LEVELS, axis=1).T
+        moves.sort(axis=1)  # np.quantile's numbers, without its partition of every row
+        out[:, h - 1, :] = quantiles_of_sorted(moves, FAN_LEVELS)
     return out

@@ -165,6 +165,30 @@ def sorted_quantiles(quantiles: np.ndarray) -> np.ndarray:
     return out
 
 
+def quantiles_of_sorted(rows: np.ndarray, levels: tuple[float, ...]) -> np.ndarray:
+    """``(m, len(levels))``: the quantiles at ``levels`` (each in [0, 1]) of each row of
+    ``rows`` ``(m, n)``, ``n >= 1``, sorted ascending along the rows, by numpy's default
+    ("linear": Hyndman and Fan's type 7) rule in numpy's own arithmetic: virtual index
+    ``(n - 1) q``, the values at its floor and the next index (the last value past the end),
+    ``a + (b - a) g`` below ``g = 0.5`` and ``b - (b - a) (1 - g)`` from it; a row holding
+    NaN (sorted last) gives NaN. The numbers of ``np.quantile(rows, levels, axis=1).T``,
+    without its copy and partition of every row (a few ms per 20,000-path simulation, against
+    a few µs here)."""
+    n = rows.shape[1]
+    virtual = (n - 1) * np.asarray(levels, dtype=np.float64)
+    below = np.floor(virtual)
+    last = virtual >= n - 1
+    lo = np.where(last, n - 1, below).astype(np.intp)
+    hi = np.where(last, n - 1, below + 1).astype(np.intp)
+    gamma = virtual - np.where(last, -1.0, below)  # numpy's, with its -1 index past the end
+    a, b = rows[:, lo], rows[:, hi]
+    diff = b - a
+    out: np.ndarray = a + diff * gamma
+    np.subtract(b, diff * (1 - gamma), out=out, where=np.broadcast_to(gamma >= 0.5, out.shape))
+    out[np.isnan(rows[:, -1])] = np.nan
+    return out
+
+
 def check_ascending(levels: tuple[float, ...]) -> None:
     """Raise ValueError unless ``levels`` are strictly ascending inside (0, 1)."""
     if not all(0 < v < 1 for v in levels) or any(b <= a for a, b in itertools.pairwise(levels)):
