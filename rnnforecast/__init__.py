@@ -2,7 +2,7 @@
 
 Importing this package is cheap: it pulls in neither pandas nor TensorFlow. The Python API
 (:mod:`rnnforecast.api`: ``fetch``, ``train``, ``evaluate``, ``backtest``, ``predict``, ``replay``,
-``Forecaster``, ...) is importable from here and loads on first use.
+``run_nightly``, ``Forecaster``, ...) is importable from here and loads on first use.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ _API = (
     "predict",
     "promote",
     "replay",
+    "run_nightly",
     "train",
 )
 

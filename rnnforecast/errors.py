@@ -10,6 +10,9 @@ CLI needs to add that hint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class RnnForecastError(Exception):
     """Base class; never raised directly. ``exit_code`` 1 means an internal error."""
@@ -52,14 +55,17 @@ class PartialFailure(RnnForecastError):
 
     ``exit_code`` is 7 when the failures differ, or the code they all share (5 for a source,
     6 for a lock: the ones worth retrying), so that a cron job sees why; see
-    :func:`rnnforecast.jobs.outcomes.failure_code`.
+    :func:`rnnforecast.jobs.outcomes.failure_code`. ``outcomes``: every ticker's outcome
+    (:class:`~rnnforecast.jobs.outcomes.TickerOutcome`, in order) when the job handed them
+    over, so that a caller still sees what went through (not pickled: empty on the far side).
     """
 
     exit_code = 7
 
-    def __init__(self, message: str, code: int = 7) -> None:
+    def __init__(self, message: str, code: int = 7, outcomes: Sequence[Any] = ()) -> None:
         super().__init__(message)
         self.exit_code = code
+        self.outcomes = list(outcomes)
 
     def __reduce__(self) -> tuple[type[PartialFailure], tuple[str, int]]:
         return (type(self), (str(self), self.exit_code))

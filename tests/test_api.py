@@ -27,6 +27,7 @@ from rnnforecast.errors import (
     ModelError,
     NoModel,
     NoStoredData,
+    PartialFailure,
     RnnForecastError,
     UsageError,
 )
@@ -122,6 +123,48 @@ def test_lists_and_promote(trained: dict) -> None:
     assert runs[["run_id", "current"]].values.tolist() == [[trained["run_id"], True]]
     done = rnnforecast.promote("TEST", trained["run_id"], home=trained["home"])
     assert (done.run_id, done.previous, done.changed) == (trained["run_id"],) * 2 + (False,)
+
+
+def nightly_config(folder: Path, *entries: str) -> Path:
+    """A run config with the tiny recipe over the ``[run]`` ticker ``entries``."""
+    path = folder / "nightly.toml"
+    path.write_text(TINY_CONFIG + f"\n[run]\ntickers = [{', '.join(entries)}]\n")
+    return path
+
+
+AAA_CSV = '{ ticker = "AAA", source = "csv", path = "aaa.csv" }'
+LOST_CSV = '{ ticker = "BBB", source = "csv", path = "no-such.csv" }'
+
+
+@pytest.mark.slow  # trains AAA's challenger
+def test_run_nightly_keeps_going_and_hands_over_every_outcome(home: Path, tmp_path: Path) -> None:
+    """A ticker that fails does not stop the others: PartialFailure at the end, with the
+    failures' exit code and every outcome (AAA trained and promoted, as ``run`` would)."""
+    make_prices(160, seed=5).to_csv(tmp_path / "aaa.csv")
+    config = nightly_config(tmp_path, AAA_CSV, LOST_CSV)
+    with pytest.raises(PartialFailure, match=r"^1 of 2 tickers failed: BBB \(") as caught:
+        rnnforecast.run_nightly(config, home=tmp_path / "mine")
+    aaa, bbb = caught.value.outcomes
+    assert caught.value.exit_code == bbb.error.code != 7
+    assert aaa.error is None and aaa.result.promoted and aaa.result.rows_added == 160
+    assert rnnforecast.list_models("AAA", home=tmp_path / "mine")["run_id"].tolist() == [
+        aaa.result.run_id
+    ]
+    assert not home.exists()
+
+
+def test_run_nightly_of_one_ticker_raises_its_own_error(tmp_path: Path) -> None:
+    with pytest.raises(RnnForecastError) as caught:
+        rnnforecast.run_nightly(nightly_config(tmp_path, LOST_CSV), home=tmp_path / "home")
+    assert not isinstance(caught.value, PartialFailure)
+    assert "no-such.csv" in str(caught.value)
+
+
+def test_run_nightly_needs_a_run_table(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY_CONFIG)
+    with pytest.raises(UsageError, match=r"has no \[run\] table"):
+        rnnforecast.run_nightly(config, home=tmp_path / "home")
 
 
 @pytest.mark.parametrize(

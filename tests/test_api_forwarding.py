@@ -32,10 +32,14 @@ def stocked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     csv, config = folder / "aaa.csv", folder / "tiny.toml"
     make_prices(160, seed=5).to_csv(csv)
     config.write_text(TINY_CONFIG)
+    nightly = folder / "nightly.toml"  # the nightly job of AAA alone, from the same file
+    nightly.write_text(
+        TINY_CONFIG + '\n[run]\ntickers = [{ ticker = "AAA", source = "csv", path = "aaa.csv" }]\n'
+    )
     home = folder / "home"
     api.fetch("AAA", csv=csv, home=home)
     run_id = api.train("AAA", config, home=home).run_id
-    return {"home": home, "csv": csv, "config": config, "run_id": run_id}
+    return {"home": home, "csv": csv, "config": config, "nightly": nightly, "run_id": run_id}
 
 
 Call = Callable[[dict[str, Any], dict[str, Any]], Any]
@@ -47,6 +51,7 @@ CALLS: dict[str, Call] = {
     "bars": lambda c, kw: api.bars("AAA", **kw),
     "forget": lambda c, kw: api.forget("AAA", **kw),
     "train": lambda c, kw: api.train("AAA", c["config"], **kw),
+    "run_nightly": lambda c, kw: api.run_nightly(c["nightly"], **kw),
     "list_models": lambda c, kw: api.list_models("AAA", **kw),
     "promote": lambda c, kw: api.promote("AAA", c["run_id"], **kw),
     "evaluate": lambda c, kw: api.evaluate("AAA", **kw),
@@ -63,6 +68,7 @@ METHODS: dict[str, Call] = {
     "bars": lambda c, kw: api.Forecaster(c["home"]).bars("AAA", **kw),
     "forget": lambda c, kw: api.Forecaster(c["home"]).forget("AAA", **kw),
     "train": lambda c, kw: api.Forecaster(c["home"]).train("AAA", c["config"], **kw),
+    "run_nightly": lambda c, kw: api.Forecaster(c["home"]).run_nightly(c["nightly"], **kw),
     "models": lambda c, kw: api.Forecaster(c["home"]).models("AAA", **kw),
     "promote": lambda c, kw: api.Forecaster(c["home"]).promote("AAA", c["run_id"], **kw),
     "evaluate": lambda c, kw: api.Forecaster(c["home"]).evaluate("AAA", **kw),
@@ -72,7 +78,13 @@ METHODS: dict[str, Call] = {
     "replay": lambda c, kw: api.Forecaster(c["home"]).replay("AAA", every=100_000, **kw),
 }
 # Forecaster methods that stand for a function taking lock_timeout.
-LOCKING_METHODS = {"fetch": "fetch", "train": "train", "promote": "promote", "forget": "forget"}
+LOCKING_METHODS = {
+    "fetch": "fetch",
+    "train": "train",
+    "run_nightly": "run_nightly",
+    "promote": "promote",
+    "forget": "forget",
+}
 
 
 def public_functions() -> dict[str, inspect.Signature]:
@@ -165,6 +177,7 @@ def test_lock_timeout_is_the_wait_for_a_held_lock(
     [
         "fetch",
         "train",
+        "run_nightly",
         "promote",
         "forget",
     ],

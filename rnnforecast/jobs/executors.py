@@ -149,6 +149,17 @@ def threads_per_worker(workers: int, cores: int | None = None) -> int:
     return max(1, (cores or os.cpu_count() or 1) // max(workers, 1))
 
 
+def check(workers: int = 1, executor: str = "local", address: str | None = None) -> None:
+    """UsageError unless ``workers``, ``executor`` and ``address`` make a pool: a known
+    executor, workers at least 1, an address only for Ray (which is not imported here)."""
+    if executor not in EXECUTORS:
+        raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if workers < 1:
+        raise UsageError(f"workers must be at least 1, got {workers}")
+    if address is not None and executor != "ray":
+        raise UsageError("an address is for the ray executor")
+
+
 @contextmanager
 def pool_for(
     workers: int = 1,
@@ -161,18 +172,13 @@ def pool_for(
     :mod:`rnnforecast.jobs.ray_cluster`), closed on exit. Raises UsageError (a bad executor,
     workers below 1, an address without Ray, a missing Ray), SourceError (a cluster that
     cannot be reached or runs another version)."""
-    if executor not in EXECUTORS:
-        raise UsageError(f"the executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
-    if workers < 1:
-        raise UsageError(f"workers must be at least 1, got {workers}")
+    check(workers, executor, address)
     if executor == "ray":
         from rnnforecast.jobs import ray_cluster
 
         with ray_cluster.connected(address) as pool:
             yield pool
         return
-    if address is not None:
-        raise UsageError("an address is for the ray executor")
     if workers == 1:
         yield InProcess(progress)
         return

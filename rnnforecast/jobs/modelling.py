@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from rnnforecast.config import Config
 from rnnforecast.data.tickers import unique_tickers
-from rnnforecast.errors import OwnModelOnly, PartialFailure, UsageError
+from rnnforecast.errors import OwnModelOnly, UsageError
 from rnnforecast.jobs import executors
-from rnnforecast.jobs.outcomes import OnTicker, TickerOutcome, failed_tickers, failure_code
+from rnnforecast.jobs.outcomes import OnTicker, TickerOutcome, failed_tickers, results_of
 from rnnforecast.storage.home import Home
 
 if TYPE_CHECKING:
@@ -45,15 +45,9 @@ class Training:
     def results(self) -> list[TrainResult]:
         """Each ticker's TrainResult, in order; PartialFailure naming the failed tickers
         and why, if any failed (the others' models are saved); its exit code is the one the
-        failures share, or 7 when they differ."""
-        reasons = [f"{o.ticker} ({o.error.message})" for o in self.tickers if o.error]
-        code = failure_code(self.tickers)
-        if reasons and code is not None:
-            raise PartialFailure(
-                f"{len(reasons)} of {len(self.tickers)} tickers failed: {', '.join(reasons)}",
-                code,
-            )
-        return [o.result for o in self.tickers if o.result is not None]
+        failures share, or 7 when they differ
+        (:func:`~rnnforecast.jobs.outcomes.results_of`)."""
+        return results_of(self.tickers)
 
 
 def train(

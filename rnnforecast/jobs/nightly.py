@@ -95,15 +95,15 @@ def run(
     is fetched before any is trained, so that no download runs after TensorFlow is loaded
     (Yahoo downloads also run in a child process: see rnnforecast.data.yahoo). Each ticker is
     locked while it is fetched, while its bars are read for training, and again from
-    saving the challenger to pruning. Old runs beyond
-    ``plan.keep`` are deleted. Raises UsageError before any work if a ticker names an
-    unknown calendar. With ``plan.warm_start`` a challenger of the current model's recipe
-    is that model fine-tuned (:mod:`rnnforecast.training.warm`; ``warm_epochs`` overrides its epoch
-    budget). ``on_ticker`` is told as each ticker's fetch begins and ends, then as each
-    fetched ticker's training begins and ends (not for a global model: one network),
-    ``progress`` after each
-    epoch (in this process only). The tickers are fetched at once, within ``plan.fetch``'s
-    rate limit (``waits``: the clock its pauses and Yahoo's retries wait on).
+    saving the challenger to pruning. Old runs beyond ``plan.keep`` are deleted. Raises
+    UsageError before any work if a ticker names an unknown calendar, or for ``workers``,
+    ``executor`` or ``address`` (:func:`~rnnforecast.jobs.executors.check`). With
+    ``plan.warm_start`` a challenger of the current model's recipe is that model fine-tuned
+    (:mod:`rnnforecast.training.warm`; ``warm_epochs`` overrides its epoch budget).
+    ``on_ticker`` is told as each ticker's fetch begins and ends, then as each fetched
+    ticker's training begins and ends (not for a global model: one network), ``progress``
+    after each epoch (in this process only). The tickers are fetched at once, within
+    ``plan.fetch``'s rate limit (``waits``: the clock its pauses and Yahoo's retries wait on).
 
     The fits run where :func:`rnnforecast.jobs.executors.pool_for` says (``workers``
     processes here, or the ``executor`` "ray" at ``address``: one task per ticker, or one for
@@ -111,20 +111,8 @@ def run(
     the home. Saving, promoting and pruning happen here, each ticker locked while its bars
     are read and again from saving to pruning.
     """
-    for job in plan.tickers:
-        if job.calendar is not None:
-            calendars.check_code(job.calendar)
-    jobs = [
-        ingest.FetchJob(
-            job.ticker,
-            job.source,
-            ingest.FetchOptions(
-                calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
-                clock=clock,
-            ),
-        )
-        for job in plan.tickers
-    ]
+    executors.check(workers, executor, address)
+    jobs = _fetch_jobs(plan, clock)
     outcomes: dict[int, RunOutcome] = {}
     fetched: dict[int, tuple[str, StoreResult]] = {}
     got = ingest.fetch_many(home, jobs, limit=plan.fetch, on_ticker=on_ticker, waits=waits)
@@ -153,6 +141,22 @@ def run(
             ]
     outcomes.update(zip(order, grouped, strict=True))
     return [outcomes[i] for i in range(len(plan.tickers))]
+
+
+def _fetch_jobs(plan: RunConfig, clock: calendars.Clock) -> list[ingest.FetchJob]:
+    """The fetch of each ticker of ``plan``, in order; UsageError for an unknown calendar
+    before any is fetched."""
+    return [
+        ingest.FetchJob(
+            job.ticker,
+            job.source,
+            ingest.FetchOptions(
+                calendar=calendars.check_code(job.calendar) if job.calendar is not None else None,
+                clock=clock,
+            ),
+        )
+        for job in plan.tickers
+    ]
 
 
 def _failed(ticker: str, exc: Exception, rows_added: int | None = None) -> RunOutcome:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from rnnforecast.errors import RnnForecastError
+from rnnforecast.errors import PartialFailure, RnnForecastError
 
 
 class Record(Protocol):
@@ -121,3 +121,21 @@ def failure_code(outcomes: list[TickerOutcome[Any]]) -> int | None:
     if not codes:
         return None
     return codes.pop() if len(codes) == 1 else 7
+
+
+def results_of(outcomes: list[TickerOutcome[R]]) -> list[R]:
+    """Each ticker's result, in order, when none failed. A sole ticker's failure is raised
+    as its own error; with several, PartialFailure naming the failed tickers and why (the
+    others' work is kept), its exit code the one the failures share, or 7 when they differ,
+    and its ``outcomes`` these."""
+    if len(outcomes) == 1 and outcomes[0].error is not None:
+        raise outcomes[0].error.exception()
+    reasons = [f"{o.ticker} ({o.error.message})" for o in outcomes if o.error]
+    code = failure_code(outcomes)
+    if reasons and code is not None:
+        raise PartialFailure(
+            f"{len(reasons)} of {len(outcomes)} tickers failed: {', '.join(reasons)}",
+            code,
+            outcomes,
+        )
+    return [o.result for o in outcomes if o.result is not None]
