@@ -73,7 +73,8 @@ class PartialFailure(RnnForecastError):
 
 class EnvironmentFault(RnnForecastError):
     """The world outside the program failed: a file or folder cannot be read or written
-    (permission denied, read-only file system, disk full, input/output error)."""
+    (permission denied, read-only file system, disk full, input/output error), or a Ray
+    node does not run this rnnforecast."""
 
     exit_code = 8
 

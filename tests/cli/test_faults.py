@@ -448,7 +448,7 @@ def test_json_usage_error_from_the_parser_prints_a_document() -> None:
 
 def test_shell_completion_is_offered() -> None:
     shown = cli("--show-completion", "bash")
-    assert shown.exit_code == 0
+    assert shown.exit_code == 0, (shown.stderr, repr(shown.exception))
     assert "_RNNFORECAST_COMPLETE=complete_bash" in shown.stdout
     env = {
         **os.environ,
