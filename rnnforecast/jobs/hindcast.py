@@ -90,7 +90,7 @@ def served_days(
     index = np.flatnonzero(np.asarray(mask))
     part = dataset.select(index)
     served = interval_choice.load(loaded.bundle.path, member)
-    fan = None if member is not None else choice.load(loaded.bundle.path, registry.REGISTRY)
+    fan = choice.load(loaded.bundle.path, registry.REGISTRY, member)
     baseline = (served is not None and served.serves_baseline) or fan is not None
     calibration = model.calibration
     method = interval_choice.served_name(served, calibration) if fan is None else fan.methods[0]

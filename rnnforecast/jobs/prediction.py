@@ -151,17 +151,17 @@ def predict(
     loaded = load(home, ticker, run_id)
     data = loaded.config.data
     manifest = loaded.bundle.manifest
-    fans = registry.REGISTRY
-    fan = None if manifest.members is not None else choice.load(loaded.bundle.path, fans)
+    # A global model's manifest names its group and lists the tickers it serves.
+    symbol = check_ticker(ticker) if manifest.members is not None else manifest.ticker
+    if manifest.members is not None and symbol not in manifest.members:
+        raise UsageError(f"{symbol} is not one of the tickers run {manifest.run_id} serves")
+    member = symbol if manifest.members is not None else None
+    fan = choice.load(loaded.bundle.path, registry.REGISTRY, member)
     steps = horizon or data.horizon
     limit = data.horizon if data.strategy == "direct" else MAX_RECURSIVE_STEPS
     limit = limit if fan is None else max(limit, fan.horizons)
     if not 1 <= steps <= limit:
         raise HorizonOutOfRange(limit, data.strategy, data.horizon)
-    # A global model's manifest names its group and lists the tickers it serves.
-    symbol = check_ticker(ticker) if manifest.members is not None else manifest.ticker
-    if manifest.members is not None and symbol not in manifest.members:
-        raise UsageError(f"{symbol} is not one of the tickers run {manifest.run_id} serves")
     served = interval_choice.load(loaded.bundle.path, symbol)
     fan = fan if fan is not None and steps <= fan.horizons else None  # a recursive model's 30
     network = read_fan_network(loaded.bundle.path) if fan and fan.uses_network else None

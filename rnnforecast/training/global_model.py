@@ -48,6 +48,7 @@ from rnnforecast.training.group_members import (
 
 if TYPE_CHECKING:
     from rnnforecast.nn.keras_training import Progress
+    from rnnforecast.risk.fans.choice import FanRecord
 
 
 # --- train ---------------------------------------------------------------------------------
@@ -67,6 +68,8 @@ class GlobalTrainResult:
     interval_method: dict[str, str] = field(default_factory=dict)  # per member
     network_used: dict[str, NetworkUse] = field(default_factory=dict)  # per member
     batch: batches.Batch | None = None  # the batch both fits trained with
+    # per member with a fan: its served method at each horizon 1..22 (rnnforecast.risk.fans)
+    fan_methods: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +85,7 @@ class GlobalTrainResult:
             "interval_method": self.interval_method,
             "network_used": {s: use.to_dict() for s, use in self.network_used.items()},
             "batch_size": None if self.batch is None else self.batch.to_dict(),
+            "fan_methods": {s: list(methods) for s, methods in self.fan_methods.items()},
         }
 
 
@@ -230,6 +234,7 @@ def fit_group(
         member_intervals,
         reason,
         batch,
+        _member_fans(fit_config, members, refit),
     )
     package = saving.package_group(group, config, run, started)
     result = GlobalTrainResult(
@@ -242,14 +247,47 @@ def fit_group(
         scored_fit.trained.history.to_dict(),
         served_fit.model.calibration.to_dict(),
         run.serving_record(),
-        {
-            s: interval_choice.served_name(r, served_fit.model.calibration)
-            for s, r in member_intervals.items()
-        },
-        {s: network_use(served_fit.model.calibration, r) for s, r in member_intervals.items()},
+        *_served_ranges(run),
         batch,
+        {s: fan.methods for s, fan in run.fans.items()},
     )
     return TrainedGroup(package, result)
+
+
+def _member_fans(
+    config: Config, members: list[GroupMember], refit: bool
+) -> dict[str, FanRecord]:
+    """Each member's served fan (:func:`rnnforecast.training.per_ticker.fan_for_training`
+    on its own bars, chosen on its own test windows), for the members with enough bars. The
+    classical fans only: a fan network of the group's own is not trained here."""
+    classical = dataclasses.replace(
+        config, calibration=dataclasses.replace(config.calibration, fan_network=False)
+    )
+    fans = {}
+    for m in members:
+        first_test = int(np.flatnonzero(m.test)[0])
+        fan, _ = per_ticker.fan_for_training(classical, m.frame, first_test, refit)
+        if fan is not None:
+            fans[m.symbol] = fan
+    return fans
+
+
+def _served_ranges(run: saving.GroupRun) -> tuple[dict[str, str], dict[str, NetworkUse]]:
+    """Per member, what predict serves at one session: the range's method (its fan's, or
+    its one-day intervals' without a fan) and what the weights shape."""
+    from rnnforecast.risk import interval_choice
+
+    calibration = run.served.model.calibration
+    methods, uses = {}, {}
+    for symbol, record in run.intervals.items():
+        fan = run.fans.get(symbol)
+        if fan is None:
+            methods[symbol] = interval_choice.served_name(record, calibration)
+            uses[symbol] = network_use(calibration, record)
+        else:
+            methods[symbol] = fan.methods[0]
+            uses[symbol] = NetworkUse(network_use(calibration, None, 1).price, False)
+    return methods, uses
 
 
 def _score_members(

@@ -285,6 +285,8 @@ class GroupRun:
     intervals: dict[str, IntervalRecord] = field(default_factory=dict)
     reason: str = ""  # why it is refitted or not (rnnforecast.training.fitting.refit_plan)
     batch: Batch | None = None  # the batch both fits trained with
+    # each member's served fan (rnnforecast.risk.fans.choice), saved as fan.TICKER.json
+    fans: dict[str, FanRecord] = field(default_factory=dict)
 
     @property
     def refitted(self) -> bool:
@@ -395,6 +397,11 @@ def package_group(group: str, config: Config, run: GroupRun, started: float) -> 
 
             for symbol, record in run.intervals.items():
                 interval_choice.save(path.parent, record, symbol)
+        if run.fans:
+            from rnnforecast.risk.fans import choice
+
+            for symbol, fan in run.fans.items():
+                choice.save(path.parent, fan, symbol)
         if run.refitted:
             save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, scored)
 

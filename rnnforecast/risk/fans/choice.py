@@ -137,17 +137,21 @@ class FanRecord:
         return cls(tuple(served), fits, choice, factors)
 
 
-def save(folder: Path, record: FanRecord) -> None:
-    """Write ``record`` as ``folder/fan.json`` inside a bundle being saved (its checksums
-    cover it)."""
+def save(folder: Path, record: FanRecord, member: str | None = None) -> None:
+    """Write ``record`` as ``folder/fan.json`` (``fan.MEMBER.json`` for a global model's
+    member) inside a bundle being saved (its checksums cover it)."""
     text = json.dumps(record.to_json(), indent=2, allow_nan=False)
-    (Path(folder) / FAN_FILE).write_text(text + "\n", encoding="utf-8")
+    name = FAN_FILE if member is None else f"fan.{member}.json"
+    (Path(folder) / name).write_text(text + "\n", encoding="utf-8")
 
 
-def load(folder: Path, methods: Mapping[str, FanMethod]) -> FanRecord | None:
-    """The fan record of the bundle in ``folder``, None for a bundle saved without one.
-    Raises ModelError (with the path) if it is unreadable or not a valid record."""
-    path = Path(folder) / FAN_FILE
+def load(
+    folder: Path, methods: Mapping[str, FanMethod], member: str | None = None
+) -> FanRecord | None:
+    """The fan record of the bundle in ``folder`` (a global model's ``member``'s own), None
+    for a bundle saved without one. Raises ModelError (with the path) if it is unreadable or
+    not a valid record."""
+    path = Path(folder) / (FAN_FILE if member is None else f"fan.{member}.json")
     return read_record(path, lambda raw: FanRecord.from_json(raw, methods), "fan record")
 
 
