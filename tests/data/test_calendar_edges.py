@@ -173,3 +173,25 @@ def test_instants_after_the_calendars_last_session_keep_their_local_date() -> No
         day = bound + dt.timedelta(days=days)
         stamp = np.array([f"{day}T12:00:00"], dtype="datetime64[s]")
         assert calendars.session_dates("XBOM", stamp).tolist() == [day]
+    # an instant inside the last session the calendar knows (it trades 03:45-10:00 UTC)
+    inside = np.array([f"{bound}T06:00:00"], dtype="datetime64[s]")
+    assert calendars.session_dates("XBOM", inside).tolist() == [bound]
+
+
+def xnys_sessions(start: dt.date, end: dt.date) -> list[str]:
+    import exchange_calendars as xcals
+
+    found = xcals.get_calendar("XNYS", start=start, end=end).sessions
+    return [str(day.date()) for day in found]
+
+
+def test_sessions_from_long_ago_and_two_years_ahead() -> None:
+    """Fetch asks for the sessions from the first bar (GOOG's sample starts in 2004) to two
+    years ahead: beyond exchange_calendars' default span (20 years back, 1 year ahead)."""
+    old = calendars.sessions("XNYS", dt.date(2004, 8, 19), dt.date(2008, 1, 4))
+    assert [str(d) for d in old.dates] == xnys_sessions(dt.date(2004, 8, 19), dt.date(2008, 1, 4))
+    today = dt.datetime.now(dt.UTC).date()
+    ahead = today + dt.timedelta(days=calendars.SESSIONS_AHEAD_DAYS)
+    assert [str(d) for d in calendars.sessions("XNYS", today, ahead).dates] == xnys_sessions(
+        today, ahead
+    )
