@@ -597,6 +597,25 @@ def read_only(home: Path, tmp_path: Path) -> Iterator[Path]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
 
 
+@contextlib.contextmanager
+def machine_zone(name: str) -> Iterator[None]:
+    """The process's local time zone set to ``name`` (``TZ``) for the ``with`` block: code
+    that should work in UTC must not read the machine's zone (UTC here and on CI)."""
+    import time
+
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = saved
+        time.tzset()
+
+
 @dataclass(frozen=True)
 class StoreAsOf:
     """The store as it stood on the day of row ``last`` (0-based over the ticker's bars): a

@@ -9,7 +9,9 @@ DIR (default: a directory under the system temporary directory named after the m
 the copy's ``[tool.mutmut]`` mutates that one module and selects the given tests
 (``-m "not slow"``), and ``mutmut run --max-children 1`` runs there, so the checkout's own
 ``mutants/`` and configuration are left alone. It prints the counts by status and every
-survivor's name; ``--summary`` only reads the counts of an earlier run in DIR. See
+survivor's name; ``--summary`` only reads the counts of an earlier run in DIR, and
+``--rerun`` copies the tests into DIR again and runs the earlier run's survivors only
+(after tests were added to kill them; the tests selected stay those of the first run). See
 docs/tests.md ("Mutation testing over the core") for the results and the triage.
 """
 
@@ -42,9 +44,9 @@ STATUS.update(
 )
 
 
-def _copy_tree(dest: Path) -> None:
+def _copy_tree(dest: Path, *under: str) -> None:
     listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z", *under],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -69,6 +71,8 @@ def _narrow_config(dest: Path, modules: list[str], tests: list[str]) -> None:
         'source_paths = ["rnnforecast"]\n'
         f"only_mutate = {json.dumps(modules)}\n"
         "mutate_only_covered_lines = true\n"
+        # tests that read the documentation (test_csv_exports_import's list of samples)
+        'also_copy = ["docs"]\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(selection)}\n"
     )
@@ -85,6 +89,16 @@ def _diff(dest: Path, mutant: str) -> str:
     ).stdout
     changed = [line for line in shown.splitlines() if line[:2] in ("- ", "+ ")]
     return "".join(f"\n        {line}" for line in changed)
+
+
+def _survivors(dest: Path, modules: list[str]) -> list[str]:
+    metas = {m for module in modules for m in (dest / "mutants").glob(module + ".meta")}
+    return sorted(
+        mutant
+        for meta in metas
+        for mutant, code in json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"].items()
+        if code == 0
+    )
 
 
 def _summary(dest: Path, modules: list[str], diffs: bool = False) -> int:
@@ -113,6 +127,11 @@ def main() -> int:
     parser.add_argument("--dir", type=Path, help="the scratch copy (reused if it exists)")
     parser.add_argument("--summary", action="store_true", help="only count an earlier run")
     parser.add_argument("--diffs", action="store_true", help="with each survivor's change")
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="copy tests/ into DIR again and run only the earlier run's survivors",
+    )
     args = parser.parse_intermixed_args()
     modules = args.module.split(",")
     for module in modules:
@@ -123,6 +142,16 @@ def main() -> int:
     dest = args.dir or Path(tempfile.gettempdir()) / f"rnnforecast-mutmut-{stem}"
     if args.summary:
         return _summary(dest, modules, args.diffs)
+    mutmut = Path(sys.executable).with_name("mutmut")
+    if args.rerun:
+        survivors = _survivors(dest, modules)
+        if not survivors:
+            print(f"no survivors of {modules} in {dest / 'mutants'}", file=sys.stderr)
+            return 1
+        _copy_tree(dest, "tests")  # new tests; mutmut records what they reach
+        command = [str(mutmut), "run", "--max-children", "1", *survivors]
+        run = subprocess.run(command, cwd=dest, check=False)
+        return run.returncode or _summary(dest, modules, args.diffs)
     if not args.tests:
         parser.error("name the tests that reach the module")
     if dest.exists():
@@ -130,7 +159,6 @@ def main() -> int:
     dest.mkdir(parents=True)
     _copy_tree(dest)
     _narrow_config(dest, modules, args.tests)
-    mutmut = Path(sys.executable).with_name("mutmut")
     run = subprocess.run([str(mutmut), "run", "--max-children", "1"], cwd=dest, check=False)
     if run.returncode != 0:
         return run.returncode

@@ -161,20 +161,27 @@ def sessions(code: str, start: dt.date, end: dt.date) -> Sessions:
     canonical = check_code(code)
     calendar = _calendar(canonical, start, end)
     closes = calendar.closes
+    dates = np.asarray(closes.index.values, dtype="datetime64[D]")
+    inside = (dates >= np.datetime64(start, "D")) & (dates <= np.datetime64(end, "D"))
     return Sessions(
         canonical,
-        np.asarray(closes.index.values, dtype="datetime64[D]"),
-        np.asarray(closes.dt.tz_convert(None).to_numpy(), dtype="datetime64[s]"),
+        dates[inside],
+        np.asarray(closes.dt.tz_convert(None).to_numpy(), dtype="datetime64[s]")[inside],
     )
 
 
+# How far _calendar widens the span it asks for on each side: exchange_calendars refuses a
+# span of one day or without a session (the day after a Friday; Lunar New Year in Shanghai).
+_MARGIN = dt.timedelta(days=14)
+
+
 def _calendar(canonical: str, start: dt.date, end: dt.date) -> Any:
-    """exchange_calendars' calendar ``canonical`` from ``start`` to ``end``, clipped to the
-    span it has data for."""
+    """exchange_calendars' calendar ``canonical`` from ``start`` to ``end`` widened by
+    :data:`_MARGIN` on each side, clipped to the span it has data for."""
     import exchange_calendars as xcals
     import pandas as pd
 
-    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    first, last = pd.Timestamp(start - _MARGIN), pd.Timestamp(end + _MARGIN)
     try:
         return xcals.get_calendar(canonical, start=first, end=last)
     except ValueError:  # outside the calendar's bounds (XTKS starts in 1997): clip to them

@@ -254,9 +254,7 @@ def fit_group(
     return TrainedGroup(package, result)
 
 
-def _member_fans(
-    config: Config, members: list[GroupMember], refit: bool
-) -> dict[str, FanRecord]:
+def _member_fans(config: Config, members: list[GroupMember], refit: bool) -> dict[str, FanRecord]:
     """Each member's served fan (:func:`rnnforecast.training.per_ticker.fan_for_training`
     on its own bars, chosen on its own test windows), for the members with enough bars. The
     classical fans only: a fan network of the group's own is not trained here."""

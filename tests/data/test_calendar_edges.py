@@ -110,3 +110,88 @@ def test_a_bar_on_the_first_day_of_1900_is_accepted() -> None:
     assert got.equals(frame)
     with pytest.raises(DataError, match=r"^x: bar dated 1899-12-31 is before 1900$"):
         calendars.complete_bars(frame_of("1899-12-31"), WEEK, AT_CLOSE, "x", drop_open=False)
+
+
+@pytest.mark.parametrize(
+    ("after", "now", "closed"),
+    [
+        ("2024-01-08", "2024-01-09T10:00:00", 0),  # the morning after Monday's bar
+        ("2024-01-08", "2024-01-09T21:00:00", 1),  # Tuesday's close
+        ("2024-01-05", "2024-01-06T12:00:00", 0),  # the Saturday after Friday's bar
+        ("2024-01-05", "2024-01-07T23:00:00", 0),  # Sunday night
+        ("2024-01-05", "2024-01-08T21:00:00", 1),  # Monday's close
+        ("2024-01-05", "2024-01-10T20:59:59", 2),  # a second before Wednesday's close
+    ],
+)
+def test_sessions_closed_after_a_bar_a_day_or_a_weekend_later(
+    after: str, now: str, closed: int
+) -> None:
+    """Predict on a store without sessions counts them from the calendar: the day after the
+    last bar, and a weekend, used to raise exchange_calendars' ValueError (it refuses a span
+    of one day and one without a session)."""
+    instant = dt.datetime.fromisoformat(now).replace(tzinfo=dt.UTC)
+    assert calendars.closed_after("XNYS", dt.date.fromisoformat(after), instant) == closed
+
+
+def test_session_dates_in_a_week_without_sessions() -> None:
+    """Shanghai closed from 9 to 18 February 2024 (Lunar New Year): an instant there keeps
+    its date in Shanghai; the window around it had no session and used to raise."""
+    stamps = np.array(["2024-02-13T04:00:00", "2024-02-12T20:00:00"], dtype="datetime64[s]")
+    got = calendars.session_dates("XSHG", stamps)
+    assert got.tolist() == [dt.date(2024, 2, 13), dt.date(2024, 2, 13)]
+    single = calendars.session_dates("XSHG", stamps[:1])
+    assert single.tolist() == [dt.date(2024, 2, 13)]
+
+
+def bse_bound() -> dt.date:
+    """The last day exchange_calendars has Bombay's (XBOM) sessions for."""
+    import exchange_calendars as xcals
+
+    bound = xcals.get_calendar("XBOM").bound_max()
+    if bound is None:  # pragma: no cover - a later exchange_calendars
+        pytest.skip("exchange_calendars has no end to XBOM's sessions")
+    return bound.date()
+
+
+def test_sessions_are_clipped_to_the_last_day_the_calendar_knows() -> None:
+    """Fetch asks for two years of sessions ahead; XBOM's data ends earlier."""
+    import exchange_calendars as xcals
+
+    bound = bse_bound()
+    start = bound - dt.timedelta(days=40)
+    got = calendars.sessions("XBOM", start, bound + dt.timedelta(days=730))
+    known = xcals.get_calendar("XBOM", start=start, end=bound)
+    assert [str(d) for d in got.dates] == [str(d.date()) for d in known.sessions]
+    assert got.closes.tolist() == known.closes.dt.tz_convert(None).tolist()
+
+
+def test_instants_after_the_calendars_last_session_keep_their_local_date() -> None:
+    """After every close of the window (past XBOM's last session), an instant is in no
+    session: it keeps its date in Kolkata (UTC+5:30), 17:30 there."""
+    bound = bse_bound()
+    for days in (1, 16):  # 16: the window (3 days, then 14 more) reaches the last two
+        day = bound + dt.timedelta(days=days)
+        stamp = np.array([f"{day}T12:00:00"], dtype="datetime64[s]")
+        assert calendars.session_dates("XBOM", stamp).tolist() == [day]
+    # an instant inside the last session the calendar knows (it trades 03:45-10:00 UTC)
+    inside = np.array([f"{bound}T06:00:00"], dtype="datetime64[s]")
+    assert calendars.session_dates("XBOM", inside).tolist() == [bound]
+
+
+def xnys_sessions(start: dt.date, end: dt.date) -> list[str]:
+    import exchange_calendars as xcals
+
+    found = xcals.get_calendar("XNYS", start=start, end=end).sessions
+    return [str(day.date()) for day in found]
+
+
+def test_sessions_from_long_ago_and_two_years_ahead() -> None:
+    """Fetch asks for the sessions from the first bar (GOOG's sample starts in 2004) to two
+    years ahead: beyond exchange_calendars' default span (20 years back, 1 year ahead)."""
+    old = calendars.sessions("XNYS", dt.date(2004, 8, 19), dt.date(2008, 1, 4))
+    assert [str(d) for d in old.dates] == xnys_sessions(dt.date(2004, 8, 19), dt.date(2008, 1, 4))
+    today = dt.datetime.now(dt.UTC).date()
+    ahead = today + dt.timedelta(days=calendars.SESSIONS_AHEAD_DAYS)
+    assert [str(d) for d in calendars.sessions("XNYS", today, ahead).dates] == xnys_sessions(
+        today, ahead
+    )

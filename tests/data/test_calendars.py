@@ -398,6 +398,19 @@ def test_predict_on_an_old_store_without_sessions(model_home: Path, tmp_path: Pa
     assert [f["date"] for f in out["forecasts"]] == ["2013-03-28", "2013-04-01", "2013-04-02"]
 
 
+def test_predict_on_an_old_store_the_morning_after_the_last_bar(
+    model_home: Path, tmp_path: Path
+) -> None:
+    """Without stored sessions predict counts them from exchange_calendars, which refuses a
+    span of one day: the morning after the last bar (and a weekend) predict failed."""
+    store_bars(model_home, tmp_path, prices_until("2013-03-22"))  # a Friday
+    with sqlite3.connect(model_home / "store.sqlite") as conn:
+        conn.execute("DROP TABLE sessions")
+    for now, stale in (("2013-03-23T10:00:00+00:00", 0), ("2013-03-25T21:00:00+00:00", 1)):
+        out, _ = predict(model_home, now, 1)
+        assert (out["stale_sessions"], out["forecasts"][0]["date"]) == (stale, "2013-03-25")
+
+
 def xnys_closed(after: str, now: str) -> int:
     """The XNYS sessions after ``after`` closed by ``now``, counted by exchange_calendars."""
     import exchange_calendars as xcals

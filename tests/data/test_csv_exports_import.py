@@ -108,3 +108,80 @@ def test_no_date_column_names_the_columns_found(tmp_path: Path, home: Path) -> N
     path.write_text("Day,Open,High,Low,Close,Volume\n2013-02-26,1,2,0.5,1,10\n")
     line = one_error(cli("fetch", "T", "--csv", str(path), home=home))
     assert "no date column" in line and "Day, Open, High" in line and "name" in line
+
+
+# The yf.download() layout's header lines, read by the csv module before pandas reads the file.
+YF_LINES = (EXPORTS / "yfinance_download.csv").read_text().splitlines(keepends=True)
+
+
+def test_yfinance_download_saved_with_a_byte_order_mark_imports(tmp_path: Path, home: Path) -> None:
+    """Excel saves "CSV UTF-8" with a BOM: the first cell still reads "Price"."""
+    path = tmp_path / "bom.csv"
+    path.write_text("\ufeff" + "".join(YF_LINES), encoding="utf-8")
+    assert fetched(home, path) == EXPECTED
+
+
+def test_yfinance_download_without_its_date_line_keeps_the_first_bar(
+    tmp_path: Path, home: Path
+) -> None:
+    """An index without a name writes no "Date,,,,," line: the third line is the first bar."""
+    path = tmp_path / "nodate.csv"
+    path.write_text("".join(YF_LINES[:2] + YF_LINES[3:]))
+    assert fetched(home, path) == EXPECTED
+
+
+def test_yfinance_first_bar_without_prices_is_not_taken_for_the_date_line(
+    tmp_path: Path, home: Path
+) -> None:
+    path = tmp_path / "gap.csv"
+    path.write_text("".join(YF_LINES[:2]) + "2013-02-25,,,,,\n" + "".join(YF_LINES[3:]))
+    line = one_error(cli("fetch", "T", "--csv", str(path), home=home))
+    assert line == f"error: {path}: missing or non-finite Open on 2013-02-25"
+
+
+def test_a_date_line_with_a_value_is_read_as_a_bar(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "odd.csv"
+    path.write_text("".join(YF_LINES[:2]) + "Date,1,,,,\n" + "".join(YF_LINES[3:]))
+    line = one_error(cli("fetch", "T", "--csv", str(path), home=home))
+    assert line == (
+        f"error: {path}: unreadable date 'Date' on line 2 "
+        "(read as YYYY-MM-DD, like the other dates)"
+    )
+
+
+def test_a_ticker_in_one_column_only_still_makes_several(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "mixed.csv"
+    path.write_text(YF_LINES[0] + "Ticker,AAPL,GOOG,GOOG,GOOG,GOOG\n" + "".join(YF_LINES[2:]))
+    line = one_error(cli("fetch", "T", "--csv", str(path), home=home))
+    assert line == (
+        f"error: {path}: a yf.download() file of 2 tickers (AAPL, GOOG); save one ticker per "
+        "file: yf.download('GOOG').to_csv('GOOG.csv')"
+    )
+
+
+def test_several_tickers_message_names_the_first_five(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "six.csv"
+    path.write_text(
+        "Price" + ",Close" * 6 + "\nTicker,F,E,D,C,B,A\nDate" + "," * 6 + "\n2013-02-26" + ",1" * 6
+    )
+    line = one_error(cli("fetch", "T", "--csv", str(path), home=home))
+    assert line.startswith(f"error: {path}: a yf.download() file of 6 tickers (A, B, C, D, E); ")
+
+
+def test_a_blank_first_line_is_not_a_yfinance_header(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("\n" + (EXPORTS / "stooq.csv").read_text())
+    assert fetched(home, path) == EXPECTED
+
+
+def test_only_the_three_header_lines_go_through_the_csv_module(tmp_path: Path, home: Path) -> None:
+    """The csv module refuses a field over 131072 characters; pandas, which reads the bars,
+    does not: a long note in an ignored column on the third bar imports."""
+    path = tmp_path / "notes.csv"
+    rows = [(*row, "note") for row in EXPECTED]
+    rows[2] = (*EXPECTED[2], '"' + "x" * 200_000 + '"')
+    path.write_text(
+        "Date,Open,High,Low,Close,Volume,Notes\n"
+        + "".join(",".join(map(str, r)) + "\n" for r in rows)
+    )
+    assert fetched(home, path) == EXPECTED

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import canonical, make_prices, yahoo_frame
+from conftest import FIXTURES, canonical, make_prices, yahoo_frame
 from yfinance.exceptions import YFPricesMissingError, YFRateLimitError, YFTzMissingError
 
 from rnnforecast.data import sources
@@ -320,6 +320,226 @@ def test_validate_bars_rejects_empty() -> None:
     frame = canonical(make_prices(n=5)).iloc[:0]
     with pytest.raises(DataError, match="no rows"):
         sources.validate_bars(frame, "test")
+
+
+def test_validate_bars_makes_integer_columns_float64() -> None:
+    """A frame of integers (a DataFrame handed to the API) comes back canonical: float64."""
+    days = pd.DatetimeIndex(["2020-01-02", "2020-01-03", "2020-01-06"], name="Date")
+    frame = pd.DataFrame(
+        {"open": [10, 11, 12], "high": [12, 12, 13], "low": [9, 10, 11], "close": [11, 12, 12]},
+        index=days,
+    ).assign(volume=[100, 0, 5])
+    clean = sources.validate_bars(frame, "test")
+    assert_canonical(clean)
+    assert clean.to_numpy().tolist() == frame.to_numpy().astype(float).tolist()
+
+
+# --- edges a mutation run found untested (docs/tests.md) ------------------------------------
+
+
+def test_three_weekly_bars_are_refused(tmp_path: Path) -> None:
+    rows = ["2020-01-06,10,11,9,10,1", "2020-01-13,10,11,9,10,1", "2020-01-20,10,11,9,10,1"]
+    with pytest.raises(DataError) as info:
+        read_csv(write_text(tmp_path, small_csv(rows)))
+    assert str(info.value).endswith(
+        "bars.csv: bars are 7 days apart (median): these look like weekly or monthly bars, "
+        "and rnnforecast works on daily bars only"
+    )
+
+
+def test_bars_four_days_apart_are_still_daily(tmp_path: Path) -> None:
+    """The median gap may be 4 days (a thinly traded series); 5 is refused."""
+    for gap, refused in ((4, False), (5, True)):
+        days = pd.date_range("2020-01-02", periods=3, freq=f"{gap}D")
+        rows = [f"{day.date()},10,11,9,10,1" for day in days]
+        path = write_text(tmp_path, small_csv(rows))
+        if refused:
+            with pytest.raises(DataError, match="bars are 5 days apart"):
+                read_csv(path)
+        else:
+            assert list(read_csv(path).frame.index) == list(days)
+
+
+def test_prices_below_one_and_a_flat_bar_are_valid(tmp_path: Path) -> None:
+    """A penny stock trades under 1; a bar with High equal to Low (one trade) is no error."""
+    rows = ["2020-01-02,0.5,0.75,0.25,0.5,10", "2020-01-03,0.01,0.01,0.01,0.01,1"]
+    frame = read_csv(write_text(tmp_path, small_csv(rows))).frame
+    assert frame.to_numpy().tolist() == [[0.5, 0.75, 0.25, 0.5, 10.0], [0.01] * 4 + [1.0]]
+
+
+@pytest.mark.parametrize(
+    ("cell", "column", "message"),
+    [
+        ('"-$10.50"', 1, "price not positive on 2020-01-03"),
+        ('"-1,200"', 5, "negative volume on 2020-01-03"),
+        ("-1.2K", 5, "negative volume on 2020-01-03"),
+    ],
+)
+def test_exported_negative_numbers_keep_their_sign(
+    tmp_path: Path, cell: str, column: int, message: str
+) -> None:
+    row = GOOD_ROWS[1].split(",")
+    row[column] = cell
+    path = write_text(tmp_path, small_csv([GOOD_ROWS[0], ",".join(row), *GOOD_ROWS[2:]]))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_no_date_readable_in_any_format(tmp_path: Path) -> None:
+    """When no format reads a single date, the message names no format."""
+    rows = ["yesterday,10,11,9,10,1", "tomorrow,10,11,9,10,1"]
+    path = write_text(tmp_path, small_csv(rows))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == f"{path}: unreadable date 'yesterday' on line 2"
+
+
+def test_daily_stamps_twenty_hours_apart_keep_their_dates(tmp_path: Path) -> None:
+    """Bars at least 20 hours apart are daily bars stamped at an hour (docs/sources.md)."""
+    rows = ["2020-01-02 23:00,10,11,9,10,1", "2020-01-03 19:00,10,11,9,10,1"]
+    frame = read_csv(write_text(tmp_path, small_csv(rows))).frame
+    assert [str(day.date()) for day in frame.index] == ["2020-01-02", "2020-01-03"]
+
+
+def test_clip_keeps_what_the_bars_carry() -> None:
+    frame = canonical(make_prices(n=5))
+    stamps = frame.index.values.astype("datetime64[s]") + np.timedelta64(3600, "s")
+    bars = sources.Bars(frame, "yahoo", True, "NMS", stamps)
+    start, end = frame.index[1].date(), frame.index[3].date()
+    clipped = sources.clip(bars, start, end)
+    assert clipped.frame.equals(frame.iloc[1:4])
+    assert (clipped.source, clipped.auto_adjust, clipped.exchange) == ("yahoo", True, "NMS")
+    assert clipped.stamps is not None and clipped.stamps.tolist() == stamps[1:4].tolist()
+    assert sources.clip(sources.Bars(frame, "csv"), start, None).stamps is None
+
+
+def test_csv_source_clips_to_start_and_end(tmp_path: Path) -> None:
+    path = write_text(tmp_path, small_csv(GOOD_ROWS))
+    source = sources.CsvSource(path)
+    assert source.origin("T") == str(path)
+    got = source.bars("T", dt.date(2020, 1, 3), dt.date(2020, 1, 6)).frame
+    assert [str(day.date()) for day in got.index] == ["2020-01-03", "2020-01-06"]
+    got = source.bars("T", None, dt.date(2020, 1, 3)).frame
+    assert [str(day.date()) for day in got.index] == ["2020-01-02", "2020-01-03"]
+
+
+def test_messages_name_the_folder_and_the_columns_found(tmp_path: Path) -> None:
+    with pytest.raises(UsageError) as info:
+        read_csv(tmp_path)
+    assert str(info.value) == f"{tmp_path} is a folder, not a CSV file"
+    path = write_text(tmp_path, small_csv(["2020-01-02,10,11,9,1"], "Date,Open,High,Low,Volume"))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == (
+        f"{path}: missing column Close (need Open, High, Low, Close, Volume; found Date, "
+        "Open, High, Low, Volume)"
+    )
+
+
+def test_quoted_numbers_after_a_comma_and_a_space(tmp_path: Path) -> None:
+    """Some exports separate fields with ", "; a quoted number with a thousands separator
+    is then one field."""
+    text = (
+        "Date, Open, High, Low, Close, Volume\n"
+        '2020-01-02, "1,000.5", "1,100", 900, "1,050", "1,200"\n'
+        '2020-01-03, "1,050", "1,060", "1,001", "1,010", 900\n'
+    )
+    frame = read_csv(write_text(tmp_path, text)).frame
+    assert frame.to_numpy().tolist() == [
+        [1000.5, 1100.0, 900.0, 1050.0, 1200.0],
+        [1050.0, 1060.0, 1001.0, 1010.0, 900.0],
+    ]
+
+
+def test_numeric_columns_of_a_frame() -> None:
+    """What the API's DataFrames go through: no file line in messages, any row label, and
+    a numeric Volume keeps its missing values (refused later) where a text one is 0."""
+    frame = pd.DataFrame(
+        {"Open": ["1", "2"], "High": ["1", "2"], "Low": ["1", "2"], "Close": ["1", "x"]},
+        index=pd.DatetimeIndex(["2020-01-02", "2020-01-03"]),
+    ).assign(Volume=[1.0, np.nan])
+    with pytest.raises(DataError) as info:
+        sources.numeric_columns(frame, "f")
+    assert str(info.value) == "f: non-numeric Close value 'x' on 2020-01-03"
+    with pytest.raises(DataError) as info:
+        sources.numeric_columns(frame.reset_index(drop=True), "f", first_line=2)
+    assert str(info.value) == "f: non-numeric Close value 'x' on 1 (line 3)"
+    clean = sources.numeric_columns(frame.assign(Close=["1", "2"]), "f")
+    assert clean["volume"].tolist()[0] == 1.0 and np.isnan(clean["volume"].tolist()[1])
+    texts = sources.numeric_columns(frame.assign(Close=["1", "2"], Volume=["5", "-"]), "f")
+    assert texts["volume"].tolist() == [5.0, 0.0]
+
+
+def test_an_unreadable_file_names_what_the_reader_said(tmp_path: Path) -> None:
+    path = tmp_path / "garbage.csv"
+    path.write_bytes(b"\xff\xfe\x00\x01garbage\x00\n\x80\x81")
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == (
+        f"{path}: not a readable CSV file ('utf-8' codec can't decode byte 0xff in position "
+        "0: invalid start byte)"
+    )
+
+
+def test_yfinance_download_messages_name_the_date_column_and_the_file_line(
+    tmp_path: Path,
+) -> None:
+    """Its first header line is "Price,...": the dates' column is named Date, and a bad value
+    is on the line of the file (three header lines), not of the table."""
+    lines = (FIXTURES / "exports" / "yfinance_download.csv").read_text().splitlines()
+    path = write_text(tmp_path, "\n".join([*lines[:4], lines[4].replace("797.8", "abc")]))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == f"{path}: non-numeric Open value 'abc' on 2013-02-27 (line 5)"
+    no_volume = [",".join(line.split(",")[:-1]) for line in lines]
+    path = write_text(tmp_path, "\n".join(no_volume))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == (
+        f"{path}: missing column Volume (need Open, High, Low, Close, Volume; found Date, "
+        "Close, High, Low, Open)"
+    )
+
+
+def test_no_date_column_names_the_first_six_columns(tmp_path: Path) -> None:
+    header = "Day,Open,High,Low,Close,Volume,Adj Close,Note"
+    path = write_text(tmp_path, small_csv(["2020-01-02,1,1,1,1,1,1,x"], header))
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    assert str(info.value) == (
+        f"{path}: no date column: the first line names the columns (Day, Open, High, Low, "
+        "Close, Volume); name the dates' column Date, or leave the first column unnamed"
+    )
+
+
+def test_a_blank_column_name_is_the_dates_only_first(tmp_path: Path) -> None:
+    rows = ["2020-01-02,10,11,9,10.5,1000", "2020-01-03,10.5,11.5,10,11,1200"]
+    frame = read_csv(write_text(tmp_path, small_csv(rows, '" ",Open,High,Low,Close,Volume'))).frame
+    assert [str(day.date()) for day in frame.index] == ["2020-01-02", "2020-01-03"]
+    moved = [",".join([row.split(",")[1], row.split(",")[0], *row.split(",")[2:]]) for row in rows]
+    path = write_text(tmp_path, small_csv(moved, 'Open," ",High,Low,Close,Volume'))
+    with pytest.raises(DataError, match="no date column"):
+        read_csv(path)
+
+
+def test_utc_times_marked_z_keep_their_date(tmp_path: Path) -> None:
+    rows = ["2020-01-02T14:30:00Z,10,11,9,10.5,1000", "2020-01-03T14:30:00Z,10.5,11.5,10,11,1"]
+    frame = read_csv(write_text(tmp_path, small_csv(rows))).frame
+    assert list(frame.index) == [pd.Timestamp("2020-01-02"), pd.Timestamp("2020-01-03")]
+
+
+def test_unix_times_are_kept_as_the_bars_instants(tmp_path: Path) -> None:
+    """TradingView's Unix seconds: fetch maps each to its session (the bars' stamps); the
+    rows out of order are sorted with their stamps."""
+    path = FIXTURES / "exports" / "tradingview_unix.csv"
+    seconds = [int(line.split(",")[0]) for line in path.read_text().splitlines()[1:]]
+    lines = path.read_text().splitlines()
+    shuffled = write_text(tmp_path, "\n".join([lines[0], *reversed(lines[1:])]))
+    bars = read_csv(shuffled)
+    assert bars.stamps is not None
+    assert bars.stamps.astype("int64").tolist() == sorted(seconds)
+    assert bars.stamps.dtype == np.dtype("datetime64[s]")
 
 
 # --- the bundled sample ---------------------------------------------------------------------

@@ -434,3 +434,106 @@ def test_threads_write_different_tickers_at_once_into_a_new_store(store: Store) 
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone() == (3,)
+
+
+# --- edges a mutation run found untested (docs/tests.md) ------------------------------------
+
+
+def test_write_creates_the_folders_above_the_store(home: Path) -> None:
+    store = Store(home / "a" / "b" / "store.sqlite")
+    store.write("AAPL", bars(n=3))
+    assert store.info("AAPL") is not None
+
+
+@pytest.mark.parametrize(
+    ("stored", "incoming", "said"),
+    [
+        ({"source": "yahoo", "auto_adjust": True}, {"source": "yahoo", "auto_adjust": False},
+         "Yahoo (auto_adjust on), not Yahoo (auto_adjust off)"),
+        ({"source": "yahoo", "auto_adjust": False}, {"source": "yahoo", "auto_adjust": True},
+         "Yahoo (auto_adjust off), not Yahoo (auto_adjust on)"),
+        ({"source": "frame"}, {"source": "sample"}, "a DataFrame, not the bundled sample"),
+        ({"source": "fake"}, {"source": "csv"}, "fake, not a CSV file"),
+    ],
+)  # fmt: skip
+def test_the_refusal_names_both_sources(
+    store: Store, stored: dict, incoming: dict, said: str
+) -> None:
+    store.write("AAPL", bars(n=3, **stored))
+    with pytest.raises(UsageError) as info:
+        store.write("AAPL", bars(n=3, **incoming))
+    assert str(info.value) == (
+        f"AAPL is stored from {said}: replace its stored bars to start it afresh"
+    )
+
+
+def test_read_last_gives_the_newest_rows_oldest_first(store: Store) -> None:
+    given = bars(n=10)
+    store.write("AAPL", given)
+    dates, values = store.read_last("AAPL", 3)
+    assert dates.tolist() == [d.date() for d in given.frame.index[-3:]]
+    assert values.tolist() == given.frame.to_numpy()[-3:].tolist()
+    assert store.read_last("AAPL", 50)[1].shape == (10, 5)
+    with pytest.raises(NoStoredData):
+        store.read_last("MSFT", 3)
+
+
+def test_an_old_store_knows_no_calendar_for_a_ticker_it_does_not_hold(store: Store) -> None:
+    old_store(store)
+    assert (store.calendar("OLD"), store.calendar("NOPE")) == ("XNYS", None)
+
+
+def test_a_store_without_its_sessions_table_has_no_sessions(store: Store) -> None:
+    """The calendar column without the sessions table (dropped): no sessions known."""
+    store.write("AAPL", bars(n=3), sessions=sessions("XNYS", ["2020-01-06"], 21))
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("DROP TABLE sessions")
+    now = dt.datetime(2020, 2, 1, tzinfo=dt.UTC)
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 5, now) == ([], 0)
+    assert store.sessions_reach("XNYS", dt.date(2020, 1, 3), now) is False
+
+
+def test_sessions_after_counts_in_utc_whatever_the_machines_zone(store: Store) -> None:
+    from conftest import machine_zone
+
+    span = sessions("XNYS", ["2020-01-06", "2020-01-07", "2020-01-08"], 21)
+    store.write("AAPL", bars(n=3), sessions=span)
+    at = dt.datetime(2020, 1, 7, 21, 0, tzinfo=dt.UTC)
+    with machine_zone("Pacific/Kiritimati"):  # UTC+14
+        assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 3, at)[1] == 2
+    with machine_zone("America/Los_Angeles"):
+        assert store.sessions_after("XNYS", dt.date(2020, 1, 3), 3, at)[1] == 2
+
+
+def test_sessions_are_replaced_over_their_whole_span_only(store: Store) -> None:
+    """Three sessions, the middle one dropped by a later fetch; a 24/7 session closes at
+    midnight UTC, the next day: the session dated that next day, stored by another fetch,
+    is outside the span and kept."""
+    days = ["2020-01-06", "2020-01-07", "2020-01-08"]
+    store.write("AAPL", bars(n=3), sessions=sessions("XNYS", days, 21))
+    store.write("AAPL", bars(n=3), sessions=sessions("XNYS", [days[0], days[2]], 21))
+    later = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    assert store.sessions_after("XNYS", dt.date(2020, 1, 1), 9, later)[0] == [
+        dt.date(2020, 1, 6),
+        dt.date(2020, 1, 8),
+    ]
+    store.write("BTC", bars(n=3), sessions=sessions("24/7", ["2020-01-06", "2020-01-07"], 24))
+    store.write("BTC", bars(n=3), sessions=sessions("24/7", ["2020-01-05", "2020-01-06"], 24))
+    assert store.sessions_after("24/7", dt.date(2020, 1, 1), 9, later)[0] == [
+        dt.date(2020, 1, 5),
+        dt.date(2020, 1, 6),
+        dt.date(2020, 1, 7),
+    ]
+
+
+def test_a_store_in_a_read_only_home_is_read(store: Store, home: Path, tmp_path: Path) -> None:
+    """The WAL store cannot get its -shm file in a folder the user cannot write: it is read
+    as immutable (predict, evaluate and models work in such a home)."""
+    from conftest import read_only
+
+    given = bars(n=5)
+    store.write("AAPL", given, sessions=sessions("XNYS", ["2020-01-06"], 21))
+    with read_only(home, tmp_path) as folder:
+        frozen = Store(folder / "store.sqlite")
+        assert frozen.read("AAPL").equals(given.frame)
+        assert frozen.calendar("AAPL") == "XNYS"

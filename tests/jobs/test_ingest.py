@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FakeClock, FakeSource, canonical
+from conftest import FakeClock, FakeSource, canonical, machine_zone
 
 from rnnforecast.data.bars import Bars
 from rnnforecast.errors import DataError, UsageError
@@ -273,3 +273,75 @@ def test_a_gap_before_the_only_bar_fetched_is_noticed(home: Path) -> None:
     one = frame[frame.index >= "2020-07-01"].iloc[:1]
     [stored] = ingest.fetch(Home(home), ["ABC"], FakeSource(frames={"ABC": one}), clock=clock)
     assert [n for n in stored.notices if str(early.index[-1].date()) in n], stored.notices
+
+
+@dataclasses.dataclass(frozen=True)
+class AdjustingSource(FakeSource):
+    """An incremental FakeSource of adjusted prices (``auto_adjust``, like Yahoo's default)
+    that records each request's (start, end, cache)."""
+
+    requests: list[tuple[Any, Any, Any]] = dataclasses.field(default_factory=list)
+    incremental: bool = True
+
+    def bars(self, symbol: str, start: Any = None, end: Any = None, cache: Any = None) -> Bars:
+        self.requests.append((start, end, cache))
+        return dataclasses.replace(super().bars(symbol, start, end, cache), auto_adjust=True)
+
+
+def halved(frame: Any) -> Any:
+    """``frame`` as a source shows it after a 2:1 split: every price halved."""
+    return frame.assign(**{c: frame[c] / 2 for c in ("open", "high", "low", "close")})
+
+
+def test_a_readjusted_overlap_is_fetched_again_whole_to_the_same_end(home: Path) -> None:
+    """The second request after a re-adjusted overlap keeps the fetch's end and the home's
+    cache; a fetch from a chosen start takes the bars from there, with no second request."""
+    frame = bars_until("2020-12-31")
+    source = AdjustingSource(frames={"ABC": frame})
+    ingest.fetch(Home(home), ["ABC"], source, clock=clock)
+    assert Home(home).store.info("ABC").auto_adjust is True
+    source.frames["ABC"] = halved(frame)
+    end, cache = dt.date(2020, 12, 31), Home(home).yahoo_cache
+    [stored] = ingest.fetch(Home(home), ["ABC"], source, end=end, clock=clock)
+    assert source.requests[1:] == [(dt.date(2020, 12, 24), end, cache), (None, end, cache)]
+    assert (stored.readjusted, stored.changed) == (True, 60)
+    source.frames["ABC"] = frame
+    start = dt.date(2020, 12, 1)
+    ingest.fetch(Home(home), ["ABC"], source, start=start, clock=clock)
+    assert source.requests[3:] == [(start, None, cache)]
+
+
+def test_the_sessions_are_stored_two_years_ahead_of_the_utc_date(home: Path) -> None:
+    """Predict reads the stored sessions. On a machine at UTC+14 (Kiritimati) the local
+    date is already the next day: the sessions still end two years after UTC's date."""
+    now = dt.datetime(2021, 1, 4, 21, 30, tzinfo=dt.UTC)  # Tuesday 11:30 at UTC+14
+    with machine_zone("Pacific/Kiritimati"):
+        source = FakeSource(frames={"ABC": bars_until("2021-01-04")})
+        ingest.fetch(Home(home), ["ABC"], source, clock=lambda: now)
+    store = Home(home).store
+    found, closed = store.sessions_after("XNYS", dt.date(2021, 1, 4), 3, now)
+    assert (found, closed) == ([dt.date(2021, 1, 5), dt.date(2021, 1, 6), dt.date(2021, 1, 7)], 0)
+    assert store.sessions_after("XNYS", dt.date(2023, 1, 3), 5, now)[0] == [dt.date(2023, 1, 4)]
+
+
+def test_fetch_each_tells_each_tickers_turn(home: Path) -> None:
+    """``on_ticker`` hears of each named ticker as its fetch begins, numbered from 1, a
+    failing one too; one ticker is turn 1 of 1."""
+    from rnnforecast.jobs.outcomes import TickerTurn
+
+    source = FakeSource(
+        frames={"ABC": bars_until("2020-12-31"), "GHI": bars_until("2020-12-31")},
+        errors={"DEF": DataError("DEF: nothing here")},
+    )
+    turns: list[TickerTurn] = []
+    ingest.fetch_each(
+        Home(home), ["abc", "DEF", "ghi"], source, on_ticker=turns.append, clock=clock
+    )
+    begun = [turn for turn in turns if not turn.done]
+    assert begun == [TickerTurn("fetch", i, 3, t) for i, t in enumerate(["ABC", "DEF", "GHI"], 1)]
+    # and each is told done once, in the order the threads finish
+    done = sorted((turn.index, turn.ticker) for turn in turns if turn.done)
+    assert done == [(1, "ABC"), (2, "DEF"), (3, "GHI")]
+    turns.clear()
+    ingest.fetch_each(Home(home), ["ABC"], source, on_ticker=turns.append, clock=clock)
+    assert turns == [TickerTurn("fetch", 1, 1, "ABC"), TickerTurn("fetch", 1, 1, "ABC", True)]
