@@ -183,8 +183,8 @@ def global_model(folder: Path, home: Path, tickers: list[str], epochs: int) -> t
             capture_output=True,
         )
     seconds, peak, _ = timed(
-        [*COMMAND, "--home", str(home), "train", *tickers, "--global", "--epochs", str(epochs),
-         "--set", "train.patience=0", "--json", "--quiet"]
+        [*COMMAND, "--home", str(home), "train", *tickers, "--global", "--name", "ALL",
+         "--epochs", str(epochs), "--set", "train.patience=0", "--json", "--quiet"]
     )  # fmt: skip
     return seconds, peak
 

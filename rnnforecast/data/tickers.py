@@ -33,10 +33,12 @@ def unique_tickers(tickers: list[str]) -> list[str]:
 
 
 GROUP_PREFIX = "@"
+GROUP_MAX = 60
+"""The most characters of a group's name after its ``@``."""
 """First character of a global model's group name: no ticker symbol starts with it, so a
 group's folder under ``models/`` cannot collide with a ticker's."""
 
-_GROUP_RE = re.compile(r"^@[A-Z0-9][A-Z0-9.=+_\-]{0,59}$")
+_GROUP_RE = re.compile(rf"^@[A-Z0-9][A-Z0-9.=+_\-]{{0,{GROUP_MAX - 1}}}$")
 
 
 def check_group(name: str) -> str:

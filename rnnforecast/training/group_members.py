@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from rnnforecast.config import DataConfig
-from rnnforecast.data.tickers import check_group
-from rnnforecast.errors import DataError
+from rnnforecast.data.tickers import GROUP_MAX, check_group
+from rnnforecast.errors import DataError, UsageError
 from rnnforecast.forecast.windows import (
     MIN_WINDOWS,
     Dataset,
@@ -34,8 +34,17 @@ from rnnforecast.training import fitting
 
 def group_name(tickers: list[str], name: str | None = None) -> str:
     """The group of a global model: ``@NAME``, or ``@`` and the sorted symbols joined by
-    ``+`` when no name is given. Raises UsageError for a bad name."""
-    return check_group(name if name else "+".join(sorted(tickers)))
+    ``+`` when no name is given. Raises UsageError for a bad name, or for symbols too many
+    to make one (more than 60 characters joined)."""
+    if name:
+        return check_group(name)
+    joined = "+".join(sorted(tickers))
+    if len(joined) > GROUP_MAX:
+        raise UsageError(
+            f"the {len(tickers)} symbols joined make a group name of {len(joined)} characters, "
+            f"more than {GROUP_MAX}: give the group a name"
+        )
+    return check_group(joined)
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,13 @@ def test_bad_combinations(group: dict) -> None:
         2,
         "--workers",
     )
+    # 13 symbols of 4 letters joined by "+" make 64 characters: the group needs a name
+    many = [f"T{n:03d}" for n in range(13)]
+    line = assert_error(cli("train", *many, "--global", "--config", config, home=home), 2)
+    assert line == (
+        "error: the 13 symbols joined make a group name of 64 characters, more than 60: "
+        "give the group a name"
+    )
     assert_error(cli("evaluate", "AAA", "--folds", "2", home=home), 2, "--folds")
     group_run = group["train"]["run_id"]
     assert_error(cli("models", "AAA", "--promote", group_run, home=home), 2, "global model")
