@@ -263,11 +263,15 @@ def risk_days(
         within(test),
     )
     # the bundle may serve a baseline's intervals (rnnforecast.risk.interval_choice), not its
-    # network's
+    # network's, or its fan's one-session interval (what predict serves and names)
     from rnnforecast.risk import interval_choice
+    from rnnforecast.risk.fans import choice, registry
 
+    fan = choice.load(loaded.bundle.path, registry.REGISTRY, member)
     served = interval_choice.load(loaded.bundle.path, member)
-    name = interval_choice.served_name(served, loaded.calibration)
+    name = (
+        interval_choice.served_name(served, loaded.calibration) if fan is None else fan.methods[0]
+    )
     return dataclasses.replace(report, served_intervals=name), days, first_target[within(test)]
 
 

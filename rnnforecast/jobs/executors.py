@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # training is imported by the job that trains
 EXECUTORS = ("local", "ray")
 
 R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -199,13 +200,15 @@ def fit_all(
     job: Job = fit_job,
     on_done: Callable[[TickerOutcome[R]], None] | None = None,
     on_ticker: OnTicker | None = None,
+    hold: Callable[[int], AbstractContextManager[Any]] | None = None,
 ) -> list[TickerOutcome[R]]:
     """Fit each of ``names`` on ``pool``: ``prepare(i)`` (on the driver) makes the request of
     ``names[i]``, ``job`` fits it on the pool, ``finish(i, trained)`` (on the driver) saves
-    what came back. At most ``pool.window`` requests are in flight; each is finished as soon
-    as it comes back. A name whose step fails (our errors and outside faults) does not stop
-    the others; outcomes in the order of ``names``, ``on_done`` called as each is known.
-    ``on_ticker`` is told as each name's request is made, and (``done``) as it is known."""
+    what came back; ``hold(i)`` (a lock) is held from before ``prepare`` to after ``finish``.
+    At most ``pool.window`` requests are in flight; each is finished as soon as it comes
+    back. A name whose step fails (our errors and outside faults) does not stop the others;
+    outcomes in the order of ``names``, ``on_done`` called as each is known. ``on_ticker``
+    is told as each name's request is made, and (``done``) as its outcome is known."""
     outcomes: dict[int, TickerOutcome[R]] = {}
 
     def record(i: int, outcome: TickerOutcome[R]) -> None:
@@ -215,7 +218,7 @@ def fit_all(
         if on_done is not None:
             on_done(outcome)
 
-    pending: dict[Future[TickerOutcome[Any]], int] = {}
+    pending: dict[Future[TickerOutcome[Any]], tuple[int, ExitStack]] = {}
     upcoming = iter(range(len(names)))
     more = True
     while more or pending:
@@ -226,14 +229,20 @@ def fit_all(
                 break
             if on_ticker is not None:
                 on_ticker(TickerTurn("train", i + 1, len(names), names[i]))
+            held = ExitStack()
             try:
-                pending[pool.submit(job, prepare(i))] = i
+                if hold is not None:
+                    held.enter_context(hold(i))
+                pending[pool.submit(job, prepare(i))] = (i, held)
             except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
+                held.close()
                 record(i, TickerOutcome(names[i], error=Failure.of(exc)))
         done, _ = wait(pending, return_when=FIRST_COMPLETED) if pending else (set(), set())
         for future in done:
-            i = pending.pop(future)
-            record(i, _finished(names[i], future, functools.partial(finish, i)))
+            i, held = pending.pop(future)
+            with held:
+                outcome = _finished(names[i], future, functools.partial(finish, i))
+            record(i, outcome)
     return [outcomes[i] for i in range(len(names))]
 
 
@@ -266,22 +275,28 @@ def train_many(
 ) -> list[TickerOutcome[TrainResult]]:
     """Train each ticker with ``config`` on ``pool`` and save each as its current model;
     results in the order of ``tickers``. Each ticker is locked while its bars are read, and
-    again while its bundle is saved. ``on_ticker`` is told as each ticker's request is
     made and as its outcome is known. A ticker that fails does not stop the others."""
     from rnnforecast.training import per_ticker
 
     plain = config.to_dict()
 
     def prepare(i: int) -> FitRequest:
-        with home.lock(tickers[i]) as symbol:
-            frame = home.store.read(symbol)
-            return FitRequest(symbol, frame, home.store.info(symbol), plain, refit)
+        frame = home.store.read(tickers[i])
+        return FitRequest(tickers[i], frame, home.store.info(tickers[i]), plain, refit)
 
-    def finish(i: int, trained: Trained) -> TrainResult:
-        with home.lock(tickers[i]):
-            return per_ticker.save_trained(home, trained, promote=True)
+    def finish(_: int, trained: Trained) -> TrainResult:
+        return per_ticker.save_trained(home, trained, promote=True)
 
-    return fit_all(tickers, prepare, finish, pool, fit_job, on_done, on_ticker)
+    return fit_all(
+        tickers,
+        prepare,
+        finish,
+        pool,
+        fit_job,
+        on_done,
+        on_ticker,
+        lambda i: home.lock(tickers[i]),
+    )
 
 
 def fit_group_on(
@@ -289,22 +304,26 @@ def fit_group_on(
     home: Home,
     tickers: list[str],
     config: Config,
-    name: str | None = None,
-    refit: bool = True,
-) -> TrainedGroup:
-    """One global model of ``tickers`` (group ``name``, or their sorted symbols), its
-    members' bars read under their locks and fitted as one task of ``pool``; not saved.
-    Raises what stopped it (UsageError, DataError, LockError, ...)."""
+    name: str | None,
+    refit: bool,
+    finish: Callable[[TrainedGroup], T],
+) -> T:
+    """What ``finish`` makes of one global model of ``tickers`` (group ``name``, or their
+    sorted symbols): the group and its members locked, their bars read, the model fitted as
+    one task of ``pool``, then ``finish`` (saving it) before the locks are released. Raises
+    what stopped it (UsageError, DataError, LockError, ...)."""
     from rnnforecast.training import global_model
 
-    group, frames = global_model.group_frames(home, tickers, config, name)
-    request = GroupRequest(group, frames, config.to_dict(), refit)
-    [outcome] = fit_all([group], lambda _: request, _kept, pool, fit_group_job)
-    if outcome.error is not None:
-        raise outcome.error.exception()
-    trained: TrainedGroup | None = outcome.result
-    assert trained is not None  # an outcome holds a result or an error
-    return trained
+    group, symbols = global_model.group_of(tickers, config, name)
+    with home.lock_all([group, *symbols]):
+        frames = {s: home.store.read(s) for s in symbols}
+        request = GroupRequest(group, frames, config.to_dict(), refit)
+        [outcome] = fit_all([group], lambda _: request, _kept, pool, fit_group_job)
+        if outcome.error is not None:
+            raise outcome.error.exception()
+        trained: TrainedGroup | None = outcome.result
+        assert trained is not None  # an outcome holds a result or an error
+        return finish(trained)
 
 
 def _kept(_: int, trained: R) -> R:

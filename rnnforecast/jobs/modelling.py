@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rnnforecast.jobs.evaluation import EvaluationResult
     from rnnforecast.jobs.group_evaluation import GlobalEvaluation
     from rnnforecast.nn.keras_training import Progress
-    from rnnforecast.training.global_model import GlobalTrainResult
+    from rnnforecast.training.global_model import GlobalTrainResult, TrainedGroup
     from rnnforecast.training.per_ticker import TrainResult
 
 
@@ -110,13 +110,14 @@ def _train_group(
     pool: executors.Pool,
 ) -> GlobalTrainResult:
     """One global model of ``symbols``, fitted as one task of ``pool`` (in this process, or
-    on a Ray node) and saved, holding the group's and its members' locks, as the current
-    model of the group and every member; raises what stopped it."""
+    on a Ray node) and saved as the current model of the group and every member, the group
+    and its members locked for the run; raises what stopped it."""
     from rnnforecast.training import global_model
 
-    trained = executors.fit_group_on(pool, home, symbols, config, name, refit)
-    with home.lock_all([trained.result.group, *trained.result.members]):
+    def save(trained: TrainedGroup) -> GlobalTrainResult:
         return global_model.save_group(home, trained, promote=True)
+
+    return executors.fit_group_on(pool, home, symbols, config, name, refit, save)
 
 
 def evaluate(

@@ -21,7 +21,7 @@ from rnnforecast.jobs import executors, hindcast, ingest, promotion
 from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
-from rnnforecast.training import global_model, group_members
+from rnnforecast.training import global_model
 from rnnforecast.training.per_ticker import Trained, TrainResult, save_trained
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
@@ -94,8 +94,8 @@ def run(
     One ticker failing does not stop the others: its outcome carries the error. Every ticker
     is fetched before any is trained, so that no download runs after TensorFlow is loaded
     (Yahoo downloads also run in a child process: see rnnforecast.data.yahoo). Each ticker is
-    locked while it is fetched, while its bars are read for training, and again from
-    saving the challenger to pruning. Old runs beyond ``plan.keep`` are deleted. Raises
+    locked while it is fetched, and again from reading its bars for training to pruning.
+    Old runs beyond ``plan.keep`` are deleted. Raises
     UsageError before any work if a ticker names an unknown calendar, or for ``workers``,
     ``executor`` or ``address`` (:func:`~rnnforecast.jobs.executors.check`). With
     ``plan.warm_start`` a challenger of the current model's recipe is that model fine-tuned
@@ -134,6 +134,7 @@ def run(
                 nights.finish,
                 pool,
                 on_ticker=on_ticker,
+                hold=lambda k: home.lock(nights.fetched[k][0]),
             )
             grouped = [
                 o if o.error is None else _failed(plan.tickers[i].ticker, o.error.exception())
@@ -168,9 +169,9 @@ def _failed(ticker: str, exc: Exception, rows_added: int | None = None) -> RunOu
 @dataclass
 class _Nights:
     """The training step of ``run`` for the ``fetched`` tickers (in the plan's order):
-    :meth:`prepare` (the driver reads a ticker's bars and plans its warm start, under its
-    lock) and :meth:`finish` (the driver saves the challenger, promotes it or not, and
-    prunes, under its lock) around a fit that may run anywhere."""
+    :meth:`prepare` (the driver reads a ticker's bars and plans its warm start) and
+    :meth:`finish` (the driver saves the challenger, promotes it or not, and prunes) around
+    a fit that may run anywhere, the ticker locked from one to the other."""
 
     home: Home
     config: Config
@@ -184,36 +185,33 @@ class _Nights:
     def prepare(self, k: int) -> executors.FitRequest:
         symbol = self.fetched[k][0]
         home, config = self.home, self.config
-        with home.lock(symbol):
-            champion_id = home.models.current(symbol)
-            warm_start, from_scratch = None, "warm start is off"
-            old_basis = champion_id is not None and _on_old_basis(home, symbol, champion_id)
-            if old_basis:  # neither its weights nor its scalers fit the re-adjusted prices
-                from_scratch = (
-                    f"the bars current model {champion_id} was trained on were re-adjusted"
-                )
-            elif self.plan.warm_start:
-                from rnnforecast.training import warm
+        # the ticker is locked (fit_all holds it) from here to the end of finish
+        champion_id = home.models.current(symbol)
+        warm_start, from_scratch = None, "warm start is off"
+        old_basis = champion_id is not None and _on_old_basis(home, symbol, champion_id)
+        if old_basis:  # neither its weights nor its scalers fit the re-adjusted prices
+            from_scratch = f"the bars current model {champion_id} was trained on were re-adjusted"
+        elif self.plan.warm_start:
+            from rnnforecast.training import warm
 
-                warm_start, from_scratch = warm.plan(
-                    home, symbol, champion_id, config, self.warm_epochs
-                )
-            self.champions[k] = (champion_id, old_basis, warm_start, from_scratch)
-            frame = home.store.read(symbol)
-            return executors.FitRequest(
-                symbol,
-                frame,
-                home.store.info(symbol),
-                config.to_dict(),
-                self.plan.refit,
-                warm_start,
+            warm_start, from_scratch = warm.plan(
+                home, symbol, champion_id, config, self.warm_epochs
             )
+        self.champions[k] = (champion_id, old_basis, warm_start, from_scratch)
+        frame = home.store.read(symbol)
+        return executors.FitRequest(
+            symbol,
+            frame,
+            home.store.info(symbol),
+            config.to_dict(),
+            self.plan.refit,
+            warm_start,
+        )
 
     def finish(self, k: int, trained: Trained) -> NightlyResult:
-        symbol, stored = self.fetched[k]
-        with self.home.lock(symbol):
-            challenger = save_trained(self.home, trained, promote=False)
-            return _judged(self.home, self.config, self.plan, stored, challenger, self.champions[k])
+        stored = self.fetched[k][1]
+        challenger = save_trained(self.home, trained, promote=False)
+        return _judged(self.home, self.config, self.plan, stored, challenger, self.champions[k])
 
 
 def _judged(
@@ -344,18 +342,25 @@ def run_group(
     of members counts as a change of recipe. Returns one outcome per fetched ticker, in
     order; a failure of the group is every member's error."""
     symbols = [symbol for symbol, _ in fetched]
+
+    def judged(
+        trained: global_model.TrainedGroup,
+    ) -> tuple[global_model.GlobalTrainResult, bool, str, dict[str, Any] | None, list[str]]:
+        group = trained.result.group  # the group and its members are locked
+        champion_id = home.models.current(group)
+        challenger = global_model.save_group(home, trained, promote=False)
+        promote, reason, compared = _promote(home, group, config, champion_id, challenger)
+        if promote:
+            home.models.set_current(group, challenger.run_id)
+            for symbol in symbols:
+                home.models.set_group(symbol, group)
+        return challenger, promote, reason, compared, home.models.prune(group, plan.keep)
+
     try:
-        group = group_members.group_name(symbols, plan.group)
-        champion_id = home.models.current(group) if len(symbols) >= 2 else None
-        trained = executors.fit_group_on(pool, home, symbols, config, plan.group, plan.refit)
-        with home.lock_all([group, *sorted(symbols)]):
-            challenger = global_model.save_group(home, trained, promote=False)
-            promote, reason, compared = _promote(home, group, config, champion_id, challenger)
-            if promote:
-                home.models.set_current(group, challenger.run_id)
-                for symbol in symbols:
-                    home.models.set_group(symbol, group)
-            deleted = home.models.prune(group, plan.keep)
+        challenger, promote, reason, compared, deleted = executors.fit_group_on(
+            pool, home, symbols, config, plan.group, plan.refit, judged
+        )
+        group = challenger.group
     except RnnForecastError as exc:
         return [_failed(symbol, exc, stored.added) for symbol, stored in fetched]
     outcomes: list[RunOutcome] = []

@@ -119,24 +119,21 @@ def train_global(
     the pool scored on the shared test dates. With ``refit`` the recipe is fitted again up
     to the last bar and calibrated on its own newest windows, as for one ticker (and, as
     for one ticker, not where the network shapes nothing served). Every member and the
-    group are locked while their bars are read, and again while the bundle is saved.
+    group are locked for the run.
     Raises UsageError (fewer than two tickers, a bad symbol
     or name, "global" normalisation), DataError (a member without data or without windows
     in a part, or pooled parts below the smallest batch), LockError.
     """
-    group, frames = group_frames(home, tickers, config, name)
-    trained = fit_group(group, frames, config, progress, refit)
-    with home.lock_all([group, *frames]):
-        return save_group(home, trained, promote)
+    group, symbols = group_of(tickers, config, name)
+    with home.lock_all([group, *symbols]):
+        frames = {s: home.store.read(s) for s in symbols}
+        return save_group(home, fit_group(group, frames, config, progress, refit), promote)
 
 
-def group_frames(
-    home: Home, tickers: list[str], config: Config, name: str | None = None
-) -> tuple[str, dict[str, pd.DataFrame]]:
-    """The group's name (``name`` or the sorted symbols) and its members' stored bars,
-    sorted by symbol, read while the group and every member are locked. Raises UsageError
-    (fewer than two tickers, a bad symbol or name, "global" normalisation), DataError (a
-    member without data), LockError."""
+def group_of(tickers: list[str], config: Config, name: str | None = None) -> tuple[str, list[str]]:
+    """The group's name (``name`` or the sorted symbols) and its members' symbols, sorted.
+    Raises UsageError (fewer than two tickers, a bad symbol or name, "global"
+    normalisation)."""
     symbols = sorted({check_ticker(t) for t in tickers})
     if len(symbols) < 2:
         raise UsageError("a global model needs at least two different tickers")
@@ -145,9 +142,7 @@ def group_frames(
             f'data.normalise = "{config.data.normalise}" puts every ticker\'s prices on one '
             'scale; a global model needs data.normalise = "window"'
         )
-    group = group_name(symbols, name)
-    with home.lock_all([group, *symbols]):
-        return group, {s: home.store.read(s) for s in symbols}
+    return group_name(symbols, name), symbols
 
 
 @dataclass(frozen=True)
