@@ -37,6 +37,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -168,7 +169,12 @@ def night(plan: Path, home: Path, extra: list[str]) -> tuple[float, int]:
 
 
 def global_model(folder: Path, home: Path, tickers: list[str], epochs: int) -> tuple[float, int]:
-    for ticker in tickers:
+    stocked = folder / f"home-local-{len(tickers)}" / "store.sqlite"
+    if stocked.is_file():  # the one-process night stored every ticker already: copy its store
+        home.mkdir(parents=True)
+        with sqlite3.connect(stocked) as source, sqlite3.connect(home / "store.sqlite") as copy:
+            source.backup(copy)
+    for ticker in [] if stocked.is_file() else tickers:
         subprocess.run(
             [
                 *COMMAND,
