@@ -18,7 +18,9 @@ The first four are timed by wrapping the functions that do them, in this process
 
 Scores, warm against cold on the same days: one-sided Diebold-Mariano (HLN, Newey-West,
 :func:`rnnforecast.metrics.accuracy.diebold_mariano`) that warm's served 80% interval score
-and served absolute error are larger (``greater``: a small p says warm is worse); None when
+and served absolute error are larger (``greater``: a small p says warm is worse), and the
+same for the network alone: its 80% interval score, its calibrated point's absolute error
+and its raw point's (before the shrinkage: what its weights forecast); None when
 the two losses are equal every day (within a relative 1e-9: nothing to test). ``--pool``
 with one file prints that series' tests.
 
@@ -61,6 +63,7 @@ from rnnforecast.training import fitting, per_ticker
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("keras_fit", "network", "intervals", "fan", "refit", "replay")
 LOSSES = ("interval_score_80", "abs_error")
+NETWORK = ("network_interval_score_80", "network_abs_error", "network_raw_abs_error")
 
 
 class Clock:
@@ -88,6 +91,23 @@ class Clock:
         return out
 
 
+RAW: list[np.ndarray] = []
+"""The served network's raw (uncalibrated, unshrunk) point of each replayed day, in order:
+what its weights would serve if the shrink gate let them."""
+
+
+def keep_raw(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``replay.network_track`` that also keeps the raw point of its days in :data:`RAW`."""
+
+    def wrapped(choice: Any, config: Any, ohlcv: np.ndarray, targets: np.ndarray) -> Any:
+        lookback = config.data.lookback
+        base = np.stack([ohlcv[t - lookback : t] for t in targets])
+        RAW.append(choice.served.model.forecast_scale(base, 1)[0][:, 0])
+        return original(choice, config, ohlcv, targets)
+
+    return wrapped
+
+
 def run_mode(home: Home, ticker: str, every: int, warm: bool, clock: Clock) -> dict[str, Any]:
     """One replay, with the seconds of each part per refit date and the per-day losses."""
     dates: list[dict[str, Any]] = []
@@ -101,6 +121,7 @@ def run_mode(home: Home, ticker: str, every: int, warm: bool, clock: Clock) -> d
         dates.append({**parts, "refit": refit.seconds, "replay": now - last[0], "warm": refit.warm})
         last[0] = now
 
+    RAW.clear()
     result = replay.replay(home, ticker, every=every, warm=warm, on_refit=on_refit)
     doc = result.to_dict()["replay"]
     d = result.days
@@ -116,6 +137,7 @@ def run_mode(home: Home, ticker: str, every: int, warm: bool, clock: Clock) -> d
             "abs_error": np.abs(d.actual - d.served.point).tolist(),
             "network_interval_score_80": d.network.interval_scores(d.actual, 0.8).tolist(),
             "network_abs_error": np.abs(d.actual - d.network.point).tolist(),
+            "network_raw_abs_error": np.abs(d.actual - np.concatenate(RAW)).tolist(),
         },
         "naive_mae": float(np.mean(np.abs(d.actual - d.naive))),
     }
@@ -157,7 +179,7 @@ def compare(out: dict[str, Any]) -> None:
         for part in PARTS:
             ratio = c[part] / w[part] if w[part] > 0 else float("nan")
             print(f"{part + ', ' + label:44s} {c[part]:9.1f} {w[part]:9.1f} {ratio:10.2f}")
-    for key in (*LOSSES, "network_interval_score_80", "network_abs_error"):
+    for key in (*LOSSES, *NETWORK):
         t = out["dm"][key] = dm(warm["losses"][key], cold["losses"][key])
         print(
             f"warm worse than cold, {key}: means {t['warm_mean']:.4f} vs {t['cold_mean']:.4f}, "
@@ -169,7 +191,9 @@ def pool(paths: list[Path]) -> None:
     """Warm against cold on every series' per-day losses, each over its naive MAE."""
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in paths]
     print(f"pooled: {', '.join(d['ticker'] for d in docs)}")
-    for key in (*LOSSES, "network_interval_score_80", "network_abs_error"):
+    for key in (*LOSSES, *NETWORK):
+        if not all(key in d["cold"]["losses"] for d in docs):
+            continue  # a document written before the key was
         pooled = {
             mode: np.concatenate(
                 [np.asarray(d[mode]["losses"][key]) / d[mode]["naive_mae"] for d in docs]
@@ -207,6 +231,7 @@ def main() -> None:
     clock.wrap(fitting, "_fit_recipe", "network")
     clock.wrap(interval_choice, "record_for_training", "intervals")
     clock.wrap(per_ticker, "fan_for_training", "fan")
+    replay.network_track = keep_raw(replay.network_track)
     with tempfile.TemporaryDirectory() as folder:
         home = Home(Path(folder) / "home")
         source = SampleSource() if args.csv is None else CsvSource(args.csv)

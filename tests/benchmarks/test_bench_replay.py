@@ -73,3 +73,21 @@ def test_the_pool_scales_each_series(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "0 of 100 days differ, DM None" in out
     assert "interval_score_80 / naive MAE: means 1." in out  # BBBB's 1000s scaled to AAA's
     assert "refit, all dates, sum" in out and "3.00" in out
+
+
+def test_the_raw_point_is_kept_from_the_windows_before_each_day() -> None:
+    seen = []
+
+    def forecast_scale(base: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        seen.append(base.copy())
+        return base[:, -1, 3:4] * 2, np.ones((len(base), steps))
+
+    model = types.SimpleNamespace(forecast_scale=forecast_scale)
+    choice = types.SimpleNamespace(served=types.SimpleNamespace(model=model))
+    config = types.SimpleNamespace(data=types.SimpleNamespace(lookback=3))
+    ohlcv = np.arange(50.0).reshape(10, 5)
+    bench_replay.RAW.clear()
+    track = bench_replay.keep_raw(lambda *args: "track")
+    assert track(choice, config, ohlcv, np.array([4, 5])) == "track"
+    assert seen[0].shape == (2, 3, 5) and seen[0][0, -1, 3] == ohlcv[3, 3]
+    np.testing.assert_array_equal(bench_replay.RAW[0], 2 * ohlcv[[3, 4], 3])
