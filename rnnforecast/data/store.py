@@ -79,6 +79,13 @@ class TickerInfo:
     calendar: str = DEFAULT_CALENDAR
 
 
+def _tables(conn: sqlite3.Connection) -> int:
+    """How many tables the database of ``conn`` has."""
+    return int(
+        conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+    )
+
+
 class Store:
     """The SQLite database of bars at ``path`` (created, with its folder, on first write)."""
 
@@ -106,7 +113,16 @@ class Store:
         for options in ("mode=ro", "mode=ro&immutable=1"):
             try:
                 with closing(sqlite3.connect(f"{uri}?{options}", uri=True, timeout=60)) as conn:
-                    return conn.execute(sql, parameters).fetchall()
+                    try:
+                        return conn.execute(sql, parameters).fetchall()
+                    except sqlite3.OperationalError as exc:
+                        # A database with no table at all holds nothing yet: another
+                        # thread or process is creating it (its first write), or one was
+                        # killed before its schema was committed. Only other tables make
+                        # a file "not an rnnforecast data store".
+                        if "no such table" in str(exc) and not _tables(conn):
+                            return []
+                        raise
             except sqlite3.OperationalError as exc:
                 if "unable to open" not in str(exc) and "readonly" not in str(exc):
                     last = exc

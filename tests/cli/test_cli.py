@@ -150,7 +150,7 @@ def test_fetch_yahoo_failures(fake_yahoo, home: Path, answer, code, words) -> No
 def test_failed_fetch_of_second_ticker_keeps_the_first(fake_yahoo, home: Path) -> None:
     fake_yahoo.answers = [{"AAA": yahoo_frame(make_prices(60), "AAA"), "BBB": ConnectionError()}]
     result = cli("fetch", "AAA", "BBB", yahoo=fake_yahoo)
-    assert result.exit_code == 5  # the one failure's code: the source, worth retrying
+    assert result.exit_code == 5, result.stderr  # the one failure's code: the source
     assert {row[0] for row in store_rows(home)} == {"AAA"}
 
 

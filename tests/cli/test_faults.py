@@ -204,10 +204,19 @@ def test_garbage_store_is_exit_3_naming_it(home: Path) -> None:
 
 
 def test_empty_store_file_is_an_empty_store(home: Path) -> None:
+    """A store file without any table holds no bars yet (another fetch creating it, in a
+    thread of this one or another process, or one killed before its first commit): read as
+    empty, not refused. A database with other tables is not ours."""
     home.mkdir(parents=True)
     (home / "store.sqlite").write_bytes(b"")
-    assert_error(cli("train", "TEST"), 3, str(home / "store.sqlite"), "not an rnnforecast")
+    assert_error(cli("train", "TEST"), 3, "no data stored for TEST")
     assert cli("fetch", "--sample").exit_code == 0
+    other = home.parent / "other"
+    other.mkdir()
+    with sqlite3.connect(other / "store.sqlite") as conn:
+        conn.execute("CREATE TABLE notes (text TEXT)")
+    line = assert_error(cli("--home", str(other), "train", "TEST"), 3, "not an rnnforecast")
+    assert str(other / "store.sqlite") in line
 
 
 def test_truncated_store_is_exit_3_naming_it(trained: dict, home: Path) -> None:
