@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pandas is imported where frames are built, not to read a fe
 
 # Days between two stored sessions beyond which the stored sessions have a hole (no
 # exchange closes for longer: the longest, Lunar New Year or a national mourning, are ~10).
+_ANY_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table'"
 _SESSION_HOLE_DAYS = 14
 
 
@@ -79,13 +80,6 @@ class TickerInfo:
     calendar: str = DEFAULT_CALENDAR
 
 
-def _tables(conn: sqlite3.Connection) -> int:
-    """How many tables the database of ``conn`` has."""
-    return int(
-        conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
-    )
-
-
 class Store:
     """The SQLite database of bars at ``path`` (created, with its folder, on first write)."""
 
@@ -116,18 +110,15 @@ class Store:
                     try:
                         return conn.execute(sql, parameters).fetchall()
                     except sqlite3.OperationalError as exc:
-                        # A database with no table at all holds nothing yet: another
-                        # thread or process is creating it (its first write), or one was
-                        # killed before its schema was committed. Only other tables make
-                        # a file "not an rnnforecast data store".
-                        if "no such table" in str(exc) and not _tables(conn):
+                        # No table at all: its first write (another thread's or process's,
+                        # or a killed one's) has not committed; only other tables refuse it.
+                        if "no such table" in str(exc) and not conn.execute(_ANY_TABLE).fetchone():
                             return []
                         raise
             except sqlite3.OperationalError as exc:
-                if "unable to open" not in str(exc) and "readonly" not in str(exc):
-                    last = exc
-                    break
                 last = exc
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    break
             except sqlite3.DatabaseError as exc:
                 last = exc
                 break
@@ -155,9 +146,7 @@ class Store:
             yield
         except sqlite3.OperationalError as exc:
             text = str(exc)
-            if "readonly" in text or "unable to open" in text:
-                raise EnvironmentFault(f"cannot write the data store {self.path}: {text}") from None
-            if "disk is full" in text or "disk I/O" in text:
+            if any(w in text for w in ("readonly", "unable to open", "disk is full", "disk I/O")):
                 raise EnvironmentFault(f"cannot write the data store {self.path}: {text}") from None
             raise self._fault(exc) from None
         except sqlite3.DatabaseError as exc:
