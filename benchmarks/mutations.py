@@ -212,8 +212,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation(
         "challenger-saved-as-current",
         "rnnforecast/jobs/nightly.py",
-        "        home, symbol, config, progress, promote=False, refit=plan.refit, warm_start=",
-        "        home, symbol, config, progress, promote=True, refit=plan.refit, warm_start=",
+        "        challenger = save_trained(self.home, trained, promote=False)",
+        "        challenger = save_trained(self.home, trained, promote=True)",
         (f"{PROMOTION}::test_a_strictly_worse_challenger_is_kept_out",),
         "every challenger becomes current when saved",
     ),
