@@ -127,9 +127,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     ),
     Mutation(
         "train-without-lock",
-        "rnnforecast/training/per_ticker.py",
-        "    with home.lock(ticker) as symbol:\n        return train_ticker(",
-        "    if symbol := sources.check_ticker(ticker):\n        return train_ticker(",
+        "rnnforecast/jobs/executors.py",
+        "        lambda i: home.lock(tickers[i]),",
+        "        lambda i: ExitStack(),",
         (
             "tests/cli/test_kills.py::test_train_holds_the_lock_and_a_kill_after_an_epoch_keeps_the_"
             "current_model",
