@@ -18,7 +18,7 @@ from rnnforecast.exports import DailyForecasts
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import Dataset, base_matrix, build_dataset, fingerprint
 from rnnforecast.metrics.report import Report
-from rnnforecast.risk.network_use import NetworkUse, network_use
+from rnnforecast.risk.network_use import NetworkUse
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
 from rnnforecast.storage.manifest import Period
@@ -219,12 +219,27 @@ def fan_horizons(loaded: loading.Loaded, frame: pd.DataFrame, test: Period) -> d
 def scored_network_use(
     loaded: loading.Loaded, calibration: Calibration, member: str | None = None
 ) -> NetworkUse:
-    """What the weights shape in forecasts of the scored fit (``calibration``) served with
-    the bundle's interval record (``member``'s, for a global model). Raises ModelError for a
-    bad intervals file."""
-    from rnnforecast.risk import interval_choice
+    """What the weights shape in forecasts of the scored fit (``calibration``) served as
+    predict serves one session (``member``'s, for a global model). Raises ModelError for a
+    bad intervals or fan file."""
+    return served_range(loaded, calibration, member)[1]
 
-    return network_use(calibration, interval_choice.load(loaded.bundle.path, member))
+
+def served_range(
+    loaded: loading.Loaded, calibration: Calibration, member: str | None = None
+) -> tuple[str, NetworkUse]:
+    """What predict serves at one session from the bundle (``member``'s records, for a
+    global model) with a fit of ``calibration``: the range's method (its fan's, or its
+    one-day intervals') and what the weights shape
+    (:func:`rnnforecast.training.per_ticker.served_range`). Raises ModelError for a bad
+    intervals or fan file."""
+    from rnnforecast.risk import interval_choice
+    from rnnforecast.risk.fans import choice, registry
+    from rnnforecast.training import per_ticker
+
+    fan = choice.load(loaded.bundle.path, registry.REGISTRY, member)
+    record = interval_choice.load(loaded.bundle.path, member)
+    return per_ticker.served_range(calibration, record, fan)
 
 
 def _risk_report(loaded: loading.Loaded, frame: pd.DataFrame, scored: FittedModel) -> RiskReport:
@@ -264,14 +279,7 @@ def risk_days(
     )
     # the bundle may serve a baseline's intervals (rnnforecast.risk.interval_choice), not its
     # network's, or its fan's one-session interval (what predict serves and names)
-    from rnnforecast.risk import interval_choice
-    from rnnforecast.risk.fans import choice, registry
-
-    fan = choice.load(loaded.bundle.path, registry.REGISTRY, member)
-    served = interval_choice.load(loaded.bundle.path, member)
-    name = (
-        interval_choice.served_name(served, loaded.calibration) if fan is None else fan.methods[0]
-    )
+    name = served_range(loaded, loaded.calibration, member)[0]
     return dataclasses.replace(report, served_intervals=name), days, first_target[within(test)]
 
 

@@ -107,3 +107,20 @@ def test_the_promotion_hindcast_serves_the_members_fan(grouped: dict[str, Any]) 
         )
         np.testing.assert_array_equal(days.low, low)
         np.testing.assert_array_equal(days.high, high)
+
+
+def test_evaluate_names_what_predict_serves_each_member(grouped: dict[str, Any]) -> None:
+    """evaluate's served_intervals and network_used for a member are predict's at one
+    session: the member's fan, which no weights shape."""
+    result = cli("evaluate", "@AAA+BBB", "--json", home=grouped["home"])
+    assert result.exit_code == 0, result.stderr
+    members = json.loads(result.stdout)["members"]
+    for member in MEMBERS:
+        record = choice.load(grouped["bundle"], registry.REGISTRY, member)
+        assert record is not None
+        predicted = cli("predict", member, "--json", home=grouped["home"])
+        served = json.loads(predicted.stdout)
+        assert members[member]["risk"]["served_intervals"] == record.methods[0]
+        assert served["interval_method"] == record.methods[0]
+        assert members[member]["network_used"]["intervals"] is False
+        assert served["network_used"]["intervals"] is False
