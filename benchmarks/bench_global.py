@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         ingest.fetch(home, ["GOOG"], sources.SampleSource(), start=start, end=end)
         for ticker, path in files.items():
             ingest.fetch(home, [ticker], sources.CsvSource(path), start=start, end=end)
-        members, split = group_members.read_members(home, symbols, config.data)
+        frames = {s: home.store.read(s) for s in symbols}
+        members, split = group_members.window_members(frames, config.data)
         print(f"{', '.join(symbols)}: {start} to {end}; split {split.to_dict()}", flush=True)
         runs = []
         for seed in range(1, args.seeds + 1):

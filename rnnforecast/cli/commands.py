@@ -203,6 +203,11 @@ def _check_train_options(
         raise UsageError("--name names the group of a --global model of two or more tickers")
     if group is not False and workers != 1:
         raise UsageError("--global trains one network, in one process: drop --workers")
+    _check_address(executor, address)
+
+
+def _check_address(executor: options.ExecutorName, address: str | None) -> None:
+    """--address without --executor ray, refused (train, run) before any config is read."""
     if address is not None and executor != "ray":
         raise UsageError("--address is for --executor ray")
 
@@ -346,8 +351,7 @@ def run_job(
 
     One ticker failing does not stop the others; the exit code is then 7.
     """
-    if address is not None and executor != "ray":
-        raise UsageError("--address is for --executor ray")
+    _check_address(executor, address)
     recipe, plan = load_run_config(config, yahoo=ctx.obj.yahoo())
 
     from rnnforecast.jobs import nightly

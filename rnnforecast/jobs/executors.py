@@ -273,9 +273,10 @@ def train_many(
     refit: bool = True,
     on_ticker: OnTicker | None = None,
 ) -> list[TickerOutcome[TrainResult]]:
-    """Train each ticker with ``config`` on ``pool`` and save each as its current model;
-    results in the order of ``tickers``. Each ticker is locked while its bars are read, and
-    made and as its outcome is known. A ticker that fails does not stop the others."""
+    """Train each of ``tickers`` (checked symbols) with ``config`` on ``pool`` and save each
+    as its current model; results in the order of ``tickers``. Each ticker is locked from
+    reading its bars to saving its bundle. ``on_ticker`` is told as each ticker's request
+    is made and as its outcome is known. A ticker that fails does not stop the others."""
     from rnnforecast.training import per_ticker
 
     plain = config.to_dict()

@@ -108,8 +108,8 @@ def run(
     The fits run where :func:`rnnforecast.jobs.executors.pool_for` says (``workers``
     processes here, or the ``executor`` "ray" at ``address``: one task per ticker, or one for
     a global model); the bars travel to them and the bundles come back, so no worker opens
-    the home. Saving, promoting and pruning happen here, each ticker locked while its bars
-    are read and again from saving to pruning.
+    the home. Saving, promoting and pruning happen here, each ticker locked from reading its
+    bars to pruning.
     """
     executors.check(workers, executor, address)
     jobs = _fetch_jobs(plan, clock)
@@ -136,9 +136,10 @@ def run(
                 on_ticker=on_ticker,
                 hold=lambda k: home.lock(nights.fetched[k][0]),
             )
+            names = [plan.tickers[i].ticker for i in order]  # as the plan spells them
             grouped = [
-                o if o.error is None else _failed(plan.tickers[i].ticker, o.error.exception())
-                for i, o in zip(order, grouped, strict=True)
+                o if o.error is None else RunOutcome(n, NightlyResult(n), o.error)
+                for n, o in zip(names, grouped, strict=True)
             ]
     outcomes.update(zip(order, grouped, strict=True))
     return [outcomes[i] for i in range(len(plan.tickers))]

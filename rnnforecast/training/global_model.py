@@ -34,7 +34,7 @@ from rnnforecast.errors import UsageError
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import Dataset, base_matrix
 from rnnforecast.metrics.report import Report
-from rnnforecast.risk.network_use import NetworkUse, network_use
+from rnnforecast.risk.network_use import NetworkUse
 from rnnforecast.storage.artifacts import Package
 from rnnforecast.storage.home import Home
 from rnnforecast.training import batches, fitting, per_ticker, saving
@@ -101,35 +101,6 @@ def score_pool(reports: dict[str, Report], pooled: Report) -> dict[str, Any]:
     }
 
 
-def train_global(
-    home: Home,
-    tickers: list[str],
-    config: Config,
-    *,
-    name: str | None = None,
-    progress: Progress | None = None,
-    refit: bool = True,
-    promote: bool = True,
-) -> GlobalTrainResult:
-    """Train one network on the windows of every ticker in ``tickers`` and save it as the
-    current model of the group (``name`` or the sorted symbols) and of every member.
-
-    Scored fit: pooled training windows (scalers fitted on them only), early stopping and
-    then calibration on the two pieces of the pooled validation windows, each member and
-    the pool scored on the shared test dates. With ``refit`` the recipe is fitted again up
-    to the last bar and calibrated on its own newest windows, as for one ticker (and, as
-    for one ticker, not where the network shapes nothing served). Every member and the
-    group are locked for the run.
-    Raises UsageError (fewer than two tickers, a bad symbol
-    or name, "global" normalisation), DataError (a member without data or without windows
-    in a part, or pooled parts below the smallest batch), LockError.
-    """
-    group, symbols = group_of(tickers, config, name)
-    with home.lock_all([group, *symbols]):
-        frames = {s: home.store.read(s) for s in symbols}
-        return save_group(home, fit_group(group, frames, config, progress, refit), promote)
-
-
 def group_of(tickers: list[str], config: Config, name: str | None = None) -> tuple[str, list[str]]:
     """The group's name (``name`` or the sorted symbols) and its members' symbols, sorted.
     Raises UsageError (fewer than two tickers, a bad symbol or name, "global"
@@ -179,9 +150,13 @@ def fit_group(
     refit: bool = True,
 ) -> TrainedGroup:
     """Train and score the bundle of ``group`` on its members' bars (``frames``: symbol to
-    bars, sorted by symbol) without opening any home: a pure function of its arguments,
-    for any process. Raises DataError (a member without windows in a part, pooled parts
-    below the smallest batch)."""
+    bars, sorted by symbol), a pure function for any process (the caller reads and saves:
+    :func:`rnnforecast.jobs.executors.fit_group_on`). Scored fit: pooled training windows
+    (scalers fitted on them only), early stopping then calibration on the two pieces of the
+    pooled validation windows, each member and the pool scored on the shared test dates;
+    with ``refit``, refitted up to the last bar as one ticker is (not where the network
+    shapes nothing served); each member's own one-day intervals and fan. Raises DataError
+    (a member without windows in a part, pooled parts below the smallest batch)."""
     started = time.perf_counter()
     members, split = window_members(frames, config.data)
     # Pooled like one ticker's: every member's windows, then its parts under the date split.
@@ -266,21 +241,14 @@ def _member_fans(config: Config, members: list[GroupMember], refit: bool) -> dic
 
 
 def _served_ranges(run: saving.GroupRun) -> tuple[dict[str, str], dict[str, NetworkUse]]:
-    """Per member, what predict serves at one session: the range's method (its fan's, or
-    its one-day intervals' without a fan) and what the weights shape."""
-    from rnnforecast.risk import interval_choice
-
+    """Per member, what predict serves at one session (:func:`per_ticker.served_range` of
+    its one-day intervals and its fan)."""
     calibration = run.served.model.calibration
-    methods, uses = {}, {}
-    for symbol, record in run.intervals.items():
-        fan = run.fans.get(symbol)
-        if fan is None:
-            methods[symbol] = interval_choice.served_name(record, calibration)
-            uses[symbol] = network_use(calibration, record)
-        else:
-            methods[symbol] = fan.methods[0]
-            uses[symbol] = NetworkUse(network_use(calibration, None, 1).price, False)
-    return methods, uses
+    ranges = {
+        s: per_ticker.served_range(calibration, record, run.fans.get(s))
+        for s, record in run.intervals.items()
+    }
+    return {s: r[0] for s, r in ranges.items()}, {s: r[1] for s, r in ranges.items()}
 
 
 def _score_members(

@@ -28,7 +28,6 @@ from rnnforecast.forecast.windows import (
     validation_pieces,
 )
 from rnnforecast.metrics import accuracy
-from rnnforecast.storage.home import Home
 from rnnforecast.training import fitting
 
 
@@ -160,14 +159,6 @@ class GroupMember:
         last = self.dataset.target_dates[self.train][-1, -1]
         closes = self.frame.loc[: pd.Timestamp(last), "close"].to_numpy(dtype=np.float64)
         return accuracy.naive_scale(closes) if len(closes) >= 2 else None
-
-
-def read_members(
-    home: Home, symbols: list[str], data: DataConfig
-) -> tuple[list[GroupMember], DateSplit]:
-    """Read every member's bars and :func:`window_members` them. Raises DataError if a
-    member has no bars or no window in a part."""
-    return window_members({s: home.store.read(s) for s in symbols}, data)
 
 
 def window_members(

@@ -29,6 +29,7 @@ from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
     from rnnforecast.data.store import TickerInfo
+    from rnnforecast.forecast.calibration import Calibration
     from rnnforecast.forecast.fan_network import FanNetwork
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.risk.fans.choice import FanRecord
@@ -107,26 +108,9 @@ def train(
     too little data), LockError.
     """
     with home.lock(ticker) as symbol:
-        return train_ticker(home, symbol, config, progress, promote=True, refit=refit)
-
-
-def train_ticker(
-    home: Home,
-    symbol: str,
-    config: Config,
-    progress: Progress | None,
-    promote: bool,
-    refit: bool = True,
-    warm_start: WarmStart | None = None,
-) -> TrainResult:
-    """Train and save one bundle of ``symbol`` (the caller holds the ticker's lock):
-    :func:`fit_ticker` on its stored bars, then :func:`save_trained`.
-    Raises DataError (no or too little data), ModelError (a warm start that does not fit)."""
-    frame = home.store.read(symbol)
-    trained = fit_ticker(
-        symbol, frame, home.store.info(symbol), config, progress, refit, warm_start
-    )
-    return save_trained(home, trained, promote)
+        frame = home.store.read(symbol)
+        trained = fit_ticker(symbol, frame, home.store.info(symbol), config, progress, refit)
+        return save_trained(home, trained, promote=True)
 
 
 @dataclass(frozen=True)
@@ -194,7 +178,7 @@ def fit_ticker(
         fitted.trained.history.to_dict(),
         served.model.calibration.to_dict(),
         run.serving_record(),
-        *served_range(choice),
+        *served_range(served.model.calibration, choice.intervals, choice.fan),
         choice.batch,
         None if choice.fan is None else choice.fan.methods,
     )
@@ -209,19 +193,18 @@ def save_trained(home: Home, trained: Trained, promote: bool) -> TrainResult:
     return dataclasses.replace(result, path=path)
 
 
-def served_range(choice: Choice) -> tuple[str, NetworkUse]:
-    """What predict serves from ``choice`` at one session: the range's method (the fan's, or
-    the one-day intervals' without a fan) and what the weights shape."""
+def served_range(
+    calibration: Calibration, intervals: IntervalRecord | None, fan: FanRecord | None
+) -> tuple[str, NetworkUse]:
+    """What predict serves at one session from a fit of ``calibration`` with the one-day
+    ``intervals`` and ``fan`` chosen for it: the range's method (the fan's, or the one-day
+    intervals' without a fan) and what the weights shape."""
     from rnnforecast.risk import interval_choice
 
-    calibration = choice.served.model.calibration
-    if choice.fan is not None:
+    if fan is not None:
         price = network_use(calibration, None, 1).price
-        return choice.fan.methods[0], NetworkUse(price, choice.fan.uses_network)
-    return (
-        interval_choice.served_name(choice.intervals, calibration),
-        network_use(calibration, choice.intervals),
-    )
+        return fan.methods[0], NetworkUse(price, fan.uses_network)
+    return interval_choice.served_name(intervals, calibration), network_use(calibration, intervals)
 
 
 @dataclass(frozen=True)
