@@ -33,7 +33,6 @@ FEATURES = BASE_FEATURES + DERIVED_FEATURES
 TARGETS = ("close", "log_return")
 NORMALISATIONS = ("global", "window")
 STRATEGIES = ("direct", "recursive")
-
 HEADS = ("point", "distribution")
 
 CELLS = ("lstm", "gru", "simple_rnn")
@@ -53,6 +52,7 @@ MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 65_536
 MAX_FRACTION = 0.9
 MAX_SEED = 2**32 - 1
+MAX_PEERS = 1000
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,8 @@ class DataConfig:
             raise UsageError("data.features must name at least one feature")
         unknown = [f for f in self.features if f not in FEATURES]
         if unknown:
-            raise UsageError(
-                f"data.features: unknown feature {unknown[0]!r} (known: {', '.join(FEATURES)})"
-            )
+            known = ", ".join(FEATURES)
+            raise UsageError(f"data.features: unknown feature {unknown[0]!r} (known: {known})")
         if len(set(self.features)) != len(self.features):
             raise UsageError("data.features lists a feature twice")
         choice("data.target", self.target, TARGETS)
@@ -185,7 +184,8 @@ class CalibrationConfig:
     else that baseline's), ``model``, or a baseline's name (see rnnforecast.risk.interval_choice).
     ``adaptive_baseline``: a served baseline's widths are rescaled by the adaptive scheme on
     its own standardised residuals (rnnforecast.risk.adaptive_widths); false keeps them fixed.
-    ``fan_network``: train the quantile network whose fan competes with the classical fans.
+    ``fan_network``: train the quantile network whose fan competes with the classical fans;
+    ``fan_peers``: on at most this many other stored tickers of the calendar too (0: alone).
     """
 
     shrink: bool = True
@@ -194,14 +194,15 @@ class CalibrationConfig:
     intervals: str = "auto"
     adaptive_baseline: bool = False
     fan_network: bool = False
+    fan_peers: int = 12
 
     def validate(self) -> None:
-        if not 0 < self.interval_level < 1:
-            raise UsageError(
-                f"calibration.interval_level must be in (0, 1), got {self.interval_level}"
-            )
+        level = self.interval_level
+        if not 0 < level < 1:
+            raise UsageError(f"calibration.interval_level must be in (0, 1), got {level}")
         if not 0 < self.significance <= 1:
             raise UsageError(f"calibration.significance must be in (0, 1], got {self.significance}")
+        _bounded("calibration.fan_peers", self.fan_peers, 0, MAX_PEERS)
         choice("calibration.intervals", self.intervals, INTERVAL_METHODS)
 
 
@@ -320,9 +321,8 @@ def read_table(name: str, values: Any, section: Any, apart: tuple[str, ...] = ()
     changes = {}
     for key, value in values.items():
         if key not in types:
-            raise UsageError(
-                f"unknown config key '{name}.{key}' (known: {', '.join(sorted(types))})"
-            )
+            known = ", ".join(sorted(types))
+            raise UsageError(f"unknown config key '{name}.{key}' (known: {known})")
         if key not in apart:
             field_name, annotation = types[key]
             changes[field_name] = coerce(f"{name}.{key}", value, annotation)

@@ -569,6 +569,7 @@ def test_new_keys_round_trip() -> None:
         "significance": 0.1,
         "intervals": "auto",
         "fan_network": False,
+        "fan_peers": 12,
         "adaptive_baseline": True,
     }
     assert config_from_dict(raw) == config

@@ -19,7 +19,7 @@ import io
 import json
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -54,12 +54,14 @@ class FanNetwork:
     """A fitted fan network: its forward pass ``network``, its ``weights`` (named as
     :func:`rnnforecast.nn.numpy_network.export_weights` names them, float32), its ``recipe``
     and the feature ``scaler`` fitted on training rows only. Fans reach horizons
-    ``1 .. recipe.horizons`` at :data:`FAN_LEVELS`."""
+    ``1 .. recipe.horizons`` at :data:`FAN_LEVELS`. ``trained_on``: each ticker whose bars
+    it was trained on, with the date of the last bar it read (empty if not recorded)."""
 
     network: Network
     weights: Mapping[str, np.ndarray]
     recipe: FanRecipe
     scaler: FeatureScaler
+    trained_on: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def horizons(self) -> int:
@@ -128,6 +130,7 @@ class FanNetwork:
             "scaler": self.scaler.to_dict(),
             "levels": list(FAN_LEVELS),
             "features": list(FEATURE_NAMES),
+            "trained_on": dict(sorted(self.trained_on.items())),
         }
         text = json.dumps(description, indent=1, sort_keys=True) + "\n"
         return {DESCRIPTION_FILE: text.encode(), WEIGHTS_FILE: weights_bytes(self.weights)}
@@ -137,7 +140,8 @@ class FanNetwork:
         """The network :meth:`to_files` wrote, its forward pass built by ``forward`` from the
         weights (:func:`rnnforecast.nn.fan_forward.fan_forward`). Raises ModelError for a
         missing file, malformed JSON or npz, a format, level or feature list this code does
-        not draw, or weights that do not fit the recipe."""
+        not draw, a ``trained_on`` that is not tickers to dates, or weights that do not fit
+        the recipe. Files written before ``trained_on`` was recorded read with none."""
         missing = sorted({DESCRIPTION_FILE, WEIGHTS_FILE} - set(files))
         if missing:
             raise ModelError(f"a fan network needs the files {missing}")
@@ -155,9 +159,14 @@ class FanNetwork:
             recipe = FanRecipe.from_dict(description.get("recipe"))
         except UsageError as exc:
             raise ModelError(f"{DESCRIPTION_FILE}: {exc}") from None
+        trained_on = description.get("trained_on", {})
+        if not isinstance(trained_on, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in trained_on.items()
+        ):
+            raise ModelError(f"{DESCRIPTION_FILE}: trained_on must map tickers to dates")
         scaler = FeatureScaler.from_dict(description.get("scaler"))
         weights = weights_from_bytes(files[WEIGHTS_FILE])
-        return cls(forward(weights, recipe), weights, recipe, scaler)
+        return cls(forward(weights, recipe), weights, recipe, scaler, trained_on)
 
 
 def weights_bytes(weights: Mapping[str, np.ndarray]) -> bytes:

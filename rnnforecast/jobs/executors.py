@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import AbstractContextManager, ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -31,6 +31,7 @@ from rnnforecast.errors import EnvironmentFault, UsageError
 from rnnforecast.jobs.outcomes import Failure, OnTicker, Record, TickerOutcome, TickerTurn
 from rnnforecast.nn.threads import limit_threads
 from rnnforecast.storage.home import Home
+from rnnforecast.training import fan_peers
 
 if TYPE_CHECKING:  # training is imported by the job that trains
     from rnnforecast.data.store import TickerInfo
@@ -49,7 +50,8 @@ T = TypeVar("T")
 class FitRequest:
     """One ticker's fit as a worker receives it: its bars as the driver's store read them
     (``info``: the store's record of them), the recipe as plain data (``Config.to_dict``),
-    whether to refit, and the current model's fits to fine-tune (None: from scratch)."""
+    whether to refit, the current model's fits to fine-tune (None: from scratch), and the
+    bars of the peers its fan network learns from too (:mod:`rnnforecast.training.fan_peers`)."""
 
     symbol: str
     frame: pd.DataFrame
@@ -57,6 +59,7 @@ class FitRequest:
     config: dict[str, Any]
     refit: bool = True
     warm_start: WarmStart | None = None
+    peers: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def fit_job(request: FitRequest, progress: Progress | None = None) -> TickerOutc
             progress,
             request.refit,
             request.warm_start,
+            request.peers,
         )
     except Exception as exc:  # noqa: BLE001 - ours and outside faults; bugs re-raised
         return TickerOutcome(request.symbol, error=Failure.of(exc))
@@ -282,8 +286,9 @@ def train_many(
     plain = config.to_dict()
 
     def prepare(i: int) -> FitRequest:
-        frame = home.store.read(tickers[i])
-        return FitRequest(tickers[i], frame, home.store.info(tickers[i]), plain, refit)
+        frame, info = home.store.read(tickers[i]), home.store.info(tickers[i])
+        peers = fan_peers.read_peers(home, tickers[i], config)
+        return FitRequest(tickers[i], frame, info, plain, refit, peers=peers)
 
     def finish(_: int, trained: Trained) -> TrainResult:
         return per_ticker.save_trained(home, trained, promote=True)

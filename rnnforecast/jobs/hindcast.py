@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from rnnforecast.errors import DataError
 from rnnforecast.forecast.fitted import FittedModel
 from rnnforecast.forecast.windows import base_matrix, build_dataset
 from rnnforecast.metrics.probabilistic import interval_score, outside
@@ -107,7 +108,9 @@ def served_days(
         ohlcv = base_matrix(frame)
         first_row = int(index[0]) + data.lookback
         first_day = str(frame.index[first_row].date())
-        low, high = fan_bounds(fan, ohlcv, index + data.lookback, level, (first_row, first_day))
+        network = served_network(loaded, fan, frame, first_day)
+        origins = index + data.lookback
+        low, high = fan_bounds(fan, ohlcv, origins, level, (first_row, first_day), network)
     elif baseline and served is not None:
         ohlcv = base_matrix(frame)
         # rows [0, first_row) are the bars up to the evening before the first day hindcast
@@ -117,19 +120,40 @@ def served_days(
     return Hindcast(part.target_dates[:, 0], part.actual[:, 0], point, low, high, level, method)
 
 
+def served_network(
+    loaded: Loaded, fan: FanRecord, frame: pd.DataFrame, first_day: str
+) -> choice.NetworkFan | None:
+    """The bundle's fan network bound to the bars ``frame`` where ``fan`` serves it one
+    session ahead (None elsewhere). It is never refitted, so it must have learnt from bars
+    before ``first_day`` (ISO) only. Raises ModelError (missing or unreadable network
+    files), DataError (it read a bar on or after ``first_day``)."""
+    if fan.methods[0] != choice.NETWORK:
+        return None
+    from rnnforecast.nn.fan_forward import read_fan_network
+
+    network = read_fan_network(loaded.bundle.path)
+    seen = max(network.trained_on.values(), default=None)
+    if seen is not None and seen >= first_day:
+        raise DataError(f"the fan network read bars up to {seen}: no hindcast from {first_day}")
+    dates = frame.index.to_numpy().astype("datetime64[D]")
+    return network.bound(base_matrix(frame), dates)
+
+
 def fan_bounds(
     fan: FanRecord,
     ohlcv: np.ndarray,
     origins: np.ndarray,
     level: float,
     first: tuple[int, str],
+    network: choice.NetworkFan | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(low, high)`` ``(k,)`` of the served ``fan``'s one-session interval at ``level`` (80%
     when the fan holds no interval at ``level``, as predict serves it) for the days at rows
     ``origins`` ``(k,)`` of ``ohlcv`` ``(n, 5)``, from the bars before each. A method fitted
     on the first day hindcast or later (``first``: its row and ISO date) is refitted on the
-    rows before it, so that no day is scored by parameters that saw it. Raises DataError (too
-    few bars), ModelError (a fan that is not finite)."""
+    rows before it, so that no day is scored by parameters that saw it; ``network``: the fan
+    network where the fan serves it (:func:`served_network`). Raises DataError (too few
+    bars), ModelError (a fan that is not finite, a network served but not given)."""
     methods = registry.REGISTRY
     fits = {
         name: fit
@@ -138,7 +162,7 @@ def fan_bounds(
         for name, fit in fan.fits.items()
     }
     record = replace(fan, methods=fan.methods[:1], fits=fits)
-    quantiles = choice.served_fan(record, methods, ohlcv, origins, 1)[:, 0]
+    quantiles = choice.served_fan(record, methods, ohlcv, origins, 1, network)[:, 0]
     lo, hi = served_levels(level)
     prices = ohlcv[origins - 1, 3][:, None] * np.exp(quantiles[:, [lo, hi]])
     return prices[:, 0], prices[:, 1]

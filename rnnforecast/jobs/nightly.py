@@ -21,7 +21,7 @@ from rnnforecast.jobs import executors, hindcast, ingest, promotion
 from rnnforecast.jobs.outcomes import Failure, OnTicker, TickerOutcome
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
-from rnnforecast.training import global_model
+from rnnforecast.training import fan_peers, global_model
 from rnnforecast.training.per_ticker import Trained, TrainResult, save_trained
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
@@ -199,14 +199,14 @@ class _Nights:
                 home, symbol, champion_id, config, self.warm_epochs
             )
         self.champions[k] = (champion_id, old_basis, warm_start, from_scratch)
-        frame = home.store.read(symbol)
         return executors.FitRequest(
             symbol,
-            frame,
+            home.store.read(symbol),
             home.store.info(symbol),
             config.to_dict(),
             self.plan.refit,
             warm_start,
+            fan_peers.read_peers(home, symbol, config),
         )
 
     def finish(self, k: int, trained: Trained) -> NightlyResult:

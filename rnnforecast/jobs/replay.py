@@ -34,7 +34,6 @@ from rnnforecast.config import Config
 from rnnforecast.data.bars import CLOSE
 from rnnforecast.errors import DataError, UsageError
 from rnnforecast.forecast import conformal
-from rnnforecast.forecast.windows import base_matrix
 from rnnforecast.jobs import fan_replay
 from rnnforecast.jobs.replay_scores import LEVELS, Track, dm_test, scores, shares
 from rnnforecast.risk import adaptive_widths, interval_choice
@@ -43,7 +42,7 @@ from rnnforecast.risk.fans.choice import describe
 from rnnforecast.risk.interval_choice import IntervalRecord
 from rnnforecast.storage import loading
 from rnnforecast.storage.home import Home
-from rnnforecast.training import batches, per_ticker
+from rnnforecast.training import batches, fan_peers, per_ticker
 from rnnforecast.training.fitting import Start
 from rnnforecast.training.warm import warm_epochs
 
@@ -218,19 +217,21 @@ def replay(
         raise UsageError(f"a replay refits one ticker's own model; {ticker} is served by a group")
     recipe = config or loaded.config
     frame = home.store.read(manifest.ticker)
+    peers = fan_peers.read_peers(home, manifest.ticker, recipe)  # cut by each fit itself
     first = start or manifest.period("test").start
     first_day = dt.date.fromisoformat(str(first)) if isinstance(first, str) else first
     rows = serve_rows(pd.DatetimeIndex(frame.index), first_day, every)
     check_start(rows[0], recipe, str(first_day))
-    ohlcv = base_matrix(frame)
-    dates = frame.index.to_numpy().astype("datetime64[D]")
+    ohlcv, dates = per_ticker.bars_of(frame)
     refits, spans, fan_spans = [], [], []
     starts: tuple[Start | None, Start | None] = (None, None)
     scratch_best: int | None = None
     for k, row in enumerate(rows):
         end = rows[k + 1] if k + 1 < len(rows) else len(frame)
         fitted_at = time.perf_counter()
-        choice = per_ticker.fit_and_choose(frame.iloc[:row], recipe, progress, starts)
+        choice = per_ticker.fit_and_choose(
+            frame.iloc[:row], recipe, progress, starts, symbol=manifest.ticker, peers=peers
+        )
         served = choice.served.model
         refit = Refit(
             _day(dates[row - 1]),
@@ -256,10 +257,24 @@ def replay(
                 Start(choice.scored.trained.weights, choice.scored.model.scalers, epochs),
                 Start(choice.served.trained.weights, served.scalers, epochs),
             )
-    days = ReplayDays(
-        dates[rows[0] :],
-        ohlcv[rows[0] :, CLOSE],
-        ohlcv[rows[0] - 1 : -1, CLOSE],
+    days = replay_days(rows[0], spans, ohlcv, dates)
+    fans = fan_replay.fan_horizons(fan_spans, ohlcv)
+    seconds = time.perf_counter() - began
+    return Replay(manifest.ticker, manifest.run_id, every, warm, tuple(refits), days, seconds, fans)
+
+
+Span = tuple[np.ndarray, Track, Track, dict[str, Track]]
+"""One refit's days: served method per day, served, network and baselines' tracks."""
+
+
+def replay_days(first: int, spans: list[Span], ohlcv: np.ndarray, dates: np.ndarray) -> ReplayDays:
+    """Every replayed day from row ``first`` of the bars ``ohlcv`` ``(n, 5)`` dated
+    ``dates``, the refits' ``spans`` joined in order (a baseline only where every span has
+    it)."""
+    return ReplayDays(
+        dates[first:],
+        ohlcv[first:, CLOSE],
+        ohlcv[first - 1 : -1, CLOSE],
         np.concatenate([s[0] for s in spans]),
         Track.concat([s[1] for s in spans]),
         Track.concat([s[2] for s in spans]),
@@ -269,13 +284,6 @@ def replay(
             if all(name in s[3] for s in spans)
         },
     )
-    fans = fan_replay.fan_horizons(fan_spans, ohlcv)
-    seconds = time.perf_counter() - began
-    return Replay(manifest.ticker, manifest.run_id, every, warm, tuple(refits), days, seconds, fans)
-
-
-Span = tuple[np.ndarray, Track, Track, dict[str, Track]]
-"""One refit's days: served method per day, served, network and baselines' tracks."""
 
 
 def segment(

@@ -61,19 +61,42 @@ def ticker_windows(
     bars, days = np.asarray(ohlcv, dtype=np.float64)[:through], np.asarray(dates)[:through]
     h, lookback = recipe.horizons, recipe.lookback
     origins = np.arange(first_origin(lookback), through - h + 1)
-    n_val = max(MIN_VALIDATION, math.ceil(len(origins) * recipe.val_fraction))
-    n_train = len(origins) - n_val - (h - 1)
+    n_train = training_origins(through, recipe)
     if n_train < 1:
         need = first_origin(lookback) + 2 * h + MIN_VALIDATION - 1
         raise DataError(f"{name}: {through} rows are too few for a fan network (need {need})")
     features, scale = row_features(bars, days), trailing_scale(bars)
-    train, val = origins[:n_train], origins[-n_val:]
+    train, val = origins[:n_train], origins[n_train + h - 1 :]
     return FanWindows(
         origin_windows(features, train, lookback),
         standardised_targets(bars, scale, train, h),
         origin_windows(features, val, lookback),
         standardised_targets(bars, scale, val, h),
     )
+
+
+def training_origins(through: int, recipe: FanRecipe) -> int:
+    """How many origins of the rows ``[0, through)`` train (the newest ``val_fraction``, at
+    least :data:`MIN_VALIDATION`, validate, and ``horizons - 1`` between them are the gap);
+    below 1 when the rows are too few for a fan network."""
+    h = recipe.horizons
+    origins = max(0, through - h + 1 - first_origin(recipe.lookback))
+    n_val = max(MIN_VALIDATION, math.ceil(origins * recipe.val_fraction))
+    return origins - n_val - (h - 1)
+
+
+def cutoffs(
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]], day: np.datetime64, recipe: FanRecipe
+) -> dict[str, int]:
+    """For each ticker of ``series`` (bars and dates, as :func:`fit_fan_network` takes
+    them), its first row dated on or after ``day``: the rows before it were all known before
+    ``day``. Tickers whose rows before ``day`` are too few to train on are left out."""
+    out = {}
+    for name, (_, dates) in series.items():
+        through = int(np.searchsorted(np.asarray(dates, dtype="datetime64[D]"), day))
+        if training_origins(through, recipe) >= 1:
+            out[name] = through
+    return out
 
 
 def fit_fan_network(
@@ -88,6 +111,7 @@ def fit_fan_network(
     first) and dates ``(n,)`` datetime64[D]; ``through[ticker]`` is the first row not to use:
     no input or target row is ``>= through``. ``seed`` seeds the shuffling and the starting
     weights (same data and seed, same weights on one machine). Slow: trains a Keras network.
+    The network records each ticker with the date of the last bar it read (``trained_on``).
 
     Raises DataError for no tickers, a ticker without ``through`` or too few rows, and
     ModelError if the numpy forward pass disagrees with Keras by more than
@@ -112,7 +136,12 @@ def fit_fan_network(
     from rnnforecast.nn.fan_training import train_fan_model
 
     trained = train_fan_model(scaler.transform(x_train), y_train, x_val, y_val, recipe, seed)
-    network = FanNetwork(fan_forward(trained.weights, recipe), trained.weights, recipe, scaler)
+    read = {
+        name: str(np.asarray(dates)[through[name] - 1])[:10] for name, (_, dates) in series.items()
+    }
+    network = FanNetwork(
+        fan_forward(trained.weights, recipe), trained.weights, recipe, scaler, read
+    )
     check = x_val[:256]
     keras_raw = np.asarray(trained.model.predict(check, verbose=0), dtype=np.float64)
     gap = float(np.max(np.abs(network.network(check) - keras_raw), initial=0.0))

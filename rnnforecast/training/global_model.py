@@ -47,6 +47,7 @@ from rnnforecast.training.group_members import (
 )
 
 if TYPE_CHECKING:
+    from rnnforecast.forecast.fan_network import FanNetwork
     from rnnforecast.nn.keras_training import Progress
     from rnnforecast.risk.fans.choice import FanRecord
 
@@ -204,7 +205,7 @@ def fit_group(
         member_intervals,
         reason,
         batch,
-        _member_fans(fit_config, members, refit),
+        *_member_fans(fit_config, members, refit),
     )
     package = saving.package_group(group, config, run, started)
     result = GlobalTrainResult(
@@ -224,20 +225,31 @@ def fit_group(
     return TrainedGroup(package, result)
 
 
-def _member_fans(config: Config, members: list[GroupMember], refit: bool) -> dict[str, FanRecord]:
+def _member_fans(
+    config: Config, members: list[GroupMember], refit: bool
+) -> tuple[dict[str, FanRecord], FanNetwork | None]:
     """Each member's served fan (:func:`rnnforecast.training.per_ticker.fan_for_training`
-    on its own bars, chosen on its own test windows), for the members with enough bars. The
-    classical fans only: a fan network of the group's own is not trained here."""
+    on its own bars, chosen on its own test windows), for the members with enough bars, and
+    the group's fan network that competed (None if none). With ``calibration.fan_network`` one fan
+    network is trained on every member's bars before the shared test period and competes in
+    each member's choice; no member trains one of its own."""
+    network = None
+    if config.calibration.fan_network:
+        first, *others = members
+        pool = per_ticker.FanPool(first.symbol, first.frame, {m.symbol: m.frame for m in others})
+        first_test = int(np.flatnonzero(first.test)[0]) + config.data.lookback
+        network = per_ticker.fan_network_for(config, pool, first_test)
     classical = dataclasses.replace(
         config, calibration=dataclasses.replace(config.calibration, fan_network=False)
     )
     fans = {}
     for m in members:
         first_test = int(np.flatnonzero(m.test)[0])
-        fan, _ = per_ticker.fan_for_training(classical, m.frame, first_test, refit)
+        pool = per_ticker.FanPool(m.symbol, m.frame)
+        fan, _ = per_ticker.fan_for_training(classical, pool, first_test, refit, network)
         if fan is not None:
             fans[m.symbol] = fan
-    return fans
+    return fans, network
 
 
 def _served_ranges(run: saving.GroupRun) -> tuple[dict[str, str], dict[str, NetworkUse]]:

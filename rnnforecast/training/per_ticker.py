@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ from rnnforecast.metrics.report import Report
 from rnnforecast.risk.network_use import NetworkUse, network_use
 from rnnforecast.storage.artifacts import Package
 from rnnforecast.storage.home import Home
-from rnnforecast.training import batches, fitting, saving
+from rnnforecast.training import batches, fan_peers, fitting, saving
 from rnnforecast.training.fitting import Partition, Start, in_sample_naive_scale
 
 if TYPE_CHECKING:  # training imports TensorFlow: only its type is needed here
@@ -108,8 +109,9 @@ def train(
     too little data), LockError.
     """
     with home.lock(ticker) as symbol:
-        frame = home.store.read(symbol)
-        trained = fit_ticker(symbol, frame, home.store.info(symbol), config, progress, refit)
+        frame, info = home.store.read(symbol), home.store.info(symbol)
+        peers = fan_peers.read_peers(home, symbol, config)
+        trained = fit_ticker(symbol, frame, info, config, progress, refit, peers=peers)
         return save_trained(home, trained, promote=True)
 
 
@@ -136,16 +138,18 @@ def fit_ticker(
     progress: Progress | None = None,
     refit: bool = True,
     warm_start: WarmStart | None = None,
+    peers: Mapping[str, pd.DataFrame] | None = None,
 ) -> Trained:
     """Train one bundle of ``symbol`` on its bars ``frame`` (as the store reads them;
     ``info``: the store's record of them, or None) without opening any home: the scored fit
     and its test report, the served choice, the refit where the network shapes what is
     served (``refit``), or a fine-tune of ``warm_start``'s fits. A pure function of its
     arguments, for any process. Raises DataError (too little data), ModelError (a warm
-    start that does not fit, a network that reloads differently)."""
+    start that does not fit, a network that reloads differently). ``peers``: other tickers'
+    bars the fan network learns from too (:mod:`rnnforecast.training.fan_peers`)."""
     started = time.perf_counter()
     starts = (None, None) if warm_start is None else (warm_start.scored, warm_start.served)
-    choice = fit_and_choose(frame, config, progress, starts, refit)
+    choice = fit_and_choose(frame, config, progress, starts, refit, symbol=symbol, peers=peers)
     split, dataset, fitted, served = choice.split, choice.dataset, choice.scored, choice.served
     scored = fitted.model
     scale = in_sample_naive_scale(frame, split.scaler_rows)
@@ -231,13 +235,17 @@ def fit_and_choose(
     progress: Progress | None = None,
     starts: tuple[Start | None, Start | None] = (None, None),
     refit: bool = True,
+    *,
+    symbol: str = "",
+    peers: Mapping[str, pd.DataFrame] | None = None,
 ) -> Choice:
     """Fit ``config`` on the bars ``frame`` (every row is seen: the caller cuts the frame at
     the day it stands on) and make every served choice as ``train`` does: the scored fit,
     the served intervals of :func:`rnnforecast.risk.interval_choice.record_for_training`,
     and the refit up to the last bar where :func:`rnnforecast.training.fitting.refit_plan`
     says the network shapes what is served (with ``refit``). ``starts``:
-    the warm starts of the scored fit and of the refit (None: from scratch). Raises
+    the warm starts of the scored fit and of the refit (None: from scratch). ``symbol`` and
+    ``peers``: the ticker's name and other tickers' bars for its fan network. Raises
     DataError (too few bars for the split or the smallest batch), ModelError (a start that does not
     fit)."""
     from rnnforecast.risk import interval_choice
@@ -263,36 +271,53 @@ def fit_and_choose(
     refitting, reason = fitting.refit_plan(refit, scored, [record])
     served = fitting.refit(fit_config, scored, parts, progress, starts[1]) if refitting else scored
     first_test = int(np.arange(len(dataset))[split.test][0])
-    fan, fan_net = fan_for_training(fit_config, frame, first_test, refit)
+    pool = FanPool(symbol, frame, dict(peers or {}))
+    fan, fan_net = fan_for_training(fit_config, pool, first_test, refit)
     return Choice(split, dataset, scored, served, record, reason, batch, fan, fan_net)
 
 
+@dataclass(frozen=True)
+class FanPool:
+    """The bars a ticker's fan is chosen on: the ticker's ``symbol`` and bars ``frame``, and
+    ``peers``: other tickers' bars its fan network learns from too (symbol: frame)."""
+
+    symbol: str
+    frame: pd.DataFrame
+    peers: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
 def fan_for_training(
-    config: Config, frame: pd.DataFrame, first_test_window: int, on_every_bar: bool
+    config: Config,
+    pool: FanPool,
+    first_test_window: int,
+    on_every_bar: bool,
+    network: FanNetwork | None = None,
 ) -> tuple[FanRecord | None, FanNetwork | None]:
-    """The fan a bundle trained by ``config`` on ``frame`` serves
+    """The fan a bundle trained by ``config`` on ``pool.frame`` serves
     (:func:`rnnforecast.risk.fans.choice.fit_fan`), and the fan network that competed (None
     if none; saved only where the fan serves it).
 
     Chosen on the scored fit's test period (from window ``first_test_window`` on), among the
     classical fans fitted before it and, with ``calibration.fan_network``, the fan network
-    trained before it (:func:`rnnforecast.training.fan_fit.fit_fan_network`; the one served,
-    never refitted). The classical methods served are fitted ``on_every_bar`` or on the bars
-    before that period, as the served intervals are. A recipe pinning a classical method
-    that has a fan serves that fan at every horizon, its spread as the method draws it. No
-    fan when the bars are too few for any, and for a recipe that asks for what only the
-    one-day intervals have: a method without a fan pinned (``model``, ``hist50``,
-    ``emp250``, ``har``) or the rolling widths (``adaptive_baseline``)."""
+    trained before it (:func:`fan_network_for`, or ``network`` when given: a group's; the
+    one served, never refitted). The classical methods served are fitted ``on_every_bar`` or
+    on the bars before that period, as the served intervals are. A recipe pinning a
+    classical method that has a fan serves that fan at every horizon, its spread as the
+    method draws it. No fan when the bars are too few for any, and for a recipe that asks
+    for what only the one-day intervals have: a method without a fan pinned (``model``,
+    ``hist50``, ``emp250``, ``har``) or the rolling widths (``adaptive_baseline``)."""
     from rnnforecast.risk.fans import choice, registry
 
-    ohlcv = base_matrix(frame)
-    dates = frame.index.to_numpy().astype("datetime64[D]")
+    ohlcv, dates = bars_of(pool.frame)
     first_test = first_test_window + config.data.lookback
     pinned = config.calibration.intervals
     if config.calibration.adaptive_baseline or pinned not in ("auto", *registry.REGISTRY):
         return None, None
     methods = {pinned: registry.REGISTRY[pinned]} if pinned in registry.REGISTRY else None
-    network = fan_network_for(config, ohlcv, dates, first_test) if methods is None else None
+    if methods is not None:
+        network = None
+    elif network is None:
+        network = fan_network_for(config, pool, first_test)
     try:
         record = choice.fit_fan(
             methods or registry.REGISTRY,
@@ -309,16 +334,21 @@ def fan_for_training(
     return record, network
 
 
-def fan_network_for(
-    config: Config, ohlcv: np.ndarray, dates: np.ndarray, first_test: int
-) -> FanNetwork | None:
-    """The fan network of ``config`` (``calibration.fan_network``) trained on the bars
-    ``ohlcv`` ``(n, 5)`` before row ``first_test``, with the recipe's window, sizes and
-    training settings; None when not asked for or when the bars are too few for one."""
+def bars_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's bars ``(n, 5)`` and dates ``(n,)`` datetime64[D], as fans take them."""
+    return base_matrix(frame), frame.index.to_numpy().astype("datetime64[D]")
+
+
+def fan_network_for(config: Config, pool: FanPool, first_test: int) -> FanNetwork | None:
+    """The fan network of ``config`` (``calibration.fan_network``) trained on the ticker's
+    bars before row ``first_test`` of ``pool.frame`` and its peers' bars dated before that
+    row's day (:func:`rnnforecast.training.fan_fit.cutoffs`: a peer with too few such bars is
+    left out), with the recipe's window, sizes and training settings; None when not asked
+    for or when the ticker's own bars are too few for one."""
     if not config.calibration.fan_network:
         return None
     from rnnforecast.forecast.fan_recipe import FanRecipe
-    from rnnforecast.training.fan_fit import fit_fan_network
+    from rnnforecast.training.fan_fit import cutoffs, fit_fan_network
 
     train = config.train
     recipe = FanRecipe(
@@ -329,8 +359,15 @@ def fan_network_for(
         batch_size=train.batch_size,
         patience=train.patience,
     )
+    ohlcv, dates = bars_of(pool.frame)
+    if first_test >= len(dates):
+        return None
+    peers = {p: bars_of(f) for p, f in pool.peers.items() if p != pool.symbol}
+    through = cutoffs(peers, dates[first_test], recipe)
+    series = {p: peers[p] for p in through}
+    series[pool.symbol], through[pool.symbol] = (ohlcv, dates), first_test
     try:
-        network = fit_fan_network({"": (ohlcv, dates)}, {"": first_test}, recipe, train.seed)
+        network = fit_fan_network(series, through, recipe, train.seed)
     except DataError:
         return None
     return network if network.serve_rows <= first_test else None

@@ -239,6 +239,8 @@ def package_ticker(symbol: str, config: Config, run: TickerRun, started: float) 
     log += f"serving: {run.reason}\n"
     if run.intervals is not None:
         log += f"intervals served: {run.intervals.method}; {run.intervals.choice['reason']}\n"
+    if run.fan_network is not None:
+        log += fan_network_line(run.fan_network)
 
     def write_files(path: Path) -> None:
         write_bundle_files(path, served, served.trained.numpy_check["passed"], log)
@@ -287,6 +289,8 @@ class GroupRun:
     batch: Batch | None = None  # the batch both fits trained with
     # each member's served fan (rnnforecast.risk.fans.choice), saved as fan.TICKER.json
     fans: dict[str, FanRecord] = field(default_factory=dict)
+    # the group's fan network that competed in its members' choices (saved where one serves it)
+    fan_network: FanNetwork | None = None
 
     @property
     def refitted(self) -> bool:
@@ -388,6 +392,7 @@ def package_group(group: str, config: Config, run: GroupRun, started: float) -> 
         + "".join(
             f"{s} test rel_mae {r.scores.model['rel_mae']:.4f}\n" for s, r in run.reports.items()
         )
+        + ("" if run.fan_network is None else fan_network_line(run.fan_network))
     )
 
     def write_files(path: Path) -> None:
@@ -402,11 +407,20 @@ def package_group(group: str, config: Config, run: GroupRun, started: float) -> 
 
             for symbol, fan in run.fans.items():
                 choice.save(path.parent, fan, symbol)
+        if run.fan_network is not None and any(f.uses_network for f in run.fans.values()):
+            for name, data in run.fan_network.to_files().items():
+                (path.parent / name).write_bytes(data)
         if run.refitted:
             save_numpy_weights(path.parent / fit_records.SCORED_WEIGHTS_FILE, scored)
 
     manifest["timings"] = {"total_seconds": round(time.perf_counter() - started, 3)}
     return Package.written_by(run_id, write_files, served.model.scalers, Manifest.new(manifest))
+
+
+def fan_network_line(network: FanNetwork) -> str:
+    """The training log's line naming the bars a fan network learnt from."""
+    read = ", ".join(f"{t} through {day}" for t, day in sorted(network.trained_on.items()))
+    return f"fan network trained on {read}\n"
 
 
 def write_bundle_files(model_path: Path, fitted: Fit, numpy: bool, log: str) -> None:
