@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 from bench_risk import GROUPS, TUNED, frames
+from fhs_fan import FHS
 
 from rnnforecast.forecast.windows import base_matrix
 from rnnforecast.jobs import fan_replay
@@ -97,10 +98,16 @@ def group_networks(group: dict[str, Any], share: float, seed: int) -> Networks:
 
 
 def replay_series(
-    frame: Any, share: float, every: int, networks: Networks | None = None, rule: str = "best"
+    frame: Any,
+    share: float,
+    every: int,
+    networks: Networks | None = None,
+    rule: str = "best",
+    methods: Any = registry.REGISTRY,
 ) -> dict[str, Any]:
     """The per-horizon report of one series' replay (module docstring); with ``networks``
-    the network's fan competes: the newest one trained before each choice period."""
+    the network's fan competes: the newest one trained before each choice period;
+    ``methods``: the classical fans (the served registry, or more with ``--fhs``)."""
     ohlcv = base_matrix(frame)
     dates = frame.index.to_numpy().astype("datetime64[D]")
     n = len(ohlcv)
@@ -115,12 +122,11 @@ def replay_series(
             def fan(origins: np.ndarray, net: Any = net) -> np.ndarray:
                 return np.asarray(net.fan(ohlcv, dates, origins, 22))
 
-        methods = registry.REGISTRY
         how = (rule, choice.CALIBRATE)
         record = choice.fit_fan(
             methods, ohlcv[:r], dates[:r], r - test, r, SIGNIFICANCE, fan, how=how
         )
-        spans.append(fan_replay.fan_span(record, ohlcv, (r, min(r + every, n)), fan))
+        spans.append(fan_replay.fan_span(record, ohlcv, (r, min(r + every, n)), fan, methods))
     out = fan_replay.fan_horizons(spans, ohlcv)
     out["replayed"] = {"start": str(dates[first]), "end": str(dates[-1]), "n": n - first}
     return out
@@ -142,6 +148,11 @@ def ratio_row(h: dict[str, Any]) -> dict[str, Any]:
         "network_ratio": None
         if h["network"] is None
         else h["network"]["interval_score_80"] / h["baselines"][best]["interval_score_80"],
+        "methods": {
+            name: {k: v[k] for k in ("interval_score_80", "coverage_80")}
+            for name, v in h["baselines"].items()
+            if v
+        },
     }
 
 
@@ -177,7 +188,13 @@ def main() -> None:
         action="store_true",
         help="with --network: one network per series instead of one per calendar group",
     )
+    parser.add_argument(
+        "--fhs",
+        action="store_true",
+        help="the filtered-historical-simulation GARCH fans compete too (benchmarks/fhs_fan.py)",
+    )
     args = parser.parse_args()
+    methods = {**registry.REGISTRY, **FHS} if args.fhs else registry.REGISTRY
     series = frames()
     names = args.tickers.split(",") if args.tickers else sorted(series)
     networks: dict[str, Networks] = {}
@@ -193,7 +210,7 @@ def main() -> None:
     for name in names:
         began = time.perf_counter()
         results[name] = replay_series(
-            series[name], args.replay, args.every, networks.get(name), args.rule
+            series[name], args.replay, args.every, networks.get(name), args.rule, methods
         )
         results[name]["seconds"] = time.perf_counter() - began
         print(f"{name}: {results[name]['seconds']:.0f} s", file=sys.stderr)

@@ -10,6 +10,7 @@ origin near the end of the data is scored at the short horizons only.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from rnnforecast.risk.fans import choice, registry, report
 from rnnforecast.risk.fans.choice import FanRecord, NetworkFan
-from rnnforecast.risk.fans.interface import MAX_HORIZON
+from rnnforecast.risk.fans.interface import MAX_HORIZON, FanMethod
 
 
 @dataclass(frozen=True)
@@ -36,15 +37,16 @@ def fan_span(
     ohlcv: np.ndarray,
     span: tuple[int, int],
     network: NetworkFan | None = None,
+    methods: Mapping[str, FanMethod] = registry.REGISTRY,
 ) -> FanSpan | None:
     """The fans of the origins ``span[0] .. span[1] - 1`` of ``ohlcv`` ``(n, 5)`` by the
     refit fitted on the rows before ``span[0]`` (its served ``record``, None when it had too
-    few bars for a fan; ``network``: the network's fan of that refit, if it has one)."""
+    few bars for a fan; ``network``: the network's fan of that refit, if it has one), and by
+    each of ``methods`` alone, fitted on those rows too."""
     if record is None:
         return None
     first, end = span
     origins = np.arange(first, end)
-    methods = registry.REGISTRY
     fits = choice.fit_all(methods, ohlcv, first, MAX_HORIZON)
     fans = choice.fan_of(fits, methods, ohlcv, origins, MAX_HORIZON, network)
     served = choice.served_fan(record, methods, ohlcv, origins, record.horizons, network)

@@ -111,11 +111,16 @@ class GarchFan:
         close_returns = log_returns(bars)  # entry j is row j + 1's
         gjr = (p["omega"], p["alpha"], gamma, p["beta"])
         first = last_variances(close_returns, o, self.serve_rows, *gjr)
-        shocks = standardized_t(p["nu"], SIM_PATHS, horizons)
+        shocks = self.shocks(fit, horizons)
         fan = simulated_fan(first, p["omega"], p["alpha"], gamma, p["beta"], shocks)
         # one session ahead the distribution is known: the t's own quantiles, not a simulation's
         fan[:, 0, :] = np.sqrt(np.maximum(first, VARIANCE_FLOOR))[:, None] * fit.tables["z1"]
         return fan
+
+    def shocks(self, fit: FanFit, horizons: int) -> np.ndarray:
+        """The simulation's unit-variance shocks ``(SIM_PATHS, horizons)``: standardized t
+        draws with the fit's ``nu`` (:func:`standardized_t`)."""
+        return standardized_t(fit.params["nu"], SIM_PATHS, horizons)
 
 
 class GjrFan(GarchFan):
