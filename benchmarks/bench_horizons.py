@@ -67,7 +67,9 @@ def network_at(networks: Networks, day: np.datetime64) -> Any:
     return fitted[-1] if fitted else None
 
 
-def group_networks(group: dict[str, Any], share: float, seed: int) -> Networks:
+def group_networks(
+    group: dict[str, Any], share: float, seed: int, persistence: float = 1.0
+) -> Networks:
     """One global fan network over the series of ``group`` (name: frame) every 252 sessions,
     from two years before the first replayed day of the longest series; each trained on
     every series' bars before its date (rnnforecast.training.fan_fit.fit_fan_network)."""
@@ -87,7 +89,7 @@ def group_networks(group: dict[str, Any], share: float, seed: int) -> Networks:
             if k > 400:
                 series[name], through[name] = (base_matrix(frame), d), k
         began = time.perf_counter()
-        net = fit_fan_network(series, through, FanRecipe(), seed)
+        net = fit_fan_network(series, through, FanRecipe(persistence=persistence), seed)
         seconds = time.perf_counter() - began
         print(
             f"  network through {days[row - 1]}: {len(series)} series, {seconds:.0f} s",
@@ -181,6 +183,12 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=42, help="the networks' seed")
     parser.add_argument(
+        "--persistence",
+        type=float,
+        default=1.0,
+        help="the networks' volatility persistence (rnnforecast.forecast.fan_recipe)",
+    )
+    parser.add_argument(
         "--rule", default=choice.RULE, help="the choice rule (rnnforecast.risk.fans.choice)"
     )
     parser.add_argument(
@@ -204,7 +212,7 @@ def main() -> None:
             chosen = {k: series[k] for k in members if k in names}
             if chosen:
                 print(f"{group}: training the fan networks", file=sys.stderr)
-                nets = group_networks(chosen, args.replay, args.seed)
+                nets = group_networks(chosen, args.replay, args.seed, args.persistence)
                 networks.update({k: nets for k in chosen})
     results: dict[str, Any] = {}
     for name in names:

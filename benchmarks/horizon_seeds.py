@@ -2,9 +2,10 @@
 seed each) read back and put side by side.
 
 Per series and horizon (1, 5, 22 sessions): the network's fan alone over the best single
-classical fan in hindsight (80% interval score), as the mean over the seeds with its lowest
+classical fan in hindsight (80% interval score), as the mean over the runs with its lowest
 and highest; and the served fan's ratio and 80% coverage likewise. Pooled: the geometric
-mean of each ratio over the series not used for tuning, per seed.
+mean of each ratio per run (its persistence and seed), over the tuned series (where a
+setting is chosen) and over the others (where it is reported).
 
     for s in 42 7 2026; do python benchmarks/bench_horizons.py --every 42 --network --seed $s; done
     python benchmarks/horizon_seeds.py benchmarks/results/horizons-A.json horizons-B.json ...
@@ -62,15 +63,18 @@ def main() -> None:
                 f"{spread([r['ratio'] for r in rows]):>22} "
                 f"{spread([r['coverage_80'] for r in rows]):>22}"
             )
-        fresh = [n for n in names if n not in TUNED]
         for run, seed in zip(runs, seeds, strict=True):
-            rows = [run["table"][h]["series"][n] for n in fresh]
-            nets = [r["network_ratio"] for r in rows if r["network_ratio"] is not None]
-            print(
-                f"  seed {seed}: untuned geomean network {geomean(nets):.3f} over {len(nets)}, "
-                f"served {geomean([r['ratio'] for r in rows]):.3f}, "
-                f"pooled cover {run['table'][h]['untuned']['coverage_80']:.3f}"
-            )
+            table = run["table"][h]["series"]
+            for side in ("tuned", "untuned"):
+                rows = [table[n] for n in names if (n in TUNED) == (side == "tuned")]
+                nets = [r["network_ratio"] for r in rows if r["network_ratio"] is not None]
+                print(
+                    f"  {run['args'].get('persistence', 1.0)} seed {seed}: {side} geomean "
+                    f"network {geomean(nets):.3f} over {len(nets)}, "
+                    f"served {geomean([r['ratio'] for r in rows]):.3f}, pooled cover "
+                    f"{run['table'][h][side if side == 'untuned' else 'all']['coverage_80']:.3f}"
+                    + (" (all 13)" if side == "tuned" else "")
+                )
 
 
 if __name__ == "__main__":

@@ -142,19 +142,42 @@ def origin_windows(features: np.ndarray, origins: np.ndarray, lookback: int) -> 
     return out
 
 
-def standardised_targets(
-    ohlcv: np.ndarray, scale: np.ndarray, origins: np.ndarray, horizons: int
+def horizon_spread(
+    ohlcv: np.ndarray, origins: np.ndarray, horizons: int, persistence: float = 1.0
 ) -> np.ndarray:
-    """``(m, horizons)``: ``ln(close[o - 1 + h] / close[o - 1]) / (scale[o - 1] * sqrt(h))``
-    for ``h = 1 .. horizons`` (``scale`` ``(n,)`` from :func:`trailing_scale`). Raises
-    DataError if a target row ``o - 1 + h`` is past the last row or an origin is below 1."""
+    """``(m, horizons)``: the volatility of the cumulative return ``h = 1 .. horizons``
+    sessions after each origin ``o`` that the targets are divided by, from rows ``< o``.
+    With ``S`` = :func:`trailing_scale` and ``L`` the root mean range variance over the last
+    :data:`LONG_SESSIONS` rows, both at row ``o - 1``: ``sqrt(sum_{k <= h} L^2 + (S^2 - L^2)
+    persistence^k)``, a variance that returns to its long mean at the rate ``persistence``
+    per session as a GARCH's does; ``persistence = 1``: ``S sqrt(h)`` exactly."""
+    o = np.asarray(origins, dtype=np.int64)
+    steps = np.arange(1, horizons + 1)
+    short = trailing_scale(ohlcv)[o - 1]
+    if persistence == 1.0:
+        out: np.ndarray = short[:, None] * np.sqrt(steps)[None, :]
+        return out
+    long = trailing_mean(range_variance(ohlcv), LONG_SESSIONS)[o - 1]
+    decay = np.cumsum(persistence**steps)  # sum of persistence^k, k = 1 .. h
+    total = long[:, None] * steps[None, :] + (short**2 - long)[:, None] * decay[None, :]
+    spread: np.ndarray = np.sqrt(np.maximum(total, 1e-12))
+    return spread
+
+
+def standardised_targets(
+    ohlcv: np.ndarray, spread: np.ndarray, origins: np.ndarray, horizons: int
+) -> np.ndarray:
+    """``(m, horizons)``: ``ln(close[o - 1 + h] / close[o - 1]) / spread[i, h - 1]`` for
+    each origin ``o = origins[i]`` and ``h = 1 .. horizons`` (``spread`` ``(m, horizons)``
+    from :func:`horizon_spread`). Raises DataError if a target row ``o - 1 + h`` is past the
+    last row or an origin is below 1."""
     log_close = np.log(np.asarray(ohlcv, dtype=np.float64)[:, 3])
     o = np.asarray(origins, dtype=np.int64)
     if o.size and (o.min() < 1 or o.max() - 1 + horizons >= len(log_close)):
         raise DataError(f"targets {horizons} rows ahead of these origins pass the last row")
     rows = o[:, None] - 1 + np.arange(1, horizons + 1)[None, :]
     moves = log_close[rows] - log_close[o - 1][:, None]
-    out: np.ndarray = moves / (scale[o - 1][:, None] * np.sqrt(np.arange(1, horizons + 1)))
+    out: np.ndarray = moves / spread
     return out
 
 

@@ -30,9 +30,9 @@ from rnnforecast.forecast.fan_features import (
     FeatureScaler,
     ascending_quantiles,
     first_origin,
+    horizon_spread,
     origin_windows,
     row_features,
-    trailing_scale,
 )
 from rnnforecast.forecast.fan_recipe import FAN_LEVELS, FanRecipe
 
@@ -103,11 +103,10 @@ class FanNetwork:
             raise UsageError(f"horizons must be 1 to {self.horizons}, got {horizons}")
         o = np.asarray(origins, dtype=np.int64)
         features = row_features(ohlcv, dates)
-        scale = trailing_scale(ohlcv)
         z = self.standardised(features, o)[:, :horizons, :]
         if o.size == 0:
             return z
-        spread = scale[o - 1][:, None] * np.sqrt(np.arange(1, horizons + 1))[None, :]
+        spread = horizon_spread(ohlcv, o, horizons, self.recipe.persistence)
         out: np.ndarray = z * spread[:, :, None]
         return out
 

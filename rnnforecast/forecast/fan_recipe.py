@@ -44,7 +44,9 @@ class FanRecipe:
     ``Dense(dense_units, activation)`` (0: none) then ``Dense(horizons * len(FAN_LEVELS))``;
     ``epochs``, ``batch_size``, ``learning_rate``, ``patience``: Adam on the pinball loss,
     early-stopped (best weights kept) on the newest ``val_fraction`` of each ticker's
-    origins.
+    origins; ``persistence``: the daily rate at which the volatility the targets are
+    divided by returns to its long mean (:func:`rnnforecast.forecast.fan_features.
+    horizon_spread`; 1: it never does, the trailing volatility times ``sqrt(h)``).
     """
 
     lookback: int = 50
@@ -58,6 +60,7 @@ class FanRecipe:
     learning_rate: float = 0.002
     patience: int = 5
     val_fraction: float = 0.15
+    persistence: float = 1.0
 
     def validate(self) -> FanRecipe:
         """Return self. Raises UsageError naming the setting out of range."""
@@ -78,6 +81,8 @@ class FanRecipe:
                 raise UsageError(f"fan.{name} must be between {low} and {high}, got {value}")
         if not 0 < self.learning_rate < float("inf"):
             raise UsageError(f"fan.learning_rate must be positive, got {self.learning_rate}")
+        if not 0 < self.persistence <= 1:
+            raise UsageError(f"fan.persistence must be in (0, 1], got {self.persistence}")
         if not 0 < self.val_fraction <= 0.5:
             raise UsageError(f"fan.val_fraction must be in (0, 0.5], got {self.val_fraction}")
         return self

@@ -21,10 +21,10 @@ from rnnforecast.errors import DataError, ModelError
 from rnnforecast.forecast.fan_features import (
     FeatureScaler,
     first_origin,
+    horizon_spread,
     origin_windows,
     row_features,
     standardised_targets,
-    trailing_scale,
 )
 from rnnforecast.forecast.fan_network import FanNetwork
 from rnnforecast.forecast.fan_recipe import FanRecipe
@@ -65,13 +65,13 @@ def ticker_windows(
     if n_train < 1:
         need = first_origin(lookback) + 2 * h + MIN_VALIDATION - 1
         raise DataError(f"{name}: {through} rows are too few for a fan network (need {need})")
-    features, scale = row_features(bars, days), trailing_scale(bars)
+    features, rate = row_features(bars, days), recipe.persistence
     train, val = origins[:n_train], origins[n_train + h - 1 :]
     return FanWindows(
         origin_windows(features, train, lookback),
-        standardised_targets(bars, scale, train, h),
+        standardised_targets(bars, horizon_spread(bars, train, h, rate), train, h),
         origin_windows(features, val, lookback),
-        standardised_targets(bars, scale, val, h),
+        standardised_targets(bars, horizon_spread(bars, val, h, rate), val, h),
     )
 
 

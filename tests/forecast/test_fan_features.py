@@ -19,6 +19,7 @@ from rnnforecast.forecast.fan_features import (
     N_FEATURES,
     FeatureScaler,
     ascending_quantiles,
+    horizon_spread,
     normal_quantiles,
     raw_from_quantiles,
     row_features,
@@ -83,13 +84,14 @@ def test_targets_and_scale_by_hand() -> None:
     proxy = range_variance(bars)
     assert scale[29] == pytest.approx(math.sqrt(sum(proxy[8:30]) / 22), rel=1e-12)
     assert scale[5] == pytest.approx(math.sqrt(sum(proxy[:6]) / 6), rel=1e-12)
-    targets = standardised_targets(bars, scale, np.array([30, 35]), 3)
+    spread = horizon_spread(bars, np.array([30, 35]), 3)
+    targets = standardised_targets(bars, spread, np.array([30, 35]), 3)
     for row, o in enumerate((30, 35)):
         for h in (1, 2, 3):
             expected = math.log(close[o - 1 + h] / close[o - 1]) / (scale[o - 1] * math.sqrt(h))
             assert targets[row, h - 1] == pytest.approx(expected, rel=1e-12)
     with pytest.raises(DataError):
-        standardised_targets(bars, scale, np.array([38]), 3)  # row 40 is past the last
+        standardised_targets(bars, spread[:1], np.array([38]), 3)  # row 40 is past the last
 
 
 def test_transform_ascends_strictly_and_inverts() -> None:
@@ -110,11 +112,37 @@ def test_recipe_round_trips_and_refuses_bad_settings() -> None:
     recipe = FanRecipe(units=8, cell="lstm", learning_rate=0.01)
     assert FanRecipe.from_dict(recipe.to_dict()) == recipe
     assert FanRecipe.from_dict({}) == FanRecipe()
-    for bad in ({"horizons": 23}, {"cell": "rnn"}, {"colour": 1}, {"units": "8"}):
+    # a network saved before the persistence was a setting divided by S sqrt(h): it still does
+    assert FanRecipe.from_dict({"units": 8}).persistence == 1.0
+    bads = ({"horizons": 23}, {"cell": "rnn"}, {"colour": 1}, {"units": "8"})
+    for bad in (*bads, {"persistence": 0.0}, {"persistence": 1.01}, {"persistence": "nan"}):
         with pytest.raises(UsageError):
             FanRecipe.from_dict(bad)
     config = recipe.network_config(N_FEATURES)
     assert (config.data.window, config.data.horizon, config.model.units) == (50, 22 * Q, 8)
+
+
+def test_horizon_spread_returns_to_the_long_volatility_at_its_persistence() -> None:
+    bars, _ = garch_bars(600, seed=4, daily_vol=0.02)
+    bars[400:, :4] *= np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.03, 200)))[:, None]
+    origins = np.array([300, 450, 600])
+    short = trailing_scale(bars)[origins - 1]
+    long = np.array([np.mean(range_variance(bars)[o - 250 : o]) for o in origins])
+    h = np.arange(1, 23)
+    np.testing.assert_array_equal(
+        horizon_spread(bars, origins, 22), short[:, None] * np.sqrt(h)[None, :]
+    )
+    for rate in (0.98, 0.5):
+        spread = horizon_spread(bars, origins, 22, rate)
+        decay = np.array([sum(rate**k for k in range(1, j + 1)) for j in h])
+        expected = np.sqrt(long[:, None] * h + (short**2 - long)[:, None] * decay)
+        np.testing.assert_allclose(spread, expected, rtol=1e-12)
+    # a month ahead the spread per session lies between the short and the long volatility,
+    # nearer the long one the faster it returns
+    month = horizon_spread(bars, origins, 22, 0.5)[:, -1] / math.sqrt(22)
+    low, high = np.minimum(short, np.sqrt(long)), np.maximum(short, np.sqrt(long))
+    assert np.all((low <= month) & (month <= high))
+    assert np.all(np.abs(month - np.sqrt(long)) < np.abs(short - np.sqrt(long)))
 
 
 def linear_network(recipe: FanRecipe, seed: int = 0) -> FanNetwork:

@@ -53,10 +53,10 @@ def trained() -> tuple[FanTraining, FeatureScaler, np.ndarray, np.ndarray]:
     and the bars and dates it came from."""
     bars, dates = garch_bars(300, seed=3)
     features = fan_features.row_features(bars, dates)
-    scale = fan_features.trailing_scale(bars)
     origins = np.arange(fan_features.first_origin(RECIPE.lookback), 300 - RECIPE.horizons + 1)
     x = fan_features.origin_windows(features, origins, RECIPE.lookback)
-    y = standardised_targets(bars, scale, origins, RECIPE.horizons)
+    spread = fan_features.horizon_spread(bars, origins, RECIPE.horizons)
+    y = standardised_targets(bars, spread, origins, RECIPE.horizons)
     scaler = FeatureScaler.fit(x[:200].reshape(-1, x.shape[-1]))
     inputs = scaler.transform(x)
     training = train_fan_model(inputs[:200], y[:200], inputs[200:], y[200:], RECIPE, seed=5)
