@@ -41,7 +41,16 @@ def spread(values: list[float]) -> str:
 
 
 def geomean(values: list[float]) -> float:
+    """The geometric mean (NaN of nothing: a run without networks)."""
+    if not values:
+        return math.nan
     return math.exp(sum(math.log(v) for v in values) / len(values))
+
+
+def pooled_cover(rows: list[dict[str, Any]]) -> float:
+    """The served fan's 80% coverage over every origin of ``rows`` (series)."""
+    origins = sum(r["n"] for r in rows)
+    return sum(r["coverage_80"] * r["n"] for r in rows) / origins if origins else math.nan
 
 
 def main() -> None:
@@ -72,8 +81,7 @@ def main() -> None:
                     f"  {run['args'].get('persistence', 1.0)} seed {seed}: {side} geomean "
                     f"network {geomean(nets):.3f} over {len(nets)}, "
                     f"served {geomean([r['ratio'] for r in rows]):.3f}, pooled cover "
-                    f"{run['table'][h][side if side == 'untuned' else 'all']['coverage_80']:.3f}"
-                    + (" (all 13)" if side == "tuned" else "")
+                    f"{pooled_cover(rows):.3f}"
                 )
 
 

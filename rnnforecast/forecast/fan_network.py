@@ -160,12 +160,20 @@ class FanNetwork:
             raise ModelError(f"{DESCRIPTION_FILE}: {exc}") from None
         trained_on = description.get("trained_on", {})
         if not isinstance(trained_on, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in trained_on.items()
+            isinstance(k, str) and isinstance(v, str) and _is_day(v) for k, v in trained_on.items()
         ):
             raise ModelError(f"{DESCRIPTION_FILE}: trained_on must map tickers to dates")
         scaler = FeatureScaler.from_dict(description.get("scaler"))
         weights = weights_from_bytes(files[WEIGHTS_FILE])
         return cls(forward(weights, recipe), weights, recipe, scaler, trained_on)
+
+
+def _is_day(text: str) -> bool:
+    """Whether ``text`` is an ISO date (YYYY-MM-DD)."""
+    try:
+        return len(text) == 10 and str(np.datetime64(text, "D")) == text
+    except ValueError:
+        return False
 
 
 def weights_bytes(weights: Mapping[str, np.ndarray]) -> bytes:

@@ -205,7 +205,7 @@ def fit_group(
         member_intervals,
         reason,
         batch,
-        *_member_fans(fit_config, members, refit),
+        *_member_fans(fit_config, members, refit, split.test_start),
     )
     package = saving.package_group(group, config, run, started)
     result = GlobalTrainResult(
@@ -226,19 +226,19 @@ def fit_group(
 
 
 def _member_fans(
-    config: Config, members: list[GroupMember], refit: bool
+    config: Config, members: list[GroupMember], refit: bool, test_start: str
 ) -> tuple[dict[str, FanRecord], FanNetwork | None]:
     """Each member's served fan (:func:`rnnforecast.training.per_ticker.fan_for_training`
     on its own bars, chosen on its own test windows), for the members with enough bars, and
-    the group's fan network that competed (None if none). With ``calibration.fan_network`` one fan
-    network is trained on every member's bars before the shared test period and competes in
-    each member's choice; no member trains one of its own."""
+    the group's fan network that competed (None if none). With ``calibration.fan_network``
+    one fan network is trained on every member's bars dated before the shared test period
+    (``test_start``, ISO: the date split's, not a member's own first test day, which can be
+    later when it has no bar that day) and competes in each member's choice; no member
+    trains one of its own."""
     network = None
     if config.calibration.fan_network:
-        first, *others = members
-        pool = per_ticker.FanPool(first.symbol, first.frame, {m.symbol: m.frame for m in others})
-        first_test = int(np.flatnonzero(first.test)[0]) + config.data.lookback
-        network = per_ticker.fan_network_for(config, pool, first_test)
+        series = {m.symbol: per_ticker.bars_of(m.frame) for m in members}
+        network = per_ticker.pooled_fan_network(config, series, np.datetime64(test_start))
     classical = dataclasses.replace(
         config, calibration=dataclasses.replace(config.calibration, fan_network=False)
     )

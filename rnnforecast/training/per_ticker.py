@@ -340,13 +340,28 @@ def bars_of(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fan_network_for(config: Config, pool: FanPool, first_test: int) -> FanNetwork | None:
-    """The fan network of ``config`` (``calibration.fan_network``) trained on the ticker's
-    bars before row ``first_test`` of ``pool.frame`` and its peers' bars dated before that
-    row's day (:func:`rnnforecast.training.fan_fit.cutoffs`: a peer with too few such bars is
-    left out), with the recipe's window, sizes and training settings; None when not asked
-    for or when the ticker's own bars are too few for one."""
+    """The fan network of ``config`` (``calibration.fan_network``) for the ticker of
+    ``pool``: :func:`pooled_fan_network` of its bars and its peers' before the day of row
+    ``first_test`` of ``pool.frame``; None when not asked for, when no series has enough
+    bars before that day, or when the ticker's own bars before it are too few to serve it."""
     if not config.calibration.fan_network:
         return None
+    ohlcv, dates = bars_of(pool.frame)
+    if first_test >= len(dates):
+        return None
+    series = {p: bars_of(f) for p, f in pool.peers.items() if p != pool.symbol}
+    series[pool.symbol] = (ohlcv, dates)
+    network = pooled_fan_network(config, series, dates[first_test])
+    return network if network is not None and network.serve_rows <= first_test else None
+
+
+def pooled_fan_network(
+    config: Config, series: Mapping[str, tuple[np.ndarray, np.ndarray]], day: np.datetime64
+) -> FanNetwork | None:
+    """A fan network trained on every series' bars dated before ``day`` (``series``: symbol
+    to bars ``(n, 5)`` and dates ``(n,)`` datetime64[D]; ``day`` a datetime64[D]; each cut by
+    :func:`rnnforecast.training.fan_fit.cutoffs`, one with too few bars before ``day`` left
+    out), with ``config``'s window, sizes and training settings; None if none is left."""
     from rnnforecast.forecast.fan_recipe import FanRecipe
     from rnnforecast.training.fan_fit import cutoffs, fit_fan_network
 
@@ -359,15 +374,10 @@ def fan_network_for(config: Config, pool: FanPool, first_test: int) -> FanNetwor
         batch_size=train.batch_size,
         patience=train.patience,
     )
-    ohlcv, dates = bars_of(pool.frame)
-    if first_test >= len(dates):
+    through = cutoffs(series, day, recipe)
+    if not through:
         return None
-    peers = {p: bars_of(f) for p, f in pool.peers.items() if p != pool.symbol}
-    through = cutoffs(peers, dates[first_test], recipe)
-    series = {p: peers[p] for p in through}
-    series[pool.symbol], through[pool.symbol] = (ohlcv, dates), first_test
     try:
-        network = fit_fan_network(series, through, recipe, train.seed)
+        return fit_fan_network({s: series[s] for s in through}, through, recipe, train.seed)
     except DataError:
         return None
-    return network if network.serve_rows <= first_test else None

@@ -164,10 +164,11 @@ def test_the_network_records_what_it_read_and_reloads_it(
     described = json.loads((tmp_path / "fan_network.json").read_text())
     assert described["trained_on"] == dict(sorted(network.trained_on.items()))
     assert read_fan_network(tmp_path).trained_on == network.trained_on
-    described["trained_on"] = {"OWN": 3}
-    (tmp_path / "fan_network.json").write_text(json.dumps(described))
-    with pytest.raises(ModelError, match="trained_on must map tickers to dates"):
-        read_fan_network(tmp_path)
+    for bad in ({"OWN": 3}, {"OWN": "zzz"}, {"OWN": "2021-02-30"}, {"OWN": "2021-2-3"}, []):
+        described["trained_on"] = bad
+        (tmp_path / "fan_network.json").write_text(json.dumps(described))
+        with pytest.raises(ModelError, match="trained_on must map tickers to dates"):
+            read_fan_network(tmp_path)
 
 
 def _train_log(home: Path, ticker: str) -> str:
@@ -175,16 +176,35 @@ def _train_log(home: Path, ticker: str) -> str:
     return bundle.read_text()
 
 
-def _fetched(folder: Path, tickers: tuple[str, ...], seed: int) -> tuple[Path, Path]:
-    """A home in ``folder`` with ``tickers`` fetched from CSV files of ``ROWS`` bars each,
-    and the recipe with the fan network on."""
+def _fetched(
+    folder: Path, tickers: tuple[str, ...], seed: int, gap: slice | None = None
+) -> tuple[Path, Path]:
+    """A home in ``folder`` with ``tickers`` fetched from CSV files of ``ROWS`` bars each
+    (the first ticker without the rows ``gap``), and the recipe with the fan network on."""
     home, config = folder / "home", folder / "net.toml"
     config.write_text(NETWORK)
     for i, ticker in enumerate(tickers):
         csv = folder / f"{ticker}.csv"
-        make_prices(ROWS, seed=seed + i).to_csv(csv)
+        prices = make_prices(ROWS, seed=seed + i)
+        if i == 0 and gap is not None:
+            prices = prices.drop(prices.index[gap])
+        prices.to_csv(csv)
         assert cli("fetch", ticker, "--csv", str(csv), home=home).exit_code == 0
     return home, config
+
+
+def _test_start_row() -> int:
+    """The row of :func:`make_prices`' ``ROWS`` weekdays where a global model of two such
+    tickers under :data:`NETWORK` starts its test period."""
+    import tomllib
+
+    from rnnforecast.config import config_from_dict
+    from rnnforecast.training.group_members import window_members
+
+    config = config_from_dict(tomllib.loads(NETWORK))
+    frames = {t: canonical(make_prices(ROWS, seed=1)) for t in ("AAA", "BBB")}
+    _, split = window_members(frames, config.data)
+    return int(frames["AAA"].index.searchsorted(split.test_start))
 
 
 def test_train_pools_the_stored_peers_of_the_calendar_and_says_so(tmp_path: Path) -> None:
@@ -203,7 +223,11 @@ def test_train_pools_the_stored_peers_of_the_calendar_and_says_so(tmp_path: Path
 
 @pytest.fixture(scope="module")
 def grouped(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    home, config = _fetched(tmp_path_factory.mktemp("group-fan-network"), ("AAA", "BBB"), 41)
+    """A global model of AAA and BBB, AAA without bars on the first 10 sessions of the
+    shared test period (a halt): its own first test day comes 10 sessions later."""
+    start = _test_start_row()
+    folder = tmp_path_factory.mktemp("group-fan-network")
+    home, config = _fetched(folder, ("AAA", "BBB"), 41, slice(start, start + 10))
     trained = cli("train", "AAA", "BBB", "--global", "--config", str(config), "--json", home=home)
     assert trained.exit_code == 0, trained.stderr
     out = json.loads(trained.stdout)
@@ -216,7 +240,11 @@ def test_a_global_model_trains_one_fan_network_over_its_members(grouped: dict[st
     assert line is not None
     read = dict(part.split(" through ") for part in line.group(1).split(", "))
     assert set(read) == {"AAA", "BBB"}
+    # every member cut before the shared test period, BBB too although AAA's own test
+    # windows start 10 sessions later
     assert all(day < out["split"]["test_start"] for day in read.values())
+    bbb = Home(grouped["home"]).store.read("BBB").index
+    assert read["BBB"] == str(bbb[bbb < out["split"]["test_start"]][-1].date())
     serving = {
         m: choice.load(bundle, registry.REGISTRY, m).uses_network  # type: ignore[union-attr]
         for m in ("AAA", "BBB")
