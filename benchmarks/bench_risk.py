@@ -75,6 +75,8 @@ GROUPS = {
     "2004-2013": ("GOOG", "MSFT", "IBM", "GSPC", "IXIC", "AAPL"),
     "2013-2023": ("AMZN", "META", "NFLX", "NVDA", "AAPL-2013", "GOOG-2013"),
     "2010-2018": ("JFC",),
+    "2004-2015 A-shares": ("002032-SZ", "987654"),
+    "2014-2020 every day": ("BTC-USD",),
 }
 TUNED = ("GOOG", "MSFT", "IBM", "GSPC", "IXIC")
 METHODS = ("adaptive", "fixed", "global", "point")
