@@ -378,6 +378,34 @@ MUTATIONS: tuple[Mutation, ...] = (
         ),
         "a tie (too few unseen days) keeps the current model instead of the newer",
     ),
+    # --- the fan network's peers and group (issue 20) ---------------------------------------
+    Mutation(
+        "group-fan-network-cut-at-first-member",
+        "rnnforecast/training/global_model.py",
+        "pooled_fan_network(config, series, np.datetime64(test_start))",
+        "pooled_fan_network(config, series, members[0].frame.index.to_numpy()"
+        ".astype('datetime64[D]')"
+        "[int(np.flatnonzero(members[0].test)[0]) + config.data.lookback])",
+        (
+            "tests/training/test_fan_peers.py::"
+            "test_a_global_model_trains_one_fan_network_over_its_members",
+        ),
+        "the bug the review found: a group's fan network cut at its first member's own first "
+        "test day reads other members' test-period bars",
+    ),
+    Mutation(
+        "peers-read-past-the-cut",
+        "rnnforecast/training/fan_fit.py",
+        '        through = int(np.searchsorted(np.asarray(dates, dtype="datetime64[D]"), day))',
+        '        through = int(np.searchsorted(np.asarray(dates, dtype="datetime64[D]"), day)) + 3',
+        (
+            "tests/training/test_fan_peers.py::"
+            "test_the_pooled_network_reads_every_peer_up_to_the_test_period_only",
+            "tests/training/test_fan_peers.py::"
+            "test_cutoffs_keep_the_rows_dated_before_the_day_and_drop_short_peers",
+        ),
+        "a peer's first bars of the ticker's test period reach its fan network",
+    ),
 )
 
 
