@@ -32,7 +32,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -119,6 +119,11 @@ def classify(exc: BaseException) -> Kind | None:
         if isinstance(exc, yfe.YFDataException):  # "Yahoo! Finance is currently down"
             return "network"
     if type(exc).__name__ == "ImpersonateError":  # curl_cffi: the HTTP library is broken here
+        return "local"
+    # yfinance's cache databases (sqlite3, through peewee) locked by another process, or
+    # unusable: this machine's trouble, not a bug
+    database = type(exc).__name__ in ("OperationalError", "DatabaseError")
+    if database and type(exc).__module__ in ("sqlite3", "peewee"):
         return "local"
     if isinstance(exc, (OSError, json.JSONDecodeError)):
         return "network"
@@ -264,11 +269,13 @@ class ChildPool:
     """Downloads in child interpreters, one :class:`ChildDownloader` per download in flight:
     a download takes an idle child (``factory()`` makes one when none is idle) and gives it
     back when it ends, so the children number the most downloads ever in flight at once,
-    each kept for later downloads. Thread-safe."""
+    each kept for later downloads. Child ``k`` (from 0) keeps yfinance's cache in the
+    request's cache folder's ``child-k``: yfinance's cache databases are SQLite files that
+    two processes writing at once lock each other out of. Thread-safe."""
 
     def __init__(self, factory: Callable[[], YahooDownloader] = ChildDownloader) -> None:
         self.factory = factory
-        self._idle: list[YahooDownloader] = []
+        self._idle: list[tuple[int, YahooDownloader]] = []
         self._taking = threading.Lock()
         self.started = 0  # children made so far
 
@@ -276,20 +283,22 @@ class ChildPool:
         """Download ``request`` in an idle child (see :meth:`ChildDownloader.__call__`)."""
         with self._taking:
             if self._idle:
-                child = self._idle.pop()
+                slot, child = self._idle.pop()
             else:
-                child, self.started = self.factory(), self.started + 1
+                slot, child = self.started, self.factory()
+                self.started += 1
+        own = None if request.cache is None else request.cache / f"child-{slot}"
         try:
-            return child(request)
+            return child(replace(request, cache=own))
         finally:
             with self._taking:
-                self._idle.append(child)
+                self._idle.append((slot, child))
 
     def close(self) -> None:
         """Stop the idle children (the next download starts a new one)."""
         with self._taking:
             idle, self._idle = self._idle, []
-        for child in idle:
+        for _, child in idle:
             if isinstance(child, ChildDownloader):
                 child.close()
 

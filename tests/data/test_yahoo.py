@@ -132,7 +132,7 @@ def test_fetch_after_tensorflow_is_imported_reports_the_network_error(
     assert "Impersonat" not in result.stderr
     # yfinance's caches are in the home folder, never in the user's ~/.cache (where
     # TensorFlow's import leaves matplotlib's font cache: not ours to move).
-    assert (home / "cache" / "yfinance" / "tkr-tz.db").is_file()
+    assert (home / "cache" / "yfinance" / "child-0" / "tkr-tz.db").is_file()
     assert list((tmp_path / "user").rglob("*yfinance*")) == []
 
 
@@ -377,6 +377,45 @@ def test_the_pool_gives_each_download_in_flight_a_child_of_its_own() -> None:
         f"T{r}{n}" for r in range(2) for n in range(3)
     ]
     assert all(len(child.done) == 2 for child in children)
+
+
+def test_each_child_keeps_its_own_yfinance_cache(tmp_path: Path) -> None:
+    """Two downloads at once go to two children, each with its own cache folder (yfinance's
+    SQLite caches lock out a second writer); a child keeps its folder for later downloads."""
+    gate = threading.Barrier(2)
+    seen: list[tuple[int, Path | None]] = []
+
+    class Noting(OneAtATime):
+        def __call__(self, request: YahooRequest) -> YahooAnswer:
+            seen.append((id(self), request.cache))
+            return super().__call__(request)
+
+    pool = ChildPool(lambda: Noting(gate))
+    for _ in range(2):
+        threads = [
+            threading.Thread(target=pool, args=(YahooRequest(s, None, None, True, 1.0, tmp_path),))
+            for s in ("AAA", "BBB")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    folders = {child: {cache for c, cache in seen if c == child} for child, _ in seen}
+    assert len(folders) == 2 and all(len(f) == 1 for f in folders.values())
+    assert sorted(next(iter(f)) for f in folders.values()) == [
+        tmp_path / "child-0",
+        tmp_path / "child-1",
+    ]
+
+
+def test_a_locked_yfinance_cache_is_this_machines_trouble_not_a_bug() -> None:
+    import sqlite3
+
+    import peewee
+
+    assert classify(sqlite3.OperationalError("database is locked")) == "local"
+    assert classify(peewee.OperationalError("database is locked")) == "local"
+    assert classify(RuntimeError("database is locked")) is None  # a bug stays a bug
 
 
 def test_two_threads_download_at_once_in_two_children(
